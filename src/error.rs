@@ -1,0 +1,137 @@
+//! The API error: one AWS error name plus a message. Every layer below the gRPC edge returns this (or
+//! converts into it); `api` turns it into a `tonic::Status` in exactly one place.
+
+use std::fmt;
+
+/// AWS Step Functions error names (the `__type` of the AWS JSON protocol), plus the generic ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    ActivityDoesNotExist,
+    ActivityLimitExceeded,
+    ActivityWorkerLimitExceeded,
+    ExecutionAlreadyExists,
+    ExecutionDoesNotExist,
+    ExecutionLimitExceeded,
+    InvalidArn,
+    InvalidDefinition,
+    InvalidExecutionInput,
+    InvalidLoggingConfiguration,
+    InvalidName,
+    InvalidOutput,
+    InvalidToken,
+    InvalidTracingConfiguration,
+    MissingRequiredParameter,
+    ResourceNotFound,
+    StateMachineAlreadyExists,
+    StateMachineDeleting,
+    StateMachineDoesNotExist,
+    StateMachineLimitExceeded,
+    StateMachineTypeNotSupported,
+    TaskDoesNotExist,
+    TaskTimedOut,
+    TooManyTags,
+    ValidationException,
+    InternalFailure,
+    ServiceUnavailable,
+}
+
+impl ErrorKind {
+    /// The AWS error name, as it appears in `__type` and in our gRPC status message prefix.
+    pub fn aws_name(self) -> &'static str {
+        use ErrorKind::*;
+        match self {
+            ActivityDoesNotExist => "ActivityDoesNotExist",
+            ActivityLimitExceeded => "ActivityLimitExceeded",
+            ActivityWorkerLimitExceeded => "ActivityWorkerLimitExceeded",
+            ExecutionAlreadyExists => "ExecutionAlreadyExists",
+            ExecutionDoesNotExist => "ExecutionDoesNotExist",
+            ExecutionLimitExceeded => "ExecutionLimitExceeded",
+            InvalidArn => "InvalidArn",
+            InvalidDefinition => "InvalidDefinition",
+            InvalidExecutionInput => "InvalidExecutionInput",
+            InvalidLoggingConfiguration => "InvalidLoggingConfiguration",
+            InvalidName => "InvalidName",
+            InvalidOutput => "InvalidOutput",
+            InvalidToken => "InvalidToken",
+            InvalidTracingConfiguration => "InvalidTracingConfiguration",
+            MissingRequiredParameter => "MissingRequiredParameter",
+            ResourceNotFound => "ResourceNotFound",
+            StateMachineAlreadyExists => "StateMachineAlreadyExists",
+            StateMachineDeleting => "StateMachineDeleting",
+            StateMachineDoesNotExist => "StateMachineDoesNotExist",
+            StateMachineLimitExceeded => "StateMachineLimitExceeded",
+            StateMachineTypeNotSupported => "StateMachineTypeNotSupported",
+            TaskDoesNotExist => "TaskDoesNotExist",
+            TaskTimedOut => "TaskTimedOut",
+            TooManyTags => "TooManyTags",
+            ValidationException => "ValidationException",
+            InternalFailure => "InternalFailure",
+            ServiceUnavailable => "ServiceUnavailable",
+        }
+    }
+
+    /// The gRPC code that fits the error best.
+    pub fn grpc_code(self) -> tonic::Code {
+        use tonic::Code;
+        use ErrorKind::*;
+        match self {
+            ActivityDoesNotExist
+            | ExecutionDoesNotExist
+            | ResourceNotFound
+            | StateMachineDoesNotExist
+            | TaskDoesNotExist => Code::NotFound,
+            ExecutionAlreadyExists | StateMachineAlreadyExists => Code::AlreadyExists,
+            ActivityLimitExceeded
+            | ActivityWorkerLimitExceeded
+            | ExecutionLimitExceeded
+            | StateMachineLimitExceeded
+            | TooManyTags => Code::ResourceExhausted,
+            StateMachineDeleting | TaskTimedOut => Code::FailedPrecondition,
+            StateMachineTypeNotSupported => Code::Unimplemented,
+            InternalFailure => Code::Internal,
+            ServiceUnavailable => Code::Unavailable,
+            InvalidArn
+            | InvalidDefinition
+            | InvalidExecutionInput
+            | InvalidLoggingConfiguration
+            | InvalidName
+            | InvalidOutput
+            | InvalidToken
+            | InvalidTracingConfiguration
+            | MissingRequiredParameter
+            | ValidationException => Code::InvalidArgument,
+        }
+    }
+}
+
+/// An error the API reports to its caller: an AWS error name and AWS's message text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ApiError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// A storage or other internal failure; the detail is logged, not sent to the caller.
+    pub fn internal(detail: impl fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal failure");
+        ApiError::new(ErrorKind::InternalFailure, "An internal error occurred")
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.aws_name(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+pub type ApiResult<T> = Result<T, ApiError>;
