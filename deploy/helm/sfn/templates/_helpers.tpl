@@ -1,0 +1,20 @@
+{{- define "sfn.fullname" -}}{{ .Release.Name }}-sfn{{- end -}}
+{{- define "sfn.env" -}}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ default (printf "%s-db" (include "sfn.fullname" .)) .Values.database.existingSecret }}
+      key: DATABASE_URL
+- name: SFN_REGION
+  value: {{ .Values.region | quote }}
+- name: SFN_ACCOUNT_ID
+  value: {{ .Values.accountId | quote }}
+- name: SFN_LEASE_DURATION
+  value: {{ .Values.leaseDuration | quote }}
+- name: SFN_MAX_DB_CONNECTIONS
+  value: {{ .Values.maxDbConnections | quote }}
+{{- if .Values.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .Values.otlpEndpoint | quote }}
+{{- end }}
+{{- end -}}

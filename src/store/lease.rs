@@ -1,0 +1,119 @@
+//! What the executor needs from storage: claim due executions under a lease, read their inbox, and commit
+//! one advance (engine state, history events, task changes, next due time) atomically, fenced by the lease.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{ExecutionStatus, InboxMessage, Result};
+use crate::asl::HistoryEvent;
+
+/// An execution claimed by one executor until `lease_expires_at`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lease {
+    pub execution_id: i64,
+    /// The fence: a commit succeeds only while the row still carries this version.
+    pub version: i64,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A claimed execution with what the engine needs to advance it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeasedExecution {
+    pub lease: Lease,
+    pub arn: String,
+    pub name: String,
+    pub input: String,
+    pub start_date: DateTime<Utc>,
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    /// The state machine version the execution started with (its definition never changes under it).
+    pub version_id: i64,
+    pub role_arn: String,
+    /// The engine's stored state; `None` before the first advance.
+    pub engine_state: Option<String>,
+    pub last_event_id: i64,
+}
+
+/// A change to one activity task that an advance makes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskChange {
+    Schedule {
+        task_key: String,
+        activity_arn: String,
+        input: String,
+        token: String,
+    },
+    /// Close an open task (SCHEDULED/STARTED) as TIMED_OUT or CANCELLED: later SendTask* get TaskTimedOut.
+    Close { task_key: String, timed_out: bool },
+}
+
+/// The end of an execution, when an advance reached it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closing {
+    pub status: ExecutionStatus,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+/// Everything one advance writes, in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepCommit {
+    pub lease: Lease,
+    pub now: DateTime<Utc>,
+    pub engine_state: String,
+    pub events: Vec<HistoryEvent>,
+    /// Inbox messages up to this id were applied and are deleted.
+    pub inbox_applied_through: Option<i64>,
+    pub tasks: Vec<TaskChange>,
+    /// When the engine next needs to run on its own (timers); ignored when `closing` is set.
+    pub wake_at: Option<DateTime<Utc>>,
+    pub closing: Option<Closing>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitOutcome {
+    Committed,
+    /// Someone else owns the execution now (StopExecution, or the lease expired and was taken): nothing
+    /// was written.
+    LeaseLost,
+}
+
+/// Where a wake-up from another process is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wakeup {
+    /// An execution has work due.
+    Work,
+    /// An activity task was queued for this activity ARN.
+    Activity(String),
+}
+
+pub type WakeupHandler = Arc<dyn Fn(Wakeup) + Send + Sync>;
+
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Claims up to `limit` RUNNING executions whose `due_at` has passed and whose lease is free or expired,
+    /// in one statement; sets the owner and deadline and bumps the fence.
+    async fn executions_claim(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<LeasedExecution>>;
+    /// Extends leases still held; returns the ones that were lost.
+    async fn leases_renew(&self, owner: &str, leases: &[Lease], until: DateTime<Utc>) -> Result<Vec<i64>>;
+    /// The definition of a state machine version.
+    async fn version_definition(&self, version_id: i64) -> Result<String>;
+    /// Which of these activity ARNs exist.
+    async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>>;
+    /// The execution's unapplied inbox messages, oldest first.
+    async fn inbox(&self, execution_id: i64) -> Result<Vec<InboxMessage>>;
+    /// Writes one advance atomically, if the lease is still ours; releases the lease.
+    async fn step_commit(&self, commit: StepCommit) -> Result<CommitOutcome>;
+    /// Delivers wake-ups sent by other processes (Postgres LISTEN); a single-process store sends none.
+    async fn listen(&self, handler: WakeupHandler) -> Result<()>;
+}

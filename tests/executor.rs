@@ -1,0 +1,514 @@
+//! Executions run end to end: a real server on a fresh Postgres database, driven through the gRPC API.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+use serde_json::{json, Value};
+use sfn::api::pb;
+use tonic::Code;
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/test";
+
+async fn create_machine(server: &mut TestServer, name: &str, definition: Value) -> String {
+    server
+        .client
+        .create_state_machine(pb::CreateStateMachineRequest {
+            name: name.into(),
+            definition: definition.to_string(),
+            role_arn: ROLE.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("create state machine")
+        .into_inner()
+        .state_machine_arn
+}
+
+async fn create_activity(server: &mut TestServer, name: &str) -> String {
+    server
+        .client
+        .create_activity(pb::CreateActivityRequest {
+            name: name.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("create activity")
+        .into_inner()
+        .activity_arn
+}
+
+async fn start(server: &mut TestServer, machine: &str, input: Value) -> String {
+    server
+        .client
+        .start_execution(pb::StartExecutionRequest {
+            state_machine_arn: machine.into(),
+            input: Some(input.to_string()),
+            ..Default::default()
+        })
+        .await
+        .expect("start execution")
+        .into_inner()
+        .execution_arn
+}
+
+async fn describe(server: &mut TestServer, execution: &str) -> pb::DescribeExecutionResponse {
+    server
+        .client
+        .describe_execution(pb::DescribeExecutionRequest {
+            execution_arn: execution.into(),
+        })
+        .await
+        .expect("describe execution")
+        .into_inner()
+}
+
+fn status_name(d: &pb::DescribeExecutionResponse) -> &'static str {
+    pb::ExecutionStatus::try_from(d.status)
+        .map(|s| s.as_str_name())
+        .unwrap_or("?")
+}
+
+/// Polls until the execution leaves RUNNING (or the timeout passes) and returns its description.
+async fn wait_closed(server: &mut TestServer, execution: &str, timeout: Duration) -> pb::DescribeExecutionResponse {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let d = describe(server, execution).await;
+        if status_name(&d) != "RUNNING" || Instant::now() > deadline {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn history(server: &mut TestServer, execution: &str) -> Vec<pb::HistoryEvent> {
+    let mut events = Vec::new();
+    let mut next_token = None;
+    loop {
+        let page = server
+            .client
+            .get_execution_history(pb::GetExecutionHistoryRequest {
+                execution_arn: execution.into(),
+                max_results: 1000,
+                next_token,
+                ..Default::default()
+            })
+            .await
+            .expect("history")
+            .into_inner();
+        events.extend(page.events);
+        match page.next_token {
+            Some(t) => next_token = Some(t),
+            None => return events,
+        }
+    }
+}
+
+fn types(events: &[pb::HistoryEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            pb::HistoryEventType::try_from(e.r#type)
+                .map(|t| t.as_str_name().to_string())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+async fn poll_task(server: &mut TestServer, activity: &str, worker: &str) -> Option<(String, String)> {
+    let response = server
+        .client
+        .get_activity_task(pb::GetActivityTaskRequest {
+            activity_arn: activity.into(),
+            worker_name: Some(worker.into()),
+        })
+        .await
+        .expect("get activity task")
+        .into_inner();
+    response.task_token.map(|t| (t, response.input.unwrap_or_default()))
+}
+
+async fn send_success(server: &mut TestServer, token: &str, output: Value) -> Result<(), tonic::Status> {
+    server
+        .client
+        .send_task_success(pb::SendTaskSuccessRequest {
+            task_token: token.into(),
+            output: output.to_string(),
+        })
+        .await
+        .map(|_| ())
+}
+
+#[tokio::test]
+async fn pass_choice_parallel_map_workflow_runs_to_success() {
+    let mut server = TestServer::start().await;
+    let machine = create_machine(
+        &mut server,
+        "orders",
+        json!({"StartAt": "Validate", "States": {
+            "Validate": {"Type": "Pass", "Parameters": {"id.$": "$.order.id", "items.$": "$.order.items"}, "Next": "Route"},
+            "Route": {"Type": "Choice", "Choices": [{"Variable": "$.id", "NumericGreaterThan": 100, "Next": "Fanout"}], "Default": "Reject"},
+            "Reject": {"Type": "Fail", "Error": "Rejected"},
+            "Fanout": {"Type": "Parallel", "ResultPath": "$.checks", "Next": "PerItem", "Branches": [
+                {"StartAt": "Stock", "States": {"Stock": {"Type": "Pass", "Result": "in-stock", "End": true}}},
+                {"StartAt": "Fraud", "States": {"Fraud": {"Type": "Pass", "Result": "clean", "End": true}}}]},
+            "PerItem": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": "$.priced", "Next": "Done",
+                "ItemSelector": {"sku.$": "$$.Map.Item.Value", "n.$": "$$.Map.Item.Index"},
+                "ItemProcessor": {"StartAt": "Price", "States": {"Price": {"Type": "Pass", "End": true}}}},
+            "Done": {"Type": "Succeed"}}}),
+    )
+    .await;
+    let execution = start(&mut server, &machine, json!({"order": {"id": 101, "items": ["a", "b"]}})).await;
+    let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
+    assert_eq!(status_name(&d), "SUCCEEDED");
+    let output: Value = serde_json::from_str(d.output.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        output,
+        json!({"id": 101, "items": ["a", "b"], "checks": ["in-stock", "clean"],
+               "priced": [{"sku": "a", "n": 0}, {"sku": "b", "n": 1}]})
+    );
+    let events = history(&mut server, &execution).await;
+    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    assert_eq!(ids, (1..=events.len() as i64).collect::<Vec<_>>(), "ids 1..n without gaps");
+    let t = types(&events);
+    assert_eq!(t.first().map(String::as_str), Some("ExecutionStarted"));
+    assert_eq!(t.last().map(String::as_str), Some("ExecutionSucceeded"));
+    assert!(t.contains(&"ParallelStateSucceeded".to_string()));
+    assert_eq!(t.iter().filter(|x| *x == "MapIterationSucceeded").count(), 2);
+
+    let rejected = start(&mut server, &machine, json!({"order": {"id": 1, "items": []}})).await;
+    let d = wait_closed(&mut server, &rejected, Duration::from_secs(10)).await;
+    assert_eq!(status_name(&d), "FAILED");
+    assert_eq!(d.output, None);
+}
+
+#[tokio::test]
+async fn activity_round_trip_records_worker_and_output() {
+    let mut server = TestServer::start().await;
+    let activity = create_activity(&mut server, "work").await;
+    let machine = create_machine(
+        &mut server,
+        "act",
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": activity, "ResultPath": "$.r", "End": true}}}),
+    )
+    .await;
+    let execution = start(&mut server, &machine, json!({"x": 1})).await;
+    let (token, input) = poll_task(&mut server, &activity, "worker-1").await.expect("a task");
+    assert_eq!(serde_json::from_str::<Value>(&input).unwrap(), json!({"x": 1}));
+    send_success(&mut server, &token, json!({"done": true})).await.unwrap();
+    let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
+    assert_eq!(status_name(&d), "SUCCEEDED");
+    assert_eq!(
+        serde_json::from_str::<Value>(d.output.as_deref().unwrap()).unwrap(),
+        json!({"x": 1, "r": {"done": true}})
+    );
+    let events = history(&mut server, &execution).await;
+    assert_eq!(
+        types(&events),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "ActivityScheduled",
+            "ActivityStarted",
+            "ActivitySucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let prevs: Vec<i64> = events.iter().map(|e| e.previous_event_id).collect();
+    assert_eq!(prevs, [0, 0, 2, 3, 4, 5, 6]);
+    let Some(pb::history_event::Details::ActivityStartedEventDetails(started)) = &events[3].details else {
+        panic!("ActivityStarted without its details: {:?}", events[3]);
+    };
+    assert_eq!(started.worker_name.as_deref(), Some("worker-1"));
+
+    // The task is closed: a second answer is refused.
+    let err = send_success(&mut server, &token, json!({})).await.unwrap_err();
+    assert!(err.message().starts_with("TaskDoesNotExist") || err.message().starts_with("TaskTimedOut"), "{err:?}");
+}
+
+#[tokio::test]
+async fn many_workers_each_task_delivered_exactly_once() {
+    let mut server = TestServer::start_with(|a| a.executors = 4).await;
+    let activity = create_activity(&mut server, "pool").await;
+    let machine = create_machine(
+        &mut server,
+        "many",
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": activity, "End": true}}}),
+    )
+    .await;
+    const N: usize = 30;
+    let mut executions = Vec::new();
+    for i in 0..N {
+        executions.push(start(&mut server, &machine, json!({"i": i})).await);
+    }
+    let mut workers = Vec::new();
+    for w in 0..6 {
+        let mut client = server.client.clone();
+        let activity = activity.clone();
+        workers.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                let r = client
+                    .get_activity_task(pb::GetActivityTaskRequest {
+                        activity_arn: activity.clone(),
+                        worker_name: Some(format!("w{w}")),
+                    })
+                    .await
+                    .expect("poll")
+                    .into_inner();
+                let Some(token) = r.task_token else { break };
+                let input: Value = serde_json::from_str(&r.input.unwrap_or_default()).unwrap();
+                client
+                    .send_task_success(pb::SendTaskSuccessRequest {
+                        task_token: token,
+                        output: input.to_string(),
+                    })
+                    .await
+                    .expect("success");
+                seen.push(input["i"].as_u64().unwrap());
+            }
+            seen
+        }));
+    }
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    all.sort();
+    assert_eq!(all, (0..N as u64).collect::<Vec<_>>(), "every task exactly once");
+    for e in &executions {
+        assert_eq!(status_name(&wait_closed(&mut server, e, Duration::from_secs(10)).await), "SUCCEEDED");
+    }
+}
+
+#[tokio::test]
+async fn heartbeat_and_task_timeouts_with_retry_and_catch() {
+    let mut server = TestServer::start().await;
+    let activity = create_activity(&mut server, "slow").await;
+    let machine = create_machine(
+        &mut server,
+        "timeouts",
+        json!({"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": activity, "HeartbeatSeconds": 1, "TimeoutSeconds": 30, "Next": "Ok",
+                  "Retry": [{"ErrorEquals": ["States.Timeout"], "MaxAttempts": 1, "IntervalSeconds": 1}],
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}]},
+            "Ok": {"Type": "Succeed"},
+            "Caught": {"Type": "Pass", "End": true}}}),
+    )
+    .await;
+    let execution = start(&mut server, &machine, json!({})).await;
+    // First attempt: take the task and keep it alive with heartbeats past its heartbeat interval, then stop.
+    let (token, _) = poll_task(&mut server, &activity, "w").await.expect("task");
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        server
+            .client
+            .send_task_heartbeat(pb::SendTaskHeartbeatRequest { task_token: token.clone() })
+            .await
+            .expect("heartbeat keeps the task");
+    }
+    // No more heartbeats: times out, is retried once, times out again, is caught.
+    let (second, _) = loop {
+        if let Some(t) = poll_task(&mut server, &activity, "w").await {
+            break t;
+        }
+    };
+    assert_ne!(second, token);
+    let late = send_success(&mut server, &token, json!({})).await.unwrap_err();
+    assert!(late.message().starts_with("TaskTimedOut"), "{late:?}");
+    let d = wait_closed(&mut server, &execution, Duration::from_secs(15)).await;
+    assert_eq!(status_name(&d), "SUCCEEDED");
+    let output: Value = serde_json::from_str(d.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output, json!({"error": {"Error": "States.Timeout", "Cause": ""}}));
+    let t = types(&history(&mut server, &execution).await);
+    assert_eq!(t.iter().filter(|x| *x == "ActivityTimedOut").count(), 2);
+    assert_eq!(t.iter().filter(|x| *x == "ActivityScheduled").count(), 2);
+}
+
+#[tokio::test]
+async fn waits_fire_and_stop_aborts_waits_and_activities() {
+    let mut server = TestServer::start().await;
+    let machine = create_machine(
+        &mut server,
+        "waits",
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "T"},
+            "T": {"Type": "Wait", "TimestampPath": "$.at", "End": true}}}),
+    )
+    .await;
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let started = Instant::now();
+    let execution = start(&mut server, &machine, json!({"at": at})).await;
+    let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
+    assert_eq!(status_name(&d), "SUCCEEDED");
+    assert!(started.elapsed() >= Duration::from_millis(1900), "{:?}", started.elapsed());
+
+    // Stop during a Wait: ABORTED at once, ExecutionAborted pointing at 0, the timer is dropped.
+    let long = create_machine(
+        &mut server,
+        "long",
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}}),
+    )
+    .await;
+    let execution = start(&mut server, &long, json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while types(&history(&mut server, &execution).await).len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server
+        .client
+        .stop_execution(pb::StopExecutionRequest {
+            execution_arn: execution.clone(),
+            error: Some("Halt".into()),
+            cause: Some("by test".into()),
+        })
+        .await
+        .expect("stop");
+    assert_eq!(status_name(&describe(&mut server, &execution).await), "ABORTED");
+    let events = history(&mut server, &execution).await;
+    assert_eq!(types(&events), ["ExecutionStarted", "WaitStateEntered", "ExecutionAborted"]);
+    assert_eq!(events[2].previous_event_id, 0);
+
+    // Stop during an activity: the open task is cancelled, a late answer gets TaskTimedOut.
+    let activity = create_activity(&mut server, "stopme").await;
+    let task_machine = create_machine(
+        &mut server,
+        "task",
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": activity, "End": true}}}),
+    )
+    .await;
+    let execution = start(&mut server, &task_machine, json!({})).await;
+    let (token, _) = poll_task(&mut server, &activity, "w").await.expect("task");
+    server
+        .client
+        .stop_execution(pb::StopExecutionRequest {
+            execution_arn: execution.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("stop");
+    let err = send_success(&mut server, &token, json!({})).await.unwrap_err();
+    assert!(err.message().starts_with("TaskTimedOut"), "{err:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let events = history(&mut server, &execution).await;
+    assert_eq!(types(&events).last().map(String::as_str), Some("ExecutionAborted"));
+    assert_eq!(status_name(&describe(&mut server, &execution).await), "ABORTED");
+}
+
+#[tokio::test]
+async fn execution_timeout_ends_as_timed_out() {
+    let mut server = TestServer::start().await;
+    let machine = create_machine(
+        &mut server,
+        "short",
+        json!({"TimeoutSeconds": 1, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}}),
+    )
+    .await;
+    let execution = start(&mut server, &machine, json!({})).await;
+    let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
+    assert_eq!(status_name(&d), "TIMED_OUT");
+    assert_eq!(
+        types(&history(&mut server, &execution).await),
+        ["ExecutionStarted", "WaitStateEntered", "ExecutionTimedOut"]
+    );
+}
+
+#[tokio::test]
+async fn runtime_errors_and_missing_activities_fail_the_execution() {
+    let mut server = TestServer::start().await;
+    let machine = create_machine(
+        &mut server,
+        "missing",
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task",
+            "Resource": "arn:aws:states:us-east-1:123456789012:activity:nope", "End": true}}}),
+    )
+    .await;
+    let execution = start(&mut server, &machine, json!({})).await;
+    let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
+    assert_eq!(status_name(&d), "FAILED");
+    let events = history(&mut server, &execution).await;
+    let Some(pb::history_event::Details::ExecutionFailedEventDetails(failed)) = events.last().unwrap().details.clone() else {
+        panic!("ExecutionFailed without its details");
+    };
+    assert_eq!(failed.error.as_deref(), Some("States.Runtime"));
+    assert!(failed.cause.unwrap().ends_with("does not exist."));
+
+    let lambda = create_machine(
+        &mut server,
+        "lambda",
+        json!({"StartAt": "L", "States": {"L": {"Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "End": true}}}),
+    )
+    .await;
+    let execution = start(&mut server, &lambda, json!({})).await;
+    let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
+    assert_eq!(status_name(&d), "FAILED");
+}
+
+#[tokio::test]
+async fn get_activity_task_long_poll_returns_empty_after_timeout() {
+    let mut server = TestServer::start().await;
+    let activity = create_activity(&mut server, "idle").await;
+    let started = Instant::now();
+    assert!(poll_task(&mut server, &activity, "w").await.is_none());
+    assert!(started.elapsed() >= Duration::from_millis(900), "waited {:?}", started.elapsed());
+
+    // A poll already waiting gets a task scheduled after it began.
+    let machine = create_machine(
+        &mut server,
+        "later",
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": activity, "End": true}}}),
+    )
+    .await;
+    let mut client = server.client.clone();
+    let arn = activity.clone();
+    let poll = tokio::spawn(async move {
+        client
+            .get_activity_task(pb::GetActivityTaskRequest {
+                activity_arn: arn,
+                worker_name: None,
+            })
+            .await
+            .map(|r| r.into_inner().task_token)
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    start(&mut server, &machine, json!({})).await;
+    let token = poll.await.unwrap().expect("poll");
+    assert!(token.is_some());
+}
+
+#[tokio::test]
+async fn bad_task_tokens_are_invalid() {
+    let mut server = TestServer::start().await;
+    for token in ["nope", "AAAA"] {
+        let err = send_success(&mut server, token, json!({})).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        assert!(err.message().starts_with("InvalidToken"), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn history_distinct_for_concurrent_executions() {
+    let mut server = TestServer::start_with(|a| a.executors = 8).await;
+    let machine = create_machine(
+        &mut server,
+        "chain",
+        json!({"StartAt": "S0", "States": (0..10).map(|i| {
+            let body = if i == 9 { json!({"Type": "Pass", "End": true}) } else { json!({"Type": "Pass", "Next": format!("S{}", i + 1)}) };
+            (format!("S{i}"), body)
+        }).collect::<serde_json::Map<String, Value>>()}),
+    )
+    .await;
+    let mut executions = HashSet::new();
+    for i in 0..50 {
+        executions.insert(start(&mut server, &machine, json!({"i": i})).await);
+    }
+    for e in &executions {
+        let d = wait_closed(&mut server, e, Duration::from_secs(20)).await;
+        assert_eq!(status_name(&d), "SUCCEEDED");
+        assert_eq!(history(&mut server, e).await.len(), 22);
+    }
+}
