@@ -1,0 +1,70 @@
+//! Compiles the gRPC API (proto/stepfunctions/v1) with protox (no `protoc` needed) into Rust types and the
+//! tonic service, and writes the file descriptor set that the reflection service serves.
+
+use std::path::PathBuf;
+
+use protox::prost::Message;
+
+const PROTO_FILES: &[&str] = &[
+    "proto/stepfunctions/v1/stepfunctions.proto",
+    "proto/stepfunctions/v1/history.proto",
+    "proto/stepfunctions/v1/types.proto",
+];
+
+/// The history-event details messages: the engine stores them as AWS-shaped JSON, so they deserialize
+/// straight from that JSON with serde (camelCase = AWS member names; absent members take their default).
+const EVENT_DETAILS_MESSAGES: &[&str] = &[
+    "HistoryEventExecutionDataDetails",
+    "ActivityFailedEventDetails",
+    "ActivityScheduleFailedEventDetails",
+    "ActivityScheduledEventDetails",
+    "ActivityStartedEventDetails",
+    "ActivitySucceededEventDetails",
+    "ActivityTimedOutEventDetails",
+    "TaskFailedEventDetails",
+    "TaskScheduledEventDetails",
+    "TaskStartFailedEventDetails",
+    "TaskStartedEventDetails",
+    "TaskSubmitFailedEventDetails",
+    "TaskSubmittedEventDetails",
+    "TaskSucceededEventDetails",
+    "TaskTimedOutEventDetails",
+    "ExecutionFailedEventDetails",
+    "ExecutionStartedEventDetails",
+    "ExecutionSucceededEventDetails",
+    "ExecutionAbortedEventDetails",
+    "ExecutionTimedOutEventDetails",
+    "MapStateStartedEventDetails",
+    "MapIterationEventDetails",
+    "LambdaFunctionFailedEventDetails",
+    "LambdaFunctionScheduleFailedEventDetails",
+    "LambdaFunctionScheduledEventDetails",
+    "LambdaFunctionStartFailedEventDetails",
+    "LambdaFunctionSucceededEventDetails",
+    "LambdaFunctionTimedOutEventDetails",
+    "StateEnteredEventDetails",
+    "StateExitedEventDetails",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    for file in PROTO_FILES {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    let descriptors = protox::compile(PROTO_FILES, ["proto"])?;
+
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(
+        out_dir.join("stepfunctions_descriptor.bin"),
+        descriptors.encode_to_vec(),
+    )?;
+
+    let mut builder = tonic_prost_build::configure();
+    for message in EVENT_DETAILS_MESSAGES {
+        builder = builder.type_attribute(
+            format!(".stepfunctions.v1.{message}"),
+            "#[derive(serde::Deserialize)] #[serde(default, rename_all = \"camelCase\")]",
+        );
+    }
+    builder.compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,143 @@
+-- Initial schema for the Step Functions control plane and executor.
+--
+-- Portability: statuses are TEXT with CHECK constraints (no enums), JSON is stored as TEXT, and every
+-- index is plain or partial, so a SQLite twin is a near-copy. Names and ARNs use the "C" collation so
+-- ORDER BY gives AWS's raw code-point order (UTF-8 byte order equals code-point order).
+
+CREATE TABLE state_machines (
+    id BIGSERIAL PRIMARY KEY,
+    arn TEXT COLLATE "C" NOT NULL UNIQUE,
+    -- UNIQUE also serves ListStateMachines: keyset pages ordered by name.
+    name TEXT COLLATE "C" NOT NULL UNIQUE,
+    type TEXT NOT NULL CHECK (type IN ('STANDARD', 'EXPRESS')),
+    status TEXT NOT NULL CHECK (status IN ('ACTIVE', 'DELETING')),
+    -- The version new executions start with. No foreign key: the row and its first version are inserted
+    -- in one transaction and a circular FK would need deferrable constraints (not portable).
+    current_version_id BIGINT,
+    creation_date TIMESTAMPTZ NOT NULL
+);
+
+-- Finishing deletions: find the machines in DELETING quickly (few rows, usually none).
+CREATE INDEX state_machines_deleting ON state_machines (id) WHERE status = 'DELETING';
+
+CREATE TABLE state_machine_versions (
+    id BIGSERIAL PRIMARY KEY,
+    state_machine_id BIGINT NOT NULL REFERENCES state_machines (id) ON DELETE CASCADE,
+    definition TEXT NOT NULL,
+    role_arn TEXT NOT NULL,
+    -- JSON text in AWS member names: {"level":"OFF","includeExecutionData":false,"destinations":[...]}.
+    logging_configuration TEXT NOT NULL,
+    -- JSON text: {"enabled":false}.
+    tracing_configuration TEXT NOT NULL,
+    update_date TIMESTAMPTZ NOT NULL
+);
+
+-- ON DELETE CASCADE from state_machines, and listing a machine's versions.
+CREATE INDEX state_machine_versions_machine ON state_machine_versions (state_machine_id);
+
+CREATE TABLE activities (
+    id BIGSERIAL PRIMARY KEY,
+    arn TEXT COLLATE "C" NOT NULL UNIQUE,
+    -- UNIQUE also serves ListActivities: keyset pages ordered by name.
+    name TEXT COLLATE "C" NOT NULL UNIQUE,
+    creation_date TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE tags (
+    resource_arn TEXT COLLATE "C" NOT NULL,
+    key TEXT COLLATE "C" NOT NULL,
+    value TEXT NOT NULL,
+    -- Primary key serves ListTagsForResource (prefix resource_arn), upserts and deletes by key.
+    PRIMARY KEY (resource_arn, key)
+);
+
+CREATE TABLE executions (
+    id BIGSERIAL PRIMARY KEY,
+    -- UNIQUE serves every lookup by executionArn.
+    arn TEXT COLLATE "C" NOT NULL UNIQUE,
+    state_machine_id BIGINT NOT NULL REFERENCES state_machines (id) ON DELETE CASCADE,
+    version_id BIGINT NOT NULL REFERENCES state_machine_versions (id) ON DELETE CASCADE,
+    name TEXT COLLATE "C" NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED')),
+    input TEXT NOT NULL,
+    output TEXT,
+    error TEXT,
+    cause TEXT,
+    trace_header TEXT,
+    start_date TIMESTAMPTZ NOT NULL,
+    stop_date TIMESTAMPTZ,
+    express BOOLEAN NOT NULL,
+    -- The engine's serialized state; NULL until the executor first advances the execution.
+    engine_state TEXT,
+    -- When the executor has work for this execution; NULL = waiting on something external (or closed).
+    due_at TIMESTAMPTZ,
+    lease_owner TEXT,
+    lease_expires_at TIMESTAMPTZ,
+    -- Bumped by every writer that takes the execution away from an executor (StopExecution, lease
+    -- steal), so a stale executor's conditional commit fails.
+    lease_version BIGINT NOT NULL DEFAULT 0,
+    -- Id of the newest history event.
+    last_event_id BIGINT NOT NULL,
+    -- The executor process that last advanced the execution (for operators, and the scale-out test).
+    last_owner TEXT
+);
+
+-- StartExecution's name check and idempotency (standard executions only: express names may repeat,
+-- their ARNs carry a UUID).
+CREATE UNIQUE INDEX executions_machine_name ON executions (state_machine_id, name) WHERE NOT express;
+
+-- The executor's work queue: executions whose next step is due.
+CREATE INDEX executions_due ON executions (due_at) WHERE due_at IS NOT NULL;
+
+-- ListExecutions without statusFilter: newest first, keyset on (start_date, id).
+CREATE INDEX executions_machine_start ON executions (state_machine_id, start_date DESC, id DESC);
+
+-- ListExecutions with statusFilter; also "does this machine still have RUNNING executions" (deletion).
+CREATE INDEX executions_machine_status_start
+    ON executions (state_machine_id, status, start_date DESC, id DESC);
+
+CREATE TABLE history_events (
+    execution_id BIGINT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+    id BIGINT NOT NULL,
+    previous_event_id BIGINT NOT NULL,
+    type TEXT NOT NULL,
+    timestamp TIMESTAMPTZ NOT NULL,
+    -- JSON of the details object (AWS member names, without the wrapper key); NULL when none.
+    details TEXT,
+    -- Primary key serves GetExecutionHistory: keyset pages by id, both directions.
+    PRIMARY KEY (execution_id, id)
+);
+
+CREATE TABLE activity_tasks (
+    id BIGSERIAL PRIMARY KEY,
+    -- UNIQUE serves SendTaskSuccess/Failure/Heartbeat lookups by token.
+    token TEXT COLLATE "C" NOT NULL UNIQUE,
+    activity_arn TEXT COLLATE "C" NOT NULL,
+    execution_id BIGINT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+    -- The engine's id for the task within the execution.
+    task_key TEXT NOT NULL,
+    input TEXT NOT NULL,
+    status TEXT NOT NULL
+        CHECK (status IN ('SCHEDULED', 'STARTED', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED')),
+    worker_name TEXT,
+    created_at TIMESTAMPTZ NOT NULL,
+    started_at TIMESTAMPTZ,
+    closed_at TIMESTAMPTZ
+);
+
+-- GetActivityTask: the oldest SCHEDULED task of an activity.
+CREATE INDEX activity_tasks_scheduled ON activity_tasks (activity_arn, id) WHERE status = 'SCHEDULED';
+
+-- StopExecution (cancel the open tasks of an execution) and the executor's timeouts per execution.
+CREATE INDEX activity_tasks_execution ON activity_tasks (execution_id) WHERE status IN ('SCHEDULED', 'STARTED');
+
+CREATE TABLE execution_inbox (
+    id BIGSERIAL PRIMARY KEY,
+    execution_id BIGINT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+    -- JSON message for the engine (formats in CONTROL_PLANE.md).
+    message TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+
+-- The executor reads an execution's inbox in id order.
+CREATE INDEX execution_inbox_execution ON execution_inbox (execution_id, id);

@@ -1,0 +1,158 @@
+//! Wiring for `sfn serve` and `sfn migrate`: store, operations, gRPC server (API, reflection, health) and,
+//! depending on the role, the executor pool.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+
+use crate::api::pb::step_functions_server::StepFunctionsServer;
+use crate::api::{pb, StepFunctionsApi};
+use crate::config::{MigrateArgs, ServeArgs};
+use crate::operations::{Service, ServiceSettings};
+use crate::store::postgres::PgStore;
+use crate::executor::{Executor, ExecutorSettings};
+use crate::store::lease::LeaseStore;
+use crate::store::Store;
+use tokio::sync::watch;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(
+        "no database configured: pass --database-url or set DATABASE_URL \
+         (e.g. postgres://postgres@127.0.0.1:5432/sfn)"
+    )]
+    MissingDatabaseUrl,
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(String),
+    #[error("cannot build the reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+/// Connects to the database and brings its schema up to date.
+async fn open_store(database_url: Option<&str>, max_connections: u32) -> Result<PgStore, AppError> {
+    let url = database_url.ok_or(AppError::MissingDatabaseUrl)?;
+    let store = PgStore::connect(url, max_connections)
+        .await
+        .map_err(|e| AppError::Connect(e.to_string()))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| AppError::Migrate(e.to_string()))?;
+    Ok(store)
+}
+
+/// `sfn migrate`: applies the schema migrations and returns.
+pub async fn migrate(args: MigrateArgs) -> Result<(), AppError> {
+    open_store(args.database_url.as_deref(), 1).await?;
+    tracing::info!("database schema is up to date");
+    Ok(())
+}
+
+/// `sfn serve`: serves on `listener` until `shutdown` completes, then stops accepting, drains in-flight
+/// calls and returns.
+pub async fn serve(
+    args: ServeArgs,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), AppError> {
+    let backend = Arc::new(open_store(args.database_url.as_deref(), args.max_db_connections).await?);
+    let store: Arc<dyn Store> = backend.clone();
+    let leases: Arc<dyn LeaseStore> = backend;
+    let service = Arc::new(Service::new(
+        store.clone(),
+        ServiceSettings {
+            region: args.region.clone(),
+            account_id: args.account_id.clone(),
+            activity_poll_timeout: args.activity_poll_timeout,
+        },
+    ));
+
+    // The executor pool stops claiming when the server starts draining and finishes its in-flight steps.
+    let (stop_executor, executor_stopped) = watch::channel(false);
+    let executor = if args.role.runs_executors() {
+        let executor = Executor::new(
+            leases,
+            store.clone(),
+            ExecutorSettings::new(args.executors, args.lease_duration),
+            service.work_notifier(),
+            service.activity_wakeups(),
+        );
+        Some(
+            executor
+                .spawn(executor_stopped)
+                .await
+                .map_err(|e| AppError::Connect(e.to_string()))?,
+        )
+    } else {
+        None
+    };
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    let serves_api = args.role.serves_api();
+    if serves_api {
+        health_reporter
+            .set_serving::<StepFunctionsServer<StepFunctionsApi>>()
+            .await;
+    }
+    let step_functions =
+        serves_api.then(|| StepFunctionsServer::new(StepFunctionsApi::new(service.clone())));
+    let (reflection_v1, reflection_v1alpha) = if serves_api {
+        (
+            Some(reflection_builder().build_v1()?),
+            Some(reflection_builder().build_v1alpha()?),
+        )
+    } else {
+        (None, None)
+    };
+
+    let shutdown = {
+        let health_reporter = health_reporter.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down: draining in-flight calls");
+            let _ = stop_executor.send(true);
+            health_reporter
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+            health_reporter
+                .set_not_serving::<StepFunctionsServer<StepFunctionsApi>>()
+                .await;
+        }
+    };
+
+    tracing::info!(
+        addr = ?listener.local_addr().ok(),
+        role = ?args.role,
+        "sfn serving"
+    );
+    Server::builder()
+        .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
+        .add_service(health_service)
+        .add_optional_service(step_functions)
+        .add_optional_service(reflection_v1)
+        .add_optional_service(reflection_v1alpha)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    tracing::info!("gRPC server stopped");
+    if let Some(executor) = executor {
+        // Only panics inside the pool make this fail; the process is exiting either way.
+        if let Err(e) = executor.await {
+            tracing::error!(error = %e, "executor pool ended abnormally");
+        }
+    }
+    Ok(())
+}
+
+/// Reflection serves our API and the health service, so grpcurl can call both without .proto files.
+fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}

@@ -1,0 +1,211 @@
+//! Command-line and environment settings of `sfn serve` / `sfn migrate`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+/// Which parts of the service a process runs, so API and executor processes can scale separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// Serve the gRPC API and run executors.
+    All,
+    /// Serve the gRPC API only.
+    Api,
+    /// Run executors only (gRPC health is still served, for probes).
+    Executor,
+}
+
+impl Role {
+    /// Whether this process serves the Step Functions RPCs.
+    pub fn serves_api(self) -> bool {
+        matches!(self, Role::All | Role::Api)
+    }
+
+    /// Whether this process runs the executor pool.
+    pub fn runs_executors(self) -> bool {
+        matches!(self, Role::All | Role::Executor)
+    }
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+pub const DEFAULT_REGION: &str = "us-east-1";
+pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+pub const DEFAULT_EXECUTORS: usize = 4;
+pub const DEFAULT_MAX_DB_CONNECTIONS: u32 = 10;
+pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(30);
+pub const DEFAULT_ACTIVITY_POLL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Settings of `sfn serve`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ServeArgs {
+    /// Address the gRPC server listens on.
+    #[arg(long, env = "SFN_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+
+    /// Postgres connection URL, e.g. postgres://user:password@host:5432/sfn.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// AWS region used in the ARNs the service creates.
+    #[arg(long, env = "SFN_REGION", default_value = DEFAULT_REGION)]
+    pub region: String,
+
+    /// AWS account id used in the ARNs the service creates.
+    #[arg(long, env = "SFN_ACCOUNT_ID", default_value = DEFAULT_ACCOUNT_ID)]
+    pub account_id: String,
+
+    /// What this process runs: the API, the executors, or both.
+    #[arg(long, env = "SFN_ROLE", value_enum, default_value_t = Role::All)]
+    pub role: Role,
+
+    /// Number of executor workers advancing executions concurrently in this process.
+    #[arg(long, env = "SFN_EXECUTORS", default_value_t = DEFAULT_EXECUTORS)]
+    pub executors: usize,
+
+    /// Maximum number of database connections in the pool.
+    #[arg(long, env = "SFN_MAX_DB_CONNECTIONS", default_value_t = DEFAULT_MAX_DB_CONNECTIONS)]
+    pub max_db_connections: u32,
+
+    /// How long an executor owns an execution without renewing its lease (e.g. 30s, 500ms, 2m; bare number = seconds).
+    #[arg(long, env = "SFN_LEASE_DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub lease_duration: Duration,
+
+    /// How long GetActivityTask waits for a task before returning an empty response.
+    #[arg(long, env = "SFN_ACTIVITY_POLL_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub activity_poll_timeout: Duration,
+
+    /// OTLP/gRPC endpoint to export traces to (e.g. http://localhost:4317); no export when absent.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Default for ServeArgs {
+    /// The documented defaults, ignoring the environment (what tests start from).
+    fn default() -> Self {
+        ServeArgs {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            database_url: None,
+            region: DEFAULT_REGION.to_string(),
+            account_id: DEFAULT_ACCOUNT_ID.to_string(),
+            role: Role::All,
+            executors: DEFAULT_EXECUTORS,
+            max_db_connections: DEFAULT_MAX_DB_CONNECTIONS,
+            lease_duration: DEFAULT_LEASE_DURATION,
+            activity_poll_timeout: DEFAULT_ACTIVITY_POLL_TIMEOUT,
+            otlp_endpoint: None,
+        }
+    }
+}
+
+/// Settings of `sfn migrate`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct MigrateArgs {
+    /// Postgres connection URL, e.g. postgres://user:password@host:5432/sfn.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+/// Parses `500ms`, `30s`, `2m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let amount: u64 = digits
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?}: expected e.g. 500ms, 30s, 2m"))?;
+    let seconds_per_unit = match unit.trim() {
+        "ms" => return Ok(Duration::from_millis(amount)),
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        other => {
+            return Err(format!(
+                "invalid duration unit {other:?} in {text:?}: use ms, s, m or h"
+            ))
+        }
+    };
+    amount
+        .checked_mul(seconds_per_unit)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("duration {text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn durations_parse() {
+        let cases = [
+            ("500ms", Ok(Duration::from_millis(500))),
+            ("30s", Ok(Duration::from_secs(30))),
+            ("30", Ok(Duration::from_secs(30))),
+            ("2m", Ok(Duration::from_secs(120))),
+            ("1h", Ok(Duration::from_secs(3600))),
+            ("0ms", Ok(Duration::ZERO)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_duration(text), expected, "{text}");
+        }
+        for bad in ["", "s", "1.5s", "3d", "-1s", "ms5"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn clap_defaults_match_default_impl() {
+        // Explicit flags for the settings whose env vars a CI environment may set.
+        let cli = Cli::parse_from([
+            "sfn",
+            "--database-url",
+            "postgres://x",
+            "--otlp-endpoint",
+            "http://c:4317",
+        ]);
+        let parsed = cli.serve;
+        let expected = ServeArgs {
+            database_url: Some("postgres://x".into()),
+            otlp_endpoint: Some("http://c:4317".into()),
+            ..ServeArgs::default()
+        };
+        assert_eq!(parsed.database_url, expected.database_url);
+        assert_eq!(parsed.otlp_endpoint, expected.otlp_endpoint);
+        if std::env::vars().all(|(k, _)| !k.starts_with("SFN_")) {
+            assert_eq!(parsed, expected);
+        }
+    }
+
+    #[test]
+    fn flags_override_defaults() {
+        let cli = Cli::parse_from([
+            "sfn",
+            "--listen",
+            "0.0.0.0:9000",
+            "--role",
+            "executor",
+            "--lease-duration",
+            "1500ms",
+            "--activity-poll-timeout",
+            "2",
+            "--executors",
+            "8",
+        ]);
+        assert_eq!(cli.serve.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(cli.serve.role, Role::Executor);
+        assert!(!cli.serve.role.serves_api());
+        assert!(cli.serve.role.runs_executors());
+        assert_eq!(cli.serve.lease_duration, Duration::from_millis(1500));
+        assert_eq!(cli.serve.activity_poll_timeout, Duration::from_secs(2));
+        assert_eq!(cli.serve.executors, 8);
+    }
+}

@@ -1,0 +1,99 @@
+//! JSON payload checks for execution input and task output.
+
+use crate::domain::validation::constraint_violation;
+use crate::error::{ApiError, ErrorKind};
+
+/// Payload limit in UTF-8 bytes (input, output, task data).
+pub const MAX_PAYLOAD_BYTES: usize = 262_144;
+
+/// StartExecution input: any JSON text; empty → `Invalid execution input.`; unparsable → the parser's
+/// message (ours is serde_json's, not Jackson's, so only the frame matches AWS); over 256 KiB →
+/// ValidationException [?: AWS's code for this case was not recorded].
+pub fn check_execution_input(input: &str) -> Result<(), ApiError> {
+    check_size(input, "input")?;
+    if input.is_empty() {
+        return Err(invalid_input("Invalid execution input."));
+    }
+    match serde_json::from_str::<serde::de::IgnoredAny>(input) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(invalid_input(&e.to_string())),
+    }
+}
+
+fn invalid_input(detail: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::InvalidExecutionInput,
+        format!("Invalid State Machine Execution Input: '{detail}'"),
+    )
+}
+
+/// SendTaskSuccess output: JSON text within the size limit, else `InvalidOutput`.
+pub fn check_task_output(output: &str) -> Result<(), ApiError> {
+    check_size(output, "output")?;
+    match serde_json::from_str::<serde::de::IgnoredAny>(output) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(ApiError::new(
+            ErrorKind::InvalidOutput,
+            format!("Invalid Output: '{e}'"),
+        )),
+    }
+}
+
+fn check_size(text: &str, member: &str) -> Result<(), ApiError> {
+    if text.len() > MAX_PAYLOAD_BYTES {
+        // The value is not echoed: a 256 KiB message helps nobody.
+        return Err(constraint_violation(
+            "<payload>",
+            member,
+            &format!("have length less than or equal to {MAX_PAYLOAD_BYTES}"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_json_text_is_input() {
+        for ok in ["{}", "null", "1", "\"some text\"", "[1,2]", " {\"a\": 1} "] {
+            assert!(check_execution_input(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn bad_input_messages() {
+        let err = check_execution_input("").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidExecutionInput);
+        assert_eq!(
+            err.message,
+            "Invalid State Machine Execution Input: 'Invalid execution input.'"
+        );
+        let err = check_execution_input("not json").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidExecutionInput);
+        assert!(err
+            .message
+            .starts_with("Invalid State Machine Execution Input: 'expected"));
+    }
+
+    #[test]
+    fn size_limit_is_bytes() {
+        let fits = format!("\"{}\"", "x".repeat(MAX_PAYLOAD_BYTES - 2));
+        assert!(check_execution_input(&fits).is_ok());
+        let over = format!("\"{}\"", "é".repeat(MAX_PAYLOAD_BYTES / 2));
+        assert_eq!(
+            check_execution_input(&over).unwrap_err().kind,
+            ErrorKind::ValidationException
+        );
+    }
+
+    #[test]
+    fn task_output() {
+        assert!(check_task_output("{\"a\":1}").is_ok());
+        assert_eq!(
+            check_task_output("{").unwrap_err().kind,
+            ErrorKind::InvalidOutput
+        );
+    }
+}

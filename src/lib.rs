@@ -1,0 +1,20 @@
+//! `sfn`: a self-hosted AWS Step Functions service.
+//!
+//! Code map (see ARCHITECTURE.md for the rules each module keeps):
+//! - [`asl`]: the Amazon States Language engine; pure (no IO, clock or randomness of its own).
+//! - [`operations`]: one function per Step Functions operation; owns transactions' meaning, no gRPC types of its own.
+//! - [`store`]: persistence behind the `Store` trait (Postgres, SQLite); the only SQL.
+//! - [`executor`]: leases running executions and advances them with the engine.
+//! - [`api`]: the gRPC surface; thin handlers that call `operations` and map errors once.
+//! - [`app`]: wiring of all of the above for `sfn serve`.
+
+pub mod api;
+pub mod app;
+pub mod asl;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod executor;
+pub mod operations;
+pub mod store;
+pub mod telemetry;

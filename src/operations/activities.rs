@@ -1,0 +1,244 @@
+//! CreateActivity, DescribeActivity, DeleteActivity, ListActivities, GetActivityTask (long poll) and
+//! SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::executions::check_error_and_cause;
+use super::state_machines::tags_from_pb;
+use super::{activity_does_not_exist, timestamp, PollerGuard, Service};
+use crate::api::pb;
+use crate::domain::arn::{check_arn, ResourceType};
+use crate::domain::names::{validate_name, MAX_NAME_LEN};
+use crate::domain::pagination::{
+    decode_optional, encode_token, invalid_token, page_size, MAX_TOKEN_LEN,
+};
+use crate::domain::payload::check_task_output;
+use crate::domain::tags::{check_limit, validate_tags};
+use crate::domain::task_token::MAX_TASK_TOKEN_LEN;
+use crate::domain::validation::{check_max_len, check_min_len};
+use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::store::{self, NewActivity, TaskReport, TaskReportOutcome};
+
+const LIST_QUERY: &str = "ListActivities";
+/// Between wake-ups, a long poll re-checks the store this often (tasks scheduled by other processes).
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+impl Service {
+    /// CreateActivity is idempotent on the name: a repeat returns the original ARN and creationDate
+    /// and ignores its tags.
+    pub async fn create_activity(
+        &self,
+        req: pb::CreateActivityRequest,
+    ) -> ApiResult<pb::CreateActivityResponse> {
+        validate_name(&req.name, "name")?;
+        let tags = validate_tags(tags_from_pb(req.tags))?;
+        let arn = self.scope.activity(&req.name);
+        check_limit(std::iter::empty(), &tags, &arn)?;
+        let (activity, _created) = self
+            .store
+            .activity_create(NewActivity {
+                arn,
+                name: req.name,
+                creation_date: store::now(),
+                tags,
+            })
+            .await?;
+        Ok(pb::CreateActivityResponse {
+            activity_arn: activity.arn,
+            creation_date: timestamp(activity.creation_date),
+        })
+    }
+
+    pub async fn describe_activity(
+        &self,
+        req: pb::DescribeActivityRequest,
+    ) -> ApiResult<pb::DescribeActivityResponse> {
+        let arn = req.activity_arn;
+        check_arn(&arn, "activityArn", &[ResourceType::Activity])?;
+        let activity = self
+            .store
+            .activity_get(&arn)
+            .await?
+            .ok_or_else(|| activity_does_not_exist(&arn))?;
+        Ok(pb::DescribeActivityResponse {
+            activity_arn: activity.arn,
+            name: activity.name,
+            creation_date: timestamp(activity.creation_date),
+        })
+    }
+
+    /// Deleting a missing activity succeeds, as on AWS. Tasks already scheduled on it stay; workers can
+    /// no longer poll for them (ActivityDoesNotExist) and the executor's timeouts close them.
+    pub async fn delete_activity(
+        &self,
+        req: pb::DeleteActivityRequest,
+    ) -> ApiResult<pb::DeleteActivityResponse> {
+        check_arn(&req.activity_arn, "activityArn", &[ResourceType::Activity])?;
+        self.store.activity_delete(&req.activity_arn).await?;
+        Ok(pb::DeleteActivityResponse {})
+    }
+
+    /// Name order, like ListStateMachines ([?]: AWS's order is unverified).
+    pub async fn list_activities(
+        &self,
+        req: pb::ListActivitiesRequest,
+    ) -> ApiResult<pb::ListActivitiesResponse> {
+        let limit = page_size(req.max_results)?;
+        let now = store::now();
+        let after: Option<String> = decode_optional(
+            req.next_token.as_deref().unwrap_or_default(),
+            LIST_QUERY,
+            MAX_TOKEN_LEN,
+            now,
+        )?;
+        let mut activities = self.store.activity_list(after.as_deref(), limit + 1).await?;
+        let next_token = if activities.len() > limit {
+            activities.truncate(limit);
+            activities
+                .last()
+                .map(|last| encode_token(LIST_QUERY, &last.name, now))
+                .transpose()?
+        } else {
+            None
+        };
+        Ok(pb::ListActivitiesResponse {
+            activities: activities
+                .into_iter()
+                .map(|a| pb::ActivityListItem {
+                    activity_arn: a.arn,
+                    name: a.name,
+                    creation_date: timestamp(a.creation_date),
+                })
+                .collect(),
+            next_token,
+        })
+    }
+
+    /// Hands the oldest scheduled task of the activity to the worker, waiting up to the poll timeout
+    /// for one; an empty response (no token) when none arrives.
+    pub async fn get_activity_task(
+        &self,
+        req: pb::GetActivityTaskRequest,
+    ) -> ApiResult<pb::GetActivityTaskResponse> {
+        let arn = req.activity_arn;
+        check_arn(&arn, "activityArn", &[ResourceType::Activity])?;
+        let worker_name = req.worker_name.filter(|w| !w.is_empty());
+        if let Some(worker) = &worker_name {
+            // Length only: workerName is not a resource name, so the character rules of names are not
+            // applied [?: AWS unverified] (host:port style worker names stay usable).
+            check_max_len(worker, "workerName", MAX_NAME_LEN)?;
+        }
+        if self.store.activity_get(&arn).await?.is_none() {
+            return Err(activity_does_not_exist(&arn));
+        }
+        let waiter = self.activity_wakeups.waiter(&arn);
+        let Some(_poller) = PollerGuard::enter(waiter.clone()) else {
+            // Message wording is [?]: not recorded from AWS.
+            return Err(ApiError::new(
+                ErrorKind::ActivityWorkerLimitExceeded,
+                format!("Activity Worker Limit Exceeded: '{arn}'"),
+            ));
+        };
+        let deadline = Instant::now() + self.activity_poll_timeout;
+        loop {
+            // Register for wake-ups before looking, so a task scheduled in between is not missed.
+            let notified = waiter.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let claimed = self
+                .store
+                .activity_task_claim(&arn, worker_name.as_deref(), store::now())
+                .await?;
+            if let Some(task) = claimed {
+                self.work_committed();
+                return Ok(pb::GetActivityTaskResponse {
+                    task_token: Some(task.token),
+                    input: Some(task.input),
+                });
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(pb::GetActivityTaskResponse::default());
+            }
+            let wake_at = deadline.min(now + POLL_INTERVAL);
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(wake_at) => {}
+            }
+        }
+    }
+
+    pub async fn send_task_success(
+        &self,
+        req: pb::SendTaskSuccessRequest,
+    ) -> ApiResult<pb::SendTaskSuccessResponse> {
+        check_task_token(&req.task_token)?;
+        check_task_output(&req.output)?;
+        self.report_task(
+            &req.task_token,
+            TaskReport::Success { output: req.output },
+        )
+        .await?;
+        Ok(pb::SendTaskSuccessResponse {})
+    }
+
+    pub async fn send_task_failure(
+        &self,
+        req: pb::SendTaskFailureRequest,
+    ) -> ApiResult<pb::SendTaskFailureResponse> {
+        check_task_token(&req.task_token)?;
+        check_error_and_cause(req.error.as_deref(), req.cause.as_deref())?;
+        self.report_task(
+            &req.task_token,
+            TaskReport::Failure {
+                error: req.error,
+                cause: req.cause,
+            },
+        )
+        .await?;
+        Ok(pb::SendTaskFailureResponse {})
+    }
+
+    pub async fn send_task_heartbeat(
+        &self,
+        req: pb::SendTaskHeartbeatRequest,
+    ) -> ApiResult<pb::SendTaskHeartbeatResponse> {
+        check_task_token(&req.task_token)?;
+        self.report_task(&req.task_token, TaskReport::Heartbeat)
+            .await?;
+        Ok(pb::SendTaskHeartbeatResponse {})
+    }
+
+    /// Unknown token → InvalidToken; task closed by a timeout or its execution's end → TaskTimedOut;
+    /// closed by an earlier success/failure → TaskDoesNotExist (our reading of AWS's [?] boundaries).
+    async fn report_task(&self, token: &str, report: TaskReport) -> ApiResult<()> {
+        match self
+            .store
+            .activity_task_report(token, report, store::now())
+            .await?
+        {
+            TaskReportOutcome::Accepted => {
+                self.work_committed();
+                Ok(())
+            }
+            TaskReportOutcome::UnknownToken => Err(invalid_token()),
+            TaskReportOutcome::TimedOut => Err(ApiError::new(
+                ErrorKind::TaskTimedOut,
+                "Task Timed Out: 'Provided task does not exist anymore'",
+            )),
+            TaskReportOutcome::AlreadyClosed => Err(ApiError::new(
+                ErrorKind::TaskDoesNotExist,
+                "Task Does Not Exist: 'Provided task does not exist anymore'",
+            )),
+        }
+    }
+}
+
+
+/// Length 1-1024 (model constraint → ValidationException).
+fn check_task_token(token: &str) -> ApiResult<()> {
+    check_min_len(token, "taskToken", 1)?;
+    check_max_len(token, "taskToken", MAX_TASK_TOKEN_LEN)
+}

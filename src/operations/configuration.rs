@@ -1,0 +1,178 @@
+//! Logging and tracing configurations: validation, the normalized JSON form stored with each version
+//! (AWS member names), and back to proto for Describe*.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::pb;
+use crate::domain::arn::check_foreign_arn;
+use crate::error::{ApiError, ErrorKind};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LoggingJson {
+    level: String,
+    include_execution_data: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    destinations: Vec<DestinationJson>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DestinationJson {
+    cloud_watch_logs_log_group: LogGroupJson,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogGroupJson {
+    log_group_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct TracingJson {
+    enabled: bool,
+}
+
+fn invalid_logging(detail: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::InvalidLoggingConfiguration,
+        format!("Invalid Logging Configuration: {detail}"),
+    )
+}
+
+/// Validates a logging configuration and returns its normalized JSON. Absent = `{level: OFF,
+/// includeExecutionData: false}`, so an omitted configuration and an explicit OFF one are the same for
+/// CreateStateMachine's idempotency [?: AWS unverified].
+pub fn logging_json(config: Option<&pb::LoggingConfiguration>) -> Result<String, ApiError> {
+    let Some(config) = config else {
+        return Ok(default_logging_json());
+    };
+    let level = match pb::LogLevel::try_from(config.level) {
+        Ok(pb::LogLevel::Unspecified) | Ok(pb::LogLevel::Off) => "OFF",
+        Ok(pb::LogLevel::All) => "ALL",
+        Ok(pb::LogLevel::Error) => "ERROR",
+        Ok(pb::LogLevel::Fatal) => "FATAL",
+        Err(_) => {
+            return Err(crate::domain::validation::constraint_violation(
+                config.level,
+                "loggingConfiguration.level",
+                "satisfy enum value set: [ALL, ERROR, FATAL, OFF]",
+            ))
+        }
+    };
+    let count = config.destinations.len();
+    if count > 1 || (level != "OFF" && count != 1) {
+        return Err(invalid_logging("Must specify exactly one Log Destination."));
+    }
+    let mut destinations = Vec::with_capacity(count);
+    for destination in &config.destinations {
+        let Some(group) = &destination.cloud_watch_logs_log_group else {
+            return Err(invalid_logging("Log Destination not found."));
+        };
+        check_foreign_arn(&group.log_group_arn, "logGroupArn")?;
+        // A log group ARN must name all of the group's streams (`:*`); we cannot look the group up
+        // (no CloudWatch here), so only the shape is checked. Message for this case is [?].
+        if !group.log_group_arn.ends_with(":*") {
+            return Err(invalid_logging("Log Destination not found."));
+        }
+        destinations.push(DestinationJson {
+            cloud_watch_logs_log_group: LogGroupJson {
+                log_group_arn: group.log_group_arn.clone(),
+            },
+        });
+    }
+    let json = LoggingJson {
+        level: level.to_string(),
+        include_execution_data: config.include_execution_data,
+        destinations,
+    };
+    serde_json::to_string(&json).map_err(ApiError::internal)
+}
+
+pub fn default_logging_json() -> String {
+    r#"{"level":"OFF","includeExecutionData":false}"#.to_string()
+}
+
+pub fn tracing_json(config: Option<&pb::TracingConfiguration>) -> Result<String, ApiError> {
+    let enabled = config.is_some_and(|c| c.enabled);
+    serde_json::to_string(&TracingJson { enabled }).map_err(ApiError::internal)
+}
+
+pub fn logging_to_pb(json: &str) -> Result<pb::LoggingConfiguration, ApiError> {
+    let parsed: LoggingJson = serde_json::from_str(json).map_err(ApiError::internal)?;
+    let level = pb::LogLevel::from_str_name(&parsed.level)
+        .ok_or_else(|| ApiError::internal(format!("stored log level {}", parsed.level)))?;
+    Ok(pb::LoggingConfiguration {
+        level: level as i32,
+        include_execution_data: parsed.include_execution_data,
+        destinations: parsed
+            .destinations
+            .into_iter()
+            .map(|d| pb::LogDestination {
+                cloud_watch_logs_log_group: Some(pb::CloudWatchLogsLogGroup {
+                    log_group_arn: d.cloud_watch_logs_log_group.log_group_arn,
+                }),
+            })
+            .collect(),
+    })
+}
+
+pub fn tracing_to_pb(json: &str) -> Result<pb::TracingConfiguration, ApiError> {
+    let parsed: TracingJson = serde_json::from_str(json).map_err(ApiError::internal)?;
+    Ok(pb::TracingConfiguration {
+        enabled: parsed.enabled,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn destination(arn: &str) -> pb::LogDestination {
+        pb::LogDestination {
+            cloud_watch_logs_log_group: Some(pb::CloudWatchLogsLogGroup {
+                log_group_arn: arn.into(),
+            }),
+        }
+    }
+
+    fn logging(level: pb::LogLevel, destinations: Vec<pb::LogDestination>) -> pb::LoggingConfiguration {
+        pb::LoggingConfiguration {
+            level: level as i32,
+            include_execution_data: true,
+            destinations,
+        }
+    }
+
+    const GROUP: &str = "arn:aws:logs:us-east-1:123456789012:log-group:g:*";
+
+    #[test]
+    fn defaults_and_normalization() {
+        assert_eq!(logging_json(None).unwrap(), default_logging_json());
+        let off = pb::LoggingConfiguration::default();
+        assert_eq!(logging_json(Some(&off)).unwrap(), default_logging_json());
+        let all = logging_json(Some(&logging(pb::LogLevel::All, vec![destination(GROUP)]))).unwrap();
+        assert_eq!(
+            all,
+            format!(r#"{{"level":"ALL","includeExecutionData":true,"destinations":[{{"cloudWatchLogsLogGroup":{{"logGroupArn":"{GROUP}"}}}}]}}"#)
+        );
+        let back = logging_to_pb(&all).unwrap();
+        assert_eq!(back, logging(pb::LogLevel::All, vec![destination(GROUP)]));
+        assert_eq!(tracing_json(None).unwrap(), r#"{"enabled":false}"#);
+        assert!(tracing_to_pb(r#"{"enabled":true}"#).unwrap().enabled);
+    }
+
+    #[test]
+    fn invalid_configurations() {
+        let cases = [
+            (logging(pb::LogLevel::All, vec![]), ErrorKind::InvalidLoggingConfiguration, "Invalid Logging Configuration: Must specify exactly one Log Destination."),
+            (logging(pb::LogLevel::Error, vec![destination(GROUP), destination(GROUP)]), ErrorKind::InvalidLoggingConfiguration, "Invalid Logging Configuration: Must specify exactly one Log Destination."),
+            (logging(pb::LogLevel::Fatal, vec![destination("arn:aws:logs:us-east-1:1:log-group:g")]), ErrorKind::InvalidLoggingConfiguration, "Invalid Logging Configuration: Log Destination not found."),
+            (logging(pb::LogLevel::All, vec![destination("nope")]), ErrorKind::InvalidArn, "Invalid Arn: 'Invalid ARN prefix: nope'"),
+        ];
+        for (config, kind, message) in cases {
+            let err = logging_json(Some(&config)).unwrap_err();
+            assert_eq!((err.kind, err.message.as_str()), (kind, message));
+        }
+    }
+}

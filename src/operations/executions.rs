@@ -1,0 +1,353 @@
+//! StartExecution, DescribeExecution, ListExecutions, StopExecution, DescribeStateMachineForExecution,
+//! GetExecutionHistory.
+
+use chrono::{DateTime, TimeZone, Utc};
+use uuid::Uuid;
+
+use super::configuration::{logging_to_pb, tracing_to_pb};
+use super::{execution_does_not_exist, state_machine_deleting, state_machine_does_not_exist};
+use super::{timestamp, Service};
+use crate::api::{history_event_to_pb, pb, strip_execution_data};
+use crate::domain::arn::{check_arn, ResourceType};
+use crate::domain::names::validate_name;
+use crate::domain::pagination::{
+    decode_optional, encode_token, page_size, MAX_EXECUTIONS_TOKEN_LEN, MAX_TOKEN_LEN,
+};
+use crate::domain::payload::check_execution_input;
+use crate::domain::validation::{check_max_len, constraint_violation};
+use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::store::{
+    self, ExecutionListQuery, ExecutionRecord, ExecutionStatus, HistoryQuery, MachineType,
+    NewExecution, StartOutcome, StopOutcome, StopRequest,
+};
+
+const MAX_TRACE_HEADER_LEN: usize = 256;
+pub(super) const MAX_ERROR_LEN: usize = 256;
+pub(super) const MAX_CAUSE_LEN: usize = 32_768;
+
+fn status_to_pb(status: ExecutionStatus) -> pb::ExecutionStatus {
+    match status {
+        ExecutionStatus::Running => pb::ExecutionStatus::Running,
+        ExecutionStatus::Succeeded => pb::ExecutionStatus::Succeeded,
+        ExecutionStatus::Failed => pb::ExecutionStatus::Failed,
+        ExecutionStatus::TimedOut => pb::ExecutionStatus::TimedOut,
+        ExecutionStatus::Aborted => pb::ExecutionStatus::Aborted,
+    }
+}
+
+fn status_filter_from_pb(value: i32) -> ApiResult<Option<ExecutionStatus>> {
+    Ok(match pb::ExecutionStatus::try_from(value) {
+        Ok(pb::ExecutionStatus::Unspecified) => None,
+        Ok(pb::ExecutionStatus::Running) => Some(ExecutionStatus::Running),
+        Ok(pb::ExecutionStatus::Succeeded) => Some(ExecutionStatus::Succeeded),
+        Ok(pb::ExecutionStatus::Failed) => Some(ExecutionStatus::Failed),
+        Ok(pb::ExecutionStatus::TimedOut) => Some(ExecutionStatus::TimedOut),
+        Ok(pb::ExecutionStatus::Aborted) => Some(ExecutionStatus::Aborted),
+        Err(_) => {
+            return Err(constraint_violation(
+                value,
+                "statusFilter",
+                "satisfy enum value set: [SUCCEEDED, TIMED_OUT, ABORTED, FAILED, RUNNING]",
+            ))
+        }
+    })
+}
+
+fn check_trace_header(header: &str) -> ApiResult<()> {
+    check_max_len(header, "traceHeader", MAX_TRACE_HEADER_LEN)?;
+    if !header.is_ascii() {
+        return Err(constraint_violation(
+            header,
+            "traceHeader",
+            "satisfy regular expression pattern: \\p{ASCII}*",
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn check_error_and_cause(error: Option<&str>, cause: Option<&str>) -> ApiResult<()> {
+    if let Some(error) = error {
+        check_max_len(error, "error", MAX_ERROR_LEN)?;
+    }
+    if let Some(cause) = cause {
+        check_max_len(cause, "cause", MAX_CAUSE_LEN)?;
+    }
+    Ok(())
+}
+
+/// ListExecutions keyset position: (start_date in microseconds, id) of the last execution returned.
+type ExecutionCursor = (i64, i64);
+
+fn cursor_date(micros: i64) -> ApiResult<DateTime<Utc>> {
+    Utc.timestamp_micros(micros)
+        .single()
+        .ok_or_else(crate::domain::pagination::invalid_token)
+}
+
+impl Service {
+    /// Looks up a standard execution by a checked ARN.
+    async fn find_execution(&self, arn: &str) -> ApiResult<ExecutionRecord> {
+        check_arn(arn, "executionArn", &[ResourceType::Execution])?;
+        self.store
+            .execution_get(arn)
+            .await?
+            .ok_or_else(|| execution_does_not_exist(arn))
+    }
+
+    pub async fn start_execution(
+        &self,
+        req: pb::StartExecutionRequest,
+    ) -> ApiResult<pb::StartExecutionResponse> {
+        let machine_arn = req.state_machine_arn;
+        check_arn(&machine_arn, "stateMachineArn", &[ResourceType::StateMachine])?;
+        // proto3 cannot tell an absent name from an empty one; both mean "generate one".
+        let name = match req.name.filter(|n| !n.is_empty()) {
+            Some(name) => {
+                validate_name(&name, "name")?;
+                name
+            }
+            None => Uuid::new_v4().to_string(),
+        };
+        let input = req.input.unwrap_or_else(|| "{}".to_string());
+        check_execution_input(&input)?;
+        if let Some(header) = &req.trace_header {
+            check_trace_header(header)?;
+        }
+        let machine = self.find_state_machine(&machine_arn).await?;
+        let express = machine.machine_type == MachineType::Express;
+        let arn = if express {
+            self.scope
+                .express_execution(&machine.name, &name, &Uuid::new_v4().to_string())
+        } else {
+            self.scope.execution(&machine.name, &name)
+        };
+        let new = NewExecution {
+            state_machine_id: machine.id,
+            arn,
+            name,
+            input,
+            trace_header: req.trace_header,
+            start_date: store::now(),
+            express,
+        };
+        match self.store.execution_start(new.clone()).await? {
+            StartOutcome::Started(execution) => {
+                self.work_committed();
+                Ok(pb::StartExecutionResponse {
+                    execution_arn: execution.arn,
+                    start_date: timestamp(execution.start_date),
+                })
+            }
+            // Idempotent only while the first one runs and the input is the same string
+            // (exact comparison, [?: AWS may compare semantically]).
+            StartOutcome::NameTaken(existing)
+                if existing.status == ExecutionStatus::Running && existing.input == new.input =>
+            {
+                Ok(pb::StartExecutionResponse {
+                    execution_arn: existing.arn,
+                    start_date: timestamp(existing.start_date),
+                })
+            }
+            StartOutcome::NameTaken(existing) => Err(ApiError::new(
+                ErrorKind::ExecutionAlreadyExists,
+                format!("Execution Already Exists: '{}'", existing.arn),
+            )),
+            StartOutcome::MachineNotFound => Err(state_machine_does_not_exist(&machine_arn)),
+            StartOutcome::MachineDeleting => Err(state_machine_deleting(&machine_arn)),
+        }
+    }
+
+    pub async fn describe_execution(
+        &self,
+        req: pb::DescribeExecutionRequest,
+    ) -> ApiResult<pb::DescribeExecutionResponse> {
+        let execution = self.find_execution(&req.execution_arn).await?;
+        let included = || Some(pb::CloudWatchEventsExecutionDataDetails { included: true });
+        // AWS returns output only for SUCCEEDED executions.
+        let output = execution
+            .output
+            .filter(|_| execution.status == ExecutionStatus::Succeeded);
+        Ok(pb::DescribeExecutionResponse {
+            execution_arn: execution.arn,
+            state_machine_arn: execution.state_machine_arn,
+            name: execution.name,
+            status: status_to_pb(execution.status) as i32,
+            start_date: timestamp(execution.start_date),
+            stop_date: execution.stop_date.and_then(timestamp),
+            input: execution.input,
+            input_details: included(),
+            output_details: output.as_ref().and_then(|_| included()),
+            output,
+            trace_header: execution.trace_header,
+        })
+    }
+
+    pub async fn list_executions(
+        &self,
+        req: pb::ListExecutionsRequest,
+    ) -> ApiResult<pb::ListExecutionsResponse> {
+        let machine_arn = req.state_machine_arn;
+        check_arn(&machine_arn, "stateMachineArn", &[ResourceType::StateMachine])?;
+        let status = status_filter_from_pb(req.status_filter)?;
+        let limit = page_size(req.max_results)?;
+        let query_key = format!(
+            "ListExecutions\0{machine_arn}\0{}",
+            status.map(ExecutionStatus::as_str).unwrap_or_default()
+        );
+        let now = store::now();
+        let cursor: Option<ExecutionCursor> = decode_optional(
+            req.next_token.as_deref().unwrap_or_default(),
+            &query_key,
+            MAX_EXECUTIONS_TOKEN_LEN,
+            now,
+        )?;
+        let machine = self.find_state_machine(&machine_arn).await?;
+        if machine.machine_type == MachineType::Express {
+            return Err(ApiError::new(
+                ErrorKind::StateMachineTypeNotSupported,
+                "This operation is not supported by this type of state machine",
+            ));
+        }
+        let after = cursor
+            .map(|(micros, id)| cursor_date(micros).map(|date| (date, id)))
+            .transpose()?;
+        let mut executions = self
+            .store
+            .execution_list(ExecutionListQuery {
+                state_machine_id: machine.id,
+                status,
+                after,
+                limit: limit + 1,
+            })
+            .await?;
+        let next_token = if executions.len() > limit {
+            executions.truncate(limit);
+            executions
+                .last()
+                .map(|last| {
+                    let cursor: ExecutionCursor = (last.start_date.timestamp_micros(), last.id);
+                    encode_token(&query_key, &cursor, now)
+                })
+                .transpose()?
+        } else {
+            None
+        };
+        Ok(pb::ListExecutionsResponse {
+            executions: executions
+                .into_iter()
+                .map(|e| pb::ExecutionListItem {
+                    execution_arn: e.arn,
+                    state_machine_arn: e.state_machine_arn,
+                    name: e.name,
+                    status: status_to_pb(e.status) as i32,
+                    start_date: timestamp(e.start_date),
+                    stop_date: e.stop_date.and_then(timestamp),
+                })
+                .collect(),
+            next_token,
+        })
+    }
+
+    /// Stops a RUNNING execution. On an execution that already closed it changes nothing and returns
+    /// the original stopDate ([?: AWS unverified]; chosen so retries of a stop are harmless).
+    pub async fn stop_execution(
+        &self,
+        req: pb::StopExecutionRequest,
+    ) -> ApiResult<pb::StopExecutionResponse> {
+        check_arn(&req.execution_arn, "executionArn", &[ResourceType::Execution])?;
+        check_error_and_cause(req.error.as_deref(), req.cause.as_deref())?;
+        let execution = self.find_execution(&req.execution_arn).await?;
+        let outcome = self
+            .store
+            .execution_stop(StopRequest {
+                execution_id: execution.id,
+                error: req.error,
+                cause: req.cause,
+                stop_date: store::now(),
+            })
+            .await?;
+        let stopped = match outcome {
+            StopOutcome::Stopped(stopped) => {
+                // The machine may be DELETING and waiting for this very execution.
+                self.store.state_machine_finish_deletions().await?;
+                stopped
+            }
+            StopOutcome::AlreadyClosed(closed) => closed,
+            StopOutcome::NotFound => return Err(execution_does_not_exist(&req.execution_arn)),
+        };
+        Ok(pb::StopExecutionResponse {
+            stop_date: stopped.stop_date.and_then(timestamp),
+        })
+    }
+
+    pub async fn describe_state_machine_for_execution(
+        &self,
+        req: pb::DescribeStateMachineForExecutionRequest,
+    ) -> ApiResult<pb::DescribeStateMachineForExecutionResponse> {
+        let execution = self.find_execution(&req.execution_arn).await?;
+        let version = self
+            .store
+            .state_machine_version(execution.version_id)
+            .await?
+            .ok_or_else(|| execution_does_not_exist(&req.execution_arn))?;
+        Ok(pb::DescribeStateMachineForExecutionResponse {
+            state_machine_arn: execution.state_machine_arn,
+            name: execution.state_machine_name,
+            definition: version.definition,
+            role_arn: version.role_arn,
+            update_date: timestamp(version.update_date),
+            logging_configuration: Some(logging_to_pb(&version.logging_configuration)?),
+            tracing_configuration: Some(tracing_to_pb(&version.tracing_configuration)?),
+        })
+    }
+
+    pub async fn get_execution_history(
+        &self,
+        req: pb::GetExecutionHistoryRequest,
+    ) -> ApiResult<pb::GetExecutionHistoryResponse> {
+        check_arn(&req.execution_arn, "executionArn", &[ResourceType::Execution])?;
+        let limit = page_size(req.max_results)?;
+        let query_key = format!(
+            "GetExecutionHistory\0{}\0{}",
+            req.execution_arn, req.reverse_order
+        );
+        let now = store::now();
+        let after_id: Option<i64> = decode_optional(
+            req.next_token.as_deref().unwrap_or_default(),
+            &query_key,
+            MAX_TOKEN_LEN,
+            now,
+        )?;
+        let execution = self.find_execution(&req.execution_arn).await?;
+        let mut events = self
+            .store
+            .history_page(HistoryQuery {
+                execution_id: execution.id,
+                after_id,
+                reverse: req.reverse_order,
+                limit: limit + 1,
+            })
+            .await?;
+        let next_token = if events.len() > limit {
+            events.truncate(limit);
+            events
+                .last()
+                .map(|last| encode_token(&query_key, &last.id, now))
+                .transpose()?
+        } else {
+            None
+        };
+        let include_data = req.include_execution_data.unwrap_or(true);
+        let events = events
+            .iter()
+            .map(|event| {
+                let mut converted = history_event_to_pb(event)?;
+                if !include_data {
+                    strip_execution_data(&mut converted);
+                }
+                Ok(converted)
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        Ok(pb::GetExecutionHistoryResponse { events, next_token })
+    }
+}

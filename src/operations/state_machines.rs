@@ -1,0 +1,269 @@
+//! CreateStateMachine, DescribeStateMachine, UpdateStateMachine, DeleteStateMachine, ListStateMachines.
+
+use super::configuration::{logging_json, logging_to_pb, tracing_json, tracing_to_pb};
+use super::{state_machine_deleting, state_machine_does_not_exist, timestamp, Service};
+use crate::api::pb;
+use crate::asl::validate_definition;
+use crate::domain::arn::{check_arn, check_foreign_arn, ResourceType};
+use crate::domain::names::validate_name;
+use crate::domain::pagination::{decode_optional, encode_token, page_size, MAX_TOKEN_LEN};
+use crate::domain::tags::{check_limit, validate_tags, Tag};
+use crate::domain::validation::{check_max_len, check_min_len, constraint_violation};
+use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::store::{
+    self, DeleteOutcome, MachineStatus, MachineType, NewStateMachine, StateMachineChange,
+    StateMachineRecord, UpdateOutcome,
+};
+
+const MAX_DEFINITION_LEN: usize = 1_048_576;
+const LIST_QUERY: &str = "ListStateMachines";
+
+fn machine_type_from_pb(value: i32) -> ApiResult<MachineType> {
+    match pb::StateMachineType::try_from(value) {
+        Ok(pb::StateMachineType::Unspecified) | Ok(pb::StateMachineType::Standard) => {
+            Ok(MachineType::Standard)
+        }
+        Ok(pb::StateMachineType::Express) => Ok(MachineType::Express),
+        Err(_) => Err(constraint_violation(
+            value,
+            "type",
+            "satisfy enum value set: [STANDARD, EXPRESS]",
+        )),
+    }
+}
+
+pub(super) fn machine_type_to_pb(machine_type: MachineType) -> pb::StateMachineType {
+    match machine_type {
+        MachineType::Standard => pb::StateMachineType::Standard,
+        MachineType::Express => pb::StateMachineType::Express,
+    }
+}
+
+fn check_definition(definition: &str, machine_type: MachineType) -> ApiResult<()> {
+    check_min_len(definition, "definition", 1)?;
+    check_max_len(definition, "definition", MAX_DEFINITION_LEN)?;
+    validate_definition(definition, machine_type == MachineType::Express)
+        .map_err(|message| ApiError::new(ErrorKind::InvalidDefinition, message))
+}
+
+pub(super) fn tags_from_pb(tags: Vec<pb::Tag>) -> Vec<Tag> {
+    tags.into_iter()
+        .map(|t| Tag {
+            key: t.key,
+            value: t.value,
+        })
+        .collect()
+}
+
+impl Service {
+    /// Looks a state machine up by a checked ARN, finishing pending deletions first so a machine whose
+    /// last execution ended is gone.
+    pub(super) async fn find_state_machine(&self, arn: &str) -> ApiResult<StateMachineRecord> {
+        self.store.state_machine_finish_deletions().await?;
+        self.store
+            .state_machine_get(arn)
+            .await?
+            .ok_or_else(|| state_machine_does_not_exist(arn))
+    }
+
+    pub async fn create_state_machine(
+        &self,
+        req: pb::CreateStateMachineRequest,
+    ) -> ApiResult<pb::CreateStateMachineResponse> {
+        validate_name(&req.name, "name")?;
+        check_foreign_arn(&req.role_arn, "roleArn")?;
+        let machine_type = machine_type_from_pb(req.r#type)?;
+        let logging = logging_json(req.logging_configuration.as_ref())?;
+        let tracing = tracing_json(req.tracing_configuration.as_ref())?;
+        let tags = validate_tags(tags_from_pb(req.tags))?;
+        let arn = self.scope.state_machine(&req.name);
+        check_limit(std::iter::empty(), &tags, &arn)?;
+        check_definition(&req.definition, machine_type)?;
+
+        let new = NewStateMachine {
+            arn: arn.clone(),
+            name: req.name,
+            machine_type,
+            definition: req.definition,
+            role_arn: req.role_arn,
+            logging_configuration: logging,
+            tracing_configuration: tracing,
+            creation_date: store::now(),
+            tags,
+        };
+        self.store.state_machine_finish_deletions().await?;
+        if let Some(existing) = self.store.state_machine_get(&arn).await? {
+            return idempotent_create(&existing, &new);
+        }
+        match self.store.state_machine_create(new.clone()).await {
+            Ok(created) => Ok(pb::CreateStateMachineResponse {
+                state_machine_arn: created.arn,
+                creation_date: timestamp(created.creation_date),
+            }),
+            // Lost a race with a concurrent create of the same name: judge against the winner.
+            Err(store::Error::UniqueViolation(_)) => match self.store.state_machine_get(&arn).await? {
+                Some(existing) => idempotent_create(&existing, &new),
+                None => Err(ApiError::internal("state machine vanished after a name conflict")),
+            },
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    pub async fn describe_state_machine(
+        &self,
+        req: pb::DescribeStateMachineRequest,
+    ) -> ApiResult<pb::DescribeStateMachineResponse> {
+        let arn = req.state_machine_arn;
+        check_arn(&arn, "stateMachineArn", &[ResourceType::StateMachine])?;
+        let machine = self.find_state_machine(&arn).await?;
+        let status = match machine.status {
+            MachineStatus::Active => pb::StateMachineStatus::Active,
+            MachineStatus::Deleting => pb::StateMachineStatus::Deleting,
+        };
+        Ok(pb::DescribeStateMachineResponse {
+            state_machine_arn: machine.arn,
+            name: machine.name,
+            status: status as i32,
+            definition: machine.version.definition,
+            role_arn: machine.version.role_arn,
+            r#type: machine_type_to_pb(machine.machine_type) as i32,
+            creation_date: timestamp(machine.creation_date),
+            logging_configuration: Some(logging_to_pb(&machine.version.logging_configuration)?),
+            tracing_configuration: Some(tracing_to_pb(&machine.version.tracing_configuration)?),
+        })
+    }
+
+    pub async fn update_state_machine(
+        &self,
+        req: pb::UpdateStateMachineRequest,
+    ) -> ApiResult<pb::UpdateStateMachineResponse> {
+        let arn = req.state_machine_arn;
+        check_arn(&arn, "stateMachineArn", &[ResourceType::StateMachine])?;
+        if req.definition.is_none()
+            && req.role_arn.is_none()
+            && req.logging_configuration.is_none()
+            && req.tracing_configuration.is_none()
+        {
+            return Err(ApiError::new(
+                ErrorKind::MissingRequiredParameter,
+                "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified",
+            ));
+        }
+        if let Some(role_arn) = &req.role_arn {
+            check_foreign_arn(role_arn, "roleArn")?;
+        }
+        let logging = req
+            .logging_configuration
+            .as_ref()
+            .map(|c| logging_json(Some(c)))
+            .transpose()?;
+        let tracing = req
+            .tracing_configuration
+            .as_ref()
+            .map(|c| tracing_json(Some(c)))
+            .transpose()?;
+        let machine = self.find_state_machine(&arn).await?;
+        if machine.status == MachineStatus::Deleting {
+            return Err(state_machine_deleting(&arn));
+        }
+        if let Some(definition) = &req.definition {
+            check_definition(definition, machine.machine_type)?;
+        }
+        let change = StateMachineChange {
+            state_machine_id: machine.id,
+            definition: req.definition,
+            role_arn: req.role_arn,
+            logging_configuration: logging,
+            tracing_configuration: tracing,
+            update_date: store::now(),
+        };
+        match self.store.state_machine_update(change).await? {
+            UpdateOutcome::Updated(version) => Ok(pb::UpdateStateMachineResponse {
+                update_date: timestamp(version.update_date),
+            }),
+            UpdateOutcome::NotFound => Err(state_machine_does_not_exist(&arn)),
+            UpdateOutcome::Deleting => Err(state_machine_deleting(&arn)),
+        }
+    }
+
+    /// Removes the machine at once when nothing runs, else marks it DELETING (see `store` docs).
+    /// A missing machine is a success, as on AWS.
+    pub async fn delete_state_machine(
+        &self,
+        req: pb::DeleteStateMachineRequest,
+    ) -> ApiResult<pb::DeleteStateMachineResponse> {
+        let arn = req.state_machine_arn;
+        check_arn(&arn, "stateMachineArn", &[ResourceType::StateMachine])?;
+        match self.store.state_machine_delete(&arn).await? {
+            DeleteOutcome::Deleted | DeleteOutcome::MarkedDeleting | DeleteOutcome::NotFound => {
+                Ok(pb::DeleteStateMachineResponse {})
+            }
+        }
+    }
+
+    pub async fn list_state_machines(
+        &self,
+        req: pb::ListStateMachinesRequest,
+    ) -> ApiResult<pb::ListStateMachinesResponse> {
+        let limit = page_size(req.max_results)?;
+        let now = store::now();
+        let after: Option<String> = decode_optional(
+            req.next_token.as_deref().unwrap_or_default(),
+            LIST_QUERY,
+            MAX_TOKEN_LEN,
+            now,
+        )?;
+        self.store.state_machine_finish_deletions().await?;
+        let mut machines = self
+            .store
+            .state_machine_list(after.as_deref(), limit + 1)
+            .await?;
+        let next_token = if machines.len() > limit {
+            machines.truncate(limit);
+            machines
+                .last()
+                .map(|last| encode_token(LIST_QUERY, &last.name, now))
+                .transpose()?
+        } else {
+            None
+        };
+        Ok(pb::ListStateMachinesResponse {
+            state_machines: machines
+                .into_iter()
+                .map(|m| pb::StateMachineListItem {
+                    state_machine_arn: m.arn,
+                    name: m.name,
+                    r#type: machine_type_to_pb(m.machine_type) as i32,
+                    creation_date: timestamp(m.creation_date),
+                })
+                .collect(),
+            next_token,
+        })
+    }
+}
+
+/// CreateStateMachine on a taken name: same definition (byte for byte), type, logging and tracing →
+/// the existing machine; otherwise StateMachineAlreadyExists. Role and tags of the repeat are ignored.
+fn idempotent_create(
+    existing: &StateMachineRecord,
+    new: &NewStateMachine,
+) -> ApiResult<pb::CreateStateMachineResponse> {
+    if existing.status == MachineStatus::Deleting {
+        return Err(state_machine_deleting(&existing.arn));
+    }
+    let same = existing.version.definition == new.definition
+        && existing.machine_type == new.machine_type
+        && existing.version.logging_configuration == new.logging_configuration
+        && existing.version.tracing_configuration == new.tracing_configuration;
+    if same {
+        Ok(pb::CreateStateMachineResponse {
+            state_machine_arn: existing.arn.clone(),
+            creation_date: timestamp(existing.creation_date),
+        })
+    } else {
+        Err(ApiError::new(
+            ErrorKind::StateMachineAlreadyExists,
+            format!("State Machine Already Exists: '{}'", existing.arn),
+        ))
+    }
+}

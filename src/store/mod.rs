@@ -1,0 +1,402 @@
+//! Persistence behind the [`Store`] trait: the only place that knows SQL. Every multi-step write is one
+//! transaction inside one trait method, so the operations layer never holds a transaction open.
+//!
+//! Deletion of state machines (our choice; AWS's 2020 text is silent): `state_machine_delete` removes
+//! the machine at once when none of its executions is RUNNING; otherwise it marks it DELETING, the
+//! executions run to their end, and `state_machine_finish_deletions` (called by the operations before
+//! they read state machines, and by whoever closes an execution) removes every DELETING machine that has
+//! no RUNNING execution left. Removing a machine removes its versions, executions, history, tasks, inbox
+//! and tags with it (so its name and execution ARNs can be reused).
+
+pub mod lease;
+pub mod postgres;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+
+use crate::asl::HistoryEvent;
+use crate::domain::tags::Tag;
+use crate::error::ApiError;
+
+/// A storage failure. Operations match on the first two; everything else is internal.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("row not found")]
+    NotFound,
+    /// A unique constraint rejected a write; holds the constraint's name.
+    #[error("unique constraint violated: {0}")]
+    UniqueViolation(String),
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<Error> for ApiError {
+    fn from(err: Error) -> Self {
+        ApiError::internal(err)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The current time at the store's precision (microseconds), so a value written and read back compares
+/// equal to the one the caller kept.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Result<Self> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(Error::Other(
+                        format!("unknown {} in the database: {other}", stringify!($name)).into(),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// STANDARD or EXPRESS.
+    MachineType { Standard => "STANDARD", Express => "EXPRESS" }
+);
+text_enum!(
+    /// ACTIVE or DELETING.
+    MachineStatus { Active => "ACTIVE", Deleting => "DELETING" }
+);
+text_enum!(
+    /// An execution's status.
+    ExecutionStatus {
+        Running => "RUNNING",
+        Succeeded => "SUCCEEDED",
+        Failed => "FAILED",
+        TimedOut => "TIMED_OUT",
+        Aborted => "ABORTED",
+    }
+);
+text_enum!(
+    /// An activity task's status.
+    TaskStatus {
+        Scheduled => "SCHEDULED",
+        Started => "STARTED",
+        Succeeded => "SUCCEEDED",
+        Failed => "FAILED",
+        TimedOut => "TIMED_OUT",
+        Cancelled => "CANCELLED",
+    }
+);
+
+/// One version of a state machine's settings (definition, role, logging, tracing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRecord {
+    pub id: i64,
+    pub definition: String,
+    pub role_arn: String,
+    /// JSON text of the normalized logging configuration (AWS member names).
+    pub logging_configuration: String,
+    /// JSON text of the tracing configuration (AWS member names).
+    pub tracing_configuration: String,
+    pub update_date: DateTime<Utc>,
+}
+
+/// A state machine with its current version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateMachineRecord {
+    pub id: i64,
+    pub arn: String,
+    pub name: String,
+    pub machine_type: MachineType,
+    pub status: MachineStatus,
+    pub creation_date: DateTime<Utc>,
+    pub version: VersionRecord,
+}
+
+/// CreateStateMachine's row, first version and tags.
+#[derive(Debug, Clone)]
+pub struct NewStateMachine {
+    pub arn: String,
+    pub name: String,
+    pub machine_type: MachineType,
+    pub definition: String,
+    pub role_arn: String,
+    pub logging_configuration: String,
+    pub tracing_configuration: String,
+    pub creation_date: DateTime<Utc>,
+    pub tags: Vec<Tag>,
+}
+
+/// UpdateStateMachine: the members given (None = keep the current value).
+#[derive(Debug, Clone)]
+pub struct StateMachineChange {
+    pub state_machine_id: i64,
+    pub definition: Option<String>,
+    pub role_arn: Option<String>,
+    pub logging_configuration: Option<String>,
+    pub tracing_configuration: Option<String>,
+    pub update_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    Updated(VersionRecord),
+    NotFound,
+    Deleting,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// Removed at once (no RUNNING execution).
+    Deleted,
+    /// Marked DELETING; removed when its last RUNNING execution closes.
+    MarkedDeleting,
+    NotFound,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityRecord {
+    pub id: i64,
+    pub arn: String,
+    pub name: String,
+    pub creation_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewActivity {
+    pub arn: String,
+    pub name: String,
+    pub creation_date: DateTime<Utc>,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagOutcome {
+    Applied,
+    /// No state machine or activity has this ARN.
+    ResourceNotFound,
+    /// The write would leave more than the limit of counted tags.
+    TooManyTags,
+}
+
+/// An execution, with the ARN and name of its state machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionRecord {
+    pub id: i64,
+    pub arn: String,
+    pub state_machine_id: i64,
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub version_id: i64,
+    pub name: String,
+    pub status: ExecutionStatus,
+    pub input: String,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub trace_header: Option<String>,
+    pub start_date: DateTime<Utc>,
+    pub stop_date: Option<DateTime<Utc>>,
+    pub express: bool,
+}
+
+/// StartExecution's row. The version and the role recorded in `ExecutionStarted` are those current
+/// when the transaction locks the state machine.
+#[derive(Debug, Clone)]
+pub struct NewExecution {
+    pub state_machine_id: i64,
+    pub arn: String,
+    pub name: String,
+    pub input: String,
+    pub trace_header: Option<String>,
+    pub start_date: DateTime<Utc>,
+    pub express: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartOutcome {
+    Started(ExecutionRecord),
+    /// A standard execution with this name exists already (the caller decides on idempotency).
+    NameTaken(ExecutionRecord),
+    MachineNotFound,
+    MachineDeleting,
+}
+
+#[derive(Debug, Clone)]
+pub struct StopRequest {
+    pub execution_id: i64,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub stop_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopOutcome {
+    Stopped(ExecutionRecord),
+    /// Closed before the stop arrived; nothing was changed.
+    AlreadyClosed(ExecutionRecord),
+    NotFound,
+}
+
+/// One page query of ListExecutions: newest first, strictly after the keyset position `after`.
+#[derive(Debug, Clone)]
+pub struct ExecutionListQuery {
+    pub state_machine_id: i64,
+    pub status: Option<ExecutionStatus>,
+    /// (start_date, id) of the last execution of the previous page.
+    pub after: Option<(DateTime<Utc>, i64)>,
+    pub limit: usize,
+}
+
+/// One page of GetExecutionHistory: events with id after (or, reversed, before) `after_id`.
+#[derive(Debug, Clone)]
+pub struct HistoryQuery {
+    pub execution_id: i64,
+    pub after_id: Option<i64>,
+    pub reverse: bool,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityTaskRecord {
+    pub id: i64,
+    pub token: String,
+    pub activity_arn: String,
+    pub execution_id: i64,
+    pub task_key: String,
+    pub input: String,
+    pub status: TaskStatus,
+    pub worker_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// A SCHEDULED activity task, as the executor creates it.
+#[derive(Debug, Clone)]
+pub struct NewActivityTask {
+    pub token: String,
+    pub activity_arn: String,
+    pub execution_id: i64,
+    pub task_key: String,
+    pub input: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a worker reports for a task token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskReport {
+    Success {
+        output: String,
+    },
+    Failure {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    Heartbeat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskReportOutcome {
+    Accepted,
+    UnknownToken,
+    /// The task was closed by a timeout or by the end of its execution.
+    TimedOut,
+    /// The task was closed by an earlier SendTaskSuccess/SendTaskFailure.
+    AlreadyClosed,
+}
+
+/// A message for the engine (see CONTROL_PLANE.md for the formats).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxMessage {
+    pub id: i64,
+    pub execution_id: i64,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    // --- state machines ---
+
+    /// Inserts a machine, its first version and its tags. A taken name → `UniqueViolation`.
+    async fn state_machine_create(&self, new: NewStateMachine) -> Result<StateMachineRecord>;
+    async fn state_machine_get(&self, arn: &str) -> Result<Option<StateMachineRecord>>;
+    /// Makes a new current version from the current one and the given changes.
+    async fn state_machine_update(&self, change: StateMachineChange) -> Result<UpdateOutcome>;
+    async fn state_machine_delete(&self, arn: &str) -> Result<DeleteOutcome>;
+    /// Removes DELETING machines that have no RUNNING execution left; returns how many.
+    async fn state_machine_finish_deletions(&self) -> Result<u64>;
+    /// Machines ordered by name (code points), names strictly after `after_name`, at most `limit`.
+    async fn state_machine_list(
+        &self,
+        after_name: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StateMachineRecord>>;
+    async fn state_machine_version(&self, version_id: i64) -> Result<Option<VersionRecord>>;
+
+    // --- activities ---
+
+    /// Inserts the activity and its tags, or returns the existing one with that name untouched.
+    /// The flag says whether it was created.
+    async fn activity_create(&self, new: NewActivity) -> Result<(ActivityRecord, bool)>;
+    async fn activity_get(&self, arn: &str) -> Result<Option<ActivityRecord>>;
+    /// Removes the activity and its tags; false when there was none.
+    async fn activity_delete(&self, arn: &str) -> Result<bool>;
+    async fn activity_list(
+        &self,
+        after_name: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ActivityRecord>>;
+
+    // --- tags (state machines and activities) ---
+
+    /// Upserts tags, keeping at most `limit` counted tags on the resource.
+    async fn tags_add(&self, resource_arn: &str, tags: &[Tag], limit: usize) -> Result<TagOutcome>;
+    /// Removes the keys (unknown ones are ignored); false when the resource does not exist.
+    async fn tags_remove(&self, resource_arn: &str, keys: &[String]) -> Result<bool>;
+    /// The tags ordered by key; None when the resource does not exist.
+    async fn tags_list(&self, resource_arn: &str) -> Result<Option<Vec<Tag>>>;
+
+    // --- executions ---
+
+    /// Inserts a RUNNING execution with its `ExecutionStarted` event and wakes the executors.
+    async fn execution_start(&self, new: NewExecution) -> Result<StartOutcome>;
+    async fn execution_get(&self, arn: &str) -> Result<Option<ExecutionRecord>>;
+    async fn execution_list(&self, query: ExecutionListQuery) -> Result<Vec<ExecutionRecord>>;
+    /// Aborts a RUNNING execution: status, `ExecutionAborted` event, fencing, open tasks cancelled.
+    async fn execution_stop(&self, stop: StopRequest) -> Result<StopOutcome>;
+    async fn history_page(&self, query: HistoryQuery) -> Result<Vec<HistoryEvent>>;
+
+    // --- activity tasks ---
+
+    /// Inserts a SCHEDULED task (the executor's side; tests use it to stand in for the executor).
+    async fn activity_task_schedule(&self, new: NewActivityTask) -> Result<ActivityTaskRecord>;
+    /// Hands the oldest SCHEDULED task of the activity to a worker (→ STARTED, TaskStarted inbox message).
+    async fn activity_task_claim(
+        &self,
+        activity_arn: &str,
+        worker_name: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ActivityTaskRecord>>;
+    async fn activity_task_get(&self, token: &str) -> Result<Option<ActivityTaskRecord>>;
+    /// Applies a worker's report for an open task (closes it for success/failure) and posts the
+    /// matching inbox message.
+    async fn activity_task_report(
+        &self,
+        token: &str,
+        report: TaskReport,
+        now: DateTime<Utc>,
+    ) -> Result<TaskReportOutcome>;
+    /// The execution's unapplied inbox messages in id order.
+    async fn inbox_list(&self, execution_id: i64) -> Result<Vec<InboxMessage>>;
+}

