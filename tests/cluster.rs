@@ -1,0 +1,303 @@
+//! Several real `sfn serve` processes on one Postgres database: a crash mid-way loses and duplicates
+//! nothing, and executors in every process share the work.
+
+use std::collections::{HashMap, HashSet};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use sfn::api::pb;
+use sfn::api::pb::step_functions_client::StepFunctionsClient;
+use sqlx::{Connection, Executor, PgConnection, Row};
+use tonic::transport::Channel;
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/test";
+const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+struct Database {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl Database {
+    async fn create() -> Database {
+        let admin_url = std::env::var("SFN_TEST_DATABASE_URL").unwrap_or_else(|_| ADMIN_URL.to_string());
+        let name = format!("sfn_cluster_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&admin_url).await.expect("connect to Postgres");
+        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create database");
+        let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
+        let url = format!("{base}/{name}");
+        Database { admin_url, name, url }
+    }
+
+    async fn drop_now(self) {
+        if let Ok(mut admin) = PgConnection::connect(&self.admin_url).await {
+            let _ = admin
+                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+                .await;
+        }
+    }
+}
+
+/// A `sfn serve` child process; killed when dropped.
+struct Process {
+    child: Child,
+    addr: String,
+}
+
+impl Process {
+    fn spawn(database_url: &str, extra: &[&str]) -> Process {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_sfn"))
+            .args(["serve", "--listen", &addr, "--database-url", database_url, "--lease-duration", "2s"])
+            .args(["--activity-poll-timeout", "1s", "--max-db-connections", "8"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn sfn serve");
+        Process { child, addr }
+    }
+
+    async fn client(&self) -> StepFunctionsClient<Channel> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(client) = StepFunctionsClient::connect(format!("http://{}", self.addr)).await {
+                return client;
+            }
+            assert!(Instant::now() < deadline, "sfn serve did not come up on {}", self.addr);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn kill(&mut self) {
+        // SIGKILL: no graceful shutdown, leases are left to expire.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn wait_all_closed(client: &mut StepFunctionsClient<Channel>, executions: &[String], timeout: Duration) -> HashMap<String, String> {
+    let deadline = Instant::now() + timeout;
+    let mut statuses = HashMap::new();
+    for e in executions {
+        loop {
+            let d = client
+                .describe_execution(pb::DescribeExecutionRequest { execution_arn: e.clone() })
+                .await
+                .expect("describe")
+                .into_inner();
+            let status = pb::ExecutionStatus::try_from(d.status).map(|s| s.as_str_name()).unwrap_or("?");
+            if status != "RUNNING" || Instant::now() > deadline {
+                statuses.insert(e.clone(), status.to_string());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    statuses
+}
+
+async fn history_types(client: &mut StepFunctionsClient<Channel>, execution: &str) -> Vec<(i64, String)> {
+    let events = client
+        .get_execution_history(pb::GetExecutionHistoryRequest {
+            execution_arn: execution.into(),
+            max_results: 1000,
+            ..Default::default()
+        })
+        .await
+        .expect("history")
+        .into_inner()
+        .events;
+    events
+        .iter()
+        .map(|e| {
+            let t = pb::HistoryEventType::try_from(e.r#type).map(|t| t.as_str_name().to_string()).unwrap_or_default();
+            (e.id, t)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_a_process_mid_run_loses_and_duplicates_nothing() {
+    let db = Database::create().await;
+    let survivor = Process::spawn(&db.url, &["--executors", "8"]);
+    let mut victim = Process::spawn(&db.url, &["--executors", "8"]);
+    let mut client = survivor.client().await;
+    let mut victim_client = victim.client().await;
+
+    let activity = client
+        .create_activity(pb::CreateActivityRequest { name: "crash-work".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .activity_arn;
+    let machine = client
+        .create_state_machine(pb::CreateStateMachineRequest {
+            name: "crash".into(),
+            role_arn: ROLE.into(),
+            definition: json!({"StartAt": "Wait", "States": {
+                "Wait": {"Type": "Wait", "Seconds": 1, "Next": "Work"},
+                "Work": {"Type": "Task", "Resource": activity, "ResultPath": "$.result", "Next": "Done"},
+                "Done": {"Type": "Pass", "End": true}}})
+            .to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .state_machine_arn;
+
+    const N: usize = 200;
+    let mut executions = Vec::new();
+    for i in 0..N {
+        // Half the starts go through the process that will die.
+        let c = if i % 2 == 0 { &mut client } else { &mut victim_client };
+        let arn = c
+            .start_execution(pb::StartExecutionRequest {
+                state_machine_arn: machine.clone(),
+                input: Some(json!({"i": i}).to_string()),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .execution_arn;
+        executions.push(arn);
+    }
+
+    // Workers talk to the survivor only: a task handed out by a process that then dies has no one to
+    // deliver it (AWS has the same gap; HeartbeatSeconds is the cure).
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let mut c = client.clone();
+        let activity = activity.clone();
+        workers.push(tokio::spawn(async move {
+            let mut done = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let mut idle = 0;
+            while Instant::now() < deadline && idle < 5 {
+                let r = c
+                    .get_activity_task(pb::GetActivityTaskRequest { activity_arn: activity.clone(), worker_name: Some(format!("w{w}")) })
+                    .await
+                    .expect("poll")
+                    .into_inner();
+                let Some(token) = r.task_token else {
+                    idle += 1;
+                    continue;
+                };
+                idle = 0;
+                let input: Value = serde_json::from_str(&r.input.unwrap_or_default()).unwrap();
+                c.send_task_success(pb::SendTaskSuccessRequest { task_token: token, output: json!({"by": w}).to_string() })
+                    .await
+                    .expect("success");
+                done.push(input["i"].as_u64().unwrap());
+            }
+            done
+        }));
+    }
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    victim.kill();
+
+    let mut delivered = Vec::new();
+    for w in workers {
+        delivered.extend(w.await.unwrap());
+    }
+    let statuses = wait_all_closed(&mut client, &executions, Duration::from_secs(60)).await;
+    let not_succeeded: Vec<_> = statuses.iter().filter(|(_, s)| *s != "SUCCEEDED").collect();
+    assert!(not_succeeded.is_empty(), "{} executions did not succeed: {:?}", not_succeeded.len(), not_succeeded.iter().take(5).collect::<Vec<_>>());
+    delivered.sort();
+    assert_eq!(delivered, (0..N as u64).collect::<Vec<_>>(), "each activity task delivered exactly once");
+
+    let expected = [
+        "ExecutionStarted", "WaitStateEntered", "WaitStateExited", "TaskStateEntered", "ActivityScheduled",
+        "ActivityStarted", "ActivitySucceeded", "TaskStateExited", "PassStateEntered", "PassStateExited",
+        "ExecutionSucceeded",
+    ];
+    for e in &executions {
+        let events = history_types(&mut client, e).await;
+        let ids: Vec<i64> = events.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, (1..=events.len() as i64).collect::<Vec<_>>(), "{e}");
+        let types: Vec<&str> = events.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(types, expected, "{e}");
+    }
+    drop(survivor);
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_share_the_work() {
+    let db = Database::create().await;
+    let api = Process::spawn(&db.url, &["--executors", "4"]);
+    let mut client = api.client().await;
+    let others = [
+        Process::spawn(&db.url, &["--role", "executor", "--executors", "4"]),
+        Process::spawn(&db.url, &["--role", "executor", "--executors", "4"]),
+    ];
+    for p in &others {
+        // Executor-only processes still serve health; wait until they are up.
+        let _ = p.client().await;
+    }
+    let machine = client
+        .create_state_machine(pb::CreateStateMachineRequest {
+            name: "spread".into(),
+            role_arn: ROLE.into(),
+            definition: json!({"StartAt": "A", "States": {
+                "A": {"Type": "Pass", "Next": "W"},
+                "W": {"Type": "Wait", "Seconds": 1, "Next": "B"},
+                "B": {"Type": "Pass", "End": true}}})
+            .to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .state_machine_arn;
+    let mut executions = Vec::new();
+    for i in 0..120 {
+        executions.push(
+            client
+                .start_execution(pb::StartExecutionRequest {
+                    state_machine_arn: machine.clone(),
+                    input: Some(json!({"i": i}).to_string()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .execution_arn,
+        );
+    }
+    let statuses = wait_all_closed(&mut client, &executions, Duration::from_secs(60)).await;
+    assert!(statuses.values().all(|s| s == "SUCCEEDED"), "{statuses:?}");
+    for e in &executions {
+        assert_eq!(history_types(&mut client, e).await.len(), 8, "no duplicated transitions in {e}");
+    }
+    let mut conn = PgConnection::connect(&db.url).await.unwrap();
+    let owners: HashSet<String> = sqlx::query("SELECT DISTINCT last_owner FROM executions WHERE last_owner IS NOT NULL")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect();
+    conn.close().await.ok();
+    assert_eq!(owners.len(), 3, "every process advanced some executions: {owners:?}");
+    drop(others);
+    drop(api);
+    db.drop_now().await;
+}
