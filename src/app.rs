@@ -11,10 +11,10 @@ use tonic::transport::Server;
 use crate::api::pb::step_functions_server::StepFunctionsServer;
 use crate::api::{pb, StepFunctionsApi};
 use crate::config::{MigrateArgs, ServeArgs};
-use crate::operations::{Service, ServiceSettings};
-use crate::store::postgres::PgStore;
 use crate::executor::{Executor, ExecutorSettings};
+use crate::operations::{Service, ServiceSettings};
 use crate::store::lease::LeaseStore;
+use crate::store::postgres::PgStore;
 use crate::store::Store;
 use tokio::sync::watch;
 
@@ -62,7 +62,8 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
-    let backend = Arc::new(open_store(args.database_url.as_deref(), args.max_db_connections).await?);
+    let backend =
+        Arc::new(open_store(args.database_url.as_deref(), args.max_db_connections).await?);
     let store: Arc<dyn Store> = backend.clone();
     let leases: Arc<dyn LeaseStore> = backend;
     let service = Arc::new(Service::new(

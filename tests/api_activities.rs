@@ -38,7 +38,13 @@ async fn running_execution(client: &mut Client, store: &PgStore, name: &str) -> 
         .id
 }
 
-async fn schedule(store: &PgStore, activity_arn: &str, execution_id: i64, key: &str, input: &str) -> String {
+async fn schedule(
+    store: &PgStore,
+    activity_arn: &str,
+    execution_id: i64,
+    key: &str,
+    input: &str,
+) -> String {
     store
         .activity_task_schedule(NewActivityTask {
             token: new_task_token(),
@@ -53,7 +59,11 @@ async fn schedule(store: &PgStore, activity_arn: &str, execution_id: i64, key: &
         .token
 }
 
-async fn poll(client: &mut Client, activity_arn: &str, worker: Option<&str>) -> pb::GetActivityTaskResponse {
+async fn poll(
+    client: &mut Client,
+    activity_arn: &str,
+    worker: Option<&str>,
+) -> pb::GetActivityTaskResponse {
     client
         .get_activity_task(pb::GetActivityTaskRequest {
             activity_arn: activity_arn.into(),
@@ -362,7 +372,11 @@ async fn task_lifecycle_success_with_heartbeat() {
     let newer = schedule(&store, &activity, execution, "second", "{\"i\":2}").await;
 
     let got = poll(&mut client, &activity, Some("worker-1")).await;
-    assert_eq!(got.task_token.as_deref(), Some(older.as_str()), "oldest first");
+    assert_eq!(
+        got.task_token.as_deref(),
+        Some(older.as_str()),
+        "oldest first"
+    );
     assert_eq!(got.input.as_deref(), Some("{\"i\":1}"));
     let task = store.activity_task_get(&older).await.unwrap().unwrap();
     assert_eq!(task.status, TaskStatus::Started);
@@ -376,7 +390,12 @@ async fn task_lifecycle_success_with_heartbeat() {
         .await
         .unwrap();
     assert_eq!(
-        store.activity_task_get(&older).await.unwrap().unwrap().status,
+        store
+            .activity_task_get(&older)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         TaskStatus::Started,
         "a heartbeat does not close the task"
     );
@@ -475,7 +494,12 @@ async fn task_failure_carries_error_and_cause() {
         ]
     );
     assert_eq!(
-        store.activity_task_get(&with).await.unwrap().unwrap().status,
+        store
+            .activity_task_get(&with)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         TaskStatus::Failed
     );
     assert_error_kind(
@@ -558,9 +582,17 @@ async fn bad_tokens_and_outputs() {
             .await,
         "ValidationException",
     );
-    assert!(inbox(&store, execution).await.is_empty(), "rejected reports leave no trace");
+    assert!(
+        inbox(&store, execution).await.is_empty(),
+        "rejected reports leave no trace"
+    );
     assert_eq!(
-        store.activity_task_get(&token).await.unwrap().unwrap().status,
+        store
+            .activity_task_get(&token)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         TaskStatus::Scheduled
     );
     assert_error_kind(
@@ -594,7 +626,12 @@ async fn stopping_the_execution_times_out_its_tasks() {
         .unwrap();
     for token in [&claimed, &waiting] {
         assert_eq!(
-            store.activity_task_get(token).await.unwrap().unwrap().status,
+            store
+                .activity_task_get(token)
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
             TaskStatus::Cancelled
         );
     }
@@ -609,7 +646,9 @@ async fn stopping_the_execution_times_out_its_tasks() {
     );
     assert_error_kind(
         client
-            .send_task_heartbeat(pb::SendTaskHeartbeatRequest { task_token: claimed })
+            .send_task_heartbeat(pb::SendTaskHeartbeatRequest {
+                task_token: claimed,
+            })
             .await,
         "TaskTimedOut",
     );

@@ -130,7 +130,10 @@ async fn generated_names_and_input_forms() {
 
     for (i, input) in ["null", "1", "\"some text\"", "[1,2]"].iter().enumerate() {
         let started = start_execution(&mut client, &sm, Some(&format!("in{i}")), Some(input)).await;
-        assert_eq!(describe(&mut client, &started.execution_arn).await.input, *input);
+        assert_eq!(
+            describe(&mut client, &started.execution_arn).await.input,
+            *input
+        );
     }
 }
 
@@ -140,19 +143,24 @@ async fn start_rejects_bad_requests() {
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "bad", WAIT_DEFINITION, Standard).await;
     let missing = arn(&server, "stateMachine:missing");
-    let request = |arn: &str, name: Option<&str>, input: Option<String>| pb::StartExecutionRequest {
-        state_machine_arn: arn.into(),
-        name: name.map(str::to_string),
-        input,
-        trace_header: None,
-    };
+    let request =
+        |arn: &str, name: Option<&str>, input: Option<String>| pb::StartExecutionRequest {
+            state_machine_arn: arn.into(),
+            name: name.map(str::to_string),
+            input,
+            trace_header: None,
+        };
     let cases: Vec<(pb::StartExecutionRequest, &str, Option<String>)> = vec![
         (
             request(&sm, None, Some(String::new())),
             "InvalidExecutionInput",
             Some("Invalid State Machine Execution Input: 'Invalid execution input.'".into()),
         ),
-        (request(&sm, None, Some("not json".into())), "InvalidExecutionInput", None),
+        (
+            request(&sm, None, Some("not json".into())),
+            "InvalidExecutionInput",
+            None,
+        ),
         (
             request(&sm, None, Some(format!("\"{}\"", "x".repeat(262_144)))),
             "ValidationException",
@@ -163,7 +171,11 @@ async fn start_rejects_bad_requests() {
             "InvalidName",
             Some("Invalid Name: 'a b'".into()),
         ),
-        (request(&sm, Some(&"n".repeat(81)), None), "ValidationException", None),
+        (
+            request(&sm, Some(&"n".repeat(81)), None),
+            "ValidationException",
+            None,
+        ),
         (
             request(&missing, None, None),
             "StateMachineDoesNotExist",
@@ -190,12 +202,23 @@ async fn start_rejects_bad_requests() {
         }
     }
     let message = assert_error_kind(
-        client.start_execution(request(&sm, None, Some("not json".into()))).await,
+        client
+            .start_execution(request(&sm, None, Some("not json".into())))
+            .await,
         "InvalidExecutionInput",
     );
-    assert!(message.starts_with("Invalid State Machine Execution Input: '"), "{message}");
+    assert!(
+        message.starts_with("Invalid State Machine Execution Input: '"),
+        "{message}"
+    );
     // Exactly at the limit is fine.
-    start_execution(&mut client, &sm, Some("big"), Some(&format!("\"{}\"", "x".repeat(262_142)))).await;
+    start_execution(
+        &mut client,
+        &sm,
+        Some("big"),
+        Some(&format!("\"{}\"", "x".repeat(262_142))),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -248,13 +271,18 @@ async fn express_executions_follow_the_matrix() {
             .unwrap_or_else(|| panic!("express ARN: {}", started.execution_arn));
         uuid::Uuid::parse_str(uuid).expect("express ARN ends with a UUID");
     }
-    assert_ne!(first.execution_arn, second.execution_arn, "EXPRESS is never idempotent");
+    assert_ne!(
+        first.execution_arn, second.execution_arn,
+        "EXPRESS is never idempotent"
+    );
 
     let express = "Invalid Arn: 'Resource type not valid in this context: express'";
     let arn = first.execution_arn.clone();
     assert_error(
         client
-            .describe_execution(pb::DescribeExecutionRequest { execution_arn: arn.clone() })
+            .describe_execution(pb::DescribeExecutionRequest {
+                execution_arn: arn.clone(),
+            })
             .await,
         "InvalidArn",
         express,
@@ -334,17 +362,21 @@ async fn describe_errors_and_output_only_when_succeeded() {
         );
         assert_error(
             client
-                .describe_state_machine_for_execution(
-                    pb::DescribeStateMachineForExecutionRequest { execution_arn },
-                )
+                .describe_state_machine_for_execution(pb::DescribeStateMachineForExecutionRequest {
+                    execution_arn,
+                })
                 .await,
             name,
             &message,
         );
     }
 
-    let succeeded = start_execution(&mut client, &sm, Some("ok"), None).await.execution_arn;
-    let failed = start_execution(&mut client, &sm, Some("ko"), None).await.execution_arn;
+    let succeeded = start_execution(&mut client, &sm, Some("ok"), None)
+        .await
+        .execution_arn;
+    let failed = start_execution(&mut client, &sm, Some("ko"), None)
+        .await
+        .execution_arn;
     set_closed(&server, &succeeded, "SUCCEEDED", "{\"r\":1}").await;
     set_closed(&server, &failed, "FAILED", "{\"r\":2}").await;
     let ok = describe(&mut client, &succeeded).await;
@@ -365,8 +397,12 @@ async fn stop_aborts_once_and_records_the_event() {
     let server = api_server().await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "stop", WAIT_DEFINITION, Standard).await;
-    let with_reason = start_execution(&mut client, &sm, Some("a"), None).await.execution_arn;
-    let without = start_execution(&mut client, &sm, Some("b"), None).await.execution_arn;
+    let with_reason = start_execution(&mut client, &sm, Some("a"), None)
+        .await
+        .execution_arn;
+    let without = start_execution(&mut client, &sm, Some("b"), None)
+        .await
+        .execution_arn;
 
     let stopped = client
         .stop_execution(pb::StopExecutionRequest {
@@ -380,17 +416,21 @@ async fn stop_aborts_once_and_records_the_event() {
     let described = describe(&mut client, &with_reason).await;
     assert_eq!(described.status(), pb::ExecutionStatus::Aborted);
     assert_eq!(described.stop_date, stopped.stop_date);
-    let events = history(&mut client, &with_reason, 0, false, None).await.events;
+    let events = history(&mut client, &with_reason, 0, false, None)
+        .await
+        .events;
     assert_eq!(events.len(), 2);
     assert_eq!(events[1].r#type(), pb::HistoryEventType::ExecutionAborted);
     assert_eq!((events[1].id, events[1].previous_event_id), (2, 0));
     assert_eq!(events[1].timestamp, stopped.stop_date);
     assert_eq!(
         events[1].details,
-        Some(Details::ExecutionAbortedEventDetails(pb::ExecutionAbortedEventDetails {
-            error: Some("MyError".into()),
-            cause: Some("because".into()),
-        }))
+        Some(Details::ExecutionAbortedEventDetails(
+            pb::ExecutionAbortedEventDetails {
+                error: Some("MyError".into()),
+                cause: Some("because".into()),
+            }
+        ))
     );
 
     // Stopping a closed execution changes nothing and returns the original stop date (our decision).
@@ -404,7 +444,13 @@ async fn stop_aborts_once_and_records_the_event() {
         .unwrap()
         .into_inner();
     assert_eq!(again.stop_date, stopped.stop_date);
-    assert_eq!(history(&mut client, &with_reason, 0, false, None).await.events.len(), 2);
+    assert_eq!(
+        history(&mut client, &with_reason, 0, false, None)
+            .await
+            .events
+            .len(),
+        2
+    );
 
     client
         .stop_execution(pb::StopExecutionRequest {
@@ -416,10 +462,12 @@ async fn stop_aborts_once_and_records_the_event() {
     let events = history(&mut client, &without, 0, false, None).await.events;
     assert_eq!(
         events[1].details,
-        Some(Details::ExecutionAbortedEventDetails(pb::ExecutionAbortedEventDetails {
-            error: None,
-            cause: None,
-        }))
+        Some(Details::ExecutionAbortedEventDetails(
+            pb::ExecutionAbortedEventDetails {
+                error: None,
+                cause: None,
+            }
+        ))
     );
 
     // The stop fenced the executor's lease and cleared its due time.
@@ -471,11 +519,13 @@ async fn history_starts_with_execution_started_and_can_drop_data() {
     let data = Some(pb::HistoryEventExecutionDataDetails { truncated: false });
     assert_eq!(
         first.details,
-        Some(Details::ExecutionStartedEventDetails(pb::ExecutionStartedEventDetails {
-            input: Some("[1]".into()),
-            input_details: data.clone(),
-            role_arn: Some(ROLE.into()),
-        }))
+        Some(Details::ExecutionStartedEventDetails(
+            pb::ExecutionStartedEventDetails {
+                input: Some("[1]".into()),
+                input_details: data,
+                role_arn: Some(ROLE.into()),
+            }
+        ))
     );
 
     let without_data = client
@@ -489,11 +539,13 @@ async fn history_starts_with_execution_started_and_can_drop_data() {
         .into_inner();
     assert_eq!(
         without_data.events[0].details,
-        Some(Details::ExecutionStartedEventDetails(pb::ExecutionStartedEventDetails {
-            input: None,
-            input_details: data,
-            role_arn: Some(ROLE.into()),
-        }))
+        Some(Details::ExecutionStartedEventDetails(
+            pb::ExecutionStartedEventDetails {
+                input: None,
+                input_details: data,
+                role_arn: Some(ROLE.into()),
+            }
+        ))
     );
     let missing = arn(&server, "execution:hist:missing");
     assert_error(
@@ -513,8 +565,12 @@ async fn history_pagination() {
     let server = api_server().await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "pages", WAIT_DEFINITION, Standard).await;
-    let execution = start_execution(&mut client, &sm, Some("p"), None).await.execution_arn;
-    let other = start_execution(&mut client, &sm, Some("q"), None).await.execution_arn;
+    let execution = start_execution(&mut client, &sm, Some("p"), None)
+        .await
+        .execution_arn;
+    let other = start_execution(&mut client, &sm, Some("q"), None)
+        .await
+        .execution_arn;
     append_events(&server, &execution, 1100).await;
     append_events(&server, &other, 5).await;
     let all: Vec<i64> = (1..=1101).collect();
@@ -542,7 +598,10 @@ async fn history_pagination() {
     let page = history(&mut client, &execution, 1, true, None).await;
     assert_eq!(page.events.iter().map(|e| e.id).collect::<Vec<_>>(), [1101]);
     let page = history(&mut client, &execution, 2, true, page.next_token).await;
-    assert_eq!(page.events.iter().map(|e| e.id).collect::<Vec<_>>(), [1100, 1099]);
+    assert_eq!(
+        page.events.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [1100, 1099]
+    );
 
     // A token belongs to its query: other execution, other order, tampered, garbage.
     let token = history(&mut client, &execution, 1, false, None)
@@ -634,7 +693,11 @@ async fn list_executions_newest_first_with_filter_and_stable_pages() {
         .unwrap()
         .into_inner();
     assert_eq!(
-        only_aborted.executions.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        only_aborted
+            .executions
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect::<Vec<_>>(),
         ["e2"]
     );
     let succeeded = client
@@ -691,14 +754,25 @@ async fn list_executions_newest_first_with_filter_and_stable_pages() {
     // ListExecutions tokens may be up to 3096 characters.
     let message = assert_error_kind(
         client
-            .list_executions(list(pb::ExecutionStatus::Unspecified, 1, Some("x".repeat(3097))))
+            .list_executions(list(
+                pb::ExecutionStatus::Unspecified,
+                1,
+                Some("x".repeat(3097)),
+            ))
             .await,
         "ValidationException",
     );
-    assert!(message.ends_with("Member must have length less than or equal to 3096"), "{message}");
+    assert!(
+        message.ends_with("Member must have length less than or equal to 3096"),
+        "{message}"
+    );
     assert_error_kind(
         client
-            .list_executions(list(pb::ExecutionStatus::Unspecified, 1, Some("x".repeat(2000))))
+            .list_executions(list(
+                pb::ExecutionStatus::Unspecified,
+                1,
+                Some("x".repeat(2000)),
+            ))
             .await,
         "InvalidToken",
     );
@@ -745,12 +819,15 @@ async fn start_commits_work_for_the_executor() {
         .unwrap()
         .expect("stored");
     assert!(!execution.express);
-    let (due, engine_state, last_event_id): (Option<chrono::DateTime<chrono::Utc>>, Option<String>, i64) =
-        sqlx::query_as("SELECT due_at, engine_state, last_event_id FROM executions WHERE id = $1")
-            .bind(execution.id)
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
+    let (due, engine_state, last_event_id): (
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<String>,
+        i64,
+    ) = sqlx::query_as("SELECT due_at, engine_state, last_event_id FROM executions WHERE id = $1")
+        .bind(execution.id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
     assert_eq!(due, Some(execution.start_date));
     assert_eq!(engine_state, None);
     assert_eq!(last_event_id, 1);

@@ -58,7 +58,8 @@ async fn list_names(client: &mut Client, max_results: i32) -> Vec<String> {
 async fn create_then_describe_returns_exact_definition_and_defaults() {
     let server = api_server().await;
     let mut client = server.client.clone();
-    let definition = "{\n  \"StartAt\": \"P\",\n  \"States\": {\"P\": {\"Type\": \"Pass\", \"End\": true}}\n}";
+    let definition =
+        "{\n  \"StartAt\": \"P\",\n  \"States\": {\"P\": {\"Type\": \"Pass\", \"End\": true}}\n}";
     let created = client
         .create_state_machine(create_request("sm-1", definition))
         .await
@@ -149,7 +150,12 @@ async fn create_is_idempotent_on_exact_settings_only() {
         .unwrap()
         .into_inner();
     assert_eq!(repeat, first);
-    assert_eq!(describe(&mut client, &first.state_machine_arn).await.role_arn, ROLE);
+    assert_eq!(
+        describe(&mut client, &first.state_machine_arn)
+            .await
+            .role_arn,
+        ROLE
+    );
     let tags = client
         .list_tags_for_resource(pb::ListTagsForResourceRequest {
             resource_arn: first.state_machine_arn.clone(),
@@ -160,7 +166,10 @@ async fn create_is_idempotent_on_exact_settings_only() {
         .tags;
     assert_eq!(tags, vec![tag("team", "a")]);
 
-    let exists = format!("State Machine Already Exists: '{}'", first.state_machine_arn);
+    let exists = format!(
+        "State Machine Already Exists: '{}'",
+        first.state_machine_arn
+    );
     let reindented = WAIT_DEFINITION.replace(',', ", ");
     let conflicting = [
         create_request("idem", &reindented),
@@ -230,7 +239,10 @@ async fn create_rejects_invalid_input() {
                 ..create_request("t", WAIT_DEFINITION)
             },
             "TooManyTags",
-            Some(format!("Too many tags: '{}'", arn(&server, "stateMachine:t"))),
+            Some(format!(
+                "Too many tags: '{}'",
+                arn(&server, "stateMachine:t")
+            )),
         ),
         (
             pb::CreateStateMachineRequest {
@@ -365,7 +377,10 @@ async fn update_makes_a_new_version_and_running_executions_keep_theirs() {
         .await
         .unwrap();
     let described = describe(&mut client, &sm).await;
-    assert_eq!(described.tracing_configuration.map(|t| t.enabled), Some(true));
+    assert_eq!(
+        described.tracing_configuration.map(|t| t.enabled),
+        Some(true)
+    );
     assert_eq!(described.definition, OTHER_DEFINITION);
 }
 
@@ -381,7 +396,9 @@ async fn update_errors() {
         ..Default::default()
     };
     assert_error(
-        client.update_state_machine(update(&missing, WAIT_DEFINITION)).await,
+        client
+            .update_state_machine(update(&missing, WAIT_DEFINITION))
+            .await,
         "StateMachineDoesNotExist",
         &format!("State Machine Does Not Exist: '{missing}'"),
     );
@@ -390,7 +407,9 @@ async fn update_errors() {
         "InvalidDefinition",
     );
     assert_error(
-        client.update_state_machine(update("nope", WAIT_DEFINITION)).await,
+        client
+            .update_state_machine(update("nope", WAIT_DEFINITION))
+            .await,
         "InvalidArn",
         "Invalid Arn: 'Invalid ARN prefix: nope'",
     );
@@ -587,7 +606,11 @@ async fn list_orders_by_code_point_and_pages() {
     expected.sort(); // Rust's String order is code-point order
     assert_eq!(expected[..4], ["Zeta", "alpha", "sm_0", "sm_1"]);
     for max_results in [0, 1, 3, 1000] {
-        assert_eq!(list_names(&mut client, max_results).await, expected, "{max_results}");
+        assert_eq!(
+            list_names(&mut client, max_results).await,
+            expected,
+            "{max_results}"
+        );
     }
     let page = client
         .list_state_machines(pb::ListStateMachinesRequest {
@@ -665,8 +688,20 @@ async fn list_rejects_bad_page_arguments() {
     let mut tampered = token.clone();
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });
-    client.create_activity(pb::CreateActivityRequest { name: "x".into(), tags: vec![] }).await.unwrap();
-    client.create_activity(pb::CreateActivityRequest { name: "y".into(), tags: vec![] }).await.unwrap();
+    client
+        .create_activity(pb::CreateActivityRequest {
+            name: "x".into(),
+            tags: vec![],
+        })
+        .await
+        .unwrap();
+    client
+        .create_activity(pb::CreateActivityRequest {
+            name: "y".into(),
+            tags: vec![],
+        })
+        .await
+        .unwrap();
     let activities_token = client
         .list_activities(pb::ListActivitiesRequest {
             max_results: 1,
@@ -707,7 +742,11 @@ async fn list_rejects_bad_page_arguments() {
         .await
         .unwrap()
         .into_inner();
-    let names: Vec<_> = rest.state_machines.iter().map(|m| m.name.as_str()).collect();
+    let names: Vec<_> = rest
+        .state_machines
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
     assert_eq!(names, ["b", "c"]);
 }
 
@@ -774,7 +813,12 @@ async fn tags_on_state_machines_and_activities() {
         })
         .await
         .unwrap();
-    let tags = client.list_tags_for_resource(list(&sm)).await.unwrap().into_inner().tags;
+    let tags = client
+        .list_tags_for_resource(list(&sm))
+        .await
+        .unwrap()
+        .into_inner()
+        .tags;
     assert_eq!(tags, vec![tag("empty", ""), tag("env", "prod")]);
 
     client
@@ -798,7 +842,12 @@ async fn tags_on_state_machines_and_activities() {
         })
         .await
         .unwrap();
-    let tags = client.list_tags_for_resource(list(&sm)).await.unwrap().into_inner().tags;
+    let tags = client
+        .list_tags_for_resource(list(&sm))
+        .await
+        .unwrap()
+        .into_inner()
+        .tags;
     assert_eq!(tags, vec![tag("empty", "")]);
 
     client
@@ -808,7 +857,12 @@ async fn tags_on_state_machines_and_activities() {
         })
         .await
         .unwrap();
-    let tags = client.list_tags_for_resource(list(&activity)).await.unwrap().into_inner().tags;
+    let tags = client
+        .list_tags_for_resource(list(&activity))
+        .await
+        .unwrap()
+        .into_inner()
+        .tags;
     assert_eq!(tags, vec![tag("a", "1"), tag("b", "2")]);
 }
 
@@ -817,7 +871,9 @@ async fn tag_errors_and_limit() {
     let server = api_server().await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "lim", WAIT_DEFINITION, Standard).await;
-    let execution = start_execution(&mut client, &sm, Some("e"), None).await.execution_arn;
+    let execution = start_execution(&mut client, &sm, Some("e"), None)
+        .await
+        .execution_arn;
     let missing = arn(&server, "stateMachine:missing");
     let version = format!("{sm}:1");
     for target in [missing, execution, version] {

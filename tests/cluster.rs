@@ -23,13 +23,26 @@ struct Database {
 
 impl Database {
     async fn create() -> Database {
-        let admin_url = std::env::var("SFN_TEST_DATABASE_URL").unwrap_or_else(|_| ADMIN_URL.to_string());
+        let admin_url =
+            std::env::var("SFN_TEST_DATABASE_URL").unwrap_or_else(|_| ADMIN_URL.to_string());
         let name = format!("sfn_cluster_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&admin_url).await.expect("connect to Postgres");
-        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create database");
-        let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
+        let mut admin = PgConnection::connect(&admin_url)
+            .await
+            .expect("connect to Postgres");
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .unwrap_or(&admin_url);
         let url = format!("{base}/{name}");
-        Database { admin_url, name, url }
+        Database {
+            admin_url,
+            name,
+            url,
+        }
     }
 
     async fn drop_now(self) {
@@ -55,7 +68,15 @@ impl Process {
             .port();
         let addr = format!("127.0.0.1:{port}");
         let child = Command::new(env!("CARGO_BIN_EXE_sfn"))
-            .args(["serve", "--listen", &addr, "--database-url", database_url, "--lease-duration", "2s"])
+            .args([
+                "serve",
+                "--listen",
+                &addr,
+                "--database-url",
+                database_url,
+                "--lease-duration",
+                "2s",
+            ])
             .args(["--activity-poll-timeout", "1s", "--max-db-connections", "8"])
             .args(extra)
             .env("RUST_LOG", "warn")
@@ -69,10 +90,15 @@ impl Process {
     async fn client(&self) -> StepFunctionsClient<Channel> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(client) = StepFunctionsClient::connect(format!("http://{}", self.addr)).await {
+            if let Ok(client) = StepFunctionsClient::connect(format!("http://{}", self.addr)).await
+            {
                 return client;
             }
-            assert!(Instant::now() < deadline, "sfn serve did not come up on {}", self.addr);
+            assert!(
+                Instant::now() < deadline,
+                "sfn serve did not come up on {}",
+                self.addr
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -90,17 +116,25 @@ impl Drop for Process {
     }
 }
 
-async fn wait_all_closed(client: &mut StepFunctionsClient<Channel>, executions: &[String], timeout: Duration) -> HashMap<String, String> {
+async fn wait_all_closed(
+    client: &mut StepFunctionsClient<Channel>,
+    executions: &[String],
+    timeout: Duration,
+) -> HashMap<String, String> {
     let deadline = Instant::now() + timeout;
     let mut statuses = HashMap::new();
     for e in executions {
         loop {
             let d = client
-                .describe_execution(pb::DescribeExecutionRequest { execution_arn: e.clone() })
+                .describe_execution(pb::DescribeExecutionRequest {
+                    execution_arn: e.clone(),
+                })
                 .await
                 .expect("describe")
                 .into_inner();
-            let status = pb::ExecutionStatus::try_from(d.status).map(|s| s.as_str_name()).unwrap_or("?");
+            let status = pb::ExecutionStatus::try_from(d.status)
+                .map(|s| s.as_str_name())
+                .unwrap_or("?");
             if status != "RUNNING" || Instant::now() > deadline {
                 statuses.insert(e.clone(), status.to_string());
                 break;
@@ -111,7 +145,10 @@ async fn wait_all_closed(client: &mut StepFunctionsClient<Channel>, executions: 
     statuses
 }
 
-async fn history_types(client: &mut StepFunctionsClient<Channel>, execution: &str) -> Vec<(i64, String)> {
+async fn history_types(
+    client: &mut StepFunctionsClient<Channel>,
+    execution: &str,
+) -> Vec<(i64, String)> {
     let events = client
         .get_execution_history(pb::GetExecutionHistoryRequest {
             execution_arn: execution.into(),
@@ -125,7 +162,9 @@ async fn history_types(client: &mut StepFunctionsClient<Channel>, execution: &st
     events
         .iter()
         .map(|e| {
-            let t = pb::HistoryEventType::try_from(e.r#type).map(|t| t.as_str_name().to_string()).unwrap_or_default();
+            let t = pb::HistoryEventType::try_from(e.r#type)
+                .map(|t| t.as_str_name().to_string())
+                .unwrap_or_default();
             (e.id, t)
         })
         .collect()
@@ -140,7 +179,10 @@ async fn killing_a_process_mid_run_loses_and_duplicates_nothing() {
     let mut victim_client = victim.client().await;
 
     let activity = client
-        .create_activity(pb::CreateActivityRequest { name: "crash-work".into(), ..Default::default() })
+        .create_activity(pb::CreateActivityRequest {
+            name: "crash-work".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()
@@ -165,7 +207,11 @@ async fn killing_a_process_mid_run_loses_and_duplicates_nothing() {
     let mut executions = Vec::new();
     for i in 0..N {
         // Half the starts go through the process that will die.
-        let c = if i % 2 == 0 { &mut client } else { &mut victim_client };
+        let c = if i % 2 == 0 {
+            &mut client
+        } else {
+            &mut victim_client
+        };
         let arn = c
             .start_execution(pb::StartExecutionRequest {
                 state_machine_arn: machine.clone(),
@@ -191,7 +237,10 @@ async fn killing_a_process_mid_run_loses_and_duplicates_nothing() {
             let mut idle = 0;
             while Instant::now() < deadline && idle < 5 {
                 let r = c
-                    .get_activity_task(pb::GetActivityTaskRequest { activity_arn: activity.clone(), worker_name: Some(format!("w{w}")) })
+                    .get_activity_task(pb::GetActivityTaskRequest {
+                        activity_arn: activity.clone(),
+                        worker_name: Some(format!("w{w}")),
+                    })
                     .await
                     .expect("poll")
                     .into_inner();
@@ -201,9 +250,12 @@ async fn killing_a_process_mid_run_loses_and_duplicates_nothing() {
                 };
                 idle = 0;
                 let input: Value = serde_json::from_str(&r.input.unwrap_or_default()).unwrap();
-                c.send_task_success(pb::SendTaskSuccessRequest { task_token: token, output: json!({"by": w}).to_string() })
-                    .await
-                    .expect("success");
+                c.send_task_success(pb::SendTaskSuccessRequest {
+                    task_token: token,
+                    output: json!({"by": w}).to_string(),
+                })
+                .await
+                .expect("success");
                 done.push(input["i"].as_u64().unwrap());
             }
             done
@@ -219,13 +271,30 @@ async fn killing_a_process_mid_run_loses_and_duplicates_nothing() {
     }
     let statuses = wait_all_closed(&mut client, &executions, Duration::from_secs(60)).await;
     let not_succeeded: Vec<_> = statuses.iter().filter(|(_, s)| *s != "SUCCEEDED").collect();
-    assert!(not_succeeded.is_empty(), "{} executions did not succeed: {:?}", not_succeeded.len(), not_succeeded.iter().take(5).collect::<Vec<_>>());
+    assert!(
+        not_succeeded.is_empty(),
+        "{} executions did not succeed: {:?}",
+        not_succeeded.len(),
+        not_succeeded.iter().take(5).collect::<Vec<_>>()
+    );
     delivered.sort();
-    assert_eq!(delivered, (0..N as u64).collect::<Vec<_>>(), "each activity task delivered exactly once");
+    assert_eq!(
+        delivered,
+        (0..N as u64).collect::<Vec<_>>(),
+        "each activity task delivered exactly once"
+    );
 
     let expected = [
-        "ExecutionStarted", "WaitStateEntered", "WaitStateExited", "TaskStateEntered", "ActivityScheduled",
-        "ActivityStarted", "ActivitySucceeded", "TaskStateExited", "PassStateEntered", "PassStateExited",
+        "ExecutionStarted",
+        "WaitStateEntered",
+        "WaitStateExited",
+        "TaskStateEntered",
+        "ActivityScheduled",
+        "ActivityStarted",
+        "ActivitySucceeded",
+        "TaskStateExited",
+        "PassStateEntered",
+        "PassStateExited",
         "ExecutionSucceeded",
     ];
     for e in &executions {
@@ -285,18 +354,27 @@ async fn three_processes_share_the_work() {
     let statuses = wait_all_closed(&mut client, &executions, Duration::from_secs(60)).await;
     assert!(statuses.values().all(|s| s == "SUCCEEDED"), "{statuses:?}");
     for e in &executions {
-        assert_eq!(history_types(&mut client, e).await.len(), 8, "no duplicated transitions in {e}");
+        assert_eq!(
+            history_types(&mut client, e).await.len(),
+            8,
+            "no duplicated transitions in {e}"
+        );
     }
     let mut conn = PgConnection::connect(&db.url).await.unwrap();
-    let owners: HashSet<String> = sqlx::query("SELECT DISTINCT last_owner FROM executions WHERE last_owner IS NOT NULL")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get::<String, _>(0))
-        .collect();
+    let owners: HashSet<String> =
+        sqlx::query("SELECT DISTINCT last_owner FROM executions WHERE last_owner IS NOT NULL")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect();
     conn.close().await.ok();
-    assert_eq!(owners.len(), 3, "every process advanced some executions: {owners:?}");
+    assert_eq!(
+        owners.len(),
+        3,
+        "every process advanced some executions: {owners:?}"
+    );
     drop(others);
     drop(api);
     db.drop_now().await;

@@ -72,7 +72,11 @@ fn status_name(d: &pb::DescribeExecutionResponse) -> &'static str {
 }
 
 /// Polls until the execution leaves RUNNING (or the timeout passes) and returns its description.
-async fn wait_closed(server: &mut TestServer, execution: &str, timeout: Duration) -> pb::DescribeExecutionResponse {
+async fn wait_closed(
+    server: &mut TestServer,
+    execution: &str,
+    timeout: Duration,
+) -> pb::DescribeExecutionResponse {
     let deadline = Instant::now() + timeout;
     loop {
         let d = describe(server, execution).await;
@@ -117,7 +121,11 @@ fn types(events: &[pb::HistoryEvent]) -> Vec<String> {
         .collect()
 }
 
-async fn poll_task(server: &mut TestServer, activity: &str, worker: &str) -> Option<(String, String)> {
+async fn poll_task(
+    server: &mut TestServer,
+    activity: &str,
+    worker: &str,
+) -> Option<(String, String)> {
     let response = server
         .client
         .get_activity_task(pb::GetActivityTaskRequest {
@@ -127,10 +135,16 @@ async fn poll_task(server: &mut TestServer, activity: &str, worker: &str) -> Opt
         .await
         .expect("get activity task")
         .into_inner();
-    response.task_token.map(|t| (t, response.input.unwrap_or_default()))
+    response
+        .task_token
+        .map(|t| (t, response.input.unwrap_or_default()))
 }
 
-async fn send_success(server: &mut TestServer, token: &str, output: Value) -> Result<(), tonic::Status> {
+async fn send_success(
+    server: &mut TestServer,
+    token: &str,
+    output: Value,
+) -> Result<(), tonic::Status> {
     server
         .client
         .send_task_success(pb::SendTaskSuccessRequest {
@@ -160,7 +174,12 @@ async fn pass_choice_parallel_map_workflow_runs_to_success() {
             "Done": {"Type": "Succeed"}}}),
     )
     .await;
-    let execution = start(&mut server, &machine, json!({"order": {"id": 101, "items": ["a", "b"]}})).await;
+    let execution = start(
+        &mut server,
+        &machine,
+        json!({"order": {"id": 101, "items": ["a", "b"]}}),
+    )
+    .await;
     let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
     assert_eq!(status_name(&d), "SUCCEEDED");
     let output: Value = serde_json::from_str(d.output.as_deref().unwrap()).unwrap();
@@ -171,14 +190,26 @@ async fn pass_choice_parallel_map_workflow_runs_to_success() {
     );
     let events = history(&mut server, &execution).await;
     let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
-    assert_eq!(ids, (1..=events.len() as i64).collect::<Vec<_>>(), "ids 1..n without gaps");
+    assert_eq!(
+        ids,
+        (1..=events.len() as i64).collect::<Vec<_>>(),
+        "ids 1..n without gaps"
+    );
     let t = types(&events);
     assert_eq!(t.first().map(String::as_str), Some("ExecutionStarted"));
     assert_eq!(t.last().map(String::as_str), Some("ExecutionSucceeded"));
     assert!(t.contains(&"ParallelStateSucceeded".to_string()));
-    assert_eq!(t.iter().filter(|x| *x == "MapIterationSucceeded").count(), 2);
+    assert_eq!(
+        t.iter().filter(|x| *x == "MapIterationSucceeded").count(),
+        2
+    );
 
-    let rejected = start(&mut server, &machine, json!({"order": {"id": 1, "items": []}})).await;
+    let rejected = start(
+        &mut server,
+        &machine,
+        json!({"order": {"id": 1, "items": []}}),
+    )
+    .await;
     let d = wait_closed(&mut server, &rejected, Duration::from_secs(10)).await;
     assert_eq!(status_name(&d), "FAILED");
     assert_eq!(d.output, None);
@@ -195,9 +226,16 @@ async fn activity_round_trip_records_worker_and_output() {
     )
     .await;
     let execution = start(&mut server, &machine, json!({"x": 1})).await;
-    let (token, input) = poll_task(&mut server, &activity, "worker-1").await.expect("a task");
-    assert_eq!(serde_json::from_str::<Value>(&input).unwrap(), json!({"x": 1}));
-    send_success(&mut server, &token, json!({"done": true})).await.unwrap();
+    let (token, input) = poll_task(&mut server, &activity, "worker-1")
+        .await
+        .expect("a task");
+    assert_eq!(
+        serde_json::from_str::<Value>(&input).unwrap(),
+        json!({"x": 1})
+    );
+    send_success(&mut server, &token, json!({"done": true}))
+        .await
+        .unwrap();
     let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
     assert_eq!(status_name(&d), "SUCCEEDED");
     assert_eq!(
@@ -219,14 +257,20 @@ async fn activity_round_trip_records_worker_and_output() {
     );
     let prevs: Vec<i64> = events.iter().map(|e| e.previous_event_id).collect();
     assert_eq!(prevs, [0, 0, 2, 3, 4, 5, 6]);
-    let Some(pb::history_event::Details::ActivityStartedEventDetails(started)) = &events[3].details else {
+    let Some(pb::history_event::Details::ActivityStartedEventDetails(started)) = &events[3].details
+    else {
         panic!("ActivityStarted without its details: {:?}", events[3]);
     };
     assert_eq!(started.worker_name.as_deref(), Some("worker-1"));
 
     // The task is closed: a second answer is refused.
-    let err = send_success(&mut server, &token, json!({})).await.unwrap_err();
-    assert!(err.message().starts_with("TaskDoesNotExist") || err.message().starts_with("TaskTimedOut"), "{err:?}");
+    let err = send_success(&mut server, &token, json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        err.message().starts_with("TaskDoesNotExist") || err.message().starts_with("TaskTimedOut"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -279,9 +323,16 @@ async fn many_workers_each_task_delivered_exactly_once() {
         all.extend(w.await.unwrap());
     }
     all.sort();
-    assert_eq!(all, (0..N as u64).collect::<Vec<_>>(), "every task exactly once");
+    assert_eq!(
+        all,
+        (0..N as u64).collect::<Vec<_>>(),
+        "every task exactly once"
+    );
     for e in &executions {
-        assert_eq!(status_name(&wait_closed(&mut server, e, Duration::from_secs(10)).await), "SUCCEEDED");
+        assert_eq!(
+            status_name(&wait_closed(&mut server, e, Duration::from_secs(10)).await),
+            "SUCCEEDED"
+        );
     }
 }
 
@@ -307,7 +358,9 @@ async fn heartbeat_and_task_timeouts_with_retry_and_catch() {
         tokio::time::sleep(Duration::from_millis(500)).await;
         server
             .client
-            .send_task_heartbeat(pb::SendTaskHeartbeatRequest { task_token: token.clone() })
+            .send_task_heartbeat(pb::SendTaskHeartbeatRequest {
+                task_token: token.clone(),
+            })
             .await
             .expect("heartbeat keeps the task");
     }
@@ -318,12 +371,17 @@ async fn heartbeat_and_task_timeouts_with_retry_and_catch() {
         }
     };
     assert_ne!(second, token);
-    let late = send_success(&mut server, &token, json!({})).await.unwrap_err();
+    let late = send_success(&mut server, &token, json!({}))
+        .await
+        .unwrap_err();
     assert!(late.message().starts_with("TaskTimedOut"), "{late:?}");
     let d = wait_closed(&mut server, &execution, Duration::from_secs(15)).await;
     assert_eq!(status_name(&d), "SUCCEEDED");
     let output: Value = serde_json::from_str(d.output.as_deref().unwrap()).unwrap();
-    assert_eq!(output, json!({"error": {"Error": "States.Timeout", "Cause": ""}}));
+    assert_eq!(
+        output,
+        json!({"error": {"Error": "States.Timeout", "Cause": ""}})
+    );
     let t = types(&history(&mut server, &execution).await);
     assert_eq!(t.iter().filter(|x| *x == "ActivityTimedOut").count(), 2);
     assert_eq!(t.iter().filter(|x| *x == "ActivityScheduled").count(), 2);
@@ -339,12 +397,17 @@ async fn waits_fire_and_stop_aborts_waits_and_activities() {
             "T": {"Type": "Wait", "TimestampPath": "$.at", "End": true}}}),
     )
     .await;
-    let at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let started = Instant::now();
     let execution = start(&mut server, &machine, json!({"at": at})).await;
     let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
     assert_eq!(status_name(&d), "SUCCEEDED");
-    assert!(started.elapsed() >= Duration::from_millis(1900), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "{:?}",
+        started.elapsed()
+    );
 
     // Stop during a Wait: ABORTED at once, ExecutionAborted pointing at 0, the timer is dropped.
     let long = create_machine(
@@ -367,9 +430,15 @@ async fn waits_fire_and_stop_aborts_waits_and_activities() {
         })
         .await
         .expect("stop");
-    assert_eq!(status_name(&describe(&mut server, &execution).await), "ABORTED");
+    assert_eq!(
+        status_name(&describe(&mut server, &execution).await),
+        "ABORTED"
+    );
     let events = history(&mut server, &execution).await;
-    assert_eq!(types(&events), ["ExecutionStarted", "WaitStateEntered", "ExecutionAborted"]);
+    assert_eq!(
+        types(&events),
+        ["ExecutionStarted", "WaitStateEntered", "ExecutionAborted"]
+    );
     assert_eq!(events[2].previous_event_id, 0);
 
     // Stop during an activity: the open task is cancelled, a late answer gets TaskTimedOut.
@@ -390,12 +459,20 @@ async fn waits_fire_and_stop_aborts_waits_and_activities() {
         })
         .await
         .expect("stop");
-    let err = send_success(&mut server, &token, json!({})).await.unwrap_err();
+    let err = send_success(&mut server, &token, json!({}))
+        .await
+        .unwrap_err();
     assert!(err.message().starts_with("TaskTimedOut"), "{err:?}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let events = history(&mut server, &execution).await;
-    assert_eq!(types(&events).last().map(String::as_str), Some("ExecutionAborted"));
-    assert_eq!(status_name(&describe(&mut server, &execution).await), "ABORTED");
+    assert_eq!(
+        types(&events).last().map(String::as_str),
+        Some("ExecutionAborted")
+    );
+    assert_eq!(
+        status_name(&describe(&mut server, &execution).await),
+        "ABORTED"
+    );
 }
 
 #[tokio::test]
@@ -430,7 +507,9 @@ async fn runtime_errors_and_missing_activities_fail_the_execution() {
     let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
     assert_eq!(status_name(&d), "FAILED");
     let events = history(&mut server, &execution).await;
-    let Some(pb::history_event::Details::ExecutionFailedEventDetails(failed)) = events.last().unwrap().details.clone() else {
+    let Some(pb::history_event::Details::ExecutionFailedEventDetails(failed)) =
+        events.last().unwrap().details.clone()
+    else {
         panic!("ExecutionFailed without its details");
     };
     assert_eq!(failed.error.as_deref(), Some("States.Runtime"));
@@ -454,7 +533,11 @@ async fn get_activity_task_long_poll_returns_empty_after_timeout() {
     let activity = create_activity(&mut server, "idle").await;
     let started = Instant::now();
     assert!(poll_task(&mut server, &activity, "w").await.is_none());
-    assert!(started.elapsed() >= Duration::from_millis(900), "waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "waited {:?}",
+        started.elapsed()
+    );
 
     // A poll already waiting gets a task scheduled after it began.
     let machine = create_machine(
@@ -484,7 +567,9 @@ async fn get_activity_task_long_poll_returns_empty_after_timeout() {
 async fn bad_task_tokens_are_invalid() {
     let mut server = TestServer::start().await;
     for token in ["nope", "AAAA"] {
-        let err = send_success(&mut server, token, json!({})).await.unwrap_err();
+        let err = send_success(&mut server, token, json!({}))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument);
         assert!(err.message().starts_with("InvalidToken"), "{err:?}");
     }

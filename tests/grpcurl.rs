@@ -36,7 +36,8 @@ async fn call(server: &TestServer, method: &str, body: &Value) -> (bool, String,
 }
 
 fn json_of(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("grpcurl printed non-JSON ({e}): {stdout}"))
+    serde_json::from_str(stdout)
+        .unwrap_or_else(|e| panic!("grpcurl printed non-JSON ({e}): {stdout}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,16 +52,31 @@ async fn grpcurl_reflection_and_json_calls() {
         .map(str::to_string)
         .collect();
     for expected in ["stepfunctions.v1.StepFunctions", "grpc.health.v1.Health"] {
-        assert!(services.iter().any(|s| s == expected), "{expected} missing from {services:?}");
+        assert!(
+            services.iter().any(|s| s == expected),
+            "{expected} missing from {services:?}"
+        );
     }
 
-    let describe =
-        grpcurl(&["-plaintext", &authority, "describe", "stepfunctions.v1.StepFunctions"]).await;
+    let describe = grpcurl(&[
+        "-plaintext",
+        &authority,
+        "describe",
+        "stepfunctions.v1.StepFunctions",
+    ])
+    .await;
     assert!(describe.status.success(), "describe failed: {describe:?}");
     let description = String::from_utf8_lossy(&describe.stdout);
     let rpc_count = description.matches("rpc ").count();
-    assert_eq!(rpc_count, 22, "expected the 22 AWS operations:\n{description}");
-    for rpc in ["rpc CreateStateMachine", "rpc GetExecutionHistory", "rpc SendTaskSuccess"] {
+    assert_eq!(
+        rpc_count, 22,
+        "expected the 22 AWS operations:\n{description}"
+    );
+    for rpc in [
+        "rpc CreateStateMachine",
+        "rpc GetExecutionHistory",
+        "rpc SendTaskSuccess",
+    ] {
         assert!(description.contains(rpc), "{rpc} missing:\n{description}");
     }
 
@@ -72,12 +88,22 @@ async fn grpcurl_reflection_and_json_calls() {
     .await;
     assert!(ok, "CreateStateMachine failed: {stderr}");
     let created = json_of(&stdout);
-    let arn = created["stateMachineArn"].as_str().expect("stateMachineArn").to_string();
-    assert_eq!(arn, "arn:aws:states:us-east-1:123456789012:stateMachine:hello");
+    let arn = created["stateMachineArn"]
+        .as_str()
+        .expect("stateMachineArn")
+        .to_string();
+    assert_eq!(
+        arn,
+        "arn:aws:states:us-east-1:123456789012:stateMachine:hello"
+    );
     assert!(created["creationDate"].is_string(), "{created}");
 
-    let (ok, stdout, stderr) =
-        call(&server, "DescribeStateMachine", &json!({"stateMachineArn": arn})).await;
+    let (ok, stdout, stderr) = call(
+        &server,
+        "DescribeStateMachine",
+        &json!({"stateMachineArn": arn}),
+    )
+    .await;
     assert!(ok, "DescribeStateMachine failed: {stderr}");
     let described = json_of(&stdout);
     assert_eq!(described["stateMachineArn"], json!(arn));
@@ -90,8 +116,12 @@ async fn grpcurl_reflection_and_json_calls() {
 
     // Errors carry the AWS error name first in the status message.
     let missing = "arn:aws:states:us-east-1:123456789012:stateMachine:missing";
-    let (ok, _, stderr) =
-        call(&server, "DescribeStateMachine", &json!({"stateMachineArn": missing})).await;
+    let (ok, _, stderr) = call(
+        &server,
+        "DescribeStateMachine",
+        &json!({"stateMachineArn": missing}),
+    )
+    .await;
     assert!(!ok, "describing a missing state machine succeeded");
     assert!(stderr.contains("NotFound"), "{stderr}");
     assert!(stderr.contains("StateMachineDoesNotExist: "), "{stderr}");
@@ -100,8 +130,14 @@ async fn grpcurl_reflection_and_json_calls() {
 #[test]
 fn test_database_url_replaces_only_the_database_name() {
     let cases = [
-        ("postgres://postgres@127.0.0.1:5432/postgres", "postgres://postgres@127.0.0.1:5432/x"),
-        ("postgres://u:p@h/db?sslmode=disable", "postgres://u:p@h/x?sslmode=disable"),
+        (
+            "postgres://postgres@127.0.0.1:5432/postgres",
+            "postgres://postgres@127.0.0.1:5432/x",
+        ),
+        (
+            "postgres://u:p@h/db?sslmode=disable",
+            "postgres://u:p@h/x?sslmode=disable",
+        ),
         ("postgres://h:5432", "postgres://h:5432/x"),
     ];
     for (admin, expected) in cases {

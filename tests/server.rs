@@ -63,7 +63,10 @@ async fn reflection_v1_lists_the_api_and_health() {
 #[tokio::test]
 async fn health_reports_the_api_as_serving() {
     let server = TestServer::start().await;
-    assert_eq!(health_of(&server, "").await.unwrap(), ServingStatus::Serving);
+    assert_eq!(
+        health_of(&server, "").await.unwrap(),
+        ServingStatus::Serving
+    );
     assert_eq!(
         health_of(&server, STEP_FUNCTIONS).await.unwrap(),
         ServingStatus::Serving
@@ -73,7 +76,10 @@ async fn health_reports_the_api_as_serving() {
 #[tokio::test]
 async fn executor_role_serves_health_but_not_the_api() {
     let server = TestServer::start_with(|args| args.role = Role::Executor).await;
-    assert_eq!(health_of(&server, "").await.unwrap(), ServingStatus::Serving);
+    assert_eq!(
+        health_of(&server, "").await.unwrap(),
+        ServingStatus::Serving
+    );
     let unknown = health_of(&server, STEP_FUNCTIONS).await.unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);
 

@@ -192,8 +192,16 @@ mod tests {
                 &[StateMachine],
                 Err("Invalid Arn: 'Invalid ARN prefix: arn:aws:states:us-east-1:1:stateMachine:'"),
             ),
-            ("arn:aws:states:us-east-1:1:stateMachine:sm", &[StateMachine], Ok(StateMachine)),
-            ("arn:aws:states:eu-west-1:9:execution:sm:e", &[Execution], Ok(Execution)),
+            (
+                "arn:aws:states:us-east-1:1:stateMachine:sm",
+                &[StateMachine],
+                Ok(StateMachine),
+            ),
+            (
+                "arn:aws:states:eu-west-1:9:execution:sm:e",
+                &[Execution],
+                Ok(Execution),
+            ),
         ];
         for (arn, allowed, expected) in cases {
             let got = check_arn(arn, "arn", allowed).map_err(|e| {
@@ -206,7 +214,10 @@ mod tests {
 
     #[test]
     fn too_long_is_validation_exception() {
-        let arn = format!("arn:aws:states:us-east-1:1:stateMachine:{}", "x".repeat(256));
+        let arn = format!(
+            "arn:aws:states:us-east-1:1:stateMachine:{}",
+            "x".repeat(256)
+        );
         let err = check_arn(&arn, "stateMachineArn", &[StateMachine]).unwrap_err();
         assert_eq!(err.kind, ErrorKind::ValidationException);
     }
@@ -215,7 +226,9 @@ mod tests {
     fn tag_targets() {
         assert!(check_any_states_arn("arn:aws:states:r:1:execution:sm:e", "resourceArn").is_ok());
         assert_eq!(
-            check_any_states_arn("nope", "resourceArn").unwrap_err().message,
+            check_any_states_arn("nope", "resourceArn")
+                .unwrap_err()
+                .message,
             "Invalid Arn: 'Invalid ARN prefix: nope'"
         );
     }
@@ -228,10 +241,19 @@ mod tests {
         ] {
             assert!(check_foreign_arn(ok, "roleArn").is_ok(), "{ok}");
         }
-        for bad in ["", "role", "arn:aws:iam::123", "arn::iam::1:role/r", "arn:aws:iam::1:"] {
+        for bad in [
+            "",
+            "role",
+            "arn:aws:iam::123",
+            "arn::iam::1:role/r",
+            "arn:aws:iam::1:",
+        ] {
             let err = check_foreign_arn(bad, "roleArn").unwrap_err();
             assert_eq!(err.kind, ErrorKind::InvalidArn, "{bad}");
-            assert_eq!(err.message, format!("Invalid Arn: 'Invalid ARN prefix: {bad}'"));
+            assert_eq!(
+                err.message,
+                format!("Invalid Arn: 'Invalid ARN prefix: {bad}'")
+            );
         }
     }
 }

@@ -95,9 +95,7 @@ pub fn decode_token<C: DeserializeOwned + Serialize>(
     now: DateTime<Utc>,
 ) -> Result<C, ApiError> {
     check_max_len(token, "nextToken", max_len)?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| invalid_token())?;
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid_token())?;
     let envelope: Envelope<C> = serde_json::from_slice(&bytes).map_err(|_| invalid_token())?;
     let cursor_json = serde_json::to_string(&envelope.c).map_err(|_| invalid_token())?;
     if checksum(query, &cursor_json, envelope.t) != envelope.h {

@@ -102,8 +102,14 @@ mod tests {
     fn key_and_value_rules() {
         let cases = [
             (tag("", "v"), Some("have length greater than or equal to 1")),
-            (tag(&"k".repeat(129), "v"), Some("have length less than or equal to 128")),
-            (tag(&"k".repeat(128), &"v".repeat(257)), Some("have length less than or equal to 256")),
+            (
+                tag(&"k".repeat(129), "v"),
+                Some("have length less than or equal to 128"),
+            ),
+            (
+                tag(&"k".repeat(128), &"v".repeat(257)),
+                Some("have length less than or equal to 256"),
+            ),
             (tag("k!", "v"), Some("satisfy regular expression pattern")),
             (tag("k", "v#"), Some("satisfy regular expression pattern")),
             (tag("k e_y.:/=+-@é1", "v a:l/u=e+-@"), None),

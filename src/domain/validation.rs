@@ -49,7 +49,10 @@ mod tests {
             "1 validation error detected: Value 'xxxxx' at 'name' failed to satisfy constraint: Member must have length less than or equal to 4"
         );
         assert!(check_max_len("xxxx", "name", 4).is_ok());
-        assert!(check_max_len("ééé", "name", 3).is_ok(), "characters, not bytes");
+        assert!(
+            check_max_len("ééé", "name", 3).is_ok(),
+            "characters, not bytes"
+        );
         assert_eq!(
             check_min_len("", "name", 1).unwrap_err().message,
             "1 validation error detected: Value '' at 'name' failed to satisfy constraint: Member must have length greater than or equal to 1"

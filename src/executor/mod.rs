@@ -10,16 +10,19 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
 use chrono::Utc;
-use rand::RngCore;
 use serde_json::Value;
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::asl::{Command, ExecutionInfo, ExecutionState, Outcome, Resources, Signal, StateMachine, StepEnv};
+use crate::asl::{
+    Command, ExecutionInfo, ExecutionState, Outcome, Resources, Signal, StateMachine, StepEnv,
+};
+use crate::domain::task_token::new_task_token;
 use crate::operations::ActivityWakeups;
-use crate::store::lease::{Closing, CommitOutcome, LeaseStore, LeasedExecution, StepCommit, TaskChange, Wakeup};
+use crate::store::lease::{
+    Closing, CommitOutcome, LeaseStore, LeasedExecution, StepCommit, TaskChange, Wakeup,
+};
 use crate::store::{ExecutionStatus, Store};
 
 #[derive(Debug, Clone)]
@@ -37,7 +40,11 @@ pub struct ExecutorSettings {
 impl ExecutorSettings {
     pub fn new(concurrency: usize, lease_duration: Duration) -> Self {
         ExecutorSettings {
-            owner: format!("sfn-{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
+            owner: format!(
+                "sfn-{}-{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
             concurrency: concurrency.max(1),
             lease_duration,
             poll_interval: Duration::from_millis(50),
@@ -88,7 +95,10 @@ impl Executor {
     }
 
     /// Starts the pool; it stops claiming when `shutdown` turns true and returns once in-flight advances end.
-    pub async fn spawn(self: Arc<Self>, shutdown: watch::Receiver<bool>) -> crate::store::Result<tokio::task::JoinHandle<()>> {
+    pub async fn spawn(
+        self: Arc<Self>,
+        shutdown: watch::Receiver<bool>,
+    ) -> crate::store::Result<tokio::task::JoinHandle<()>> {
         let work = self.work.clone();
         let wakeups = self.activity_wakeups.clone();
         self.store
@@ -118,8 +128,13 @@ impl Executor {
                 continue;
             }
             let now = Utc::now();
-            let lease_until = now + chrono::Duration::from_std(self.settings.lease_duration).unwrap_or_default();
-            match self.store.executions_claim(&self.settings.owner, now, lease_until, free).await {
+            let lease_until =
+                now + chrono::Duration::from_std(self.settings.lease_duration).unwrap_or_default();
+            match self
+                .store
+                .executions_claim(&self.settings.owner, now, lease_until, free)
+                .await
+            {
                 Ok(batch) if !batch.is_empty() => {
                     for leased in batch {
                         let Ok(permit) = workers.clone().acquire_owned().await else {
@@ -164,7 +179,9 @@ impl Executor {
             .states
             .values()
             .filter_map(|s| match &s.kind {
-                crate::asl::model::StateKind::Task { resource, .. } if resource.contains(":activity:") => {
+                crate::asl::model::StateKind::Task { resource, .. }
+                    if resource.contains(":activity:") =>
+                {
                     Some(resource.clone())
                 }
                 _ => None,
@@ -172,7 +189,10 @@ impl Executor {
             .collect();
         activities.sort();
         activities.dedup();
-        let compiled = Arc::new(Compiled { machine, activities });
+        let compiled = Arc::new(Compiled {
+            machine,
+            activities,
+        });
         self.lock_cache().insert(version_id, compiled.clone());
         Ok(compiled)
     }
@@ -194,7 +214,9 @@ impl Executor {
     async fn try_advance(&self, leased: LeasedExecution) -> Result<(), String> {
         let compiled = self.compiled(leased.version_id).await?;
         let mut state = match &leased.engine_state {
-            Some(text) => serde_json::from_str::<ExecutionState>(text).map_err(|e| e.to_string())?,
+            Some(text) => {
+                serde_json::from_str::<ExecutionState>(text).map_err(|e| e.to_string())?
+            }
             None => {
                 let input = serde_json::from_str(&leased.input).map_err(|e| e.to_string())?;
                 let info = ExecutionInfo {
@@ -297,7 +319,12 @@ impl Executor {
             wake_at: advance.wake_at,
             closing,
         };
-        match self.store.step_commit(commit).await.map_err(|e| e.to_string())? {
+        match self
+            .store
+            .step_commit(commit)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             CommitOutcome::Committed => {
                 for arn in scheduled {
                     self.activity_wakeups.notify(&arn);
@@ -314,12 +341,4 @@ impl Executor {
         }
         Ok(())
     }
-}
-
-/// An unguessable task token: 256 random bits, URL-safe. It carries nothing but itself; the store maps it
-/// to its task.
-fn new_task_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }

@@ -93,7 +93,10 @@ impl Service {
             MAX_TOKEN_LEN,
             now,
         )?;
-        let mut activities = self.store.activity_list(after.as_deref(), limit + 1).await?;
+        let mut activities = self
+            .store
+            .activity_list(after.as_deref(), limit + 1)
+            .await?;
         let next_token = if activities.len() > limit {
             activities.truncate(limit);
             activities
@@ -176,11 +179,8 @@ impl Service {
     ) -> ApiResult<pb::SendTaskSuccessResponse> {
         check_task_token(&req.task_token)?;
         check_task_output(&req.output)?;
-        self.report_task(
-            &req.task_token,
-            TaskReport::Success { output: req.output },
-        )
-        .await?;
+        self.report_task(&req.task_token, TaskReport::Success { output: req.output })
+            .await?;
         Ok(pb::SendTaskSuccessResponse {})
     }
 
@@ -235,7 +235,6 @@ impl Service {
         }
     }
 }
-
 
 /// Length 1-1024 (model constraint → ValidationException).
 fn check_task_token(token: &str) -> ApiResult<()> {

@@ -136,7 +136,10 @@ mod tests {
         }
     }
 
-    fn logging(level: pb::LogLevel, destinations: Vec<pb::LogDestination>) -> pb::LoggingConfiguration {
+    fn logging(
+        level: pb::LogLevel,
+        destinations: Vec<pb::LogDestination>,
+    ) -> pb::LoggingConfiguration {
         pb::LoggingConfiguration {
             level: level as i32,
             include_execution_data: true,
@@ -151,10 +154,13 @@ mod tests {
         assert_eq!(logging_json(None).unwrap(), default_logging_json());
         let off = pb::LoggingConfiguration::default();
         assert_eq!(logging_json(Some(&off)).unwrap(), default_logging_json());
-        let all = logging_json(Some(&logging(pb::LogLevel::All, vec![destination(GROUP)]))).unwrap();
+        let all =
+            logging_json(Some(&logging(pb::LogLevel::All, vec![destination(GROUP)]))).unwrap();
         assert_eq!(
             all,
-            format!(r#"{{"level":"ALL","includeExecutionData":true,"destinations":[{{"cloudWatchLogsLogGroup":{{"logGroupArn":"{GROUP}"}}}}]}}"#)
+            format!(
+                r#"{{"level":"ALL","includeExecutionData":true,"destinations":[{{"cloudWatchLogsLogGroup":{{"logGroupArn":"{GROUP}"}}}}]}}"#
+            )
         );
         let back = logging_to_pb(&all).unwrap();
         assert_eq!(back, logging(pb::LogLevel::All, vec![destination(GROUP)]));
@@ -165,10 +171,32 @@ mod tests {
     #[test]
     fn invalid_configurations() {
         let cases = [
-            (logging(pb::LogLevel::All, vec![]), ErrorKind::InvalidLoggingConfiguration, "Invalid Logging Configuration: Must specify exactly one Log Destination."),
-            (logging(pb::LogLevel::Error, vec![destination(GROUP), destination(GROUP)]), ErrorKind::InvalidLoggingConfiguration, "Invalid Logging Configuration: Must specify exactly one Log Destination."),
-            (logging(pb::LogLevel::Fatal, vec![destination("arn:aws:logs:us-east-1:1:log-group:g")]), ErrorKind::InvalidLoggingConfiguration, "Invalid Logging Configuration: Log Destination not found."),
-            (logging(pb::LogLevel::All, vec![destination("nope")]), ErrorKind::InvalidArn, "Invalid Arn: 'Invalid ARN prefix: nope'"),
+            (
+                logging(pb::LogLevel::All, vec![]),
+                ErrorKind::InvalidLoggingConfiguration,
+                "Invalid Logging Configuration: Must specify exactly one Log Destination.",
+            ),
+            (
+                logging(
+                    pb::LogLevel::Error,
+                    vec![destination(GROUP), destination(GROUP)],
+                ),
+                ErrorKind::InvalidLoggingConfiguration,
+                "Invalid Logging Configuration: Must specify exactly one Log Destination.",
+            ),
+            (
+                logging(
+                    pb::LogLevel::Fatal,
+                    vec![destination("arn:aws:logs:us-east-1:1:log-group:g")],
+                ),
+                ErrorKind::InvalidLoggingConfiguration,
+                "Invalid Logging Configuration: Log Destination not found.",
+            ),
+            (
+                logging(pb::LogLevel::All, vec![destination("nope")]),
+                ErrorKind::InvalidArn,
+                "Invalid Arn: 'Invalid ARN prefix: nope'",
+            ),
         ];
         for (config, kind, message) in cases {
             let err = logging_json(Some(&config)).unwrap_err();

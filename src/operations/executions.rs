@@ -99,7 +99,11 @@ impl Service {
         req: pb::StartExecutionRequest,
     ) -> ApiResult<pb::StartExecutionResponse> {
         let machine_arn = req.state_machine_arn;
-        check_arn(&machine_arn, "stateMachineArn", &[ResourceType::StateMachine])?;
+        check_arn(
+            &machine_arn,
+            "stateMachineArn",
+            &[ResourceType::StateMachine],
+        )?;
         // proto3 cannot tell an absent name from an empty one; both mean "generate one".
         let name = match req.name.filter(|n| !n.is_empty()) {
             Some(name) => {
@@ -187,7 +191,11 @@ impl Service {
         req: pb::ListExecutionsRequest,
     ) -> ApiResult<pb::ListExecutionsResponse> {
         let machine_arn = req.state_machine_arn;
-        check_arn(&machine_arn, "stateMachineArn", &[ResourceType::StateMachine])?;
+        check_arn(
+            &machine_arn,
+            "stateMachineArn",
+            &[ResourceType::StateMachine],
+        )?;
         let status = status_filter_from_pb(req.status_filter)?;
         let limit = page_size(req.max_results)?;
         let query_key = format!(
@@ -254,7 +262,11 @@ impl Service {
         &self,
         req: pb::StopExecutionRequest,
     ) -> ApiResult<pb::StopExecutionResponse> {
-        check_arn(&req.execution_arn, "executionArn", &[ResourceType::Execution])?;
+        check_arn(
+            &req.execution_arn,
+            "executionArn",
+            &[ResourceType::Execution],
+        )?;
         check_error_and_cause(req.error.as_deref(), req.cause.as_deref())?;
         let execution = self.find_execution(&req.execution_arn).await?;
         let outcome = self
@@ -305,7 +317,11 @@ impl Service {
         &self,
         req: pb::GetExecutionHistoryRequest,
     ) -> ApiResult<pb::GetExecutionHistoryResponse> {
-        check_arn(&req.execution_arn, "executionArn", &[ResourceType::Execution])?;
+        check_arn(
+            &req.execution_arn,
+            "executionArn",
+            &[ResourceType::Execution],
+        )?;
         let limit = page_size(req.max_results)?;
         let query_key = format!(
             "GetExecutionHistory\0{}\0{}",

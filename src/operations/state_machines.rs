@@ -101,10 +101,14 @@ impl Service {
                 creation_date: timestamp(created.creation_date),
             }),
             // Lost a race with a concurrent create of the same name: judge against the winner.
-            Err(store::Error::UniqueViolation(_)) => match self.store.state_machine_get(&arn).await? {
-                Some(existing) => idempotent_create(&existing, &new),
-                None => Err(ApiError::internal("state machine vanished after a name conflict")),
-            },
+            Err(store::Error::UniqueViolation(_)) => {
+                match self.store.state_machine_get(&arn).await? {
+                    Some(existing) => idempotent_create(&existing, &new),
+                    None => Err(ApiError::internal(
+                        "state machine vanished after a name conflict",
+                    )),
+                }
+            }
             Err(other) => Err(other.into()),
         }
     }

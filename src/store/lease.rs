@@ -105,7 +105,12 @@ pub trait LeaseStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<LeasedExecution>>;
     /// Extends leases still held; returns the ones that were lost.
-    async fn leases_renew(&self, owner: &str, leases: &[Lease], until: DateTime<Utc>) -> Result<Vec<i64>>;
+    async fn leases_renew(
+        &self,
+        owner: &str,
+        leases: &[Lease],
+        until: DateTime<Utc>,
+    ) -> Result<Vec<i64>>;
     /// The definition of a state machine version.
     async fn version_definition(&self, version_id: i64) -> Result<String>;
     /// Which of these activity ARNs exist.

@@ -10,8 +10,8 @@ use sqlx::{Postgres, Row, Transaction};
 use super::*;
 
 mod lease;
-pub use lease::ACTIVITY_CHANNEL;
 use crate::domain::tags::counted;
+pub use lease::ACTIVITY_CHANNEL;
 
 /// The channel executors LISTEN on; payload = execution id.
 pub const WORK_CHANNEL: &str = "sfn_work";
@@ -48,7 +48,8 @@ const EXECUTION_SELECT: &str = "SELECT e.id, e.arn, e.state_machine_id, sm.arn A
      e.trace_header, e.start_date, e.stop_date, e.express \
      FROM executions e JOIN state_machines sm ON sm.id = e.state_machine_id";
 
-const TASK_COLUMNS: &str = "id, token, activity_arn, execution_id, task_key, input, status, worker_name, \
+const TASK_COLUMNS: &str =
+    "id, token, activity_arn, execution_id, task_key, input, status, worker_name, \
      created_at, started_at, closed_at";
 
 fn version_from_row(row: &PgRow, id_column: &str) -> Result<VersionRecord> {
@@ -187,21 +188,21 @@ impl PgStore {
 
     /// Locks the tagged resource's row so concurrent tag writes on it serialize; false if none exists.
     async fn lock_taggable(tx: &mut Transaction<'_, Postgres>, resource_arn: &str) -> Result<bool> {
-        let found = sqlx::query(
-            "SELECT 1 FROM state_machines WHERE arn = $1 FOR UPDATE",
-        )
-        .bind(resource_arn)
-        .fetch_optional(&mut **tx)
-        .await?
-        .is_some();
-        if found {
-            return Ok(true);
-        }
-        Ok(sqlx::query("SELECT 1 FROM activities WHERE arn = $1 FOR UPDATE")
+        let found = sqlx::query("SELECT 1 FROM state_machines WHERE arn = $1 FOR UPDATE")
             .bind(resource_arn)
             .fetch_optional(&mut **tx)
             .await?
-            .is_some())
+            .is_some();
+        if found {
+            return Ok(true);
+        }
+        Ok(
+            sqlx::query("SELECT 1 FROM activities WHERE arn = $1 FOR UPDATE")
+                .bind(resource_arn)
+                .fetch_optional(&mut **tx)
+                .await?
+                .is_some(),
+        )
     }
 
     async fn execution_by_id(
@@ -703,10 +704,11 @@ impl Store for PgStore {
 
     async fn execution_stop(&self, stop: StopRequest) -> Result<StopOutcome> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT status, last_event_id FROM executions WHERE id = $1 FOR UPDATE")
-            .bind(stop.execution_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row =
+            sqlx::query("SELECT status, last_event_id FROM executions WHERE id = $1 FOR UPDATE")
+                .bind(stop.execution_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(row) = row else {
             return Ok(StopOutcome::NotFound);
         };

@@ -48,9 +48,9 @@ impl TestServer {
         let admin_url = std::env::var("SFN_TEST_DATABASE_URL")
             .unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string());
         let database_name = format!("sfn_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to Postgres at {admin_url} (set SFN_TEST_DATABASE_URL): {e}"));
+        let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!("cannot connect to Postgres at {admin_url} (set SFN_TEST_DATABASE_URL): {e}")
+        });
         admin
             .execute(format!("CREATE DATABASE {database_name}").as_str())
             .await

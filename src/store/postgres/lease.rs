@@ -9,7 +9,8 @@ use sqlx::{QueryBuilder, Row};
 
 use super::{PgStore, WORK_CHANNEL};
 use crate::store::lease::{
-    CommitOutcome, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange, Wakeup, WakeupHandler,
+    CommitOutcome, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange, Wakeup,
+    WakeupHandler,
 };
 use crate::store::{Error, InboxMessage, Result};
 
@@ -72,7 +73,12 @@ impl LeaseStore for PgStore {
             .collect()
     }
 
-    async fn leases_renew(&self, owner: &str, leases: &[Lease], until: DateTime<Utc>) -> Result<Vec<i64>> {
+    async fn leases_renew(
+        &self,
+        owner: &str,
+        leases: &[Lease],
+        until: DateTime<Utc>,
+    ) -> Result<Vec<i64>> {
         let ids: Vec<i64> = leases.iter().map(|l| l.execution_id).collect();
         let versions: Vec<i64> = leases.iter().map(|l| l.version).collect();
         let kept: Vec<i64> = sqlx::query_scalar(
@@ -100,10 +106,11 @@ impl LeaseStore for PgStore {
     }
 
     async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>> {
-        let found: Vec<String> = sqlx::query_scalar("SELECT arn FROM activities WHERE arn = ANY($1)")
-            .bind(arns)
-            .fetch_all(&self.pool)
-            .await?;
+        let found: Vec<String> =
+            sqlx::query_scalar("SELECT arn FROM activities WHERE arn = ANY($1)")
+                .bind(arns)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(found.into_iter().collect())
     }
 
@@ -132,11 +139,12 @@ impl LeaseStore for PgStore {
         let mut tx = self.pool.begin().await?;
         // Lock the row first: a concurrent inbox writer or StopExecution either finished before (and we see
         // its effects in the statements below) or waits for us.
-        let version: Option<i64> =
-            sqlx::query_scalar("SELECT lease_version FROM executions WHERE id = $1 AND status = 'RUNNING' FOR UPDATE")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let version: Option<i64> = sqlx::query_scalar(
+            "SELECT lease_version FROM executions WHERE id = $1 AND status = 'RUNNING' FOR UPDATE",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
         if version != Some(commit.lease.version) {
             return Ok(CommitOutcome::LeaseLost);
         }
@@ -200,7 +208,11 @@ impl LeaseStore for PgStore {
             }
         }
         for task in &commit.tasks {
-            if let TaskChange::Close { task_key, timed_out } = task {
+            if let TaskChange::Close {
+                task_key,
+                timed_out,
+            } = task
+            {
                 sqlx::query(
                     "UPDATE activity_tasks SET status = $3, closed_at = $4 \
                      WHERE execution_id = $1 AND task_key = $2 AND status IN ('SCHEDULED', 'STARTED')",
@@ -270,7 +282,9 @@ impl LeaseStore for PgStore {
 
     async fn listen(&self, handler: WakeupHandler) -> Result<()> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen_all([WORK_CHANNEL, ACTIVITY_CHANNEL]).await?;
+        listener
+            .listen_all([WORK_CHANNEL, ACTIVITY_CHANNEL])
+            .await?;
         tokio::spawn(async move {
             loop {
                 match listener.recv().await {
