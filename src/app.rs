@@ -13,18 +13,11 @@ use crate::api::{pb, StepFunctionsApi};
 use crate::config::{MigrateArgs, ServeArgs};
 use crate::executor::{Executor, ExecutorSettings};
 use crate::operations::{Service, ServiceSettings};
-use crate::store::lease::LeaseStore;
-use crate::store::postgres::PgStore;
-use crate::store::Store;
+use crate::store::backend::{redacted, Backend, DEFAULT_DATABASE_URL};
 use tokio::sync::watch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error(
-        "no database configured: pass --database-url or set DATABASE_URL \
-         (e.g. postgres://postgres@127.0.0.1:5432/sfn)"
-    )]
-    MissingDatabaseUrl,
     #[error("cannot connect to the database: {0}")]
     Connect(String),
     #[error("cannot migrate the database: {0}")]
@@ -35,17 +28,19 @@ pub enum AppError {
     Serve(#[from] tonic::transport::Error),
 }
 
-/// Connects to the database and brings its schema up to date.
-async fn open_store(database_url: Option<&str>, max_connections: u32) -> Result<PgStore, AppError> {
-    let url = database_url.ok_or(AppError::MissingDatabaseUrl)?;
-    let store = PgStore::connect(url, max_connections)
+/// Opens the database (the SQLite file `DEFAULT_DATABASE_URL` when none is configured) and brings its
+/// schema up to date.
+async fn open_store(database_url: Option<&str>, max_connections: u32) -> Result<Backend, AppError> {
+    let url = database_url.unwrap_or(DEFAULT_DATABASE_URL);
+    let backend = Backend::connect(url, max_connections)
         .await
         .map_err(|e| AppError::Connect(e.to_string()))?;
-    store
+    tracing::info!(backend = backend.name(), database = %redacted(url), "storage backend");
+    backend
         .migrate()
         .await
         .map_err(|e| AppError::Migrate(e.to_string()))?;
-    Ok(store)
+    Ok(backend)
 }
 
 /// `sfn migrate`: applies the schema migrations and returns.
@@ -62,10 +57,10 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
-    let backend =
-        Arc::new(open_store(args.database_url.as_deref(), args.max_db_connections).await?);
-    let store: Arc<dyn Store> = backend.clone();
-    let leases: Arc<dyn LeaseStore> = backend;
+    let backend = open_store(args.database_url.as_deref(), args.max_db_connections).await?;
+    // One object serves both traits, so the operations and the executor share its connections.
+    let store = backend.store();
+    let leases = backend.leases();
     let service = Arc::new(Service::new(
         store.clone(),
         ServiceSettings {

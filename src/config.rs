@@ -43,7 +43,8 @@ pub struct ServeArgs {
     #[arg(long, env = "SFN_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
 
-    /// Postgres connection URL, e.g. postgres://user:password@host:5432/sfn.
+    /// Database URL: postgres://user:password@host:5432/sfn, sqlite://PATH or sqlite::memory:
+    /// [default: sqlite://./sfn-data/sfn.db, created on first start]
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 
@@ -101,7 +102,8 @@ impl Default for ServeArgs {
 /// Settings of `sfn migrate`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct MigrateArgs {
-    /// Postgres connection URL, e.g. postgres://user:password@host:5432/sfn.
+    /// Database URL: postgres://user:password@host:5432/sfn, sqlite://PATH or sqlite::memory:
+    /// [default: sqlite://./sfn-data/sfn.db, created on first start]
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 }

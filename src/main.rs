@@ -23,6 +23,8 @@ enum Command {
     Serve(ServeArgs),
     /// Apply the database migrations and exit.
     Migrate(MigrateArgs),
+    /// Benchmark a running server (sfn's gRPC API or an AWS JSON endpoint such as moto).
+    Bench(sfn::bench::BenchArgs),
 }
 
 #[tokio::main]
@@ -30,7 +32,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let otlp_endpoint = match &cli.command {
         Command::Serve(args) => args.otlp_endpoint.clone(),
-        Command::Migrate(_) => None,
+        Command::Migrate(_) | Command::Bench(_) => None,
     };
     let telemetry = match telemetry::init(otlp_endpoint.as_deref()) {
         Ok(telemetry) => telemetry,
@@ -43,6 +45,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(args) => app::migrate(args).await.map_err(|e| e.to_string()),
+        Command::Bench(args) => sfn::bench::run(args).await,
     };
 
     // The exporter needs the runtime while flushing, so flush from a blocking thread.

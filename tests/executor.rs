@@ -1,11 +1,12 @@
-//! Executions run end to end: a real server on a fresh Postgres database, driven through the gRPC API.
+//! Executions run end to end: a real server on a fresh database, driven through the gRPC API. Every
+//! scenario runs on both backends (`postgres::*` and `sqlite::*` tests).
 
 mod common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::TestServer;
+use common::{Backend, TestServer};
 use serde_json::{json, Value};
 use sfn::api::pb;
 use tonic::Code;
@@ -155,9 +156,8 @@ async fn send_success(
         .map(|_| ())
 }
 
-#[tokio::test]
-async fn pass_choice_parallel_map_workflow_runs_to_success() {
-    let mut server = TestServer::start().await;
+async fn pass_choice_parallel_map_workflow_runs_to_success(backend: Backend) {
+    let mut server = TestServer::start_on(backend, |_| {}).await;
     let machine = create_machine(
         &mut server,
         "orders",
@@ -215,9 +215,8 @@ async fn pass_choice_parallel_map_workflow_runs_to_success() {
     assert_eq!(d.output, None);
 }
 
-#[tokio::test]
-async fn activity_round_trip_records_worker_and_output() {
-    let mut server = TestServer::start().await;
+async fn activity_round_trip_records_worker_and_output(backend: Backend) {
+    let mut server = TestServer::start_on(backend, |_| {}).await;
     let activity = create_activity(&mut server, "work").await;
     let machine = create_machine(
         &mut server,
@@ -273,9 +272,8 @@ async fn activity_round_trip_records_worker_and_output() {
     );
 }
 
-#[tokio::test]
-async fn many_workers_each_task_delivered_exactly_once() {
-    let mut server = TestServer::start_with(|a| a.executors = 4).await;
+async fn many_workers_each_task_delivered_exactly_once(backend: Backend) {
+    let mut server = TestServer::start_on(backend, |a| a.executors = 4).await;
     let activity = create_activity(&mut server, "pool").await;
     let machine = create_machine(
         &mut server,
@@ -336,9 +334,8 @@ async fn many_workers_each_task_delivered_exactly_once() {
     }
 }
 
-#[tokio::test]
-async fn heartbeat_and_task_timeouts_with_retry_and_catch() {
-    let mut server = TestServer::start().await;
+async fn heartbeat_and_task_timeouts_with_retry_and_catch(backend: Backend) {
+    let mut server = TestServer::start_on(backend, |_| {}).await;
     let activity = create_activity(&mut server, "slow").await;
     let machine = create_machine(
         &mut server,
@@ -387,9 +384,8 @@ async fn heartbeat_and_task_timeouts_with_retry_and_catch() {
     assert_eq!(t.iter().filter(|x| *x == "ActivityScheduled").count(), 2);
 }
 
-#[tokio::test]
-async fn waits_fire_and_stop_aborts_waits_and_activities() {
-    let mut server = TestServer::start().await;
+async fn waits_fire_and_stop_aborts_waits_and_activities(backend: Backend) {
+    let mut server = TestServer::start_on(backend, |_| {}).await;
     let machine = create_machine(
         &mut server,
         "waits",
@@ -475,9 +471,8 @@ async fn waits_fire_and_stop_aborts_waits_and_activities() {
     );
 }
 
-#[tokio::test]
-async fn execution_timeout_ends_as_timed_out() {
-    let mut server = TestServer::start().await;
+async fn execution_timeout_ends_as_timed_out(backend: Backend) {
+    let mut server = TestServer::start_on(backend, |_| {}).await;
     let machine = create_machine(
         &mut server,
         "short",
@@ -493,9 +488,8 @@ async fn execution_timeout_ends_as_timed_out() {
     );
 }
 
-#[tokio::test]
-async fn runtime_errors_and_missing_activities_fail_the_execution() {
-    let mut server = TestServer::start().await;
+async fn runtime_errors_and_missing_activities_fail_the_execution(backend: Backend) {
+    let mut server = TestServer::start_on(backend, |_| {}).await;
     let machine = create_machine(
         &mut server,
         "missing",
@@ -527,9 +521,8 @@ async fn runtime_errors_and_missing_activities_fail_the_execution() {
     assert_eq!(status_name(&d), "FAILED");
 }
 
-#[tokio::test]
-async fn get_activity_task_long_poll_returns_empty_after_timeout() {
-    let mut server = TestServer::start().await;
+async fn get_activity_task_long_poll_returns_empty_after_timeout(backend: Backend) {
+    let mut server = TestServer::start_on(backend, |_| {}).await;
     let activity = create_activity(&mut server, "idle").await;
     let started = Instant::now();
     assert!(poll_task(&mut server, &activity, "w").await.is_none());
@@ -563,9 +556,8 @@ async fn get_activity_task_long_poll_returns_empty_after_timeout() {
     assert!(token.is_some());
 }
 
-#[tokio::test]
-async fn bad_task_tokens_are_invalid() {
-    let mut server = TestServer::start().await;
+async fn bad_task_tokens_are_invalid(backend: Backend) {
+    let mut server = TestServer::start_on(backend, |_| {}).await;
     for token in ["nope", "AAAA"] {
         let err = send_success(&mut server, token, json!({}))
             .await
@@ -575,9 +567,8 @@ async fn bad_task_tokens_are_invalid() {
     }
 }
 
-#[tokio::test]
-async fn history_distinct_for_concurrent_executions() {
-    let mut server = TestServer::start_with(|a| a.executors = 8).await;
+async fn history_distinct_for_concurrent_executions(backend: Backend) {
+    let mut server = TestServer::start_on(backend, |a| a.executors = 8).await;
     let machine = create_machine(
         &mut server,
         "chain",
@@ -597,3 +588,95 @@ async fn history_distinct_for_concurrent_executions() {
         assert_eq!(history(&mut server, e).await.len(), 22);
     }
 }
+
+/// A restart (graceful stop, new server on the same database) resumes a timer and an activity that were
+/// in flight: the executions pick up from the stored engine state.
+async fn restart_resumes_running_executions(backend: Backend) {
+    let mut server = TestServer::start_on(backend, |_| {}).await;
+    let activity = create_activity(&mut server, "resume-worker").await;
+    let timer = create_machine(
+        &mut server,
+        "resume-timer",
+        json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 2, "Next": "P"},
+            "P": {"Type": "Pass", "Result": {"resumed": true}, "End": true}}}),
+    )
+    .await;
+    let worker = create_machine(
+        &mut server,
+        "resume-activity",
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": activity, "End": true}}}),
+    )
+    .await;
+    let timed = start(&mut server, &timer, json!({})).await;
+    let waiting = start(&mut server, &worker, json!({"job": 7})).await;
+    // Let the executor reach the Wait state and schedule the activity task before the restart.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while types(&history(&mut server, &waiting).await).len() < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let mut server = server.restart().await;
+    assert_eq!(status_name(&describe(&mut server, &timed).await), "RUNNING");
+    let (token, input) = poll_task(&mut server, &activity, "after-restart")
+        .await
+        .expect("the task scheduled before the restart is still there");
+    assert_eq!(
+        serde_json::from_str::<Value>(&input).unwrap(),
+        json!({"job": 7})
+    );
+    send_success(&mut server, &token, json!({"done": 7}))
+        .await
+        .unwrap();
+
+    let d = wait_closed(&mut server, &timed, Duration::from_secs(10)).await;
+    assert_eq!(status_name(&d), "SUCCEEDED");
+    assert_eq!(
+        serde_json::from_str::<Value>(d.output.as_deref().unwrap()).unwrap(),
+        json!({"resumed": true})
+    );
+    let d = wait_closed(&mut server, &waiting, Duration::from_secs(10)).await;
+    assert_eq!(status_name(&d), "SUCCEEDED");
+    assert_eq!(
+        serde_json::from_str::<Value>(d.output.as_deref().unwrap()).unwrap(),
+        json!({"done": 7})
+    );
+}
+
+/// Runs each scenario as a `postgres::<name>` and a `sqlite::<name>` test.
+macro_rules! on_both_backends {
+    ($($scenario:ident),+ $(,)?) => {
+        mod postgres {
+            use super::Backend;
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(Backend::Postgres).await
+                }
+            )+
+        }
+        mod sqlite {
+            use super::Backend;
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(Backend::Sqlite).await
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends!(
+    pass_choice_parallel_map_workflow_runs_to_success,
+    activity_round_trip_records_worker_and_output,
+    many_workers_each_task_delivered_exactly_once,
+    heartbeat_and_task_timeouts_with_retry_and_catch,
+    waits_fire_and_stop_aborts_waits_and_activities,
+    execution_timeout_ends_as_timed_out,
+    runtime_errors_and_missing_activities_fail_the_execution,
+    get_activity_task_long_poll_returns_empty_after_timeout,
+    bad_task_tokens_are_invalid,
+    history_distinct_for_concurrent_executions,
+    restart_resumes_running_executions,
+);

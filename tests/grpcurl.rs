@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Output;
 
-use common::TestServer;
+use common::{Backend, TestServer};
 use serde_json::{json, Value};
 
 const DEFINITION: &str =
@@ -41,8 +41,18 @@ fn json_of(stdout: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grpcurl_reflection_and_json_calls() {
-    let server = TestServer::start().await;
+async fn grpcurl_reflection_and_json_calls_on_postgres() {
+    grpcurl_reflection_and_json_calls(Backend::Postgres).await
+}
+
+/// The README's first command uses SQLite: the walk-through must work there too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpcurl_reflection_and_json_calls_on_sqlite() {
+    grpcurl_reflection_and_json_calls(Backend::Sqlite).await
+}
+
+async fn grpcurl_reflection_and_json_calls(backend: Backend) {
+    let server = TestServer::start_on(backend, |_| {}).await;
     let authority = server.authority();
 
     let list = grpcurl(&["-plaintext", &authority, "list"]).await;

@@ -151,17 +151,25 @@ async fn shutdown_drains_in_flight_calls_and_returns_ok() {
 }
 
 #[tokio::test]
-async fn serve_without_a_database_url_fails_clearly() {
+async fn a_second_server_on_the_same_sqlite_file_refuses_clearly() {
+    let first = TestServer::start_on(common::Backend::Sqlite, |_| {}).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let args = ServeArgs {
-        database_url: None,
+        database_url: Some(first.database_url.clone()),
         ..ServeArgs::default()
     };
     let error = sfn::app::serve(args, listener, std::future::pending())
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(
-        error.to_string().contains("--database-url"),
+        error.contains("in use by another process") && error.contains("only one `sfn serve`"),
         "unhelpful message: {error}"
     );
+    // The first server is unaffected.
+    let mut client = first.client.clone();
+    client
+        .list_state_machines(pb::ListStateMachinesRequest::default())
+        .await
+        .expect("first server still serves");
 }

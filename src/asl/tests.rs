@@ -922,3 +922,19 @@ fn map_of_maps_runs_nested_iterations() {
     let ids: Vec<i64> = h.history.iter().map(|e| e.id).collect();
     assert_eq!(ids, (1..=ids.len() as i64).collect::<Vec<_>>());
 }
+
+#[test]
+fn history_cap_fails_the_execution_at_25000_events() {
+    // Four events per item: 6,300 items need more than AWS's 25,000.
+    let items: Vec<Value> = (0..6300).map(|i| json!(i)).collect();
+    let h = Harness::start(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}),
+        Value::Array(items),
+    );
+    let last = h.history.last().unwrap();
+    assert_eq!(last.id, super::engine::MAX_HISTORY_EVENTS);
+    assert_eq!(last.event_type, "ExecutionFailed");
+    assert_eq!(h.history.len() as i64, super::engine::MAX_HISTORY_EVENTS);
+    assert_eq!(h.failure().0.as_deref(), Some("States.Runtime"));
+}

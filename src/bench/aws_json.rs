@@ -99,10 +99,7 @@ pub fn build_request(
     operation: &'static str,
     body: &Value,
 ) -> Result<Request<Full<Bytes>>, BenchError> {
-    let authority = endpoint
-        .authority()
-        .map(|a| a.as_str())
-        .unwrap_or_default();
+    let authority = endpoint.authority().map(|a| a.as_str()).unwrap_or_default();
     let uri = format!("http://{authority}/");
     let target = HeaderValue::from_str(&format!("{TARGET_PREFIX}{operation}")).map_err(|e| {
         BenchError::Transport {
@@ -149,11 +146,13 @@ pub fn parse_timestamp(value: &Value) -> Option<SystemTime> {
             Some(UNIX_EPOCH + Duration::from_secs_f64(seconds))
         }
         Value::String(text) => {
-            let parsed = chrono::DateTime::parse_from_rfc3339(text).ok().or_else(|| {
-                chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-                    .ok()
-                    .map(|naive| naive.and_utc().fixed_offset())
-            })?;
+            let parsed = chrono::DateTime::parse_from_rfc3339(text)
+                .ok()
+                .or_else(|| {
+                    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+                        .ok()
+                        .map(|naive| naive.and_utc().fixed_offset())
+                })?;
             let micros = u64::try_from(parsed.timestamp_micros()).ok()?;
             Some(UNIX_EPOCH + Duration::from_micros(micros))
         }
@@ -263,19 +262,17 @@ impl BenchClient for AwsJsonBenchClient {
         const OPERATION: &str = "GetActivityTask";
         let body = json!({"activityArn": activity_arn, "workerName": worker_name});
         let response = self.call(OPERATION, &body).await?;
-        Ok(
-            match response.get("taskToken").and_then(Value::as_str) {
-                Some(token) if !token.is_empty() => Some(ActivityTask {
-                    task_token: token.to_string(),
-                    input: response
-                        .get("input")
-                        .and_then(Value::as_str)
-                        .unwrap_or("{}")
-                        .to_string(),
-                }),
-                _ => None,
-            },
-        )
+        Ok(match response.get("taskToken").and_then(Value::as_str) {
+            Some(token) if !token.is_empty() => Some(ActivityTask {
+                task_token: token.to_string(),
+                input: response
+                    .get("input")
+                    .and_then(Value::as_str)
+                    .unwrap_or("{}")
+                    .to_string(),
+            }),
+            _ => None,
+        })
     }
 
     async fn send_task_success(&self, task_token: &str, output: &str) -> Result<(), BenchError> {
@@ -297,7 +294,10 @@ mod tests {
         assert_eq!(request.method(), Method::POST);
         assert_eq!(request.uri().to_string(), "http://127.0.0.1:5000/");
         let headers = request.headers();
-        assert_eq!(headers["x-amz-target"], "AWSStepFunctions.DescribeExecution");
+        assert_eq!(
+            headers["x-amz-target"],
+            "AWSStepFunctions.DescribeExecution"
+        );
         assert_eq!(headers[CONTENT_TYPE], "application/x-amz-json-1.0");
         assert_eq!(
             headers[AUTHORIZATION],

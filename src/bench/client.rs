@@ -81,8 +81,11 @@ pub struct ActivityTask {
 #[async_trait]
 pub trait BenchClient: Send + Sync {
     /// Creates a STANDARD state machine and returns its ARN.
-    async fn create_state_machine(&self, name: &str, definition: &str)
-        -> Result<String, BenchError>;
+    async fn create_state_machine(
+        &self,
+        name: &str,
+        definition: &str,
+    ) -> Result<String, BenchError>;
     /// Creates an activity and returns its ARN.
     async fn create_activity(&self, name: &str) -> Result<String, BenchError>;
     /// Starts an execution and returns its ARN.

@@ -157,11 +157,13 @@ impl BenchClient for GrpcBenchClient {
                 .await
                 .map_err(grpc_error("GetExecutionHistory"))?
                 .into_inner();
-            events.extend(page.events.iter().map(|event| BenchEvent {
-                event_type: pb::HistoryEventType::try_from(event.r#type)
-                    .map(|t| t.as_str_name().to_string())
-                    .unwrap_or_default(),
-                timestamp: system_time(event.timestamp.as_ref()),
+            events.extend(page.events.iter().map(|event| {
+                BenchEvent {
+                    event_type: pb::HistoryEventType::try_from(event.r#type)
+                        .map(|t| t.as_str_name().to_string())
+                        .unwrap_or_default(),
+                    timestamp: system_time(event.timestamp.as_ref()),
+                }
             }));
             match page.next_token {
                 Some(token) if !token.is_empty() => next_token = Some(token),
@@ -234,9 +236,18 @@ mod tests {
 
     #[test]
     fn execution_status_values_map_to_run_status() {
-        assert_eq!(run_status(pb::ExecutionStatus::Running as i32), RunStatus::Running);
-        assert_eq!(run_status(pb::ExecutionStatus::Succeeded as i32), RunStatus::Succeeded);
-        assert_eq!(run_status(pb::ExecutionStatus::Aborted as i32), RunStatus::Aborted);
+        assert_eq!(
+            run_status(pb::ExecutionStatus::Running as i32),
+            RunStatus::Running
+        );
+        assert_eq!(
+            run_status(pb::ExecutionStatus::Succeeded as i32),
+            RunStatus::Succeeded
+        );
+        assert_eq!(
+            run_status(pb::ExecutionStatus::Aborted as i32),
+            RunStatus::Aborted
+        );
         assert_eq!(run_status(99), RunStatus::Other);
     }
 }

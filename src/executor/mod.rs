@@ -21,7 +21,7 @@ use crate::asl::{
 use crate::domain::task_token::new_task_token;
 use crate::operations::ActivityWakeups;
 use crate::store::lease::{
-    Closing, CommitOutcome, LeaseStore, LeasedExecution, StepCommit, TaskChange, Wakeup,
+    Closing, CommitOutcome, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange, Wakeup,
 };
 use crate::store::{ExecutionStatus, Store};
 
@@ -205,10 +205,42 @@ impl Executor {
     /// Advances one leased execution and commits the result; on any failure the lease simply lapses and the
     /// execution is retried by whoever claims it next.
     #[tracing::instrument(skip_all, fields(execution = %leased.arn))]
-    async fn advance(&self, leased: LeasedExecution) {
-        if let Err(e) = self.try_advance(leased).await {
+    async fn advance(self: &Arc<Self>, leased: LeasedExecution) {
+        let renewal = self.keep_lease(leased.lease.clone());
+        let result = self.try_advance(leased).await;
+        renewal.abort();
+        if let Err(e) = result {
             tracing::warn!(error = %e, "advancing the execution failed; it will be retried");
         }
+    }
+
+    /// Renews the lease every third of its duration while a (long) step runs; most steps end long before
+    /// the first renewal and the task is aborted unused.
+    fn keep_lease(self: &Arc<Self>, lease: Lease) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let duration = this.settings.lease_duration;
+            loop {
+                tokio::time::sleep(duration / 3).await;
+                let until = Utc::now() + chrono::Duration::from_std(duration).unwrap_or_default();
+                match this
+                    .store
+                    .leases_renew(&this.settings.owner, std::slice::from_ref(&lease), until)
+                    .await
+                {
+                    Ok(lost) if !lost.is_empty() => {
+                        // The fence makes our eventual commit fail; nothing more to do here.
+                        tracing::warn!(
+                            execution_id = lease.execution_id,
+                            "lease lost while stepping"
+                        );
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "renewing a lease failed"),
+                }
+            }
+        })
     }
 
     async fn try_advance(&self, leased: LeasedExecution) -> Result<(), String> {

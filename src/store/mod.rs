@@ -8,8 +8,10 @@
 //! no RUNNING execution left. Removing a machine removes its versions, executions, history, tasks, inbox
 //! and tags with it (so its name and execution ARNs can be reused).
 
+pub mod backend;
 pub mod lease;
 pub mod postgres;
+pub mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};

@@ -1,8 +1,10 @@
-//! Test harness: a real `sfn serve` in-process on a fresh Postgres database per test.
+//! Test harness: a real `sfn serve` in-process on a fresh database per test, on either backend.
 //!
-//! The admin connection comes from `SFN_TEST_DATABASE_URL` (default
+//! Postgres: the admin connection comes from `SFN_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); each server gets its own database `sfn_test_<uuid>`,
-//! dropped when the `TestServer` is dropped.
+//! dropped when the `TestServer` is dropped. SQLite: a file in a temporary folder, removed on drop.
+//! `TestServer::start`/`start_with` use `SFN_TEST_BACKEND` (`postgres`, the default, or `sqlite`);
+//! `start_on` picks the backend explicitly, for tests that run on both.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 use std::net::SocketAddr;
@@ -22,6 +24,89 @@ pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres
 /// How long a test waits for its server to become healthy.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Which storage backend a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// `SFN_TEST_BACKEND`, Postgres when unset.
+    pub fn from_env() -> Backend {
+        match std::env::var("SFN_TEST_BACKEND").as_deref() {
+            Ok("sqlite") => Backend::Sqlite,
+            Ok("postgres") | Err(_) => Backend::Postgres,
+            Ok(other) => panic!("SFN_TEST_BACKEND must be postgres or sqlite, not {other:?}"),
+        }
+    }
+}
+
+/// A test's database; dropping it removes the database.
+pub enum TestDatabase {
+    Postgres { admin_url: String, name: String },
+    Sqlite { _folder: tempfile::TempDir },
+}
+
+impl TestDatabase {
+    /// Creates a fresh database and returns it with its URL.
+    pub async fn create(backend: Backend) -> (TestDatabase, String) {
+        match backend {
+            Backend::Postgres => {
+                let admin_url = std::env::var("SFN_TEST_DATABASE_URL")
+                    .unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string());
+                let name = format!("sfn_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+                    panic!(
+                        "cannot connect to Postgres at {admin_url} (set SFN_TEST_DATABASE_URL): {e}"
+                    )
+                });
+                admin
+                    .execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                let url = with_database(&admin_url, &name);
+                (TestDatabase::Postgres { admin_url, name }, url)
+            }
+            Backend::Sqlite => {
+                let folder = tempfile::tempdir().expect("temporary folder");
+                let url = format!("sqlite://{}", folder.path().join("sfn.db").display());
+                (TestDatabase::Sqlite { _folder: folder }, url)
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let TestDatabase::Postgres { admin_url, name } = self else {
+            return;
+        };
+        // Drop is sync and may run on the test's runtime thread: use a private runtime on another thread.
+        let admin_url = admin_url.clone();
+        let name = name.clone();
+        let database = name.clone();
+        let dropper = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut admin = PgConnection::connect(&admin_url).await.ok()?;
+                admin
+                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await
+                    .ok()?;
+                admin.close().await.ok()
+            })
+        });
+        if !matches!(dropper.join(), Ok(Some(()))) {
+            eprintln!("note: could not drop test database {database}");
+        }
+    }
+}
+
 pub struct TestServer {
     pub addr: SocketAddr,
     pub client: StepFunctionsClient<Channel>,
@@ -30,34 +115,28 @@ pub struct TestServer {
     pub database_url: String,
     /// The settings the server was started with.
     pub args: ServeArgs,
-    admin_url: String,
-    database_name: String,
+    pub backend: Backend,
+    database: Option<TestDatabase>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), sfn::app::AppError>>>,
 }
 
 impl TestServer {
-    /// A server with test settings: listens on 127.0.0.1:0, 1 s activity poll timeout, small pool.
+    /// A server with test settings: listens on 127.0.0.1:0, 1 s activity poll timeout, small pool, on
+    /// the backend `SFN_TEST_BACKEND` names.
     pub async fn start() -> TestServer {
         TestServer::start_with(|_| {}).await
     }
 
     /// Like [`TestServer::start`], letting the test adjust the settings first.
     pub async fn start_with(tweak: impl FnOnce(&mut ServeArgs)) -> TestServer {
-        init_tracing();
-        let admin_url = std::env::var("SFN_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string());
-        let database_name = format!("sfn_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!("cannot connect to Postgres at {admin_url} (set SFN_TEST_DATABASE_URL): {e}")
-        });
-        admin
-            .execute(format!("CREATE DATABASE {database_name}").as_str())
-            .await
-            .expect("create test database");
-        admin.close().await.ok();
-        let database_url = with_database(&admin_url, &database_name);
+        TestServer::start_on(Backend::from_env(), tweak).await
+    }
 
+    /// Like [`TestServer::start_with`], on the given backend.
+    pub async fn start_on(backend: Backend, tweak: impl FnOnce(&mut ServeArgs)) -> TestServer {
+        init_tracing();
+        let (database, database_url) = TestDatabase::create(backend).await;
         let mut args = ServeArgs {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: Some(database_url.clone()),
@@ -68,7 +147,27 @@ impl TestServer {
             ..ServeArgs::default()
         };
         tweak(&mut args);
+        TestServer::launch(args, backend, Some(database), database_url).await
+    }
 
+    /// Stops this server gracefully and starts a new one (new port) on the same database.
+    pub async fn restart(mut self) -> TestServer {
+        let database = self.database.take();
+        let (args, backend, url) = (self.args.clone(), self.backend, self.database_url.clone());
+        self.stop().await.expect("server stops cleanly");
+        let args = ServeArgs {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..args
+        };
+        TestServer::launch(args, backend, database, url).await
+    }
+
+    async fn launch(
+        args: ServeArgs,
+        backend: Backend,
+        database: Option<TestDatabase>,
+        database_url: String,
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .expect("bind test listener");
@@ -104,8 +203,8 @@ impl TestServer {
             channel,
             database_url,
             args,
-            admin_url,
-            database_name,
+            backend,
+            database,
             shutdown: Some(shutdown_tx),
             server: Some(server),
         }
@@ -136,26 +235,7 @@ impl Drop for TestServer {
         if let Some(handle) = self.server.take() {
             handle.abort();
         }
-        // Drop is sync and may run on the test's runtime thread: use a private runtime on another thread.
-        let admin_url = self.admin_url.clone();
-        let name = self.database_name.clone();
-        let dropper = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let mut admin = PgConnection::connect(&admin_url).await.ok()?;
-                admin
-                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                    .await
-                    .ok()?;
-                admin.close().await.ok()
-            })
-        });
-        if !matches!(dropper.join(), Ok(Some(()))) {
-            eprintln!("note: could not drop test database {}", self.database_name);
-        }
+        // The database goes after the server (field drop order), so the server never sees it vanish.
     }
 }
 

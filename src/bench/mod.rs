@@ -1,0 +1,163 @@
+//! `sfn bench`: drives a running server over its API as user clients would, scenario by scenario, and prints a
+//! table plus one JSON line per (scenario, target). Targets are our gRPC API (`grpc://…`) or any AWS JSON 1.0
+//! Step Functions endpoint (`http://…`, e.g. moto), so the same scenarios compare both in one run.
+
+mod aws_json;
+mod client;
+mod grpc;
+mod pgbench;
+mod report;
+mod scenarios;
+mod stats;
+
+use std::time::Duration;
+
+pub use client::{ActivityTask, BenchClient, BenchError, BenchEvent, RunStatus};
+pub use report::{format_ratios, format_table, Latency, Rate, ScenarioReport};
+pub use scenarios::{Scenario, Settings, Target};
+pub use stats::{percentile, LatencySummary};
+
+/// Settings of `sfn bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Server to drive: grpc://host:port (sfn's gRPC API) or http://host:port (an AWS JSON 1.0 Step
+    /// Functions endpoint such as moto). Repeat to compare servers in one run.
+    #[arg(long = "target", default_value = "grpc://127.0.0.1:50051")]
+    pub targets: Vec<String>,
+
+    /// Scenario to run (repeatable); all of them when absent.
+    #[arg(long = "scenario", value_enum)]
+    pub scenarios: Vec<Scenario>,
+
+    /// Measurement window of each scenario, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+
+    /// Concurrent clients of the multi-client scenarios (the latency scenario always uses 1).
+    #[arg(long, default_value_t = 16)]
+    pub clients: usize,
+
+    /// Activity workers long-polling GetActivityTask in the activity scenario.
+    #[arg(long, default_value_t = 8)]
+    pub workers: usize,
+
+    /// Milliseconds between DescribeExecution polls while waiting for an execution to end.
+    #[arg(long, default_value_t = 1)]
+    pub poll_interval_ms: u64,
+
+    /// Seconds in-flight work may take to finish after a window before it counts as an error.
+    #[arg(long, default_value_t = 30)]
+    pub drain_timeout: u64,
+
+    /// Print only the JSON lines (no table).
+    #[arg(long)]
+    pub json_only: bool,
+
+    /// Also measure the Postgres commit ceiling with pgbench against this SCRATCH database URL (creates a
+    /// table `bench_commit` there); runs for --duration per script.
+    #[arg(long, value_name = "DATABASE_URL")]
+    pub pgbench: Option<String>,
+}
+
+/// Runs the benchmark; fails when a scenario saw errors (speed never fails it), so CI can run a short smoke.
+pub async fn run(args: BenchArgs) -> Result<(), String> {
+    let reports = measure(&args, |report| println!("{}", report.to_json())).await?;
+    if !args.json_only {
+        println!();
+        print!("{}", format_table(&reports));
+        for line in format_ratios(&reports) {
+            println!("{line}");
+        }
+        let mut methods: Vec<String> = Vec::new();
+        for report in &reports {
+            if !report.method.is_empty() {
+                let line = format!("{}: {}", report.scenario, report.method);
+                if !methods.contains(&line) {
+                    methods.push(line);
+                }
+            }
+        }
+        if !methods.is_empty() {
+            println!("\nmethod:");
+            for line in methods {
+                println!("  {line}");
+            }
+        }
+        for report in &reports {
+            for note in &report.notes {
+                println!("  note: {} on {}: {note}", report.scenario, report.target);
+            }
+            if let Some(error) = &report.first_error {
+                println!(
+                    "  errors: {} on {}: {} (first: {error})",
+                    report.scenario, report.target, report.errors
+                );
+            }
+        }
+    }
+
+    let failed: Vec<String> = reports
+        .iter()
+        .filter(|report| report.errors > 0)
+        .map(|report| format!("{} on {}", report.scenario, report.target))
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("errors in: {}", failed.join(", ")))
+    }
+}
+
+/// Runs the pgbench ceiling (when asked) and every scenario against every target, scenario by scenario;
+/// `on_report` sees each report as soon as it is measured. Fails only on invalid arguments.
+pub async fn measure(
+    args: &BenchArgs,
+    mut on_report: impl FnMut(&ScenarioReport),
+) -> Result<Vec<ScenarioReport>, String> {
+    let targets = args
+        .targets
+        .iter()
+        .map(|address| Target::parse(address))
+        .collect::<Result<Vec<_>, _>>()?;
+    let scenarios = if args.scenarios.is_empty() {
+        Scenario::ALL.to_vec()
+    } else {
+        args.scenarios.clone()
+    };
+    if args.duration == 0 || args.clients == 0 {
+        return Err("--duration and --clients must be at least 1".to_string());
+    }
+    let settings = Settings {
+        duration: Duration::from_secs(args.duration),
+        clients: args.clients,
+        workers: args.workers.max(1),
+        poll_interval: Duration::from_millis(args.poll_interval_ms),
+        drain_timeout: Duration::from_secs(args.drain_timeout),
+    };
+    let run_id = uuid::Uuid::new_v4().simple().to_string();
+
+    let mut reports = Vec::new();
+    if let Some(url) = &args.pgbench {
+        eprintln!(
+            "sfn bench: pg-ceiling ({}s per script)",
+            settings.duration.as_secs()
+        );
+        let report = pgbench::commit_ceiling(url, settings.duration).await;
+        on_report(&report);
+        reports.push(report);
+    }
+    for scenario in scenarios {
+        for target in &targets {
+            eprintln!(
+                "sfn bench: {} against {} ({}s)",
+                scenario.name(),
+                target.address(),
+                settings.duration.as_secs()
+            );
+            let report = scenarios::run_scenario(scenario, target, &settings, &run_id).await;
+            on_report(&report);
+            reports.push(report);
+        }
+    }
+    Ok(reports)
+}

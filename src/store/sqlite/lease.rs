@@ -1,0 +1,286 @@
+//! The executor's statements on SQLite: the same claim and fenced commit as Postgres, without row locks.
+//! One process owns the file and all writes share one connection, so each transaction below runs alone:
+//! what Postgres gets from `FOR UPDATE SKIP LOCKED` and `FOR UPDATE`, SQLite gets from that single writer.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{from_micros, inbox_of, micros, push_in_list, SqliteStore};
+use crate::store::lease::{
+    CommitOutcome, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange, WakeupHandler,
+};
+use crate::store::{Error, InboxMessage, Result};
+
+/// Claims due executions: the Postgres statement's `UPDATE ... WHERE id IN (SELECT ... LIMIT)` without
+/// SKIP LOCKED (the single writer makes it exclusive); bumping `lease_version` fences out a previous
+/// owner whose lease expired.
+const CLAIM: &str = "\
+UPDATE executions
+SET lease_owner = ?2, lease_expires_at = ?3, lease_version = lease_version + 1
+WHERE id IN (
+    SELECT id FROM executions
+    WHERE due_at <= ?1 AND status = 'RUNNING' AND (lease_expires_at IS NULL OR lease_expires_at < ?1)
+    ORDER BY due_at
+    LIMIT ?4
+)
+RETURNING id";
+
+#[async_trait]
+impl LeaseStore for SqliteStore {
+    async fn executions_claim(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<LeasedExecution>> {
+        // Executors poll; most polls find nothing, so look on the reader before taking the writer.
+        let due: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM executions WHERE due_at <= ?1 AND status = 'RUNNING' \
+             AND (lease_expires_at IS NULL OR lease_expires_at < ?1))",
+        )
+        .bind(micros(now))
+        .fetch_one(&self.reader)
+        .await?;
+        if due == 0 {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.writer.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(CLAIM)
+            .bind(micros(now))
+            .bind(owner)
+            .bind(micros(lease_until))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // SQLite's RETURNING cannot see joined tables: read the claimed rows in the same transaction.
+        let mut select = QueryBuilder::<Sqlite>::new(
+            "SELECT e.id, e.lease_version, e.lease_expires_at, e.arn, e.name, e.input, e.start_date, \
+             e.version_id, e.engine_state, e.last_event_id, sm.arn AS state_machine_arn, \
+             sm.name AS state_machine_name, v.role_arn \
+             FROM executions e JOIN state_machines sm ON sm.id = e.state_machine_id \
+             JOIN state_machine_versions v ON v.id = e.version_id WHERE e.id",
+        );
+        push_in_list(&mut select, &ids);
+        select.push(" ORDER BY e.due_at");
+        let rows = select.build().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LeasedExecution {
+                    lease: Lease {
+                        execution_id: row.try_get("id")?,
+                        version: row.try_get("lease_version")?,
+                        expires_at: from_micros(row.try_get("lease_expires_at")?)?,
+                    },
+                    arn: row.try_get("arn")?,
+                    name: row.try_get("name")?,
+                    input: row.try_get("input")?,
+                    start_date: from_micros(row.try_get("start_date")?)?,
+                    state_machine_arn: row.try_get("state_machine_arn")?,
+                    state_machine_name: row.try_get("state_machine_name")?,
+                    version_id: row.try_get("version_id")?,
+                    role_arn: row.try_get("role_arn")?,
+                    engine_state: row.try_get("engine_state")?,
+                    last_event_id: row.try_get("last_event_id")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn leases_renew(
+        &self,
+        owner: &str,
+        leases: &[Lease],
+        until: DateTime<Utc>,
+    ) -> Result<Vec<i64>> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut lost = Vec::new();
+        let mut tx = self.writer.begin().await?;
+        for lease in leases {
+            let renewed = sqlx::query(
+                "UPDATE executions SET lease_expires_at = ?3 \
+                 WHERE id = ?1 AND lease_version = ?2 AND lease_owner = ?4",
+            )
+            .bind(lease.execution_id)
+            .bind(lease.version)
+            .bind(micros(until))
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if renewed == 0 {
+                lost.push(lease.execution_id);
+            }
+        }
+        tx.commit().await?;
+        Ok(lost)
+    }
+
+    async fn version_definition(&self, version_id: i64) -> Result<String> {
+        sqlx::query_scalar("SELECT definition FROM state_machine_versions WHERE id = ?1")
+            .bind(version_id)
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>> {
+        if arns.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let mut select = QueryBuilder::<Sqlite>::new("SELECT arn FROM activities WHERE arn");
+        push_in_list(&mut select, arns);
+        let rows = select.build().fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get::<String, _>("arn")?))
+            .collect()
+    }
+
+    async fn inbox(&self, execution_id: i64) -> Result<Vec<InboxMessage>> {
+        inbox_of(&self.reader, execution_id).await
+    }
+
+    async fn step_commit(&self, commit: StepCommit) -> Result<CommitOutcome> {
+        let id = commit.lease.execution_id;
+        let now = micros(commit.now);
+        let mut tx = self.writer.begin().await?;
+        // The single writer means no inbox writer or StopExecution runs between this check and the commit.
+        let version: Option<i64> = sqlx::query_scalar(
+            "SELECT lease_version FROM executions WHERE id = ?1 AND status = 'RUNNING'",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if version != Some(commit.lease.version) {
+            return Ok(CommitOutcome::LeaseLost);
+        }
+        for event in &commit.events {
+            let details = (!event.details.is_null()).then(|| event.details.to_string());
+            sqlx::query(
+                "INSERT INTO history_events (execution_id, id, previous_event_id, type, timestamp, details) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .bind(id)
+            .bind(event.id)
+            .bind(event.previous_event_id)
+            .bind(&event.event_type)
+            .bind(micros(event.timestamp))
+            .bind(details)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(through) = commit.inbox_applied_through {
+            sqlx::query("DELETE FROM execution_inbox WHERE execution_id = ?1 AND id <= ?2")
+                .bind(id)
+                .bind(through)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for task in &commit.tasks {
+            match task {
+                TaskChange::Schedule {
+                    task_key,
+                    activity_arn,
+                    input,
+                    token,
+                } => {
+                    sqlx::query(
+                        "INSERT INTO activity_tasks (token, activity_arn, execution_id, task_key, input, \
+                         status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'SCHEDULED', ?6)",
+                    )
+                    .bind(token)
+                    .bind(activity_arn)
+                    .bind(id)
+                    .bind(task_key)
+                    .bind(input)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                TaskChange::Close {
+                    task_key,
+                    timed_out,
+                } => {
+                    sqlx::query(
+                        "UPDATE activity_tasks SET status = ?3, closed_at = ?4 \
+                         WHERE execution_id = ?1 AND task_key = ?2 AND status IN ('SCHEDULED', 'STARTED')",
+                    )
+                    .bind(id)
+                    .bind(task_key)
+                    .bind(if *timed_out { "TIMED_OUT" } else { "CANCELLED" })
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        let last_event_id = commit.events.last().map(|e| e.id);
+        match &commit.closing {
+            Some(closing) => {
+                sqlx::query(
+                    "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5, stop_date = ?6, \
+                     engine_state = ?7, due_at = NULL, last_owner = lease_owner, lease_owner = NULL, \
+                     lease_expires_at = NULL, last_event_id = COALESCE(?8, last_event_id) WHERE id = ?1",
+                )
+                .bind(id)
+                .bind(closing.status.as_str())
+                .bind(&closing.output)
+                .bind(&closing.error)
+                .bind(&closing.cause)
+                .bind(now)
+                .bind(&commit.engine_state)
+                .bind(last_event_id)
+                .execute(&mut *tx)
+                .await?;
+                // Nobody will answer an open task of a closed execution.
+                sqlx::query(
+                    "UPDATE activity_tasks SET status = 'CANCELLED', closed_at = ?2 \
+                     WHERE execution_id = ?1 AND status IN ('SCHEDULED', 'STARTED')",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM execution_inbox WHERE execution_id = ?1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            None => {
+                // A message that arrived while we worked makes the execution due again at once.
+                sqlx::query(
+                    "UPDATE executions SET engine_state = ?2, \
+                     due_at = CASE WHEN EXISTS (SELECT 1 FROM execution_inbox WHERE execution_id = ?1) \
+                                   THEN ?3 ELSE ?4 END, \
+                     last_owner = lease_owner, lease_owner = NULL, lease_expires_at = NULL, \
+                     last_event_id = COALESCE(?5, last_event_id) \
+                     WHERE id = ?1",
+                )
+                .bind(id)
+                .bind(&commit.engine_state)
+                .bind(now)
+                .bind(commit.wake_at.map(micros))
+                .bind(last_event_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(CommitOutcome::Committed)
+    }
+
+    /// Nothing to listen to: one process owns the file, and its in-process notifiers already wake the
+    /// executor and the activity pollers.
+    async fn listen(&self, _handler: WakeupHandler) -> Result<()> {
+        Ok(())
+    }
+}

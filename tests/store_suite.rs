@@ -1,0 +1,1345 @@
+//! One suite for both storage backends: every scenario is a function over the two store traits, run as a
+//! `postgres::<name>` test (fresh database) and a `sqlite::<name>` test (fresh file).
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+use sfn::asl::HistoryEvent;
+use sfn::domain::tags::Tag;
+use sfn::store::backend::Backend as StoreBackend;
+use sfn::store::lease::{
+    Closing, CommitOutcome, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange,
+};
+use sfn::store::*;
+
+use common::{Backend, TestDatabase};
+
+const REGION_ACCOUNT: &str = "us-east-1:123456789012";
+const ROLE: &str = "arn:aws:iam::123456789012:role/test";
+const DEFINITION: &str = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#;
+
+struct Ctx {
+    store: Arc<dyn Store>,
+    leases: Arc<dyn LeaseStore>,
+    _database: TestDatabase,
+}
+
+async fn open(backend: Backend) -> Ctx {
+    let (database, url) = TestDatabase::create(backend).await;
+    let opened = StoreBackend::connect(&url, 4).await.expect("connect");
+    opened.migrate().await.expect("migrate");
+    Ctx {
+        store: opened.store(),
+        leases: opened.leases(),
+        _database: database,
+    }
+}
+
+fn machine_arn(name: &str) -> String {
+    format!("arn:aws:states:{REGION_ACCOUNT}:stateMachine:{name}")
+}
+
+fn tag(key: &str, value: &str) -> Tag {
+    Tag {
+        key: key.into(),
+        value: value.into(),
+    }
+}
+
+/// A fixed instant plus `seconds`, at the store's precision (microseconds).
+fn at(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(1_700_000_000_000_000 + seconds * 1_000_000 + 123_456).unwrap()
+}
+
+async fn create_machine(ctx: &Ctx, name: &str, tags: Vec<Tag>) -> StateMachineRecord {
+    ctx.store
+        .state_machine_create(NewStateMachine {
+            arn: machine_arn(name),
+            name: name.into(),
+            machine_type: MachineType::Standard,
+            definition: DEFINITION.into(),
+            role_arn: ROLE.into(),
+            logging_configuration: r#"{"level":"OFF"}"#.into(),
+            tracing_configuration: r#"{"enabled":false}"#.into(),
+            creation_date: at(0),
+            tags,
+        })
+        .await
+        .expect("create state machine")
+}
+
+async fn start_at(
+    ctx: &Ctx,
+    machine: &StateMachineRecord,
+    name: &str,
+    start_date: DateTime<Utc>,
+) -> StartOutcome {
+    ctx.store
+        .execution_start(NewExecution {
+            state_machine_id: machine.id,
+            arn: format!(
+                "arn:aws:states:{REGION_ACCOUNT}:execution:{}:{name}",
+                machine.name
+            ),
+            name: name.into(),
+            input: r#"{"n":1}"#.into(),
+            trace_header: None,
+            start_date,
+            express: false,
+        })
+        .await
+        .expect("start execution")
+}
+
+async fn start(ctx: &Ctx, machine: &StateMachineRecord, name: &str) -> ExecutionRecord {
+    match start_at(ctx, machine, name, store_now_minus(1)).await {
+        StartOutcome::Started(record) => record,
+        other => panic!("expected Started, got {other:?}"),
+    }
+}
+
+/// Slightly in the past, so a claim at `now()` finds the execution due.
+fn store_now_minus(seconds: i64) -> DateTime<Utc> {
+    now() - Duration::seconds(seconds)
+}
+
+async fn claim(ctx: &Ctx, owner: &str, at: DateTime<Utc>, limit: usize) -> Vec<LeasedExecution> {
+    ctx.leases
+        .executions_claim(owner, at, at + Duration::seconds(30), limit)
+        .await
+        .expect("claim")
+}
+
+fn event(id: i64, previous: i64, event_type: &str, details: Value) -> HistoryEvent {
+    HistoryEvent {
+        id,
+        previous_event_id: previous,
+        timestamp: at(id),
+        event_type: event_type.into(),
+        details,
+    }
+}
+
+fn commit(lease: &Lease, events: Vec<HistoryEvent>) -> StepCommit {
+    StepCommit {
+        lease: lease.clone(),
+        now: now(),
+        engine_state: r#"{"step":1}"#.into(),
+        events,
+        inbox_applied_through: None,
+        tasks: Vec::new(),
+        wake_at: None,
+        closing: None,
+    }
+}
+
+async fn history(
+    ctx: &Ctx,
+    execution_id: i64,
+    after_id: Option<i64>,
+    reverse: bool,
+    limit: usize,
+) -> Vec<i64> {
+    ctx.store
+        .history_page(HistoryQuery {
+            execution_id,
+            after_id,
+            reverse,
+            limit,
+        })
+        .await
+        .expect("history page")
+        .iter()
+        .map(|e| e.id)
+        .collect()
+}
+
+// --- state machines ---
+
+async fn state_machine_create_get_update_versions(backend: Backend) {
+    let ctx = open(backend).await;
+    let created = create_machine(&ctx, "orders", vec![tag("team", "a")]).await;
+    let fetched = ctx.store.state_machine_get(&created.arn).await.unwrap();
+    assert_eq!(
+        fetched.as_ref(),
+        Some(&created),
+        "read back equals what was written"
+    );
+    assert_eq!(created.version.update_date, at(0));
+
+    let duplicate = ctx
+        .store
+        .state_machine_create(NewStateMachine {
+            arn: machine_arn("orders"),
+            name: "orders".into(),
+            machine_type: MachineType::Express,
+            definition: DEFINITION.into(),
+            role_arn: ROLE.into(),
+            logging_configuration: "{}".into(),
+            tracing_configuration: "{}".into(),
+            creation_date: at(1),
+            tags: vec![],
+        })
+        .await;
+    assert!(
+        matches!(duplicate, Err(Error::UniqueViolation(_))),
+        "{duplicate:?}"
+    );
+
+    let outcome = ctx
+        .store
+        .state_machine_update(StateMachineChange {
+            state_machine_id: created.id,
+            definition: None,
+            role_arn: Some("arn:aws:iam::123456789012:role/other".into()),
+            logging_configuration: None,
+            tracing_configuration: None,
+            update_date: at(5),
+        })
+        .await
+        .unwrap();
+    let UpdateOutcome::Updated(version) = outcome else {
+        panic!("expected Updated, got {outcome:?}");
+    };
+    assert_ne!(version.id, created.version.id);
+    assert_eq!(version.definition, DEFINITION, "unchanged members are kept");
+    assert_eq!(version.role_arn, "arn:aws:iam::123456789012:role/other");
+    assert_eq!(version.update_date, at(5));
+    let current = ctx
+        .store
+        .state_machine_get(&created.arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(current.version, version);
+    let old = ctx
+        .store
+        .state_machine_version(created.version.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        old,
+        Some(created.version.clone()),
+        "old versions stay readable"
+    );
+    assert_eq!(ctx.store.state_machine_version(9_999).await.unwrap(), None);
+    assert_eq!(
+        ctx.leases.version_definition(version.id).await.unwrap(),
+        DEFINITION
+    );
+    assert!(matches!(
+        ctx.leases.version_definition(9_999).await,
+        Err(Error::NotFound)
+    ));
+
+    let missing = ctx
+        .store
+        .state_machine_update(StateMachineChange {
+            state_machine_id: 9_999,
+            definition: None,
+            role_arn: None,
+            logging_configuration: None,
+            tracing_configuration: None,
+            update_date: at(6),
+        })
+        .await
+        .unwrap();
+    assert_eq!(missing, UpdateOutcome::NotFound);
+
+    assert_eq!(
+        ctx.store.state_machine_delete(&created.arn).await.unwrap(),
+        DeleteOutcome::Deleted
+    );
+    assert_eq!(
+        ctx.store.state_machine_get(&created.arn).await.unwrap(),
+        None
+    );
+    assert_eq!(ctx.store.tags_list(&created.arn).await.unwrap(), None);
+    assert_eq!(
+        ctx.store.state_machine_delete(&created.arn).await.unwrap(),
+        DeleteOutcome::NotFound
+    );
+    // The name is free again.
+    create_machine(&ctx, "orders", vec![]).await;
+}
+
+async fn state_machine_list_pages_in_code_point_order(backend: Backend) {
+    let ctx = open(backend).await;
+    for name in ["b", "a", "é", "B", "c", "_"] {
+        create_machine(&ctx, name, vec![]).await;
+    }
+    let mut names = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = ctx
+            .store
+            .state_machine_list(after.as_deref(), 2)
+            .await
+            .unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(last.name.clone());
+        names.extend(page.into_iter().map(|m| m.name));
+    }
+    assert_eq!(names, ["B", "_", "a", "b", "c", "é"]);
+}
+
+async fn deleting_machine_waits_for_its_running_executions(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "busy", vec![tag("k", "v")]).await;
+    let execution = start(&ctx, &machine, "run-1").await;
+    assert_eq!(
+        ctx.store.state_machine_delete(&machine.arn).await.unwrap(),
+        DeleteOutcome::MarkedDeleting
+    );
+    let marked = ctx
+        .store
+        .state_machine_get(&machine.arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(marked.status, MachineStatus::Deleting);
+    let update = ctx
+        .store
+        .state_machine_update(StateMachineChange {
+            state_machine_id: machine.id,
+            definition: Some(DEFINITION.into()),
+            role_arn: None,
+            logging_configuration: None,
+            tracing_configuration: None,
+            update_date: at(1),
+        })
+        .await
+        .unwrap();
+    assert_eq!(update, UpdateOutcome::Deleting);
+    assert_eq!(
+        start_at(&ctx, &machine, "run-2", at(2)).await,
+        StartOutcome::MachineDeleting
+    );
+    assert_eq!(ctx.store.state_machine_finish_deletions().await.unwrap(), 0);
+
+    ctx.store
+        .execution_stop(StopRequest {
+            execution_id: execution.id,
+            error: None,
+            cause: None,
+            stop_date: at(3),
+        })
+        .await
+        .unwrap();
+    assert_eq!(ctx.store.state_machine_finish_deletions().await.unwrap(), 1);
+    assert_eq!(
+        ctx.store.state_machine_get(&machine.arn).await.unwrap(),
+        None
+    );
+    assert_eq!(ctx.store.execution_get(&execution.arn).await.unwrap(), None);
+    assert_eq!(ctx.store.tags_list(&machine.arn).await.unwrap(), None);
+    assert_eq!(ctx.store.state_machine_finish_deletions().await.unwrap(), 0);
+}
+
+// --- activities and tags ---
+
+async fn activities_create_is_idempotent_and_lists_by_name(backend: Backend) {
+    let ctx = open(backend).await;
+    let arn = |name: &str| format!("arn:aws:states:{REGION_ACCOUNT}:activity:{name}");
+    let new = |name: &str, seconds: i64| NewActivity {
+        arn: arn(name),
+        name: name.into(),
+        creation_date: at(seconds),
+        tags: vec![tag("owner", name)],
+    };
+    let (first, created) = ctx.store.activity_create(new("work", 0)).await.unwrap();
+    assert!(created);
+    assert_eq!(first.creation_date, at(0));
+    let (again, created) = ctx.store.activity_create(new("work", 9)).await.unwrap();
+    assert!(!created);
+    assert_eq!(again, first, "the existing activity is returned untouched");
+    for name in ["zeta", "alpha", "Mid"] {
+        ctx.store.activity_create(new(name, 1)).await.unwrap();
+    }
+    assert_eq!(
+        ctx.store.activity_get(&arn("work")).await.unwrap(),
+        Some(first)
+    );
+    assert_eq!(ctx.store.activity_get(&arn("none")).await.unwrap(), None);
+
+    let page1 = ctx.store.activity_list(None, 3).await.unwrap();
+    let page2 = ctx
+        .store
+        .activity_list(Some(&page1[2].name), 3)
+        .await
+        .unwrap();
+    let names: Vec<&str> = page1
+        .iter()
+        .chain(&page2)
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(names, ["Mid", "alpha", "work", "zeta"]);
+
+    let existing = ctx
+        .leases
+        .activities_existing(&[arn("work"), arn("none"), arn("zeta")])
+        .await
+        .unwrap();
+    assert_eq!(existing, HashSet::from([arn("work"), arn("zeta")]));
+    assert!(ctx
+        .leases
+        .activities_existing(&[])
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert!(ctx.store.activity_delete(&arn("work")).await.unwrap());
+    assert!(!ctx.store.activity_delete(&arn("work")).await.unwrap());
+    assert_eq!(ctx.store.tags_list(&arn("work")).await.unwrap(), None);
+    // Re-created under the same name: the old tags are gone.
+    ctx.store
+        .activity_create(NewActivity {
+            tags: vec![],
+            ..new("work", 2)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        ctx.store.tags_list(&arn("work")).await.unwrap(),
+        Some(vec![])
+    );
+}
+
+async fn tags_upsert_limit_remove(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "tagged", vec![tag("b", "1"), tag("a", "1")]).await;
+    assert_eq!(
+        ctx.store.tags_list(&machine.arn).await.unwrap(),
+        Some(vec![tag("a", "1"), tag("b", "1")]),
+        "ordered by key"
+    );
+    let cases = [
+        // (tags, limit, expected outcome)
+        (vec![tag("c", "1")], 2, TagOutcome::TooManyTags),
+        (vec![tag("a", "2")], 2, TagOutcome::Applied),
+        (vec![tag("aws:internal", "x")], 2, TagOutcome::Applied),
+        (vec![tag("c", "1")], 3, TagOutcome::Applied),
+    ];
+    for (tags, limit, expected) in cases {
+        assert_eq!(
+            ctx.store
+                .tags_add(&machine.arn, &tags, limit)
+                .await
+                .unwrap(),
+            expected,
+            "{tags:?} limit {limit}"
+        );
+    }
+    assert_eq!(
+        ctx.store.tags_list(&machine.arn).await.unwrap(),
+        Some(vec![
+            tag("a", "2"),
+            tag("aws:internal", "x"),
+            tag("b", "1"),
+            tag("c", "1")
+        ])
+    );
+    assert!(ctx
+        .store
+        .tags_remove(&machine.arn, &["b".into(), "unknown".into()])
+        .await
+        .unwrap());
+    assert_eq!(
+        ctx.store
+            .tags_list(&machine.arn)
+            .await
+            .unwrap()
+            .unwrap()
+            .len(),
+        3
+    );
+    let nowhere = machine_arn("nowhere");
+    assert_eq!(
+        ctx.store
+            .tags_add(&nowhere, &[tag("a", "1")], 50)
+            .await
+            .unwrap(),
+        TagOutcome::ResourceNotFound
+    );
+    assert!(!ctx
+        .store
+        .tags_remove(&nowhere, &["a".into()])
+        .await
+        .unwrap());
+    assert_eq!(ctx.store.tags_list(&nowhere).await.unwrap(), None);
+}
+
+// --- executions and history ---
+
+async fn execution_start_records_first_event_and_name_rules(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let StartOutcome::Started(record) = start_at(&ctx, &machine, "first", at(10)).await else {
+        panic!("expected Started");
+    };
+    assert_eq!(record.status, ExecutionStatus::Running);
+    assert_eq!(record.start_date, at(10));
+    assert_eq!(record.stop_date, None);
+    assert_eq!(record.version_id, machine.version.id);
+    assert_eq!(record.state_machine_name, "m");
+    assert_eq!(
+        ctx.store.execution_get(&record.arn).await.unwrap(),
+        Some(record.clone())
+    );
+    let events = ctx
+        .store
+        .history_page(HistoryQuery {
+            execution_id: record.id,
+            after_id: None,
+            reverse: false,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        events,
+        vec![HistoryEvent {
+            id: 1,
+            previous_event_id: 0,
+            timestamp: at(10),
+            event_type: "ExecutionStarted".into(),
+            details: json!({"input": r#"{"n":1}"#, "inputDetails": {"truncated": false}, "roleArn": ROLE}),
+        }]
+    );
+
+    assert_eq!(
+        start_at(&ctx, &machine, "first", at(11)).await,
+        StartOutcome::NameTaken(record.clone())
+    );
+    // Express executions may reuse a name (their ARNs differ).
+    let express = ctx
+        .store
+        .execution_start(NewExecution {
+            state_machine_id: machine.id,
+            arn: format!("{}:express-uuid", record.arn),
+            name: "first".into(),
+            input: "{}".into(),
+            trace_header: Some("Root=1".into()),
+            start_date: at(12),
+            express: true,
+        })
+        .await
+        .unwrap();
+    let StartOutcome::Started(express) = express else {
+        panic!("express start: {express:?}");
+    };
+    assert!(express.express);
+    assert_eq!(express.trace_header.as_deref(), Some("Root=1"));
+    let missing = ctx
+        .store
+        .execution_start(NewExecution {
+            state_machine_id: 9_999,
+            arn: "arn:x".into(),
+            name: "x".into(),
+            input: "{}".into(),
+            trace_header: None,
+            start_date: at(0),
+            express: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(missing, StartOutcome::MachineNotFound);
+    assert_eq!(ctx.store.execution_get("arn:x").await.unwrap(), None);
+}
+
+async fn execution_list_newest_first_with_keyset_pages(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let other = create_machine(&ctx, "other", vec![]).await;
+    // Two executions share a start date: the id breaks the tie (higher id first).
+    let starts = [("e1", 1), ("e2", 3), ("e3", 3), ("e4", 2), ("e5", 5)];
+    let mut ids = std::collections::HashMap::new();
+    for (name, seconds) in starts {
+        let StartOutcome::Started(record) = start_at(&ctx, &machine, name, at(seconds)).await
+        else {
+            panic!("start {name}");
+        };
+        ids.insert(name, record.id);
+    }
+    start_at(&ctx, &other, "elsewhere", at(4)).await;
+    ctx.store
+        .execution_stop(StopRequest {
+            execution_id: ids["e2"],
+            error: None,
+            cause: None,
+            stop_date: at(6),
+        })
+        .await
+        .unwrap();
+
+    let machine_id = machine.id;
+    let list = |status: Option<ExecutionStatus>, after: Option<(DateTime<Utc>, i64)>| {
+        let store = ctx.store.clone();
+        async move {
+            store
+                .execution_list(ExecutionListQuery {
+                    state_machine_id: machine_id,
+                    status,
+                    after,
+                    limit: 2,
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let mut names = Vec::new();
+    let mut after = None;
+    loop {
+        let page = list(None, after).await;
+        let Some(last) = page.last() else { break };
+        after = Some((last.start_date, last.id));
+        names.extend(page.into_iter().map(|e| e.name));
+    }
+    assert_eq!(names, ["e5", "e3", "e2", "e4", "e1"]);
+
+    let running: Vec<String> = list(Some(ExecutionStatus::Running), None)
+        .await
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(running, ["e5", "e3"]);
+    let aborted: Vec<String> = list(Some(ExecutionStatus::Aborted), None)
+        .await
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(aborted, ["e2"]);
+}
+
+async fn history_pages_forward_and_reverse(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let execution = start(&ctx, &machine, "h").await;
+    let leased = claim(&ctx, "owner-a", now(), 10).await;
+    assert_eq!(leased.len(), 1);
+    let events: Vec<HistoryEvent> = (2..=7)
+        .map(|id| {
+            event(
+                id,
+                id - 1,
+                "PassStateEntered",
+                json!({"name": format!("S{id}")}),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ctx.leases
+            .step_commit(commit(&leased[0].lease, events))
+            .await
+            .unwrap(),
+        CommitOutcome::Committed
+    );
+    let cases: [(Option<i64>, bool, usize, Vec<i64>); 5] = [
+        (None, false, 3, vec![1, 2, 3]),
+        (Some(3), false, 3, vec![4, 5, 6]),
+        (Some(6), false, 3, vec![7]),
+        (None, true, 4, vec![7, 6, 5, 4]),
+        (Some(4), true, 10, vec![3, 2, 1]),
+    ];
+    for (after, reverse, limit, expected) in cases {
+        assert_eq!(
+            history(&ctx, execution.id, after, reverse, limit).await,
+            expected,
+            "after {after:?} reverse {reverse}"
+        );
+    }
+    let page = ctx
+        .store
+        .history_page(HistoryQuery {
+            execution_id: execution.id,
+            after_id: Some(1),
+            reverse: false,
+            limit: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page[0],
+        event(2, 1, "PassStateEntered", json!({"name": "S2"}))
+    );
+}
+
+async fn stop_aborts_cancels_tasks_and_is_idempotent(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let execution = start(&ctx, &machine, "s").await;
+    let task = ctx
+        .store
+        .activity_task_schedule(NewActivityTask {
+            token: "token-stop".into(),
+            activity_arn: "arn:activity".into(),
+            execution_id: execution.id,
+            task_key: "A".into(),
+            input: "{}".into(),
+            created_at: at(1),
+        })
+        .await
+        .unwrap();
+    let stopped = ctx
+        .store
+        .execution_stop(StopRequest {
+            execution_id: execution.id,
+            error: Some("Why".into()),
+            cause: None,
+            stop_date: at(2),
+        })
+        .await
+        .unwrap();
+    let StopOutcome::Stopped(record) = stopped else {
+        panic!("expected Stopped, got {stopped:?}");
+    };
+    assert_eq!(record.status, ExecutionStatus::Aborted);
+    assert_eq!(record.stop_date, Some(at(2)));
+    assert_eq!(record.error.as_deref(), Some("Why"));
+    assert_eq!(record.cause, None);
+    let events = ctx
+        .store
+        .history_page(HistoryQuery {
+            execution_id: execution.id,
+            after_id: Some(1),
+            reverse: false,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        events,
+        [event(2, 0, "ExecutionAborted", json!({"error": "Why"}))]
+    );
+    let task = ctx
+        .store
+        .activity_task_get(&task.token)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(task.status, TaskStatus::Cancelled);
+    assert_eq!(task.closed_at, Some(at(2)));
+
+    let again = ctx
+        .store
+        .execution_stop(StopRequest {
+            execution_id: execution.id,
+            error: None,
+            cause: None,
+            stop_date: at(3),
+        })
+        .await
+        .unwrap();
+    assert_eq!(again, StopOutcome::AlreadyClosed(record));
+    let missing = ctx
+        .store
+        .execution_stop(StopRequest {
+            execution_id: 9_999,
+            error: None,
+            cause: None,
+            stop_date: at(3),
+        })
+        .await
+        .unwrap();
+    assert_eq!(missing, StopOutcome::NotFound);
+    assert!(
+        claim(&ctx, "owner", now(), 10).await.is_empty(),
+        "an aborted execution is never due"
+    );
+}
+
+// --- activity tasks and the inbox ---
+
+async fn activity_tasks_claim_report_and_inbox(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let execution = start(&ctx, &machine, "t").await;
+    // Take the execution off the due list first, to see the inbox make it due again.
+    let leased = claim(&ctx, "owner", now(), 1).await;
+    ctx.leases
+        .step_commit(commit(&leased[0].lease, vec![]))
+        .await
+        .unwrap();
+    assert!(claim(&ctx, "owner", now(), 1).await.is_empty());
+
+    let schedule = |token: &str, key: &str, activity: &str| NewActivityTask {
+        token: token.into(),
+        activity_arn: activity.into(),
+        execution_id: execution.id,
+        task_key: key.into(),
+        input: format!(r#"{{"key":"{key}"}}"#),
+        created_at: at(1),
+    };
+    let first = ctx
+        .store
+        .activity_task_schedule(schedule("tok-1", "A", "arn:act"))
+        .await
+        .unwrap();
+    assert_eq!(first.status, TaskStatus::Scheduled);
+    ctx.store
+        .activity_task_schedule(schedule("tok-2", "B", "arn:act"))
+        .await
+        .unwrap();
+    ctx.store
+        .activity_task_schedule(schedule("tok-3", "C", "arn:other"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        ctx.store
+            .activity_task_schedule(schedule("tok-1", "D", "arn:act"))
+            .await,
+        Err(Error::UniqueViolation(_))
+    ));
+
+    let claimed = ctx
+        .store
+        .activity_task_claim("arn:act", Some("worker-1"), at(2))
+        .await
+        .unwrap()
+        .expect("a task");
+    assert_eq!(claimed.token, "tok-1", "oldest first");
+    assert_eq!(claimed.status, TaskStatus::Started);
+    assert_eq!(claimed.worker_name.as_deref(), Some("worker-1"));
+    assert_eq!(claimed.started_at, Some(at(2)));
+    let second = ctx
+        .store
+        .activity_task_claim("arn:act", None, at(3))
+        .await
+        .unwrap()
+        .expect("second task");
+    assert_eq!(second.token, "tok-2");
+    assert_eq!(
+        ctx.store
+            .activity_task_claim("arn:act", None, at(3))
+            .await
+            .unwrap(),
+        None
+    );
+
+    let report = |token: &'static str, report: TaskReport| {
+        let store = ctx.store.clone();
+        async move {
+            store
+                .activity_task_report(token, report, at(4))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        report("tok-1", TaskReport::Heartbeat).await,
+        TaskReportOutcome::Accepted
+    );
+    assert_eq!(
+        report(
+            "tok-1",
+            TaskReport::Success {
+                output: r#"{"ok":1}"#.into()
+            }
+        )
+        .await,
+        TaskReportOutcome::Accepted
+    );
+    assert_eq!(
+        report("tok-1", TaskReport::Heartbeat).await,
+        TaskReportOutcome::AlreadyClosed
+    );
+    assert_eq!(
+        report(
+            "tok-2",
+            TaskReport::Failure {
+                error: Some("E".into()),
+                cause: None
+            }
+        )
+        .await,
+        TaskReportOutcome::Accepted
+    );
+    assert_eq!(
+        report("nope", TaskReport::Heartbeat).await,
+        TaskReportOutcome::UnknownToken
+    );
+    let closed = ctx.store.activity_task_get("tok-1").await.unwrap().unwrap();
+    assert_eq!(closed.status, TaskStatus::Succeeded);
+    assert_eq!(closed.closed_at, Some(at(4)));
+    assert_eq!(
+        ctx.store
+            .activity_task_get("tok-2")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        TaskStatus::Failed
+    );
+    assert_eq!(ctx.store.activity_task_get("nope").await.unwrap(), None);
+
+    let inbox = ctx.store.inbox_list(execution.id).await.unwrap();
+    let messages: Vec<Value> = inbox
+        .iter()
+        .map(|m| serde_json::from_str(&m.message).unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            json!({"kind": "TaskStarted", "task": "A", "workerName": "worker-1"}),
+            json!({"kind": "TaskStarted", "task": "B", "workerName": null}),
+            json!({"kind": "TaskHeartbeat", "task": "A"}),
+            json!({"kind": "TaskSucceeded", "task": "A", "output": r#"{"ok":1}"#}),
+            json!({"kind": "TaskFailed", "task": "B", "error": "E", "cause": null}),
+        ]
+    );
+    assert!(inbox.windows(2).all(|w| w[0].id < w[1].id), "id order");
+    assert_eq!(ctx.leases.inbox(execution.id).await.unwrap(), inbox);
+    assert_eq!(
+        claim(&ctx, "owner", now(), 1).await.len(),
+        1,
+        "inbox messages made the execution due"
+    );
+}
+
+// --- leases ---
+
+async fn lease_expiry_and_fencing(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let execution = start(&ctx, &machine, "l").await;
+    let t0 = now();
+    let a = claim(&ctx, "owner-a", t0, 10).await;
+    assert_eq!(a.len(), 1);
+    let a = &a[0];
+    assert_eq!(a.lease.execution_id, execution.id);
+    assert_eq!(a.lease.expires_at, t0 + Duration::seconds(30));
+    assert_eq!(a.engine_state, None);
+    assert_eq!(a.last_event_id, 1);
+    assert_eq!(a.role_arn, ROLE);
+    assert_eq!(a.state_machine_arn, machine.arn);
+    assert_eq!(a.input, r#"{"n":1}"#);
+
+    assert!(
+        claim(&ctx, "owner-b", t0 + Duration::seconds(29), 10)
+            .await
+            .is_empty(),
+        "a live lease is not claimable"
+    );
+    assert_eq!(
+        ctx.leases
+            .leases_renew(
+                "owner-a",
+                std::slice::from_ref(&a.lease),
+                t0 + Duration::seconds(40)
+            )
+            .await
+            .unwrap(),
+        Vec::<i64>::new()
+    );
+    assert!(
+        claim(&ctx, "owner-b", t0 + Duration::seconds(35), 10)
+            .await
+            .is_empty(),
+        "renewed"
+    );
+
+    let b = claim(&ctx, "owner-b", t0 + Duration::seconds(41), 10).await;
+    assert_eq!(b.len(), 1, "an expired lease is claimable by another owner");
+    let b = &b[0];
+    assert!(
+        b.lease.version > a.lease.version,
+        "the steal bumps the fence"
+    );
+
+    assert_eq!(
+        ctx.leases
+            .step_commit(commit(
+                &a.lease,
+                vec![event(2, 1, "PassStateEntered", json!({}))]
+            ))
+            .await
+            .unwrap(),
+        CommitOutcome::LeaseLost,
+        "a stale lease cannot commit"
+    );
+    assert_eq!(
+        ctx.leases
+            .leases_renew(
+                "owner-a",
+                std::slice::from_ref(&a.lease),
+                t0 + Duration::seconds(90)
+            )
+            .await
+            .unwrap(),
+        vec![execution.id]
+    );
+    assert_eq!(
+        history(&ctx, execution.id, None, false, 10).await,
+        [1],
+        "nothing written"
+    );
+
+    assert_eq!(
+        ctx.leases
+            .step_commit(commit(
+                &b.lease,
+                vec![event(2, 1, "PassStateEntered", json!({}))]
+            ))
+            .await
+            .unwrap(),
+        CommitOutcome::Committed
+    );
+    assert_eq!(history(&ctx, execution.id, None, false, 10).await, [1, 2]);
+}
+
+async fn stop_execution_fences_out_the_executor(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let execution = start(&ctx, &machine, "f").await;
+    let leased = claim(&ctx, "owner", now(), 1).await;
+    assert_eq!(leased.len(), 1);
+    ctx.store
+        .execution_stop(StopRequest {
+            execution_id: execution.id,
+            error: None,
+            cause: None,
+            stop_date: now(),
+        })
+        .await
+        .unwrap();
+    let mut late = commit(
+        &leased[0].lease,
+        vec![event(3, 2, "PassStateEntered", json!({}))],
+    );
+    late.closing = Some(Closing {
+        status: ExecutionStatus::Succeeded,
+        output: Some("{}".into()),
+        error: None,
+        cause: None,
+    });
+    assert_eq!(
+        ctx.leases.step_commit(late).await.unwrap(),
+        CommitOutcome::LeaseLost
+    );
+    assert_eq!(
+        ctx.leases
+            .leases_renew("owner", &[leased[0].lease.clone()], now())
+            .await
+            .unwrap(),
+        vec![execution.id]
+    );
+    let record = ctx
+        .store
+        .execution_get(&execution.arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, ExecutionStatus::Aborted);
+    assert_eq!(history(&ctx, execution.id, None, false, 10).await, [1, 2]);
+}
+
+async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let execution = start(&ctx, &machine, "c").await;
+    let t0 = now();
+    let leased = claim(&ctx, "owner", t0, 1).await.remove(0);
+    let mut step = commit(
+        &leased.lease,
+        vec![event(2, 1, "TaskStateEntered", json!({}))],
+    );
+    step.wake_at = Some(t0 + Duration::seconds(60));
+    step.tasks = vec![TaskChange::Schedule {
+        task_key: "A".into(),
+        activity_arn: "arn:act".into(),
+        input: r#"{"x":1}"#.into(),
+        token: "tok-a".into(),
+    }];
+    assert_eq!(
+        ctx.leases.step_commit(step).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    let task = ctx.store.activity_task_get("tok-a").await.unwrap().unwrap();
+    assert_eq!(
+        (task.status, task.task_key.as_str()),
+        (TaskStatus::Scheduled, "A")
+    );
+    assert!(
+        claim(&ctx, "owner", t0 + Duration::seconds(59), 1)
+            .await
+            .is_empty(),
+        "timer not due"
+    );
+    let woken = claim(&ctx, "owner", t0 + Duration::seconds(61), 1).await;
+    assert_eq!(woken.len(), 1, "timer due");
+    let woken = woken.into_iter().next().unwrap();
+    assert_eq!(woken.engine_state.as_deref(), Some(r#"{"step":1}"#));
+    assert_eq!(woken.last_event_id, 2);
+
+    // A worker message arrives while the executor works: the commit leaves the execution due at once.
+    ctx.store
+        .activity_task_claim("arn:act", Some("w"), now())
+        .await
+        .unwrap()
+        .expect("task");
+    let mut step = commit(&woken.lease, vec![]);
+    step.wake_at = None;
+    assert_eq!(
+        ctx.leases.step_commit(step).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    let again = claim(&ctx, "owner", t0 + Duration::seconds(62), 1).await;
+    assert_eq!(again.len(), 1, "the unapplied inbox message makes it due");
+    let inbox = ctx.leases.inbox(execution.id).await.unwrap();
+    assert_eq!(inbox.len(), 1);
+
+    // Apply the message, close the task as timed out, then finish.
+    let mut step = commit(
+        &again[0].lease,
+        vec![event(3, 2, "ActivityTimedOut", json!({}))],
+    );
+    step.inbox_applied_through = Some(inbox[0].id);
+    step.tasks = vec![TaskChange::Close {
+        task_key: "A".into(),
+        timed_out: true,
+    }];
+    assert_eq!(
+        ctx.leases.step_commit(step).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    assert!(ctx.leases.inbox(execution.id).await.unwrap().is_empty());
+    assert!(
+        claim(&ctx, "owner", t0 + Duration::seconds(63), 1)
+            .await
+            .is_empty(),
+        "waiting, not due"
+    );
+    assert_eq!(
+        ctx.store
+            .activity_task_get("tok-a")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        TaskStatus::TimedOut
+    );
+    assert_eq!(
+        ctx.store
+            .activity_task_report("tok-a", TaskReport::Heartbeat, now())
+            .await
+            .unwrap(),
+        TaskReportOutcome::TimedOut
+    );
+    // The report above was refused, so nothing is due; force one more step by a new schedule + claim.
+    let leased = {
+        ctx.store
+            .activity_task_schedule(NewActivityTask {
+                token: "tok-b".into(),
+                activity_arn: "arn:act".into(),
+                execution_id: execution.id,
+                task_key: "B".into(),
+                input: "{}".into(),
+                created_at: now(),
+            })
+            .await
+            .unwrap();
+        ctx.store
+            .activity_task_claim("arn:act", None, now())
+            .await
+            .unwrap()
+            .expect("task b");
+        claim(&ctx, "owner", t0 + Duration::seconds(64), 1)
+            .await
+            .remove(0)
+    };
+    let mut last = commit(
+        &leased.lease,
+        vec![event(4, 3, "ExecutionSucceeded", json!({"output": "{}"}))],
+    );
+    last.closing = Some(Closing {
+        status: ExecutionStatus::Succeeded,
+        output: Some(r#"{"done":true}"#.into()),
+        error: None,
+        cause: None,
+    });
+    let closed_at = last.now;
+    assert_eq!(
+        ctx.leases.step_commit(last).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    let record = ctx
+        .store
+        .execution_get(&execution.arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, ExecutionStatus::Succeeded);
+    assert_eq!(record.output.as_deref(), Some(r#"{"done":true}"#));
+    assert_eq!(record.stop_date, Some(closed_at));
+    assert_eq!(
+        ctx.store
+            .activity_task_get("tok-b")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        TaskStatus::Cancelled,
+        "closing cancels open tasks"
+    );
+    assert!(
+        ctx.leases.inbox(execution.id).await.unwrap().is_empty(),
+        "closing clears the inbox"
+    );
+    assert_eq!(history(&ctx, execution.id, None, true, 1).await, [4]);
+    assert!(claim(&ctx, "owner", t0 + Duration::seconds(3600), 10)
+        .await
+        .is_empty());
+}
+
+async fn concurrent_claims_never_share_an_execution(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    const EXECUTIONS: usize = 40;
+    for i in 0..EXECUTIONS {
+        start(&ctx, &machine, &format!("c{i}")).await;
+    }
+    let claimers: Vec<_> = (0..4)
+        .map(|n| {
+            let leases = ctx.leases.clone();
+            tokio::spawn(async move {
+                let owner = format!("owner-{n}");
+                let mut mine = Vec::new();
+                loop {
+                    let at = now();
+                    let got = leases
+                        .executions_claim(&owner, at, at + Duration::seconds(60), 3)
+                        .await
+                        .expect("claim");
+                    if got.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(got.into_iter().map(|l| l.lease.execution_id));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for claimer in claimers {
+        all.extend(claimer.await.unwrap());
+    }
+    let distinct: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(
+        all.len(),
+        EXECUTIONS,
+        "every execution claimed exactly once: {all:?}"
+    );
+    assert_eq!(distinct.len(), EXECUTIONS);
+}
+
+async fn listen_starts(backend: Backend) {
+    let ctx = open(backend).await;
+    ctx.leases
+        .listen(Arc::new(|_| {}))
+        .await
+        .expect("listen starts");
+}
+
+/// Runs each scenario as a `postgres::<name>` and a `sqlite::<name>` test.
+macro_rules! on_both_backends {
+    ($($scenario:ident),+ $(,)?) => {
+        mod postgres {
+            use super::Backend;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(Backend::Postgres).await
+                }
+            )+
+        }
+        mod sqlite {
+            use super::Backend;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(Backend::Sqlite).await
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends!(
+    state_machine_create_get_update_versions,
+    state_machine_list_pages_in_code_point_order,
+    deleting_machine_waits_for_its_running_executions,
+    activities_create_is_idempotent_and_lists_by_name,
+    tags_upsert_limit_remove,
+    execution_start_records_first_event_and_name_rules,
+    execution_list_newest_first_with_keyset_pages,
+    history_pages_forward_and_reverse,
+    stop_aborts_cancels_tasks_and_is_idempotent,
+    activity_tasks_claim_report_and_inbox,
+    lease_expiry_and_fencing,
+    stop_execution_fences_out_the_executor,
+    step_commit_timers_tasks_inbox_and_closing,
+    concurrent_claims_never_share_an_execution,
+    listen_starts,
+);
+
+/// SQLite only: the file, its folder and the single-owner lock.
+mod sqlite_file {
+    use sfn::store::sqlite::SqliteStore;
+    use sfn::store::Store;
+
+    #[tokio::test]
+    async fn open_creates_folder_and_refuses_a_second_owner() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("nested/deeper/sfn.db");
+        let url = format!("sqlite://{}", path.display());
+        let first = SqliteStore::open(&url, 2).await.expect("open");
+        first.migrate().await.expect("migrate");
+        assert!(path.exists(), "the file and its folders are created");
+
+        let second = SqliteStore::open(&url, 2).await;
+        let message = second.expect_err("a second owner is refused").to_string();
+        assert!(message.contains("in use by another process"), "{message}");
+
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(first.writer())
+            .await
+            .unwrap();
+        assert_eq!(journal, "wal");
+        drop(first);
+        let reopened = SqliteStore::open(&url, 2)
+            .await
+            .expect("reopen after close");
+        reopened.migrate().await.expect("migrations are idempotent");
+        assert!(reopened
+            .state_machine_list(None, 10)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn memory_database_keeps_data_across_calls() {
+        let store = SqliteStore::open("sqlite::memory:", 4).await.expect("open");
+        store.migrate().await.expect("migrate");
+        let (activity, created) = store
+            .activity_create(sfn::store::NewActivity {
+                arn: "arn:aws:states:us-east-1:123456789012:activity:a".into(),
+                name: "a".into(),
+                creation_date: sfn::store::now(),
+                tags: vec![],
+            })
+            .await
+            .unwrap();
+        assert!(created);
+        for _ in 0..3 {
+            assert_eq!(
+                store.activity_get(&activity.arn).await.unwrap(),
+                Some(activity.clone())
+            );
+        }
+    }
+}

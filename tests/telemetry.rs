@@ -1,0 +1,27 @@
+//! OTLP export setup: with an endpoint configured, tracing installs, spans flow, and shutdown's flush
+//! returns even when no collector listens (it must not hang or panic the process on exit).
+
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_export_installs_and_flushes_without_a_collector() {
+    // Port 9 (discard) on loopback: nothing listens, so the export fails fast.
+    let telemetry = sfn::telemetry::init(Some("http://127.0.0.1:9")).expect("telemetry installs");
+    {
+        let span = tracing::info_span!("test_span", answer = 42);
+        let _entered = span.enter();
+        tracing::info!("inside a span");
+    }
+    let flushed = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::task::spawn_blocking(move || telemetry.shutdown()),
+    )
+    .await;
+    assert!(
+        matches!(flushed, Ok(Ok(()))),
+        "shutdown hung or panicked: {flushed:?}"
+    );
+
+    // A second install in the same process is refused with an error, not a panic.
+    assert!(sfn::telemetry::init(None).is_err());
+}
