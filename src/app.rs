@@ -134,7 +134,7 @@ pub async fn serve(
         .add_optional_service(step_functions)
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await?;
     tracing::info!("gRPC server stopped");
     if let Some(executor) = executor {
@@ -144,6 +144,22 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Accepted connections with Nagle's algorithm off: small gRPC frames would otherwise wait for delayed
+/// ACKs (tens of milliseconds per call).
+fn incoming(
+    listener: TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    TcpListenerStream::new(listener).map(|stream| {
+        if let Ok(stream) = &stream {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        }
+        stream
+    })
 }
 
 /// Reflection serves our API and the health service, so grpcurl can call both without .proto files.

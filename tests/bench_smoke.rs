@@ -17,6 +17,7 @@ async fn every_scenario_runs_without_errors() {
         clients: 2,
         workers: 2,
         poll_interval_ms: 2,
+        max_poll_interval_ms: 8,
         drain_timeout: 30,
         json_only: true,
         pgbench: None,

@@ -893,7 +893,7 @@ async fn activity_tasks_claim_report_and_inbox(backend: Backend) {
         ]
     );
     assert!(inbox.windows(2).all(|w| w[0].id < w[1].id), "id order");
-    assert_eq!(ctx.leases.inbox(execution.id).await.unwrap(), inbox);
+    assert_eq!(ctx.store.inbox_list(execution.id).await.unwrap(), inbox);
     assert_eq!(
         claim(&ctx, "owner", now(), 1).await.len(),
         1,
@@ -1090,7 +1090,7 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
     );
     let again = claim(&ctx, "owner", t0 + Duration::seconds(62), 1).await;
     assert_eq!(again.len(), 1, "the unapplied inbox message makes it due");
-    let inbox = ctx.leases.inbox(execution.id).await.unwrap();
+    let inbox = ctx.store.inbox_list(execution.id).await.unwrap();
     assert_eq!(inbox.len(), 1);
 
     // Apply the message, close the task as timed out, then finish.
@@ -1107,7 +1107,7 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
         ctx.leases.step_commit(step).await.unwrap(),
         CommitOutcome::Committed
     );
-    assert!(ctx.leases.inbox(execution.id).await.unwrap().is_empty());
+    assert!(ctx.store.inbox_list(execution.id).await.unwrap().is_empty());
     assert!(
         claim(&ctx, "owner", t0 + Duration::seconds(63), 1)
             .await
@@ -1187,7 +1187,7 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
         "closing cancels open tasks"
     );
     assert!(
-        ctx.leases.inbox(execution.id).await.unwrap().is_empty(),
+        ctx.store.inbox_list(execution.id).await.unwrap().is_empty(),
         "closing clears the inbox"
     );
     assert_eq!(history(&ctx, execution.id, None, true, 1).await, [4]);

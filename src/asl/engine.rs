@@ -1494,17 +1494,7 @@ impl Stepper<'_> {
                     self.abort(branch, event);
                 }
             }
-            let runtime = failure.error_is_runtime();
-            return Flow::Fail(
-                a,
-                StateError {
-                    error: failure.error,
-                    cause: failure.cause,
-                    event,
-                    runtime,
-                    inner: true,
-                },
-            );
+            return Flow::Fail(a, failure.into_state_error());
         }
         if !branches.iter().all(|b| matches!(b.run, Run::Done { .. })) {
             return Flow::Block(a);
@@ -1682,17 +1672,7 @@ impl Stepper<'_> {
                         }
                     }
                 }
-                let runtime = failure.error_is_runtime();
-                return Flow::Fail(
-                    a,
-                    StateError {
-                        error: failure.error,
-                        cause: failure.cause,
-                        event,
-                        runtime,
-                        inner: true,
-                    },
-                );
+                return Flow::Fail(a, failure.into_state_error());
             }
             let Step::Map(map) = &mut a.step else {
                 return Flow::Block(a);
@@ -1775,8 +1755,15 @@ impl Stepper<'_> {
 }
 
 impl ThreadFailure {
-    fn error_is_runtime(&self) -> bool {
-        self.error.as_deref() == Some("States.Runtime")
+    /// A branch's or iteration's failure as the failure of its Parallel/Map state.
+    fn into_state_error(self) -> StateError {
+        StateError {
+            runtime: self.error.as_deref() == Some("States.Runtime"),
+            error: self.error,
+            cause: self.cause,
+            event: self.event,
+            inner: true,
+        }
     }
 }
 

@@ -45,6 +45,11 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub poll_interval_ms: u64,
 
+    /// Longest gap between DescribeExecution polls of one execution (the gap doubles from --poll-interval-ms);
+    /// the 1-client latency scenario always polls every --poll-interval-ms.
+    #[arg(long, default_value_t = 8)]
+    pub max_poll_interval_ms: u64,
+
     /// Seconds in-flight work may take to finish after a window before it counts as an error.
     #[arg(long, default_value_t = 30)]
     pub drain_timeout: u64,
@@ -132,6 +137,7 @@ pub async fn measure(
         clients: args.clients,
         workers: args.workers.max(1),
         poll_interval: Duration::from_millis(args.poll_interval_ms),
+        max_poll_interval: Duration::from_millis(args.max_poll_interval_ms),
         drain_timeout: Duration::from_secs(args.drain_timeout),
     };
     let run_id = uuid::Uuid::new_v4().simple().to_string();

@@ -118,8 +118,11 @@ pub struct Settings {
     pub clients: usize,
     /// Activity workers of the activity scenario.
     pub workers: usize,
-    /// Sleep between DescribeExecution polls.
+    /// Sleep before the first DescribeExecution poll; doubled after each RUNNING answer...
     pub poll_interval: Duration,
+    /// ...up to this, so many clients polling do not eat the CPU the server needs (the 1-client latency
+    /// scenario polls at `poll_interval` throughout).
+    pub max_poll_interval: Duration,
     /// How long in-flight work may take to finish after the window before it counts as an error.
     pub drain_timeout: Duration,
 }
@@ -248,16 +251,18 @@ where
     total
 }
 
-/// Polls DescribeExecution every `poll_interval` until the execution is no longer RUNNING; returns the status
-/// and when the client saw it.
+/// Polls DescribeExecution (first after `settings.poll_interval`, backing off to `max_poll_interval`) until
+/// the execution is no longer RUNNING; returns the status and when the client saw it.
 async fn wait_for_end(
     client: &dyn BenchClient,
     execution_arn: &str,
-    poll_interval: Duration,
+    settings: &Settings,
     give_up_at: Instant,
 ) -> Result<(RunStatus, Instant), BenchError> {
+    let mut interval = settings.poll_interval;
     loop {
-        tokio::time::sleep(poll_interval).await;
+        tokio::time::sleep(interval).await;
+        interval = (interval * 2).min(settings.max_poll_interval.max(settings.poll_interval));
         let status = client.describe_execution(execution_arn).await?;
         let seen_at = Instant::now();
         if status != RunStatus::Running {
@@ -295,8 +300,7 @@ async fn run_to_success(
     let execution_arn = client
         .start_execution(state_machine_arn, &name, input)
         .await?;
-    let (status, seen_at) =
-        wait_for_end(client, &execution_arn, settings.poll_interval, give_up_at).await?;
+    let (status, seen_at) = wait_for_end(client, &execution_arn, settings, give_up_at).await?;
     require_succeeded(status, &execution_arn)?;
     Ok(Sample::new(seen_at, seen_at - started))
 }
@@ -422,10 +426,22 @@ fn latency(label: &'static str, key: &'static str, samples: Vec<Duration>) -> Op
 }
 
 fn poll_method(settings: &Settings) -> String {
-    format!(
-        "completion seen by the client polling DescribeExecution every {} ms after StartExecution returns",
-        settings.poll_interval.as_secs_f64() * 1000.0
-    )
+    let first = settings.poll_interval.as_secs_f64() * 1000.0;
+    let max = settings
+        .max_poll_interval
+        .max(settings.poll_interval)
+        .as_secs_f64()
+        * 1000.0;
+    if max > first {
+        format!(
+            "completion seen by the client polling DescribeExecution after StartExecution returns, \
+             first after {first} ms, then doubling up to every {max} ms"
+        )
+    } else {
+        format!(
+            "completion seen by the client polling DescribeExecution every {first} ms after StartExecution returns"
+        )
+    }
 }
 
 /// Runs one scenario against one target.
@@ -448,10 +464,15 @@ pub async fn run_scenario(
             .await
         }
         Scenario::Latency => {
+            // One client: poll at the finest interval throughout, for the most exact latency.
+            let fine = Settings {
+                max_poll_interval: settings.poll_interval,
+                ..*settings
+            };
             executions_scenario(
                 scenario,
                 target,
-                settings,
+                &fine,
                 run_id,
                 1,
                 ExecutionShape::single_pass(),
@@ -621,14 +642,11 @@ async fn start_only(
     let give_up_at = drain_started + settings.drain_timeout;
     let mut drain_errors = Tally::default();
     for (client, execution_arn) in clients.iter().zip(&tally.last_executions) {
-        if let Err(error) = wait_for_end(
-            client.as_ref(),
-            execution_arn,
-            settings.poll_interval.max(Duration::from_millis(10)),
-            give_up_at,
-        )
-        .await
-        {
+        let drain = Settings {
+            poll_interval: settings.poll_interval.max(Duration::from_millis(10)),
+            ..*settings
+        };
+        if let Err(error) = wait_for_end(client.as_ref(), execution_arn, &drain, give_up_at).await {
             drain_errors.error(format!("drain: {error}"));
         }
     }
@@ -773,8 +791,7 @@ async fn activity_execution(
             message: error,
         });
     }
-    let (status, seen_at) =
-        wait_for_end(client, &execution_arn, settings.poll_interval, give_up_at).await?;
+    let (status, seen_at) = wait_for_end(client, &execution_arn, settings, give_up_at).await?;
     require_succeeded(status, &execution_arn)?;
     let history = client.get_execution_history(&execution_arn).await?;
     let scheduled =
@@ -893,7 +910,7 @@ async fn wait(
     let deadline = Instant::now() + settings.duration;
     let give_up_at = deadline + settings.drain_timeout;
     let wait = Duration::from_secs(WAIT_SECONDS);
-    let poll_interval = settings.poll_interval;
+    let poll = *settings;
     let tally = closed_loop(&clients, deadline, move |client| {
         let state_machine_arn = state_machine_arn.clone();
         async move {
@@ -904,7 +921,7 @@ async fn wait(
             // Nothing can finish before the timer is due: polling earlier would only load the server.
             tokio::time::sleep(wait).await;
             let (status, seen_at) =
-                wait_for_end(client.as_ref(), &execution_arn, poll_interval, give_up_at).await?;
+                wait_for_end(client.as_ref(), &execution_arn, &poll, give_up_at).await?;
             require_succeeded(status, &execution_arn)?;
             let history = client.get_execution_history(&execution_arn).await?;
             let missing = |event: &str| BenchError::Response {

@@ -264,7 +264,11 @@ impl Executor {
             }
         };
         let id = leased.lease.execution_id;
-        let inbox = self.store.inbox(id).await.map_err(|e| e.to_string())?;
+        let inbox = self
+            .control
+            .inbox_list(id)
+            .await
+            .map_err(|e| e.to_string())?;
         let signals: Vec<Signal> = inbox
             .iter()
             .filter_map(|m| match serde_json::from_str(&m.message) {

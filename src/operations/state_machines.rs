@@ -58,8 +58,9 @@ pub(super) fn tags_from_pb(tags: Vec<pb::Tag>) -> Vec<Tag> {
 impl Service {
     /// Looks a state machine up by a checked ARN, finishing pending deletions first so a machine whose
     /// last execution ended is gone.
+    /// The machine as stored. A DELETING machine whose last execution just ended is removed by whoever
+    /// ended it (executor, StopExecution), so this read needs no clean-up of its own.
     pub(super) async fn find_state_machine(&self, arn: &str) -> ApiResult<StateMachineRecord> {
-        self.store.state_machine_finish_deletions().await?;
         self.store
             .state_machine_get(arn)
             .await?

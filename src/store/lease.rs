@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{ExecutionStatus, InboxMessage, Result};
+use super::{ExecutionStatus, Result};
 use crate::asl::HistoryEvent;
 
 /// An execution claimed by one executor until `lease_expires_at`.
@@ -115,8 +115,6 @@ pub trait LeaseStore: Send + Sync {
     async fn version_definition(&self, version_id: i64) -> Result<String>;
     /// Which of these activity ARNs exist.
     async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>>;
-    /// The execution's unapplied inbox messages, oldest first.
-    async fn inbox(&self, execution_id: i64) -> Result<Vec<InboxMessage>>;
     /// Writes one advance atomically, if the lease is still ours; releases the lease.
     async fn step_commit(&self, commit: StepCommit) -> Result<CommitOutcome>;
     /// Delivers wake-ups sent by other processes (Postgres LISTEN); a single-process store sends none.

@@ -12,7 +12,7 @@ use crate::store::lease::{
     CommitOutcome, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange, Wakeup,
     WakeupHandler,
 };
-use crate::store::{Error, InboxMessage, Result};
+use crate::store::{Error, Result};
 
 /// Channel on which a newly queued activity task is announced (payload: the activity ARN).
 pub const ACTIVITY_CHANNEL: &str = "sfn_activity";
@@ -48,7 +48,7 @@ impl LeaseStore for PgStore {
             .bind(owner)
             .bind(lease_until)
             .bind(limit as i64)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.claim_pool)
             .await?;
         rows.iter()
             .map(|row| {
@@ -114,26 +114,6 @@ impl LeaseStore for PgStore {
         Ok(found.into_iter().collect())
     }
 
-    async fn inbox(&self, execution_id: i64) -> Result<Vec<InboxMessage>> {
-        let rows = sqlx::query(
-            "SELECT id, execution_id, message, created_at FROM execution_inbox \
-             WHERE execution_id = $1 ORDER BY id",
-        )
-        .bind(execution_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(InboxMessage {
-                    id: row.try_get("id")?,
-                    execution_id: row.try_get("execution_id")?,
-                    message: row.try_get("message")?,
-                    created_at: row.try_get("created_at")?,
-                })
-            })
-            .collect()
-    }
-
     async fn step_commit(&self, commit: StepCommit) -> Result<CommitOutcome> {
         let id = commit.lease.execution_id;
         let mut tx = self.pool.begin().await?;
@@ -197,15 +177,6 @@ impl LeaseStore for PgStore {
                 }
             });
             insert.build().execute(&mut *tx).await?;
-            for task in &scheduled {
-                if let TaskChange::Schedule { activity_arn, .. } = task {
-                    sqlx::query("SELECT pg_notify($1, $2)")
-                        .bind(ACTIVITY_CHANNEL)
-                        .bind(activity_arn)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
         }
         for task in &commit.tasks {
             if let TaskChange::Close {
@@ -277,6 +248,11 @@ impl LeaseStore for PgStore {
             }
         }
         tx.commit().await?;
+        for task in &scheduled {
+            if let TaskChange::Schedule { activity_arn, .. } = task {
+                self.notifier.activity(activity_arn);
+            }
+        }
         Ok(CommitOutcome::Committed)
     }
 

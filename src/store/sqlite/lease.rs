@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::{from_micros, inbox_of, micros, push_in_list, SqliteStore};
+use super::{from_micros, micros, push_in_list, SqliteStore};
 use crate::store::lease::{
     CommitOutcome, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange, WakeupHandler,
 };
-use crate::store::{Error, InboxMessage, Result};
+use crate::store::{Error, Result};
 
 /// Claims due executions: the Postgres statement's `UPDATE ... WHERE id IN (SELECT ... LIMIT)` without
 /// SKIP LOCKED (the single writer makes it exclusive); bumping `lease_version` fences out a previous
@@ -143,10 +143,6 @@ impl LeaseStore for SqliteStore {
         rows.iter()
             .map(|row| Ok(row.try_get::<String, _>("arn")?))
             .collect()
-    }
-
-    async fn inbox(&self, execution_id: i64) -> Result<Vec<InboxMessage>> {
-        inbox_of(&self.reader, execution_id).await
     }
 
     async fn step_commit(&self, commit: StepCommit) -> Result<CommitOutcome> {
