@@ -130,7 +130,7 @@ fn commit(lease: &Lease, events: Vec<HistoryEvent>) -> StepCommit {
         now: now(),
         engine_state: r#"{"step":1}"#.into(),
         events,
-        inbox_applied_through: None,
+        inbox_applied: Vec::new(),
         tasks: Vec::new(),
         wake_at: None,
         closing: None,
@@ -1098,7 +1098,7 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
         &again[0].lease,
         vec![event(3, 2, "ActivityTimedOut", json!({}))],
     );
-    step.inbox_applied_through = Some(inbox[0].id);
+    step.inbox_applied = vec![inbox[0].id];
     step.tasks = vec![TaskChange::Close {
         task_key: "A".into(),
         timed_out: true,
@@ -1244,6 +1244,60 @@ async fn listen_starts(backend: Backend) {
         .expect("listen starts");
 }
 
+/// Inbox ids come from a sequence and may commit out of order: a step deletes exactly the messages it
+/// applied, and one it did not see keeps the execution due.
+async fn unapplied_inbox_messages_survive_a_step(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let execution = start(&ctx, &machine, "e").await;
+    let t0 = now();
+    let leased = claim(&ctx, "owner", t0, 1).await.remove(0);
+    let mut step = commit(
+        &leased.lease,
+        vec![event(2, 1, "ParallelStateStarted", json!({}))],
+    );
+    step.tasks = ["A", "B"]
+        .iter()
+        .map(|key| TaskChange::Schedule {
+            task_key: key.to_string(),
+            activity_arn: "arn:act".into(),
+            input: "{}".into(),
+            token: format!("tok-{key}"),
+        })
+        .collect();
+    assert_eq!(
+        ctx.leases.step_commit(step).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    for _ in 0..2 {
+        ctx.store
+            .activity_task_claim("arn:act", None, now())
+            .await
+            .unwrap()
+            .expect("task");
+    }
+    let inbox = ctx.store.inbox_list(execution.id).await.unwrap();
+    assert_eq!(inbox.len(), 2);
+    let leased = claim(&ctx, "owner", now(), 1).await.remove(0);
+    // The step saw only the newer message.
+    let mut step = commit(&leased.lease, vec![]);
+    step.inbox_applied = vec![inbox[1].id];
+    assert_eq!(
+        ctx.leases.step_commit(step).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    let left = ctx.store.inbox_list(execution.id).await.unwrap();
+    assert_eq!(
+        left.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![inbox[0].id]
+    );
+    assert_eq!(
+        claim(&ctx, "owner", now(), 1).await.len(),
+        1,
+        "the unapplied message keeps it due"
+    );
+}
+
 /// Runs each scenario as a `postgres::<name>` and a `sqlite::<name>` test.
 macro_rules! on_both_backends {
     ($($scenario:ident),+ $(,)?) => {
@@ -1284,6 +1338,7 @@ on_both_backends!(
     step_commit_timers_tasks_inbox_and_closing,
     concurrent_claims_never_share_an_execution,
     listen_starts,
+    unapplied_inbox_messages_survive_a_step,
 );
 
 /// SQLite only: the file, its folder and the single-owner lock.

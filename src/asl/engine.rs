@@ -20,6 +20,8 @@ use super::Failure;
 pub const MAX_PAYLOAD_BYTES: usize = 262_144;
 /// AWS's cap on history events per execution; reaching it fails the execution.
 pub const MAX_HISTORY_EVENTS: i64 = 25_000;
+/// The largest TimeoutSeconds/HeartbeatSeconds AWS accepts.
+const MAX_TASK_SECONDS: u64 = 99_999_999;
 /// AWS refuses Wait delays of 2^31 seconds or more.
 const MAX_WAIT_SECONDS: i64 = (1 << 31) - 1;
 
@@ -356,13 +358,6 @@ impl ExecutionState {
             out.wake_at = earliest(next_timer(&self.root), self.deadline);
         }
         out
-    }
-
-    /// Keys of the tasks the execution waits on (to close them when it is stopped from outside).
-    pub fn open_tasks(&self) -> Vec<String> {
-        let mut keys = Vec::new();
-        collect_tasks(&self.root, &mut keys);
-        keys
     }
 }
 
@@ -1102,7 +1097,9 @@ impl Stepper<'_> {
             Some(Seconds::Literal(n)) => Ok(Some(*n)),
             Some(Seconds::Path(p)) => match p.read(&a.input, &Value::Null) {
                 Ok(v) => match v.as_u64() {
-                    Some(n) if n > 0 => Ok(Some(n)),
+                    // The same range the validator allows for the literal form; larger values would
+                    // overflow time arithmetic.
+                    Some(n) if n > 0 && n <= MAX_TASK_SECONDS => Ok(Some(n)),
                     _ => Err(self.runtime(
                         a,
                         format!(

@@ -938,3 +938,23 @@ fn history_cap_fails_the_execution_at_25000_events() {
     assert_eq!(h.history.len() as i64, super::engine::MAX_HISTORY_EVENTS);
     assert_eq!(h.failure().0.as_deref(), Some("States.Runtime"));
 }
+
+#[test]
+fn task_seconds_from_a_path_must_be_in_range() {
+    for value in [
+        json!(0),
+        json!(100_000_000u64),
+        json!(10_000_000_000_000u64),
+        json!("5"),
+    ] {
+        let mut h = Harness::start(
+            json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACTIVITY,
+                "TimeoutSecondsPath": "$.t", "End": true}}}),
+            json!({"t": value}),
+        );
+        assert_eq!(h.failure().0.as_deref(), Some("States.Runtime"), "{value}");
+        // Nothing was scheduled, so no signal can reach time arithmetic with the bad value.
+        assert!(h.commands.is_empty());
+        h.advance(&[started("3")]);
+    }
+}

@@ -52,6 +52,15 @@ impl ExecutorSettings {
     }
 }
 
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A state machine version ready to run.
 struct Compiled {
     machine: StateMachine,
@@ -206,11 +215,15 @@ impl Executor {
     /// execution is retried by whoever claims it next.
     #[tracing::instrument(skip_all, fields(execution = %leased.arn))]
     async fn advance(self: &Arc<Self>, leased: LeasedExecution) {
-        let renewal = self.keep_lease(leased.lease.clone());
-        let result = self.try_advance(leased).await;
-        renewal.abort();
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "advancing the execution failed; it will be retried");
+        let lease = leased.lease.clone();
+        // Dropped on every way out, a panic included, so a failed step never keeps its lease alive.
+        let _renewal = AbortOnDrop(self.keep_lease(lease.clone()));
+        if let Err(e) = self.try_advance(leased).await {
+            tracing::warn!(error = %e, "advancing the execution failed; it will be retried shortly");
+            let retry_at = Utc::now() + chrono::Duration::seconds(1);
+            if let Err(e) = self.store.lease_release(&lease, retry_at).await {
+                tracing::warn!(error = %e, "releasing the lease failed; it will expire");
+            }
         }
     }
 
@@ -350,7 +363,7 @@ impl Executor {
             now,
             engine_state,
             events: advance.events,
-            inbox_applied_through: inbox.last().map(|m| m.id),
+            inbox_applied: inbox.iter().map(|m| m.id).collect(),
             tasks,
             wake_at: advance.wake_at,
             closing,

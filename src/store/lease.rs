@@ -17,6 +17,12 @@ pub struct Lease {
     /// The fence: a commit succeeds only while the row still carries this version.
     pub version: i64,
     pub expires_at: DateTime<Utc>,
+    /// `due_at` as the claim found it: if a commit finds another value, new work (an inbox message) arrived
+    /// while the step ran, and the execution must be due again at once.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Who holds it: part of the fence, since claims are committed without waiting for the disk and a
+    /// database crash could hand the same version to two owners.
+    pub owner: String,
 }
 
 /// A claimed execution with what the engine needs to advance it.
@@ -66,8 +72,9 @@ pub struct StepCommit {
     pub now: DateTime<Utc>,
     pub engine_state: String,
     pub events: Vec<HistoryEvent>,
-    /// Inbox messages up to this id were applied and are deleted.
-    pub inbox_applied_through: Option<i64>,
+    /// The inbox messages this step applied (deleted with it). Exact ids, not "up to": inbox ids come from
+    /// a sequence, and a message with a smaller id can commit after one with a larger id was read.
+    pub inbox_applied: Vec<i64>,
     pub tasks: Vec<TaskChange>,
     /// When the engine next needs to run on its own (timers); ignored when `closing` is set.
     pub wake_at: Option<DateTime<Utc>>,
@@ -104,6 +111,8 @@ pub trait LeaseStore: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<LeasedExecution>>;
+    /// Gives up a lease after a failed step: the execution may be claimed again from `retry_at`.
+    async fn lease_release(&self, lease: &Lease, retry_at: DateTime<Utc>) -> Result<()>;
     /// Extends leases still held; returns the ones that were lost.
     async fn leases_renew(
         &self,

@@ -508,12 +508,33 @@ impl Store for PgStore {
     }
 
     async fn state_machine_finish_deletions(&self) -> Result<u64> {
+        // Called whenever an execution ends: almost always nothing is being deleted, so look before
+        // opening a transaction.
+        let any: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM state_machines WHERE status = 'DELETING')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        if !any {
+            return Ok(0);
+        }
         let mut tx = self.pool.begin().await?;
+        // Lock first, check in a later statement: its fresh snapshot sees an execution whose start was
+        // waiting on the machine row (a single DELETE ... NOT EXISTS would use a snapshot from before it).
+        let deleting: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM state_machines WHERE status = 'DELETING' FOR UPDATE",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if deleting.is_empty() {
+            return Ok(0);
+        }
         let gone: Vec<String> = sqlx::query(
-            "DELETE FROM state_machines sm WHERE sm.status = 'DELETING' AND NOT EXISTS \
+            "DELETE FROM state_machines sm WHERE sm.id = ANY($1) AND NOT EXISTS \
              (SELECT 1 FROM executions e WHERE e.state_machine_id = sm.id AND e.status = 'RUNNING') \
              RETURNING sm.arn",
         )
+        .bind(&deleting)
         .fetch_all(&mut *tx)
         .await?
         .iter()
@@ -705,7 +726,13 @@ impl Store for PgStore {
             .bind(new.start_date)
             .bind(new.express)
             .fetch_optional(&self.pool)
-            .await?;
+            .await;
+        let row = match row {
+            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+                return Ok(StartOutcome::MachineNotFound)
+            }
+            other => other?,
+        };
         let Some(row) = row else {
             return Ok(StartOutcome::MachineNotFound);
         };
@@ -868,8 +895,9 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
             "UPDATE activity_tasks SET status = 'STARTED', worker_name = $2, started_at = $3 \
-             WHERE id = (SELECT id FROM activity_tasks WHERE activity_arn = $1 AND status = 'SCHEDULED' \
-                         ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             WHERE id = (SELECT t.id FROM activity_tasks t JOIN executions e ON e.id = t.execution_id \
+                         WHERE t.activity_arn = $1 AND t.status = 'SCHEDULED' \
+                         ORDER BY t.id LIMIT 1 FOR UPDATE OF t, e SKIP LOCKED) \
              RETURNING {TASK_COLUMNS}"
         ))
         .bind(activity_arn)
@@ -909,6 +937,15 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> Result<TaskReportOutcome> {
         let mut tx = self.pool.begin().await?;
+        // Lock order everywhere: the execution row, then its task rows (as the executor's commit and
+        // StopExecution do), so a report never deadlocks with them.
+        sqlx::query(
+            "SELECT e.id FROM executions e JOIN activity_tasks t ON t.execution_id = e.id \
+             WHERE t.token = $1 FOR NO KEY UPDATE OF e",
+        )
+        .bind(token)
+        .fetch_optional(&mut *tx)
+        .await?;
         let row = sqlx::query(&format!(
             "SELECT {TASK_COLUMNS} FROM activity_tasks WHERE token = $1 FOR UPDATE"
         ))

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgListener;
-use sqlx::{QueryBuilder, Row};
+use sqlx::Row;
 
 use super::{PgStore, WORK_CHANNEL};
 use crate::store::lease::{
@@ -31,8 +31,54 @@ UPDATE executions e
 SET lease_owner = $2, lease_expires_at = $3, lease_version = e.lease_version + 1
 FROM due, state_machines sm, state_machine_versions v
 WHERE e.id = due.id AND sm.id = e.state_machine_id AND v.id = e.version_id
-RETURNING e.id, e.lease_version, e.lease_expires_at, e.arn, e.name, e.input, e.start_date, e.version_id,
+RETURNING e.id, e.lease_version, e.lease_expires_at, e.due_at, e.arn, e.name, e.input, e.start_date, e.version_id,
           e.engine_state, e.last_event_id, sm.arn AS state_machine_arn, sm.name AS state_machine_name, v.role_arn";
+
+/// One advance in one statement (one round trip, one durable commit). Every write hangs off `upd`, the
+/// fenced update of the execution row: when the lease is no longer ours `upd` is empty and nothing is written.
+/// The row lock taken by `upd` orders this against inbox writers: one that committed first changed `due_at`
+/// (seen here through the re-read of the locked row), one that comes later sets `due_at` after us; either way
+/// a message that arrived during the step makes the execution due again.
+const STEP_COMMIT: &str = "\
+WITH upd AS (
+    UPDATE executions SET
+        engine_state = $3,
+        last_event_id = COALESCE($4, last_event_id),
+        last_owner = lease_owner, lease_owner = NULL, lease_expires_at = NULL,
+        status = COALESCE($5, status),
+        output = $6, error = $7, cause = $8,
+        stop_date = CASE WHEN $5::TEXT IS NULL THEN NULL ELSE $9 END,
+        due_at = CASE WHEN $5::TEXT IS NOT NULL THEN NULL
+                      WHEN due_at IS DISTINCT FROM $10 THEN $9
+                      WHEN EXISTS (SELECT 1 FROM execution_inbox i
+                                   WHERE i.execution_id = $1 AND i.id <> ALL($17::BIGINT[])) THEN $9
+                      ELSE $11 END
+    WHERE id = $1 AND lease_version = $2 AND lease_owner = $24 AND status = 'RUNNING'
+    RETURNING id
+), events AS (
+    INSERT INTO history_events (execution_id, id, previous_event_id, type, timestamp, details)
+    SELECT upd.id, e.id, e.prev, e.type, e.ts, e.details
+    FROM upd, UNNEST($12::BIGINT[], $13::BIGINT[], $14::TEXT[], $15::TIMESTAMPTZ[], $16::TEXT[])
+        AS e(id, prev, type, ts, details)
+), inbox AS (
+    DELETE FROM execution_inbox i USING upd
+    WHERE i.execution_id = upd.id AND (i.id = ANY($17::BIGINT[]) OR $5::TEXT IS NOT NULL)
+), scheduled AS (
+    INSERT INTO activity_tasks (token, activity_arn, execution_id, task_key, input, status, created_at)
+    SELECT t.token, t.arn, upd.id, t.key, t.input, 'SCHEDULED', $9
+    FROM upd, UNNEST($18::TEXT[], $19::TEXT[], $20::TEXT[], $21::TEXT[]) AS t(token, arn, key, input)
+), closed AS (
+    UPDATE activity_tasks a SET status = c.status, closed_at = $9
+    FROM upd, UNNEST($22::TEXT[], $23::TEXT[]) AS c(key, status)
+    WHERE a.execution_id = upd.id AND a.task_key = c.key AND a.status IN ('SCHEDULED', 'STARTED')
+), orphaned AS (
+    -- Nobody will answer an open task of a closed execution.
+    UPDATE activity_tasks a SET status = 'CANCELLED', closed_at = $9
+    FROM upd
+    WHERE $5::TEXT IS NOT NULL AND a.execution_id = upd.id AND a.status IN ('SCHEDULED', 'STARTED')
+      AND a.task_key <> ALL($22::TEXT[])
+)
+SELECT count(*) FROM upd";
 
 #[async_trait]
 impl LeaseStore for PgStore {
@@ -57,6 +103,8 @@ impl LeaseStore for PgStore {
                         execution_id: row.try_get("id")?,
                         version: row.try_get("lease_version")?,
                         expires_at: row.try_get("lease_expires_at")?,
+                        due_at: row.try_get("due_at")?,
+                        owner: owner.to_string(),
                     },
                     arn: row.try_get("arn")?,
                     name: row.try_get("name")?,
@@ -71,6 +119,20 @@ impl LeaseStore for PgStore {
                 })
             })
             .collect()
+    }
+
+    async fn lease_release(&self, lease: &Lease, retry_at: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE executions SET lease_expires_at = $4 \
+             WHERE id = $1 AND lease_version = $2 AND lease_owner = $3",
+        )
+        .bind(lease.execution_id)
+        .bind(lease.version)
+        .bind(&lease.owner)
+        .bind(retry_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn leases_renew(
@@ -116,142 +178,91 @@ impl LeaseStore for PgStore {
 
     async fn step_commit(&self, commit: StepCommit) -> Result<CommitOutcome> {
         let id = commit.lease.execution_id;
-        let mut tx = self.pool.begin().await?;
-        // Lock the row first: a concurrent inbox writer or StopExecution either finished before (and we see
-        // its effects in the statements below) or waits for us.
-        let version: Option<i64> = sqlx::query_scalar(
-            "SELECT lease_version FROM executions WHERE id = $1 AND status = 'RUNNING' FOR UPDATE",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if version != Some(commit.lease.version) {
-            return Ok(CommitOutcome::LeaseLost);
-        }
-        if !commit.events.is_empty() {
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO history_events (execution_id, id, previous_event_id, type, timestamp, details) ",
-            );
-            insert.push_values(&commit.events, |mut row, event| {
-                let details = (!event.details.is_null()).then(|| event.details.to_string());
-                row.push_bind(id)
-                    .push_bind(event.id)
-                    .push_bind(event.previous_event_id)
-                    .push_bind(&event.event_type)
-                    .push_bind(event.timestamp)
-                    .push_bind(details);
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        if let Some(through) = commit.inbox_applied_through {
-            sqlx::query("DELETE FROM execution_inbox WHERE execution_id = $1 AND id <= $2")
-                .bind(id)
-                .bind(through)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let scheduled: Vec<&TaskChange> = commit
+        // A task scheduled and closed in the same step (a sibling branch failed) is never queued at all.
+        let closed: HashSet<&str> = commit
             .tasks
             .iter()
-            .filter(|t| matches!(t, TaskChange::Schedule { .. }))
+            .filter_map(|t| match t {
+                TaskChange::Close { task_key, .. } => Some(task_key.as_str()),
+                TaskChange::Schedule { .. } => None,
+            })
             .collect();
-        if !scheduled.is_empty() {
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO activity_tasks (token, activity_arn, execution_id, task_key, input, status, created_at) ",
-            );
-            insert.push_values(&scheduled, |mut row, task| {
-                if let TaskChange::Schedule {
+        let mut schedule = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut close = (Vec::new(), Vec::new());
+        for task in &commit.tasks {
+            match task {
+                TaskChange::Schedule {
                     task_key,
                     activity_arn,
                     input,
                     token,
-                } = task
-                {
-                    row.push_bind(token)
-                        .push_bind(activity_arn)
-                        .push_bind(id)
-                        .push_bind(task_key)
-                        .push_bind(input)
-                        .push_bind("SCHEDULED")
-                        .push_bind(commit.now);
+                } if !closed.contains(task_key.as_str()) => {
+                    schedule.0.push(token.as_str());
+                    schedule.1.push(activity_arn.as_str());
+                    schedule.2.push(task_key.as_str());
+                    schedule.3.push(input.as_str());
                 }
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        for task in &commit.tasks {
-            if let TaskChange::Close {
-                task_key,
-                timed_out,
-            } = task
-            {
-                sqlx::query(
-                    "UPDATE activity_tasks SET status = $3, closed_at = $4 \
-                     WHERE execution_id = $1 AND task_key = $2 AND status IN ('SCHEDULED', 'STARTED')",
-                )
-                .bind(id)
-                .bind(task_key)
-                .bind(if *timed_out { "TIMED_OUT" } else { "CANCELLED" })
-                .bind(commit.now)
-                .execute(&mut *tx)
-                .await?;
+                TaskChange::Schedule { .. } => {}
+                TaskChange::Close {
+                    task_key,
+                    timed_out,
+                } => {
+                    close.0.push(task_key.as_str());
+                    close
+                        .1
+                        .push(if *timed_out { "TIMED_OUT" } else { "CANCELLED" });
+                }
             }
         }
-        let last_event_id = commit.events.last().map(|e| e.id);
-        match &commit.closing {
-            Some(closing) => {
-                sqlx::query(
-                    "UPDATE executions SET status = $2, output = $3, error = $4, cause = $5, stop_date = $6, \
-                     engine_state = $7, due_at = NULL, last_owner = lease_owner, lease_owner = NULL, \
-                     lease_expires_at = NULL, last_event_id = COALESCE($8, last_event_id) WHERE id = $1",
-                )
-                .bind(id)
-                .bind(closing.status.as_str())
-                .bind(&closing.output)
-                .bind(&closing.error)
-                .bind(&closing.cause)
-                .bind(commit.now)
-                .bind(&commit.engine_state)
-                .bind(last_event_id)
-                .execute(&mut *tx)
-                .await?;
-                // Nobody will answer an open task of a closed execution.
-                sqlx::query(
-                    "UPDATE activity_tasks SET status = 'CANCELLED', closed_at = $2 \
-                     WHERE execution_id = $1 AND status IN ('SCHEDULED', 'STARTED')",
-                )
-                .bind(id)
-                .bind(commit.now)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("DELETE FROM execution_inbox WHERE execution_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            None => {
-                // A message that arrived while we worked makes the execution due again at once.
-                sqlx::query(
-                    "UPDATE executions SET engine_state = $2, \
-                     due_at = CASE WHEN EXISTS (SELECT 1 FROM execution_inbox WHERE execution_id = $1) \
-                                   THEN $3 ELSE $4 END, \
-                     last_owner = lease_owner, lease_owner = NULL, lease_expires_at = NULL, \
-                     last_event_id = COALESCE($5, last_event_id) \
-                     WHERE id = $1",
-                )
-                .bind(id)
-                .bind(&commit.engine_state)
-                .bind(commit.now)
-                .bind(commit.wake_at)
-                .bind(last_event_id)
-                .execute(&mut *tx)
-                .await?;
-            }
+        let events = &commit.events;
+        let closing = commit.closing.as_ref();
+        let written: i64 = sqlx::query_scalar(STEP_COMMIT)
+            .bind(id)
+            .bind(commit.lease.version)
+            .bind(&commit.engine_state)
+            .bind(events.last().map(|e| e.id))
+            .bind(closing.map(|c| c.status.as_str()))
+            .bind(closing.and_then(|c| c.output.as_deref()))
+            .bind(closing.and_then(|c| c.error.as_deref()))
+            .bind(closing.and_then(|c| c.cause.as_deref()))
+            .bind(commit.now)
+            .bind(commit.lease.due_at)
+            .bind(commit.wake_at)
+            .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
+            .bind(
+                events
+                    .iter()
+                    .map(|e| e.previous_event_id)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                events
+                    .iter()
+                    .map(|e| e.event_type.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(events.iter().map(|e| e.timestamp).collect::<Vec<_>>())
+            .bind(
+                events
+                    .iter()
+                    .map(|e| (!e.details.is_null()).then(|| e.details.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(&commit.inbox_applied)
+            .bind(&schedule.0)
+            .bind(&schedule.1)
+            .bind(&schedule.2)
+            .bind(&schedule.3)
+            .bind(&close.0)
+            .bind(&close.1)
+            .bind(&commit.lease.owner)
+            .fetch_one(&self.pool)
+            .await?;
+        if written == 0 {
+            return Ok(CommitOutcome::LeaseLost);
         }
-        tx.commit().await?;
-        for task in &scheduled {
-            if let TaskChange::Schedule { activity_arn, .. } = task {
-                self.notifier.activity(activity_arn);
-            }
+        for arn in schedule.1.iter().collect::<HashSet<_>>() {
+            self.notifier.activity(arn);
         }
         Ok(CommitOutcome::Committed)
     }

@@ -78,6 +78,9 @@ impl LeaseStore for SqliteStore {
                         execution_id: row.try_get("id")?,
                         version: row.try_get("lease_version")?,
                         expires_at: from_micros(row.try_get("lease_expires_at")?)?,
+                        // The SQLite commit rechecks the inbox inside its write transaction instead.
+                        due_at: None,
+                        owner: owner.to_string(),
                     },
                     arn: row.try_get("arn")?,
                     name: row.try_get("name")?,
@@ -92,6 +95,20 @@ impl LeaseStore for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn lease_release(&self, lease: &Lease, retry_at: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE executions SET lease_expires_at = ?4 \
+             WHERE id = ?1 AND lease_version = ?2 AND lease_owner = ?3",
+        )
+        .bind(lease.execution_id)
+        .bind(lease.version)
+        .bind(&lease.owner)
+        .bind(micros(retry_at))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
     }
 
     async fn leases_renew(
@@ -174,10 +191,10 @@ impl LeaseStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        if let Some(through) = commit.inbox_applied_through {
-            sqlx::query("DELETE FROM execution_inbox WHERE execution_id = ?1 AND id <= ?2")
+        for applied in &commit.inbox_applied {
+            sqlx::query("DELETE FROM execution_inbox WHERE execution_id = ?1 AND id = ?2")
                 .bind(id)
-                .bind(through)
+                .bind(applied)
                 .execute(&mut *tx)
                 .await?;
         }
