@@ -573,7 +573,7 @@ async fn history_pagination() {
         .execution_arn;
     append_events(&server, &execution, 1100).await;
     append_events(&server, &other, 5).await;
-    let all: Vec<i64> = (1..=1101).collect();
+    let all: Vec<i32> = (1..=1101).collect();
 
     // maxResults 0 → 100 per page.
     let first = history(&mut client, &execution, 0, false, None).await;

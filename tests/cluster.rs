@@ -148,7 +148,7 @@ async fn wait_all_closed(
 async fn history_types(
     client: &mut StepFunctionsClient<Channel>,
     execution: &str,
-) -> Vec<(i64, String)> {
+) -> Vec<(i32, String)> {
     let events = client
         .get_execution_history(pb::GetExecutionHistoryRequest {
             execution_arn: execution.into(),
@@ -299,8 +299,8 @@ async fn killing_a_process_mid_run_loses_and_duplicates_nothing() {
     ];
     for e in &executions {
         let events = history_types(&mut client, e).await;
-        let ids: Vec<i64> = events.iter().map(|(id, _)| *id).collect();
-        assert_eq!(ids, (1..=events.len() as i64).collect::<Vec<_>>(), "{e}");
+        let ids: Vec<i32> = events.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, (1..=events.len() as i32).collect::<Vec<_>>(), "{e}");
         let types: Vec<&str> = events.iter().map(|(_, t)| t.as_str()).collect();
         assert_eq!(types, expected, "{e}");
     }

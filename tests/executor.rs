@@ -189,10 +189,10 @@ async fn pass_choice_parallel_map_workflow_runs_to_success(backend: Backend) {
                "priced": [{"sku": "a", "n": 0}, {"sku": "b", "n": 1}]})
     );
     let events = history(&mut server, &execution).await;
-    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    let ids: Vec<i32> = events.iter().map(|e| e.id).collect();
     assert_eq!(
         ids,
-        (1..=events.len() as i64).collect::<Vec<_>>(),
+        (1..=events.len() as i32).collect::<Vec<_>>(),
         "ids 1..n without gaps"
     );
     let t = types(&events);
@@ -254,7 +254,7 @@ async fn activity_round_trip_records_worker_and_output(backend: Backend) {
             "ExecutionSucceeded"
         ]
     );
-    let prevs: Vec<i64> = events.iter().map(|e| e.previous_event_id).collect();
+    let prevs: Vec<i32> = events.iter().map(|e| e.previous_event_id).collect();
     assert_eq!(prevs, [0, 0, 2, 3, 4, 5, 6]);
     let Some(pb::history_event::Details::ActivityStartedEventDetails(started)) = &events[3].details
     else {

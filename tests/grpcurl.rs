@@ -124,6 +124,48 @@ async fn grpcurl_reflection_and_json_calls(backend: Backend) {
     assert_eq!(described["roleArn"], json!(ROLE_ARN));
     assert_eq!(described["creationDate"], created["creationDate"]);
 
+    // Start an execution and read its history as a user would: ids print as JSON numbers, as AWS's do.
+    let (ok, stdout, stderr) = call(
+        &server,
+        "StartExecution",
+        &json!({"stateMachineArn": arn, "name": "first", "input": "{\"who\":\"world\"}"}),
+    )
+    .await;
+    assert!(ok, "StartExecution failed: {stderr}");
+    let execution = json_of(&stdout)["executionArn"]
+        .as_str()
+        .expect("executionArn")
+        .to_string();
+    let mut history = Value::Null;
+    for _ in 0..100 {
+        let (ok, stdout, stderr) = call(
+            &server,
+            "GetExecutionHistory",
+            &json!({"executionArn": execution}),
+        )
+        .await;
+        assert!(ok, "GetExecutionHistory failed: {stderr}");
+        history = json_of(&stdout);
+        if history["events"].as_array().map_or(0, Vec::len) >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let events = history["events"].as_array().expect("events");
+    assert_eq!(events[0]["id"], json!(1), "{history}");
+    assert_eq!(events[0]["type"], json!("ExecutionStarted"));
+    assert_eq!(
+        events[0]["executionStartedEventDetails"]["input"],
+        json!("{\"who\":\"world\"}")
+    );
+    assert_eq!(events[1]["type"], json!("PassStateEntered"));
+    assert_eq!(
+        events[1]["stateEnteredEventDetails"]["name"],
+        json!("Hello")
+    );
+    assert_eq!(events[2]["previousEventId"], json!(2));
+    assert_eq!(events.last().unwrap()["type"], json!("ExecutionSucceeded"));
+
     // Errors carry the AWS error name first in the status message.
     let missing = "arn:aws:states:us-east-1:123456789012:stateMachine:missing";
     let (ok, _, stderr) = call(

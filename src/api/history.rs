@@ -41,11 +41,16 @@ pub fn history_event_to_pb(event: &HistoryEvent) -> ApiResult<pb::HistoryEvent> 
                 event.id, event.event_type
             ))
         })?;
+    // Ids stop at 25,000 (the engine's cap), so they always fit the wire's int32.
+    let narrow = |n: i64| {
+        i32::try_from(n)
+            .map_err(|_| ApiError::internal(format!("history event id {n} is out of range")))
+    };
     Ok(pb::HistoryEvent {
         timestamp: Some(timestamp(event.timestamp)),
         r#type: event_type as i32,
-        id: event.id,
-        previous_event_id: event.previous_event_id,
+        id: narrow(event.id)?,
+        previous_event_id: narrow(event.previous_event_id)?,
         details,
     })
 }
