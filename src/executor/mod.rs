@@ -52,6 +52,9 @@ impl ExecutorSettings {
     }
 }
 
+/// How many compiled state machine versions a process keeps.
+const COMPILED_CACHE_LIMIT: usize = 1024;
+
 /// Aborts a background task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -202,7 +205,12 @@ impl Executor {
             machine,
             activities,
         });
-        self.lock_cache().insert(version_id, compiled.clone());
+        let mut cache = self.lock_cache();
+        // Versions are immutable, so a cache entry never goes stale; the bound only caps memory.
+        if cache.len() >= COMPILED_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(version_id, compiled.clone());
         Ok(compiled)
     }
 
