@@ -16,6 +16,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod executor;
+pub mod metrics;
 pub mod operations;
 pub mod store;
 pub mod telemetry;

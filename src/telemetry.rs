@@ -1,8 +1,9 @@
 //! Logging and tracing: `tracing` to stderr (filter from `RUST_LOG`, default `info`), plus OTLP/gRPC
-//! span export when an endpoint is configured.
+//! span and metric export (see `crate::metrics`) when an endpoint is configured.
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
 use tracing_subscriber::layer::SubscriberExt;
@@ -24,6 +25,7 @@ pub enum TelemetryError {
 #[must_use = "dropping it without shutdown() may lose spans"]
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
+    meters: Option<SdkMeterProvider>,
 }
 
 impl Telemetry {
@@ -33,6 +35,11 @@ impl Telemetry {
         if let Some(provider) = self.provider {
             if let Err(error) = provider.shutdown() {
                 eprintln!("sfn: flushing traces failed: {error}");
+            }
+        }
+        if let Some(meters) = self.meters {
+            if let Err(error) = meters.shutdown() {
+                eprintln!("sfn: flushing metrics failed: {error}");
             }
         }
     }
@@ -46,6 +53,14 @@ pub fn init(otlp_endpoint: Option<&str>) -> Result<Telemetry, TelemetryError> {
         Some(endpoint) => Some(otlp_provider(endpoint)?),
         None => None,
     };
+    let meters = match otlp_endpoint {
+        Some(endpoint) => {
+            let meters = otlp_meters(endpoint)?;
+            opentelemetry::global::set_meter_provider(meters.clone());
+            Some(meters)
+        }
+        None => None,
+    };
     let otel = provider
         .as_ref()
         .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("sfn")));
@@ -54,7 +69,22 @@ pub fn init(otlp_endpoint: Option<&str>) -> Result<Telemetry, TelemetryError> {
         .with(fmt)
         .with(otel)
         .try_init()?;
-    Ok(Telemetry { provider })
+    Ok(Telemetry { provider, meters })
+}
+
+fn otlp_meters(endpoint: &str) -> Result<SdkMeterProvider, TelemetryError> {
+    let exporter = opentelemetry_otlp::MetricExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .build()
+        .map_err(|source| TelemetryError::Exporter {
+            endpoint: endpoint.to_string(),
+            source,
+        })?;
+    Ok(SdkMeterProvider::builder()
+        .with_periodic_exporter(exporter)
+        .with_resource(Resource::builder().with_service_name("sfn").build())
+        .build())
 }
 
 fn otlp_provider(endpoint: &str) -> Result<SdkTracerProvider, TelemetryError> {

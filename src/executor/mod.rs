@@ -19,6 +19,7 @@ use crate::asl::{
     Command, ExecutionInfo, ExecutionState, Outcome, Resources, Signal, StateMachine, StepEnv,
 };
 use crate::domain::task_token::new_task_token;
+use crate::metrics::{attribute, METRICS};
 use crate::operations::ActivityWakeups;
 use crate::store::lease::{
     Closing, CommitOutcome, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange, Wakeup,
@@ -226,7 +227,18 @@ impl Executor {
         let lease = leased.lease.clone();
         // Dropped on every way out, a panic included, so a failed step never keeps its lease alive.
         let _renewal = AbortOnDrop(self.keep_lease(lease.clone()));
-        if let Err(e) = self.try_advance(leased).await {
+        let started = std::time::Instant::now();
+        let result = self.try_advance(leased).await;
+        METRICS
+            .step_duration_ms
+            .record(started.elapsed().as_secs_f64() * 1000.0, &[]);
+        let outcome = match &result {
+            Ok(CommitOutcome::Committed) => "committed",
+            Ok(CommitOutcome::LeaseLost) => "lease_lost",
+            Err(_) => "failed",
+        };
+        METRICS.steps.add(1, &attribute("outcome", outcome));
+        if let Err(e) = result {
             tracing::warn!(error = %e, "advancing the execution failed; it will be retried shortly");
             let retry_at = Utc::now() + chrono::Duration::seconds(1);
             if let Err(e) = self.store.lease_release(&lease, retry_at).await {
@@ -264,7 +276,7 @@ impl Executor {
         })
     }
 
-    async fn try_advance(&self, leased: LeasedExecution) -> Result<(), String> {
+    async fn try_advance(&self, leased: LeasedExecution) -> Result<CommitOutcome, String> {
         let compiled = self.compiled(leased.version_id).await?;
         let mut state = match &leased.engine_state {
             Some(text) => {
@@ -364,7 +376,8 @@ impl Executor {
                 cause: cause.clone(),
             },
         });
-        let closed = closing.is_some();
+        let closed = closing.as_ref().map(|c| c.status);
+        let event_count = advance.events.len() as u64;
         let engine_state = serde_json::to_string(&state).map_err(|e| e.to_string())?;
         let commit = StepCommit {
             lease: leased.lease,
@@ -376,17 +389,26 @@ impl Executor {
             wake_at: advance.wake_at,
             closing,
         };
-        match self
+        let outcome = self
             .store
             .step_commit(commit)
             .await
-            .map_err(|e| e.to_string())?
-        {
+            .map_err(|e| e.to_string())?;
+        match outcome {
             CommitOutcome::Committed => {
+                METRICS.history_events.add(event_count, &[]);
+                METRICS
+                    .activity_tasks_scheduled
+                    .add(scheduled.len() as u64, &[]);
+                if let Some(status) = closed {
+                    METRICS
+                        .executions_closed
+                        .add(1, &attribute("status", status.as_str()));
+                }
                 for arn in scheduled {
                     self.activity_wakeups.notify(&arn);
                 }
-                if closed {
+                if closed.is_some() {
                     if let Err(e) = self.control.state_machine_finish_deletions().await {
                         tracing::warn!(error = %e, "finishing state machine deletions failed");
                     }
@@ -396,6 +418,6 @@ impl Executor {
                 tracing::debug!("lease lost before commit; the advance was discarded");
             }
         }
-        Ok(())
+        Ok(outcome)
     }
 }

@@ -137,6 +137,14 @@ impl Service {
         match self.store.execution_start(new.clone()).await? {
             StartOutcome::Started(execution) => {
                 self.work_committed();
+                let kind = if execution.express {
+                    "EXPRESS"
+                } else {
+                    "STANDARD"
+                };
+                crate::metrics::METRICS
+                    .executions_started
+                    .add(1, &crate::metrics::attribute("type", kind));
                 Ok(pb::StartExecutionResponse {
                     execution_arn: execution.arn,
                     start_date: timestamp(execution.start_date),
