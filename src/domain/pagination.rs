@@ -86,6 +86,24 @@ pub fn encode_token<C: Serialize>(
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
+/// Cuts a page fetched with one row more than `limit` (the extra row only says "there is more"), and makes
+/// the nextToken from the page's last row when there is more.
+pub fn finish_page<T, C: Serialize>(
+    rows: &mut Vec<T>,
+    limit: usize,
+    query: &str,
+    now: DateTime<Utc>,
+    cursor: impl Fn(&T) -> C,
+) -> Result<Option<String>, ApiError> {
+    if rows.len() <= limit {
+        return Ok(None);
+    }
+    rows.truncate(limit);
+    rows.last()
+        .map(|last| encode_token(query, &cursor(last), now))
+        .transpose()
+}
+
 /// Reads a nextToken back. Too long → ValidationException; anything not made by `encode_token` for
 /// this same `query`, or older than 24 h → `InvalidToken`.
 pub fn decode_token<C: DeserializeOwned + Serialize>(

@@ -12,7 +12,7 @@ use crate::api::pb;
 use crate::domain::arn::{check_arn, ResourceType};
 use crate::domain::names::{validate_name, MAX_NAME_LEN};
 use crate::domain::pagination::{
-    decode_optional, encode_token, invalid_token, page_size, MAX_TOKEN_LEN,
+    decode_optional, finish_page, invalid_token, page_size, MAX_TOKEN_LEN,
 };
 use crate::domain::payload::check_task_output;
 use crate::domain::tags::{check_limit, validate_tags};
@@ -97,15 +97,7 @@ impl Service {
             .store
             .activity_list(after.as_deref(), limit + 1)
             .await?;
-        let next_token = if activities.len() > limit {
-            activities.truncate(limit);
-            activities
-                .last()
-                .map(|last| encode_token(LIST_QUERY, &last.name, now))
-                .transpose()?
-        } else {
-            None
-        };
+        let next_token = finish_page(&mut activities, limit, LIST_QUERY, now, |a| a.name.clone())?;
         Ok(pb::ListActivitiesResponse {
             activities: activities
                 .into_iter()

@@ -11,7 +11,7 @@ use crate::api::{history_event_to_pb, pb, strip_execution_data};
 use crate::domain::arn::{check_arn, ResourceType};
 use crate::domain::names::validate_name;
 use crate::domain::pagination::{
-    decode_optional, encode_token, page_size, MAX_EXECUTIONS_TOKEN_LEN, MAX_TOKEN_LEN,
+    decode_optional, finish_page, page_size, MAX_EXECUTIONS_TOKEN_LEN, MAX_TOKEN_LEN,
 };
 use crate::domain::payload::check_execution_input;
 use crate::domain::validation::{check_max_len, constraint_violation};
@@ -236,18 +236,13 @@ impl Service {
                 limit: limit + 1,
             })
             .await?;
-        let next_token = if executions.len() > limit {
-            executions.truncate(limit);
-            executions
-                .last()
-                .map(|last| {
-                    let cursor: ExecutionCursor = (last.start_date.timestamp_micros(), last.id);
-                    encode_token(&query_key, &cursor, now)
-                })
-                .transpose()?
-        } else {
-            None
-        };
+        let next_token = finish_page(
+            &mut executions,
+            limit,
+            &query_key,
+            now,
+            |e| -> ExecutionCursor { (e.start_date.timestamp_micros(), e.id) },
+        )?;
         Ok(pb::ListExecutionsResponse {
             executions: executions
                 .into_iter()
@@ -352,15 +347,7 @@ impl Service {
                 limit: limit + 1,
             })
             .await?;
-        let next_token = if events.len() > limit {
-            events.truncate(limit);
-            events
-                .last()
-                .map(|last| encode_token(&query_key, &last.id, now))
-                .transpose()?
-        } else {
-            None
-        };
+        let next_token = finish_page(&mut events, limit, &query_key, now, |e| e.id)?;
         let include_data = req.include_execution_data.unwrap_or(true);
         let events = events
             .iter()

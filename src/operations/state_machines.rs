@@ -6,7 +6,7 @@ use crate::api::pb;
 use crate::asl::validate_definition;
 use crate::domain::arn::{check_arn, check_foreign_arn, ResourceType};
 use crate::domain::names::validate_name;
-use crate::domain::pagination::{decode_optional, encode_token, page_size, MAX_TOKEN_LEN};
+use crate::domain::pagination::{decode_optional, finish_page, page_size, MAX_TOKEN_LEN};
 use crate::domain::tags::{check_limit, validate_tags, Tag};
 use crate::domain::validation::{check_max_len, check_min_len, constraint_violation};
 use crate::error::{ApiError, ApiResult, ErrorKind};
@@ -223,15 +223,7 @@ impl Service {
             .store
             .state_machine_list(after.as_deref(), limit + 1)
             .await?;
-        let next_token = if machines.len() > limit {
-            machines.truncate(limit);
-            machines
-                .last()
-                .map(|last| encode_token(LIST_QUERY, &last.name, now))
-                .transpose()?
-        } else {
-            None
-        };
+        let next_token = finish_page(&mut machines, limit, LIST_QUERY, now, |m| m.name.clone())?;
         Ok(pb::ListStateMachinesResponse {
             state_machines: machines
                 .into_iter()
