@@ -14,6 +14,7 @@ use crate::config::{MigrateArgs, ServeArgs};
 use crate::executor::{Executor, ExecutorSettings};
 use crate::operations::{Service, ServiceSettings};
 use crate::store::backend::{redacted, Backend, DEFAULT_DATABASE_URL};
+use crate::store::lease::Wakeup;
 use tokio::sync::watch;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +71,18 @@ pub async fn serve(
         },
     ));
 
+    // Wake-ups from other processes (Postgres LISTEN), in every role: executors for new work, and
+    // GetActivityTask long polls for tasks that another process's executor queued.
+    let work = service.work_notifier();
+    let activity_wakeups = service.activity_wakeups();
+    leases
+        .listen(Arc::new(move |wakeup| match wakeup {
+            Wakeup::Work => work.notify_one(),
+            Wakeup::Activity(arn) => activity_wakeups.notify(&arn),
+        }))
+        .await
+        .map_err(|e| AppError::Connect(e.to_string()))?;
+
     // The executor pool stops claiming when the server starts draining and finishes its in-flight steps.
     let (stop_executor, executor_stopped) = watch::channel(false);
     let executor = if args.role.runs_executors() {
@@ -80,12 +93,7 @@ pub async fn serve(
             service.work_notifier(),
             service.activity_wakeups(),
         );
-        Some(
-            executor
-                .spawn(executor_stopped)
-                .await
-                .map_err(|e| AppError::Connect(e.to_string()))?,
-        )
+        Some(executor.spawn(executor_stopped))
     } else {
         None
     };

@@ -22,7 +22,7 @@ use crate::domain::task_token::new_task_token;
 use crate::metrics::{attribute, METRICS};
 use crate::operations::ActivityWakeups;
 use crate::store::lease::{
-    Closing, CommitOutcome, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange, Wakeup,
+    Closing, CommitOutcome, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange,
 };
 use crate::store::{ExecutionStatus, Store};
 
@@ -108,19 +108,9 @@ impl Executor {
     }
 
     /// Starts the pool; it stops claiming when `shutdown` turns true and returns once in-flight advances end.
-    pub async fn spawn(
-        self: Arc<Self>,
-        shutdown: watch::Receiver<bool>,
-    ) -> crate::store::Result<tokio::task::JoinHandle<()>> {
-        let work = self.work.clone();
-        let wakeups = self.activity_wakeups.clone();
-        self.store
-            .listen(Arc::new(move |wakeup| match wakeup {
-                Wakeup::Work => work.notify_one(),
-                Wakeup::Activity(arn) => wakeups.notify(&arn),
-            }))
-            .await?;
-        Ok(tokio::spawn(self.run(shutdown)))
+    /// (Wake-ups from other processes reach `work` through `app`, which listens in every role.)
+    pub fn spawn(self: Arc<Self>, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(self.run(shutdown))
     }
 
     async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {

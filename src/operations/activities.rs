@@ -22,8 +22,9 @@ use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::store::{self, NewActivity, TaskReport, TaskReportOutcome};
 
 const LIST_QUERY: &str = "ListActivities";
-/// Between wake-ups, a long poll re-checks the store this often (tasks scheduled by other processes).
-const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Between wake-ups, a long poll re-checks the store this often. Tasks queued in this process or announced by
+/// another one (Postgres NOTIFY) wake polls at once; the re-check only covers a missed notification.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 impl Service {
     /// CreateActivity is idempotent on the name: a repeat returns the original ARN and creationDate
