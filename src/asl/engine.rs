@@ -1669,7 +1669,16 @@ impl Stepper<'_> {
                         }
                     }
                 }
-                return Flow::Fail(a, failure.into_state_error());
+                let mut error = failure.into_state_error();
+                if tolerated_failure_count.is_some() || tolerated_failure_percentage.is_some() {
+                    // With a tolerance set, the Map fails for going over it, not with the last item's error.
+                    error.error = Some("States.ExceedToleratedFailureThreshold".into());
+                    error.cause = Some(format!(
+                        "The specified tolerated failure threshold was exceeded by the Map state '{name}'."
+                    ));
+                    error.runtime = false;
+                }
+                return Flow::Fail(a, error);
             }
             let Step::Map(map) = &mut a.step else {
                 return Flow::Block(a);

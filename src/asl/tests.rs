@@ -1074,3 +1074,32 @@ fn order_workflow_caught_failure_and_rejection() {
         (Some("OrderRejected".into()), Some("total too small".into()))
     );
 }
+
+#[test]
+fn map_tolerated_failures_keep_error_outputs_until_the_threshold() {
+    let def = |count: u64| {
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "ToleratedFailureCount": count,
+            "ItemProcessor": {"StartAt": "C", "States": {
+                "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 0, "Next": "Bad"}], "Default": "Ok"},
+                "Bad": {"Type": "Fail", "Error": "Item", "Cause": "zero"},
+                "Ok": {"Type": "Pass", "End": true}}}}}})
+    };
+    let h = Harness::start(def(1), json!([1, 0, 2]));
+    assert_eq!(
+        h.output(),
+        json!([1, {"Error": "Item", "Cause": "zero"}, 2])
+    );
+    assert_eq!(
+        h.types()
+            .iter()
+            .filter(|t| *t == "MapIterationFailed")
+            .count(),
+        1
+    );
+
+    let h = Harness::start(def(1), json!([0, 0, 2]));
+    assert_eq!(
+        h.failure().0.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+}
