@@ -334,7 +334,7 @@ async fn poll_times_out_with_an_empty_response() {
 
 #[tokio::test]
 async fn poll_wakes_when_a_task_is_scheduled() {
-    let server = TestServer::start_with(|args| {
+    let server = TestServer::start_on(common::Backend::Postgres, |args| {
         args.role = sfn::config::Role::Api;
         args.activity_poll_timeout = Duration::from_secs(20);
     })
@@ -363,7 +363,7 @@ use common::TestServer;
 
 #[tokio::test]
 async fn task_lifecycle_success_with_heartbeat() {
-    let server = api_server().await;
+    let server = pg_api_server().await;
     let mut client = server.client.clone();
     let store = store(&server).await;
     let activity = create_activity(&mut client, "work").await.activity_arn;
@@ -463,7 +463,7 @@ async fn task_lifecycle_success_with_heartbeat() {
 
 #[tokio::test]
 async fn task_failure_carries_error_and_cause() {
-    let server = api_server().await;
+    let server = pg_api_server().await;
     let mut client = server.client.clone();
     let store = store(&server).await;
     let activity = create_activity(&mut client, "fail").await.activity_arn;
@@ -516,7 +516,7 @@ async fn task_failure_carries_error_and_cause() {
 
 #[tokio::test]
 async fn bad_tokens_and_outputs() {
-    let server = api_server().await;
+    let server = pg_api_server().await;
     let mut client = server.client.clone();
     let store = store(&server).await;
     let activity = create_activity(&mut client, "tok").await.activity_arn;
@@ -608,7 +608,7 @@ async fn bad_tokens_and_outputs() {
 
 #[tokio::test]
 async fn stopping_the_execution_times_out_its_tasks() {
-    let server = api_server().await;
+    let server = pg_api_server().await;
     let mut client = server.client.clone();
     let store = store(&server).await;
     let activity = create_activity(&mut client, "stop").await.activity_arn;

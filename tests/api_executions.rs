@@ -330,7 +330,7 @@ async fn express_executions_follow_the_matrix() {
 
 #[tokio::test]
 async fn describe_errors_and_output_only_when_succeeded() {
-    let server = api_server().await;
+    let server = pg_api_server().await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "out", WAIT_DEFINITION, Standard).await;
     let missing = arn(&server, "execution:out:missing");
@@ -394,7 +394,7 @@ async fn describe_errors_and_output_only_when_succeeded() {
 
 #[tokio::test]
 async fn stop_aborts_once_and_records_the_event() {
-    let server = api_server().await;
+    let server = pg_api_server().await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "stop", WAIT_DEFINITION, Standard).await;
     let with_reason = start_execution(&mut client, &sm, Some("a"), None)
@@ -562,7 +562,7 @@ async fn history_starts_with_execution_started_and_can_drop_data() {
 
 #[tokio::test]
 async fn history_pagination() {
-    let server = api_server().await;
+    let server = pg_api_server().await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "pages", WAIT_DEFINITION, Standard).await;
     let execution = start_execution(&mut client, &sm, Some("p"), None)
@@ -808,7 +808,7 @@ async fn list_executions_newest_first_with_filter_and_stable_pages() {
 
 #[tokio::test]
 async fn start_commits_work_for_the_executor() {
-    let server = api_server().await;
+    let server = pg_api_server().await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "work", WAIT_DEFINITION, Standard).await;
     let started = start_execution(&mut client, &sm, Some("w"), None).await;

@@ -574,7 +574,7 @@ async fn delete_with_running_execution_is_deleting_until_it_ends() {
 async fn deletion_finishes_when_execution_closes_elsewhere() {
     // The executor closes executions without going through StopExecution: the next read finishes
     // the deletion.
-    let server = api_server().await;
+    let server = pg_api_server().await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "elsewhere", WAIT_DEFINITION, Standard).await;
     let execution = start_execution(&mut client, &sm, None, None).await;

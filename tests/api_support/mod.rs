@@ -25,6 +25,15 @@ pub async fn api_server() -> TestServer {
     TestServer::start_with(|args| args.role = Role::Api).await
 }
 
+/// Like [`api_server`], always on Postgres: for tests that inspect rows with Postgres SQL through [`store`].
+pub async fn pg_api_server() -> TestServer {
+    TestServer::start_on(crate::common::Backend::Postgres, |args| {
+        args.role = Role::Api
+    })
+    .await
+}
+
+/// A second connection to a [`pg_api_server`]'s database.
 pub async fn store(server: &TestServer) -> PgStore {
     PgStore::connect(&server.database_url, 2)
         .await
