@@ -134,7 +134,7 @@ CREATE INDEX activity_tasks_execution ON activity_tasks (execution_id) WHERE sta
 CREATE TABLE execution_inbox (
     id BIGSERIAL PRIMARY KEY,
     execution_id BIGINT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
-    -- JSON message for the engine (formats in CONTROL_PLANE.md).
+    -- JSON message for the engine: the serde form of asl::engine::Signal (TaskStarted, TaskSucceeded, ...).
     message TEXT NOT NULL,
     created_at TIMESTAMPTZ NOT NULL
 );

@@ -143,7 +143,7 @@ CREATE INDEX activity_tasks_execution ON activity_tasks (execution_id) WHERE sta
 CREATE TABLE execution_inbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     execution_id INTEGER NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
-    -- JSON message for the engine (formats in CONTROL_PLANE.md).
+    -- JSON message for the engine: the serde form of asl::engine::Signal (TaskStarted, TaskSucceeded, ...).
     message TEXT NOT NULL,
     created_at INTEGER NOT NULL
 );

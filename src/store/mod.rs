@@ -317,7 +317,7 @@ pub enum TaskReportOutcome {
     AlreadyClosed,
 }
 
-/// A message for the engine (see CONTROL_PLANE.md for the formats).
+/// A message for the engine: the JSON form of `asl::engine::Signal`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxMessage {
     pub id: i64,

@@ -1,4 +1,4 @@
-//! Helpers shared by the tests/api_*.rs suites (on top of helper-3's `common` harness).
+//! Helpers shared by the tests/api_*.rs suites (on top of the `common` harness).
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::fmt::Debug;
