@@ -516,7 +516,9 @@ async fn history_starts_with_execution_started_and_can_drop_data() {
     assert_eq!(first.r#type(), pb::HistoryEventType::ExecutionStarted);
     assert_eq!((first.id, first.previous_event_id), (1, 0));
     assert_eq!(first.timestamp, started.start_date);
-    let data = Some(pb::HistoryEventExecutionDataDetails { truncated: false });
+    let data = Some(pb::HistoryEventExecutionDataDetails {
+        truncated: Some(false),
+    });
     assert_eq!(
         first.details,
         Some(Details::ExecutionStartedEventDetails(

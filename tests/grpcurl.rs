@@ -158,6 +158,11 @@ async fn grpcurl_reflection_and_json_calls(backend: Backend) {
         events[0]["executionStartedEventDetails"]["input"],
         json!("{\"who\":\"world\"}")
     );
+    assert_eq!(
+        events[0]["executionStartedEventDetails"]["inputDetails"],
+        json!({"truncated": false}),
+        "AWS prints the flag even when false"
+    );
     assert_eq!(events[1]["type"], json!("PassStateEntered"));
     assert_eq!(
         events[1]["stateEnteredEventDetails"]["name"],

@@ -147,7 +147,9 @@ mod tests {
     }
 
     fn data(truncated: bool) -> Option<pb::HistoryEventExecutionDataDetails> {
-        Some(pb::HistoryEventExecutionDataDetails { truncated })
+        Some(pb::HistoryEventExecutionDataDetails {
+            truncated: Some(truncated),
+        })
     }
 
     #[test]
