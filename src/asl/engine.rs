@@ -11,8 +11,8 @@ use serde_json::{json, Map, Value};
 
 use super::history::HistoryEvent;
 use super::model::{
-    FailText, PathField, ResultPathField, Seconds, State, StateKind, StateMachine, Transition,
-    WaitFor,
+    is_activity_arn, FailText, PathField, ResultPathField, Seconds, State, StateKind, StateMachine,
+    Transition, WaitFor,
 };
 use super::Failure;
 
@@ -1771,11 +1771,6 @@ impl ThreadFailure {
             inner: true,
         }
     }
-}
-
-fn is_activity_arn(resource: &str) -> bool {
-    let parts: Vec<&str> = resource.splitn(7, ':').collect();
-    parts.len() == 7 && parts[0] == "arn" && parts[2] == "states" && parts[5] == "activity"
 }
 
 /// `arn:aws:states:::sqs:sendMessage` → (`sqs`, `sendMessage`).

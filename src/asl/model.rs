@@ -178,6 +178,29 @@ impl StateMachine {
     pub fn state(&self, name: &str) -> Option<&State> {
         self.states.get(name)
     }
+
+    /// The activity ARNs the machine's Task states name, sorted, without repeats.
+    pub fn activity_arns(&self) -> Vec<String> {
+        let mut arns: Vec<String> = self
+            .states
+            .values()
+            .filter_map(|s| match &s.kind {
+                StateKind::Task { resource, .. } if is_activity_arn(resource) => {
+                    Some(resource.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        arns.sort();
+        arns.dedup();
+        arns
+    }
+}
+
+/// `arn:aws:states:<region>:<account>:activity:<name>`: a Task resource worked by activity workers.
+pub fn is_activity_arn(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.splitn(7, ':').collect();
+    parts.len() == 7 && parts[0] == "arn" && parts[2] == "states" && parts[5] == "activity"
 }
 
 /// Adds every state of a scope (and of scopes nested in it) to `states`; returns the scope's StartAt.

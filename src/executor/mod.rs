@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use serde_json::Value;
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 
@@ -176,22 +175,8 @@ impl Executor {
             .version_definition(version_id)
             .await
             .map_err(|e| e.to_string())?;
-        let root: Value = serde_json::from_str(&definition).map_err(|e| e.to_string())?;
-        let machine = StateMachine::from_json(&root)?;
-        let mut activities: Vec<String> = machine
-            .states
-            .values()
-            .filter_map(|s| match &s.kind {
-                crate::asl::model::StateKind::Task { resource, .. }
-                    if resource.contains(":activity:") =>
-                {
-                    Some(resource.clone())
-                }
-                _ => None,
-            })
-            .collect();
-        activities.sort();
-        activities.dedup();
+        let machine = StateMachine::parse(&definition)?;
+        let activities = machine.activity_arns();
         let compiled = Arc::new(Compiled {
             machine,
             activities,
@@ -210,8 +195,8 @@ impl Executor {
         self.compiled.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Advances one leased execution and commits the result; on any failure the lease simply lapses and the
-    /// execution is retried by whoever claims it next.
+    /// Advances one leased execution and commits the result; after a failure the lease is released for a
+    /// retry a second later (by whichever executor claims it then).
     #[tracing::instrument(skip_all, fields(execution = %leased.arn))]
     async fn advance(self: &Arc<Self>, leased: LeasedExecution) {
         let lease = leased.lease.clone();

@@ -1,4 +1,4 @@
-//! What the executor needs from storage: claim due executions under a lease, read their inbox, and commit
+//! What the executor needs from storage: claim due executions under a lease, renew or release it, and commit
 //! one advance (engine state, history events, task changes, next due time) atomically, fenced by the lease.
 
 use std::collections::HashSet;
