@@ -251,18 +251,23 @@ where
     total
 }
 
-/// Polls DescribeExecution (first after `settings.poll_interval`, backing off to `max_poll_interval`) until
-/// the execution is no longer RUNNING; returns the status and when the client saw it.
+/// Polls DescribeExecution (first at once, then after `settings.poll_interval`, backing off to
+/// `max_poll_interval`) until the execution is no longer RUNNING; returns the status and when the client
+/// saw it. The first poll is immediate because a short execution may have ended inside StartExecution.
 async fn wait_for_end(
     client: &dyn BenchClient,
     execution_arn: &str,
     settings: &Settings,
     give_up_at: Instant,
 ) -> Result<(RunStatus, Instant), BenchError> {
-    let mut interval = settings.poll_interval;
+    let mut interval = Duration::ZERO;
     loop {
-        tokio::time::sleep(interval).await;
-        interval = (interval * 2).min(settings.max_poll_interval.max(settings.poll_interval));
+        if !interval.is_zero() {
+            tokio::time::sleep(interval).await;
+        }
+        interval = (interval * 2)
+            .max(settings.poll_interval)
+            .min(settings.max_poll_interval.max(settings.poll_interval));
         let status = client.describe_execution(execution_arn).await?;
         let seen_at = Instant::now();
         if status != RunStatus::Running {
@@ -434,12 +439,13 @@ fn poll_method(settings: &Settings) -> String {
         * 1000.0;
     if max > first {
         format!(
-            "completion seen by the client polling DescribeExecution after StartExecution returns, \
-             first after {first} ms, then doubling up to every {max} ms"
+            "completion seen by the client polling DescribeExecution as soon as StartExecution returns, \
+             then after {first} ms, doubling up to every {max} ms"
         )
     } else {
         format!(
-            "completion seen by the client polling DescribeExecution every {first} ms after StartExecution returns"
+            "completion seen by the client polling DescribeExecution as soon as StartExecution returns, then \
+             every {first} ms"
         )
     }
 }
