@@ -93,6 +93,7 @@ pub async fn serve(
             service.work_notifier(),
             service.activity_wakeups(),
         );
+        service.attach_executor(executor.clone());
         Some(executor.spawn(executor_stopped))
     } else {
         None

@@ -643,6 +643,81 @@ async fn restart_resumes_running_executions(backend: Backend) {
     );
 }
 
+/// A process that runs executors runs a new execution's first advance inside StartExecution and commits it
+/// with the insert: a short workflow has ended, history complete, when StartExecution returns; one that
+/// waits has entered its Wait. A process that only serves the API leaves all of it to the executors.
+async fn first_advance_commits_with_start_execution(backend: Backend) {
+    let mut server = TestServer::start_on(backend, |_| {}).await;
+    let pass = create_machine(
+        &mut server,
+        "first-pass",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"ok": 1}, "End": true}}}),
+    )
+    .await;
+    let wait = create_machine(
+        &mut server,
+        "first-wait",
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": true}}}),
+    )
+    .await;
+
+    let done = start(&mut server, &pass, json!({})).await;
+    let d = describe(&mut server, &done).await;
+    assert_eq!(status_name(&d), "SUCCEEDED", "ended inside StartExecution");
+    assert_eq!(d.output.as_deref(), Some(r#"{"ok":1}"#));
+    assert!(d.stop_date.is_some());
+    let events = history(&mut server, &done).await;
+    assert_eq!(
+        types(&events),
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.id, e.previous_event_id))
+            .collect::<Vec<_>>(),
+        [(1, 0), (2, 0), (3, 2), (4, 3)],
+        "the first state entered points at 0, as on AWS"
+    );
+
+    let waiting = start(&mut server, &wait, json!({})).await;
+    assert_eq!(
+        status_name(&describe(&mut server, &waiting).await),
+        "RUNNING"
+    );
+    assert_eq!(
+        types(&history(&mut server, &waiting).await),
+        ["ExecutionStarted", "WaitStateEntered"],
+        "the first advance reached the Wait before StartExecution returned"
+    );
+    server.stop().await.expect("stop");
+
+    let mut api_only =
+        TestServer::start_on(backend, |args| args.role = sfn::config::Role::Api).await;
+    let pass = create_machine(
+        &mut api_only,
+        "api-only-pass",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    )
+    .await;
+    let queued = start(&mut api_only, &pass, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        status_name(&describe(&mut api_only, &queued).await),
+        "RUNNING"
+    );
+    assert_eq!(
+        types(&history(&mut api_only, &queued).await),
+        ["ExecutionStarted"],
+        "no executor here: the execution waits for one"
+    );
+}
+
 /// Runs each scenario as a `postgres::<name>` and a `sqlite::<name>` test.
 macro_rules! on_both_backends {
     ($($scenario:ident),+ $(,)?) => {
@@ -679,4 +754,5 @@ on_both_backends!(
     bad_task_tokens_are_invalid,
     history_distinct_for_concurrent_executions,
     restart_resumes_running_executions,
+    first_advance_commits_with_start_execution,
 );

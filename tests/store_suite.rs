@@ -12,7 +12,8 @@ use sfn::asl::HistoryEvent;
 use sfn::domain::tags::Tag;
 use sfn::store::backend::Backend as StoreBackend;
 use sfn::store::lease::{
-    Closing, CommitOutcome, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange,
+    Closing, CommitOutcome, Lease, LeaseRequest, LeaseStore, LeasedExecution, StepCommit,
+    StepWrite, TaskChange,
 };
 use sfn::store::*;
 
@@ -90,6 +91,8 @@ async fn start_at(
             trace_header: None,
             start_date,
             express: false,
+            lease: None,
+            first_step: None,
         })
         .await
         .expect("start execution")
@@ -97,7 +100,9 @@ async fn start_at(
 
 async fn start(ctx: &Ctx, machine: &StateMachineRecord, name: &str) -> ExecutionRecord {
     match start_at(ctx, machine, name, store_now_minus(1)).await {
-        StartOutcome::Started(record) => record,
+        StartOutcome::Started {
+            execution: record, ..
+        } => record,
         other => panic!("expected Started, got {other:?}"),
     }
 }
@@ -128,12 +133,14 @@ fn commit(lease: &Lease, events: Vec<HistoryEvent>) -> StepCommit {
     StepCommit {
         lease: lease.clone(),
         now: now(),
-        engine_state: r#"{"step":1}"#.into(),
-        events,
         inbox_applied: Vec::new(),
-        tasks: Vec::new(),
-        wake_at: None,
-        closing: None,
+        step: StepWrite {
+            engine_state: r#"{"step":1}"#.into(),
+            events,
+            tasks: Vec::new(),
+            wake_at: None,
+            closing: None,
+        },
     }
 }
 
@@ -479,7 +486,10 @@ async fn tags_upsert_limit_remove(backend: Backend) {
 async fn execution_start_records_first_event_and_name_rules(backend: Backend) {
     let ctx = open(backend).await;
     let machine = create_machine(&ctx, "m", vec![]).await;
-    let StartOutcome::Started(record) = start_at(&ctx, &machine, "first", at(10)).await else {
+    let StartOutcome::Started {
+        execution: record, ..
+    } = start_at(&ctx, &machine, "first", at(10)).await
+    else {
         panic!("expected Started");
     };
     assert_eq!(record.status, ExecutionStatus::Running);
@@ -527,10 +537,15 @@ async fn execution_start_records_first_event_and_name_rules(backend: Backend) {
             trace_header: Some("Root=1".into()),
             start_date: at(12),
             express: true,
+            lease: None,
+            first_step: None,
         })
         .await
         .unwrap();
-    let StartOutcome::Started(express) = express else {
+    let StartOutcome::Started {
+        execution: express, ..
+    } = express
+    else {
         panic!("express start: {express:?}");
     };
     assert!(express.express);
@@ -545,6 +560,8 @@ async fn execution_start_records_first_event_and_name_rules(backend: Backend) {
             trace_header: None,
             start_date: at(0),
             express: false,
+            lease: None,
+            first_step: None,
         })
         .await
         .unwrap();
@@ -560,7 +577,9 @@ async fn execution_list_newest_first_with_keyset_pages(backend: Backend) {
     let starts = [("e1", 1), ("e2", 3), ("e3", 3), ("e4", 2), ("e5", 5)];
     let mut ids = std::collections::HashMap::new();
     for (name, seconds) in starts {
-        let StartOutcome::Started(record) = start_at(&ctx, &machine, name, at(seconds)).await
+        let StartOutcome::Started {
+            execution: record, ..
+        } = start_at(&ctx, &machine, name, at(seconds)).await
         else {
             panic!("start {name}");
         };
@@ -992,6 +1011,227 @@ async fn lease_expiry_and_fencing(backend: Backend) {
     assert_eq!(history(&ctx, execution.id, None, false, 10).await, [1, 2]);
 }
 
+/// StartExecution can commit the execution already leased to the starting process's executor: nobody else
+/// claims it while the lease lives, its owner commits with the returned lease, and when the owner dies the
+/// lease expires and the execution is claimed as usual.
+async fn leased_start_skips_the_claim_and_expires_like_a_claim(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let t0 = now();
+    let start = |name: &'static str, owner: &'static str| {
+        let ctx = &ctx;
+        let machine = &machine;
+        async move {
+            ctx.store
+                .execution_start(NewExecution {
+                    state_machine_id: machine.id,
+                    arn: format!("arn:aws:states:{REGION_ACCOUNT}:execution:m:{name}"),
+                    name: name.into(),
+                    input: r#"{"n":1}"#.into(),
+                    trace_header: None,
+                    start_date: t0 - Duration::seconds(1),
+                    express: false,
+                    lease: Some(LeaseRequest {
+                        owner: owner.into(),
+                        until: t0 + Duration::seconds(30),
+                    }),
+                    first_step: None,
+                })
+                .await
+                .expect("start")
+        }
+    };
+    let StartOutcome::Started {
+        execution,
+        leased: Some(leased),
+    } = start("kept", "owner-a").await
+    else {
+        panic!("a leased start returns the leased execution");
+    };
+    assert_eq!(leased.lease.execution_id, execution.id);
+    assert_eq!(leased.lease.owner, "owner-a");
+    assert_eq!(leased.engine_state, None);
+    assert_eq!(leased.last_event_id, 1);
+    assert_eq!(leased.role_arn, ROLE);
+    assert_eq!(leased.input, r#"{"n":1}"#);
+    assert_eq!(leased.state_machine_arn, machine.arn);
+    assert_eq!(leased.version_id, machine.version.id);
+    assert!(
+        claim(&ctx, "owner-b", t0, 10).await.is_empty(),
+        "a leased start is not claimable while the lease lives"
+    );
+    assert_eq!(
+        ctx.leases
+            .step_commit(commit(
+                &leased.lease,
+                vec![event(2, 1, "PassStateEntered", json!({}))]
+            ))
+            .await
+            .unwrap(),
+        CommitOutcome::Committed,
+        "the starting owner commits without a claim"
+    );
+    assert_eq!(history(&ctx, execution.id, None, false, 10).await, [1, 2]);
+
+    let StartOutcome::Started {
+        execution: orphan,
+        leased: Some(orphan_lease),
+    } = start("orphan", "owner-dead").await
+    else {
+        panic!("leased start");
+    };
+    assert!(claim(&ctx, "owner-b", t0 + Duration::seconds(29), 10)
+        .await
+        .is_empty());
+    let taken = claim(&ctx, "owner-b", t0 + Duration::seconds(31), 10).await;
+    assert_eq!(
+        taken
+            .iter()
+            .map(|l| l.lease.execution_id)
+            .collect::<Vec<_>>(),
+        vec![orphan.id],
+        "an expired start lease is claimed like any other"
+    );
+    assert!(taken[0].lease.version > orphan_lease.lease.version);
+    assert_eq!(
+        ctx.leases
+            .step_commit(commit(
+                &orphan_lease.lease,
+                vec![event(2, 1, "PassStateEntered", json!({}))]
+            ))
+            .await
+            .unwrap(),
+        CommitOutcome::LeaseLost,
+        "the dead owner's lease is fenced out"
+    );
+
+    let StartOutcome::NameTaken(existing) = start("kept", "owner-a").await else {
+        panic!("a taken name is reported, leased or not");
+    };
+    assert_eq!(existing.id, execution.id);
+}
+
+/// StartExecution can commit the execution's first advance with the insert: a step that ends the execution
+/// leaves it closed with its whole history; one that waits leaves it due at its timer with its tasks queued;
+/// a step computed from a version that is no longer current writes nothing.
+async fn start_with_first_step_commits_it_with_the_insert(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let t0 = now() - Duration::seconds(1);
+    let new = |name: &str, step: StepWrite, version_id: i64| NewExecution {
+        state_machine_id: machine.id,
+        arn: format!("arn:aws:states:{REGION_ACCOUNT}:execution:m:{name}"),
+        name: name.into(),
+        input: "{}".into(),
+        trace_header: None,
+        start_date: t0,
+        express: false,
+        lease: None,
+        first_step: Some(FirstStep { version_id, step }),
+    };
+    let ended = StepWrite {
+        engine_state: r#"{"done":true}"#.into(),
+        events: vec![
+            event(2, 1, "PassStateEntered", json!({"name": "P"})),
+            event(3, 2, "PassStateExited", json!({"name": "P"})),
+            event(4, 3, "ExecutionSucceeded", json!({"output": "{}"})),
+        ],
+        tasks: Vec::new(),
+        wake_at: None,
+        closing: Some(Closing {
+            status: ExecutionStatus::Succeeded,
+            output: Some(r#"{"ok":1}"#.into()),
+            error: None,
+            cause: None,
+        }),
+    };
+    let StartOutcome::Started { execution, .. } = ctx
+        .store
+        .execution_start(new("done", ended.clone(), machine.version.id))
+        .await
+        .unwrap()
+    else {
+        panic!("started");
+    };
+    assert_eq!(execution.status, ExecutionStatus::Succeeded);
+    assert_eq!(execution.stop_date, Some(t0));
+    let stored = ctx
+        .store
+        .execution_get(&execution.arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, execution, "the returned record is what was stored");
+    assert_eq!(stored.output.as_deref(), Some(r#"{"ok":1}"#));
+    assert_eq!(
+        history(&ctx, execution.id, None, false, 10).await,
+        [1, 2, 3, 4]
+    );
+    assert!(
+        claim(&ctx, "owner", now() + Duration::seconds(3600), 10)
+            .await
+            .is_empty(),
+        "a closed execution is never due"
+    );
+
+    let waiting = StepWrite {
+        engine_state: r#"{"waiting":true}"#.into(),
+        events: vec![
+            event(2, 1, "TaskStateEntered", json!({"name": "T"})),
+            event(3, 2, "ActivityScheduled", json!({"resource": "a"})),
+        ],
+        tasks: vec![TaskChange::Schedule {
+            task_key: "k".into(),
+            activity_arn: "arn:activity".into(),
+            input: "{}".into(),
+            token: "token-first-step".into(),
+        }],
+        wake_at: Some(t0 + Duration::seconds(60)),
+        closing: None,
+    };
+    let StartOutcome::Started { execution, .. } = ctx
+        .store
+        .execution_start(new("waits", waiting, machine.version.id))
+        .await
+        .unwrap()
+    else {
+        panic!("started");
+    };
+    assert_eq!(execution.status, ExecutionStatus::Running);
+    let task = ctx
+        .store
+        .activity_task_get("token-first-step")
+        .await
+        .unwrap()
+        .expect("the first step's task is queued");
+    assert_eq!(task.execution_id, execution.id);
+    assert_eq!(task.status, TaskStatus::Scheduled);
+    assert!(claim(&ctx, "owner", t0 + Duration::seconds(59), 10)
+        .await
+        .is_empty());
+    let due = claim(&ctx, "owner", t0 + Duration::seconds(61), 10).await;
+    assert_eq!(due.len(), 1, "due at the first step's timer");
+    assert_eq!(due[0].engine_state.as_deref(), Some(r#"{"waiting":true}"#));
+    assert_eq!(due[0].last_event_id, 3);
+
+    let stale = ctx
+        .store
+        .execution_start(new("stale", ended, machine.version.id + 1_000))
+        .await
+        .unwrap();
+    assert_eq!(stale, StartOutcome::VersionChanged);
+    assert_eq!(
+        ctx.store
+            .execution_get(&format!(
+                "arn:aws:states:{REGION_ACCOUNT}:execution:m:stale"
+            ))
+            .await
+            .unwrap(),
+        None,
+        "nothing written"
+    );
+}
+
 async fn stop_execution_fences_out_the_executor(backend: Backend) {
     let ctx = open(backend).await;
     let machine = create_machine(&ctx, "m", vec![]).await;
@@ -1011,7 +1251,7 @@ async fn stop_execution_fences_out_the_executor(backend: Backend) {
         &leased[0].lease,
         vec![event(3, 2, "PassStateEntered", json!({}))],
     );
-    late.closing = Some(Closing {
+    late.step.closing = Some(Closing {
         status: ExecutionStatus::Succeeded,
         output: Some("{}".into()),
         error: None,
@@ -1048,8 +1288,8 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
         &leased.lease,
         vec![event(2, 1, "TaskStateEntered", json!({}))],
     );
-    step.wake_at = Some(t0 + Duration::seconds(60));
-    step.tasks = vec![TaskChange::Schedule {
+    step.step.wake_at = Some(t0 + Duration::seconds(60));
+    step.step.tasks = vec![TaskChange::Schedule {
         task_key: "A".into(),
         activity_arn: "arn:act".into(),
         input: r#"{"x":1}"#.into(),
@@ -1083,7 +1323,7 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
         .unwrap()
         .expect("task");
     let mut step = commit(&woken.lease, vec![]);
-    step.wake_at = None;
+    step.step.wake_at = None;
     assert_eq!(
         ctx.leases.step_commit(step).await.unwrap(),
         CommitOutcome::Committed
@@ -1099,7 +1339,7 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
         vec![event(3, 2, "ActivityTimedOut", json!({}))],
     );
     step.inbox_applied = vec![inbox[0].id];
-    step.tasks = vec![TaskChange::Close {
+    step.step.tasks = vec![TaskChange::Close {
         task_key: "A".into(),
         timed_out: true,
     }];
@@ -1156,7 +1396,7 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
         &leased.lease,
         vec![event(4, 3, "ExecutionSucceeded", json!({"output": "{}"}))],
     );
-    last.closing = Some(Closing {
+    last.step.closing = Some(Closing {
         status: ExecutionStatus::Succeeded,
         output: Some(r#"{"done":true}"#.into()),
         error: None,
@@ -1256,7 +1496,7 @@ async fn unapplied_inbox_messages_survive_a_step(backend: Backend) {
         &leased.lease,
         vec![event(2, 1, "ParallelStateStarted", json!({}))],
     );
-    step.tasks = ["A", "B"]
+    step.step.tasks = ["A", "B"]
         .iter()
         .map(|key| TaskChange::Schedule {
             task_key: key.to_string(),
@@ -1335,6 +1575,8 @@ on_both_backends!(
     activity_tasks_claim_report_and_inbox,
     lease_expiry_and_fencing,
     stop_execution_fences_out_the_executor,
+    leased_start_skips_the_claim_and_expires_like_a_claim,
+    start_with_first_step_commits_it_with_the_insert,
     step_commit_timers_tasks_inbox_and_closing,
     concurrent_claims_never_share_an_execution,
     listen_starts,

@@ -7,12 +7,12 @@
 //! process's leases expire and another process claims the executions.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{watch, Notify, Semaphore};
-use tokio::task::JoinSet;
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::asl::{
     Command, ExecutionInfo, ExecutionState, Outcome, Resources, Signal, StateMachine, StepEnv,
@@ -21,9 +21,10 @@ use crate::domain::task_token::new_task_token;
 use crate::metrics::{attribute, METRICS};
 use crate::operations::ActivityWakeups;
 use crate::store::lease::{
-    Closing, CommitOutcome, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange,
+    Closing, CommitOutcome, Lease, LeaseRequest, LeaseStore, LeasedExecution, StepCommit,
+    StepWrite, TaskChange,
 };
-use crate::store::{ExecutionStatus, Store};
+use crate::store::{ExecutionStatus, Store, VersionRecord};
 
 #[derive(Debug, Clone)]
 pub struct ExecutorSettings {
@@ -52,6 +53,9 @@ impl ExecutorSettings {
     }
 }
 
+/// The largest first step StartExecution runs itself (history events); bigger ones run after the start.
+const MAX_INLINE_EVENTS: usize = 1000;
+
 /// How many compiled state machine versions a process keeps.
 const COMPILED_CACHE_LIMIT: usize = 1024;
 
@@ -78,6 +82,36 @@ pub struct Executor {
     work: Arc<Notify>,
     activity_wakeups: Arc<ActivityWakeups>,
     compiled: Mutex<HashMap<i64, Arc<Compiled>>>,
+    /// One permit per execution being advanced, whether claimed or handed over by the API.
+    workers: Arc<Semaphore>,
+    /// False once shutdown began: no new hand-overs.
+    accepting: AtomicBool,
+}
+
+/// A free executor slot, held while the API commits new work leased to this process; see
+/// [`Executor::reserve`].
+pub struct Reservation {
+    executor: Arc<Executor>,
+    permit: OwnedSemaphorePermit,
+    request: LeaseRequest,
+}
+
+impl Reservation {
+    /// The lease to commit the new work under.
+    pub fn lease_request(&self) -> LeaseRequest {
+        self.request.clone()
+    }
+
+    /// Advances the committed work now, in this process.
+    pub fn run(self, leased: LeasedExecution) {
+        let Reservation {
+            executor, permit, ..
+        } = self;
+        tokio::spawn(async move {
+            executor.advance(leased).await;
+            drop(permit);
+        });
+    }
 }
 
 struct KnownActivities(HashSet<String>);
@@ -96,6 +130,7 @@ impl Executor {
         work: Arc<Notify>,
         activity_wakeups: Arc<ActivityWakeups>,
     ) -> Arc<Executor> {
+        let settings_concurrency = settings.concurrency;
         Arc::new(Executor {
             store,
             control,
@@ -103,6 +138,28 @@ impl Executor {
             work,
             activity_wakeups,
             compiled: Mutex::new(HashMap::new()),
+            workers: Arc::new(Semaphore::new(settings_concurrency)),
+            accepting: AtomicBool::new(true),
+        })
+    }
+
+    /// A slot for work the caller is about to commit leased to this process (a new execution), so it runs
+    /// here at once instead of waiting for a claim; `None` when every worker is busy or shutdown began, and
+    /// the work then goes through the database queue like any other.
+    pub fn reserve(self: &Arc<Self>) -> Option<Reservation> {
+        if !self.accepting.load(Ordering::SeqCst) {
+            return None;
+        }
+        let permit = self.workers.clone().try_acquire_owned().ok()?;
+        let until = Utc::now()
+            + chrono::Duration::from_std(self.settings.lease_duration).unwrap_or_default();
+        Some(Reservation {
+            executor: self.clone(),
+            permit,
+            request: LeaseRequest {
+                owner: self.settings.owner.clone(),
+                until,
+            },
         })
     }
 
@@ -113,18 +170,16 @@ impl Executor {
     }
 
     async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let workers = Arc::new(Semaphore::new(self.settings.concurrency));
-        let mut running = JoinSet::new();
+        let workers = self.workers.clone();
         tracing::info!(owner = %self.settings.owner, concurrency = self.settings.concurrency, "executor started");
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            while running.try_join_next().is_some() {}
             let free = workers.available_permits();
             if free == 0 {
                 tokio::select! {
-                    _ = running.join_next() => {}
+                    permit = workers.acquire() => drop(permit),
                     _ = shutdown.changed() => {}
                 }
                 continue;
@@ -139,11 +194,13 @@ impl Executor {
             {
                 Ok(batch) if !batch.is_empty() => {
                     for leased in batch {
+                        // Hand-overs may have taken the slots counted above; claimed work waits for one
+                        // (it is leased to us, so nobody else runs it meanwhile).
                         let Ok(permit) = workers.clone().acquire_owned().await else {
                             break;
                         };
                         let this = self.clone();
-                        running.spawn(async move {
+                        tokio::spawn(async move {
                             this.advance(leased).await;
                             drop(permit);
                         });
@@ -162,7 +219,10 @@ impl Executor {
                 }
             }
         }
-        while running.join_next().await.is_some() {}
+        self.accepting.store(false, Ordering::SeqCst);
+        // Every advance holds a permit: owning them all means in-flight steps have ended.
+        let all = u32::try_from(self.settings.concurrency).unwrap_or(u32::MAX);
+        let _ = workers.acquire_many(all).await;
         tracing::info!(owner = %self.settings.owner, "executor stopped");
     }
 
@@ -175,7 +235,15 @@ impl Executor {
             .version_definition(version_id)
             .await
             .map_err(|e| e.to_string())?;
-        let machine = StateMachine::parse(&definition)?;
+        self.compiled_from(version_id, &definition)
+    }
+
+    /// The compiled version, from the cache or from its definition text.
+    fn compiled_from(&self, version_id: i64, definition: &str) -> Result<Arc<Compiled>, String> {
+        if let Some(c) = self.lock_cache().get(&version_id) {
+            return Ok(c.clone());
+        }
+        let machine = StateMachine::parse(definition)?;
         let activities = machine.activity_arns();
         let compiled = Arc::new(Compiled {
             machine,
@@ -253,7 +321,7 @@ impl Executor {
 
     async fn try_advance(&self, leased: LeasedExecution) -> Result<CommitOutcome, String> {
         let compiled = self.compiled(leased.version_id).await?;
-        let mut state = match &leased.engine_state {
+        let state = match &leased.engine_state {
             Some(text) => {
                 serde_json::from_str::<ExecutionState>(text).map_err(|e| e.to_string())?
             }
@@ -272,11 +340,15 @@ impl Executor {
             }
         };
         let id = leased.lease.execution_id;
-        let inbox = self
-            .control
-            .inbox_list(id)
-            .await
-            .map_err(|e| e.to_string())?;
+        // Messages need a task token, and tokens exist only after the first advance committed.
+        let inbox = if leased.engine_state.is_none() {
+            Vec::new()
+        } else {
+            self.control
+                .inbox_list(id)
+                .await
+                .map_err(|e| e.to_string())?
+        };
         let signals: Vec<Signal> = inbox
             .iter()
             .filter_map(|m| match serde_json::from_str(&m.message) {
@@ -287,6 +359,75 @@ impl Executor {
                 }
             })
             .collect();
+        let now = crate::store::now();
+        let step = self.run_engine(&compiled, state, &signals, now).await?;
+        let commit = StepCommit {
+            lease: leased.lease,
+            now,
+            inbox_applied: inbox.iter().map(|m| m.id).collect(),
+            step,
+        };
+        let summary = StepSummary::of(&commit.step);
+        let outcome = self
+            .store
+            .step_commit(commit)
+            .await
+            .map_err(|e| e.to_string())?;
+        match outcome {
+            CommitOutcome::Committed => {
+                self.step_committed(&summary);
+                if summary.closed.is_some() {
+                    if let Err(e) = self.control.state_machine_finish_deletions().await {
+                        tracing::warn!(error = %e, "finishing state machine deletions failed");
+                    }
+                }
+            }
+            CommitOutcome::LeaseLost => {
+                tracing::debug!("lease lost before commit; the advance was discarded");
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// The first advance of an execution that is being started, run by StartExecution before its insert so
+    /// that both commit together: a short workflow then costs one commit in all. `None` when the step is too
+    /// big to hold up the StartExecution call (the executor runs it after the start instead).
+    pub async fn first_step(
+        &self,
+        version: &VersionRecord,
+        info: ExecutionInfo,
+    ) -> Result<Option<StepWrite>, String> {
+        let compiled = self.compiled_from(version.id, &version.definition)?;
+        let now = info.start_time;
+        let state = ExecutionState::new(info, &compiled.machine);
+        let step = self.run_engine(&compiled, state, &[], now).await?;
+        Ok((step.events.len() <= MAX_INLINE_EVENTS).then_some(step))
+    }
+
+    /// Metrics and local activity wake-ups after a step (a first step included) committed.
+    pub fn step_committed(&self, summary: &StepSummary) {
+        METRICS.history_events.add(summary.events, &[]);
+        METRICS
+            .activity_tasks_scheduled
+            .add(summary.scheduled.len() as u64, &[]);
+        if let Some(status) = summary.closed {
+            METRICS
+                .executions_closed
+                .add(1, &attribute("status", status.as_str()));
+        }
+        for arn in &summary.scheduled {
+            self.activity_wakeups.notify(arn);
+        }
+    }
+
+    /// Runs the engine once and turns what it asks for into the writes of one step.
+    async fn run_engine(
+        &self,
+        compiled: &Compiled,
+        mut state: ExecutionState,
+        signals: &[Signal],
+        now: chrono::DateTime<Utc>,
+    ) -> Result<StepWrite, String> {
         let existing = if compiled.activities.is_empty() {
             HashSet::new()
         } else {
@@ -295,7 +436,6 @@ impl Executor {
                 .await
                 .map_err(|e| e.to_string())?
         };
-        let now = crate::store::now();
         // The engine runs synchronously; its random source must not live across an await.
         let advance = {
             let mut rng = rand::rng();
@@ -305,9 +445,8 @@ impl Executor {
                 rng: &mut rng,
                 resources: &resources,
             };
-            state.advance(&compiled.machine, &signals, &mut env)
+            state.advance(&compiled.machine, signals, &mut env)
         };
-        let mut scheduled = Vec::new();
         let tasks = advance
             .commands
             .iter()
@@ -316,15 +455,12 @@ impl Executor {
                     task,
                     activity_arn,
                     input,
-                } => {
-                    scheduled.push(activity_arn.clone());
-                    TaskChange::Schedule {
-                        task_key: task.clone(),
-                        activity_arn: activity_arn.clone(),
-                        input: input.clone(),
-                        token: new_task_token(),
-                    }
-                }
+                } => TaskChange::Schedule {
+                    task_key: task.clone(),
+                    activity_arn: activity_arn.clone(),
+                    input: input.clone(),
+                    token: new_task_token(),
+                },
                 Command::CloseActivity { task, reason } => TaskChange::Close {
                     task_key: task.clone(),
                     timed_out: *reason == crate::asl::engine::CloseReason::TimedOut,
@@ -351,48 +487,33 @@ impl Executor {
                 cause: cause.clone(),
             },
         });
-        let closed = closing.as_ref().map(|c| c.status);
-        let event_count = advance.events.len() as u64;
-        let engine_state = serde_json::to_string(&state).map_err(|e| e.to_string())?;
-        let commit = StepCommit {
-            lease: leased.lease,
-            now,
-            engine_state,
+        Ok(StepWrite {
+            engine_state: serde_json::to_string(&state).map_err(|e| e.to_string())?,
             events: advance.events,
-            inbox_applied: inbox.iter().map(|m| m.id).collect(),
             tasks,
             wake_at: advance.wake_at,
             closing,
-        };
-        let outcome = self
-            .store
-            .step_commit(commit)
-            .await
-            .map_err(|e| e.to_string())?;
-        match outcome {
-            CommitOutcome::Committed => {
-                METRICS.history_events.add(event_count, &[]);
-                METRICS
-                    .activity_tasks_scheduled
-                    .add(scheduled.len() as u64, &[]);
-                if let Some(status) = closed {
-                    METRICS
-                        .executions_closed
-                        .add(1, &attribute("status", status.as_str()));
-                }
-                for arn in scheduled {
-                    self.activity_wakeups.notify(&arn);
-                }
-                if closed.is_some() {
-                    if let Err(e) = self.control.state_machine_finish_deletions().await {
-                        tracing::warn!(error = %e, "finishing state machine deletions failed");
-                    }
-                }
-            }
-            CommitOutcome::LeaseLost => {
-                tracing::debug!("lease lost before commit; the advance was discarded");
-            }
+        })
+    }
+}
+
+/// What a committed step changed, for metrics and wake-ups.
+pub struct StepSummary {
+    events: u64,
+    scheduled: Vec<String>,
+    closed: Option<ExecutionStatus>,
+}
+
+impl StepSummary {
+    pub fn of(step: &StepWrite) -> StepSummary {
+        StepSummary {
+            events: step.events.len() as u64,
+            scheduled: step
+                .scheduled_tasks()
+                .iter()
+                .map(|(_, arn, _, _)| arn.to_string())
+                .collect(),
+            closed: step.closing.as_ref().map(|c| c.status),
         }
-        Ok(outcome)
     }
 }

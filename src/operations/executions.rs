@@ -8,6 +8,7 @@ use super::configuration::{logging_to_pb, tracing_to_pb};
 use super::{execution_does_not_exist, state_machine_deleting, state_machine_does_not_exist};
 use super::{timestamp, Service};
 use crate::api::{history_event_to_pb, pb, strip_execution_data};
+use crate::asl::ExecutionInfo;
 use crate::domain::arn::{check_arn, ResourceType};
 use crate::domain::names::validate_name;
 use crate::domain::pagination::{
@@ -16,9 +17,10 @@ use crate::domain::pagination::{
 use crate::domain::payload::check_execution_input;
 use crate::domain::validation::{check_max_len, constraint_violation};
 use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::executor::StepSummary;
 use crate::store::{
-    self, ExecutionListQuery, ExecutionRecord, ExecutionStatus, HistoryQuery, MachineType,
-    NewExecution, StartOutcome, StopOutcome, StopRequest,
+    self, ExecutionListQuery, ExecutionRecord, ExecutionStatus, FirstStep, HistoryQuery,
+    MachineType, NewExecution, StartOutcome, StopOutcome, StopRequest,
 };
 
 const MAX_TRACE_HEADER_LEN: usize = 256;
@@ -125,18 +127,75 @@ impl Service {
         } else {
             self.scope.execution(&machine.name, &name)
         };
-        let new = NewExecution {
+        let start_date = store::now();
+        let executor = self.executor.get();
+        // A process that runs executors runs the first advance itself and commits it with the insert: a
+        // short workflow is then finished by this one commit.
+        let mut first_step = None;
+        if let Some(executor) = executor {
+            let info = ExecutionInfo {
+                execution_arn: arn.clone(),
+                name: name.clone(),
+                state_machine_arn: machine.arn.clone(),
+                state_machine_name: machine.name.clone(),
+                role_arn: machine.version.role_arn.clone(),
+                start_time: start_date,
+                input: serde_json::from_str(&input).unwrap_or_default(),
+            };
+            match executor.first_step(&machine.version, info).await {
+                Ok(step) => {
+                    first_step = step.map(|step| FirstStep {
+                        version_id: machine.version.id,
+                        step,
+                    })
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "first step failed; the executor will run it")
+                }
+            }
+        }
+        let mut new = NewExecution {
             state_machine_id: machine.id,
             arn,
             name,
             input,
             trace_header: req.trace_header,
-            start_date: store::now(),
+            start_date,
             express,
+            lease: None,
+            first_step,
         };
-        match self.store.execution_start(new.clone()).await? {
-            StartOutcome::Started(execution) => {
-                self.work_committed();
+        let outcome = loop {
+            let summary = new.first_step.as_ref().map(|f| StepSummary::of(&f.step));
+            // Without a first step, a free local executor slot takes the execution leased to it, so it
+            // runs here at once: no wake-up, no claim. Otherwise it waits in the database for any executor.
+            let reservation = match summary {
+                None => executor.and_then(|executor| executor.reserve()),
+                Some(_) => None,
+            };
+            new.lease = reservation.as_ref().map(|r| r.lease_request());
+            match self.store.execution_start(new.clone()).await? {
+                StartOutcome::Started { execution, leased } => {
+                    match (summary, reservation, leased, executor) {
+                        (Some(summary), _, _, Some(executor)) => executor.step_committed(&summary),
+                        (None, Some(reservation), Some(leased), _) => reservation.run(*leased),
+                        _ => self.work_committed(),
+                    }
+                    break StartOutcome::Started {
+                        execution,
+                        leased: None,
+                    };
+                }
+                // The machine was updated after we read it: start on the new version, stepped by the
+                // executor.
+                StartOutcome::VersionChanged if new.first_step.is_some() => {
+                    new.first_step = None;
+                }
+                other => break other,
+            }
+        };
+        match outcome {
+            StartOutcome::Started { execution, .. } => {
                 let kind = if execution.express {
                     "EXPRESS"
                 } else {
@@ -166,6 +225,10 @@ impl Service {
             )),
             StartOutcome::MachineNotFound => Err(state_machine_does_not_exist(&machine_arn)),
             StartOutcome::MachineDeleting => Err(state_machine_deleting(&machine_arn)),
+            StartOutcome::VersionChanged => Err(ApiError::new(
+                ErrorKind::InternalFailure,
+                "the state machine changed during StartExecution; retry",
+            )),
         }
     }
 

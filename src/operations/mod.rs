@@ -9,13 +9,14 @@ mod tags;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 
 use crate::domain::arn::ArnScope;
 use crate::error::{ApiError, ErrorKind};
+use crate::executor::Executor;
 use crate::store::Store;
 
 /// Deployment settings the operations need.
@@ -83,6 +84,8 @@ pub struct Service {
     activity_poll_timeout: Duration,
     work_available: Arc<Notify>,
     activity_wakeups: Arc<ActivityWakeups>,
+    /// This process's executor pool, when it runs one: new executions are handed to it directly.
+    executor: OnceLock<Arc<Executor>>,
 }
 
 impl Service {
@@ -96,7 +99,13 @@ impl Service {
             activity_poll_timeout: settings.activity_poll_timeout,
             work_available: Arc::new(Notify::new()),
             activity_wakeups: Arc::new(ActivityWakeups::default()),
+            executor: OnceLock::new(),
         }
+    }
+
+    /// Lets StartExecution hand new executions straight to this process's executor pool.
+    pub fn attach_executor(&self, executor: Arc<Executor>) {
+        let _ = self.executor.set(executor);
     }
 
     /// Notified after every commit that gives the executor work (the executor waits on it).

@@ -43,6 +43,34 @@ pub struct LeasedExecution {
     pub last_event_id: i64,
 }
 
+/// A lease asked for on work the caller is creating (StartExecution), so that this process's executor
+/// runs it at once, without a claim round trip or a wake-up. If the process dies first, the lease expires
+/// and any executor claims the work as usual.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeaseRequest {
+    pub owner: String,
+    pub until: DateTime<Utc>,
+}
+
+impl LeasedExecution {
+    /// A just-started execution, leased in the statement that inserted it.
+    pub fn started(execution: &super::ExecutionRecord, lease: Lease, role_arn: String) -> Self {
+        LeasedExecution {
+            lease,
+            arn: execution.arn.clone(),
+            name: execution.name.clone(),
+            input: execution.input.clone(),
+            start_date: execution.start_date,
+            state_machine_arn: execution.state_machine_arn.clone(),
+            state_machine_name: execution.state_machine_name.clone(),
+            version_id: execution.version_id,
+            role_arn,
+            engine_state: None,
+            last_event_id: 1,
+        }
+    }
+}
+
 /// A change to one activity task that an advance makes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskChange {
@@ -65,20 +93,57 @@ pub struct Closing {
     pub cause: Option<String>,
 }
 
-/// Everything one advance writes, in one transaction.
+/// What one advance of the engine writes: its new state, history events, task changes and next due time.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StepCommit {
-    pub lease: Lease,
-    pub now: DateTime<Utc>,
+pub struct StepWrite {
     pub engine_state: String,
     pub events: Vec<HistoryEvent>,
-    /// The inbox messages this step applied (deleted with it). Exact ids, not "up to": inbox ids come from
-    /// a sequence, and a message with a smaller id can commit after one with a larger id was read.
-    pub inbox_applied: Vec<i64>,
     pub tasks: Vec<TaskChange>,
     /// When the engine next needs to run on its own (timers); ignored when `closing` is set.
     pub wake_at: Option<DateTime<Utc>>,
     pub closing: Option<Closing>,
+}
+
+impl StepWrite {
+    /// The activity tasks this step queues (a task scheduled and closed in the same step is never queued).
+    pub fn scheduled_tasks(&self) -> Vec<(&str, &str, &str, &str)> {
+        let closed: HashSet<&str> = self
+            .tasks
+            .iter()
+            .filter_map(|t| match t {
+                TaskChange::Close { task_key, .. } => Some(task_key.as_str()),
+                TaskChange::Schedule { .. } => None,
+            })
+            .collect();
+        self.tasks
+            .iter()
+            .filter_map(|t| match t {
+                TaskChange::Schedule {
+                    task_key,
+                    activity_arn,
+                    input,
+                    token,
+                } if !closed.contains(task_key.as_str()) => Some((
+                    token.as_str(),
+                    activity_arn.as_str(),
+                    task_key.as_str(),
+                    input.as_str(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Everything one advance of a leased execution writes, in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepCommit {
+    pub lease: Lease,
+    pub now: DateTime<Utc>,
+    /// The inbox messages this step applied (deleted with it). Exact ids, not "up to": inbox ids come from
+    /// a sequence, and a message with a smaller id can commit after one with a larger id was read.
+    pub inbox_applied: Vec<i64>,
+    pub step: StepWrite,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -222,15 +222,61 @@ pub struct NewExecution {
     pub trace_header: Option<String>,
     pub start_date: DateTime<Utc>,
     pub express: bool,
+    /// Commit the execution already leased to this owner (see [`lease::LeaseRequest`]).
+    pub lease: Option<lease::LeaseRequest>,
+    /// The execution's first advance, committed with the insert.
+    pub first_step: Option<FirstStep>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The first advance of a new execution, computed by the caller from the machine's version `version_id`;
+/// the start commits only while that is still the current version (else [`StartOutcome::VersionChanged`]).
+#[derive(Debug, Clone)]
+pub struct FirstStep {
+    pub version_id: i64,
+    pub step: lease::StepWrite,
+}
+
+impl NewExecution {
+    /// The execution row's state after the insert: (status, due_at, last_event_id, stop_date).
+    fn initial_state(
+        &self,
+    ) -> (
+        ExecutionStatus,
+        Option<DateTime<Utc>>,
+        i64,
+        Option<DateTime<Utc>>,
+    ) {
+        match &self.first_step {
+            None => (ExecutionStatus::Running, Some(self.start_date), 1, None),
+            Some(first) => {
+                let last_event_id = first.step.events.last().map_or(1, |e| e.id);
+                match &first.step.closing {
+                    Some(closing) => (closing.status, None, last_event_id, Some(self.start_date)),
+                    None => (
+                        ExecutionStatus::Running,
+                        first.step.wake_at,
+                        last_event_id,
+                        None,
+                    ),
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub enum StartOutcome {
-    Started(ExecutionRecord),
+    Started {
+        execution: ExecutionRecord,
+        /// Present when the start asked for a lease: the execution, ready for the executor.
+        leased: Option<Box<lease::LeasedExecution>>,
+    },
     /// A standard execution with this name exists already (the caller decides on idempotency).
     NameTaken(ExecutionRecord),
     MachineNotFound,
     MachineDeleting,
+    /// The first step was computed from a version that is no longer current: nothing was written.
+    VersionChanged,
 }
 
 #[derive(Debug, Clone)]

@@ -30,6 +30,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use super::*;
 use crate::domain::tags::counted;
+use crate::store::lease::{Lease, LeasedExecution};
 
 mod lease;
 
@@ -766,11 +767,23 @@ impl Store for SqliteStore {
             return Ok(StartOutcome::MachineDeleting);
         }
         let version_id: i64 = machine.try_get("current_version_id")?;
+        if new
+            .first_step
+            .as_ref()
+            .is_some_and(|first| first.version_id != version_id)
+        {
+            return Ok(StartOutcome::VersionChanged);
+        }
         let role_arn: String = machine.try_get("role_arn")?;
+        let lease_version = i64::from(new.lease.is_some());
+        let (status, due_at, last_event_id, stop_date) = new.initial_state();
+        let step = new.first_step.as_ref().map(|first| &first.step);
+        let closing = step.and_then(|s| s.closing.as_ref());
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO executions (arn, state_machine_id, version_id, name, status, input, \
-             trace_header, start_date, express, due_at, last_event_id) \
-             VALUES (?1, ?2, ?3, ?4, 'RUNNING', ?5, ?6, ?7, ?8, ?7, 1) \
+             trace_header, start_date, express, due_at, last_event_id, lease_owner, lease_expires_at, \
+             lease_version, engine_state, output, error, cause, stop_date) \
+             VALUES (?1, ?2, ?3, ?4, ?12, ?5, ?6, ?7, ?8, ?13, ?14, ?9, ?10, ?11, ?15, ?16, ?17, ?18, ?19) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(&new.arn)
@@ -781,6 +794,17 @@ impl Store for SqliteStore {
         .bind(&new.trace_header)
         .bind(micros(new.start_date))
         .bind(new.express)
+        .bind(new.lease.as_ref().map(|l| l.owner.as_str()))
+        .bind(new.lease.as_ref().map(|l| micros(l.until)))
+        .bind(lease_version)
+        .bind(status.as_str())
+        .bind(due_at.map(micros))
+        .bind(last_event_id)
+        .bind(step.map(|s| s.engine_state.as_str()))
+        .bind(closing.and_then(|c| c.output.as_deref()))
+        .bind(closing.and_then(|c| c.error.as_deref()))
+        .bind(closing.and_then(|c| c.cause.as_deref()))
+        .bind(stop_date.map(micros))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(execution_id) = inserted else {
@@ -803,9 +827,39 @@ impl Store for SqliteStore {
             }),
         };
         Self::insert_event(&mut tx, execution_id, &started).await?;
-        let record = Self::execution_by_id(&mut tx, execution_id).await?;
+        if let Some(step) = step {
+            for event in &step.events {
+                Self::insert_event(&mut tx, execution_id, event).await?;
+            }
+            for (token, arn, key, input) in step.scheduled_tasks() {
+                sqlx::query(
+                    "INSERT INTO activity_tasks (token, activity_arn, execution_id, task_key, input, \
+                     status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'SCHEDULED', ?6)",
+                )
+                .bind(token)
+                .bind(arn)
+                .bind(execution_id)
+                .bind(key)
+                .bind(input)
+                .bind(micros(new.start_date))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let execution = Self::execution_by_id(&mut tx, execution_id).await?;
         tx.commit().await?;
-        Ok(StartOutcome::Started(record))
+        let leased = new.lease.map(|request| {
+            let lease = Lease {
+                execution_id,
+                version: lease_version,
+                expires_at: request.until,
+                // As for claims: the SQLite commit rechecks the inbox inside its write transaction.
+                due_at: None,
+                owner: request.owner,
+            };
+            Box::new(LeasedExecution::started(&execution, lease, role_arn))
+        });
+        Ok(StartOutcome::Started { execution, leased })
     }
 
     async fn execution_get(&self, arn: &str) -> Result<Option<ExecutionRecord>> {

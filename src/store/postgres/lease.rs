@@ -178,48 +178,32 @@ impl LeaseStore for PgStore {
 
     async fn step_commit(&self, commit: StepCommit) -> Result<CommitOutcome> {
         let id = commit.lease.execution_id;
-        // A task scheduled and closed in the same step (a sibling branch failed) is never queued at all.
-        let closed: HashSet<&str> = commit
-            .tasks
-            .iter()
-            .filter_map(|t| match t {
-                TaskChange::Close { task_key, .. } => Some(task_key.as_str()),
-                TaskChange::Schedule { .. } => None,
-            })
-            .collect();
         let mut schedule = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (token, arn, key, input) in commit.step.scheduled_tasks() {
+            schedule.0.push(token);
+            schedule.1.push(arn);
+            schedule.2.push(key);
+            schedule.3.push(input);
+        }
         let mut close = (Vec::new(), Vec::new());
-        for task in &commit.tasks {
-            match task {
-                TaskChange::Schedule {
-                    task_key,
-                    activity_arn,
-                    input,
-                    token,
-                } if !closed.contains(task_key.as_str()) => {
-                    schedule.0.push(token.as_str());
-                    schedule.1.push(activity_arn.as_str());
-                    schedule.2.push(task_key.as_str());
-                    schedule.3.push(input.as_str());
-                }
-                TaskChange::Schedule { .. } => {}
-                TaskChange::Close {
-                    task_key,
-                    timed_out,
-                } => {
-                    close.0.push(task_key.as_str());
-                    close
-                        .1
-                        .push(if *timed_out { "TIMED_OUT" } else { "CANCELLED" });
-                }
+        for task in &commit.step.tasks {
+            if let TaskChange::Close {
+                task_key,
+                timed_out,
+            } = task
+            {
+                close.0.push(task_key.as_str());
+                close
+                    .1
+                    .push(if *timed_out { "TIMED_OUT" } else { "CANCELLED" });
             }
         }
-        let events = &commit.events;
-        let closing = commit.closing.as_ref();
+        let events = &commit.step.events;
+        let closing = commit.step.closing.as_ref();
         let written: i64 = sqlx::query_scalar(STEP_COMMIT)
             .bind(id)
             .bind(commit.lease.version)
-            .bind(&commit.engine_state)
+            .bind(&commit.step.engine_state)
             .bind(events.last().map(|e| e.id))
             .bind(closing.map(|c| c.status.as_str()))
             .bind(closing.and_then(|c| c.output.as_deref()))
@@ -227,7 +211,7 @@ impl LeaseStore for PgStore {
             .bind(closing.and_then(|c| c.cause.as_deref()))
             .bind(commit.now)
             .bind(commit.lease.due_at)
-            .bind(commit.wake_at)
+            .bind(commit.step.wake_at)
             .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
             .bind(
                 events

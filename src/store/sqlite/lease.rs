@@ -176,7 +176,7 @@ impl LeaseStore for SqliteStore {
         if version != Some(commit.lease.version) {
             return Ok(CommitOutcome::LeaseLost);
         }
-        for event in &commit.events {
+        for event in &commit.step.events {
             let details = (!event.details.is_null()).then(|| event.details.to_string());
             sqlx::query(
                 "INSERT INTO history_events (execution_id, id, previous_event_id, type, timestamp, details) \
@@ -198,7 +198,7 @@ impl LeaseStore for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        for task in &commit.tasks {
+        for task in &commit.step.tasks {
             match task {
                 TaskChange::Schedule {
                     task_key,
@@ -236,8 +236,8 @@ impl LeaseStore for SqliteStore {
                 }
             }
         }
-        let last_event_id = commit.events.last().map(|e| e.id);
-        match &commit.closing {
+        let last_event_id = commit.step.events.last().map(|e| e.id);
+        match &commit.step.closing {
             Some(closing) => {
                 sqlx::query(
                     "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5, stop_date = ?6, \
@@ -250,7 +250,7 @@ impl LeaseStore for SqliteStore {
                 .bind(&closing.error)
                 .bind(&closing.cause)
                 .bind(now)
-                .bind(&commit.engine_state)
+                .bind(&commit.step.engine_state)
                 .bind(last_event_id)
                 .execute(&mut *tx)
                 .await?;
@@ -279,9 +279,9 @@ impl LeaseStore for SqliteStore {
                      WHERE id = ?1",
                 )
                 .bind(id)
-                .bind(&commit.engine_state)
+                .bind(&commit.step.engine_state)
                 .bind(now)
-                .bind(commit.wake_at.map(micros))
+                .bind(commit.step.wake_at.map(micros))
                 .bind(last_event_id)
                 .execute(&mut *tx)
                 .await?;
