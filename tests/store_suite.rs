@@ -1326,7 +1326,8 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
     step.step.wake_at = None;
     assert_eq!(
         ctx.leases.step_commit(step).await.unwrap(),
-        CommitOutcome::Committed
+        CommitOutcome::CommittedDueNow,
+        "the commit tells the executor to look again at once"
     );
     let again = claim(&ctx, "owner", t0 + Duration::seconds(62), 1).await;
     assert_eq!(again.len(), 1, "the unapplied inbox message makes it due");
@@ -1524,7 +1525,8 @@ async fn unapplied_inbox_messages_survive_a_step(backend: Backend) {
     step.inbox_applied = vec![inbox[1].id];
     assert_eq!(
         ctx.leases.step_commit(step).await.unwrap(),
-        CommitOutcome::Committed
+        CommitOutcome::CommittedDueNow,
+        "the unapplied message keeps it due now"
     );
     let left = ctx.store.inbox_list(execution.id).await.unwrap();
     assert_eq!(

@@ -122,6 +122,34 @@ impl Resources for KnownActivities {
     }
 }
 
+/// Says every activity exists and remembers which ones were asked about (checked after the advance).
+#[derive(Default)]
+struct AssumedActivities(std::cell::RefCell<HashSet<String>>);
+
+impl Resources for AssumedActivities {
+    fn activity_exists(&self, activity_arn: &str) -> bool {
+        self.0.borrow_mut().insert(activity_arn.to_string());
+        true
+    }
+}
+
+/// One synchronous engine advance (its random source must not live across an await).
+fn run(
+    machine: &StateMachine,
+    state: &mut ExecutionState,
+    signals: &[Signal],
+    now: chrono::DateTime<Utc>,
+    resources: &dyn Resources,
+) -> crate::asl::Advance {
+    let mut rng = rand::rng();
+    let mut env = StepEnv {
+        now,
+        rng: &mut rng,
+        resources,
+    };
+    state.advance(machine, signals, &mut env)
+}
+
 impl Executor {
     pub fn new(
         store: Arc<dyn LeaseStore>,
@@ -276,7 +304,7 @@ impl Executor {
             .step_duration_ms
             .record(started.elapsed().as_secs_f64() * 1000.0, &[]);
         let outcome = match &result {
-            Ok(CommitOutcome::Committed) => "committed",
+            Ok(CommitOutcome::Committed | CommitOutcome::CommittedDueNow) => "committed",
             Ok(CommitOutcome::LeaseLost) => "lease_lost",
             Err(_) => "failed",
         };
@@ -374,7 +402,11 @@ impl Executor {
             .await
             .map_err(|e| e.to_string())?;
         match outcome {
-            CommitOutcome::Committed => {
+            CommitOutcome::Committed | CommitOutcome::CommittedDueNow => {
+                if outcome == CommitOutcome::CommittedDueNow {
+                    // Its claim loop may have looked while we held the lease and gone to sleep.
+                    self.work.notify_one();
+                }
                 self.step_committed(&summary);
                 if summary.closed.is_some() {
                     if let Err(e) = self.control.state_machine_finish_deletions().await {
@@ -428,25 +460,31 @@ impl Executor {
         signals: &[Signal],
         now: chrono::DateTime<Utc>,
     ) -> Result<StepWrite, String> {
-        let existing = if compiled.activities.is_empty() {
-            HashSet::new()
-        } else {
-            self.store
-                .activities_existing(&compiled.activities)
+        // Most advances schedule no activity task (they apply a worker's report, a timer, a Pass chain), so
+        // activities are looked up only when the engine asked about one. The engine is pure: an advance
+        // that assumed a missing activity exists is simply run again, from the same state, with the facts.
+        let before = (!compiled.activities.is_empty()).then(|| state.clone());
+        let assumed = AssumedActivities::default();
+        let mut advance = run(&compiled.machine, &mut state, signals, now, &assumed);
+        let asked = assumed.0.into_inner();
+        if let (Some(before), false) = (before, asked.is_empty()) {
+            let asked: Vec<String> = asked.into_iter().collect();
+            let existing = self
+                .store
+                .activities_existing(&asked)
                 .await
-                .map_err(|e| e.to_string())?
-        };
-        // The engine runs synchronously; its random source must not live across an await.
-        let advance = {
-            let mut rng = rand::rng();
-            let resources = KnownActivities(existing);
-            let mut env = StepEnv {
-                now,
-                rng: &mut rng,
-                resources: &resources,
-            };
-            state.advance(&compiled.machine, signals, &mut env)
-        };
+                .map_err(|e| e.to_string())?;
+            if asked.iter().any(|arn| !existing.contains(arn)) {
+                state = before;
+                advance = run(
+                    &compiled.machine,
+                    &mut state,
+                    signals,
+                    now,
+                    &KnownActivities(existing),
+                );
+            }
+        }
         let tasks = advance
             .commands
             .iter()

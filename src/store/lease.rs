@@ -149,6 +149,9 @@ pub struct StepCommit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommitOutcome {
     Committed,
+    /// Committed, and the execution is due again at once: a message arrived while the step ran (or its
+    /// next timer has already passed), so the caller should look for work now rather than at its next poll.
+    CommittedDueNow,
     /// Someone else owns the execution now (StopExecution, or the lease expired and was taken): nothing
     /// was written.
     LeaseLost,

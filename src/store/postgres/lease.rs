@@ -54,7 +54,7 @@ WITH upd AS (
                                    WHERE i.execution_id = $1 AND i.id <> ALL($17::BIGINT[])) THEN $9
                       ELSE $11 END
     WHERE id = $1 AND lease_version = $2 AND lease_owner = $24 AND status = 'RUNNING'
-    RETURNING id
+    RETURNING id, due_at
 ), events AS (
     INSERT INTO history_events (execution_id, id, previous_event_id, type, timestamp, details)
     SELECT upd.id, e.id, e.prev, e.type, e.ts, e.details
@@ -78,7 +78,7 @@ WITH upd AS (
     WHERE $5::TEXT IS NOT NULL AND a.execution_id = upd.id AND a.status IN ('SCHEDULED', 'STARTED')
       AND a.task_key <> ALL($22::TEXT[])
 )
-SELECT count(*) FROM upd";
+SELECT count(*), COALESCE(bool_or(due_at <= $9), FALSE) FROM upd";
 
 #[async_trait]
 impl LeaseStore for PgStore {
@@ -200,7 +200,7 @@ impl LeaseStore for PgStore {
         }
         let events = &commit.step.events;
         let closing = commit.step.closing.as_ref();
-        let written: i64 = sqlx::query_scalar(STEP_COMMIT)
+        let (written, due_now): (i64, bool) = sqlx::query_as(STEP_COMMIT)
             .bind(id)
             .bind(commit.lease.version)
             .bind(&commit.step.engine_state)
@@ -248,7 +248,11 @@ impl LeaseStore for PgStore {
         for arn in schedule.1.iter().collect::<HashSet<_>>() {
             self.notifier.activity(arn);
         }
-        Ok(CommitOutcome::Committed)
+        Ok(if due_now {
+            CommitOutcome::CommittedDueNow
+        } else {
+            CommitOutcome::Committed
+        })
     }
 
     async fn listen(&self, handler: WakeupHandler) -> Result<()> {

@@ -270,21 +270,27 @@ impl LeaseStore for SqliteStore {
             }
             None => {
                 // A message that arrived while we worked makes the execution due again at once.
-                sqlx::query(
+                let due_at: Option<i64> = sqlx::query_scalar(
                     "UPDATE executions SET engine_state = ?2, \
                      due_at = CASE WHEN EXISTS (SELECT 1 FROM execution_inbox WHERE execution_id = ?1) \
                                    THEN ?3 ELSE ?4 END, \
                      last_owner = lease_owner, lease_owner = NULL, lease_expires_at = NULL, \
                      last_event_id = COALESCE(?5, last_event_id) \
-                     WHERE id = ?1",
+                     WHERE id = ?1 RETURNING due_at",
                 )
                 .bind(id)
                 .bind(&commit.step.engine_state)
                 .bind(now)
                 .bind(commit.step.wake_at.map(micros))
                 .bind(last_event_id)
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
+                tx.commit().await?;
+                return Ok(if due_at.is_some_and(|due| due <= now) {
+                    CommitOutcome::CommittedDueNow
+                } else {
+                    CommitOutcome::Committed
+                });
             }
         }
         tx.commit().await?;
