@@ -718,6 +718,68 @@ async fn first_advance_commits_with_start_execution(backend: Backend) {
     );
 }
 
+/// StartExecution keeps state machines in a per-process cache; an update, or a delete and re-create under
+/// the same ARN, must still be seen by the very next start.
+async fn start_execution_sees_updates_and_recreated_machines(backend: Backend) {
+    let mut server = TestServer::start_on(backend, |_| {}).await;
+    let pass = |result: &str| json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": result, "End": true}}});
+    let machine = create_machine(&mut server, "cached", pass("v1")).await;
+    let output = |d: &pb::DescribeExecutionResponse| d.output.clone().unwrap_or_default();
+    let first = start(&mut server, &machine, json!({})).await;
+    let d = wait_closed(&mut server, &first, Duration::from_secs(10)).await;
+    assert_eq!(output(&d), r#""v1""#);
+
+    server
+        .client
+        .update_state_machine(pb::UpdateStateMachineRequest {
+            state_machine_arn: machine.clone(),
+            definition: Some(pass("v2").to_string()),
+            ..Default::default()
+        })
+        .await
+        .expect("update");
+    let second = start(&mut server, &machine, json!({})).await;
+    let d = wait_closed(&mut server, &second, Duration::from_secs(10)).await;
+    assert_eq!(output(&d), r#""v2""#, "the update's version runs");
+
+    server
+        .client
+        .delete_state_machine(pb::DeleteStateMachineRequest {
+            state_machine_arn: machine.clone(),
+        })
+        .await
+        .expect("delete");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let gone = loop {
+        let attempt = server
+            .client
+            .start_execution(pb::StartExecutionRequest {
+                state_machine_arn: machine.clone(),
+                ..Default::default()
+            })
+            .await;
+        match attempt {
+            Err(status) if status.message().starts_with("StateMachineDeleting") => {
+                assert!(Instant::now() < deadline, "the delete never finished");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => break other,
+        }
+    };
+    let status = gone.expect_err("a deleted machine cannot start executions");
+    assert!(
+        status.message().starts_with("StateMachineDoesNotExist"),
+        "{}",
+        status.message()
+    );
+
+    let recreated = create_machine(&mut server, "cached", pass("v3")).await;
+    assert_eq!(recreated, machine, "same name, same ARN");
+    let third = start(&mut server, &recreated, json!({})).await;
+    let d = wait_closed(&mut server, &third, Duration::from_secs(10)).await;
+    assert_eq!(output(&d), r#""v3""#, "the re-created machine runs");
+}
+
 /// Runs each scenario as a `postgres::<name>` and a `sqlite::<name>` test.
 macro_rules! on_both_backends {
     ($($scenario:ident),+ $(,)?) => {
@@ -755,4 +817,5 @@ on_both_backends!(
     history_distinct_for_concurrent_executions,
     restart_resumes_running_executions,
     first_advance_commits_with_start_execution,
+    start_execution_sees_updates_and_recreated_machines,
 );

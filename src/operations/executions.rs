@@ -119,79 +119,85 @@ impl Service {
         if let Some(header) = &req.trace_header {
             check_trace_header(header)?;
         }
-        let machine = self.find_state_machine(&machine_arn).await?;
-        let express = machine.machine_type == MachineType::Express;
-        let arn = if express {
-            self.scope
-                .express_execution(&machine.name, &name, &Uuid::new_v4().to_string())
-        } else {
-            self.scope.execution(&machine.name, &name)
-        };
         let start_date = store::now();
         let executor = self.executor.get();
-        // A process that runs executors runs the first advance itself and commits it with the insert: a
-        // short workflow is then finished by this one commit.
-        let mut first_step = None;
-        if let Some(executor) = executor {
-            let info = ExecutionInfo {
-                execution_arn: arn.clone(),
-                name: name.clone(),
-                state_machine_arn: machine.arn.clone(),
-                state_machine_name: machine.name.clone(),
-                role_arn: machine.version.role_arn.clone(),
-                start_time: start_date,
-                input: serde_json::from_str(&input).unwrap_or_default(),
+        // The machine comes from a per-process cache: the insert itself checks that it still exists (by id)
+        // and, with a first step, that its version is still current; if not, read it again and retry.
+        let mut cached = true;
+        let mut run_first_step = executor.is_some();
+        let (outcome, input) = loop {
+            let machine = self.machine_for_start(&machine_arn, cached).await?;
+            let express = machine.machine_type == MachineType::Express;
+            let arn = if express {
+                self.scope
+                    .express_execution(&machine.name, &name, &Uuid::new_v4().to_string())
+            } else {
+                self.scope.execution(&machine.name, &name)
             };
-            match executor.first_step(&machine.version, info).await {
-                Ok(step) => {
-                    first_step = step.map(|step| FirstStep {
-                        version_id: machine.version.id,
-                        step,
-                    })
+            // A process that runs executors runs the first advance itself and commits it with the insert:
+            // a short workflow is then finished by this one commit.
+            let first_step = match executor {
+                Some(executor) if run_first_step => {
+                    let info = ExecutionInfo {
+                        execution_arn: arn.clone(),
+                        name: name.clone(),
+                        state_machine_arn: machine.arn.clone(),
+                        state_machine_name: machine.name.clone(),
+                        role_arn: machine.version.role_arn.clone(),
+                        start_time: start_date,
+                        input: serde_json::from_str(&input).unwrap_or_default(),
+                    };
+                    match executor.first_step(&machine.version, info).await {
+                        Ok(step) => step.map(|step| FirstStep {
+                            version_id: machine.version.id,
+                            step,
+                        }),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "first step failed; the executor will run it");
+                            None
+                        }
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "first step failed; the executor will run it")
-                }
-            }
-        }
-        let mut new = NewExecution {
-            state_machine_id: machine.id,
-            arn,
-            name,
-            input,
-            trace_header: req.trace_header,
-            start_date,
-            express,
-            lease: None,
-            first_step,
-        };
-        let outcome = loop {
-            let summary = new.first_step.as_ref().map(|f| StepSummary::of(&f.step));
+                _ => None,
+            };
+            let summary = first_step.as_ref().map(|f| StepSummary::of(&f.step));
             // Without a first step, a free local executor slot takes the execution leased to it, so it
             // runs here at once: no wake-up, no claim. Otherwise it waits in the database for any executor.
             let reservation = match summary {
                 None => executor.and_then(|executor| executor.reserve()),
                 Some(_) => None,
             };
-            new.lease = reservation.as_ref().map(|r| r.lease_request());
-            match self.store.execution_start(new.clone()).await? {
+            let new = NewExecution {
+                state_machine_id: machine.id,
+                arn,
+                name: name.clone(),
+                input: input.clone(),
+                trace_header: req.trace_header.clone(),
+                start_date,
+                express,
+                lease: reservation.as_ref().map(|r| r.lease_request()),
+                first_step,
+            };
+            match self.store.execution_start(new).await? {
                 StartOutcome::Started { execution, leased } => {
                     match (summary, reservation, leased, executor) {
                         (Some(summary), _, _, Some(executor)) => executor.step_committed(&summary),
                         (None, Some(reservation), Some(leased), _) => reservation.run(*leased),
                         _ => self.work_committed(),
                     }
-                    break StartOutcome::Started {
+                    let started = StartOutcome::Started {
                         execution,
                         leased: None,
                     };
+                    break (started, input);
                 }
-                // The machine was updated after we read it: start on the new version, stepped by the
-                // executor.
-                StartOutcome::VersionChanged if new.first_step.is_some() => {
-                    new.first_step = None;
+                StartOutcome::MachineNotFound | StartOutcome::VersionChanged if cached => {
+                    self.forget_machine(&machine_arn);
+                    cached = false;
                 }
-                other => break other,
+                // Updated again since we read it: start on the current version, stepped by the executor.
+                StartOutcome::VersionChanged if run_first_step => run_first_step = false,
+                other => break (other, input),
             }
         };
         match outcome {
@@ -212,7 +218,7 @@ impl Service {
             // Idempotent only while the first one runs and the input is the same string
             // (exact comparison, [?: AWS may compare semantically]).
             StartOutcome::NameTaken(existing)
-                if existing.status == ExecutionStatus::Running && existing.input == new.input =>
+                if existing.status == ExecutionStatus::Running && existing.input == input =>
             {
                 Ok(pb::StartExecutionResponse {
                     execution_arn: existing.arn,

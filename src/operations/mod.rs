@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use crate::domain::arn::ArnScope;
 use crate::error::{ApiError, ErrorKind};
 use crate::executor::Executor;
-use crate::store::Store;
+use crate::store::{StateMachineRecord, Store};
 
 /// Deployment settings the operations need.
 #[derive(Debug, Clone)]
@@ -86,7 +86,12 @@ pub struct Service {
     activity_wakeups: Arc<ActivityWakeups>,
     /// This process's executor pool, when it runs one: new executions are handed to it directly.
     executor: OnceLock<Arc<Executor>>,
+    /// State machines by ARN, for StartExecution only (see `start_execution` for how staleness is caught).
+    machines: Mutex<HashMap<String, Arc<StateMachineRecord>>>,
 }
+
+/// How many state machines StartExecution's cache holds.
+const MACHINE_CACHE_LIMIT: usize = 1024;
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, settings: ServiceSettings) -> Self {
@@ -100,7 +105,37 @@ impl Service {
             work_available: Arc::new(Notify::new()),
             activity_wakeups: Arc::new(ActivityWakeups::default()),
             executor: OnceLock::new(),
+            machines: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The state machine for StartExecution: from the cache when `cached`, else read (and cached).
+    async fn machine_for_start(
+        &self,
+        arn: &str,
+        cached: bool,
+    ) -> Result<Arc<StateMachineRecord>, ApiError> {
+        if cached {
+            if let Some(machine) = self.lock_machines().get(arn) {
+                return Ok(machine.clone());
+            }
+        }
+        let machine = Arc::new(self.find_state_machine(arn).await?);
+        let mut machines = self.lock_machines();
+        if machines.len() >= MACHINE_CACHE_LIMIT {
+            machines.clear();
+        }
+        machines.insert(arn.to_string(), machine.clone());
+        Ok(machine)
+    }
+
+    fn forget_machine(&self, arn: &str) {
+        self.lock_machines().remove(arn);
+    }
+
+    fn lock_machines(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<StateMachineRecord>>> {
+        // A poisoned lock only means a panic elsewhere mid-insert; the map itself is still consistent.
+        self.machines.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Lets StartExecution hand new executions straight to this process's executor pool.
