@@ -11,7 +11,11 @@ async fn every_scenario_runs_without_errors() {
     let server = TestServer::start().await;
     let args = BenchArgs {
         targets: vec![format!("grpc://{}", server.addr)],
-        scenarios: Vec::new(),
+        // scale-out starts servers of the sfn binary itself: see the next test.
+        scenarios: Scenario::ALL
+            .into_iter()
+            .filter(|s| *s != Scenario::ScaleOut)
+            .collect(),
         // The wait scenario needs more than its 1 s Wait inside the window to finish anything.
         duration: 2,
         clients: 2,
@@ -21,12 +25,13 @@ async fn every_scenario_runs_without_errors() {
         drain_timeout: 30,
         json_only: true,
         pgbench: None,
+        scale_out_database: None,
     };
 
     let reports = measure(&args, |_| {}).await.unwrap();
 
     let names: Vec<&str> = reports.iter().map(|r| r.scenario).collect();
-    let expected: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+    let expected: Vec<&str> = args.scenarios.iter().map(|s| s.name()).collect();
     assert_eq!(names, expected);
     for report in &reports {
         assert_eq!(report.skipped, None, "{}", report.scenario);
@@ -40,4 +45,43 @@ async fn every_scenario_runs_without_errors() {
         assert!(!report.latencies.is_empty(), "{}", report.to_json());
     }
     server.stop().await.unwrap();
+}
+
+/// The scale-out scenario through the real binary (it starts 1 api + 1..3 executor processes of it on a
+/// scratch database): runs, and finds no broken history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_out_runs_three_rounds_without_broken_histories() {
+    let admin_url = std::env::var("SFN_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| common::DEFAULT_ADMIN_URL.to_string());
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfn"))
+        .args(["bench", "--scenario", "scale-out", "--duration", "1"])
+        .args([
+            "--clients",
+            "2",
+            "--json-only",
+            "--scale-out-database",
+            &admin_url,
+        ])
+        .output()
+        .await
+        .expect("run sfn bench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "sfn bench failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("one JSON line");
+    assert_eq!(line["scenario"], "scale-out");
+    assert_eq!(line["errors"], 0, "{line}");
+    for key in [
+        "executions_per_s_1_executor",
+        "executions_per_s_2_executors",
+        "executions_per_s_3_executors",
+    ] {
+        assert!(line[key].as_f64().unwrap_or(0.0) > 0.0, "{key}: {line}");
+    }
+    let notes = line["notes"].to_string();
+    assert_eq!(notes.matches("0 broken histories").count(), 3, "{line}");
 }

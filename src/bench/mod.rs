@@ -7,6 +7,7 @@ mod client;
 mod grpc;
 mod pgbench;
 mod report;
+mod scale_out;
 mod scenarios;
 mod stats;
 
@@ -62,6 +63,11 @@ pub struct BenchArgs {
     /// table `bench_commit` there); runs for --duration per script.
     #[arg(long, value_name = "DATABASE_URL")]
     pub pgbench: Option<String>,
+
+    /// Run the scale-out scenario through this Postgres ADMIN URL: it creates (and drops) a scratch
+    /// database there and starts `sfn serve` processes of this binary on free loopback ports.
+    #[arg(long, value_name = "DATABASE_URL")]
+    pub scale_out_database: Option<String>,
 }
 
 /// Runs the benchmark; fails when a scenario saw errors (speed never fails it), so CI can run a short smoke.
@@ -153,6 +159,20 @@ pub async fn measure(
         reports.push(report);
     }
     for scenario in scenarios {
+        if scenario == Scenario::ScaleOut {
+            let report = match &args.scale_out_database {
+                Some(admin_url) => scale_out::scale_out(admin_url, &settings, &run_id).await,
+                None => ScenarioReport {
+                    scenario: scenario.name(),
+                    target: "-".to_string(),
+                    skipped: Some("needs --scale-out-database (a Postgres admin URL)".to_string()),
+                    ..Default::default()
+                },
+            };
+            on_report(&report);
+            reports.push(report);
+            continue;
+        }
         for target in &targets {
             eprintln!(
                 "sfn bench: {} against {} ({}s)",

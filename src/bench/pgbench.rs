@@ -5,6 +5,7 @@ use std::time::Duration;
 use sqlx::Connection;
 
 use super::report::{Rate, ScenarioReport};
+use crate::store::backend::redacted;
 
 const SETUP_SQL: &str = include_str!("../../bench/pgbench-setup.sql");
 const ONE_ROW_SCRIPT: &str = include_str!("../../bench/pgbench-commit.sql");
@@ -12,20 +13,6 @@ const TEN_ROWS_SCRIPT: &str = include_str!("../../bench/pgbench-commit-10rows.sq
 /// pgbench clients and threads, as in bench/README.md.
 const PGBENCH_CLIENTS: &str = "8";
 const PGBENCH_THREADS: &str = "2";
-
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for printing.
-pub fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_string();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
-    }
-}
 
 /// The transactions/s figure of pgbench's report (`tps = 1234.5 (without initial connection time)`).
 pub fn parse_tps(output: &str) -> Option<f64> {
@@ -96,7 +83,7 @@ async fn measure(url: &str, duration: Duration) -> Result<Vec<Rate>, String> {
 pub async fn commit_ceiling(url: &str, duration: Duration) -> ScenarioReport {
     let mut report = ScenarioReport {
         scenario: "pg-ceiling",
-        target: redact_password(url),
+        target: redacted(url),
         duration_s: duration.as_secs().max(1) as f64,
         clients: 8,
         method: format!(
@@ -126,24 +113,6 @@ pub async fn commit_ceiling(url: &str, duration: Duration) -> ScenarioReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_are_hidden_in_printed_urls() {
-        let cases = [
-            (
-                "postgres://bench:secret@127.0.0.1:5432/ceiling",
-                "postgres://bench:***@127.0.0.1:5432/ceiling",
-            ),
-            (
-                "postgres://postgres@127.0.0.1:5432/ceiling",
-                "postgres://postgres@127.0.0.1:5432/ceiling",
-            ),
-            ("ceiling", "ceiling"),
-        ];
-        for (url, printed) in cases {
-            assert_eq!(redact_password(url), printed);
-        }
-    }
 
     #[test]
     fn tps_is_read_from_pgbench_output() {

@@ -45,17 +45,20 @@ pub enum Scenario {
     Activity,
     /// Executions with a 1-second Wait: how late the timer fires.
     Wait,
+    /// pass-chain against 1, 2 and 3 executor processes on one Postgres (needs --scale-out-database).
+    ScaleOut,
 }
 
 impl Scenario {
     /// All scenarios, in the order they run by default.
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::PassChain,
         Scenario::StartOnly,
         Scenario::Latency,
         Scenario::Map,
         Scenario::Activity,
         Scenario::Wait,
+        Scenario::ScaleOut,
     ];
 
     /// The name used on the command line and in the output.
@@ -67,6 +70,7 @@ impl Scenario {
             Scenario::Map => "map",
             Scenario::Activity => "activity",
             Scenario::Wait => "wait",
+            Scenario::ScaleOut => "scale-out",
         }
     }
 }
@@ -509,6 +513,17 @@ pub async fn run_scenario(
             Target::Grpc(_) => activity(target, settings, run_id).await,
         },
         Scenario::Wait => wait(target, settings, run_id).await,
+        // It starts its own servers (see `scale_out`); `measure` runs it once, not per target.
+        Scenario::ScaleOut => {
+            return ScenarioReport {
+                scenario: scenario.name(),
+                target: target.address().to_string(),
+                skipped: Some(
+                    "scale-out starts its own servers; it runs once per bench".to_string(),
+                ),
+                ..Default::default()
+            }
+        }
     };
     result.unwrap_or_else(|error| ScenarioReport {
         scenario: scenario.name(),

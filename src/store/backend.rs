@@ -67,6 +67,23 @@ impl Backend {
     }
 }
 
+/// The same server URL with another database name (query parameters kept).
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
 /// The database URL with any password replaced, for logs.
 pub fn redacted(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
@@ -105,6 +122,24 @@ mod tests {
         ];
         for (url, expected) in cases {
             assert_eq!(redacted(url), expected, "{url}");
+        }
+    }
+
+    #[test]
+    fn another_database_on_the_same_server() {
+        let cases = [
+            (
+                "postgres://u:p@db:5432/postgres",
+                "postgres://u:p@db:5432/scratch",
+            ),
+            ("postgres://u@db", "postgres://u@db/scratch"),
+            (
+                "postgres://u@db/postgres?sslmode=disable",
+                "postgres://u@db/scratch?sslmode=disable",
+            ),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(with_database(url, "scratch"), expected, "{url}");
         }
     }
 }
