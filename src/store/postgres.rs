@@ -298,25 +298,30 @@ impl PgStore {
     }
 
     /// Posts a message for the engine, makes the execution due and wakes executors (on commit).
+    /// Posts a message for the engine and makes the execution due, closing the task first when
+    /// `close_task` is set: one statement, on rows the caller has locked (execution, then task).
     async fn post_inbox(
         tx: &mut Transaction<'_, Postgres>,
         execution_id: i64,
         message: &Value,
         now: DateTime<Utc>,
+        close_task: Option<(i64, TaskStatus)>,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO execution_inbox (execution_id, message, created_at) VALUES ($1, $2, $3)",
+            "WITH closed AS ( \
+                 UPDATE activity_tasks SET status = $5, closed_at = $3 WHERE id = $4 AND $5::TEXT IS NOT NULL \
+             ), posted AS ( \
+                 INSERT INTO execution_inbox (execution_id, message, created_at) VALUES ($1, $2, $3) \
+             ) \
+             UPDATE executions SET due_at = $3 WHERE id = $1 AND status = 'RUNNING'",
         )
         .bind(execution_id)
         .bind(message.to_string())
         .bind(now)
+        .bind(close_task.map(|(id, _)| id))
+        .bind(close_task.map(|(_, status)| status.as_str()))
         .execute(&mut **tx)
         .await?;
-        sqlx::query("UPDATE executions SET due_at = $2 WHERE id = $1 AND status = 'RUNNING'")
-            .bind(execution_id)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
         Ok(())
     }
 }
@@ -979,30 +984,35 @@ impl Store for PgStore {
         worker_name: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<ActivityTaskRecord>> {
-        let mut tx = self.pool.begin().await?;
+        // One statement: take the oldest queued task (skipping tasks whose execution is being stepped),
+        // post TaskStarted for the engine and make the execution due.
         let row = sqlx::query(&format!(
-            "UPDATE activity_tasks SET status = 'STARTED', worker_name = $2, started_at = $3 \
-             WHERE id = (SELECT t.id FROM activity_tasks t JOIN executions e ON e.id = t.execution_id \
-                         WHERE t.activity_arn = $1 AND t.status = 'SCHEDULED' \
-                         ORDER BY t.id LIMIT 1 FOR UPDATE OF t, e SKIP LOCKED) \
-             RETURNING {TASK_COLUMNS}"
+            "WITH task AS ( \
+                 UPDATE activity_tasks SET status = 'STARTED', worker_name = $2, started_at = $3 \
+                 WHERE id = (SELECT t.id FROM activity_tasks t JOIN executions e ON e.id = t.execution_id \
+                             WHERE t.activity_arn = $1 AND t.status = 'SCHEDULED' \
+                             ORDER BY t.id LIMIT 1 FOR UPDATE OF t, e SKIP LOCKED) \
+                 RETURNING {TASK_COLUMNS} \
+             ), posted AS ( \
+                 INSERT INTO execution_inbox (execution_id, message, created_at) \
+                 SELECT execution_id, json_build_object('kind', 'TaskStarted', 'task', task_key, \
+                                                        'workerName', worker_name)::TEXT, $3 \
+                 FROM task \
+             ), due AS ( \
+                 UPDATE executions e SET due_at = $3 FROM task \
+                 WHERE e.id = task.execution_id AND e.status = 'RUNNING' \
+             ) \
+             SELECT * FROM task"
         ))
         .bind(activity_arn)
         .bind(worker_name)
         .bind(now)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
             return Ok(None);
         };
         let task = task_from_row(&row)?;
-        let message = json!({
-            "kind": "TaskStarted",
-            "task": task.task_key,
-            "workerName": task.worker_name,
-        });
-        Self::post_inbox(&mut tx, task.execution_id, &message, now).await?;
-        tx.commit().await?;
         self.notifier.work();
         Ok(Some(task))
     }
@@ -1064,15 +1074,8 @@ impl Store for PgStore {
                 json!({"kind": "TaskHeartbeat", "task": task.task_key}),
             ),
         };
-        if let Some(status) = closed_status {
-            sqlx::query("UPDATE activity_tasks SET status = $2, closed_at = $3 WHERE id = $1")
-                .bind(task.id)
-                .bind(status.as_str())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        Self::post_inbox(&mut tx, task.execution_id, &message, now).await?;
+        let close_task = closed_status.map(|status| (task.id, status));
+        Self::post_inbox(&mut tx, task.execution_id, &message, now, close_task).await?;
         tx.commit().await?;
         self.notifier.work();
         Ok(TaskReportOutcome::Accepted)
