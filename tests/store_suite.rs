@@ -26,6 +26,7 @@ const DEFINITION: &str = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":tr
 struct Ctx {
     store: Arc<dyn Store>,
     leases: Arc<dyn LeaseStore>,
+    url: String,
     _database: TestDatabase,
 }
 
@@ -36,6 +37,7 @@ async fn open(backend: Backend) -> Ctx {
     Ctx {
         store: opened.store(),
         leases: opened.leases(),
+        url,
         _database: database,
     }
 }
@@ -1232,6 +1234,125 @@ async fn start_with_first_step_commits_it_with_the_insert(backend: Backend) {
     );
 }
 
+/// Many StartExecution calls at once (Postgres writes concurrent starts together, one statement for a
+/// batch): each caller still gets its own outcome, and what was written is exactly what each asked for.
+async fn concurrent_starts_each_get_their_own_outcome(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let t0 = now() - Duration::seconds(1);
+    let new = |name: String, state_machine_id: i64, first_step: Option<FirstStep>| NewExecution {
+        state_machine_id,
+        arn: format!("arn:aws:states:{REGION_ACCOUNT}:execution:m:{name}"),
+        name,
+        input: "{}".into(),
+        trace_header: None,
+        start_date: t0,
+        express: false,
+        lease: None,
+        first_step,
+    };
+    let waits = |name: &str| StepWrite {
+        engine_state: "{}".into(),
+        events: vec![event(2, 0, "TaskStateEntered", json!({"name": name}))],
+        tasks: vec![TaskChange::Schedule {
+            task_key: "k".into(),
+            activity_arn: "arn:act".into(),
+            input: "{}".into(),
+            token: format!("tok-{name}"),
+        }],
+        wake_at: None,
+        closing: None,
+    };
+    let mut requests = Vec::new();
+    for i in 0..24 {
+        let step = (i % 2 == 0).then(|| FirstStep {
+            version_id: machine.version.id,
+            step: waits(&format!("s{i}")),
+        });
+        requests.push(("started", new(format!("s{i}"), machine.id, step)));
+    }
+    for _ in 0..4 {
+        requests.push(("same-name", new("dup".into(), machine.id, None)));
+    }
+    for i in 0..3 {
+        requests.push(("no-machine", new(format!("x{i}"), 9_999, None)));
+    }
+    for i in 0..3 {
+        let step = Some(FirstStep {
+            version_id: machine.version.id + 1_000,
+            step: waits(&format!("v{i}")),
+        });
+        requests.push(("stale", new(format!("v{i}"), machine.id, step)));
+    }
+    let mut calls = tokio::task::JoinSet::new();
+    for (kind, request) in requests {
+        let store = ctx.store.clone();
+        calls.spawn(async move { (kind, request.clone(), store.execution_start(request).await) });
+    }
+    let mut dup_started = 0;
+    let mut dup_taken = 0;
+    while let Some(joined) = calls.join_next().await {
+        let (kind, request, outcome) = joined.expect("task");
+        let outcome = outcome.expect("start");
+        match (kind, &outcome) {
+            ("started", StartOutcome::Started { execution, .. }) => {
+                assert_eq!(execution.arn, request.arn);
+                let expected: Vec<i64> = if request.first_step.is_some() {
+                    vec![1, 2]
+                } else {
+                    vec![1]
+                };
+                assert_eq!(history(&ctx, execution.id, None, false, 10).await, expected);
+                if request.first_step.is_some() {
+                    let token = format!("tok-{}", request.name);
+                    let task = ctx.store.activity_task_get(&token).await.unwrap();
+                    assert_eq!(task.map(|t| t.execution_id), Some(execution.id));
+                }
+            }
+            ("same-name", StartOutcome::Started { .. }) => dup_started += 1,
+            ("same-name", StartOutcome::NameTaken(existing)) => {
+                assert_eq!(existing.arn, request.arn);
+                dup_taken += 1;
+            }
+            ("no-machine", StartOutcome::MachineNotFound) => {}
+            ("stale", StartOutcome::VersionChanged) => {}
+            (kind, outcome) => panic!("{kind}: unexpected {outcome:?}"),
+        }
+    }
+    assert_eq!((dup_started, dup_taken), (1, 3), "one start per name");
+    let listed = ctx
+        .store
+        .execution_list(ExecutionListQuery {
+            state_machine_id: machine.id,
+            status: None,
+            after: None,
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.len(),
+        25,
+        "24 names and one dup; nothing for the stale starts"
+    );
+    if backend == Backend::Postgres {
+        // Rows written by one statement share its transaction id.
+        let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&ctx.url)
+            .await
+            .unwrap();
+        let (rows, transactions): (i64, i64) =
+            sqlx::query_as("SELECT count(*), count(DISTINCT xmin::TEXT) FROM executions")
+                .fetch_one(&mut db)
+                .await
+                .unwrap();
+        assert_eq!(rows, 25);
+        assert!(
+            transactions < rows,
+            "concurrent starts were written together ({transactions} transactions for {rows} rows)"
+        );
+    }
+}
+
 async fn stop_execution_fences_out_the_executor(backend: Backend) {
     let ctx = open(backend).await;
     let machine = create_machine(&ctx, "m", vec![]).await;
@@ -1579,6 +1700,7 @@ on_both_backends!(
     stop_execution_fences_out_the_executor,
     leased_start_skips_the_claim_and_expires_like_a_claim,
     start_with_first_step_commits_it_with_the_insert,
+    concurrent_starts_each_get_their_own_outcome,
     step_commit_timers_tasks_inbox_and_closing,
     concurrent_claims_never_share_an_execution,
     listen_starts,

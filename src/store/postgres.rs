@@ -14,8 +14,8 @@ use tokio::sync::mpsc;
 use super::*;
 
 mod lease;
+mod start;
 use crate::domain::tags::counted;
-use crate::store::lease::{Lease, LeasedExecution};
 pub use lease::ACTIVITY_CHANNEL;
 
 /// The channel executors LISTEN on; payload = execution id.
@@ -47,41 +47,6 @@ const STATE_MACHINE_SELECT: &str = "SELECT sm.id, sm.arn, sm.name, sm.type, sm.s
      v.id AS version_id, v.definition, v.role_arn, v.logging_configuration, v.tracing_configuration, \
      v.update_date \
      FROM state_machines sm JOIN state_machine_versions v ON v.id = sm.current_version_id";
-
-/// StartExecution in one statement (see `execution_start`). No row: no such machine; `execution_id` NULL:
-/// the machine is DELETING or the name is taken.
-const START_EXECUTION: &str = "\
-WITH sm AS (
-    SELECT sm.id, sm.arn, sm.name, sm.status, sm.current_version_id, v.role_arn
-    FROM state_machines sm JOIN state_machine_versions v ON v.id = sm.current_version_id
-    WHERE sm.id = $2
-), ins AS (
-    INSERT INTO executions (arn, state_machine_id, version_id, name, status, input, trace_header, start_date,
-                            express, due_at, last_event_id, lease_owner, lease_expires_at, lease_version,
-                            engine_state, output, error, cause, stop_date)
-    SELECT $1, sm.id, sm.current_version_id, $3, $12, $4, $5, $6, $7, $13, $14, $8, $9,
-           CASE WHEN $8::TEXT IS NULL THEN 0 ELSE 1 END, $11, $15, $16, $17, $18
-    FROM sm WHERE sm.status = 'ACTIVE' AND ($10::BIGINT IS NULL OR sm.current_version_id = $10)
-    ON CONFLICT DO NOTHING
-    RETURNING id, due_at, lease_expires_at, lease_version
-), ev AS (
-    INSERT INTO history_events (execution_id, id, previous_event_id, type, timestamp, details)
-    SELECT ins.id, 1, 0, 'ExecutionStarted', $6,
-           json_build_object('input', $4::TEXT, 'inputDetails', json_build_object('truncated', false),
-                             'roleArn', sm.role_arn)::TEXT
-    FROM ins, sm
-    UNION ALL
-    SELECT ins.id, e.id, e.prev, e.type, e.ts, e.details
-    FROM ins, UNNEST($19::BIGINT[], $20::BIGINT[], $21::TEXT[], $22::TIMESTAMPTZ[], $23::TEXT[])
-        AS e(id, prev, type, ts, details)
-), scheduled AS (
-    INSERT INTO activity_tasks (token, activity_arn, execution_id, task_key, input, status, created_at)
-    SELECT t.token, t.arn, ins.id, t.key, t.input, 'SCHEDULED', $6
-    FROM ins, UNNEST($24::TEXT[], $25::TEXT[], $26::TEXT[], $27::TEXT[]) AS t(token, arn, key, input)
-)
-SELECT sm.status, sm.arn AS state_machine_arn, sm.name AS state_machine_name, sm.current_version_id AS version_id,
-       sm.role_arn, ins.id AS execution_id, ins.due_at, ins.lease_expires_at, ins.lease_version
-FROM sm LEFT JOIN ins ON TRUE";
 
 const EXECUTION_SELECT: &str = "SELECT e.id, e.arn, e.state_machine_id, sm.arn AS state_machine_arn, \
      sm.name AS state_machine_name, e.version_id, e.name, e.status, e.input, e.output, e.error, e.cause, \
@@ -185,6 +150,8 @@ pub struct PgStore {
     /// the WAL the claim wrote. This takes one disk flush off the path of every execution.
     claim_pool: PgPool,
     notifier: Notifier,
+    /// StartExecution's group commit (see `start`).
+    starts: start::StartBatcher,
 }
 
 impl PgStore {
@@ -205,10 +172,13 @@ impl PgStore {
         let claim_pool = PgPoolOptions::new()
             .max_connections(2)
             .connect_lazy_with(claim_options);
+        let starts =
+            start::StartBatcher::spawn(start::Starter::new(pool.clone(), notifier.clone()));
         PgStore {
             pool,
             claim_pool,
             notifier,
+            starts,
         }
     }
 
@@ -731,132 +701,7 @@ impl Store for PgStore {
     }
 
     async fn execution_start(&self, new: NewExecution) -> Result<StartOutcome> {
-        // One statement, one round trip: the execution and its ExecutionStarted event, written only while
-        // the machine is ACTIVE and the name is free. The foreign keys' KEY SHARE locks order this against a
-        // concurrent DeleteStateMachine (FOR UPDATE), so a delete always sees the new execution.
-        let (status, due_at, last_event_id, stop_date) = new.initial_state();
-        let step = new.first_step.as_ref().map(|first| &first.step);
-        let events = step.map_or(&[][..], |s| &s.events[..]);
-        let closing = step.and_then(|s| s.closing.as_ref());
-        let mut schedule = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (token, arn, key, input) in step.map(|s| s.scheduled_tasks()).unwrap_or_default() {
-            schedule.0.push(token);
-            schedule.1.push(arn);
-            schedule.2.push(key);
-            schedule.3.push(input);
-        }
-        let row = sqlx::query(START_EXECUTION)
-            .bind(&new.arn)
-            .bind(new.state_machine_id)
-            .bind(&new.name)
-            .bind(&new.input)
-            .bind(&new.trace_header)
-            .bind(new.start_date)
-            .bind(new.express)
-            .bind(new.lease.as_ref().map(|l| l.owner.as_str()))
-            .bind(new.lease.as_ref().map(|l| l.until))
-            .bind(new.first_step.as_ref().map(|f| f.version_id))
-            .bind(step.map(|s| s.engine_state.as_str()))
-            .bind(status.as_str())
-            .bind(due_at)
-            .bind(last_event_id)
-            .bind(closing.and_then(|c| c.output.as_deref()))
-            .bind(closing.and_then(|c| c.error.as_deref()))
-            .bind(closing.and_then(|c| c.cause.as_deref()))
-            .bind(stop_date)
-            .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
-            .bind(
-                events
-                    .iter()
-                    .map(|e| e.previous_event_id)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                events
-                    .iter()
-                    .map(|e| e.event_type.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(events.iter().map(|e| e.timestamp).collect::<Vec<_>>())
-            .bind(
-                events
-                    .iter()
-                    .map(|e| (!e.details.is_null()).then(|| e.details.to_string()))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(&schedule.0)
-            .bind(&schedule.1)
-            .bind(&schedule.2)
-            .bind(&schedule.3)
-            .fetch_optional(&self.pool)
-            .await;
-        let row = match row {
-            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
-                return Ok(StartOutcome::MachineNotFound)
-            }
-            other => other?,
-        };
-        let Some(row) = row else {
-            return Ok(StartOutcome::MachineNotFound);
-        };
-        if MachineStatus::parse(row.try_get("status")?)? == MachineStatus::Deleting {
-            return Ok(StartOutcome::MachineDeleting);
-        }
-        let Some(execution_id) = row.try_get::<Option<i64>, _>("execution_id")? else {
-            if let Some(first) = &new.first_step {
-                if row.try_get::<i64, _>("version_id")? != first.version_id {
-                    return Ok(StartOutcome::VersionChanged);
-                }
-            }
-            let existing = sqlx::query(&format!("{EXECUTION_SELECT} WHERE e.arn = $1"))
-                .bind(&new.arn)
-                .fetch_one(&self.pool)
-                .await?;
-            return Ok(StartOutcome::NameTaken(execution_from_row(&existing)?));
-        };
-        let execution = ExecutionRecord {
-            id: execution_id,
-            arn: new.arn,
-            state_machine_id: new.state_machine_id,
-            state_machine_arn: row.try_get("state_machine_arn")?,
-            state_machine_name: row.try_get("state_machine_name")?,
-            version_id: row.try_get("version_id")?,
-            name: new.name,
-            status,
-            input: new.input,
-            output: closing.and_then(|c| c.output.clone()),
-            error: closing.and_then(|c| c.error.clone()),
-            cause: closing.and_then(|c| c.cause.clone()),
-            trace_header: new.trace_header,
-            start_date: new.start_date,
-            stop_date,
-            express: new.express,
-        };
-        for arn in schedule.1.iter().collect::<BTreeSet<_>>() {
-            self.notifier.activity(arn);
-        }
-        let leased = match new.lease {
-            Some(request) => Some(Box::new(LeasedExecution::started(
-                &execution,
-                Lease {
-                    execution_id,
-                    version: row.try_get("lease_version")?,
-                    expires_at: row
-                        .try_get::<Option<DateTime<Utc>>, _>("lease_expires_at")?
-                        .unwrap_or(request.until),
-                    due_at: row.try_get("due_at")?,
-                    owner: request.owner,
-                },
-                row.try_get("role_arn")?,
-            ))),
-            // Our own executor was woken by the caller; these wake the others.
-            None if due_at.is_some_and(|due| due <= new.start_date) => {
-                self.notifier.work();
-                None
-            }
-            None => None,
-        };
-        Ok(StartOutcome::Started { execution, leased })
+        self.starts.start(new).await
     }
 
     async fn execution_get(&self, arn: &str) -> Result<Option<ExecutionRecord>> {
