@@ -519,6 +519,29 @@ async fn runtime_errors_and_missing_activities_fail_the_execution(backend: Backe
     let execution = start(&mut server, &lambda, json!({})).await;
     let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
     assert_eq!(status_name(&d), "FAILED");
+
+    // A missing activity inside a Map that tolerates failures, then an activity that exists: the
+    // tolerated failure changes the path, and the existing activity must still be found.
+    let worker = create_activity(&mut server, "exists").await;
+    let tolerant = create_machine(
+        &mut server,
+        "tolerant",
+        json!({"StartAt": "M", "States": {
+            "M": {"Type": "Map", "ToleratedFailurePercentage": 100, "Next": "B",
+                  "ItemProcessor": {"StartAt": "A", "States": {"A": {"Type": "Task",
+                      "Resource": "arn:aws:states:us-east-1:123456789012:activity:nope", "End": true}}}},
+            "B": {"Type": "Task", "Resource": worker, "End": true}}}),
+    )
+    .await;
+    let execution = start(&mut server, &tolerant, json!([1, 2])).await;
+    let (token, _) = poll_task(&mut server, &worker, "w")
+        .await
+        .expect("the existing activity's task is scheduled");
+    send_success(&mut server, &token, json!({"ok": true}))
+        .await
+        .unwrap();
+    let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
+    assert_eq!(status_name(&d), "SUCCEEDED");
 }
 
 async fn get_activity_task_long_poll_returns_empty_after_timeout(backend: Backend) {

@@ -248,9 +248,11 @@ impl Executor {
             }
         }
         self.accepting.store(false, Ordering::SeqCst);
-        // Every advance holds a permit: owning them all means in-flight steps have ended.
+        // Every advance holds a permit: owning them all means in-flight steps have ended. Closing the
+        // semaphore while holding them means no hand-over can start after this point.
         let all = u32::try_from(self.settings.concurrency).unwrap_or(u32::MAX);
-        let _ = workers.acquire_many(all).await;
+        let _all = workers.acquire_many(all).await;
+        workers.close();
         tracing::info!(owner = %self.settings.owner, "executor stopped");
     }
 
@@ -475,6 +477,13 @@ impl Executor {
                 .await
                 .map_err(|e| e.to_string())?;
             if asked.iter().any(|arn| !existing.contains(arn)) {
+                // The run with the facts may take another path (a tolerated Map failure, a Catch) and ask
+                // about other activities: give it every activity of the definition.
+                let existing = self
+                    .store
+                    .activities_existing(&compiled.activities)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 state = before;
                 advance = run(
                     &compiled.machine,

@@ -17,11 +17,14 @@ use crate::domain::pagination::{
 use crate::domain::payload::check_execution_input;
 use crate::domain::validation::{check_max_len, constraint_violation};
 use crate::error::{ApiError, ApiResult, ErrorKind};
-use crate::executor::StepSummary;
+use crate::executor::{Executor, Reservation, StepSummary};
+use crate::store::Store;
 use crate::store::{
     self, ExecutionListQuery, ExecutionRecord, ExecutionStatus, FirstStep, HistoryQuery,
     MachineType, NewExecution, StartOutcome, StopOutcome, StopRequest,
 };
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 const MAX_TRACE_HEADER_LEN: usize = 256;
 pub(super) const MAX_ERROR_LEN: usize = 256;
@@ -136,8 +139,8 @@ impl Service {
             };
             // A process that runs executors runs the first advance itself and commits it with the insert:
             // a short workflow is then finished by this one commit.
-            let first_step = match executor {
-                Some(executor) if run_first_step => {
+            let first_step = match (executor, serde_json::from_str(&input)) {
+                (Some(executor), Ok(input)) if run_first_step => {
                     let info = ExecutionInfo {
                         execution_arn: arn.clone(),
                         name: name.clone(),
@@ -145,7 +148,7 @@ impl Service {
                         state_machine_name: machine.name.clone(),
                         role_arn: machine.version.role_arn.clone(),
                         start_time: start_date,
-                        input: serde_json::from_str(&input).unwrap_or_default(),
+                        input,
                     };
                     match executor.first_step(&machine.version, info).await {
                         Ok(step) => step.map(|step| FirstStep {
@@ -160,10 +163,9 @@ impl Service {
                 }
                 _ => None,
             };
-            let summary = first_step.as_ref().map(|f| StepSummary::of(&f.step));
             // Without a first step, a free local executor slot takes the execution leased to it, so it
             // runs here at once: no wake-up, no claim. Otherwise it waits in the database for any executor.
-            let reservation = match summary {
+            let reservation = match first_step {
                 None => executor.and_then(|executor| executor.reserve()),
                 Some(_) => None,
             };
@@ -178,13 +180,20 @@ impl Service {
                 lease: reservation.as_ref().map(|r| r.lease_request()),
                 first_step,
             };
-            match self.store.execution_start(new).await? {
-                StartOutcome::Started { execution, leased } => {
-                    match (summary, reservation, leased, executor) {
-                        (Some(summary), _, _, Some(executor)) => executor.step_committed(&summary),
-                        (None, Some(reservation), Some(leased), _) => reservation.run(*leased),
-                        _ => self.work_committed(),
-                    }
+            // In its own task, so that a caller who goes away mid-call cannot strand a committed execution
+            // leased to this process without running it.
+            let committed = tokio::spawn(start_and_hand_over(
+                self.store.clone(),
+                new,
+                reservation,
+                executor.cloned(),
+                self.work_available.clone(),
+            ));
+            let started = committed
+                .await
+                .map_err(|e| ApiError::internal(format!("StartExecution task failed: {e}")))??;
+            match started {
+                StartOutcome::Started { execution, .. } => {
                     let started = StartOutcome::Started {
                         execution,
                         leased: None,
@@ -231,6 +240,8 @@ impl Service {
             )),
             StartOutcome::MachineNotFound => Err(state_machine_does_not_exist(&machine_arn)),
             StartOutcome::MachineDeleting => Err(state_machine_deleting(&machine_arn)),
+            // Not reached: the last attempt has no first step, and only a first step can see a changed
+            // version.
             StartOutcome::VersionChanged => Err(ApiError::new(
                 ErrorKind::InternalFailure,
                 "the state machine changed during StartExecution; retry",
@@ -430,4 +441,39 @@ impl Service {
             .collect::<ApiResult<Vec<_>>>()?;
         Ok(pb::GetExecutionHistoryResponse { events, next_token })
     }
+}
+
+/// Writes a start, then sets its execution going: a first step that committed is counted (and its local
+/// activity pollers woken); an execution leased to this process is handed to its executor; anything else
+/// that is due now wakes the executors.
+async fn start_and_hand_over(
+    store: Arc<dyn Store>,
+    new: NewExecution,
+    reservation: Option<Reservation>,
+    executor: Option<Arc<Executor>>,
+    work: Arc<Notify>,
+) -> Result<StartOutcome, store::Error> {
+    let summary = new.first_step.as_ref().map(|f| StepSummary::of(&f.step));
+    let due_now = match &new.first_step {
+        Some(first) => {
+            first.step.closing.is_none()
+                && first.step.wake_at.is_some_and(|due| due <= new.start_date)
+        }
+        None => true,
+    };
+    let mut outcome = store.execution_start(new).await?;
+    if let StartOutcome::Started { leased, .. } = &mut outcome {
+        if let (Some(summary), Some(executor)) = (&summary, &executor) {
+            executor.step_committed(summary);
+        }
+        match (reservation, leased.take()) {
+            (Some(reservation), Some(leased)) => reservation.run(*leased),
+            _ if due_now => {
+                work.notify_waiters();
+                work.notify_one();
+            }
+            _ => {}
+        }
+    }
+    Ok(outcome)
 }

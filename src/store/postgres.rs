@@ -267,7 +267,6 @@ impl PgStore {
         Ok(())
     }
 
-    /// Posts a message for the engine, makes the execution due and wakes executors (on commit).
     /// Posts a message for the engine and makes the execution due, closing the task first when
     /// `close_task` is set: one statement, on rows the caller has locked (execution, then task).
     async fn post_inbox(
@@ -829,8 +828,9 @@ impl Store for PgStore {
         worker_name: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<ActivityTaskRecord>> {
-        // One statement: take the oldest queued task (skipping tasks whose execution is being stepped),
-        // post TaskStarted for the engine and make the execution due.
+        // One statement: take the oldest queued task (skipping tasks whose execution row is locked by a
+        // step commit or another report at this moment), post TaskStarted for the engine and make the
+        // execution due.
         let row = sqlx::query(&format!(
             "WITH task AS ( \
                  UPDATE activity_tasks SET status = 'STARTED', worker_name = $2, started_at = $3 \

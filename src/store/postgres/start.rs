@@ -82,7 +82,8 @@ WITH req AS (
            r.engine_state, r.output, r.error, r.cause, r.stop_date
     FROM req r JOIN sm ON sm.id = r.sm_id
     WHERE sm.status = 'ACTIVE' AND (r.version_id IS NULL OR sm.current_version_id = r.version_id)
-    ORDER BY r.ord
+    -- One global order of unique-key locks, so two batches that share names (retries) cannot deadlock.
+    ORDER BY r.arn
     ON CONFLICT DO NOTHING
     RETURNING id, arn, due_at, lease_expires_at, lease_version
 ), ev AS (
@@ -375,7 +376,9 @@ impl Starter {
         Ok(StartOutcome::Started { execution, leased })
     }
 
-    /// Writes a batch: alone, or together falling back to one by one if the statement fails.
+    /// Writes a batch: alone, or together falling back to one by one if the statement fails. (If the
+    /// statement committed but its answer was lost with the connection, the replay reports those starts
+    /// as NameTaken: the same answer a client retrying after a lost reply would get.)
     async fn write(&self, batch: Vec<Request>) {
         if batch.len() == 1 {
             for (new, reply) in batch {
@@ -383,10 +386,10 @@ impl Starter {
             }
             return;
         }
-        let news: Vec<NewExecution> = batch.iter().map(|(new, _)| new.clone()).collect();
+        let (news, replies): (Vec<NewExecution>, Vec<_>) = batch.into_iter().unzip();
         match self.start_many(&news).await {
-            Ok(rows) if rows.len() == batch.len() => {
-                for ((new, reply), row) in batch.into_iter().zip(&rows) {
+            Ok(rows) if rows.len() == news.len() => {
+                for ((new, reply), row) in news.into_iter().zip(replies).zip(&rows) {
                     let _ = reply.send(self.outcome(new, Some(row)).await);
                 }
             }
@@ -394,7 +397,7 @@ impl Starter {
                 if let Err(e) = other {
                     tracing::debug!(error = %e, "batched start failed; writing the starts one by one");
                 }
-                for (new, reply) in batch {
+                for (new, reply) in news.into_iter().zip(replies) {
                     let _ = reply.send(self.start_one(new).await);
                 }
             }
