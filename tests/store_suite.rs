@@ -1211,6 +1211,21 @@ async fn start_with_first_step_commits_it_with_the_insert(backend: Backend) {
     assert!(claim(&ctx, "owner", t0 + Duration::seconds(59), 10)
         .await
         .is_empty());
+    assert_eq!(
+        ctx.leases
+            .next_due_at(t0 + Duration::seconds(1))
+            .await
+            .unwrap(),
+        Some(t0 + Duration::seconds(60)),
+        "an idle executor can sleep until the next timer"
+    );
+    assert_eq!(
+        ctx.leases
+            .next_due_at(t0 + Duration::seconds(60))
+            .await
+            .unwrap(),
+        None
+    );
     let due = claim(&ctx, "owner", t0 + Duration::seconds(61), 10).await;
     assert_eq!(due.len(), 1, "due at the first step's timer");
     assert_eq!(due[0].engine_state.as_deref(), Some(r#"{"waiting":true}"#));

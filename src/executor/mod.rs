@@ -235,9 +235,15 @@ impl Executor {
                     }
                 }
                 Ok(_) => {
+                    // Sleep until the next timer if it comes before the next poll, so timers fire on time.
+                    let mut pause = self.settings.poll_interval;
+                    if let Ok(Some(next)) = self.store.next_due_at(now).await {
+                        let until_next = (next - Utc::now()).to_std().unwrap_or_default();
+                        pause = pause.min(until_next);
+                    }
                     tokio::select! {
                         _ = self.work.notified() => {}
-                        _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                        _ = tokio::time::sleep(pause) => {}
                         _ = shutdown.changed() => {}
                     }
                 }

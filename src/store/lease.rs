@@ -188,6 +188,9 @@ pub trait LeaseStore: Send + Sync {
         leases: &[Lease],
         until: DateTime<Utc>,
     ) -> Result<Vec<i64>>;
+    /// The earliest `due_at` after `now` of a RUNNING execution (the next timer), so an idle executor can
+    /// sleep until then instead of a whole poll interval.
+    async fn next_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;
     /// The definition of a state machine version.
     async fn version_definition(&self, version_id: i64) -> Result<String>;
     /// Which of these activity ARNs exist.

@@ -159,6 +159,15 @@ impl LeaseStore for PgStore {
         Ok(ids.into_iter().filter(|id| !kept.contains(id)).collect())
     }
 
+    async fn next_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT min(due_at) FROM executions WHERE due_at > $1 AND status = 'RUNNING'",
+        )
+        .bind(now)
+        .fetch_one(&self.claim_pool)
+        .await?)
+    }
+
     async fn version_definition(&self, version_id: i64) -> Result<String> {
         sqlx::query_scalar("SELECT definition FROM state_machine_versions WHERE id = $1")
             .bind(version_id)

@@ -142,6 +142,16 @@ impl LeaseStore for SqliteStore {
         Ok(lost)
     }
 
+    async fn next_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT min(due_at) FROM executions WHERE due_at > ?1 AND status = 'RUNNING'",
+        )
+        .bind(micros(now))
+        .fetch_one(&self.reader)
+        .await?;
+        next.map(from_micros).transpose()
+    }
+
     async fn version_definition(&self, version_id: i64) -> Result<String> {
         sqlx::query_scalar("SELECT definition FROM state_machine_versions WHERE id = ?1")
             .bind(version_id)
