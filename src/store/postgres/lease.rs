@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgListener;
 use sqlx::Row;
 
-use super::{PgStore, WORK_CHANNEL};
+use super::{EventColumns, PgStore, WORK_CHANNEL};
 use crate::store::lease::{
     CommitOutcome, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange, Wakeup,
     WakeupHandler,
@@ -209,7 +209,7 @@ impl LeaseStore for PgStore {
         }
         let events = &commit.step.events;
         let closing = commit.step.closing.as_ref();
-        let (written, due_now): (i64, bool) = sqlx::query_as(STEP_COMMIT)
+        let query = sqlx::query(STEP_COMMIT)
             .bind(id)
             .bind(commit.lease.version)
             .bind(&commit.step.engine_state)
@@ -220,27 +220,9 @@ impl LeaseStore for PgStore {
             .bind(closing.and_then(|c| c.cause.as_deref()))
             .bind(commit.now)
             .bind(commit.lease.due_at)
-            .bind(commit.step.wake_at)
-            .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
-            .bind(
-                events
-                    .iter()
-                    .map(|e| e.previous_event_id)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                events
-                    .iter()
-                    .map(|e| e.event_type.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(events.iter().map(|e| e.timestamp).collect::<Vec<_>>())
-            .bind(
-                events
-                    .iter()
-                    .map(|e| (!e.details.is_null()).then(|| e.details.to_string()))
-                    .collect::<Vec<_>>(),
-            )
+            .bind(commit.step.wake_at);
+        let row = EventColumns::of(events)
+            .bind(query)
             .bind(&commit.inbox_applied)
             .bind(&schedule.0)
             .bind(&schedule.1)
@@ -251,6 +233,8 @@ impl LeaseStore for PgStore {
             .bind(&commit.lease.owner)
             .fetch_one(&self.pool)
             .await?;
+        let written: i64 = row.try_get(0)?;
+        let due_now: bool = row.try_get(1)?;
         if written == 0 {
             return Ok(CommitOutcome::LeaseLost);
         }

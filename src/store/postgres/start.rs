@@ -10,7 +10,7 @@ use sqlx::postgres::{PgPool, PgRow};
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use super::{execution_from_row, Notifier, EXECUTION_SELECT};
+use super::{execution_from_row, EventColumns, Notifier, EXECUTION_SELECT};
 use crate::store::lease::{Lease, LeasedExecution};
 use crate::store::{ExecutionRecord, MachineStatus, NewExecution, Result, StartOutcome};
 
@@ -156,7 +156,7 @@ impl Starter {
         let step = new.first_step.as_ref().map(|first| &first.step);
         let events = step.map_or(&[][..], |s| &s.events[..]);
         let tasks = step.map(|s| s.scheduled_tasks()).unwrap_or_default();
-        let result = sqlx::query(START_EXECUTION)
+        let query = sqlx::query(START_EXECUTION)
             .bind(&new.arn)
             .bind(new.state_machine_id)
             .bind(&new.name)
@@ -174,27 +174,9 @@ impl Starter {
             .bind(row.output)
             .bind(row.error)
             .bind(row.cause)
-            .bind(row.stop_date)
-            .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
-            .bind(
-                events
-                    .iter()
-                    .map(|e| e.previous_event_id)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                events
-                    .iter()
-                    .map(|e| e.event_type.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(events.iter().map(|e| e.timestamp).collect::<Vec<_>>())
-            .bind(
-                events
-                    .iter()
-                    .map(|e| (!e.details.is_null()).then(|| e.details.to_string()))
-                    .collect::<Vec<_>>(),
-            )
+            .bind(row.stop_date);
+        let result = EventColumns::of(events)
+            .bind(query)
             .bind(tasks.iter().map(|t| t.0).collect::<Vec<_>>())
             .bind(tasks.iter().map(|t| t.1).collect::<Vec<_>>())
             .bind(tasks.iter().map(|t| t.2).collect::<Vec<_>>())
@@ -214,28 +196,16 @@ impl Starter {
     /// meanwhile); the caller then writes them one by one, so each gets its own answer.
     async fn start_many(&self, batch: &[NewExecution]) -> Result<Vec<PgRow>> {
         let rows: Vec<StartRow> = batch.iter().map(StartRow::of).collect();
-        let mut events = (
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-        );
+        let mut event_ords = Vec::new();
+        let mut events = EventColumns::default();
         let mut tasks = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (ord, new) in (1_i64..).zip(batch) {
             let Some(first) = &new.first_step else {
                 continue;
             };
             for event in &first.step.events {
-                events.0.push(ord);
-                events.1.push(event.id);
-                events.2.push(event.previous_event_id);
-                events.3.push(event.event_type.as_str());
-                events.4.push(event.timestamp);
-                events
-                    .5
-                    .push((!event.details.is_null()).then(|| event.details.to_string()));
+                event_ords.push(ord);
+                events.push(event);
             }
             for (token, arn, key, input) in first.step.scheduled_tasks() {
                 tasks.0.push(ord);
@@ -248,7 +218,7 @@ impl Starter {
         let column = |f: &dyn Fn(&NewExecution) -> Option<String>| -> Vec<Option<String>> {
             batch.iter().map(f).collect()
         };
-        Ok(sqlx::query(START_EXECUTIONS)
+        let query = sqlx::query(START_EXECUTIONS)
             .bind(batch.iter().map(|n| n.arn.as_str()).collect::<Vec<_>>())
             .bind(batch.iter().map(|n| n.state_machine_id).collect::<Vec<_>>())
             .bind(batch.iter().map(|n| n.name.as_str()).collect::<Vec<_>>())
@@ -277,12 +247,9 @@ impl Starter {
             .bind(rows.iter().map(|r| r.error).collect::<Vec<_>>())
             .bind(rows.iter().map(|r| r.cause).collect::<Vec<_>>())
             .bind(rows.iter().map(|r| r.stop_date).collect::<Vec<_>>())
-            .bind(&events.0)
-            .bind(&events.1)
-            .bind(&events.2)
-            .bind(&events.3)
-            .bind(&events.4)
-            .bind(&events.5)
+            .bind(event_ords);
+        Ok(events
+            .bind(query)
             .bind(&tasks.0)
             .bind(&tasks.1)
             .bind(&tasks.2)
