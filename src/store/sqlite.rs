@@ -30,7 +30,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use super::*;
 use crate::domain::tags::counted;
-use crate::store::lease::{Lease, LeasedExecution};
+use crate::store::lease::{Lease, LeasedExecution, StepWrite};
 
 mod lease;
 
@@ -219,6 +219,30 @@ impl SqliteStore {
         .bind(details)
         .execute(&mut **tx)
         .await?;
+        Ok(())
+    }
+
+    /// Queues the activity tasks a step schedules (not those it also closes), as SCHEDULED.
+    async fn insert_scheduled_tasks(
+        tx: &mut Transaction<'_, Sqlite>,
+        execution_id: i64,
+        step: &StepWrite,
+        created_at: DateTime<Utc>,
+    ) -> Result<()> {
+        for (token, arn, key, input) in step.scheduled_tasks() {
+            sqlx::query(
+                "INSERT INTO activity_tasks (token, activity_arn, execution_id, task_key, input, \
+                 status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'SCHEDULED', ?6)",
+            )
+            .bind(token)
+            .bind(arn)
+            .bind(execution_id)
+            .bind(key)
+            .bind(input)
+            .bind(micros(created_at))
+            .execute(&mut **tx)
+            .await?;
+        }
         Ok(())
     }
 
@@ -831,20 +855,7 @@ impl Store for SqliteStore {
             for event in &step.events {
                 Self::insert_event(&mut tx, execution_id, event).await?;
             }
-            for (token, arn, key, input) in step.scheduled_tasks() {
-                sqlx::query(
-                    "INSERT INTO activity_tasks (token, activity_arn, execution_id, task_key, input, \
-                     status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'SCHEDULED', ?6)",
-                )
-                .bind(token)
-                .bind(arn)
-                .bind(execution_id)
-                .bind(key)
-                .bind(input)
-                .bind(micros(new.start_date))
-                .execute(&mut *tx)
-                .await?;
-            }
+            Self::insert_scheduled_tasks(&mut tx, execution_id, step, new.start_date).await?;
         }
         let execution = Self::execution_by_id(&mut tx, execution_id).await?;
         tx.commit().await?;

@@ -187,19 +187,7 @@ impl LeaseStore for SqliteStore {
             return Ok(CommitOutcome::LeaseLost);
         }
         for event in &commit.step.events {
-            let details = (!event.details.is_null()).then(|| event.details.to_string());
-            sqlx::query(
-                "INSERT INTO history_events (execution_id, id, previous_event_id, type, timestamp, details) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .bind(id)
-            .bind(event.id)
-            .bind(event.previous_event_id)
-            .bind(&event.event_type)
-            .bind(micros(event.timestamp))
-            .bind(details)
-            .execute(&mut *tx)
-            .await?;
+            SqliteStore::insert_event(&mut tx, id, event).await?;
         }
         for applied in &commit.inbox_applied {
             sqlx::query("DELETE FROM execution_inbox WHERE execution_id = ?1 AND id = ?2")
@@ -208,42 +196,23 @@ impl LeaseStore for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        SqliteStore::insert_scheduled_tasks(&mut tx, id, &commit.step, commit.now).await?;
         for task in &commit.step.tasks {
-            match task {
-                TaskChange::Schedule {
-                    task_key,
-                    activity_arn,
-                    input,
-                    token,
-                } => {
-                    sqlx::query(
-                        "INSERT INTO activity_tasks (token, activity_arn, execution_id, task_key, input, \
-                         status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'SCHEDULED', ?6)",
-                    )
-                    .bind(token)
-                    .bind(activity_arn)
-                    .bind(id)
-                    .bind(task_key)
-                    .bind(input)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                TaskChange::Close {
-                    task_key,
-                    timed_out,
-                } => {
-                    sqlx::query(
-                        "UPDATE activity_tasks SET status = ?3, closed_at = ?4 \
-                         WHERE execution_id = ?1 AND task_key = ?2 AND status IN ('SCHEDULED', 'STARTED')",
-                    )
-                    .bind(id)
-                    .bind(task_key)
-                    .bind(if *timed_out { "TIMED_OUT" } else { "CANCELLED" })
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+            if let TaskChange::Close {
+                task_key,
+                timed_out,
+            } = task
+            {
+                sqlx::query(
+                    "UPDATE activity_tasks SET status = ?3, closed_at = ?4 \
+                     WHERE execution_id = ?1 AND task_key = ?2 AND status IN ('SCHEDULED', 'STARTED')",
+                )
+                .bind(id)
+                .bind(task_key)
+                .bind(if *timed_out { "TIMED_OUT" } else { "CANCELLED" })
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             }
         }
         let last_event_id = commit.step.events.last().map(|e| e.id);
