@@ -1533,6 +1533,15 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
         &leased.lease,
         vec![event(4, 3, "ExecutionSucceeded", json!({"output": "{}"}))],
     );
+    // The step read (and applied) task B's ActivityStarted message, as the executor does after a claim.
+    last.inbox_applied = ctx
+        .store
+        .inbox_list(execution.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
     last.step.closing = Some(Closing {
         status: ExecutionStatus::Succeeded,
         output: Some(r#"{"done":true}"#.into()),
@@ -1676,6 +1685,158 @@ async fn unapplied_inbox_messages_survive_a_step(backend: Backend) {
     );
 }
 
+/// A worker's report accepted after the executor read the inbox must not be acknowledged and then dropped
+/// by a step that times its task out (or ends the execution): that step is refused, nothing of it is
+/// written, and the execution runs again with the report. A step that leaves open work alone still commits.
+async fn closing_step_never_drops_a_report_it_did_not_see(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let execution = start(&ctx, &machine, "e").await;
+    let leased = claim(&ctx, "owner", now(), 1).await.remove(0);
+    let mut step = commit(
+        &leased.lease,
+        vec![event(2, 1, "ActivityScheduled", json!({}))],
+    );
+    step.step.tasks = ["A", "B"]
+        .iter()
+        .map(|key| TaskChange::Schedule {
+            task_key: key.to_string(),
+            activity_arn: "arn:act".into(),
+            input: "{}".into(),
+            token: format!("tok-{key}"),
+        })
+        .collect();
+    assert_eq!(
+        ctx.leases.step_commit(step).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    for _ in 0..2 {
+        ctx.store
+            .activity_task_claim("arn:act", None, now())
+            .await
+            .unwrap()
+            .expect("task");
+    }
+    let leased = claim(&ctx, "owner", now(), 1).await.remove(0);
+    let seen: Vec<i64> = ctx
+        .store
+        .inbox_list(execution.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(seen.len(), 2, "two ActivityStarted messages");
+
+    // The worker's success lands after the inbox was read, before the step that times task A out commits.
+    assert_eq!(
+        ctx.store
+            .activity_task_report(
+                "tok-A",
+                TaskReport::Success {
+                    output: "{}".into()
+                },
+                now()
+            )
+            .await
+            .unwrap(),
+        TaskReportOutcome::Accepted
+    );
+    let mut timeout = commit(
+        &leased.lease,
+        vec![event(3, 2, "ActivityTimedOut", json!({}))],
+    );
+    timeout.inbox_applied = seen.clone();
+    timeout.step.tasks = vec![TaskChange::Close {
+        task_key: "A".into(),
+        timed_out: true,
+    }];
+    assert_eq!(
+        ctx.leases.step_commit(timeout).await.unwrap(),
+        CommitOutcome::StaleInbox
+    );
+    assert_eq!(history(&ctx, execution.id, None, false, 10).await, [1, 2]);
+    let task = ctx.store.activity_task_get("tok-A").await.unwrap().unwrap();
+    assert_eq!(task.status, TaskStatus::Succeeded, "the report stands");
+    assert_eq!(
+        ctx.store.inbox_list(execution.id).await.unwrap().len(),
+        3,
+        "nothing applied"
+    );
+    // The executor gives the lease back due now; the next claim sees all three messages.
+    ctx.leases
+        .lease_release(&leased.lease, now())
+        .await
+        .unwrap();
+    let leased = claim(&ctx, "owner", now(), 1).await.remove(0);
+    let seen: Vec<i64> = ctx
+        .store
+        .inbox_list(execution.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+
+    // The same for a step that ends the execution while task B is open: B's failure report wins.
+    assert_eq!(
+        ctx.store
+            .activity_task_report(
+                "tok-B",
+                TaskReport::Failure {
+                    error: Some("E".into()),
+                    cause: None
+                },
+                now()
+            )
+            .await
+            .unwrap(),
+        TaskReportOutcome::Accepted
+    );
+    let mut ending = commit(
+        &leased.lease,
+        vec![event(3, 2, "ExecutionFailed", json!({}))],
+    );
+    ending.inbox_applied = seen.clone();
+    ending.step.closing = Some(Closing {
+        status: ExecutionStatus::Failed,
+        output: None,
+        error: Some("X".into()),
+        cause: None,
+    });
+    assert_eq!(
+        ctx.leases.step_commit(ending).await.unwrap(),
+        CommitOutcome::StaleInbox
+    );
+    let record = ctx
+        .store
+        .execution_get(&execution.arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, ExecutionStatus::Running);
+    assert_eq!(
+        ctx.store
+            .activity_task_get("tok-B")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        TaskStatus::Failed
+    );
+
+    // A step that closes nothing commits over a message it missed, and leaves the execution due.
+    let mut plain = commit(
+        &leased.lease,
+        vec![event(3, 2, "TaskStateExited", json!({}))],
+    );
+    plain.inbox_applied = seen;
+    assert_eq!(
+        ctx.leases.step_commit(plain).await.unwrap(),
+        CommitOutcome::CommittedDueNow
+    );
+}
+
 /// Runs each scenario as a `postgres::<name>` and a `sqlite::<name>` test.
 macro_rules! on_both_backends {
     ($($scenario:ident),+ $(,)?) => {
@@ -1718,6 +1879,7 @@ on_both_backends!(
     concurrent_starts_each_get_their_own_outcome,
     step_commit_timers_tasks_inbox_and_closing,
     concurrent_claims_never_share_an_execution,
+    closing_step_never_drops_a_report_it_did_not_see,
     listen_starts,
     unapplied_inbox_messages_survive_a_step,
 );

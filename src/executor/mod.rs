@@ -314,6 +314,7 @@ impl Executor {
         let outcome = match &result {
             Ok(CommitOutcome::Committed | CommitOutcome::CommittedDueNow) => "committed",
             Ok(CommitOutcome::LeaseLost) => "lease_lost",
+            Ok(CommitOutcome::StaleInbox) => "stale_inbox",
             Err(_) => "failed",
         };
         METRICS.steps.add(1, &attribute("outcome", outcome));
@@ -397,6 +398,7 @@ impl Executor {
             .collect();
         let now = crate::store::now();
         let step = self.run_engine(&compiled, state, &signals, now).await?;
+        let lease = leased.lease.clone();
         let commit = StepCommit {
             lease: leased.lease,
             now,
@@ -424,6 +426,16 @@ impl Executor {
             }
             CommitOutcome::LeaseLost => {
                 tracing::debug!("lease lost before commit; the advance was discarded");
+            }
+            CommitOutcome::StaleInbox => {
+                // Rare (a report raced a timeout or the execution's end): give the execution back, due
+                // now, and let the next claim run the step again with the report in its inbox.
+                tracing::debug!("a report arrived during a closing step; the step runs again");
+                self.store
+                    .lease_release(&lease, now)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.work.notify_one();
             }
         }
         Ok(outcome)

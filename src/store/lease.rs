@@ -105,6 +105,16 @@ pub struct StepWrite {
 }
 
 impl StepWrite {
+    /// Whether this step ends open work on its own: closes a task (timeout, cancellation) or the execution
+    /// (which cancels its open tasks). Such a step must not commit over a report it has not seen.
+    pub fn closes_open_work(&self) -> bool {
+        self.closing.is_some()
+            || self
+                .tasks
+                .iter()
+                .any(|t| matches!(t, TaskChange::Close { .. }))
+    }
+
     /// The activity tasks this step queues (a task scheduled and closed in the same step is never queued).
     pub fn scheduled_tasks(&self) -> Vec<(&str, &str, &str, &str)> {
         let closed: HashSet<&str> = self
@@ -155,6 +165,11 @@ pub enum CommitOutcome {
     /// Someone else owns the execution now (StopExecution, or the lease expired and was taken): nothing
     /// was written.
     LeaseLost,
+    /// A worker's report (or GetActivityTask) was accepted after the step read the inbox, and the step
+    /// closes a task or the execution: committing would drop work the API already acknowledged. Nothing
+    /// was written; the lease is still held, and the caller releases it so the step runs again with the
+    /// new message.
+    StaleInbox,
 }
 
 /// Where a wake-up from another process is for.

@@ -38,7 +38,10 @@ RETURNING e.id, e.lease_version, e.lease_expires_at, e.due_at, e.arn, e.name, e.
 /// fenced update of the execution row: when the lease is no longer ours `upd` is empty and nothing is written.
 /// The row lock taken by `upd` orders this against inbox writers: one that committed first changed `due_at`
 /// (seen here through the re-read of the locked row), one that comes later sets `due_at` after us; either way
-/// a message that arrived during the step makes the execution due again.
+/// a message that arrived during the step makes the execution due again. A step that closes a task or the
+/// execution must also have seen every message (a report it missed would be acknowledged yet ignored): `$25`
+/// asks for that, and the check is on `due_at`, a column of the locked row that every inbox writer sets,
+/// because after waiting for the lock Postgres re-reads that row but not other tables.
 const STEP_COMMIT: &str = "\
 WITH upd AS (
     UPDATE executions SET
@@ -54,6 +57,7 @@ WITH upd AS (
                                    WHERE i.execution_id = $1 AND i.id <> ALL($17::BIGINT[])) THEN $9
                       ELSE $11 END
     WHERE id = $1 AND lease_version = $2 AND lease_owner = $24 AND status = 'RUNNING'
+      AND (NOT $25::BOOLEAN OR due_at IS NOT DISTINCT FROM $10)
     RETURNING id, due_at
 ), events AS (
     INSERT INTO history_events (execution_id, id, previous_event_id, type, timestamp, details)
@@ -78,7 +82,10 @@ WITH upd AS (
     WHERE $5::TEXT IS NOT NULL AND a.execution_id = upd.id AND a.status IN ('SCHEDULED', 'STARTED')
       AND a.task_key <> ALL($22::TEXT[])
 )
-SELECT count(*), COALESCE(bool_or(due_at <= $9), FALSE) FROM upd";
+SELECT count(*), COALESCE(bool_or(due_at <= $9), FALSE),
+       EXISTS (SELECT 1 FROM executions
+               WHERE id = $1 AND lease_version = $2 AND lease_owner = $24 AND status = 'RUNNING')
+FROM upd";
 
 #[async_trait]
 impl LeaseStore for PgStore {
@@ -231,12 +238,20 @@ impl LeaseStore for PgStore {
             .bind(&close.0)
             .bind(&close.1)
             .bind(&commit.lease.owner)
+            .bind(commit.step.closes_open_work())
             .fetch_one(&self.pool)
             .await?;
         let written: i64 = row.try_get(0)?;
         let due_now: bool = row.try_get(1)?;
+        let still_ours: bool = row.try_get(2)?;
         if written == 0 {
-            return Ok(CommitOutcome::LeaseLost);
+            // Read with the statement's snapshot, so a lease lost meanwhile may still look ours: the
+            // caller's fenced release then does nothing, and the new owner runs the step.
+            return Ok(if still_ours {
+                CommitOutcome::StaleInbox
+            } else {
+                CommitOutcome::LeaseLost
+            });
         }
         for arn in schedule.1.iter().collect::<HashSet<_>>() {
             self.notifier.activity(arn);

@@ -186,6 +186,20 @@ impl LeaseStore for SqliteStore {
         if version != Some(commit.lease.version) {
             return Ok(CommitOutcome::LeaseLost);
         }
+        if commit.step.closes_open_work() {
+            // A report accepted after the step read the inbox must not be dropped by closing its task.
+            let mut select = QueryBuilder::<Sqlite>::new(
+                "SELECT EXISTS (SELECT 1 FROM execution_inbox WHERE execution_id = ",
+            );
+            select.push_bind(id).push(" AND id NOT");
+            // SQLite takes an empty `IN ()`.
+            push_in_list(&mut select, &commit.inbox_applied);
+            select.push(")");
+            let unseen: bool = select.build_query_scalar().fetch_one(&mut *tx).await?;
+            if unseen {
+                return Ok(CommitOutcome::StaleInbox);
+            }
+        }
         for event in &commit.step.events {
             SqliteStore::insert_event(&mut tx, id, event).await?;
         }
