@@ -8,6 +8,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
@@ -16,6 +17,7 @@ use super::*;
 mod lease;
 mod start;
 use crate::domain::tags::counted;
+use crate::store::lease::Wakeup;
 pub use lease::ACTIVITY_CHANNEL;
 
 /// The channel executors LISTEN on; payload = execution id.
@@ -205,6 +207,18 @@ impl PgStore {
             .max_connections(max_connections)
             .connect(url)
             .await?;
+        // The executions table doubles as the executor's queue and churns with every step; without
+        // vacuum its due-work index fills with dead entries and every claim slows down.
+        let autovacuum: Option<String> = sqlx::query_scalar("SELECT current_setting('autovacuum')")
+            .fetch_one(&pool)
+            .await
+            .ok();
+        if autovacuum.as_deref() == Some("off") {
+            tracing::warn!(
+                "Postgres has autovacuum off: claims slow down as dead rows pile up in the executions \
+                 table; turn it on or VACUUM the executions, execution_inbox and activity_tasks tables often"
+            );
+        }
         Ok(Self::from_pool(pool))
     }
 
@@ -343,8 +357,13 @@ impl PgStore {
 /// Sends NOTIFYs after commits, outside the writing transactions: a transaction that NOTIFYs takes a
 /// global lock through its commit, which would serialise every commit behind one WAL flush at a time.
 /// Requests that pile up while one is sent are merged (listeners only need to know "there is work").
+/// Every payload starts with this process's origin tag, so its own listener can skip what it sent: the
+/// process has already woken its own executor and pollers, and an echo would only cost a claim.
 #[derive(Debug, Clone)]
-pub(crate) struct Notifier(mpsc::UnboundedSender<(&'static str, String)>);
+pub(crate) struct Notifier {
+    sender: mpsc::UnboundedSender<(&'static str, String)>,
+    origin: Arc<str>,
+}
 
 impl Notifier {
     fn spawn(pool: PgPool) -> Notifier {
@@ -368,19 +387,36 @@ impl Notifier {
                 }
             }
         });
-        Notifier(sender)
+        Notifier {
+            sender,
+            origin: uuid::Uuid::new_v4().simple().to_string().into(),
+        }
     }
 
     /// Executors elsewhere: an execution has work due.
     pub(crate) fn work(&self) {
-        let _ = self.0.send((WORK_CHANNEL, String::new()));
+        let _ = self.sender.send((WORK_CHANNEL, self.origin.to_string()));
     }
 
     /// Pollers elsewhere: a task was queued on this activity.
     pub(crate) fn activity(&self, activity_arn: &str) {
-        let _ = self
-            .0
-            .send((lease::ACTIVITY_CHANNEL, activity_arn.to_string()));
+        let _ = self.sender.send((
+            lease::ACTIVITY_CHANNEL,
+            format!("{} {activity_arn}", self.origin),
+        ));
+    }
+
+    /// The wake-up a notification stands for, or `None` when this process sent it.
+    pub(crate) fn wakeup(&self, channel: &str, payload: &str) -> Option<Wakeup> {
+        let (origin, rest) = payload.split_once(' ').unwrap_or((payload, ""));
+        if origin == &*self.origin {
+            return None;
+        }
+        Some(if channel == lease::ACTIVITY_CHANNEL {
+            Wakeup::Activity(rest.to_string())
+        } else {
+            Wakeup::Work
+        })
     }
 }
 

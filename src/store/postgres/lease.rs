@@ -268,13 +268,15 @@ impl LeaseStore for PgStore {
         listener
             .listen_all([WORK_CHANNEL, ACTIVITY_CHANNEL])
             .await?;
+        let notifier = self.notifier.clone();
         tokio::spawn(async move {
             loop {
                 match listener.recv().await {
-                    Ok(n) if n.channel() == ACTIVITY_CHANNEL => {
-                        handler(Wakeup::Activity(n.payload().to_string()))
+                    Ok(n) => {
+                        if let Some(wakeup) = notifier.wakeup(n.channel(), n.payload()) {
+                            handler(wakeup)
+                        }
                     }
-                    Ok(_) => handler(Wakeup::Work),
                     Err(e) => {
                         // PgListener reconnects on the next recv; wake everyone in case we missed something.
                         tracing::warn!(error = %e, "LISTEN connection failed; reconnecting");

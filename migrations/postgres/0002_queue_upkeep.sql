@@ -1,0 +1,25 @@
+-- The executions table is also the executor's queue: every step rewrites `due_at`, so the due-work index
+-- collects an entry per step until vacuum removes the old ones.
+
+-- Index only what the claim and the next-timer query look for (RUNNING and due), so the planner scans it
+-- in `due_at` order and stops at the first rows, instead of combining it with a status index in a bitmap
+-- scan that reads every stale entry on every claim.
+DROP INDEX executions_due;
+CREATE INDEX executions_due ON executions (due_at) WHERE due_at IS NOT NULL AND status = 'RUNNING';
+
+-- Free space on each page lets a lease claim or renewal (columns no index covers) update the row in place
+-- (a HOT update) instead of adding an entry to every index; vacuum these churning tables early and
+-- without throttling, as job queues on Postgres do.
+ALTER TABLE executions SET (
+    fillfactor = 80,
+    autovacuum_vacuum_scale_factor = 0.02,
+    autovacuum_vacuum_cost_delay = 0
+);
+ALTER TABLE execution_inbox SET (
+    autovacuum_vacuum_scale_factor = 0.02,
+    autovacuum_vacuum_cost_delay = 0
+);
+ALTER TABLE activity_tasks SET (
+    autovacuum_vacuum_scale_factor = 0.02,
+    autovacuum_vacuum_cost_delay = 0
+);
