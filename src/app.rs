@@ -11,7 +11,7 @@ use tonic::transport::Server;
 use crate::api::pb::step_functions_server::StepFunctionsServer;
 use crate::api::{pb, StepFunctionsApi};
 use crate::config::{MigrateArgs, ServeArgs};
-use crate::executor::{Executor, ExecutorSettings};
+use crate::executor::{retention, Executor, ExecutorSettings};
 use crate::operations::{Service, ServiceSettings};
 use crate::store::backend::{redacted, Backend, DEFAULT_DATABASE_URL};
 use crate::store::lease::Wakeup;
@@ -68,6 +68,7 @@ pub async fn serve(
             region: args.region.clone(),
             account_id: args.account_id.clone(),
             activity_poll_timeout: args.activity_poll_timeout,
+            quotas: args.quotas(),
         },
     ));
 
@@ -94,10 +95,16 @@ pub async fn serve(
             service.activity_wakeups(),
         );
         service.attach_executor(executor.clone());
-        Some(executor.spawn(executor_stopped))
+        Some(executor.spawn(executor_stopped.clone()))
     } else {
         None
     };
+    // Executor processes also delete closed executions past the retention period.
+    let retention = args
+        .role
+        .runs_executors()
+        .then(|| retention::spawn(store.clone(), args.execution_retention, executor_stopped))
+        .flatten();
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     let serves_api = args.role.serves_api();
@@ -150,6 +157,11 @@ pub async fn serve(
         // Only panics inside the pool make this fail; the process is exiting either way.
         if let Err(e) = executor.await {
             tracing::error!(error = %e, "executor pool ended abnormally");
+        }
+    }
+    if let Some(retention) = retention {
+        if let Err(e) = retention.await {
+            tracing::error!(error = %e, "retention task ended abnormally");
         }
     }
     Ok(())

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::operations::Quotas;
+
 /// Which parts of the service a process runs, so API and executor processes can scale separately.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Role {
@@ -35,6 +37,8 @@ pub const DEFAULT_EXECUTORS: usize = 4;
 pub const DEFAULT_MAX_DB_CONNECTIONS: u32 = 10;
 pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(30);
 pub const DEFAULT_ACTIVITY_POLL_TIMEOUT: Duration = Duration::from_secs(60);
+/// AWS keeps a closed execution (and its history) for 90 days.
+pub const DEFAULT_EXECUTION_RETENTION: Duration = Duration::from_secs(90 * 86_400);
 
 /// Settings of `sfn serve`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
@@ -76,9 +80,36 @@ pub struct ServeArgs {
     #[arg(long, env = "SFN_ACTIVITY_POLL_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     pub activity_poll_timeout: Duration,
 
+    /// How long a closed execution and its history are kept before they are deleted (and its name can
+    /// be used again); 0 keeps them forever.
+    #[arg(long, env = "SFN_EXECUTION_RETENTION", default_value = "90d", value_parser = parse_duration)]
+    pub execution_retention: Duration,
+
+    /// How many state machines may exist (StateMachineLimitExceeded past it).
+    #[arg(long, env = "SFN_MAX_STATE_MACHINES", default_value_t = Quotas::AWS.state_machines)]
+    pub max_state_machines: u64,
+
+    /// How many activities may exist (ActivityLimitExceeded past it).
+    #[arg(long, env = "SFN_MAX_ACTIVITIES", default_value_t = Quotas::AWS.activities)]
+    pub max_activities: u64,
+
+    /// How many executions may be running at once (ExecutionLimitExceeded past it).
+    #[arg(long, env = "SFN_MAX_OPEN_EXECUTIONS", default_value_t = Quotas::AWS.open_executions)]
+    pub max_open_executions: u64,
+
     /// OTLP/gRPC endpoint to export traces to (e.g. http://localhost:4317); no export when absent.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+}
+
+impl ServeArgs {
+    pub fn quotas(&self) -> Quotas {
+        Quotas {
+            state_machines: self.max_state_machines,
+            activities: self.max_activities,
+            open_executions: self.max_open_executions,
+        }
+    }
 }
 
 impl Default for ServeArgs {
@@ -94,6 +125,10 @@ impl Default for ServeArgs {
             max_db_connections: DEFAULT_MAX_DB_CONNECTIONS,
             lease_duration: DEFAULT_LEASE_DURATION,
             activity_poll_timeout: DEFAULT_ACTIVITY_POLL_TIMEOUT,
+            execution_retention: DEFAULT_EXECUTION_RETENTION,
+            max_state_machines: Quotas::AWS.state_machines,
+            max_activities: Quotas::AWS.activities,
+            max_open_executions: Quotas::AWS.open_executions,
             otlp_endpoint: None,
         }
     }
@@ -108,7 +143,7 @@ pub struct MigrateArgs {
     pub database_url: Option<String>,
 }
 
-/// Parses `500ms`, `30s`, `2m`, `1h`, or a bare number of seconds.
+/// Parses `500ms`, `30s`, `2m`, `1h`, `90d`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
@@ -123,6 +158,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "" | "s" => 1,
         "m" => 60,
         "h" => 3600,
+        "d" => 86_400,
         other => {
             return Err(format!(
                 "invalid duration unit {other:?} in {text:?}: use ms, s, m or h"
@@ -155,11 +191,12 @@ mod tests {
             ("2m", Ok(Duration::from_secs(120))),
             ("1h", Ok(Duration::from_secs(3600))),
             ("0ms", Ok(Duration::ZERO)),
+            ("90d", Ok(Duration::from_secs(90 * 86_400))),
         ];
         for (text, expected) in cases {
             assert_eq!(parse_duration(text), expected, "{text}");
         }
-        for bad in ["", "s", "1.5s", "3d", "-1s", "ms5"] {
+        for bad in ["", "s", "1.5s", "3w", "-1s", "ms5"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
         }
     }
@@ -201,6 +238,14 @@ mod tests {
             "2",
             "--executors",
             "8",
+            "--execution-retention",
+            "7d",
+            "--max-state-machines",
+            "5",
+            "--max-activities",
+            "6",
+            "--max-open-executions",
+            "7",
         ]);
         assert_eq!(cli.serve.listen, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(cli.serve.role, Role::Executor);
@@ -209,5 +254,17 @@ mod tests {
         assert_eq!(cli.serve.lease_duration, Duration::from_millis(1500));
         assert_eq!(cli.serve.activity_poll_timeout, Duration::from_secs(2));
         assert_eq!(cli.serve.executors, 8);
+        assert_eq!(
+            cli.serve.execution_retention,
+            Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(
+            cli.serve.quotas(),
+            Quotas {
+                state_machines: 5,
+                activities: 6,
+                open_executions: 7
+            }
+        );
     }
 }

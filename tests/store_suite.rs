@@ -58,19 +58,25 @@ fn at(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(1_700_000_000_000_000 + seconds * 1_000_000 + 123_456).unwrap()
 }
 
+/// A STANDARD machine named `name`, created at `at(0)`, with no quota in the way.
+fn new_machine(name: &str, tags: Vec<Tag>) -> NewStateMachine {
+    NewStateMachine {
+        arn: machine_arn(name),
+        name: name.into(),
+        machine_type: MachineType::Standard,
+        definition: DEFINITION.into(),
+        role_arn: ROLE.into(),
+        logging_configuration: r#"{"level":"OFF"}"#.into(),
+        tracing_configuration: r#"{"enabled":false}"#.into(),
+        creation_date: at(0),
+        tags,
+        quota: u64::MAX,
+    }
+}
+
 async fn create_machine(ctx: &Ctx, name: &str, tags: Vec<Tag>) -> StateMachineRecord {
     ctx.store
-        .state_machine_create(NewStateMachine {
-            arn: machine_arn(name),
-            name: name.into(),
-            machine_type: MachineType::Standard,
-            definition: DEFINITION.into(),
-            role_arn: ROLE.into(),
-            logging_configuration: r#"{"level":"OFF"}"#.into(),
-            tracing_configuration: r#"{"enabled":false}"#.into(),
-            creation_date: at(0),
-            tags,
-        })
+        .state_machine_create(new_machine(name, tags))
         .await
         .expect("create state machine")
 }
@@ -146,6 +152,26 @@ fn commit(lease: &Lease, events: Vec<HistoryEvent>) -> StepCommit {
     }
 }
 
+/// The ids of the execution's inbox messages, as the executor reads them before a step.
+async fn inbox_ids(ctx: &Ctx, execution_id: i64) -> Vec<i64> {
+    ctx.store
+        .inbox_list(execution_id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect()
+}
+
+fn succeeded(output: &str) -> Closing {
+    Closing {
+        status: ExecutionStatus::Succeeded,
+        output: Some(output.into()),
+        error: None,
+        cause: None,
+    }
+}
+
 async fn history(
     ctx: &Ctx,
     execution_id: i64,
@@ -192,6 +218,7 @@ async fn state_machine_create_get_update_versions(backend: Backend) {
             tracing_configuration: "{}".into(),
             creation_date: at(1),
             tags: vec![],
+            quota: u64::MAX,
         })
         .await;
     assert!(
@@ -360,6 +387,7 @@ async fn activities_create_is_idempotent_and_lists_by_name(backend: Backend) {
         name: name.into(),
         creation_date: at(seconds),
         tags: vec![tag("owner", name)],
+        quota: u64::MAX,
     };
     let (first, created) = ctx.store.activity_create(new("work", 0)).await.unwrap();
     assert!(created);
@@ -1140,12 +1168,7 @@ async fn start_with_first_step_commits_it_with_the_insert(backend: Backend) {
         ],
         tasks: Vec::new(),
         wake_at: None,
-        closing: Some(Closing {
-            status: ExecutionStatus::Succeeded,
-            output: Some(r#"{"ok":1}"#.into()),
-            error: None,
-            cause: None,
-        }),
+        closing: Some(succeeded(r#"{"ok":1}"#)),
     };
     let StartOutcome::Started { execution, .. } = ctx
         .store
@@ -1387,12 +1410,7 @@ async fn stop_execution_fences_out_the_executor(backend: Backend) {
         &leased[0].lease,
         vec![event(3, 2, "PassStateEntered", json!({}))],
     );
-    late.step.closing = Some(Closing {
-        status: ExecutionStatus::Succeeded,
-        output: Some("{}".into()),
-        error: None,
-        cause: None,
-    });
+    late.step.closing = Some(succeeded("{}"));
     assert_eq!(
         ctx.leases.step_commit(late).await.unwrap(),
         CommitOutcome::LeaseLost
@@ -1534,20 +1552,8 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
         vec![event(4, 3, "ExecutionSucceeded", json!({"output": "{}"}))],
     );
     // The step read (and applied) task B's ActivityStarted message, as the executor does after a claim.
-    last.inbox_applied = ctx
-        .store
-        .inbox_list(execution.id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.id)
-        .collect();
-    last.step.closing = Some(Closing {
-        status: ExecutionStatus::Succeeded,
-        output: Some(r#"{"done":true}"#.into()),
-        error: None,
-        cause: None,
-    });
+    last.inbox_applied = inbox_ids(&ctx, execution.id).await;
+    last.step.closing = Some(succeeded(r#"{"done":true}"#));
     let closed_at = last.now;
     assert_eq!(
         ctx.leases.step_commit(last).await.unwrap(),
@@ -1718,14 +1724,7 @@ async fn closing_step_never_drops_a_report_it_did_not_see(backend: Backend) {
             .expect("task");
     }
     let leased = claim(&ctx, "owner", now(), 1).await.remove(0);
-    let seen: Vec<i64> = ctx
-        .store
-        .inbox_list(execution.id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.id)
-        .collect();
+    let seen: Vec<i64> = inbox_ids(&ctx, execution.id).await;
     assert_eq!(seen.len(), 2, "two ActivityStarted messages");
 
     // The worker's success lands after the inbox was read, before the step that times task A out commits.
@@ -1769,14 +1768,7 @@ async fn closing_step_never_drops_a_report_it_did_not_see(backend: Backend) {
         .await
         .unwrap();
     let leased = claim(&ctx, "owner", now(), 1).await.remove(0);
-    let seen: Vec<i64> = ctx
-        .store
-        .inbox_list(execution.id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.id)
-        .collect();
+    let seen: Vec<i64> = inbox_ids(&ctx, execution.id).await;
 
     // The same for a step that ends the execution while task B is open: B's failure report wins.
     assert_eq!(
@@ -1837,6 +1829,145 @@ async fn closing_step_never_drops_a_report_it_did_not_see(backend: Backend) {
     );
 }
 
+/// Creates past a quota fail with LimitExceeded and write nothing; an idempotent repeat of an existing
+/// activity still succeeds at the quota; a delete frees a slot.
+async fn quotas_cap_state_machines_and_activities(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = |name: &str| NewStateMachine {
+        quota: 2,
+        ..new_machine(name, vec![tag("k", "v")])
+    };
+    for name in ["a", "b"] {
+        ctx.store.state_machine_create(machine(name)).await.unwrap();
+    }
+    let refused = ctx.store.state_machine_create(machine("c")).await;
+    assert!(matches!(refused, Err(Error::LimitExceeded)), "{refused:?}");
+    assert_eq!(
+        ctx.store
+            .state_machine_get(&machine_arn("c"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(ctx.store.tags_list(&machine_arn("c")).await.unwrap(), None);
+    ctx.store
+        .state_machine_delete(&machine_arn("a"))
+        .await
+        .unwrap();
+    ctx.store.state_machine_finish_deletions().await.unwrap();
+    ctx.store
+        .state_machine_create(machine("c"))
+        .await
+        .expect("a delete frees a slot");
+
+    let arn = |name: &str| format!("arn:aws:states:{REGION_ACCOUNT}:activity:{name}");
+    let activity = |name: &str| NewActivity {
+        arn: arn(name),
+        name: name.into(),
+        creation_date: at(0),
+        tags: vec![],
+        quota: 1,
+    };
+    let (first, created) = ctx.store.activity_create(activity("x")).await.unwrap();
+    assert!(created);
+    let (again, created) = ctx.store.activity_create(activity("x")).await.unwrap();
+    assert_eq!((again, created), (first, false), "idempotent at the quota");
+    let refused = ctx.store.activity_create(activity("y")).await;
+    assert!(matches!(refused, Err(Error::LimitExceeded)), "{refused:?}");
+    assert_eq!(ctx.store.activity_get(&arn("y")).await.unwrap(), None);
+}
+
+/// The open count is the RUNNING executions; a purge removes closed executions that stopped before the
+/// cutoff (history, tasks and messages with them) and nothing else, after which the name is free again.
+async fn open_count_and_purge_of_closed_executions(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let old = start(&ctx, &machine, "old").await;
+    let running = start(&ctx, &machine, "running").await;
+    assert_eq!(ctx.store.executions_open_count().await.unwrap(), 2);
+
+    // A first step queues a task; the worker takes it; the next step ends the execution.
+    let leased = claim(&ctx, "owner", now(), 10).await;
+    let lease_of = |leased: &[LeasedExecution]| {
+        leased
+            .iter()
+            .find(|l| l.lease.execution_id == old.id)
+            .expect("old claimed")
+            .lease
+            .clone()
+    };
+    let mut first = commit(
+        &lease_of(&leased),
+        vec![event(2, 1, "ActivityScheduled", json!({}))],
+    );
+    first.step.tasks = vec![TaskChange::Schedule {
+        task_key: "T".into(),
+        activity_arn: "arn:act".into(),
+        input: "{}".into(),
+        token: "tok-old".into(),
+    }];
+    assert_eq!(
+        ctx.leases.step_commit(first).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    ctx.store
+        .activity_task_claim("arn:act", None, now())
+        .await
+        .unwrap()
+        .expect("task");
+    let leased = claim(&ctx, "owner", now(), 10).await;
+    let mut last = commit(
+        &lease_of(&leased),
+        vec![event(3, 2, "ExecutionSucceeded", json!({"output": "{}"}))],
+    );
+    last.inbox_applied = inbox_ids(&ctx, old.id).await;
+    last.step.closing = Some(succeeded("{}"));
+    let closed_at = last.now;
+    assert_eq!(
+        ctx.leases.step_commit(last).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    assert_eq!(ctx.store.executions_open_count().await.unwrap(), 1);
+
+    // Not yet past the cutoff: kept.
+    assert_eq!(
+        ctx.store
+            .executions_purge(closed_at - Duration::seconds(1), 100)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        ctx.store
+            .executions_purge(closed_at + Duration::seconds(1), 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(ctx.store.execution_get(&old.arn).await.unwrap(), None);
+    assert!(history(&ctx, old.id, None, false, 10).await.is_empty());
+    assert_eq!(ctx.store.activity_task_get("tok-old").await.unwrap(), None);
+    assert!(
+        ctx.store
+            .execution_get(&running.arn)
+            .await
+            .unwrap()
+            .is_some(),
+        "a running execution is never purged"
+    );
+    assert_eq!(
+        ctx.store
+            .executions_purge(now() + Duration::days(365), 100)
+            .await
+            .unwrap(),
+        0
+    );
+    // The name is free again.
+    let reused = start(&ctx, &machine, "old").await;
+    assert_eq!(reused.arn, old.arn);
+    assert_ne!(reused.id, old.id);
+}
+
 /// Runs each scenario as a `postgres::<name>` and a `sqlite::<name>` test.
 macro_rules! on_both_backends {
     ($($scenario:ident),+ $(,)?) => {
@@ -1880,6 +2011,8 @@ on_both_backends!(
     step_commit_timers_tasks_inbox_and_closing,
     concurrent_claims_never_share_an_execution,
     closing_step_never_drops_a_report_it_did_not_see,
+    quotas_cap_state_machines_and_activities,
+    open_count_and_purge_of_closed_executions,
     listen_starts,
     unapplied_inbox_messages_survive_a_step,
 );
@@ -1929,6 +2062,7 @@ mod sqlite_file {
                 name: "a".into(),
                 creation_date: sfn::store::now(),
                 tags: vec![],
+                quota: u64::MAX,
             })
             .await
             .unwrap();

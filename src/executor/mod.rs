@@ -6,6 +6,8 @@
 //! waits in memory: timers are `due_at` in the database, so a restart or a crash loses nothing; a crashed
 //! process's leases expire and another process claims the executions.
 
+pub mod retention;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use super::executions::check_error_and_cause;
 use super::state_machines::tags_from_pb;
-use super::{activity_does_not_exist, timestamp, PollerGuard, Service};
+use super::{activity_does_not_exist, quotas, timestamp, PollerGuard, Service};
 use crate::api::pb;
 use crate::domain::arn::{check_arn, ResourceType};
 use crate::domain::names::{validate_name, MAX_NAME_LEN};
@@ -37,15 +37,20 @@ impl Service {
         let tags = validate_tags(tags_from_pb(req.tags))?;
         let arn = self.scope.activity(&req.name);
         check_limit(std::iter::empty(), &tags, &arn)?;
-        let (activity, _created) = self
+        let created = self
             .store
             .activity_create(NewActivity {
                 arn,
                 name: req.name,
                 creation_date: store::now(),
                 tags,
+                quota: self.quotas.activities,
             })
-            .await?;
+            .await;
+        let (activity, _created) = match created {
+            Err(store::Error::LimitExceeded) => return Err(quotas::activity_limit_exceeded()),
+            other => other?,
+        };
         Ok(pb::CreateActivityResponse {
             activity_arn: activity.arn,
             creation_date: timestamp(activity.creation_date),

@@ -130,6 +130,9 @@ impl Service {
         let mut run_first_step = executor.is_some();
         let (outcome, input) = loop {
             let machine = self.machine_for_start(&machine_arn, cached).await?;
+            self.open_executions
+                .check(self.store.as_ref(), self.quotas.open_executions)
+                .await?;
             let express = machine.machine_type == MachineType::Express;
             let arn = if express {
                 self.scope
@@ -211,6 +214,9 @@ impl Service {
         };
         match outcome {
             StartOutcome::Started { execution, .. } => {
+                if execution.status == ExecutionStatus::Running {
+                    self.open_executions.started();
+                }
                 let kind = if execution.express {
                     "EXPRESS"
                 } else {

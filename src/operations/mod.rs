@@ -4,8 +4,11 @@
 mod activities;
 mod configuration;
 mod executions;
+mod quotas;
 mod state_machines;
 mod tags;
+
+pub use quotas::Quotas;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,6 +29,7 @@ pub struct ServiceSettings {
     pub account_id: String,
     /// How long GetActivityTask waits for a task before returning an empty response (AWS: 60 s).
     pub activity_poll_timeout: Duration,
+    pub quotas: Quotas,
 }
 
 /// Concurrent GetActivityTask polls allowed per activity ARN (AWS quota).
@@ -88,6 +92,8 @@ pub struct Service {
     executor: OnceLock<Arc<Executor>>,
     /// State machines by ARN, for StartExecution only (see `start_execution` for how staleness is caught).
     machines: Mutex<HashMap<String, Arc<StateMachineRecord>>>,
+    quotas: Quotas,
+    open_executions: quotas::OpenExecutions,
 }
 
 /// How many state machines StartExecution's cache holds.
@@ -106,6 +112,8 @@ impl Service {
             activity_wakeups: Arc::new(ActivityWakeups::default()),
             executor: OnceLock::new(),
             machines: Mutex::new(HashMap::new()),
+            quotas: settings.quotas,
+            open_executions: quotas::OpenExecutions::default(),
         }
     }
 

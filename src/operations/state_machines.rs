@@ -1,7 +1,7 @@
 //! CreateStateMachine, DescribeStateMachine, UpdateStateMachine, DeleteStateMachine, ListStateMachines.
 
 use super::configuration::{logging_json, logging_to_pb, tracing_json, tracing_to_pb};
-use super::{state_machine_deleting, state_machine_does_not_exist, timestamp, Service};
+use super::{quotas, state_machine_deleting, state_machine_does_not_exist, timestamp, Service};
 use crate::api::pb;
 use crate::asl::validate_definition;
 use crate::domain::arn::{check_arn, check_foreign_arn, ResourceType};
@@ -91,6 +91,7 @@ impl Service {
             tracing_configuration: tracing,
             creation_date: store::now(),
             tags,
+            quota: self.quotas.state_machines,
         };
         self.store.state_machine_finish_deletions().await?;
         if let Some(existing) = self.store.state_machine_get(&arn).await? {
@@ -110,6 +111,7 @@ impl Service {
                     )),
                 }
             }
+            Err(store::Error::LimitExceeded) => Err(quotas::state_machine_limit_exceeded()),
             Err(other) => Err(other.into()),
         }
     }

@@ -115,8 +115,12 @@ impl StepWrite {
                 .any(|t| matches!(t, TaskChange::Close { .. }))
     }
 
-    /// The activity tasks this step queues (a task scheduled and closed in the same step is never queued).
+    /// The activity tasks this step queues. A task scheduled and closed in the same step is never queued,
+    /// and neither is any task of a step that ends the execution: nobody could answer it.
     pub fn scheduled_tasks(&self) -> Vec<(&str, &str, &str, &str)> {
+        if self.closing.is_some() {
+            return Vec::new();
+        }
         let closed: HashSet<&str> = self
             .tasks
             .iter()

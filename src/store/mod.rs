@@ -28,6 +28,9 @@ pub enum Error {
     /// A unique constraint rejected a write; holds the constraint's name.
     #[error("unique constraint violated: {0}")]
     UniqueViolation(String),
+    /// Creating the resource would pass its quota (`NewStateMachine::quota`, `NewActivity::quota`).
+    #[error("quota reached")]
+    LimitExceeded,
     #[error(transparent)]
     Other(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -136,6 +139,8 @@ pub struct NewStateMachine {
     pub tracing_configuration: String,
     pub creation_date: DateTime<Utc>,
     pub tags: Vec<Tag>,
+    /// How many state machines may exist: a create past it fails with `Error::LimitExceeded`.
+    pub quota: u64,
 }
 
 /// UpdateStateMachine: the members given (None = keep the current value).
@@ -179,6 +184,9 @@ pub struct NewActivity {
     pub name: String,
     pub creation_date: DateTime<Utc>,
     pub tags: Vec<Tag>,
+    /// How many activities may exist: creating a new one past it fails with `Error::LimitExceeded` (an
+    /// idempotent repeat of an existing name still succeeds).
+    pub quota: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -420,6 +428,11 @@ pub trait Store: Send + Sync {
     /// Inserts a RUNNING execution with its `ExecutionStarted` event and wakes the executors.
     async fn execution_start(&self, new: NewExecution) -> Result<StartOutcome>;
     async fn execution_get(&self, arn: &str) -> Result<Option<ExecutionRecord>>;
+    /// How many executions are RUNNING (for the open-execution quota).
+    async fn executions_open_count(&self) -> Result<u64>;
+    /// Deletes up to `limit` closed executions that stopped before `closed_before`, with their history,
+    /// tasks and messages (AWS keeps a closed execution for 90 days); returns how many.
+    async fn executions_purge(&self, closed_before: DateTime<Utc>, limit: usize) -> Result<u64>;
     async fn execution_list(&self, query: ExecutionListQuery) -> Result<Vec<ExecutionRecord>>;
     /// Aborts a RUNNING execution: status, `ExecutionAborted` event, fencing, open tasks cancelled.
     async fn execution_stop(&self, stop: StopRequest) -> Result<StopOutcome>;

@@ -326,6 +326,29 @@ impl PgStore {
         Ok(())
     }
 
+    /// Refuses a create past the quota. Creates of one kind take turns (a transaction-scoped advisory
+    /// lock), so concurrent creates cannot both take the last slot; creates are rare, so this costs nothing.
+    async fn within_quota(
+        tx: &mut Transaction<'_, Postgres>,
+        quota: Quota,
+        limit: u64,
+    ) -> Result<()> {
+        let (lock_key, count_query) = match quota {
+            Quota::StateMachines => (1, "SELECT count(*) FROM state_machines"),
+            Quota::Activities => (2, "SELECT count(*) FROM activities"),
+        };
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind(QUOTA_LOCK_SPACE)
+            .bind(lock_key)
+            .execute(&mut **tx)
+            .await?;
+        let count: i64 = sqlx::query_scalar(count_query).fetch_one(&mut **tx).await?;
+        if u64::try_from(count).unwrap_or(0) >= limit {
+            return Err(Error::LimitExceeded);
+        }
+        Ok(())
+    }
+
     /// Posts a message for the engine and makes the execution due, closing the task first when
     /// `close_task` is set: one statement, on rows the caller has locked (execution, then task).
     async fn post_inbox(
@@ -353,6 +376,17 @@ impl PgStore {
         Ok(())
     }
 }
+
+/// Resources with a quota on how many may exist.
+#[derive(Debug, Clone, Copy)]
+enum Quota {
+    StateMachines,
+    Activities,
+}
+
+/// The first key of this service's advisory locks (the second names the quota), chosen to stay clear of
+/// other applications' locks on a shared database.
+const QUOTA_LOCK_SPACE: i32 = 0x5346_4e00;
 
 /// Sends NOTIFYs after commits, outside the writing transactions: a transaction that NOTIFYs takes a
 /// global lock through its commit, which would serialise every commit behind one WAL flush at a time.
@@ -424,6 +458,7 @@ impl Notifier {
 impl Store for PgStore {
     async fn state_machine_create(&self, new: NewStateMachine) -> Result<StateMachineRecord> {
         let mut tx = self.pool.begin().await?;
+        Self::within_quota(&mut tx, Quota::StateMachines, new.quota).await?;
         let id: i64 = sqlx::query(
             "INSERT INTO state_machines (arn, name, type, status, creation_date) \
              VALUES ($1, $2, $3, 'ACTIVE', $4) RETURNING id",
@@ -645,6 +680,16 @@ impl Store for PgStore {
 
     async fn activity_create(&self, new: NewActivity) -> Result<(ActivityRecord, bool)> {
         let mut tx = self.pool.begin().await?;
+        let find = "SELECT id, arn, name, creation_date FROM activities WHERE name = $1";
+        // A repeat of an existing name is answered even at the quota (CreateActivity is idempotent).
+        if let Some(row) = sqlx::query(find)
+            .bind(&new.name)
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            return Ok((activity_from_row(&row)?, false));
+        }
+        Self::within_quota(&mut tx, Quota::Activities, new.quota).await?;
         let inserted = sqlx::query(
             "INSERT INTO activities (arn, name, creation_date) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO NOTHING RETURNING id, arn, name, creation_date",
@@ -660,12 +705,10 @@ impl Store for PgStore {
                 (activity_from_row(&row)?, true)
             }
             None => {
-                let row = sqlx::query(
-                    "SELECT id, arn, name, creation_date FROM activities WHERE name = $1",
-                )
-                .bind(&new.name)
-                .fetch_one(&mut *tx)
-                .await?;
+                let row = sqlx::query(find)
+                    .bind(&new.name)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 (activity_from_row(&row)?, false)
             }
         };
@@ -782,6 +825,35 @@ impl Store for PgStore {
 
     async fn execution_start(&self, new: NewExecution) -> Result<StartOutcome> {
         self.starts.start(new).await
+    }
+
+    async fn executions_open_count(&self) -> Result<u64> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM executions WHERE status = 'RUNNING'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn executions_purge(&self, closed_before: DateTime<Utc>, limit: usize) -> Result<u64> {
+        // Through each machine's (state_machine_id, start_date) index: an execution stops after it
+        // starts, so only the range that started before the cutoff is read. Rows locked by a concurrent
+        // purge are skipped.
+        let deleted = sqlx::query(
+            "DELETE FROM executions WHERE id IN ( \
+                 SELECT e.id FROM state_machines sm CROSS JOIN LATERAL ( \
+                     SELECT id FROM executions \
+                     WHERE state_machine_id = sm.id AND start_date < $1 \
+                       AND status <> 'RUNNING' AND stop_date < $1 \
+                     LIMIT $2 FOR UPDATE SKIP LOCKED) e \
+                 LIMIT $2)",
+        )
+        .bind(closed_before)
+        .bind(limit as i64)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(deleted)
     }
 
     async fn execution_get(&self, arn: &str) -> Result<Option<ExecutionRecord>> {

@@ -456,6 +456,13 @@ async fn delete_tags_of(tx: &mut Transaction<'_, Sqlite>, arns: &[String]) -> Re
 impl Store for SqliteStore {
     async fn state_machine_create(&self, new: NewStateMachine) -> Result<StateMachineRecord> {
         let mut tx = self.writer.begin().await?;
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM state_machines")
+            .fetch_one(&mut *tx)
+            .await?;
+        // One writer: nobody can take the last slot between this count and the insert.
+        if u64::try_from(count).unwrap_or(0) >= new.quota {
+            return Err(Error::LimitExceeded);
+        }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO state_machines (arn, name, type, status, creation_date) \
              VALUES (?1, ?2, ?3, 'ACTIVE', ?4) RETURNING id",
@@ -648,6 +655,21 @@ impl Store for SqliteStore {
 
     async fn activity_create(&self, new: NewActivity) -> Result<(ActivityRecord, bool)> {
         let mut tx = self.writer.begin().await?;
+        let existing =
+            sqlx::query("SELECT id, arn, name, creation_date FROM activities WHERE name = ?1")
+                .bind(&new.name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        // A repeat of an existing name is answered even at the quota (CreateActivity is idempotent).
+        if let Some(row) = existing {
+            return Ok((activity_from_row(&row)?, false));
+        }
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM activities")
+            .fetch_one(&mut *tx)
+            .await?;
+        if u64::try_from(count).unwrap_or(0) >= new.quota {
+            return Err(Error::LimitExceeded);
+        }
         let inserted = sqlx::query(
             "INSERT INTO activities (arn, name, creation_date) VALUES (?1, ?2, ?3) \
              ON CONFLICT (name) DO NOTHING RETURNING id, arn, name, creation_date",
@@ -871,6 +893,29 @@ impl Store for SqliteStore {
             Box::new(LeasedExecution::started(&execution, lease, role_arn))
         });
         Ok(StartOutcome::Started { execution, leased })
+    }
+
+    async fn executions_open_count(&self) -> Result<u64> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM executions WHERE status = 'RUNNING'")
+                .fetch_one(&self.reader)
+                .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn executions_purge(&self, closed_before: DateTime<Utc>, limit: usize) -> Result<u64> {
+        let cutoff = micros(closed_before);
+        let deleted = sqlx::query(
+            "DELETE FROM executions WHERE id IN ( \
+                 SELECT e.id FROM state_machines sm JOIN executions e ON e.state_machine_id = sm.id \
+                 WHERE e.start_date < ?1 AND e.status <> 'RUNNING' AND e.stop_date < ?1 LIMIT ?2)",
+        )
+        .bind(cutoff)
+        .bind(limit as i64)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(deleted)
     }
 
     async fn execution_get(&self, arn: &str) -> Result<Option<ExecutionRecord>> {

@@ -13,6 +13,14 @@
   value: {{ .Values.leaseDuration | quote }}
 - name: SFN_MAX_DB_CONNECTIONS
   value: {{ .Values.maxDbConnections | quote }}
+- name: SFN_EXECUTION_RETENTION
+  value: {{ .Values.executionRetention | quote }}
+- name: SFN_MAX_STATE_MACHINES
+  value: {{ .Values.quotas.stateMachines | quote }}
+- name: SFN_MAX_ACTIVITIES
+  value: {{ .Values.quotas.activities | quote }}
+- name: SFN_MAX_OPEN_EXECUTIONS
+  value: {{ .Values.quotas.openExecutions | quote }}
 {{- if .Values.otlpEndpoint }}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ .Values.otlpEndpoint | quote }}
