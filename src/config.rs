@@ -152,7 +152,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let (digits, unit) = text.split_at(split);
     let amount: u64 = digits
         .parse()
-        .map_err(|_| format!("invalid duration {text:?}: expected e.g. 500ms, 30s, 2m"))?;
+        .map_err(|_| format!("invalid duration {text:?}: expected e.g. 500ms, 30s, 2m, 90d"))?;
     let seconds_per_unit = match unit.trim() {
         "ms" => return Ok(Duration::from_millis(amount)),
         "" | "s" => 1,
@@ -161,7 +161,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "d" => 86_400,
         other => {
             return Err(format!(
-                "invalid duration unit {other:?} in {text:?}: use ms, s, m or h"
+                "invalid duration unit {other:?} in {text:?}: use ms, s, m, h or d"
             ))
         }
     };

@@ -109,6 +109,15 @@ async fn open_execution_quota_counts_running_executions() {
     }
     let first = start_execution(&mut client, &waiting, Some("a"), None).await;
     start_execution(&mut client, &waiting, Some("b"), None).await;
+    // A repeat of a running start is not a new execution: answered as usual at the quota.
+    assert_eq!(
+        start_named(&mut client, &waiting, "a")
+            .await
+            .expect("idempotent repeat at the quota")
+            .into_inner()
+            .execution_arn,
+        first.execution_arn
+    );
     let refused = start_named(&mut client, &waiting, "c").await;
     assert_error(
         refused,

@@ -58,6 +58,10 @@ impl ExecutorSettings {
 /// The largest first step StartExecution runs itself (history events); bigger ones run after the start.
 const MAX_INLINE_EVENTS: usize = 1000;
 
+/// How many times a step refused as `StaleInbox` is re-run under the same lease before the execution is
+/// given back to the queue.
+const MAX_STALE_ATTEMPTS: u32 = 3;
+
 /// How many compiled state machine versions a process keeps.
 const COMPILED_CACHE_LIMIT: usize = 1024;
 
@@ -307,9 +311,11 @@ impl Executor {
     async fn advance(self: &Arc<Self>, leased: LeasedExecution) {
         let lease = leased.lease.clone();
         // Dropped on every way out, a panic included, so a failed step never keeps its lease alive.
-        let _renewal = AbortOnDrop(self.keep_lease(lease.clone()));
+        let renewal = AbortOnDrop(self.keep_lease(lease.clone()));
         let started = std::time::Instant::now();
         let result = self.try_advance(leased).await;
+        // Before any release below: a renewal still in flight could push the lease out again.
+        drop(renewal);
         METRICS
             .step_duration_ms
             .record(started.elapsed().as_secs_f64() * 1000.0, &[]);
@@ -320,12 +326,20 @@ impl Executor {
             Err(_) => "failed",
         };
         METRICS.steps.add(1, &attribute("outcome", outcome));
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "advancing the execution failed; it will be retried shortly");
-            let retry_at = Utc::now() + chrono::Duration::seconds(1);
-            if let Err(e) = self.store.lease_release(&lease, retry_at).await {
-                tracing::warn!(error = %e, "releasing the lease failed; it will expire");
+        let retry_at = match result {
+            // Reports kept arriving during every attempt: give the execution back, due now.
+            Ok(CommitOutcome::StaleInbox) => Utc::now(),
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "advancing the execution failed; it will be retried shortly");
+                Utc::now() + chrono::Duration::seconds(1)
             }
+        };
+        if let Err(e) = self.store.lease_release(&lease, retry_at).await {
+            tracing::warn!(error = %e, "releasing the lease failed; it will expire");
+        }
+        if retry_at <= Utc::now() {
+            self.work.notify_one();
         }
     }
 
@@ -379,68 +393,74 @@ impl Executor {
             }
         };
         let id = leased.lease.execution_id;
-        // Messages need a task token, and tokens exist only after the first advance committed.
-        let inbox = if leased.engine_state.is_none() {
-            Vec::new()
-        } else {
-            self.control
-                .inbox_list(id)
+        let mut lease = leased.lease;
+        let mut attempt = 1;
+        loop {
+            // Messages need a task token, and tokens exist only after the first advance committed.
+            let inbox = if leased.engine_state.is_none() {
+                Vec::new()
+            } else {
+                let read = self.store.inbox_read(id).await.map_err(|e| e.to_string())?;
+                // The commit checks for reports that came after this read, not after the claim.
+                lease.due_at = read.due_at;
+                read.messages
+            };
+            let signals: Vec<Signal> = inbox
+                .iter()
+                .filter_map(|m| match serde_json::from_str(&m.message) {
+                    Ok(signal) => Some(signal),
+                    Err(e) => {
+                        tracing::error!(error = %e, message = %m.message, "unreadable inbox message skipped");
+                        None
+                    }
+                })
+                .collect();
+            let now = crate::store::now();
+            let step = self
+                .run_engine(&compiled, state.clone(), &signals, now)
+                .await?;
+            let commit = StepCommit {
+                lease: lease.clone(),
+                now,
+                inbox_applied: inbox.iter().map(|m| m.id).collect(),
+                step,
+            };
+            let summary = StepSummary::of(&commit.step);
+            let outcome = self
+                .store
+                .step_commit(commit)
                 .await
-                .map_err(|e| e.to_string())?
-        };
-        let signals: Vec<Signal> = inbox
-            .iter()
-            .filter_map(|m| match serde_json::from_str(&m.message) {
-                Ok(signal) => Some(signal),
-                Err(e) => {
-                    tracing::error!(error = %e, message = %m.message, "unreadable inbox message skipped");
-                    None
-                }
-            })
-            .collect();
-        let now = crate::store::now();
-        let step = self.run_engine(&compiled, state, &signals, now).await?;
-        let lease = leased.lease.clone();
-        let commit = StepCommit {
-            lease: leased.lease,
-            now,
-            inbox_applied: inbox.iter().map(|m| m.id).collect(),
-            step,
-        };
-        let summary = StepSummary::of(&commit.step);
-        let outcome = self
-            .store
-            .step_commit(commit)
-            .await
-            .map_err(|e| e.to_string())?;
-        match outcome {
-            CommitOutcome::Committed | CommitOutcome::CommittedDueNow => {
-                if outcome == CommitOutcome::CommittedDueNow {
-                    // Its claim loop may have looked while we held the lease and gone to sleep.
-                    self.work.notify_one();
-                }
-                self.step_committed(&summary);
-                if summary.closed.is_some() {
-                    if let Err(e) = self.control.state_machine_finish_deletions().await {
-                        tracing::warn!(error = %e, "finishing state machine deletions failed");
+                .map_err(|e| e.to_string())?;
+            match outcome {
+                CommitOutcome::Committed | CommitOutcome::CommittedDueNow => {
+                    if outcome == CommitOutcome::CommittedDueNow {
+                        // Its claim loop may have looked while we held the lease and gone to sleep.
+                        self.work.notify_one();
+                    }
+                    self.step_committed(&summary);
+                    if summary.closed.is_some() {
+                        if let Err(e) = self.control.state_machine_finish_deletions().await {
+                            tracing::warn!(error = %e, "finishing state machine deletions failed");
+                        }
                     }
                 }
+                CommitOutcome::LeaseLost => {
+                    tracing::debug!("lease lost before commit; the advance was discarded");
+                }
+                // Rare (a report raced a timeout or the execution's end): the lease is still ours, so
+                // read the inbox again and re-run the step from the same state, now with the report.
+                CommitOutcome::StaleInbox if attempt < MAX_STALE_ATTEMPTS => {
+                    tracing::debug!(
+                        attempt,
+                        "a report arrived during a closing step; running it again"
+                    );
+                    attempt += 1;
+                    continue;
+                }
+                CommitOutcome::StaleInbox => {}
             }
-            CommitOutcome::LeaseLost => {
-                tracing::debug!("lease lost before commit; the advance was discarded");
-            }
-            CommitOutcome::StaleInbox => {
-                // Rare (a report raced a timeout or the execution's end): give the execution back, due
-                // now, and let the next claim run the step again with the report in its inbox.
-                tracing::debug!("a report arrived during a closing step; the step runs again");
-                self.store
-                    .lease_release(&lease, now)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                self.work.notify_one();
-            }
+            return Ok(outcome);
         }
-        Ok(outcome)
     }
 
     /// The first advance of an execution that is being started, run by StartExecution before its insert so

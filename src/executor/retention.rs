@@ -11,6 +11,7 @@ use crate::store::Store;
 
 /// How many executions one delete statement removes (short transactions, no long locks).
 const BATCH: usize = 1000;
+const PAUSE_BETWEEN_BATCHES: Duration = Duration::from_millis(100);
 
 /// Runs until `shutdown` turns true; does nothing when `retention` is zero (keep forever). Any number of
 /// processes may run it side by side: each batch skips rows another process is deleting.
@@ -43,6 +44,8 @@ pub fn spawn(
                         if deleted < BATCH as u64 || *shutdown.borrow() {
                             break;
                         }
+                        // A backlog (first start on an old database) is worked off without hogging it.
+                        tokio::time::sleep(PAUSE_BETWEEN_BATCHES).await;
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "deleting closed executions past retention failed");

@@ -130,9 +130,6 @@ impl Service {
         let mut run_first_step = executor.is_some();
         let (outcome, input) = loop {
             let machine = self.machine_for_start(&machine_arn, cached).await?;
-            self.open_executions
-                .check(self.store.as_ref(), self.quotas.open_executions)
-                .await?;
             let express = machine.machine_type == MachineType::Express;
             let arn = if express {
                 self.scope
@@ -140,6 +137,26 @@ impl Service {
             } else {
                 self.scope.execution(&machine.name, &name)
             };
+            if let Err(refused) = self
+                .open_executions
+                .check(self.store.as_ref(), self.quotas.open_executions)
+                .await
+            {
+                // A repeat of a start that is still running is answered as usual, quota or not.
+                match self.store.execution_get(&arn).await? {
+                    Some(existing)
+                        if !express
+                            && existing.status == ExecutionStatus::Running
+                            && existing.input == input =>
+                    {
+                        return Ok(pb::StartExecutionResponse {
+                            execution_arn: existing.arn,
+                            start_date: timestamp(existing.start_date),
+                        });
+                    }
+                    _ => return Err(refused),
+                }
+            }
             // A process that runs executors runs the first advance itself and commits it with the insert:
             // a short workflow is then finished by this one commit.
             let first_step = match (executor, serde_json::from_str(&input)) {

@@ -56,10 +56,13 @@ fn execution_limit_exceeded() -> ApiError {
     )
 }
 
-/// How often the open-execution count is read from the store again.
-const RECOUNT_AFTER: Duration = Duration::from_secs(1);
+/// How often the open-execution count is read from the store again: every second near the quota, every
+/// ten seconds while the count is under half of it (nobody starts half a quota's worth in ten seconds, and
+/// the count costs a scan of the RUNNING rows).
+const RECOUNT_NEAR_QUOTA: Duration = Duration::from_secs(1);
+const RECOUNT_FAR_FROM_QUOTA: Duration = Duration::from_secs(10);
 
-/// StartExecution's view of how many executions are open: the store's count, at most a second old, plus
+/// StartExecution's view of how many executions are open: the store's count, recent (see above), plus
 /// the executions this process started since. Counting on every call would cost a scan per start; like
 /// AWS's own quota, the result is approximate across processes (and errs towards refusing: executions
 /// that ended since the count still count until the next one).
@@ -75,18 +78,35 @@ struct Counted {
     open: u64,
 }
 
+/// Clears the "recount in progress" flag however the recount ends, the caller's request being dropped
+/// mid-count included (otherwise no one would ever count again).
+struct Recounting<'a>(&'a AtomicBool);
+
+impl Drop for Recounting<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
 impl OpenExecutions {
     /// Refuses a start when the open executions have reached `quota`.
     pub(super) async fn check(&self, store: &dyn Store, quota: u64) -> Result<(), ApiError> {
         let known = *self.lock();
+        let fresh = |counted: &Counted| {
+            let every = if counted.open >= quota / 2 {
+                RECOUNT_NEAR_QUOTA
+            } else {
+                RECOUNT_FAR_FROM_QUOTA
+            };
+            counted.at.elapsed() < every
+        };
         let open = match known {
-            Some(counted) if counted.at.elapsed() < RECOUNT_AFTER => counted.open,
+            Some(counted) if fresh(&counted) => counted.open,
             // Stale: one caller recounts, the others go on with the last count meanwhile.
             Some(counted) if self.recounting.swap(true, Ordering::SeqCst) => counted.open,
             _ => {
-                let counted = store.executions_open_count().await;
-                self.recounting.store(false, Ordering::SeqCst);
-                let open = counted?;
+                let _recounting = Recounting(&self.recounting);
+                let open = store.executions_open_count().await?;
                 *self.lock() = Some(Counted {
                     at: Instant::now(),
                     open,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{ExecutionStatus, Result};
+use super::{ExecutionStatus, InboxMessage, Result};
 use crate::asl::HistoryEvent;
 
 /// An execution claimed by one executor until `lease_expires_at`.
@@ -171,9 +171,18 @@ pub enum CommitOutcome {
     LeaseLost,
     /// A worker's report (or GetActivityTask) was accepted after the step read the inbox, and the step
     /// closes a task or the execution: committing would drop work the API already acknowledged. Nothing
-    /// was written; the lease is still held, and the caller releases it so the step runs again with the
-    /// new message.
+    /// was written and the lease is still held: the caller reads the inbox again and re-runs the step.
     StaleInbox,
+}
+
+/// An execution's unapplied inbox messages, and its `due_at` as of the same read. A report writes its
+/// message and `due_at` in one transaction, so a report that comes after this read shows, at commit time,
+/// as a different `due_at` (the baseline a closing step's commit is checked against).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxRead {
+    pub messages: Vec<InboxMessage>,
+    /// `None` where the store checks unread messages inside its commit instead (SQLite).
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 /// Where a wake-up from another process is for.
@@ -210,6 +219,8 @@ pub trait LeaseStore: Send + Sync {
     /// The earliest `due_at` after `now` of a RUNNING execution (the next timer), so an idle executor can
     /// sleep until then instead of a whole poll interval.
     async fn next_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;
+    /// The execution's inbox, read together with its `due_at` (see [`InboxRead`]).
+    async fn inbox_read(&self, execution_id: i64) -> Result<InboxRead>;
     /// The definition of a state machine version.
     async fn version_definition(&self, version_id: i64) -> Result<String>;
     /// Which of these activity ARNs exist.

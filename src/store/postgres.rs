@@ -20,7 +20,7 @@ use crate::domain::tags::counted;
 use crate::store::lease::Wakeup;
 pub use lease::ACTIVITY_CHANNEL;
 
-/// The channel executors LISTEN on; payload = execution id.
+/// The channel executors LISTEN on; payload = the sending process's origin tag (see [`Notifier`]).
 pub const WORK_CHANNEL: &str = "sfn_work";
 
 impl From<sqlx::Error> for Error {
@@ -245,11 +245,32 @@ impl PgStore {
         &self.pool
     }
 
-    /// Applies the migrations in `migrations/postgres` (embedded at build time).
+    /// Applies the migrations in `migrations/postgres` (embedded at build time). Processes starting
+    /// together take turns through a lock they poll for rather than wait on: an index built CONCURRENTLY
+    /// waits for every statement older than it, including one blocked on a lock its builder holds (a
+    /// deadlock that would fail one of the processes).
     pub async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("./migrations/postgres")
-            .run(&self.pool)
+        let mut conn = self.pool.acquire().await?;
+        loop {
+            let acquired: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+                .bind(LOCK_SPACE)
+                .bind(MIGRATION_LOCK)
+                .fetch_one(&mut *conn)
+                .await?;
+            if acquired {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let migrated = sqlx::migrate!("./migrations/postgres")
+            .run_direct(&mut *conn)
+            .await;
+        sqlx::query("SELECT pg_advisory_unlock($1, $2)")
+            .bind(LOCK_SPACE)
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
             .await?;
+        migrated?;
         Ok(())
     }
 
@@ -326,22 +347,32 @@ impl PgStore {
         Ok(())
     }
 
-    /// Refuses a create past the quota. Creates of one kind take turns (a transaction-scoped advisory
-    /// lock), so concurrent creates cannot both take the last slot; creates are rare, so this costs nothing.
-    async fn within_quota(
+    /// Makes creates of one kind take turns until the transaction ends (an advisory lock), so concurrent
+    /// creates cannot both take the last slot, and a create that waited sees what the other one wrote;
+    /// creates are rare, so this costs nothing.
+    async fn quota_lock(tx: &mut Transaction<'_, Postgres>, quota: Quota) -> Result<()> {
+        let key = match quota {
+            Quota::StateMachines => 1,
+            Quota::Activities => 2,
+        };
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind(LOCK_SPACE)
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Refuses a create past the quota (under [`PgStore::quota_lock`]).
+    async fn quota_check(
         tx: &mut Transaction<'_, Postgres>,
         quota: Quota,
         limit: u64,
     ) -> Result<()> {
-        let (lock_key, count_query) = match quota {
-            Quota::StateMachines => (1, "SELECT count(*) FROM state_machines"),
-            Quota::Activities => (2, "SELECT count(*) FROM activities"),
+        let count_query = match quota {
+            Quota::StateMachines => "SELECT count(*) FROM state_machines",
+            Quota::Activities => "SELECT count(*) FROM activities",
         };
-        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-            .bind(QUOTA_LOCK_SPACE)
-            .bind(lock_key)
-            .execute(&mut **tx)
-            .await?;
         let count: i64 = sqlx::query_scalar(count_query).fetch_one(&mut **tx).await?;
         if u64::try_from(count).unwrap_or(0) >= limit {
             return Err(Error::LimitExceeded);
@@ -384,9 +415,11 @@ enum Quota {
     Activities,
 }
 
-/// The first key of this service's advisory locks (the second names the quota), chosen to stay clear of
-/// other applications' locks on a shared database.
-const QUOTA_LOCK_SPACE: i32 = 0x5346_4e00;
+/// The first key of this service's advisory locks (the second names what is locked), chosen to stay clear
+/// of other applications' locks on a shared database.
+const LOCK_SPACE: i32 = 0x5346_4e00;
+/// Second keys: 1 and 2 are the quotas (see [`PgStore::quota_lock`]).
+const MIGRATION_LOCK: i32 = 3;
 
 /// Sends NOTIFYs after commits, outside the writing transactions: a transaction that NOTIFYs takes a
 /// global lock through its commit, which would serialise every commit behind one WAL flush at a time.
@@ -440,9 +473,15 @@ impl Notifier {
         ));
     }
 
-    /// The wake-up a notification stands for, or `None` when this process sent it.
+    /// The wake-up a notification stands for, or `None` when this process sent it. An activity payload
+    /// without an origin (a bare ARN: ARNs hold no spaces) comes from a process of an earlier version
+    /// during a rolling upgrade, and still wakes the activity's pollers.
     pub(crate) fn wakeup(&self, channel: &str, payload: &str) -> Option<Wakeup> {
-        let (origin, rest) = payload.split_once(' ').unwrap_or((payload, ""));
+        let (origin, rest) = match payload.split_once(' ') {
+            Some(parts) => parts,
+            None if channel == lease::ACTIVITY_CHANNEL => ("", payload),
+            None => (payload, ""),
+        };
         if origin == &*self.origin {
             return None;
         }
@@ -458,7 +497,18 @@ impl Notifier {
 impl Store for PgStore {
     async fn state_machine_create(&self, new: NewStateMachine) -> Result<StateMachineRecord> {
         let mut tx = self.pool.begin().await?;
-        Self::within_quota(&mut tx, Quota::StateMachines, new.quota).await?;
+        Self::quota_lock(&mut tx, Quota::StateMachines).await?;
+        // A same-name create that held the lock before us is a name conflict (judged as an idempotent
+        // repeat by the caller), not a quota matter.
+        let taken: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM state_machines WHERE name = $1)")
+                .bind(&new.name)
+                .fetch_one(&mut *tx)
+                .await?;
+        if taken {
+            return Err(Error::UniqueViolation("state_machines_name_key".into()));
+        }
+        Self::quota_check(&mut tx, Quota::StateMachines, new.quota).await?;
         let id: i64 = sqlx::query(
             "INSERT INTO state_machines (arn, name, type, status, creation_date) \
              VALUES ($1, $2, $3, 'ACTIVE', $4) RETURNING id",
@@ -680,6 +730,7 @@ impl Store for PgStore {
 
     async fn activity_create(&self, new: NewActivity) -> Result<(ActivityRecord, bool)> {
         let mut tx = self.pool.begin().await?;
+        Self::quota_lock(&mut tx, Quota::Activities).await?;
         let find = "SELECT id, arn, name, creation_date FROM activities WHERE name = $1";
         // A repeat of an existing name is answered even at the quota (CreateActivity is idempotent).
         if let Some(row) = sqlx::query(find)
@@ -689,7 +740,7 @@ impl Store for PgStore {
         {
             return Ok((activity_from_row(&row)?, false));
         }
-        Self::within_quota(&mut tx, Quota::Activities, new.quota).await?;
+        Self::quota_check(&mut tx, Quota::Activities, new.quota).await?;
         let inserted = sqlx::query(
             "INSERT INTO activities (arn, name, creation_date) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO NOTHING RETURNING id, arn, name, creation_date",
@@ -1097,5 +1148,32 @@ impl Store for PgStore {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_skips_its_own_notifications() {
+        let (sender, _requests) = mpsc::unbounded_channel();
+        let notifier = Notifier {
+            sender,
+            origin: "me".into(),
+        };
+        assert_eq!(notifier.wakeup(WORK_CHANNEL, "me"), None);
+        assert_eq!(notifier.wakeup(WORK_CHANNEL, "other"), Some(Wakeup::Work));
+        assert_eq!(notifier.wakeup(ACTIVITY_CHANNEL, "me arn:a"), None);
+        assert_eq!(
+            notifier.wakeup(ACTIVITY_CHANNEL, "other arn:a"),
+            Some(Wakeup::Activity("arn:a".into()))
+        );
+        // Payloads of an earlier version (no origin), during a rolling upgrade.
+        assert_eq!(notifier.wakeup(WORK_CHANNEL, ""), Some(Wakeup::Work));
+        assert_eq!(
+            notifier.wakeup(ACTIVITY_CHANNEL, "arn:a"),
+            Some(Wakeup::Activity("arn:a".into()))
+        );
     }
 }

@@ -9,10 +9,10 @@ use sqlx::Row;
 
 use super::{EventColumns, PgStore, WORK_CHANNEL};
 use crate::store::lease::{
-    CommitOutcome, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange, Wakeup,
+    CommitOutcome, InboxRead, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange, Wakeup,
     WakeupHandler,
 };
-use crate::store::{Error, Result};
+use crate::store::{Error, InboxMessage, Result};
 
 /// Channel on which a newly queued activity task is announced (payload: the activity ARN).
 pub const ACTIVITY_CHANNEL: &str = "sfn_activity";
@@ -173,6 +173,33 @@ impl LeaseStore for PgStore {
         .bind(now)
         .fetch_one(&self.claim_pool)
         .await?)
+    }
+
+    async fn inbox_read(&self, execution_id: i64) -> Result<InboxRead> {
+        // One statement, one snapshot: the messages and the `due_at` their writers set agree.
+        let rows = sqlx::query(
+            "SELECT e.due_at, i.id, i.message, i.created_at FROM executions e \
+             LEFT JOIN execution_inbox i ON i.execution_id = e.id WHERE e.id = $1 ORDER BY i.id",
+        )
+        .bind(execution_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let due_at = match rows.first() {
+            Some(row) => row.try_get("due_at")?,
+            None => return Err(Error::NotFound),
+        };
+        let mut messages = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(id) = row.try_get::<Option<i64>, _>("id")? {
+                messages.push(InboxMessage {
+                    id,
+                    execution_id,
+                    message: row.try_get("message")?,
+                    created_at: row.try_get("created_at")?,
+                });
+            }
+        }
+        Ok(InboxRead { messages, due_at })
     }
 
     async fn version_definition(&self, version_id: i64) -> Result<String> {

@@ -10,7 +10,8 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{from_micros, micros, push_in_list, SqliteStore};
 use crate::store::lease::{
-    CommitOutcome, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange, WakeupHandler,
+    CommitOutcome, InboxRead, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange,
+    WakeupHandler,
 };
 use crate::store::{Error, Result};
 
@@ -150,6 +151,14 @@ impl LeaseStore for SqliteStore {
         .fetch_one(&self.reader)
         .await?;
         next.map(from_micros).transpose()
+    }
+
+    async fn inbox_read(&self, execution_id: i64) -> Result<InboxRead> {
+        // No baseline needed: the commit looks for unread messages inside its write transaction.
+        Ok(InboxRead {
+            messages: super::inbox_of(&self.reader, execution_id).await?,
+            due_at: None,
+        })
     }
 
     async fn version_definition(&self, version_id: i64) -> Result<String> {

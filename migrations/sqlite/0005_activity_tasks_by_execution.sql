@@ -1,0 +1,3 @@
+-- Every task of an execution, open or closed: deleting an execution past its retention cascades to its
+-- tasks, and without this index each deleted execution would scan the whole table.
+CREATE INDEX IF NOT EXISTS activity_tasks_by_execution ON activity_tasks (execution_id);

@@ -1,0 +1,2 @@
+-- Replaced by activity_tasks_by_execution (0005), which also finds an execution's open tasks.
+DROP INDEX IF EXISTS activity_tasks_execution;
