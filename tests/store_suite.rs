@@ -1728,6 +1728,9 @@ async fn closing_step_never_drops_a_report_it_did_not_see(backend: Backend) {
     assert_eq!(seen.len(), 2, "two ActivityStarted messages");
 
     // The worker's success lands after the inbox was read, before the step that times task A out commits.
+    // It is stamped with the very instant the execution was already due at (another process's clock could
+    // do that): only the inbox counter, not `due_at`, tells the two apart. (SQLite keeps no baseline.)
+    let same_instant = leased.lease.due_at.unwrap_or_else(now);
     assert_eq!(
         ctx.store
             .activity_task_report(
@@ -1735,7 +1738,7 @@ async fn closing_step_never_drops_a_report_it_did_not_see(backend: Backend) {
                 TaskReport::Success {
                     output: "{}".into()
                 },
-                now()
+                same_instant
             )
             .await
             .unwrap(),

@@ -403,6 +403,7 @@ impl Executor {
                 let read = self.store.inbox_read(id).await.map_err(|e| e.to_string())?;
                 // The commit checks for reports that came after this read, not after the claim.
                 lease.due_at = read.due_at;
+                lease.inbox_seq = read.inbox_seq;
                 read.messages
             };
             let signals: Vec<Signal> = inbox

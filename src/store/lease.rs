@@ -20,6 +20,11 @@ pub struct Lease {
     /// `due_at` as the claim found it: if a commit finds another value, new work (an inbox message) arrived
     /// while the step ran, and the execution must be due again at once.
     pub due_at: Option<DateTime<Utc>>,
+    /// How many messages the execution's inbox had received when the step last looked (a counter every
+    /// inbox writer bumps with its message): a step that closes a task or the execution commits only while
+    /// it is unchanged, so it never drops a report it did not read. `None` on SQLite, whose commit looks
+    /// for unread rows inside its write transaction instead.
+    pub inbox_seq: Option<i64>,
     /// Who holds it: part of the fence, since claims are committed without waiting for the disk and a
     /// database crash could hand the same version to two owners.
     pub owner: String,
@@ -175,14 +180,16 @@ pub enum CommitOutcome {
     StaleInbox,
 }
 
-/// An execution's unapplied inbox messages, and its `due_at` as of the same read. A report writes its
-/// message and `due_at` in one transaction, so a report that comes after this read shows, at commit time,
-/// as a different `due_at` (the baseline a closing step's commit is checked against).
+/// An execution's unapplied inbox messages, with its `due_at` and inbox counter as of the same read. A
+/// report writes its message, `due_at` and the counter in one transaction, so a report that comes after
+/// this read shows, at commit time, as a different counter (the baseline a closing step is checked against).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboxRead {
     pub messages: Vec<InboxMessage>,
     /// `None` where the store checks unread messages inside its commit instead (SQLite).
     pub due_at: Option<DateTime<Utc>>,
+    /// The inbox counter as of this read (see [`Lease::inbox_seq`]).
+    pub inbox_seq: Option<i64>,
 }
 
 /// Where a wake-up from another process is for.

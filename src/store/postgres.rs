@@ -395,7 +395,8 @@ impl PgStore {
              ), posted AS ( \
                  INSERT INTO execution_inbox (execution_id, message, created_at) VALUES ($1, $2, $3) \
              ) \
-             UPDATE executions SET due_at = $3 WHERE id = $1 AND status = 'RUNNING'",
+             UPDATE executions SET due_at = $3, inbox_seq = inbox_seq + 1 \
+             WHERE id = $1 AND status = 'RUNNING'",
         )
         .bind(execution_id)
         .bind(message.to_string())
@@ -1048,7 +1049,7 @@ impl Store for PgStore {
                                                         'workerName', worker_name)::TEXT, $3 \
                  FROM task \
              ), due AS ( \
-                 UPDATE executions e SET due_at = $3 FROM task \
+                 UPDATE executions e SET due_at = $3, inbox_seq = e.inbox_seq + 1 FROM task \
                  WHERE e.id = task.execution_id AND e.status = 'RUNNING' \
              ) \
              SELECT * FROM task"

@@ -888,6 +888,7 @@ impl Store for SqliteStore {
                 expires_at: request.until,
                 // As for claims: the SQLite commit rechecks the inbox inside its write transaction.
                 due_at: None,
+                inbox_seq: None,
                 owner: request.owner,
             };
             Box::new(LeasedExecution::started(&execution, lease, role_arn))

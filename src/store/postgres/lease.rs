@@ -31,7 +31,7 @@ UPDATE executions e
 SET lease_owner = $2, lease_expires_at = $3, lease_version = e.lease_version + 1
 FROM due, state_machines sm, state_machine_versions v
 WHERE e.id = due.id AND sm.id = e.state_machine_id AND v.id = e.version_id
-RETURNING e.id, e.lease_version, e.lease_expires_at, e.due_at, e.arn, e.name, e.input, e.start_date, e.version_id,
+RETURNING e.id, e.lease_version, e.lease_expires_at, e.due_at, e.inbox_seq, e.arn, e.name, e.input, e.start_date, e.version_id,
           e.engine_state, e.last_event_id, sm.arn AS state_machine_arn, sm.name AS state_machine_name, v.role_arn";
 
 /// One advance in one statement (one round trip, one durable commit). Every write hangs off `upd`, the
@@ -40,8 +40,8 @@ RETURNING e.id, e.lease_version, e.lease_expires_at, e.due_at, e.arn, e.name, e.
 /// (seen here through the re-read of the locked row), one that comes later sets `due_at` after us; either way
 /// a message that arrived during the step makes the execution due again. A step that closes a task or the
 /// execution must also have seen every message (a report it missed would be acknowledged yet ignored): `$25`
-/// asks for that, and the check is on `due_at`, a column of the locked row that every inbox writer sets,
-/// because after waiting for the lock Postgres re-reads that row but not other tables.
+/// asks for that, and the check is on `inbox_seq`, a counter on the locked row that every inbox writer
+/// bumps, because after waiting for the lock Postgres re-reads that row but not other tables.
 const STEP_COMMIT: &str = "\
 WITH upd AS (
     UPDATE executions SET
@@ -57,7 +57,8 @@ WITH upd AS (
                                    WHERE i.execution_id = $1 AND i.id <> ALL($17::BIGINT[])) THEN $9
                       ELSE $11 END
     WHERE id = $1 AND lease_version = $2 AND lease_owner = $24 AND status = 'RUNNING'
-      AND (NOT $25::BOOLEAN OR due_at IS NOT DISTINCT FROM $10)
+      AND (NOT $25::BOOLEAN OR inbox_seq = $26
+           OR ($26::BIGINT IS NULL AND due_at IS NOT DISTINCT FROM $10))
     RETURNING id, due_at
 ), events AS (
     INSERT INTO history_events (execution_id, id, previous_event_id, type, timestamp, details)
@@ -111,6 +112,7 @@ impl LeaseStore for PgStore {
                         version: row.try_get("lease_version")?,
                         expires_at: row.try_get("lease_expires_at")?,
                         due_at: row.try_get("due_at")?,
+                        inbox_seq: Some(row.try_get("inbox_seq")?),
                         owner: owner.to_string(),
                     },
                     arn: row.try_get("arn")?,
@@ -178,14 +180,14 @@ impl LeaseStore for PgStore {
     async fn inbox_read(&self, execution_id: i64) -> Result<InboxRead> {
         // One statement, one snapshot: the messages and the `due_at` their writers set agree.
         let rows = sqlx::query(
-            "SELECT e.due_at, i.id, i.message, i.created_at FROM executions e \
+            "SELECT e.due_at, e.inbox_seq, i.id, i.message, i.created_at FROM executions e \
              LEFT JOIN execution_inbox i ON i.execution_id = e.id WHERE e.id = $1 ORDER BY i.id",
         )
         .bind(execution_id)
         .fetch_all(&self.pool)
         .await?;
-        let due_at = match rows.first() {
-            Some(row) => row.try_get("due_at")?,
+        let (due_at, inbox_seq) = match rows.first() {
+            Some(row) => (row.try_get("due_at")?, Some(row.try_get("inbox_seq")?)),
             None => return Err(Error::NotFound),
         };
         let mut messages = Vec::with_capacity(rows.len());
@@ -199,7 +201,11 @@ impl LeaseStore for PgStore {
                 });
             }
         }
-        Ok(InboxRead { messages, due_at })
+        Ok(InboxRead {
+            messages,
+            due_at,
+            inbox_seq,
+        })
     }
 
     async fn version_definition(&self, version_id: i64) -> Result<String> {
@@ -266,6 +272,7 @@ impl LeaseStore for PgStore {
             .bind(&close.1)
             .bind(&commit.lease.owner)
             .bind(commit.step.closes_open_work())
+            .bind(commit.lease.inbox_seq)
             .fetch_one(&self.pool)
             .await?;
         let written: i64 = row.try_get(0)?;

@@ -329,6 +329,8 @@ impl Starter {
                         .try_get::<Option<DateTime<Utc>>, _>("lease_expires_at")?
                         .unwrap_or(request.until),
                     due_at: row.try_get("due_at")?,
+                    // A new row: nothing was ever posted to its inbox.
+                    inbox_seq: Some(0),
                     owner: request.owner,
                 },
                 row.try_get("role_arn")?,

@@ -81,6 +81,7 @@ impl LeaseStore for SqliteStore {
                         expires_at: from_micros(row.try_get("lease_expires_at")?)?,
                         // The SQLite commit rechecks the inbox inside its write transaction instead.
                         due_at: None,
+                        inbox_seq: None,
                         owner: owner.to_string(),
                     },
                     arn: row.try_get("arn")?,
@@ -158,6 +159,7 @@ impl LeaseStore for SqliteStore {
         Ok(InboxRead {
             messages: super::inbox_of(&self.reader, execution_id).await?,
             due_at: None,
+            inbox_seq: None,
         })
     }
 
