@@ -143,19 +143,13 @@ impl Service {
                 .await
             {
                 // A repeat of a start that is still running is answered as usual, quota or not.
-                match self.store.execution_get(&arn).await? {
-                    Some(existing)
-                        if !express
-                            && existing.status == ExecutionStatus::Running
-                            && existing.input == input =>
-                    {
-                        return Ok(pb::StartExecutionResponse {
-                            execution_arn: existing.arn,
-                            start_date: timestamp(existing.start_date),
-                        });
-                    }
-                    _ => return Err(refused),
-                }
+                let existing = match express {
+                    true => None,
+                    false => self.store.execution_get(&arn).await?,
+                };
+                return existing
+                    .and_then(|existing| idempotent_repeat(existing, &input))
+                    .ok_or(refused);
             }
             // A process that runs executors runs the first advance itself and commits it with the insert:
             // a short workflow is then finished by this one commit.
@@ -247,20 +241,15 @@ impl Service {
                     start_date: timestamp(execution.start_date),
                 })
             }
-            // Idempotent only while the first one runs and the input is the same string
-            // (exact comparison, [?: AWS may compare semantically]).
-            StartOutcome::NameTaken(existing)
-                if existing.status == ExecutionStatus::Running && existing.input == input =>
-            {
-                Ok(pb::StartExecutionResponse {
-                    execution_arn: existing.arn,
-                    start_date: timestamp(existing.start_date),
+            StartOutcome::NameTaken(existing) => {
+                let arn = existing.arn.clone();
+                idempotent_repeat(existing, &input).ok_or_else(|| {
+                    ApiError::new(
+                        ErrorKind::ExecutionAlreadyExists,
+                        format!("Execution Already Exists: '{arn}'"),
+                    )
                 })
             }
-            StartOutcome::NameTaken(existing) => Err(ApiError::new(
-                ErrorKind::ExecutionAlreadyExists,
-                format!("Execution Already Exists: '{}'", existing.arn),
-            )),
             StartOutcome::MachineNotFound => Err(state_machine_does_not_exist(&machine_arn)),
             StartOutcome::MachineDeleting => Err(state_machine_deleting(&machine_arn)),
             // Not reached: the last attempt has no first step, and only a first step can see a changed
@@ -499,4 +488,15 @@ async fn start_and_hand_over(
         }
     }
     Ok(outcome)
+}
+
+/// StartExecution's answer when the name belongs to `existing`: idempotent only while that execution runs
+/// and the input is the same string (exact comparison, [?: AWS may compare semantically]).
+fn idempotent_repeat(existing: ExecutionRecord, input: &str) -> Option<pb::StartExecutionResponse> {
+    (existing.status == ExecutionStatus::Running && existing.input == input).then(|| {
+        pb::StartExecutionResponse {
+            execution_arn: existing.arn,
+            start_date: timestamp(existing.start_date),
+        }
+    })
 }
