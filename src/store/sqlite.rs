@@ -908,8 +908,8 @@ impl Store for SqliteStore {
         let cutoff = micros(closed_before);
         let deleted = sqlx::query(
             "DELETE FROM executions WHERE id IN ( \
-                 SELECT e.id FROM state_machines sm JOIN executions e ON e.state_machine_id = sm.id \
-                 WHERE e.start_date < ?1 AND e.status <> 'RUNNING' AND e.stop_date < ?1 LIMIT ?2)",
+                 SELECT id FROM executions \
+                 WHERE start_date < ?1 AND status <> 'RUNNING' AND stop_date < ?1 LIMIT ?2)",
         )
         .bind(cutoff)
         .bind(limit as i64)
