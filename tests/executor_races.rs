@@ -15,8 +15,7 @@ use sfn::executor::{Executor, ExecutorSettings};
 use sfn::operations::ActivityWakeups;
 use sfn::store::backend::Backend as StoreBackend;
 use sfn::store::lease::{
-    CommitOutcome, InboxRead, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange,
-    WakeupHandler,
+    Claim, CommitOutcome, InboxRead, Lease, LeaseStore, StepCommit, TaskChange, WakeupHandler,
 };
 use sfn::store::*;
 use tokio::sync::{watch, Notify};
@@ -45,7 +44,7 @@ impl LeaseStore for RacingLeases {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<LeasedExecution>> {
+    ) -> Result<Claim> {
         self.inner
             .executions_claim(owner, now, lease_until, limit)
             .await
@@ -62,10 +61,6 @@ impl LeaseStore for RacingLeases {
         until: DateTime<Utc>,
     ) -> Result<Vec<i64>> {
         self.inner.leases_renew(owner, leases, until).await
-    }
-
-    async fn next_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
-        self.inner.next_due_at(now).await
     }
 
     async fn inbox_read(&self, execution_id: i64) -> Result<InboxRead> {

@@ -226,8 +226,8 @@ impl Executor {
                 .executions_claim(&self.settings.owner, now, lease_until, free)
                 .await
             {
-                Ok(batch) if !batch.is_empty() => {
-                    for leased in batch {
+                Ok(claim) if !claim.executions.is_empty() => {
+                    for leased in claim.executions {
                         // Hand-overs may have taken the slots counted above; claimed work waits for one
                         // (it is leased to us, so nobody else runs it meanwhile).
                         let Ok(permit) = workers.clone().acquire_owned().await else {
@@ -240,10 +240,10 @@ impl Executor {
                         });
                     }
                 }
-                Ok(_) => {
+                Ok(claim) => {
                     // Sleep until the next timer if it comes before the next poll, so timers fire on time.
                     let mut pause = self.settings.poll_interval;
-                    if let Ok(Some(next)) = self.store.next_due_at(now).await {
+                    if let Some(next) = claim.next_due_at {
                         let until_next = (next - Utc::now()).to_std().unwrap_or_default();
                         pause = pause.min(until_next);
                     }

@@ -48,6 +48,15 @@ pub struct LeasedExecution {
     pub last_event_id: i64,
 }
 
+/// What one claim found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Claim {
+    pub executions: Vec<LeasedExecution>,
+    /// The earliest `due_at` after the claim's `now` of a RUNNING execution (the next timer): an idle
+    /// executor sleeps until then when it comes before its next poll.
+    pub next_due_at: Option<DateTime<Utc>>,
+}
+
 /// A lease asked for on work the caller is creating (StartExecution), so that this process's executor
 /// runs it at once, without a claim round trip or a wake-up. If the process dies first, the lease expires
 /// and any executor claims the work as usual.
@@ -206,14 +215,15 @@ pub type WakeupHandler = Arc<dyn Fn(Wakeup) + Send + Sync>;
 #[async_trait]
 pub trait LeaseStore: Send + Sync {
     /// Claims up to `limit` RUNNING executions whose `due_at` has passed and whose lease is free or expired,
-    /// in one statement; sets the owner and deadline and bumps the fence.
+    /// in one statement; sets the owner and deadline and bumps the fence. Also says when the next timer is
+    /// due, so an executor that found nothing knows how long it may sleep without a second query.
     async fn executions_claim(
         &self,
         owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<LeasedExecution>>;
+    ) -> Result<Claim>;
     /// Gives up a lease after a failed step: the execution may be claimed again from `retry_at`.
     async fn lease_release(&self, lease: &Lease, retry_at: DateTime<Utc>) -> Result<()>;
     /// Extends leases still held; returns the ones that were lost.
@@ -223,9 +233,6 @@ pub trait LeaseStore: Send + Sync {
         leases: &[Lease],
         until: DateTime<Utc>,
     ) -> Result<Vec<i64>>;
-    /// The earliest `due_at` after `now` of a RUNNING execution (the next timer), so an idle executor can
-    /// sleep until then instead of a whole poll interval.
-    async fn next_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;
     /// The execution's inbox, read together with its `due_at` (see [`InboxRead`]).
     async fn inbox_read(&self, execution_id: i64) -> Result<InboxRead>;
     /// The definition of a state machine version.

@@ -251,6 +251,8 @@ impl PgStore {
     /// deadlock that would fail one of the processes).
     pub async fn migrate(&self) -> Result<()> {
         let mut conn = self.pool.acquire().await?;
+        let waiting_since = std::time::Instant::now();
+        let mut told = false;
         loop {
             let acquired: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
                 .bind(LOCK_SPACE)
@@ -260,17 +262,50 @@ impl PgStore {
             if acquired {
                 break;
             }
+            if !told && waiting_since.elapsed() > std::time::Duration::from_secs(5) {
+                tracing::info!("waiting for another process to finish migrating the database");
+                told = true;
+            }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        let migrated = sqlx::migrate!("./migrations/postgres")
-            .run_direct(&mut *conn)
-            .await;
+        let migrated = match Self::drop_invalid_indexes(&mut conn).await {
+            Ok(()) => sqlx::migrate!("./migrations/postgres")
+                .run_direct(&mut *conn)
+                .await
+                .map_err(Error::from),
+            Err(e) => Err(e),
+        };
+        if migrated.is_err() {
+            // A failed migration may leave sqlx's own session lock held: close the connection (which
+            // releases every session lock) rather than return it to the pool.
+            let _ = conn.close().await;
+            return migrated;
+        }
         sqlx::query("SELECT pg_advisory_unlock($1, $2)")
             .bind(LOCK_SPACE)
             .bind(MIGRATION_LOCK)
             .execute(&mut *conn)
             .await?;
-        migrated?;
+        Ok(())
+    }
+
+    /// An index build CONCURRENTLY that was interrupted leaves an INVALID index under its name, which the
+    /// migration's `IF NOT EXISTS` would then take for done (and the next migration drops the index it
+    /// replaces): drop such leftovers so the build runs again.
+    async fn drop_invalid_indexes(conn: &mut sqlx::PgConnection) -> Result<()> {
+        let invalid: Vec<String> = sqlx::query_scalar(
+            "SELECT c.relname::TEXT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             WHERE NOT i.indisvalid AND c.relname = ANY($1) AND pg_table_is_visible(c.oid)",
+        )
+        .bind(&CONCURRENT_INDEXES[..])
+        .fetch_all(&mut *conn)
+        .await?;
+        for name in invalid {
+            tracing::warn!(index = %name, "dropping an index left invalid by an interrupted build");
+            sqlx::query(&format!("DROP INDEX CONCURRENTLY IF EXISTS \"{name}\""))
+                .execute(&mut *conn)
+                .await?;
+        }
         Ok(())
     }
 
@@ -421,6 +456,9 @@ enum Quota {
 const LOCK_SPACE: i32 = 0x5346_4e00;
 /// Second keys: 1 and 2 are the quotas (see [`PgStore::quota_lock`]).
 const MIGRATION_LOCK: i32 = 3;
+
+/// Indexes the migrations build CONCURRENTLY (see [`PgStore::drop_invalid_indexes`]).
+const CONCURRENT_INDEXES: [&str; 2] = ["executions_running_due", "activity_tasks_by_execution"];
 
 /// Sends NOTIFYs after commits, outside the writing transactions: a transaction that NOTIFYs takes a
 /// global lock through its commit, which would serialise every commit behind one WAL flush at a time.

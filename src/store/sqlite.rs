@@ -456,6 +456,15 @@ async fn delete_tags_of(tx: &mut Transaction<'_, Sqlite>, arns: &[String]) -> Re
 impl Store for SqliteStore {
     async fn state_machine_create(&self, new: NewStateMachine) -> Result<StateMachineRecord> {
         let mut tx = self.writer.begin().await?;
+        // A taken name is a conflict (judged as an idempotent repeat by the caller), not a quota matter.
+        let taken: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM state_machines WHERE name = ?1)")
+                .bind(&new.name)
+                .fetch_one(&mut *tx)
+                .await?;
+        if taken {
+            return Err(Error::UniqueViolation("state_machines.name".into()));
+        }
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM state_machines")
             .fetch_one(&mut *tx)
             .await?;
@@ -906,17 +915,23 @@ impl Store for SqliteStore {
 
     async fn executions_purge(&self, closed_before: DateTime<Utc>, limit: usize) -> Result<u64> {
         let cutoff = micros(closed_before);
-        let deleted = sqlx::query(
-            "DELETE FROM executions WHERE id IN ( \
-                 SELECT id FROM executions \
-                 WHERE start_date < ?1 AND status <> 'RUNNING' AND stop_date < ?1 LIMIT ?2)",
+        // Find them on a reader (no index serves this; a scan there holds nobody up), then delete by id on
+        // the single writer.
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM executions \
+             WHERE start_date < ?1 AND status <> 'RUNNING' AND stop_date < ?1 LIMIT ?2",
         )
         .bind(cutoff)
         .bind(limit as i64)
-        .execute(&self.writer)
-        .await?
-        .rows_affected();
-        Ok(deleted)
+        .fetch_all(&self.reader)
+        .await?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut delete =
+            QueryBuilder::<Sqlite>::new("DELETE FROM executions WHERE status <> 'RUNNING' AND id");
+        push_in_list(&mut delete, &ids);
+        Ok(delete.build().execute(&self.writer).await?.rows_affected())
     }
 
     async fn execution_get(&self, arn: &str) -> Result<Option<ExecutionRecord>> {

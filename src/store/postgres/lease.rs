@@ -9,8 +9,8 @@ use sqlx::Row;
 
 use super::{EventColumns, PgStore, WORK_CHANNEL};
 use crate::store::lease::{
-    CommitOutcome, InboxRead, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange, Wakeup,
-    WakeupHandler,
+    Claim, CommitOutcome, InboxRead, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange,
+    Wakeup, WakeupHandler,
 };
 use crate::store::{Error, InboxMessage, Result};
 
@@ -19,6 +19,8 @@ pub const ACTIVITY_CHANNEL: &str = "sfn_activity";
 
 /// Claims due executions in one statement: SKIP LOCKED lets any number of executors claim side by side
 /// without waiting on each other; bumping `lease_version` fences out a previous owner whose lease expired.
+/// The same statement reads the next timer (one row with NULL claim columns when nothing was claimed): most
+/// claims of a busy cluster find nothing, because another executor woken by the same NOTIFY was first.
 const CLAIM: &str = "\
 WITH due AS (
     SELECT id FROM executions
@@ -26,13 +28,19 @@ WITH due AS (
     ORDER BY due_at
     LIMIT $4
     FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE executions e
+    SET lease_owner = $2, lease_expires_at = $3, lease_version = e.lease_version + 1
+    FROM due, state_machines sm, state_machine_versions v
+    WHERE e.id = due.id AND sm.id = e.state_machine_id AND v.id = e.version_id
+    RETURNING e.id, e.lease_version, e.lease_expires_at, e.due_at, e.inbox_seq, e.arn, e.name, e.input,
+              e.start_date, e.version_id, e.engine_state, e.last_event_id, sm.arn AS state_machine_arn,
+              sm.name AS state_machine_name, v.role_arn
 )
-UPDATE executions e
-SET lease_owner = $2, lease_expires_at = $3, lease_version = e.lease_version + 1
-FROM due, state_machines sm, state_machine_versions v
-WHERE e.id = due.id AND sm.id = e.state_machine_id AND v.id = e.version_id
-RETURNING e.id, e.lease_version, e.lease_expires_at, e.due_at, e.inbox_seq, e.arn, e.name, e.input, e.start_date, e.version_id,
-          e.engine_state, e.last_event_id, sm.arn AS state_machine_arn, sm.name AS state_machine_name, v.role_arn";
+SELECT claimed.*, upcoming.due_at AS next_due_at
+FROM (SELECT min(due_at) AS due_at FROM executions WHERE due_at > $1 AND status = 'RUNNING') upcoming
+LEFT JOIN claimed ON TRUE
+ORDER BY claimed.due_at";
 
 /// One advance in one statement (one round trip, one durable commit). Every write hangs off `upd`, the
 /// fenced update of the execution row: when the lease is no longer ours `upd` is empty and nothing is written.
@@ -41,7 +49,9 @@ RETURNING e.id, e.lease_version, e.lease_expires_at, e.due_at, e.inbox_seq, e.ar
 /// a message that arrived during the step makes the execution due again. A step that closes a task or the
 /// execution must also have seen every message (a report it missed would be acknowledged yet ignored): `$25`
 /// asks for that, and the check is on `inbox_seq`, a counter on the locked row that every inbox writer
-/// bumps, because after waiting for the lock Postgres re-reads that row but not other tables.
+/// bumps, because after waiting for the lock Postgres re-reads that row but not other tables. `due_at` is
+/// checked too: processes of an earlier version post messages without bumping the counter (rolling
+/// upgrades), and only inbox writers move `due_at` while a lease is held.
 const STEP_COMMIT: &str = "\
 WITH upd AS (
     UPDATE executions SET
@@ -57,8 +67,8 @@ WITH upd AS (
                                    WHERE i.execution_id = $1 AND i.id <> ALL($17::BIGINT[])) THEN $9
                       ELSE $11 END
     WHERE id = $1 AND lease_version = $2 AND lease_owner = $24 AND status = 'RUNNING'
-      AND (NOT $25::BOOLEAN OR inbox_seq = $26
-           OR ($26::BIGINT IS NULL AND due_at IS NOT DISTINCT FROM $10))
+      AND (NOT $25::BOOLEAN
+           OR (($26::BIGINT IS NULL OR inbox_seq = $26) AND due_at IS NOT DISTINCT FROM $10))
     RETURNING id, due_at
 ), events AS (
     INSERT INTO history_events (execution_id, id, previous_event_id, type, timestamp, details)
@@ -96,7 +106,7 @@ impl LeaseStore for PgStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<LeasedExecution>> {
+    ) -> Result<Claim> {
         let rows = sqlx::query(CLAIM)
             .bind(now)
             .bind(owner)
@@ -104,35 +114,46 @@ impl LeaseStore for PgStore {
             .bind(limit as i64)
             .fetch_all(&self.claim_pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(LeasedExecution {
-                    lease: Lease {
-                        execution_id: row.try_get("id")?,
-                        version: row.try_get("lease_version")?,
-                        expires_at: row.try_get("lease_expires_at")?,
-                        due_at: row.try_get("due_at")?,
-                        inbox_seq: Some(row.try_get("inbox_seq")?),
-                        owner: owner.to_string(),
-                    },
-                    arn: row.try_get("arn")?,
-                    name: row.try_get("name")?,
-                    input: row.try_get("input")?,
-                    start_date: row.try_get("start_date")?,
-                    state_machine_arn: row.try_get("state_machine_arn")?,
-                    state_machine_name: row.try_get("state_machine_name")?,
-                    version_id: row.try_get("version_id")?,
-                    role_arn: row.try_get("role_arn")?,
-                    engine_state: row.try_get("engine_state")?,
-                    last_event_id: row.try_get("last_event_id")?,
-                })
-            })
-            .collect()
+        let next_due_at = match rows.first() {
+            Some(row) => row.try_get("next_due_at")?,
+            None => None,
+        };
+        let mut executions = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let Some(execution_id) = row.try_get::<Option<i64>, _>("id")? else {
+                continue;
+            };
+            executions.push(LeasedExecution {
+                lease: Lease {
+                    execution_id,
+                    version: row.try_get("lease_version")?,
+                    expires_at: row.try_get("lease_expires_at")?,
+                    due_at: row.try_get("due_at")?,
+                    inbox_seq: Some(row.try_get("inbox_seq")?),
+                    owner: owner.to_string(),
+                },
+                arn: row.try_get("arn")?,
+                name: row.try_get("name")?,
+                input: row.try_get("input")?,
+                start_date: row.try_get("start_date")?,
+                state_machine_arn: row.try_get("state_machine_arn")?,
+                state_machine_name: row.try_get("state_machine_name")?,
+                version_id: row.try_get("version_id")?,
+                role_arn: row.try_get("role_arn")?,
+                engine_state: row.try_get("engine_state")?,
+                last_event_id: row.try_get("last_event_id")?,
+            });
+        }
+        Ok(Claim {
+            executions,
+            next_due_at,
+        })
     }
 
     async fn lease_release(&self, lease: &Lease, retry_at: DateTime<Utc>) -> Result<()> {
         sqlx::query(
-            "UPDATE executions SET lease_expires_at = $4 \
+            // Clearing the owner also makes a renewal still in flight miss (it matches on the owner).
+            "UPDATE executions SET lease_expires_at = $4, lease_owner = NULL \
              WHERE id = $1 AND lease_version = $2 AND lease_owner = $3",
         )
         .bind(lease.execution_id)
@@ -166,15 +187,6 @@ impl LeaseStore for PgStore {
         .await?;
         let kept: HashSet<i64> = kept.into_iter().collect();
         Ok(ids.into_iter().filter(|id| !kept.contains(id)).collect())
-    }
-
-    async fn next_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
-        Ok(sqlx::query_scalar(
-            "SELECT min(due_at) FROM executions WHERE due_at > $1 AND status = 'RUNNING'",
-        )
-        .bind(now)
-        .fetch_one(&self.claim_pool)
-        .await?)
     }
 
     async fn inbox_read(&self, execution_id: i64) -> Result<InboxRead> {

@@ -10,7 +10,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{from_micros, micros, push_in_list, SqliteStore};
 use crate::store::lease::{
-    CommitOutcome, InboxRead, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange,
+    Claim, CommitOutcome, InboxRead, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange,
     WakeupHandler,
 };
 use crate::store::{Error, Result};
@@ -37,17 +37,23 @@ impl LeaseStore for SqliteStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<LeasedExecution>> {
-        // Executors poll; most polls find nothing, so look on the reader before taking the writer.
-        let due: i64 = sqlx::query_scalar(
+    ) -> Result<Claim> {
+        // Executors poll; most polls find nothing, so look on the reader before taking the writer (and
+        // read the next timer with the same query).
+        let (due, next): (i64, Option<i64>) = sqlx::query_as(
             "SELECT EXISTS (SELECT 1 FROM executions WHERE due_at <= ?1 AND status = 'RUNNING' \
-             AND (lease_expires_at IS NULL OR lease_expires_at < ?1))",
+             AND (lease_expires_at IS NULL OR lease_expires_at < ?1)), \
+             (SELECT min(due_at) FROM executions WHERE due_at > ?1 AND status = 'RUNNING')",
         )
         .bind(micros(now))
         .fetch_one(&self.reader)
         .await?;
+        let mut claim = Claim {
+            executions: Vec::new(),
+            next_due_at: next.map(from_micros).transpose()?,
+        };
         if due == 0 {
-            return Ok(Vec::new());
+            return Ok(claim);
         }
         let mut tx = self.writer.begin().await?;
         let ids: Vec<i64> = sqlx::query_scalar(CLAIM)
@@ -58,7 +64,7 @@ impl LeaseStore for SqliteStore {
             .fetch_all(&mut *tx)
             .await?;
         if ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok(claim);
         }
         // SQLite's RETURNING cannot see joined tables: read the claimed rows in the same transaction.
         let mut select = QueryBuilder::<Sqlite>::new(
@@ -72,7 +78,8 @@ impl LeaseStore for SqliteStore {
         select.push(" ORDER BY e.due_at");
         let rows = select.build().fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        rows.iter()
+        claim.executions = rows
+            .iter()
             .map(|row| {
                 Ok(LeasedExecution {
                     lease: Lease {
@@ -96,12 +103,14 @@ impl LeaseStore for SqliteStore {
                     last_event_id: row.try_get("last_event_id")?,
                 })
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok(claim)
     }
 
     async fn lease_release(&self, lease: &Lease, retry_at: DateTime<Utc>) -> Result<()> {
         sqlx::query(
-            "UPDATE executions SET lease_expires_at = ?4 \
+            // Clearing the owner also makes a renewal still in flight miss (it matches on the owner).
+            "UPDATE executions SET lease_expires_at = ?4, lease_owner = NULL \
              WHERE id = ?1 AND lease_version = ?2 AND lease_owner = ?3",
         )
         .bind(lease.execution_id)
@@ -142,16 +151,6 @@ impl LeaseStore for SqliteStore {
         }
         tx.commit().await?;
         Ok(lost)
-    }
-
-    async fn next_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
-        let next: Option<i64> = sqlx::query_scalar(
-            "SELECT min(due_at) FROM executions WHERE due_at > ?1 AND status = 'RUNNING'",
-        )
-        .bind(micros(now))
-        .fetch_one(&self.reader)
-        .await?;
-        next.map(from_micros).transpose()
     }
 
     async fn inbox_read(&self, execution_id: i64) -> Result<InboxRead> {
