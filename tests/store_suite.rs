@@ -1636,14 +1636,12 @@ async fn listen_starts(backend: Backend) {
         .expect("listen starts");
 }
 
-/// Inbox ids come from a sequence and may commit out of order: a step deletes exactly the messages it
-/// applied, and one it did not see keeps the execution due.
-async fn unapplied_inbox_messages_survive_a_step(backend: Backend) {
-    let ctx = open(backend).await;
-    let machine = create_machine(&ctx, "m", vec![]).await;
-    let execution = start(&ctx, &machine, "e").await;
-    let t0 = now();
-    let leased = claim(&ctx, "owner", t0, 1).await.remove(0);
+/// An execution whose first step queued tasks A and B (tokens `tok-A`, `tok-B`, activity `arn:act`), both
+/// since taken by workers: its inbox holds their two ActivityStarted messages and it is due.
+async fn execution_with_two_started_tasks(ctx: &Ctx) -> ExecutionRecord {
+    let machine = create_machine(ctx, "m", vec![]).await;
+    let execution = start(ctx, &machine, "e").await;
+    let leased = claim(ctx, "owner", now(), 1).await.remove(0);
     let mut step = commit(
         &leased.lease,
         vec![event(2, 1, "ParallelStateStarted", json!({}))],
@@ -1668,6 +1666,14 @@ async fn unapplied_inbox_messages_survive_a_step(backend: Backend) {
             .unwrap()
             .expect("task");
     }
+    execution
+}
+
+/// Inbox ids come from a sequence and may commit out of order: a step deletes exactly the messages it
+/// applied, and one it did not see keeps the execution due.
+async fn unapplied_inbox_messages_survive_a_step(backend: Backend) {
+    let ctx = open(backend).await;
+    let execution = execution_with_two_started_tasks(&ctx).await;
     let inbox = ctx.store.inbox_list(execution.id).await.unwrap();
     assert_eq!(inbox.len(), 2);
     let leased = claim(&ctx, "owner", now(), 1).await.remove(0);
@@ -1696,33 +1702,7 @@ async fn unapplied_inbox_messages_survive_a_step(backend: Backend) {
 /// written, and the execution runs again with the report. A step that leaves open work alone still commits.
 async fn closing_step_never_drops_a_report_it_did_not_see(backend: Backend) {
     let ctx = open(backend).await;
-    let machine = create_machine(&ctx, "m", vec![]).await;
-    let execution = start(&ctx, &machine, "e").await;
-    let leased = claim(&ctx, "owner", now(), 1).await.remove(0);
-    let mut step = commit(
-        &leased.lease,
-        vec![event(2, 1, "ActivityScheduled", json!({}))],
-    );
-    step.step.tasks = ["A", "B"]
-        .iter()
-        .map(|key| TaskChange::Schedule {
-            task_key: key.to_string(),
-            activity_arn: "arn:act".into(),
-            input: "{}".into(),
-            token: format!("tok-{key}"),
-        })
-        .collect();
-    assert_eq!(
-        ctx.leases.step_commit(step).await.unwrap(),
-        CommitOutcome::Committed
-    );
-    for _ in 0..2 {
-        ctx.store
-            .activity_task_claim("arn:act", None, now())
-            .await
-            .unwrap()
-            .expect("task");
-    }
+    let execution = execution_with_two_started_tasks(&ctx).await;
     let leased = claim(&ctx, "owner", now(), 1).await.remove(0);
     let seen: Vec<i64> = inbox_ids(&ctx, execution.id).await;
     assert_eq!(seen.len(), 2, "two ActivityStarted messages");
