@@ -226,7 +226,10 @@ impl Executor {
                 .executions_claim(&self.settings.owner, now, lease_until, free)
                 .await
             {
-                Ok(claim) if !claim.executions.is_empty() => {
+                Ok(claim) => {
+                    // Fewer than asked for means nothing else is due now: wait for a wake-up, the next
+                    // timer or the poll rather than claim again at once (a claim that would find nothing).
+                    let drained = claim.executions.len() < free;
                     for leased in claim.executions {
                         // Hand-overs may have taken the slots counted above; claimed work waits for one
                         // (it is leased to us, so nobody else runs it meanwhile).
@@ -239,18 +242,19 @@ impl Executor {
                             drop(permit);
                         });
                     }
-                }
-                Ok(claim) => {
-                    // Sleep until the next timer if it comes before the next poll, so timers fire on time.
-                    let mut pause = self.settings.poll_interval;
-                    if let Some(next) = claim.next_due_at {
-                        let until_next = (next - Utc::now()).to_std().unwrap_or_default();
-                        pause = pause.min(until_next);
-                    }
-                    tokio::select! {
-                        _ = self.work.notified() => {}
-                        _ = tokio::time::sleep(pause) => {}
-                        _ = shutdown.changed() => {}
+                    if drained {
+                        // Sleep until the next timer if it comes before the next poll, so timers fire
+                        // on time.
+                        let mut pause = self.settings.poll_interval;
+                        if let Some(next) = claim.next_due_at {
+                            let until_next = (next - Utc::now()).to_std().unwrap_or_default();
+                            pause = pause.min(until_next);
+                        }
+                        tokio::select! {
+                            _ = self.work.notified() => {}
+                            _ = tokio::time::sleep(pause) => {}
+                            _ = shutdown.changed() => {}
+                        }
                     }
                 }
                 Err(e) => {
