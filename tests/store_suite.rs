@@ -1745,7 +1745,7 @@ async fn closing_step_never_drops_a_report_it_did_not_see(backend: Backend) {
         3,
         "nothing applied"
     );
-    // The executor gives the lease back due now; the next claim sees all three messages.
+    // A new claim (like the executor's re-read under its lease) sees all three messages.
     ctx.leases
         .lease_release(&leased.lease, now())
         .await

@@ -378,26 +378,8 @@ impl Executor {
 
     async fn try_advance(&self, leased: LeasedExecution) -> Result<CommitOutcome, String> {
         let compiled = self.compiled(leased.version_id).await?;
-        let state = match &leased.engine_state {
-            Some(text) => {
-                serde_json::from_str::<ExecutionState>(text).map_err(|e| e.to_string())?
-            }
-            None => {
-                let input = serde_json::from_str(&leased.input).map_err(|e| e.to_string())?;
-                let info = ExecutionInfo {
-                    execution_arn: leased.arn.clone(),
-                    name: leased.name.clone(),
-                    state_machine_arn: leased.state_machine_arn.clone(),
-                    state_machine_name: leased.state_machine_name.clone(),
-                    role_arn: leased.role_arn.clone(),
-                    start_time: leased.start_date,
-                    input,
-                };
-                ExecutionState::new(info, &compiled.machine)
-            }
-        };
         let id = leased.lease.execution_id;
-        let mut lease = leased.lease;
+        let mut lease = leased.lease.clone();
         let mut attempt = 1;
         loop {
             // Messages need a task token, and tokens exist only after the first advance committed.
@@ -421,9 +403,10 @@ impl Executor {
                 })
                 .collect();
             let now = crate::store::now();
-            let step = self
-                .run_engine(&compiled, state.clone(), &signals, now)
-                .await?;
+            // Built afresh on each attempt (from the stored text): a re-run is rare, a clone of a big
+            // state on every step would not be.
+            let state = stored_state(&leased, &compiled.machine)?;
+            let step = self.run_engine(&compiled, state, &signals, now).await?;
             let commit = StepCommit {
                 lease: lease.clone(),
                 now,
@@ -586,6 +569,30 @@ impl Executor {
             wake_at: advance.wake_at,
             closing,
         })
+    }
+}
+
+/// The engine state a leased execution was left in: its stored state, or a fresh one before its first
+/// advance.
+fn stored_state(
+    leased: &LeasedExecution,
+    machine: &StateMachine,
+) -> Result<ExecutionState, String> {
+    match &leased.engine_state {
+        Some(text) => serde_json::from_str(text).map_err(|e| e.to_string()),
+        None => {
+            let input = serde_json::from_str(&leased.input).map_err(|e| e.to_string())?;
+            let info = ExecutionInfo {
+                execution_arn: leased.arn.clone(),
+                name: leased.name.clone(),
+                state_machine_arn: leased.state_machine_arn.clone(),
+                state_machine_name: leased.state_machine_name.clone(),
+                role_arn: leased.role_arn.clone(),
+                start_time: leased.start_date,
+                input,
+            };
+            Ok(ExecutionState::new(info, machine))
+        }
     }
 }
 
