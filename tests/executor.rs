@@ -803,30 +803,6 @@ async fn start_execution_sees_updates_and_recreated_machines(backend: Backend) {
     assert_eq!(output(&d), r#""v3""#, "the re-created machine runs");
 }
 
-/// Runs each scenario as a `postgres::<name>` and a `sqlite::<name>` test.
-macro_rules! on_both_backends {
-    ($($scenario:ident),+ $(,)?) => {
-        mod postgres {
-            use super::Backend;
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    super::$scenario(Backend::Postgres).await
-                }
-            )+
-        }
-        mod sqlite {
-            use super::Backend;
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    super::$scenario(Backend::Sqlite).await
-                }
-            )+
-        }
-    };
-}
-
 on_both_backends!(
     pass_choice_parallel_map_workflow_runs_to_success,
     activity_round_trip_records_worker_and_output,

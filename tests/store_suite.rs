@@ -1951,30 +1951,6 @@ async fn open_count_and_purge_of_closed_executions(backend: Backend) {
     assert_ne!(reused.id, old.id);
 }
 
-/// Runs each scenario as a `postgres::<name>` and a `sqlite::<name>` test.
-macro_rules! on_both_backends {
-    ($($scenario:ident),+ $(,)?) => {
-        mod postgres {
-            use super::Backend;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(Backend::Postgres).await
-                }
-            )+
-        }
-        mod sqlite {
-            use super::Backend;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(Backend::Sqlite).await
-                }
-            )+
-        }
-    };
-}
-
 on_both_backends!(
     state_machine_create_get_update_versions,
     state_machine_list_pages_in_code_point_order,

@@ -3,8 +3,9 @@
 //! Postgres: the admin connection comes from `SFN_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); each server gets its own database `sfn_test_<uuid>`,
 //! dropped when the `TestServer` is dropped. SQLite: a file in a temporary folder, removed on drop.
-//! `TestServer::start`/`start_with` use `SFN_TEST_BACKEND` (`postgres`, the default, or `sqlite`);
-//! `start_on` picks the backend explicitly, for tests that run on both.
+//! Every suite runs its scenarios on both backends the same way: write each scenario as
+//! `async fn name(backend: Backend)` and list it in [`on_both_backends!`], which makes a `postgres::name`
+//! and a `sqlite::name` test of it.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 use std::net::SocketAddr;
@@ -18,6 +19,30 @@ use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
+
+/// Runs each scenario `async fn name(backend: Backend)` of the calling module as a `postgres::name` and a
+/// `sqlite::name` test (multi-threaded runtime, so a test server and its client run in parallel).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident),+ $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario($crate::common::Backend::Postgres).await
+                }
+            )+
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario($crate::common::Backend::Sqlite).await
+                }
+            )+
+        }
+    };
+}
 
 pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
