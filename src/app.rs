@@ -10,8 +10,9 @@ use tonic::transport::Server;
 
 use crate::api::pb::step_functions_server::StepFunctionsServer;
 use crate::api::{pb, StepFunctionsApi};
+use crate::clock::{self, SharedClock};
 use crate::config::{MigrateArgs, ServeArgs};
-use crate::executor::{retention, Executor, ExecutorSettings};
+use crate::executor::{retention, Executor, ExecutorSettings, Wakeups};
 use crate::operations::{Service, ServiceSettings};
 use crate::store::backend::{redacted, Backend, DEFAULT_DATABASE_URL};
 use crate::store::lease::Wakeup;
@@ -58,10 +59,42 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
+    serve_with_clock(args, listener, shutdown, clock::system()).await
+}
+
+/// [`serve`] with every timestamp taken from `clock` (tests move a manual clock instead of sleeping).
+pub async fn serve_with_clock(
+    args: ServeArgs,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    clock: SharedClock,
+) -> Result<(), AppError> {
     let backend = open_store(args.database_url.as_deref(), args.max_db_connections).await?;
     // One object serves both traits, so the operations and the executor share its connections.
     let store = backend.store();
     let leases = backend.leases();
+    let wakeups = Wakeups::new();
+
+    // Wake-ups from other processes (Postgres LISTEN), in every role: executors for new work, and
+    // GetActivityTask long polls for tasks that another process's executor queued.
+    let relay = wakeups.clone();
+    leases
+        .listen(Arc::new(move |wakeup| match wakeup {
+            Wakeup::Work => relay.work_due(),
+            Wakeup::Activity(arn) => relay.activity_queued(&arn),
+        }))
+        .await
+        .map_err(|e| AppError::Connect(e.to_string()))?;
+
+    // Every process starts executions through its executor; only executor processes run its pool, which
+    // stops claiming when the server starts draining and finishes its in-flight steps.
+    let executor = Executor::new(
+        leases,
+        store.clone(),
+        ExecutorSettings::new(args.executors, args.lease_duration),
+        wakeups.clone(),
+        clock.clone(),
+    );
     let service = Arc::new(Service::new(
         store.clone(),
         ServiceSettings {
@@ -70,40 +103,27 @@ pub async fn serve(
             activity_poll_timeout: args.activity_poll_timeout,
             quotas: args.quotas(),
         },
+        executor.clone(),
+        wakeups,
+        clock.clone(),
     ));
-
-    // Wake-ups from other processes (Postgres LISTEN), in every role: executors for new work, and
-    // GetActivityTask long polls for tasks that another process's executor queued.
-    let work = service.work_notifier();
-    let activity_wakeups = service.activity_wakeups();
-    leases
-        .listen(Arc::new(move |wakeup| match wakeup {
-            Wakeup::Work => work.notify_one(),
-            Wakeup::Activity(arn) => activity_wakeups.notify(&arn),
-        }))
-        .await
-        .map_err(|e| AppError::Connect(e.to_string()))?;
-
-    // The executor pool stops claiming when the server starts draining and finishes its in-flight steps.
     let (stop_executor, executor_stopped) = watch::channel(false);
-    let executor = if args.role.runs_executors() {
-        let executor = Executor::new(
-            leases,
-            store.clone(),
-            ExecutorSettings::new(args.executors, args.lease_duration),
-            service.work_notifier(),
-            service.activity_wakeups(),
-        );
-        service.attach_executor(executor.clone());
-        Some(executor.spawn(executor_stopped.clone()))
-    } else {
-        None
-    };
+    let executor = args
+        .role
+        .runs_executors()
+        .then(|| executor.spawn(executor_stopped.clone()));
     // Executor processes also delete closed executions past the retention period.
     let retention = args
         .role
         .runs_executors()
-        .then(|| retention::spawn(store.clone(), args.execution_retention, executor_stopped))
+        .then(|| {
+            retention::spawn(
+                store.clone(),
+                args.execution_retention,
+                clock,
+                executor_stopped,
+            )
+        })
         .flatten();
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();

@@ -4,7 +4,8 @@
 //! | --- | --- | --- |
 //! | `sfn.executions.started` | counter | `type` (STANDARD, EXPRESS) |
 //! | `sfn.executions.closed` | counter | `status` (SUCCEEDED, FAILED, TIMED_OUT) |
-//! | `sfn.executor.steps` | counter | `outcome` (committed, lease_lost, failed) |
+//! | `sfn.executor.steps` | counter | `outcome` (committed, lease_lost, stale_inbox, failed) |
+//! | `sfn.executions.poisoned` | counter | `reason` (poisoned, bug): executions failed because they could never be advanced |
 //! | `sfn.executor.step.duration` | histogram, ms | |
 //! | `sfn.history.events` | counter | |
 //! | `sfn.activity.tasks.scheduled` | counter | |
@@ -18,6 +19,7 @@ pub struct Metrics {
     pub executions_started: Counter<u64>,
     pub executions_closed: Counter<u64>,
     pub steps: Counter<u64>,
+    pub executions_poisoned: Counter<u64>,
     pub step_duration_ms: Histogram<f64>,
     pub history_events: Counter<u64>,
     pub activity_tasks_scheduled: Counter<u64>,
@@ -38,6 +40,12 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         steps: meter
             .u64_counter("sfn.executor.steps")
             .with_description("Executor steps, by outcome")
+            .build(),
+        executions_poisoned: meter
+            .u64_counter("sfn.executions.poisoned")
+            .with_description(
+                "Executions failed with States.Runtime because they could never be advanced",
+            )
             .build(),
         step_duration_ms: meter
             .f64_histogram("sfn.executor.step.duration")

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use common::{Backend, TestServer};
 use serde_json::{json, Value};
 use sfn::api::pb;
+use sfn::clock::{Clock, ManualClock};
 use tonic::Code;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
@@ -108,6 +109,19 @@ async fn history(server: &mut TestServer, execution: &str) -> Vec<pb::HistoryEve
             Some(t) => next_token = Some(t),
             None => return events,
         }
+    }
+}
+
+/// Polls the history until `done` holds for its event types (10 s at most).
+async fn wait_for_history(
+    server: &mut TestServer,
+    execution: &str,
+    done: impl Fn(&[String]) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done(&types(&history(server, execution).await)) {
+        assert!(Instant::now() < deadline, "history never got there");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -335,7 +349,8 @@ async fn many_workers_each_task_delivered_exactly_once(backend: Backend) {
 }
 
 async fn heartbeat_and_task_timeouts_with_retry_and_catch(backend: Backend) {
-    let mut server = TestServer::start_on(backend, |_| {}).await;
+    let clock = ManualClock::new(chrono::Utc::now());
+    let mut server = TestServer::start_timed(backend, clock.clone(), |_| {}).await;
     let activity = create_activity(&mut server, "slow").await;
     let machine = create_machine(
         &mut server,
@@ -352,7 +367,7 @@ async fn heartbeat_and_task_timeouts_with_retry_and_catch(backend: Backend) {
     // First attempt: take the task and keep it alive with heartbeats past its heartbeat interval, then stop.
     let (token, _) = poll_task(&mut server, &activity, "w").await.expect("task");
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        clock.advance(Duration::from_millis(500));
         server
             .client
             .send_task_heartbeat(pb::SendTaskHeartbeatRequest {
@@ -361,17 +376,26 @@ async fn heartbeat_and_task_timeouts_with_retry_and_catch(backend: Backend) {
             .await
             .expect("heartbeat keeps the task");
     }
-    // No more heartbeats: times out, is retried once, times out again, is caught.
-    let (second, _) = loop {
-        if let Some(t) = poll_task(&mut server, &activity, "w").await {
-            break t;
-        }
-    };
+    // The executor stamps a heartbeat with its own step time: let it apply the last one before moving on.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // No more heartbeats: times out, is retried once (after its 1 s interval), times out again, is caught.
+    let timed_out =
+        |n: usize| move |t: &[String]| t.iter().filter(|x| *x == "ActivityTimedOut").count() >= n;
+    let started =
+        |n: usize| move |t: &[String]| t.iter().filter(|x| *x == "ActivityStarted").count() >= n;
+    clock.advance(Duration::from_millis(1100));
+    wait_for_history(&mut server, &execution, timed_out(1)).await;
+    clock.advance(Duration::from_millis(1100));
+    let (second, _) = poll_task(&mut server, &activity, "w")
+        .await
+        .expect("the retry schedules the task again");
     assert_ne!(second, token);
     let late = send_success(&mut server, &token, json!({}))
         .await
         .unwrap_err();
     assert!(late.message().starts_with("TaskTimedOut"), "{late:?}");
+    wait_for_history(&mut server, &execution, started(2)).await;
+    clock.advance(Duration::from_millis(1100));
     let d = wait_closed(&mut server, &execution, Duration::from_secs(15)).await;
     assert_eq!(status_name(&d), "SUCCEEDED");
     let output: Value = serde_json::from_str(d.output.as_deref().unwrap()).unwrap();
@@ -385,7 +409,8 @@ async fn heartbeat_and_task_timeouts_with_retry_and_catch(backend: Backend) {
 }
 
 async fn waits_fire_and_stop_aborts_waits_and_activities(backend: Backend) {
-    let mut server = TestServer::start_on(backend, |_| {}).await;
+    let clock = ManualClock::new(chrono::Utc::now());
+    let mut server = TestServer::start_timed(backend, clock.clone(), |_| {}).await;
     let machine = create_machine(
         &mut server,
         "waits",
@@ -393,17 +418,30 @@ async fn waits_fire_and_stop_aborts_waits_and_activities(backend: Backend) {
             "T": {"Type": "Wait", "TimestampPath": "$.at", "End": true}}}),
     )
     .await;
-    let at = (chrono::Utc::now() + chrono::Duration::seconds(2))
+    let at = (clock.now() + chrono::Duration::seconds(2))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let started = Instant::now();
     let execution = start(&mut server, &machine, json!({"at": at})).await;
+    // Each Wait ends when the server's clock reaches it, and not before.
+    let entered =
+        |n: usize| move |t: &[String]| t.iter().filter(|x| *x == "WaitStateEntered").count() >= n;
+    wait_for_history(&mut server, &execution, entered(1)).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(
+        types(&history(&mut server, &execution).await).len(),
+        2,
+        "the first Wait holds"
+    );
+    clock.advance(Duration::from_millis(1000));
+    wait_for_history(&mut server, &execution, entered(2)).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(
+        status_name(&describe(&mut server, &execution).await),
+        "RUNNING",
+        "the timestamp Wait holds"
+    );
+    clock.advance(Duration::from_millis(1000));
     let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
     assert_eq!(status_name(&d), "SUCCEEDED");
-    assert!(
-        started.elapsed() >= Duration::from_millis(1900),
-        "{:?}",
-        started.elapsed()
-    );
 
     // Stop during a Wait: ABORTED at once, ExecutionAborted pointing at 0, the timer is dropped.
     let long = create_machine(
@@ -472,7 +510,8 @@ async fn waits_fire_and_stop_aborts_waits_and_activities(backend: Backend) {
 }
 
 async fn execution_timeout_ends_as_timed_out(backend: Backend) {
-    let mut server = TestServer::start_on(backend, |_| {}).await;
+    let clock = ManualClock::new(chrono::Utc::now());
+    let mut server = TestServer::start_timed(backend, clock.clone(), |_| {}).await;
     let machine = create_machine(
         &mut server,
         "short",
@@ -480,6 +519,7 @@ async fn execution_timeout_ends_as_timed_out(backend: Backend) {
     )
     .await;
     let execution = start(&mut server, &machine, json!({})).await;
+    clock.advance(Duration::from_secs(1));
     let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
     assert_eq!(status_name(&d), "TIMED_OUT");
     assert_eq!(
@@ -542,6 +582,93 @@ async fn runtime_errors_and_missing_activities_fail_the_execution(backend: Backe
         .unwrap();
     let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
     assert_eq!(status_name(&d), "SUCCEEDED");
+}
+
+/// An execution that can never be advanced (its stored state or its input cannot be read) is failed with
+/// States.Runtime and a cause saying why, instead of being retried forever.
+async fn poisoned_executions_fail_with_states_runtime(backend: Backend) {
+    let clock = ManualClock::new(chrono::Utc::now());
+    let mut server = TestServer::start_timed(backend, clock.clone(), |_| {}).await;
+    let machine = create_machine(
+        &mut server,
+        "parked",
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}}),
+    )
+    .await;
+    let execution = start(&mut server, &machine, json!({})).await;
+    wait_for_history(&mut server, &execution, |t| t.len() == 2).await;
+    // The stored engine state is damaged while the execution waits (as a bad upgrade or a hand edit
+    // would); the timer then wakes it.
+    let sql = "UPDATE executions SET engine_state = '{\"not\": \"a state\"}' WHERE arn = ";
+    match backend {
+        Backend::Postgres => {
+            use sqlx::Connection;
+            let mut db = sqlx::PgConnection::connect(&server.database_url)
+                .await
+                .unwrap();
+            sqlx::query(&format!("{sql}$1"))
+                .bind(&execution)
+                .execute(&mut db)
+                .await
+                .unwrap();
+        }
+        Backend::Sqlite => {
+            use sqlx::Connection;
+            let mut db = sqlx::SqliteConnection::connect(&server.database_url)
+                .await
+                .unwrap();
+            sqlx::query(&format!("{sql}?1"))
+                .bind(&execution)
+                .execute(&mut db)
+                .await
+                .unwrap();
+        }
+    }
+    clock.advance(Duration::from_secs(61));
+    let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
+    assert_eq!(status_name(&d), "FAILED");
+    let events = history(&mut server, &execution).await;
+    assert_eq!(
+        types(&events),
+        ["ExecutionStarted", "WaitStateEntered", "ExecutionFailed"]
+    );
+    assert_eq!((events[2].id, events[2].previous_event_id), (3, 2));
+    let Some(pb::history_event::Details::ExecutionFailedEventDetails(details)) =
+        events[2].details.clone()
+    else {
+        panic!("ExecutionFailed without its details");
+    };
+    assert_eq!(details.error.as_deref(), Some("States.Runtime"));
+    let cause = details.cause.unwrap_or_default();
+    assert!(
+        cause.starts_with("the execution's stored state cannot be read"),
+        "{cause}"
+    );
+
+    // An input nested deeper than the engine reads fails the same way, at its first step.
+    let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+    let pass = create_machine(
+        &mut server,
+        "pass",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    )
+    .await;
+    let started = server
+        .client
+        .start_execution(pb::StartExecutionRequest {
+            state_machine_arn: pass,
+            input: Some(deep),
+            ..Default::default()
+        })
+        .await;
+    // Refusing it at the door is as good; what may never happen is an execution left RUNNING.
+    if let Ok(started) = started {
+        let arn = started.into_inner().execution_arn;
+        let d = wait_closed(&mut server, &arn, Duration::from_secs(10)).await;
+        assert_eq!(status_name(&d), "FAILED");
+        let events = history(&mut server, &arn).await;
+        assert_eq!(types(&events), ["ExecutionStarted", "ExecutionFailed"]);
+    }
 }
 
 async fn get_activity_task_long_poll_returns_empty_after_timeout(backend: Backend) {
@@ -811,6 +938,7 @@ on_both_backends!(
     waits_fire_and_stop_aborts_waits_and_activities,
     execution_timeout_ends_as_timed_out,
     runtime_errors_and_missing_activities_fail_the_execution,
+    poisoned_executions_fail_with_states_runtime,
     get_activity_task_long_poll_returns_empty_after_timeout,
     bad_task_tokens_are_invalid,
     history_distinct_for_concurrent_executions,

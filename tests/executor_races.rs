@@ -11,14 +11,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sfn::executor::{Executor, ExecutorSettings};
-use sfn::operations::ActivityWakeups;
+use sfn::clock::{Clock, ManualClock};
+use sfn::executor::{Executor, ExecutorSettings, Wakeups};
 use sfn::store::backend::Backend as StoreBackend;
 use sfn::store::lease::{
     Claim, CommitOutcome, InboxRead, Lease, LeaseStore, StepCommit, TaskChange, WakeupHandler,
 };
 use sfn::store::*;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 use common::{Backend, TestDatabase};
 
@@ -171,13 +171,15 @@ async fn report_during_timeout_wins(backend: Backend) {
         panic!("not started: {started:?}");
     };
 
+    // The task's timeout comes when the test moves this clock, not after a real second.
+    let clock = ManualClock::new(now());
     let (stop, stopped) = watch::channel(false);
     let executor = Executor::new(
         leases.clone(),
         control.clone(),
         ExecutorSettings::new(2, Duration::from_secs(5)),
-        Arc::new(Notify::new()),
-        Arc::new(ActivityWakeups::default()),
+        Wakeups::new(),
+        clock.clone(),
     );
     let running = executor.spawn(stopped);
 
@@ -185,7 +187,7 @@ async fn report_during_timeout_wins(backend: Backend) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let task = loop {
         if let Some(task) = control
-            .activity_task_claim(ACTIVITY, Some("worker"), now())
+            .activity_task_claim(ACTIVITY, Some("worker"), clock.now())
             .await
             .expect("claim task")
         {
@@ -195,6 +197,27 @@ async fn report_during_timeout_wins(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     *leases.token.lock().unwrap() = Some(task.token.clone());
+    // The timeout counts from the step that applies the task's start: wait for it, then let it pass.
+    loop {
+        let events = control
+            .history_page(HistoryQuery {
+                execution_id: execution.id,
+                after_id: None,
+                reverse: false,
+                limit: 100,
+            })
+            .await
+            .expect("history");
+        if events.iter().any(|e| e.event_type == "ActivityStarted") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the start was never applied"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    clock.advance(Duration::from_secs(2));
 
     let closed = loop {
         let record = control
@@ -232,12 +255,4 @@ async fn report_during_timeout_wins(backend: Backend) {
     assert!(!types.contains(&"ActivityTimedOut"), "{types:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_report_during_timeout_wins() {
-    report_during_timeout_wins(Backend::Postgres).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_report_during_timeout_wins() {
-    report_during_timeout_wins(Backend::Sqlite).await
-}
+on_both_backends!(report_during_timeout_wins);

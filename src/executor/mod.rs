@@ -1,4 +1,7 @@
-//! The executor pool: leases due executions from the store and advances them with the engine.
+//! The executor owns an execution's life, from its start to its end: it writes a new execution (with its
+//! first advance when this process runs executors, `start.rs`), leases due executions from the store and
+//! advances them with the engine (`step.rs`), wakes whoever waits for the work a commit created
+//! (`wakeups.rs`), and deletes closed executions after the retention period (`retention.rs`).
 //!
 //! One loop per process claims as many due executions as it has free workers (one statement, see
 //! `store::lease`), and each claimed execution is advanced by one task: read its inbox, run
@@ -7,26 +10,26 @@
 //! process's leases expire and another process claims the executions.
 
 pub mod retention;
+mod start;
+mod step;
+pub mod wakeups;
 
-use std::collections::{HashMap, HashSet};
+pub use start::{ExecutionStart, Started};
+pub use step::StepError;
+pub use wakeups::{ActivityPoller, Wakeups};
+
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
-use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
+use chrono::{DateTime, Utc};
+use tokio::sync::{watch, Semaphore};
 
-use crate::asl::{
-    Command, ExecutionInfo, ExecutionState, Outcome, Resources, Signal, StateMachine, StepEnv,
-};
-use crate::domain::task_token::new_task_token;
-use crate::metrics::{attribute, METRICS};
-use crate::operations::ActivityWakeups;
-use crate::store::lease::{
-    Closing, CommitOutcome, Lease, LeaseRequest, LeaseStore, LeasedExecution, StepCommit,
-    StepWrite, TaskChange,
-};
-use crate::store::{ExecutionStatus, Store, VersionRecord};
+use crate::asl::StateMachine;
+use crate::clock::SharedClock;
+use crate::store::lease::LeaseStore;
+use crate::store::Store;
 
 #[derive(Debug, Clone)]
 pub struct ExecutorSettings {
@@ -55,24 +58,8 @@ impl ExecutorSettings {
     }
 }
 
-/// The largest first step StartExecution runs itself (history events); bigger ones run after the start.
-const MAX_INLINE_EVENTS: usize = 1000;
-
-/// How many times a step refused as `StaleInbox` is re-run under the same lease before the execution is
-/// given back to the queue.
-const MAX_STALE_ATTEMPTS: u32 = 3;
-
 /// How many compiled state machine versions a process keeps.
 const COMPILED_CACHE_LIMIT: usize = 1024;
-
-/// Aborts a background task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
 
 /// A state machine version ready to run.
 struct Compiled {
@@ -81,79 +68,19 @@ struct Compiled {
     activities: Vec<String>,
 }
 
+/// The executor of one process. Every process has one (StartExecution goes through it); only processes
+/// that run executors call [`Executor::spawn`], and only they advance executions.
 pub struct Executor {
     store: Arc<dyn LeaseStore>,
     control: Arc<dyn Store>,
     settings: ExecutorSettings,
-    work: Arc<Notify>,
-    activity_wakeups: Arc<ActivityWakeups>,
+    wakeups: Arc<Wakeups>,
+    clock: SharedClock,
     compiled: Mutex<HashMap<i64, Arc<Compiled>>>,
-    /// One permit per execution being advanced, whether claimed or handed over by the API.
+    /// One permit per execution being advanced, whether claimed or handed over by a start.
     workers: Arc<Semaphore>,
-    /// False once shutdown began: no new hand-overs.
+    /// True while the pool runs: only then are first steps run at the start and new executions handed over.
     accepting: AtomicBool,
-}
-
-/// A free executor slot, held while the API commits new work leased to this process; see
-/// [`Executor::reserve`].
-pub struct Reservation {
-    executor: Arc<Executor>,
-    permit: OwnedSemaphorePermit,
-    request: LeaseRequest,
-}
-
-impl Reservation {
-    /// The lease to commit the new work under.
-    pub fn lease_request(&self) -> LeaseRequest {
-        self.request.clone()
-    }
-
-    /// Advances the committed work now, in this process.
-    pub fn run(self, leased: LeasedExecution) {
-        let Reservation {
-            executor, permit, ..
-        } = self;
-        tokio::spawn(async move {
-            executor.advance(leased).await;
-            drop(permit);
-        });
-    }
-}
-
-struct KnownActivities(HashSet<String>);
-
-impl Resources for KnownActivities {
-    fn activity_exists(&self, activity_arn: &str) -> bool {
-        self.0.contains(activity_arn)
-    }
-}
-
-/// Says every activity exists and remembers which ones were asked about (checked after the advance).
-#[derive(Default)]
-struct AssumedActivities(std::cell::RefCell<HashSet<String>>);
-
-impl Resources for AssumedActivities {
-    fn activity_exists(&self, activity_arn: &str) -> bool {
-        self.0.borrow_mut().insert(activity_arn.to_string());
-        true
-    }
-}
-
-/// One synchronous engine advance (its random source must not live across an await).
-fn run(
-    machine: &StateMachine,
-    state: &mut ExecutionState,
-    signals: &[Signal],
-    now: chrono::DateTime<Utc>,
-    resources: &dyn Resources,
-) -> crate::asl::Advance {
-    let mut rng = rand::rng();
-    let mut env = StepEnv {
-        now,
-        rng: &mut rng,
-        resources,
-    };
-    state.advance(machine, signals, &mut env)
 }
 
 impl Executor {
@@ -161,46 +88,36 @@ impl Executor {
         store: Arc<dyn LeaseStore>,
         control: Arc<dyn Store>,
         settings: ExecutorSettings,
-        work: Arc<Notify>,
-        activity_wakeups: Arc<ActivityWakeups>,
+        wakeups: Arc<Wakeups>,
+        clock: SharedClock,
     ) -> Arc<Executor> {
-        let settings_concurrency = settings.concurrency;
+        let concurrency = settings.concurrency;
         Arc::new(Executor {
             store,
             control,
             settings,
-            work,
-            activity_wakeups,
+            wakeups,
+            clock,
             compiled: Mutex::new(HashMap::new()),
-            workers: Arc::new(Semaphore::new(settings_concurrency)),
-            accepting: AtomicBool::new(true),
-        })
-    }
-
-    /// A slot for work the caller is about to commit leased to this process (a new execution), so it runs
-    /// here at once instead of waiting for a claim; `None` when every worker is busy or shutdown began, and
-    /// the work then goes through the database queue like any other.
-    pub fn reserve(self: &Arc<Self>) -> Option<Reservation> {
-        if !self.accepting.load(Ordering::SeqCst) {
-            return None;
-        }
-        let permit = self.workers.clone().try_acquire_owned().ok()?;
-        let until = Utc::now()
-            + chrono::Duration::from_std(self.settings.lease_duration).unwrap_or_default();
-        Some(Reservation {
-            executor: self.clone(),
-            permit,
-            request: LeaseRequest {
-                owner: self.settings.owner.clone(),
-                until,
-            },
+            workers: Arc::new(Semaphore::new(concurrency)),
+            accepting: AtomicBool::new(false),
         })
     }
 
     /// Starts the pool; it stops claiming when `shutdown` turns true and returns once in-flight advances end.
-    /// (Wake-ups from other processes reach `work` through `app`, which listens in every role.)
+    /// (Wake-ups from other processes reach [`Wakeups`] through `app`, which listens in every role.)
     pub fn spawn(self: Arc<Self>, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        self.accepting.store(true, Ordering::SeqCst);
         tokio::spawn(self.run(shutdown))
+    }
+
+    /// Whether this process advances executions now (the pool runs and is not shutting down).
+    fn runs_steps(&self) -> bool {
+        self.accepting.load(Ordering::SeqCst)
+    }
+
+    fn lease_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + chrono::Duration::from_std(self.settings.lease_duration).unwrap_or_default()
     }
 
     async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
@@ -218,12 +135,10 @@ impl Executor {
                 }
                 continue;
             }
-            let now = Utc::now();
-            let lease_until =
-                now + chrono::Duration::from_std(self.settings.lease_duration).unwrap_or_default();
+            let now = self.clock.now();
             match self
                 .store
-                .executions_claim(&self.settings.owner, now, lease_until, free)
+                .executions_claim(&self.settings.owner, now, self.lease_until(now), free)
                 .await
             {
                 Ok(claim) => {
@@ -247,11 +162,11 @@ impl Executor {
                         // on time.
                         let mut pause = self.settings.poll_interval;
                         if let Some(next) = claim.next_due_at {
-                            let until_next = (next - Utc::now()).to_std().unwrap_or_default();
+                            let until_next = (next - self.clock.now()).to_std().unwrap_or_default();
                             pause = pause.min(until_next);
                         }
                         tokio::select! {
-                            _ = self.work.notified() => {}
+                            _ = self.wakeups.work() => {}
                             _ = tokio::time::sleep(pause) => {}
                             _ = shutdown.changed() => {}
                         }
@@ -272,24 +187,22 @@ impl Executor {
         tracing::info!(owner = %self.settings.owner, "executor stopped");
     }
 
-    async fn compiled(&self, version_id: i64) -> Result<Arc<Compiled>, String> {
+    async fn compiled(&self, version_id: i64) -> Result<Arc<Compiled>, StepError> {
         if let Some(c) = self.lock_cache().get(&version_id) {
             return Ok(c.clone());
         }
-        let definition = self
-            .store
-            .version_definition(version_id)
-            .await
-            .map_err(|e| e.to_string())?;
+        let definition = self.store.version_definition(version_id).await?;
         self.compiled_from(version_id, &definition)
     }
 
     /// The compiled version, from the cache or from its definition text.
-    fn compiled_from(&self, version_id: i64, definition: &str) -> Result<Arc<Compiled>, String> {
+    fn compiled_from(&self, version_id: i64, definition: &str) -> Result<Arc<Compiled>, StepError> {
         if let Some(c) = self.lock_cache().get(&version_id) {
             return Ok(c.clone());
         }
-        let machine = StateMachine::parse(definition)?;
+        let machine = StateMachine::parse(definition).map_err(|e| {
+            StepError::Poisoned(format!("the state machine definition cannot be run: {e}"))
+        })?;
         let activities = machine.activity_arns();
         let compiled = Arc::new(Compiled {
             machine,
@@ -307,312 +220,5 @@ impl Executor {
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Compiled>>> {
         // A poisoned cache only means a panic elsewhere mid-insert; the map itself is still consistent.
         self.compiled.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Advances one leased execution and commits the result; after a failure the lease is released for a
-    /// retry a second later (by whichever executor claims it then).
-    #[tracing::instrument(skip_all, fields(execution = %leased.arn))]
-    async fn advance(self: &Arc<Self>, leased: LeasedExecution) {
-        let lease = leased.lease.clone();
-        // Dropped on every way out, a panic included, so a failed step never keeps its lease alive.
-        let renewal = AbortOnDrop(self.keep_lease(lease.clone()));
-        let started = std::time::Instant::now();
-        let result = self.try_advance(leased).await;
-        // Before any release below: a renewal still in flight could push the lease out again.
-        drop(renewal);
-        METRICS
-            .step_duration_ms
-            .record(started.elapsed().as_secs_f64() * 1000.0, &[]);
-        let outcome = match &result {
-            Ok(CommitOutcome::Committed | CommitOutcome::CommittedDueNow) => "committed",
-            Ok(CommitOutcome::LeaseLost) => "lease_lost",
-            Ok(CommitOutcome::StaleInbox) => "stale_inbox",
-            Err(_) => "failed",
-        };
-        METRICS.steps.add(1, &attribute("outcome", outcome));
-        let retry_at = match result {
-            // Reports kept arriving during every attempt: give the execution back, due now.
-            Ok(CommitOutcome::StaleInbox) => Utc::now(),
-            Ok(_) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "advancing the execution failed; it will be retried shortly");
-                Utc::now() + chrono::Duration::seconds(1)
-            }
-        };
-        if let Err(e) = self.store.lease_release(&lease, retry_at).await {
-            tracing::warn!(error = %e, "releasing the lease failed; it will expire");
-        }
-        if retry_at <= Utc::now() {
-            self.work.notify_one();
-        }
-    }
-
-    /// Renews the lease every third of its duration while a (long) step runs; most steps end long before
-    /// the first renewal and the task is aborted unused.
-    fn keep_lease(self: &Arc<Self>, lease: Lease) -> tokio::task::JoinHandle<()> {
-        let this = self.clone();
-        tokio::spawn(async move {
-            let duration = this.settings.lease_duration;
-            loop {
-                tokio::time::sleep(duration / 3).await;
-                let until = Utc::now() + chrono::Duration::from_std(duration).unwrap_or_default();
-                match this
-                    .store
-                    .leases_renew(&this.settings.owner, std::slice::from_ref(&lease), until)
-                    .await
-                {
-                    Ok(lost) if !lost.is_empty() => {
-                        // The fence makes our eventual commit fail; nothing more to do here.
-                        tracing::warn!(
-                            execution_id = lease.execution_id,
-                            "lease lost while stepping"
-                        );
-                        return;
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "renewing a lease failed"),
-                }
-            }
-        })
-    }
-
-    async fn try_advance(&self, leased: LeasedExecution) -> Result<CommitOutcome, String> {
-        let compiled = self.compiled(leased.version_id).await?;
-        let id = leased.lease.execution_id;
-        let mut lease = leased.lease.clone();
-        let mut attempt = 1;
-        loop {
-            // Messages need a task token, and tokens exist only after the first advance committed.
-            let inbox = if leased.engine_state.is_none() {
-                Vec::new()
-            } else {
-                let read = self.store.inbox_read(id).await.map_err(|e| e.to_string())?;
-                // The commit checks for reports that came after this read, not after the claim.
-                lease.due_at = read.due_at;
-                lease.inbox_seq = read.inbox_seq;
-                read.messages
-            };
-            let signals: Vec<Signal> = inbox
-                .iter()
-                .filter_map(|m| match serde_json::from_str(&m.message) {
-                    Ok(signal) => Some(signal),
-                    Err(e) => {
-                        tracing::error!(error = %e, message = %m.message, "unreadable inbox message skipped");
-                        None
-                    }
-                })
-                .collect();
-            let now = crate::store::now();
-            // Built afresh on each attempt (from the stored text): a re-run is rare, a clone of a big
-            // state on every step would not be.
-            let state = stored_state(&leased, &compiled.machine)?;
-            let step = self.run_engine(&compiled, state, &signals, now).await?;
-            let commit = StepCommit {
-                lease: lease.clone(),
-                now,
-                inbox_applied: inbox.iter().map(|m| m.id).collect(),
-                step,
-            };
-            let summary = StepSummary::of(&commit.step);
-            let outcome = self
-                .store
-                .step_commit(commit)
-                .await
-                .map_err(|e| e.to_string())?;
-            match outcome {
-                CommitOutcome::Committed | CommitOutcome::CommittedDueNow => {
-                    if outcome == CommitOutcome::CommittedDueNow {
-                        // Its claim loop may have looked while we held the lease and gone to sleep.
-                        self.work.notify_one();
-                    }
-                    self.step_committed(&summary);
-                    if summary.closed.is_some() {
-                        if let Err(e) = self.control.state_machine_finish_deletions().await {
-                            tracing::warn!(error = %e, "finishing state machine deletions failed");
-                        }
-                    }
-                }
-                CommitOutcome::LeaseLost => {
-                    tracing::debug!("lease lost before commit; the advance was discarded");
-                }
-                // Rare (a report raced a timeout or the execution's end): the lease is still ours, so
-                // read the inbox again and re-run the step from the same state, now with the report.
-                CommitOutcome::StaleInbox if attempt < MAX_STALE_ATTEMPTS => {
-                    tracing::debug!(
-                        attempt,
-                        "a report arrived during a closing step; running it again"
-                    );
-                    attempt += 1;
-                    continue;
-                }
-                CommitOutcome::StaleInbox => {}
-            }
-            return Ok(outcome);
-        }
-    }
-
-    /// The first advance of an execution that is being started, run by StartExecution before its insert so
-    /// that both commit together: a short workflow then costs one commit in all. `None` when the step is too
-    /// big to hold up the StartExecution call (the executor runs it after the start instead).
-    pub async fn first_step(
-        &self,
-        version: &VersionRecord,
-        info: ExecutionInfo,
-    ) -> Result<Option<StepWrite>, String> {
-        let compiled = self.compiled_from(version.id, &version.definition)?;
-        let now = info.start_time;
-        let state = ExecutionState::new(info, &compiled.machine);
-        let step = self.run_engine(&compiled, state, &[], now).await?;
-        Ok((step.events.len() <= MAX_INLINE_EVENTS).then_some(step))
-    }
-
-    /// Metrics and local activity wake-ups after a step (a first step included) committed.
-    pub fn step_committed(&self, summary: &StepSummary) {
-        METRICS.history_events.add(summary.events, &[]);
-        METRICS
-            .activity_tasks_scheduled
-            .add(summary.scheduled.len() as u64, &[]);
-        if let Some(status) = summary.closed {
-            METRICS
-                .executions_closed
-                .add(1, &attribute("status", status.as_str()));
-        }
-        for arn in &summary.scheduled {
-            self.activity_wakeups.notify(arn);
-        }
-    }
-
-    /// Runs the engine once and turns what it asks for into the writes of one step.
-    async fn run_engine(
-        &self,
-        compiled: &Compiled,
-        mut state: ExecutionState,
-        signals: &[Signal],
-        now: chrono::DateTime<Utc>,
-    ) -> Result<StepWrite, String> {
-        // Most advances schedule no activity task (they apply a worker's report, a timer, a Pass chain), so
-        // activities are looked up only when the engine asked about one. The engine is pure: an advance
-        // that assumed a missing activity exists is simply run again, from the same state, with the facts.
-        let before = (!compiled.activities.is_empty()).then(|| state.clone());
-        let assumed = AssumedActivities::default();
-        let mut advance = run(&compiled.machine, &mut state, signals, now, &assumed);
-        let asked = assumed.0.into_inner();
-        if let (Some(before), false) = (before, asked.is_empty()) {
-            let asked: Vec<String> = asked.into_iter().collect();
-            let existing = self
-                .store
-                .activities_existing(&asked)
-                .await
-                .map_err(|e| e.to_string())?;
-            if asked.iter().any(|arn| !existing.contains(arn)) {
-                // The run with the facts may take another path (a tolerated Map failure, a Catch) and ask
-                // about other activities: give it every activity of the definition.
-                let existing = self
-                    .store
-                    .activities_existing(&compiled.activities)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                state = before;
-                advance = run(
-                    &compiled.machine,
-                    &mut state,
-                    signals,
-                    now,
-                    &KnownActivities(existing),
-                );
-            }
-        }
-        let tasks = advance
-            .commands
-            .iter()
-            .map(|command| match command {
-                Command::ScheduleActivity {
-                    task,
-                    activity_arn,
-                    input,
-                } => TaskChange::Schedule {
-                    task_key: task.clone(),
-                    activity_arn: activity_arn.clone(),
-                    input: input.clone(),
-                    token: new_task_token(),
-                },
-                Command::CloseActivity { task, reason } => TaskChange::Close {
-                    task_key: task.clone(),
-                    timed_out: *reason == crate::asl::engine::CloseReason::TimedOut,
-                },
-            })
-            .collect();
-        let closing = advance.outcome.as_ref().map(|outcome| match outcome {
-            Outcome::Succeeded { output } => Closing {
-                status: ExecutionStatus::Succeeded,
-                output: Some(output.clone()),
-                error: None,
-                cause: None,
-            },
-            Outcome::Failed { error, cause } => Closing {
-                status: ExecutionStatus::Failed,
-                output: None,
-                error: error.clone(),
-                cause: cause.clone(),
-            },
-            Outcome::TimedOut { error, cause } => Closing {
-                status: ExecutionStatus::TimedOut,
-                output: None,
-                error: error.clone(),
-                cause: cause.clone(),
-            },
-        });
-        Ok(StepWrite {
-            engine_state: serde_json::to_string(&state).map_err(|e| e.to_string())?,
-            events: advance.events,
-            tasks,
-            wake_at: advance.wake_at,
-            closing,
-        })
-    }
-}
-
-/// The engine state a leased execution was left in: its stored state, or a fresh one before its first
-/// advance.
-fn stored_state(
-    leased: &LeasedExecution,
-    machine: &StateMachine,
-) -> Result<ExecutionState, String> {
-    match &leased.engine_state {
-        Some(text) => serde_json::from_str(text).map_err(|e| e.to_string()),
-        None => {
-            let input = serde_json::from_str(&leased.input).map_err(|e| e.to_string())?;
-            let info = ExecutionInfo {
-                execution_arn: leased.arn.clone(),
-                name: leased.name.clone(),
-                state_machine_arn: leased.state_machine_arn.clone(),
-                state_machine_name: leased.state_machine_name.clone(),
-                role_arn: leased.role_arn.clone(),
-                start_time: leased.start_date,
-                input,
-            };
-            Ok(ExecutionState::new(info, machine))
-        }
-    }
-}
-
-/// What a committed step changed, for metrics and wake-ups.
-pub struct StepSummary {
-    events: u64,
-    scheduled: Vec<String>,
-    closed: Option<ExecutionStatus>,
-}
-
-impl StepSummary {
-    pub fn of(step: &StepWrite) -> StepSummary {
-        StepSummary {
-            events: step.events.len() as u64,
-            scheduled: step
-                .scheduled_tasks()
-                .iter()
-                .map(|(_, arn, _, _)| arn.to_string())
-                .collect(),
-            closed: step.closing.as_ref().map(|c| c.status),
-        }
     }
 }

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::watch;
 
+use crate::clock::SharedClock;
 use crate::store::Store;
 
 /// How many executions one delete statement removes (short transactions, no long locks).
@@ -18,6 +18,7 @@ const PAUSE_BETWEEN_BATCHES: Duration = Duration::from_millis(100);
 pub fn spawn(
     store: Arc<dyn Store>,
     retention: Duration,
+    clock: SharedClock,
     mut shutdown: watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     if retention.is_zero() {
@@ -32,9 +33,10 @@ pub fn spawn(
             if *shutdown.borrow() {
                 break;
             }
-            let cutoff = Utc::now()
+            let cutoff = clock
+                .now()
                 .checked_sub_signed(retention)
-                .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
             loop {
                 match store.executions_purge(cutoff, BATCH).await {
                     Ok(deleted) => {

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use super::executions::check_error_and_cause;
 use super::state_machines::tags_from_pb;
-use super::{activity_does_not_exist, quotas, timestamp, PollerGuard, Service};
+use super::{activity_does_not_exist, quotas, timestamp, Service};
 use crate::api::pb;
 use crate::domain::arn::{check_arn, ResourceType};
 use crate::domain::names::{validate_name, MAX_NAME_LEN};
@@ -42,7 +42,7 @@ impl Service {
             .activity_create(NewActivity {
                 arn,
                 name: req.name,
-                creation_date: store::now(),
+                creation_date: self.clock.now(),
                 tags,
                 quota: self.quotas.activities,
             })
@@ -92,7 +92,7 @@ impl Service {
         req: pb::ListActivitiesRequest,
     ) -> ApiResult<pb::ListActivitiesResponse> {
         let limit = page_size(req.max_results)?;
-        let now = store::now();
+        let now = self.clock.now();
         let after: Option<String> = decode_optional(
             req.next_token.as_deref().unwrap_or_default(),
             LIST_QUERY,
@@ -134,8 +134,7 @@ impl Service {
         if self.store.activity_get(&arn).await?.is_none() {
             return Err(activity_does_not_exist(&arn));
         }
-        let waiter = self.activity_wakeups.waiter(&arn);
-        let Some(_poller) = PollerGuard::enter(waiter.clone()) else {
+        let Some(poller) = self.wakeups.activity_poller(&arn) else {
             // Message wording is [?]: not recorded from AWS.
             return Err(ApiError::new(
                 ErrorKind::ActivityWorkerLimitExceeded,
@@ -145,15 +144,15 @@ impl Service {
         let deadline = Instant::now() + self.activity_poll_timeout;
         loop {
             // Register for wake-ups before looking, so a task scheduled in between is not missed.
-            let notified = waiter.notify.notified();
+            let notified = poller.queued();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let claimed = self
                 .store
-                .activity_task_claim(&arn, worker_name.as_deref(), store::now())
+                .activity_task_claim(&arn, worker_name.as_deref(), self.clock.now())
                 .await?;
             if let Some(task) = claimed {
-                self.work_committed();
+                self.wakeups.work_due();
                 return Ok(pb::GetActivityTaskResponse {
                     task_token: Some(task.token),
                     input: Some(task.input),
@@ -214,11 +213,11 @@ impl Service {
     async fn report_task(&self, token: &str, report: TaskReport) -> ApiResult<()> {
         match self
             .store
-            .activity_task_report(token, report, store::now())
+            .activity_task_report(token, report, self.clock.now())
             .await?
         {
             TaskReportOutcome::Accepted => {
-                self.work_committed();
+                self.wakeups.work_due();
                 Ok(())
             }
             TaskReportOutcome::UnknownToken => Err(invalid_token()),

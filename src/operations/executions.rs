@@ -8,7 +8,6 @@ use super::configuration::{logging_to_pb, tracing_to_pb};
 use super::{execution_does_not_exist, state_machine_deleting, state_machine_does_not_exist};
 use super::{timestamp, Service};
 use crate::api::{history_event_to_pb, pb, strip_execution_data};
-use crate::asl::ExecutionInfo;
 use crate::domain::arn::{check_arn, ResourceType};
 use crate::domain::names::validate_name;
 use crate::domain::pagination::{
@@ -17,14 +16,11 @@ use crate::domain::pagination::{
 use crate::domain::payload::check_execution_input;
 use crate::domain::validation::{check_max_len, constraint_violation};
 use crate::error::{ApiError, ApiResult, ErrorKind};
-use crate::executor::{Executor, Reservation, StepSummary};
-use crate::store::Store;
+use crate::executor::ExecutionStart;
 use crate::store::{
-    self, ExecutionListQuery, ExecutionRecord, ExecutionStatus, FirstStep, HistoryQuery,
-    MachineType, NewExecution, StartOutcome, StopOutcome, StopRequest,
+    ExecutionListQuery, ExecutionRecord, ExecutionStatus, HistoryQuery, MachineType, StartOutcome,
+    StopOutcome, StopRequest,
 };
-use std::sync::Arc;
-use tokio::sync::Notify;
 
 const MAX_TRACE_HEADER_LEN: usize = 256;
 pub(super) const MAX_ERROR_LEN: usize = 256;
@@ -122,13 +118,11 @@ impl Service {
         if let Some(header) = &req.trace_header {
             check_trace_header(header)?;
         }
-        let start_date = store::now();
-        let executor = self.executor.get();
-        // The machine comes from a per-process cache: the insert itself checks that it still exists (by id)
-        // and, with a first step, that its version is still current; if not, read it again and retry.
+        let start_date = self.clock.now();
+        // The machine comes from a per-process cache: the start itself checks that it still exists (by id)
+        // and is current; if it was deleted (and maybe re-created) read it again and retry once.
         let mut cached = true;
-        let mut run_first_step = executor.is_some();
-        let (outcome, input) = loop {
+        let outcome = loop {
             let machine = self.machine_for_start(&machine_arn, cached).await?;
             let express = machine.machine_type == MachineType::Express;
             let arn = if express {
@@ -151,76 +145,24 @@ impl Service {
                     .and_then(|existing| idempotent_repeat(existing, &input))
                     .ok_or(refused);
             }
-            // A process that runs executors runs the first advance itself and commits it with the insert:
-            // a short workflow is then finished by this one commit.
-            let first_step = match (executor, serde_json::from_str(&input)) {
-                (Some(executor), Ok(input)) if run_first_step => {
-                    let info = ExecutionInfo {
-                        execution_arn: arn.clone(),
-                        name: name.clone(),
-                        state_machine_arn: machine.arn.clone(),
-                        state_machine_name: machine.name.clone(),
-                        role_arn: machine.version.role_arn.clone(),
-                        start_time: start_date,
-                        input,
-                    };
-                    match executor.first_step(&machine.version, info).await {
-                        Ok(step) => step.map(|step| FirstStep {
-                            version_id: machine.version.id,
-                            step,
-                        }),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "first step failed; the executor will run it");
-                            None
-                        }
-                    }
-                }
-                _ => None,
-            };
-            // Without a first step, a free local executor slot takes the execution leased to it, so it
-            // runs here at once: no wake-up, no claim. Otherwise it waits in the database for any executor.
-            let reservation = match first_step {
-                None => executor.and_then(|executor| executor.reserve()),
-                Some(_) => None,
-            };
-            let new = NewExecution {
-                state_machine_id: machine.id,
+            let start = ExecutionStart {
                 arn,
                 name: name.clone(),
                 input: input.clone(),
                 trace_header: req.trace_header.clone(),
                 start_date,
                 express,
-                lease: reservation.as_ref().map(|r| r.lease_request()),
-                first_step,
             };
-            // In its own task, so that a caller who goes away mid-call cannot strand a committed execution
-            // leased to this process without running it.
-            let committed = tokio::spawn(start_and_hand_over(
-                self.store.clone(),
-                new,
-                reservation,
-                executor.cloned(),
-                self.work_available.clone(),
-            ));
-            let started = committed
-                .await
-                .map_err(|e| ApiError::internal(format!("StartExecution task failed: {e}")))??;
-            match started {
-                StartOutcome::Started { execution, .. } => {
-                    let started = StartOutcome::Started {
-                        execution,
-                        leased: None,
-                    };
-                    break (started, input);
-                }
-                StartOutcome::MachineNotFound | StartOutcome::VersionChanged if cached => {
+            let started = self.executor.start(&machine, start).await?;
+            if started.machine_changed {
+                self.forget_machine(&machine_arn);
+            }
+            match started.outcome {
+                StartOutcome::MachineNotFound if cached => {
                     self.forget_machine(&machine_arn);
                     cached = false;
                 }
-                // Updated again since we read it: start on the current version, stepped by the executor.
-                StartOutcome::VersionChanged if run_first_step => run_first_step = false,
-                other => break (other, input),
+                outcome => break outcome,
             }
         };
         match outcome {
@@ -252,10 +194,8 @@ impl Service {
             }
             StartOutcome::MachineNotFound => Err(state_machine_does_not_exist(&machine_arn)),
             StartOutcome::MachineDeleting => Err(state_machine_deleting(&machine_arn)),
-            // Not reached: the last attempt has no first step, and only a first step can see a changed
-            // version.
-            StartOutcome::VersionChanged => Err(ApiError::new(
-                ErrorKind::InternalFailure,
+            // Not reached: the executor retries a start whose first step saw a changed version.
+            StartOutcome::VersionChanged => Err(ApiError::internal(
                 "the state machine changed during StartExecution; retry",
             )),
         }
@@ -302,7 +242,7 @@ impl Service {
             "ListExecutions\0{machine_arn}\0{}",
             status.map(ExecutionStatus::as_str).unwrap_or_default()
         );
-        let now = store::now();
+        let now = self.clock.now();
         let cursor: Option<ExecutionCursor> = decode_optional(
             req.next_token.as_deref().unwrap_or_default(),
             &query_key,
@@ -370,7 +310,7 @@ impl Service {
                 execution_id: execution.id,
                 error: req.error,
                 cause: req.cause,
-                stop_date: store::now(),
+                stop_date: self.clock.now(),
             })
             .await?;
         let stopped = match outcome {
@@ -422,7 +362,7 @@ impl Service {
             "GetExecutionHistory\0{}\0{}",
             req.execution_arn, req.reverse_order
         );
-        let now = store::now();
+        let now = self.clock.now();
         let after_id: Option<i64> = decode_optional(
             req.next_token.as_deref().unwrap_or_default(),
             &query_key,
@@ -453,41 +393,6 @@ impl Service {
             .collect::<ApiResult<Vec<_>>>()?;
         Ok(pb::GetExecutionHistoryResponse { events, next_token })
     }
-}
-
-/// Writes a start, then sets its execution going: a first step that committed is counted (and its local
-/// activity pollers woken); an execution leased to this process is handed to its executor; anything else
-/// that is due now wakes the executors.
-async fn start_and_hand_over(
-    store: Arc<dyn Store>,
-    new: NewExecution,
-    reservation: Option<Reservation>,
-    executor: Option<Arc<Executor>>,
-    work: Arc<Notify>,
-) -> Result<StartOutcome, store::Error> {
-    let summary = new.first_step.as_ref().map(|f| StepSummary::of(&f.step));
-    let due_now = match &new.first_step {
-        Some(first) => {
-            first.step.closing.is_none()
-                && first.step.wake_at.is_some_and(|due| due <= new.start_date)
-        }
-        None => true,
-    };
-    let mut outcome = store.execution_start(new).await?;
-    if let StartOutcome::Started { leased, .. } = &mut outcome {
-        if let (Some(summary), Some(executor)) = (&summary, &executor) {
-            executor.step_committed(summary);
-        }
-        match (reservation, leased.take()) {
-            (Some(reservation), Some(leased)) => reservation.run(*leased),
-            _ if due_now => {
-                work.notify_waiters();
-                work.notify_one();
-            }
-            _ => {}
-        }
-    }
-    Ok(outcome)
 }
 
 /// StartExecution's answer when the name belongs to `existing`: idempotent only while that execution runs

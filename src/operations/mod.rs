@@ -11,15 +11,13 @@ mod tags;
 pub use quotas::Quotas;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Notify;
-
+use crate::clock::SharedClock;
 use crate::domain::arn::ArnScope;
 use crate::error::{ApiError, ErrorKind};
-use crate::executor::Executor;
+use crate::executor::{Executor, Wakeups};
 use crate::store::{StateMachineRecord, Store};
 
 /// Deployment settings the operations need.
@@ -32,64 +30,16 @@ pub struct ServiceSettings {
     pub quotas: Quotas,
 }
 
-/// Concurrent GetActivityTask polls allowed per activity ARN (AWS quota).
-const MAX_POLLERS_PER_ACTIVITY: usize = 1000;
-
-/// In-process wake-ups for GetActivityTask long polls, one per activity ARN. The executor (or anything
-/// that schedules an activity task) calls [`ActivityWakeups::notify`] after its commit.
-#[derive(Debug, Default)]
-pub struct ActivityWakeups {
-    waiters: Mutex<HashMap<String, Arc<ActivityWaiter>>>,
-}
-
-#[derive(Debug, Default)]
-struct ActivityWaiter {
-    notify: Notify,
-    pollers: AtomicUsize,
-}
-
-impl ActivityWakeups {
-    fn waiter(&self, activity_arn: &str) -> Arc<ActivityWaiter> {
-        // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
-        let mut waiters = self
-            .waiters
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        waiters.entry(activity_arn.to_string()).or_default().clone()
-    }
-
-    /// Wakes every GetActivityTask poll waiting on this activity.
-    pub fn notify(&self, activity_arn: &str) {
-        self.waiter(activity_arn).notify.notify_waiters();
-    }
-}
-
-/// Counts one poller for the lifetime of the guard.
-struct PollerGuard(Arc<ActivityWaiter>);
-
-impl PollerGuard {
-    fn enter(waiter: Arc<ActivityWaiter>) -> Option<PollerGuard> {
-        let before = waiter.pollers.fetch_add(1, Ordering::SeqCst);
-        let guard = PollerGuard(waiter);
-        (before < MAX_POLLERS_PER_ACTIVITY).then_some(guard)
-    }
-}
-
-impl Drop for PollerGuard {
-    fn drop(&mut self) {
-        self.0.pollers.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 /// The Step Functions operations.
 pub struct Service {
     store: Arc<dyn Store>,
     scope: ArnScope,
     activity_poll_timeout: Duration,
-    work_available: Arc<Notify>,
-    activity_wakeups: Arc<ActivityWakeups>,
-    /// This process's executor pool, when it runs one: new executions are handed to it directly.
-    executor: OnceLock<Arc<Executor>>,
+    /// Starts executions (and runs their first advance when this process runs executors).
+    executor: Arc<Executor>,
+    /// Tells executors and activity pollers about work an operation committed.
+    wakeups: Arc<Wakeups>,
+    clock: SharedClock,
     /// State machines by ARN, for StartExecution only (see `start_execution` for how staleness is caught).
     machines: Mutex<HashMap<String, Arc<StateMachineRecord>>>,
     quotas: Quotas,
@@ -100,7 +50,13 @@ pub struct Service {
 const MACHINE_CACHE_LIMIT: usize = 1024;
 
 impl Service {
-    pub fn new(store: Arc<dyn Store>, settings: ServiceSettings) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        settings: ServiceSettings,
+        executor: Arc<Executor>,
+        wakeups: Arc<Wakeups>,
+        clock: SharedClock,
+    ) -> Self {
         Service {
             store,
             scope: ArnScope {
@@ -108,9 +64,9 @@ impl Service {
                 account_id: settings.account_id,
             },
             activity_poll_timeout: settings.activity_poll_timeout,
-            work_available: Arc::new(Notify::new()),
-            activity_wakeups: Arc::new(ActivityWakeups::default()),
-            executor: OnceLock::new(),
+            executor,
+            wakeups,
+            clock,
             machines: Mutex::new(HashMap::new()),
             quotas: settings.quotas,
             open_executions: quotas::OpenExecutions::default(),
@@ -146,32 +102,12 @@ impl Service {
         self.machines.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Lets StartExecution hand new executions straight to this process's executor pool.
-    pub fn attach_executor(&self, executor: Arc<Executor>) {
-        let _ = self.executor.set(executor);
-    }
-
-    /// Notified after every commit that gives the executor work (the executor waits on it).
-    pub fn work_notifier(&self) -> Arc<Notify> {
-        self.work_available.clone()
-    }
-
-    /// Wake-ups for GetActivityTask polls (the executor pokes it after scheduling an activity task).
-    pub fn activity_wakeups(&self) -> Arc<ActivityWakeups> {
-        self.activity_wakeups.clone()
-    }
-
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
     pub fn arn_scope(&self) -> &ArnScope {
         &self.scope
-    }
-
-    fn work_committed(&self) {
-        self.work_available.notify_waiters();
-        self.work_available.notify_one();
     }
 }
 

@@ -89,7 +89,7 @@ impl Service {
             role_arn: req.role_arn,
             logging_configuration: logging,
             tracing_configuration: tracing,
-            creation_date: store::now(),
+            creation_date: self.clock.now(),
             tags,
             quota: self.quotas.state_machines,
         };
@@ -182,7 +182,7 @@ impl Service {
             role_arn: req.role_arn,
             logging_configuration: logging,
             tracing_configuration: tracing,
-            update_date: store::now(),
+            update_date: self.clock.now(),
         };
         match self.store.state_machine_update(change).await? {
             UpdateOutcome::Updated(version) => Ok(pb::UpdateStateMachineResponse {
@@ -213,7 +213,7 @@ impl Service {
         req: pb::ListStateMachinesRequest,
     ) -> ApiResult<pb::ListStateMachinesResponse> {
         let limit = page_size(req.max_results)?;
-        let now = store::now();
+        let now = self.clock.now();
         let after: Option<String> = decode_optional(
             req.next_token.as_deref().unwrap_or_default(),
             LIST_QUERY,

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use sfn::api::pb::step_functions_client::StepFunctionsClient;
+use sfn::clock::SharedClock;
 use sfn::config::ServeArgs;
 use sqlx::{Connection, Executor, PgConnection};
 use tokio::sync::oneshot;
@@ -141,6 +142,8 @@ pub struct TestServer {
     /// The settings the server was started with.
     pub args: ServeArgs,
     pub backend: Backend,
+    /// Where the server takes its time from.
+    pub clock: SharedClock,
     database: Option<TestDatabase>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), sfn::app::AppError>>>,
@@ -160,6 +163,16 @@ impl TestServer {
 
     /// Like [`TestServer::start_with`], on the given backend.
     pub async fn start_on(backend: Backend, tweak: impl FnOnce(&mut ServeArgs)) -> TestServer {
+        TestServer::start_timed(backend, sfn::clock::system(), tweak).await
+    }
+
+    /// Like [`TestServer::start_on`], with every timestamp of the server taken from `clock` (a
+    /// `ManualClock` lets a test move time instead of sleeping).
+    pub async fn start_timed(
+        backend: Backend,
+        clock: SharedClock,
+        tweak: impl FnOnce(&mut ServeArgs),
+    ) -> TestServer {
         init_tracing();
         let (database, database_url) = TestDatabase::create(backend).await;
         let mut args = ServeArgs {
@@ -172,19 +185,20 @@ impl TestServer {
             ..ServeArgs::default()
         };
         tweak(&mut args);
-        TestServer::launch(args, backend, Some(database), database_url).await
+        TestServer::launch(args, backend, Some(database), database_url, clock).await
     }
 
     /// Stops this server gracefully and starts a new one (new port) on the same database.
     pub async fn restart(mut self) -> TestServer {
         let database = self.database.take();
         let (args, backend, url) = (self.args.clone(), self.backend, self.database_url.clone());
+        let clock = self.clock.clone();
         self.stop().await.expect("server stops cleanly");
         let args = ServeArgs {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ..args
         };
-        TestServer::launch(args, backend, database, url).await
+        TestServer::launch(args, backend, database, url, clock).await
     }
 
     async fn launch(
@@ -192,15 +206,22 @@ impl TestServer {
         backend: Backend,
         database: Option<TestDatabase>,
         database_url: String,
+        clock: SharedClock,
     ) -> TestServer {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .expect("bind test listener");
         let addr = listener.local_addr().expect("listener address");
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-        let mut server = tokio::spawn(sfn::app::serve(args.clone(), listener, async {
+        let shutdown = async {
             let _ = shutdown_rx.await;
-        }));
+        };
+        let mut server = tokio::spawn(sfn::app::serve_with_clock(
+            args.clone(),
+            listener,
+            shutdown,
+            clock.clone(),
+        ));
 
         let channel = Endpoint::from_shared(format!("http://{addr}"))
             .expect("endpoint")
@@ -229,6 +250,7 @@ impl TestServer {
             database_url,
             args,
             backend,
+            clock,
             database,
             shutdown: Some(shutdown_tx),
             server: Some(server),

@@ -1,0 +1,195 @@
+//! The start of an execution. In a process that runs executors the first advance is computed before the
+//! insert and committed with it, so a short workflow is finished by that one commit; otherwise the new
+//! execution is leased to a free local worker and handed over in memory, or, when none is free (or this
+//! process runs no executors), left due in the database for any executor to claim.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::step::StepSummary;
+use super::{Executor, StepError};
+use crate::asl::{ExecutionInfo, ExecutionState};
+use crate::store::lease::{LeaseRequest, LeasedExecution, StepWrite};
+use crate::store::{self, FirstStep, NewExecution, StartOutcome, StateMachineRecord};
+
+/// The largest first step StartExecution runs itself (history events); bigger ones run after the start.
+const MAX_INLINE_EVENTS: usize = 1000;
+
+/// A checked StartExecution request, for the state machine it names.
+#[derive(Debug, Clone)]
+pub struct ExecutionStart {
+    pub arn: String,
+    pub name: String,
+    /// JSON text, already checked against AWS's limits.
+    pub input: String,
+    pub trace_header: Option<String>,
+    pub start_date: DateTime<Utc>,
+    pub express: bool,
+}
+
+/// What a start did.
+#[derive(Debug)]
+pub struct Started {
+    pub outcome: StartOutcome,
+    /// The state machine the caller passed was no longer current (it had been updated): the execution
+    /// started on the current version all the same, and the caller should forget any copy it keeps.
+    pub machine_changed: bool,
+}
+
+/// A free executor slot, held while new work is committed leased to this process.
+struct Reservation {
+    permit: OwnedSemaphorePermit,
+    request: LeaseRequest,
+}
+
+impl Executor {
+    /// Starts an execution of `machine`: its first advance (when this process runs executors), the insert,
+    /// and the hand-over to a local worker or the wake-up of the executors.
+    pub async fn start(
+        self: &Arc<Self>,
+        machine: &StateMachineRecord,
+        start: ExecutionStart,
+    ) -> store::Result<Started> {
+        let mut with_first_step = self.runs_steps();
+        let mut machine_changed = false;
+        loop {
+            let first_step = match with_first_step {
+                true => self.first_step(machine, &start).await,
+                false => None,
+            };
+            // Without a first step, a free local executor slot takes the execution leased to it, so it
+            // runs here at once: no wake-up, no claim. Otherwise it waits in the database for any executor.
+            let reservation = match first_step {
+                None => self.reserve(),
+                Some(_) => None,
+            };
+            let new = NewExecution {
+                state_machine_id: machine.id,
+                arn: start.arn.clone(),
+                name: start.name.clone(),
+                input: start.input.clone(),
+                trace_header: start.trace_header.clone(),
+                start_date: start.start_date,
+                express: start.express,
+                lease: reservation.as_ref().map(|r| r.request.clone()),
+                first_step,
+            };
+            // In its own task, so that a caller who goes away mid-call cannot strand a committed execution
+            // leased to this process without running it.
+            let outcome = tokio::spawn(self.clone().insert_and_hand_over(new, reservation))
+                .await
+                .map_err(|e| store::Error::Other(format!("the start task failed: {e}").into()))??;
+            match outcome {
+                // The first step ran on a version that is no longer current; nothing was written. Without
+                // a first step the insert itself takes the current version.
+                StartOutcome::VersionChanged => {
+                    with_first_step = false;
+                    machine_changed = true;
+                }
+                outcome => {
+                    return Ok(Started {
+                        outcome,
+                        machine_changed,
+                    })
+                }
+            }
+        }
+    }
+
+    /// A slot for work about to be committed leased to this process, so it runs here at once instead of
+    /// waiting for a claim; `None` when every worker is busy or the pool does not run.
+    fn reserve(&self) -> Option<Reservation> {
+        if !self.runs_steps() {
+            return None;
+        }
+        let permit = self.workers.clone().try_acquire_owned().ok()?;
+        Some(Reservation {
+            permit,
+            request: LeaseRequest {
+                owner: self.settings.owner.clone(),
+                until: self.lease_until(self.clock.now()),
+            },
+        })
+    }
+
+    /// The first advance of a new execution, computed before its insert so that both commit together.
+    /// `None` when it is too big to hold up the StartExecution call, or fails (the executor then runs it
+    /// after the start, and fails the execution if it can never run).
+    async fn first_step(
+        &self,
+        machine: &StateMachineRecord,
+        start: &ExecutionStart,
+    ) -> Option<FirstStep> {
+        let attempt = async {
+            let compiled = self.compiled_from(machine.version.id, &machine.version.definition)?;
+            let input = serde_json::from_str(&start.input).map_err(|e| {
+                StepError::Poisoned(format!("the execution input cannot be read: {e}"))
+            })?;
+            let info = ExecutionInfo {
+                execution_arn: start.arn.clone(),
+                name: start.name.clone(),
+                state_machine_arn: machine.arn.clone(),
+                state_machine_name: machine.name.clone(),
+                role_arn: machine.version.role_arn.clone(),
+                start_time: start.start_date,
+                input,
+            };
+            let state = ExecutionState::new(info, &compiled.machine);
+            self.run_engine(&compiled, state, &[], start.start_date)
+                .await
+        };
+        let step: Result<StepWrite, StepError> = attempt.await;
+        match step {
+            Ok(step) if step.events.len() <= MAX_INLINE_EVENTS => Some(FirstStep {
+                version_id: machine.version.id,
+                step,
+            }),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::debug!(error = %e, "first step failed; the executor will run it");
+                None
+            }
+        }
+    }
+
+    /// Writes a start, then sets its execution going: a first step that committed is counted (and its
+    /// local activity pollers woken); an execution leased to this process is run here; anything else that
+    /// is due now wakes the executors.
+    async fn insert_and_hand_over(
+        self: Arc<Self>,
+        new: NewExecution,
+        reservation: Option<Reservation>,
+    ) -> store::Result<StartOutcome> {
+        let summary = new.first_step.as_ref().map(|f| StepSummary::of(&f.step));
+        let due_now = match &new.first_step {
+            Some(first) => {
+                first.step.closing.is_none()
+                    && first.step.wake_at.is_some_and(|due| due <= new.start_date)
+            }
+            None => true,
+        };
+        let mut outcome = self.control.execution_start(new).await?;
+        if let StartOutcome::Started { leased, .. } = &mut outcome {
+            if let Some(summary) = &summary {
+                self.step_committed(summary);
+            }
+            match (reservation, leased.take()) {
+                (Some(reservation), Some(leased)) => self.run_handed_over(reservation, *leased),
+                _ if due_now => self.wakeups.work_due(),
+                _ => {}
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Advances work committed leased to this process, in a worker slot reserved for it.
+    fn run_handed_over(self: &Arc<Self>, reservation: Reservation, leased: LeasedExecution) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            this.advance(leased).await;
+            drop(reservation.permit);
+        });
+    }
+}

@@ -1,0 +1,461 @@
+//! One step of a leased execution: read its inbox, run the engine, commit the result fenced by the lease.
+//! What goes wrong is typed ([`StepError`]) because it is handled differently: a storage failure is retried,
+//! an execution that can never be advanced is failed with `States.Runtime`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::{Compiled, Executor};
+use crate::asl::{
+    Advance, Command, ExecutionInfo, ExecutionState, HistoryEvent, Outcome, Resources, Signal,
+    StateMachine, StepEnv,
+};
+use crate::domain::task_token::new_task_token;
+use crate::metrics::{attribute, METRICS};
+use crate::store::lease::{
+    Closing, CommitOutcome, Lease, LeasedExecution, StepCommit, StepWrite, TaskChange,
+};
+use crate::store::{self, ExecutionStatus};
+
+/// How many times a step refused as `StaleInbox` is re-run under the same lease before the execution is
+/// given back to the queue.
+const MAX_STALE_ATTEMPTS: u32 = 3;
+
+/// How long a step that failed on storage waits before any executor tries it again.
+const STORE_RETRY_DELAY: chrono::Duration = chrono::Duration::seconds(1);
+
+/// Why a step did not commit.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The database failed or could not be reached: the step is tried again a little later.
+    #[error("storage failed: {0}")]
+    Store(#[from] store::Error),
+    /// The execution can never be advanced (its definition, stored state or input cannot be read): it is
+    /// failed with `States.Runtime` and this cause instead of being retried forever.
+    #[error("{0}")]
+    Poisoned(String),
+    /// The engine panicked on this execution: a bug of ours. Retrying would panic again, so it is failed
+    /// like a poisoned execution, and logged as an error.
+    #[error("internal error: {0}")]
+    Bug(String),
+}
+
+/// Says every activity exists and remembers which ones were asked about (checked after the advance).
+#[derive(Default)]
+struct AssumedActivities(std::cell::RefCell<HashSet<String>>);
+
+impl Resources for AssumedActivities {
+    fn activity_exists(&self, activity_arn: &str) -> bool {
+        self.0.borrow_mut().insert(activity_arn.to_string());
+        true
+    }
+}
+
+struct KnownActivities(HashSet<String>);
+
+impl Resources for KnownActivities {
+    fn activity_exists(&self, activity_arn: &str) -> bool {
+        self.0.contains(activity_arn)
+    }
+}
+
+/// One synchronous engine advance (its random source must not live across an await). A panic in the engine
+/// is caught and reported as a [`StepError::Bug`], so it cannot take the lease or the worker down with it.
+fn run(
+    machine: &StateMachine,
+    state: &mut ExecutionState,
+    signals: &[Signal],
+    now: DateTime<Utc>,
+    resources: &dyn Resources,
+) -> Result<Advance, StepError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut rng = rand::rng();
+        let mut env = StepEnv {
+            now,
+            rng: &mut rng,
+            resources,
+        };
+        state.advance(machine, signals, &mut env)
+    }))
+    .map_err(|panic| {
+        let text = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the engine panicked".to_string());
+        StepError::Bug(text)
+    })
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Executor {
+    /// Advances one leased execution and commits the result. A storage failure releases the lease for a
+    /// retry a second later (by whichever executor claims it then); a poisoned execution is failed.
+    #[tracing::instrument(skip_all, fields(execution = %leased.arn))]
+    pub(super) async fn advance(self: &Arc<Self>, leased: LeasedExecution) {
+        let lease = leased.lease.clone();
+        // Dropped on every way out, so a failed step never keeps its lease alive.
+        let renewal = AbortOnDrop(self.keep_lease(lease.clone()));
+        let started = std::time::Instant::now();
+        let mut result = self.try_advance(&leased).await;
+        if let Err(StepError::Poisoned(cause) | StepError::Bug(cause)) = &result {
+            let bug = matches!(result, Err(StepError::Bug(_)));
+            if bug {
+                tracing::error!(cause = %cause, "the engine failed on this execution; failing it");
+            } else {
+                tracing::warn!(cause = %cause, "the execution cannot be advanced; failing it");
+            }
+            METRICS.executions_poisoned.add(
+                1,
+                &attribute("reason", if bug { "bug" } else { "poisoned" }),
+            );
+            result = self.fail_poisoned(&leased, cause.clone()).await;
+        }
+        // Before any release below: a renewal still in flight could push the lease out again.
+        drop(renewal);
+        METRICS
+            .step_duration_ms
+            .record(started.elapsed().as_secs_f64() * 1000.0, &[]);
+        let outcome = match &result {
+            Ok(CommitOutcome::Committed | CommitOutcome::CommittedDueNow) => "committed",
+            Ok(CommitOutcome::LeaseLost) => "lease_lost",
+            Ok(CommitOutcome::StaleInbox) => "stale_inbox",
+            Err(_) => "failed",
+        };
+        METRICS.steps.add(1, &attribute("outcome", outcome));
+        let retry_at = match result {
+            // Reports kept arriving during every attempt: give the execution back, due now.
+            Ok(CommitOutcome::StaleInbox) => self.clock.now(),
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "advancing the execution failed; it will be retried shortly");
+                self.clock.now() + STORE_RETRY_DELAY
+            }
+        };
+        if let Err(e) = self.store.lease_release(&lease, retry_at).await {
+            tracing::warn!(error = %e, "releasing the lease failed; it will expire");
+        }
+        if retry_at <= self.clock.now() {
+            self.wakeups.work_due();
+        }
+    }
+
+    /// Renews the lease every third of its duration while a (long) step runs; most steps end long before
+    /// the first renewal and the task is aborted unused.
+    fn keep_lease(self: &Arc<Self>, lease: Lease) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let duration = this.settings.lease_duration;
+            loop {
+                tokio::time::sleep(duration / 3).await;
+                let until = this.lease_until(this.clock.now());
+                match this
+                    .store
+                    .leases_renew(&this.settings.owner, std::slice::from_ref(&lease), until)
+                    .await
+                {
+                    Ok(lost) if !lost.is_empty() => {
+                        // The fence makes our eventual commit fail; nothing more to do here.
+                        tracing::warn!(
+                            execution_id = lease.execution_id,
+                            "lease lost while stepping"
+                        );
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "renewing a lease failed"),
+                }
+            }
+        })
+    }
+
+    async fn try_advance(&self, leased: &LeasedExecution) -> Result<CommitOutcome, StepError> {
+        let compiled = self.compiled(leased.version_id).await?;
+        let mut attempt = 1;
+        loop {
+            let (lease, inbox) = self.read_inbox(leased).await?;
+            let signals: Vec<Signal> = inbox
+                .iter()
+                .filter_map(|m| match serde_json::from_str(&m.message) {
+                    Ok(signal) => Some(signal),
+                    Err(e) => {
+                        tracing::error!(error = %e, message = %m.message, "unreadable inbox message skipped");
+                        None
+                    }
+                })
+                .collect();
+            let now = self.clock.now();
+            // Built afresh on each attempt (from the stored text): a re-run is rare, a clone of a big
+            // state on every step would not be.
+            let state = stored_state(leased, &compiled.machine)?;
+            let step = self.run_engine(&compiled, state, &signals, now).await?;
+            let commit = StepCommit {
+                lease,
+                now,
+                inbox_applied: inbox.iter().map(|m| m.id).collect(),
+                step,
+            };
+            let outcome = self.commit(commit).await?;
+            // Rare (a report raced a timeout or the execution's end): the lease is still ours, so read the
+            // inbox again and re-run the step from the same state, now with the report.
+            if outcome == CommitOutcome::StaleInbox && attempt < MAX_STALE_ATTEMPTS {
+                tracing::debug!(
+                    attempt,
+                    "a report arrived during a closing step; running it again"
+                );
+                attempt += 1;
+                continue;
+            }
+            return Ok(outcome);
+        }
+    }
+
+    /// The inbox as of now, and the lease with the inbox baseline its commit is checked against.
+    async fn read_inbox(
+        &self,
+        leased: &LeasedExecution,
+    ) -> Result<(Lease, Vec<store::InboxMessage>), StepError> {
+        let mut lease = leased.lease.clone();
+        // Messages need a task token, and tokens exist only after the first advance committed.
+        if leased.engine_state.is_none() {
+            return Ok((lease, Vec::new()));
+        }
+        let read = self.store.inbox_read(lease.execution_id).await?;
+        // The commit checks for reports that came after this read, not after the claim.
+        lease.due_at = read.due_at;
+        lease.inbox_seq = read.inbox_seq;
+        Ok((lease, read.messages))
+    }
+
+    /// Commits a step and tells whoever waits for what it created.
+    async fn commit(&self, commit: StepCommit) -> Result<CommitOutcome, StepError> {
+        let summary = StepSummary::of(&commit.step);
+        let outcome = self.store.step_commit(commit).await?;
+        match outcome {
+            CommitOutcome::Committed | CommitOutcome::CommittedDueNow => {
+                if outcome == CommitOutcome::CommittedDueNow {
+                    // Its claim loop may have looked while we held the lease and gone to sleep.
+                    self.wakeups.work_due();
+                }
+                self.step_committed(&summary);
+                if summary.closed.is_some() {
+                    // The machine may be DELETING and waiting for this very execution. (A first step
+                    // needs no such call: the start's insert required the machine to be ACTIVE.)
+                    if let Err(e) = self.control.state_machine_finish_deletions().await {
+                        tracing::warn!(error = %e, "finishing state machine deletions failed");
+                    }
+                }
+            }
+            CommitOutcome::LeaseLost => {
+                tracing::debug!("lease lost before commit; the advance was discarded");
+            }
+            CommitOutcome::StaleInbox => {}
+        }
+        Ok(outcome)
+    }
+
+    /// Fails an execution that can never be advanced, with `States.Runtime` and the reason as its cause,
+    /// so it neither stays RUNNING forever nor costs a retry every second.
+    async fn fail_poisoned(
+        &self,
+        leased: &LeasedExecution,
+        cause: String,
+    ) -> Result<CommitOutcome, StepError> {
+        let mut attempt = 1;
+        loop {
+            let (lease, inbox) = self.read_inbox(leased).await?;
+            let now = self.clock.now();
+            let error = crate::asl::Failure::RUNTIME.to_string();
+            let failed = HistoryEvent {
+                id: leased.last_event_id + 1,
+                previous_event_id: leased.last_event_id,
+                timestamp: now,
+                event_type: "ExecutionFailed".to_string(),
+                details: json!({"error": error, "cause": cause}),
+            };
+            let commit = StepCommit {
+                lease,
+                now,
+                inbox_applied: inbox.iter().map(|m| m.id).collect(),
+                step: StepWrite {
+                    // Kept as it was: the execution is closed and its state is never advanced again.
+                    engine_state: leased.engine_state.clone().unwrap_or_default(),
+                    events: vec![failed],
+                    tasks: Vec::new(),
+                    wake_at: None,
+                    closing: Some(Closing {
+                        status: ExecutionStatus::Failed,
+                        output: None,
+                        error: Some(error),
+                        cause: Some(cause.clone()),
+                    }),
+                },
+            };
+            let outcome = self.commit(commit).await?;
+            if outcome == CommitOutcome::StaleInbox && attempt < MAX_STALE_ATTEMPTS {
+                attempt += 1;
+                continue;
+            }
+            return Ok(outcome);
+        }
+    }
+
+    /// Metrics and activity wake-ups after a step (a first step included) committed.
+    pub(super) fn step_committed(&self, summary: &StepSummary) {
+        METRICS.history_events.add(summary.events, &[]);
+        METRICS
+            .activity_tasks_scheduled
+            .add(summary.scheduled.len() as u64, &[]);
+        for arn in &summary.scheduled {
+            self.wakeups.activity_queued(arn);
+        }
+        if let Some(status) = summary.closed {
+            METRICS
+                .executions_closed
+                .add(1, &attribute("status", status.as_str()));
+        }
+    }
+
+    /// Runs the engine once and turns what it asks for into the writes of one step.
+    pub(super) async fn run_engine(
+        &self,
+        compiled: &Compiled,
+        mut state: ExecutionState,
+        signals: &[Signal],
+        now: DateTime<Utc>,
+    ) -> Result<StepWrite, StepError> {
+        // Most advances schedule no activity task (they apply a worker's report, a timer, a Pass chain), so
+        // activities are looked up only when the engine asked about one. The engine is pure: an advance
+        // that assumed a missing activity exists is simply run again, from the same state, with the facts.
+        let before = (!compiled.activities.is_empty()).then(|| state.clone());
+        let assumed = AssumedActivities::default();
+        let mut advance = run(&compiled.machine, &mut state, signals, now, &assumed)?;
+        let asked = assumed.0.into_inner();
+        if let (Some(before), false) = (before, asked.is_empty()) {
+            let asked: Vec<String> = asked.into_iter().collect();
+            let existing = self.store.activities_existing(&asked).await?;
+            if asked.iter().any(|arn| !existing.contains(arn)) {
+                // The run with the facts may take another path (a tolerated Map failure, a Catch) and ask
+                // about other activities: give it every activity of the definition.
+                let existing = self.store.activities_existing(&compiled.activities).await?;
+                state = before;
+                advance = run(
+                    &compiled.machine,
+                    &mut state,
+                    signals,
+                    now,
+                    &KnownActivities(existing),
+                )?;
+            }
+        }
+        let tasks = advance
+            .commands
+            .iter()
+            .map(|command| match command {
+                Command::ScheduleActivity {
+                    task,
+                    activity_arn,
+                    input,
+                } => TaskChange::Schedule {
+                    task_key: task.clone(),
+                    activity_arn: activity_arn.clone(),
+                    input: input.clone(),
+                    token: new_task_token(),
+                },
+                Command::CloseActivity { task, reason } => TaskChange::Close {
+                    task_key: task.clone(),
+                    timed_out: *reason == crate::asl::engine::CloseReason::TimedOut,
+                },
+            })
+            .collect();
+        let closing = advance.outcome.as_ref().map(|outcome| match outcome {
+            Outcome::Succeeded { output } => Closing {
+                status: ExecutionStatus::Succeeded,
+                output: Some(output.clone()),
+                error: None,
+                cause: None,
+            },
+            Outcome::Failed { error, cause } => Closing {
+                status: ExecutionStatus::Failed,
+                output: None,
+                error: error.clone(),
+                cause: cause.clone(),
+            },
+            Outcome::TimedOut { error, cause } => Closing {
+                status: ExecutionStatus::TimedOut,
+                output: None,
+                error: error.clone(),
+                cause: cause.clone(),
+            },
+        });
+        let engine_state = serde_json::to_string(&state)
+            .map_err(|e| StepError::Bug(format!("the engine state cannot be written: {e}")))?;
+        Ok(StepWrite {
+            engine_state,
+            events: advance.events,
+            tasks,
+            wake_at: advance.wake_at,
+            closing,
+        })
+    }
+}
+
+/// The engine state a leased execution was left in: its stored state, or a fresh one before its first
+/// advance.
+fn stored_state(
+    leased: &LeasedExecution,
+    machine: &StateMachine,
+) -> Result<ExecutionState, StepError> {
+    match &leased.engine_state {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            StepError::Poisoned(format!("the execution's stored state cannot be read: {e}"))
+        }),
+        None => {
+            let input = serde_json::from_str(&leased.input).map_err(|e| {
+                StepError::Poisoned(format!("the execution input cannot be read: {e}"))
+            })?;
+            let info = ExecutionInfo {
+                execution_arn: leased.arn.clone(),
+                name: leased.name.clone(),
+                state_machine_arn: leased.state_machine_arn.clone(),
+                state_machine_name: leased.state_machine_name.clone(),
+                role_arn: leased.role_arn.clone(),
+                start_time: leased.start_date,
+                input,
+            };
+            Ok(ExecutionState::new(info, machine))
+        }
+    }
+}
+
+/// What a committed step changed, for metrics and wake-ups.
+pub(super) struct StepSummary {
+    events: u64,
+    scheduled: Vec<String>,
+    closed: Option<ExecutionStatus>,
+}
+
+impl StepSummary {
+    pub(super) fn of(step: &StepWrite) -> StepSummary {
+        StepSummary {
+            events: step.events.len() as u64,
+            scheduled: step
+                .scheduled_tasks()
+                .iter()
+                .map(|(_, arn, _, _)| arn.to_string())
+                .collect(),
+            closed: step.closing.as_ref().map(|c| c.status),
+        }
+    }
+}
