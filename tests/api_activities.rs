@@ -8,6 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use api_support::*;
+use common::Backend;
 use serde_json::{json, Value};
 use sfn::api::pb;
 use sfn::api::pb::StateMachineType::Standard;
@@ -84,9 +85,8 @@ async fn inbox(store: &PgStore, execution_id: i64) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test]
-async fn create_is_idempotent_on_name_and_describe_matches() {
-    let server = api_server().await;
+async fn create_is_idempotent_on_name_and_describe_matches(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let first = client
         .create_activity(pb::CreateActivityRequest {
@@ -128,9 +128,8 @@ async fn create_is_idempotent_on_name_and_describe_matches() {
     assert_eq!(described.creation_date, first.creation_date);
 }
 
-#[tokio::test]
-async fn create_and_describe_errors() {
-    let server = api_server().await;
+async fn create_and_describe_errors(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     for bad in ["a b", "a<b", "a:b", "a\u{1}b", "a*b"] {
         assert_error(
@@ -207,9 +206,8 @@ async fn create_and_describe_errors() {
     }
 }
 
-#[tokio::test]
-async fn delete_is_quiet_and_final() {
-    let server = api_server().await;
+async fn delete_is_quiet_and_final(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let created = create_activity(&mut client, "gone").await;
     for _ in 0..2 {
@@ -256,9 +254,8 @@ async fn delete_is_quiet_and_final() {
     );
 }
 
-#[tokio::test]
-async fn list_activities_by_name_with_pages() {
-    let server = api_server().await;
+async fn list_activities_by_name_with_pages(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let names = ["b", "a_10", "a_2", "C", "a_1"];
     for name in names {
@@ -319,9 +316,8 @@ async fn list_activities_by_name_with_pages() {
     );
 }
 
-#[tokio::test]
-async fn poll_times_out_with_an_empty_response() {
-    let server = api_server().await;
+async fn poll_times_out_with_an_empty_response(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let activity = create_activity(&mut client, "idle").await.activity_arn;
     let started = Instant::now();
@@ -658,3 +654,11 @@ async fn stopping_the_execution_times_out_its_tasks() {
         pb::GetActivityTaskResponse::default()
     );
 }
+
+on_both_backends!(
+    create_is_idempotent_on_name_and_describe_matches,
+    create_and_describe_errors,
+    delete_is_quiet_and_final,
+    list_activities_by_name_with_pages,
+    poll_times_out_with_an_empty_response,
+);

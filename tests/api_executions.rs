@@ -4,6 +4,8 @@
 mod api_support;
 mod common;
 
+use common::Backend;
+
 use api_support::*;
 use serde_json::json;
 use sfn::api::pb;
@@ -84,9 +86,8 @@ async fn set_closed(server: &common::TestServer, execution_arn: &str, status: &s
         .unwrap();
 }
 
-#[tokio::test]
-async fn start_then_describe() {
-    let server = api_server().await;
+async fn start_then_describe(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "sm", WAIT_DEFINITION, Standard).await;
     let started = client
@@ -116,9 +117,8 @@ async fn start_then_describe() {
     assert_eq!(described.trace_header.as_deref(), Some("Root=1-abc"));
 }
 
-#[tokio::test]
-async fn generated_names_and_input_forms() {
-    let server = api_server().await;
+async fn generated_names_and_input_forms(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "gen", WAIT_DEFINITION, Standard).await;
     let started = start_execution(&mut client, &sm, None, None).await;
@@ -137,9 +137,8 @@ async fn generated_names_and_input_forms() {
     }
 }
 
-#[tokio::test]
-async fn start_rejects_bad_requests() {
-    let server = api_server().await;
+async fn start_rejects_bad_requests(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "bad", WAIT_DEFINITION, Standard).await;
     let missing = arn(&server, "stateMachine:missing");
@@ -221,9 +220,8 @@ async fn start_rejects_bad_requests() {
     .await;
 }
 
-#[tokio::test]
-async fn start_is_idempotent_only_while_running_with_same_input() {
-    let server = api_server().await;
+async fn start_is_idempotent_only_while_running_with_same_input(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "idem", WAIT_DEFINITION, Standard).await;
     let first = start_execution(&mut client, &sm, Some("once"), Some("{\"x\":1}")).await;
@@ -256,9 +254,8 @@ async fn start_is_idempotent_only_while_running_with_same_input() {
     );
 }
 
-#[tokio::test]
-async fn express_executions_follow_the_matrix() {
-    let server = api_server().await;
+async fn express_executions_follow_the_matrix(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "fast", WAIT_DEFINITION, Express).await;
     let first = start_execution(&mut client, &sm, Some("e"), None).await;
@@ -503,9 +500,8 @@ async fn stop_aborts_once_and_records_the_event() {
     );
 }
 
-#[tokio::test]
-async fn history_starts_with_execution_started_and_can_drop_data() {
-    let server = api_server().await;
+async fn history_starts_with_execution_started_and_can_drop_data(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "hist", WAIT_DEFINITION, Standard).await;
     let started = start_execution(&mut client, &sm, Some("h"), Some("[1]")).await;
@@ -648,9 +644,8 @@ async fn history_pagination() {
     assert_eq!(page.events.len(), 1000);
 }
 
-#[tokio::test]
-async fn list_executions_newest_first_with_filter_and_stable_pages() {
-    let server = api_server().await;
+async fn list_executions_newest_first_with_filter_and_stable_pages(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "many", WAIT_DEFINITION, Standard).await;
     let other = create_state_machine(&mut client, "other", WAIT_DEFINITION, Standard).await;
@@ -834,3 +829,13 @@ async fn start_commits_work_for_the_executor() {
     assert_eq!(engine_state, None);
     assert_eq!(last_event_id, 1);
 }
+
+on_both_backends!(
+    start_then_describe,
+    generated_names_and_input_forms,
+    start_rejects_bad_requests,
+    start_is_idempotent_only_while_running_with_same_input,
+    express_executions_follow_the_matrix,
+    history_starts_with_execution_started_and_can_drop_data,
+    list_executions_newest_first_with_filter_and_stable_pages,
+);

@@ -4,6 +4,8 @@
 mod api_support;
 mod common;
 
+use common::Backend;
+
 use std::time::Duration;
 
 use api_support::*;
@@ -40,9 +42,8 @@ async fn start_named(
         .await
 }
 
-#[tokio::test]
-async fn state_machine_and_activity_quotas() {
-    let server = common::TestServer::start_with(|args| {
+async fn state_machine_and_activity_quotas(backend: Backend) {
+    let server = common::TestServer::start_on(backend, |args| {
         args.max_state_machines = 2;
         args.max_activities = 1;
     })
@@ -97,9 +98,8 @@ async fn state_machine_and_activity_quotas() {
     );
 }
 
-#[tokio::test]
-async fn open_execution_quota_counts_running_executions() {
-    let server = common::TestServer::start_with(|args| args.max_open_executions = 2).await;
+async fn open_execution_quota_counts_running_executions(backend: Backend) {
+    let server = common::TestServer::start_on(backend, |args| args.max_open_executions = 2).await;
     let mut client = server.client.clone();
     let waiting = create_state_machine(&mut client, "waiting", WAIT_DEFINITION, Standard).await;
     let passing = create_state_machine(&mut client, "passing", PASS_DEFINITION, Standard).await;
@@ -150,11 +150,11 @@ async fn open_execution_quota_counts_running_executions() {
     }
 }
 
-#[tokio::test]
-async fn closed_executions_are_deleted_after_the_retention_period() {
-    let server =
-        common::TestServer::start_with(|args| args.execution_retention = Duration::from_secs(1))
-            .await;
+async fn closed_executions_are_deleted_after_the_retention_period(backend: Backend) {
+    let server = common::TestServer::start_on(backend, |args| {
+        args.execution_retention = Duration::from_secs(1)
+    })
+    .await;
     let mut client = server.client.clone();
     let passing = create_state_machine(&mut client, "passing", PASS_DEFINITION, Standard).await;
     let waiting = create_state_machine(&mut client, "waiting", WAIT_DEFINITION, Standard).await;
@@ -191,3 +191,9 @@ async fn closed_executions_are_deleted_after_the_retention_period() {
     let again = start_execution(&mut client, &passing, Some("reused"), None).await;
     assert_eq!(again.execution_arn, done.execution_arn);
 }
+
+on_both_backends!(
+    state_machine_and_activity_quotas,
+    open_execution_quota_counts_running_executions,
+    closed_executions_are_deleted_after_the_retention_period,
+);

@@ -5,6 +5,8 @@
 mod api_support;
 mod common;
 
+use common::Backend;
+
 use api_support::*;
 use sfn::api::pb;
 use sfn::api::pb::StateMachineType::{Express, Standard};
@@ -54,9 +56,8 @@ async fn list_names(client: &mut Client, max_results: i32) -> Vec<String> {
     }
 }
 
-#[tokio::test]
-async fn create_then_describe_returns_exact_definition_and_defaults() {
-    let server = api_server().await;
+async fn create_then_describe_returns_exact_definition_and_defaults(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let definition =
         "{\n  \"StartAt\": \"P\",\n  \"States\": {\"P\": {\"Type\": \"Pass\", \"End\": true}}\n}";
@@ -88,9 +89,8 @@ async fn create_then_describe_returns_exact_definition_and_defaults() {
     );
 }
 
-#[tokio::test]
-async fn create_keeps_logging_tracing_and_express_type() {
-    let server = api_server().await;
+async fn create_keeps_logging_tracing_and_express_type(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let logging = pb::LoggingConfiguration {
         level: pb::LogLevel::Error as i32,
@@ -121,9 +121,8 @@ async fn create_keeps_logging_tracing_and_express_type() {
     );
 }
 
-#[tokio::test]
-async fn create_is_idempotent_on_exact_settings_only() {
-    let server = api_server().await;
+async fn create_is_idempotent_on_exact_settings_only(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let first = client
         .create_state_machine(pb::CreateStateMachineRequest {
@@ -191,9 +190,8 @@ async fn create_is_idempotent_on_exact_settings_only() {
     }
 }
 
-#[tokio::test]
-async fn create_rejects_invalid_input() {
-    let server = api_server().await;
+async fn create_rejects_invalid_input(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let too_many_tags: Vec<pb::Tag> = (0..51).map(|i| tag(&format!("k{i}"), "v")).collect();
     let cases: Vec<(pb::CreateStateMachineRequest, &str, Option<String>)> = vec![
@@ -263,9 +261,8 @@ async fn create_rejects_invalid_input() {
     assert!(listed.is_empty(), "nothing was created: {listed:?}");
 }
 
-#[tokio::test]
-async fn describe_checks_arn_then_existence() {
-    let server = api_server().await;
+async fn describe_checks_arn_then_existence(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let missing = arn(&server, "stateMachine:missing");
     let cases = [
@@ -296,9 +293,8 @@ async fn describe_checks_arn_then_existence() {
     }
 }
 
-#[tokio::test]
-async fn update_makes_a_new_version_and_running_executions_keep_theirs() {
-    let server = api_server().await;
+async fn update_makes_a_new_version_and_running_executions_keep_theirs(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "upd", WAIT_DEFINITION, Standard).await;
     let created = describe(&mut client, &sm).await;
@@ -384,9 +380,8 @@ async fn update_makes_a_new_version_and_running_executions_keep_theirs() {
     assert_eq!(described.definition, OTHER_DEFINITION);
 }
 
-#[tokio::test]
-async fn update_errors() {
-    let server = api_server().await;
+async fn update_errors(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "upd-err", WAIT_DEFINITION, Standard).await;
     let missing = arn(&server, "stateMachine:nope");
@@ -427,9 +422,8 @@ async fn update_errors() {
     assert_eq!(describe(&mut client, &sm).await.definition, WAIT_DEFINITION);
 }
 
-#[tokio::test]
-async fn delete_without_executions_removes_at_once() {
-    let server = api_server().await;
+async fn delete_without_executions_removes_at_once(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "del", WAIT_DEFINITION, Standard).await;
     client
@@ -484,9 +478,8 @@ async fn delete_without_executions_removes_at_once() {
     assert!(tags.is_empty());
 }
 
-#[tokio::test]
-async fn delete_with_running_execution_is_deleting_until_it_ends() {
-    let server = api_server().await;
+async fn delete_with_running_execution_is_deleting_until_it_ends(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "busy", WAIT_DEFINITION, Standard).await;
     let execution = start_execution(&mut client, &sm, Some("e1"), None).await;
@@ -593,9 +586,8 @@ async fn deletion_finishes_when_execution_closes_elsewhere() {
     assert!(list_names(&mut client, 0).await.is_empty());
 }
 
-#[tokio::test]
-async fn list_orders_by_code_point_and_pages() {
-    let server = api_server().await;
+async fn list_orders_by_code_point_and_pages(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let mut names: Vec<String> = (0..13).map(|i| format!("sm_{i}")).collect();
     names.extend(["Zeta".to_string(), "alpha".to_string(), "été".to_string()]);
@@ -626,9 +618,8 @@ async fn list_orders_by_code_point_and_pages() {
     assert!(item.creation_date.is_some());
 }
 
-#[tokio::test]
-async fn list_default_page_is_100() {
-    let server = api_server().await;
+async fn list_default_page_is_100(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     for i in 0..101 {
         create_state_machine(&mut client, &format!("m{i:03}"), WAIT_DEFINITION, Standard).await;
@@ -658,9 +649,8 @@ async fn list_default_page_is_100() {
     assert_eq!(second.next_token, None);
 }
 
-#[tokio::test]
-async fn list_rejects_bad_page_arguments() {
-    let server = api_server().await;
+async fn list_rejects_bad_page_arguments(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     for name in ["a", "b", "c"] {
         create_state_machine(&mut client, name, WAIT_DEFINITION, Standard).await;
@@ -750,9 +740,8 @@ async fn list_rejects_bad_page_arguments() {
     assert_eq!(names, ["b", "c"]);
 }
 
-#[tokio::test]
-async fn list_pages_stay_stable_while_machines_are_created() {
-    let server = api_server().await;
+async fn list_pages_stay_stable_while_machines_are_created(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let originals = ["b", "d", "f", "h"];
     for name in originals {
@@ -788,9 +777,8 @@ async fn list_pages_stay_stable_while_machines_are_created() {
     assert_eq!(seen, ["b", "d", "f", "g", "h"]);
 }
 
-#[tokio::test]
-async fn tags_on_state_machines_and_activities() {
-    let server = api_server().await;
+async fn tags_on_state_machines_and_activities(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "tagged", WAIT_DEFINITION, Standard).await;
     let activity = client
@@ -866,9 +854,8 @@ async fn tags_on_state_machines_and_activities() {
     assert_eq!(tags, vec![tag("a", "1"), tag("b", "2")]);
 }
 
-#[tokio::test]
-async fn tag_errors_and_limit() {
-    let server = api_server().await;
+async fn tag_errors_and_limit(backend: Backend) {
+    let server = api_server(backend).await;
     let mut client = server.client.clone();
     let sm = create_state_machine(&mut client, "lim", WAIT_DEFINITION, Standard).await;
     let execution = start_execution(&mut client, &sm, Some("e"), None)
@@ -960,3 +947,21 @@ async fn tag_errors_and_limit() {
     assert!(tags.contains(&tag("k0", "new")));
     assert!(!tags.iter().any(|t| t.key == "k50"));
 }
+
+on_both_backends!(
+    create_then_describe_returns_exact_definition_and_defaults,
+    create_keeps_logging_tracing_and_express_type,
+    create_is_idempotent_on_exact_settings_only,
+    create_rejects_invalid_input,
+    describe_checks_arn_then_existence,
+    update_makes_a_new_version_and_running_executions_keep_theirs,
+    update_errors,
+    delete_without_executions_removes_at_once,
+    delete_with_running_execution_is_deleting_until_it_ends,
+    list_orders_by_code_point_and_pages,
+    list_default_page_is_100,
+    list_rejects_bad_page_arguments,
+    list_pages_stay_stable_while_machines_are_created,
+    tags_on_state_machines_and_activities,
+    tag_errors_and_limit,
+);

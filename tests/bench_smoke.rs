@@ -1,14 +1,13 @@
 //! `sfn bench` smoke: every scenario for a couple of seconds against a real server; fails on errors only,
-//! never on speed (the regression guard of issue 6).
+//! never on speed.
 
 mod common;
 
-use common::TestServer;
+use common::{Backend, TestServer};
 use sfn::bench::{measure, BenchArgs, Scenario};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_scenario_runs_without_errors() {
-    let server = TestServer::start().await;
+async fn every_scenario_runs_without_errors(backend: Backend) {
+    let server = TestServer::start_on(backend, |_| {}).await;
     let args = BenchArgs {
         targets: vec![format!("grpc://{}", server.addr)],
         // scale-out starts servers of the sfn binary itself: see the next test.
@@ -85,3 +84,5 @@ async fn scale_out_runs_three_rounds_without_broken_histories() {
     let notes = line["notes"].to_string();
     assert_eq!(notes.matches("0 broken histories").count(), 3, "{line}");
 }
+
+on_both_backends!(every_scenario_runs_without_errors);

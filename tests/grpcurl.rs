@@ -40,17 +40,7 @@ fn json_of(stdout: &str) -> Value {
         .unwrap_or_else(|e| panic!("grpcurl printed non-JSON ({e}): {stdout}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grpcurl_reflection_and_json_calls_on_postgres() {
-    grpcurl_reflection_and_json_calls(Backend::Postgres).await
-}
-
-/// The README's first command uses SQLite: the walk-through must work there too.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grpcurl_reflection_and_json_calls_on_sqlite() {
-    grpcurl_reflection_and_json_calls(Backend::Sqlite).await
-}
-
+/// On both backends: the README's first command uses SQLite, so the walk-through must work there too.
 async fn grpcurl_reflection_and_json_calls(backend: Backend) {
     let server = TestServer::start_on(backend, |_| {}).await;
     let authority = server.authority();
@@ -201,3 +191,5 @@ fn test_database_url_replaces_only_the_database_name() {
         assert_eq!(common::with_database(admin, "x"), expected);
     }
 }
+
+on_both_backends!(grpcurl_reflection_and_json_calls);

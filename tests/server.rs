@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::TestServer;
+use common::{Backend, TestServer};
 use sfn::api::pb;
 use sfn::config::{Role, ServeArgs};
 use tonic::Code;
@@ -30,9 +30,8 @@ async fn health_of(server: &TestServer, service: &str) -> Result<ServingStatus, 
     Ok(response.into_inner().status())
 }
 
-#[tokio::test]
-async fn reflection_v1_lists_the_api_and_health() {
-    let server = TestServer::start().await;
+async fn reflection_v1_lists_the_api_and_health(backend: Backend) {
+    let server = TestServer::start_on(backend, |_| {}).await;
     let channel = server.channel.clone();
     let mut reflection = ServerReflectionClient::new(channel);
     let request = ServerReflectionRequest {
@@ -60,9 +59,8 @@ async fn reflection_v1_lists_the_api_and_health() {
     );
 }
 
-#[tokio::test]
-async fn health_reports_the_api_as_serving() {
-    let server = TestServer::start().await;
+async fn health_reports_the_api_as_serving(backend: Backend) {
+    let server = TestServer::start_on(backend, |_| {}).await;
     assert_eq!(
         health_of(&server, "").await.unwrap(),
         ServingStatus::Serving
@@ -73,9 +71,8 @@ async fn health_reports_the_api_as_serving() {
     );
 }
 
-#[tokio::test]
-async fn executor_role_serves_health_but_not_the_api() {
-    let server = TestServer::start_with(|args| args.role = Role::Executor).await;
+async fn executor_role_serves_health_but_not_the_api(backend: Backend) {
+    let server = TestServer::start_on(backend, |args| args.role = Role::Executor).await;
     assert_eq!(
         health_of(&server, "").await.unwrap(),
         ServingStatus::Serving
@@ -91,9 +88,8 @@ async fn executor_role_serves_health_but_not_the_api() {
     assert_eq!(status.code(), Code::Unimplemented);
 }
 
-#[tokio::test]
-async fn api_errors_carry_the_aws_name_and_error_info() {
-    let server = TestServer::start().await;
+async fn api_errors_carry_the_aws_name_and_error_info(backend: Backend) {
+    let server = TestServer::start_on(backend, |_| {}).await;
     let mut client = server.client.clone();
     let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:nothing-here";
     let status = client
@@ -112,9 +108,8 @@ async fn api_errors_carry_the_aws_name_and_error_info() {
     assert_eq!(info.domain, "states.amazonaws.com");
 }
 
-#[tokio::test]
-async fn shutdown_drains_in_flight_calls_and_returns_ok() {
-    let server = TestServer::start_with(|args| {
+async fn shutdown_drains_in_flight_calls_and_returns_ok(backend: Backend) {
+    let server = TestServer::start_on(backend, |args| {
         args.activity_poll_timeout = Duration::from_millis(1500);
     })
     .await;
@@ -173,3 +168,11 @@ async fn a_second_server_on_the_same_sqlite_file_refuses_clearly() {
         .await
         .expect("first server still serves");
 }
+
+on_both_backends!(
+    reflection_v1_lists_the_api_and_health,
+    health_reports_the_api_as_serving,
+    executor_role_serves_health_but_not_the_api,
+    api_errors_carry_the_aws_name_and_error_info,
+    shutdown_drains_in_flight_calls_and_returns_ok,
+);

@@ -11,7 +11,7 @@ use tonic::transport::Channel;
 use tonic::{Response, Status};
 use tonic_types::StatusExt;
 
-use crate::common::TestServer;
+use crate::common::{Backend, TestServer};
 
 pub type Client = StepFunctionsClient<Channel>;
 
@@ -21,16 +21,14 @@ pub const WAIT_DEFINITION: &str =
     r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3600,"End":true}}}"#;
 
 /// A server without executors: executions only change when a test changes them.
-pub async fn api_server() -> TestServer {
-    TestServer::start_with(|args| args.role = Role::Api).await
+pub async fn api_server(backend: Backend) -> TestServer {
+    TestServer::start_on(backend, |args| args.role = Role::Api).await
 }
 
-/// Like [`api_server`], always on Postgres: for tests that inspect rows with Postgres SQL through [`store`].
+/// Like [`api_server`], always on Postgres: for the tests that reach rows through a second store connection
+/// ([`store`]), which an embedded SQLite file does not allow (one process owns it).
 pub async fn pg_api_server() -> TestServer {
-    TestServer::start_on(crate::common::Backend::Postgres, |args| {
-        args.role = Role::Api
-    })
-    .await
+    api_server(Backend::Postgres).await
 }
 
 /// A second connection to a [`pg_api_server`]'s database.

@@ -57,17 +57,6 @@ pub enum Backend {
     Sqlite,
 }
 
-impl Backend {
-    /// `SFN_TEST_BACKEND`, Postgres when unset.
-    pub fn from_env() -> Backend {
-        match std::env::var("SFN_TEST_BACKEND").as_deref() {
-            Ok("sqlite") => Backend::Sqlite,
-            Ok("postgres") | Err(_) => Backend::Postgres,
-            Ok(other) => panic!("SFN_TEST_BACKEND must be postgres or sqlite, not {other:?}"),
-        }
-    }
-}
-
 /// A test's database; dropping it removes the database.
 pub enum TestDatabase {
     Postgres { admin_url: String, name: String },
@@ -150,18 +139,8 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// A server with test settings: listens on 127.0.0.1:0, 1 s activity poll timeout, small pool, on
-    /// the backend `SFN_TEST_BACKEND` names.
-    pub async fn start() -> TestServer {
-        TestServer::start_with(|_| {}).await
-    }
-
-    /// Like [`TestServer::start`], letting the test adjust the settings first.
-    pub async fn start_with(tweak: impl FnOnce(&mut ServeArgs)) -> TestServer {
-        TestServer::start_on(Backend::from_env(), tweak).await
-    }
-
-    /// Like [`TestServer::start_with`], on the given backend.
+    /// A server with test settings (listens on 127.0.0.1:0, 1 s activity poll timeout, small pool) on the
+    /// given backend, after `tweak` adjusted the settings.
     pub async fn start_on(backend: Backend, tweak: impl FnOnce(&mut ServeArgs)) -> TestServer {
         TestServer::start_timed(backend, sfn::clock::system(), tweak).await
     }
