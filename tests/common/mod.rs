@@ -8,6 +8,8 @@
 //! and a `sqlite::name` test of it.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod tools;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
