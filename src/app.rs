@@ -52,23 +52,52 @@ pub async fn migrate(args: MigrateArgs) -> Result<(), AppError> {
     Ok(())
 }
 
-/// `sfn serve`: serves on `listener` until `shutdown` completes, then stops accepting, drains in-flight
+/// The sockets `sfn serve` listens on, bound before it starts so that a taken port fails at once.
+pub struct Listeners {
+    pub grpc: TcpListener,
+    /// The Prometheus endpoint; `None` when `--metrics-listen off`.
+    pub metrics: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Binds the addresses `args` names.
+    pub async fn bind(args: &ServeArgs) -> Result<Listeners, String> {
+        let grpc = TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let metrics = match args.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| format!("cannot listen for metrics on {addr}: {e}"))?,
+            ),
+            None => None,
+        };
+        Ok(Listeners { grpc, metrics })
+    }
+}
+
+/// `sfn serve`: serves on `listeners` until `shutdown` completes, then stops accepting, drains in-flight
 /// calls and returns.
 pub async fn serve(
     args: ServeArgs,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
-    serve_with_clock(args, listener, shutdown, clock::system()).await
+    serve_with_clock(args, listeners, shutdown, clock::system()).await
 }
 
 /// [`serve`] with every timestamp taken from `clock` (tests move a manual clock instead of sleeping).
 pub async fn serve_with_clock(
     args: ServeArgs,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
     clock: SharedClock,
 ) -> Result<(), AppError> {
+    let Listeners {
+        grpc: listener,
+        metrics: metrics_listener,
+    } = listeners;
     let backend = open_store(args.database_url.as_deref(), args.max_db_connections).await?;
     // One object serves both traits, so the operations and the executor share its connections.
     let store = backend.store();
@@ -108,6 +137,12 @@ pub async fn serve_with_clock(
         clock.clone(),
     ));
     let (stop_executor, executor_stopped) = watch::channel(false);
+    let metrics = metrics_listener.map(|listener| {
+        tokio::spawn(crate::metrics::prometheus::serve(
+            listener,
+            executor_stopped.clone(),
+        ))
+    });
     let executor = args
         .role
         .runs_executors()
@@ -178,6 +213,9 @@ pub async fn serve_with_clock(
         if let Err(e) = executor.await {
             tracing::error!(error = %e, "executor pool ended abnormally");
         }
+    }
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
     }
     if let Some(retention) = retention {
         if let Err(e) = retention.await {

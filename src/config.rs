@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use crate::operations::Quotas;
+use crate::telemetry::LogFormat;
 
 /// Which parts of the service a process runs, so API and executor processes can scale separately.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -31,6 +32,7 @@ impl Role {
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 pub const DEFAULT_EXECUTORS: usize = 4;
@@ -100,6 +102,14 @@ pub struct ServeArgs {
     /// OTLP/gRPC endpoint to export traces to (e.g. http://localhost:4317); no export when absent.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+
+    /// Address of the Prometheus endpoint (GET /metrics), or `off`.
+    #[arg(long, env = "SFN_METRICS_LISTEN", default_value = DEFAULT_METRICS_LISTEN, value_parser = parse_optional_addr)]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Log lines as `text` or `json` [default: json when stderr is not a terminal, else text].
+    #[arg(long, env = "SFN_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
 }
 
 impl ServeArgs {
@@ -130,6 +140,8 @@ impl Default for ServeArgs {
             max_activities: Quotas::AWS.activities,
             max_open_executions: Quotas::AWS.open_executions,
             otlp_endpoint: None,
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            log_format: None,
         }
     }
 }
@@ -144,6 +156,17 @@ pub struct MigrateArgs {
 }
 
 /// Parses `500ms`, `30s`, `2m`, `1h`, `90d`, or a bare number of seconds.
+/// A listen address, or `off` for none.
+pub fn parse_optional_addr(text: &str) -> Result<Option<SocketAddr>, String> {
+    match text.trim() {
+        "off" | "" => Ok(None),
+        addr => addr
+            .parse()
+            .map(Some)
+            .map_err(|e| format!("{e} (expected HOST:PORT or off)")),
+    }
+}
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text

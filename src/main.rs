@@ -30,11 +30,14 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let otlp_endpoint = match &cli.command {
-        Command::Serve(args) => args.otlp_endpoint.clone(),
-        Command::Migrate(_) | Command::Bench(_) => None,
+    let settings = match &cli.command {
+        Command::Serve(args) => telemetry::TelemetrySettings {
+            otlp_endpoint: args.otlp_endpoint.clone(),
+            log_format: args.log_format,
+        },
+        Command::Migrate(_) | Command::Bench(_) => telemetry::TelemetrySettings::default(),
     };
-    let telemetry = match telemetry::init(otlp_endpoint.as_deref()) {
+    let telemetry = match telemetry::init(&settings) {
         Ok(telemetry) => telemetry,
         Err(error) => {
             eprintln!("sfn: {error}");
@@ -62,10 +65,8 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    app::serve(args, listener, shutdown_signal())
+    let listeners = app::Listeners::bind(&args).await?;
+    app::serve(args, listeners, shutdown_signal())
         .await
         .map_err(|e| e.to_string())
 }

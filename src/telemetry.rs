@@ -1,5 +1,5 @@
-//! Logging and tracing: `tracing` to stderr (filter from `RUST_LOG`, default `info`), plus OTLP/gRPC
-//! span and metric export (see `crate::metrics`) when an endpoint is configured.
+//! Logging and tracing: `tracing` to stderr (filter from `RUST_LOG`, default `info`) as text or JSON lines,
+//! plus OTLP/gRPC span and metric export (see `crate::metrics`) when an endpoint is configured.
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
@@ -19,6 +19,56 @@ pub enum TelemetryError {
     },
     #[error("cannot install the tracing subscriber: {0}")]
     Subscriber(#[from] tracing_subscriber::util::TryInitError),
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (colours only on a terminal).
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl LogFormat {
+    /// JSON when stderr is not a terminal (a container, a file), text on a terminal.
+    pub fn detect() -> LogFormat {
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() {
+            LogFormat::Text
+        } else {
+            LogFormat::Json
+        }
+    }
+}
+
+/// What [`init`] sets up.
+#[derive(Debug, Clone, Default)]
+pub struct TelemetrySettings {
+    pub otlp_endpoint: Option<String>,
+    /// `None`: [`LogFormat::detect`].
+    pub log_format: Option<LogFormat>,
+}
+
+/// The resource every span and metric carries: `service.name` from `OTEL_SERVICE_NAME` (default `sfn`),
+/// a `service.instance.id` unique to this process (or `OTEL_SERVICE_INSTANCE_ID`), and anything in
+/// `OTEL_RESOURCE_ATTRIBUTES`.
+pub fn resource() -> Resource {
+    let name = std::env::var("OTEL_SERVICE_NAME")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "sfn".to_string());
+    let instance = std::env::var("OTEL_SERVICE_INSTANCE_ID")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    Resource::builder()
+        .with_service_name(name)
+        .with_attribute(opentelemetry::KeyValue::new(
+            "service.instance.id",
+            instance,
+        ))
+        .build()
 }
 
 /// Keeps the span exporter alive; call [`Telemetry::shutdown`] before exiting to flush pending spans.
@@ -45,49 +95,69 @@ impl Telemetry {
     }
 }
 
-/// Installs the global subscriber. Must run inside a Tokio runtime when `otlp_endpoint` is set.
-pub fn init(otlp_endpoint: Option<&str>) -> Result<Telemetry, TelemetryError> {
+/// Installs the global subscriber and the process's meter provider. Must run inside a Tokio runtime when
+/// an OTLP endpoint is set.
+pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    let provider = match otlp_endpoint {
-        Some(endpoint) => Some(otlp_provider(endpoint)?),
+    let resource = resource();
+    let endpoint = settings.otlp_endpoint.as_deref();
+    let provider = match endpoint {
+        Some(endpoint) => Some(otlp_provider(endpoint, resource.clone())?),
         None => None,
     };
-    let meters = match otlp_endpoint {
-        Some(endpoint) => {
-            let meters = otlp_meters(endpoint)?;
-            opentelemetry::global::set_meter_provider(meters.clone());
-            Some(meters)
-        }
+    let exporter = match endpoint {
+        Some(endpoint) => Some(otlp_metric_exporter(endpoint)?),
         None => None,
     };
+    let (installed, built) = crate::metrics::install(exporter, resource);
+    let meters = (built && endpoint.is_some()).then(|| installed.provider.clone());
     let otel = provider
         .as_ref()
         .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("sfn")));
+    let (text, json) = match settings.log_format.unwrap_or_else(LogFormat::detect) {
+        LogFormat::Text => (
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .with_writer(std::io::stderr),
+            ),
+            None,
+        ),
+        LogFormat::Json => (
+            None,
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(false)
+                    .with_writer(std::io::stderr),
+            ),
+        ),
+    };
     tracing_subscriber::registry()
         .with(filter)
-        .with(fmt)
+        .with(text)
+        .with(json)
         .with(otel)
         .try_init()?;
     Ok(Telemetry { provider, meters })
 }
 
-fn otlp_meters(endpoint: &str) -> Result<SdkMeterProvider, TelemetryError> {
-    let exporter = opentelemetry_otlp::MetricExporter::builder()
+fn otlp_metric_exporter(
+    endpoint: &str,
+) -> Result<opentelemetry_otlp::MetricExporter, TelemetryError> {
+    opentelemetry_otlp::MetricExporter::builder()
         .with_tonic()
         .with_endpoint(endpoint)
         .build()
         .map_err(|source| TelemetryError::Exporter {
             endpoint: endpoint.to_string(),
             source,
-        })?;
-    Ok(SdkMeterProvider::builder()
-        .with_periodic_exporter(exporter)
-        .with_resource(Resource::builder().with_service_name("sfn").build())
-        .build())
+        })
 }
 
-fn otlp_provider(endpoint: &str) -> Result<SdkTracerProvider, TelemetryError> {
+fn otlp_provider(endpoint: &str, resource: Resource) -> Result<SdkTracerProvider, TelemetryError> {
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
         .with_endpoint(endpoint)
@@ -98,6 +168,6 @@ fn otlp_provider(endpoint: &str) -> Result<SdkTracerProvider, TelemetryError> {
         })?;
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_resource(Resource::builder().with_service_name("sfn").build())
+        .with_resource(resource)
         .build())
 }

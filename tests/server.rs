@@ -148,12 +148,14 @@ async fn shutdown_drains_in_flight_calls_and_returns_ok(backend: Backend) {
 #[tokio::test]
 async fn a_second_server_on_the_same_sqlite_file_refuses_clearly() {
     let first = TestServer::start_on(common::Backend::Sqlite, |_| {}).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let args = ServeArgs {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        metrics_listen: None,
         database_url: Some(first.database_url.clone()),
         ..ServeArgs::default()
     };
-    let error = sfn::app::serve(args, listener, std::future::pending())
+    let listeners = sfn::app::Listeners::bind(&args).await.unwrap();
+    let error = sfn::app::serve(args, listeners, std::future::pending())
         .await
         .unwrap_err()
         .to_string();

@@ -6,7 +6,11 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otlp_export_installs_and_flushes_without_a_collector() {
     // Port 9 (discard) on loopback: nothing listens, so the export fails fast.
-    let telemetry = sfn::telemetry::init(Some("http://127.0.0.1:9")).expect("telemetry installs");
+    let settings = sfn::telemetry::TelemetrySettings {
+        otlp_endpoint: Some("http://127.0.0.1:9".to_string()),
+        log_format: Some(sfn::telemetry::LogFormat::Json),
+    };
+    let telemetry = sfn::telemetry::init(&settings).expect("telemetry installs");
     {
         let span = tracing::info_span!("test_span", answer = 42);
         let _entered = span.enter();
@@ -23,5 +27,5 @@ async fn otlp_export_installs_and_flushes_without_a_collector() {
     );
 
     // A second install in the same process is refused with an error, not a panic.
-    assert!(sfn::telemetry::init(None).is_err());
+    assert!(sfn::telemetry::init(&Default::default()).is_err());
 }

@@ -28,6 +28,7 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::asl::StateMachine;
 use crate::clock::SharedClock;
+use crate::metrics::METRICS;
 use crate::store::lease::LeaseStore;
 use crate::store::Store;
 
@@ -142,6 +143,10 @@ impl Executor {
                 .await
             {
                 Ok(claim) => {
+                    METRICS.claims.add(1, &[]);
+                    METRICS
+                        .claimed_executions
+                        .add(claim.executions.len() as u64, &[]);
                     // Fewer than asked for means nothing else is due now: wait for a wake-up, the next
                     // timer or the poll rather than claim again at once (a claim that would find nothing).
                     let drained = claim.executions.len() < free;

@@ -78,7 +78,10 @@ impl Executor {
             };
             // In its own task, so that a caller who goes away mid-call cannot strand a committed execution
             // leased to this process without running it.
-            let outcome = tokio::spawn(self.clone().insert_and_hand_over(new, reservation))
+            let insert = self
+                .clone()
+                .insert_and_hand_over(machine.arn.clone(), new, reservation);
+            let outcome = tokio::spawn(insert)
                 .await
                 .map_err(|e| store::Error::Other(format!("the start task failed: {e}").into()))??;
             match outcome {
@@ -159,10 +162,19 @@ impl Executor {
     /// is due now wakes the executors.
     async fn insert_and_hand_over(
         self: Arc<Self>,
+        state_machine_arn: String,
         new: NewExecution,
         reservation: Option<Reservation>,
     ) -> store::Result<StartOutcome> {
-        let summary = new.first_step.as_ref().map(|f| StepSummary::of(&f.step));
+        let summary = new.first_step.as_ref().map(|f| {
+            StepSummary::of(
+                &f.step,
+                &state_machine_arn,
+                &new.arn,
+                new.start_date,
+                new.start_date,
+            )
+        });
         let due_now = match &new.first_step {
             Some(first) => {
                 first.step.closing.is_none()
@@ -171,7 +183,11 @@ impl Executor {
             None => true,
         };
         let mut outcome = self.control.execution_start(new).await?;
-        if let StartOutcome::Started { leased, .. } = &mut outcome {
+        if let StartOutcome::Started { leased, execution } = &mut outcome {
+            crate::metrics::METRICS.executions_started.add(
+                1,
+                &crate::metrics::execution_attributes(&state_machine_arn, &execution.arn),
+            );
             if let Some(summary) = &summary {
                 self.step_committed(summary);
             }

@@ -125,8 +125,8 @@ impl Executor {
         // Before any release below: a renewal still in flight could push the lease out again.
         drop(renewal);
         METRICS
-            .step_duration_ms
-            .record(started.elapsed().as_secs_f64() * 1000.0, &[]);
+            .step_duration
+            .record(started.elapsed().as_secs_f64(), &[]);
         let outcome = match &result {
             Ok(CommitOutcome::Committed | CommitOutcome::CommittedDueNow) => "committed",
             Ok(CommitOutcome::LeaseLost) => "lease_lost",
@@ -166,6 +166,7 @@ impl Executor {
                     .await
                 {
                     Ok(lost) if !lost.is_empty() => {
+                        METRICS.leases_lost.add(1, &[]);
                         // The fence makes our eventual commit fail; nothing more to do here.
                         tracing::warn!(
                             execution_id = lease.execution_id,
@@ -173,7 +174,7 @@ impl Executor {
                         );
                         return;
                     }
-                    Ok(_) => {}
+                    Ok(_) => METRICS.lease_renewals.add(1, &[]),
                     Err(e) => tracing::warn!(error = %e, "renewing a lease failed"),
                 }
             }
@@ -206,7 +207,7 @@ impl Executor {
                 inbox_applied: inbox.iter().map(|m| m.id).collect(),
                 step,
             };
-            let outcome = self.commit(commit).await?;
+            let outcome = self.commit(leased, commit).await?;
             // Rare (a report raced a timeout or the execution's end): the lease is still ours, so read the
             // inbox again and re-run the step from the same state, now with the report.
             if outcome == CommitOutcome::StaleInbox && attempt < MAX_STALE_ATTEMPTS {
@@ -239,8 +240,18 @@ impl Executor {
     }
 
     /// Commits a step and tells whoever waits for what it created.
-    async fn commit(&self, commit: StepCommit) -> Result<CommitOutcome, StepError> {
-        let summary = StepSummary::of(&commit.step);
+    async fn commit(
+        &self,
+        leased: &LeasedExecution,
+        commit: StepCommit,
+    ) -> Result<CommitOutcome, StepError> {
+        let summary = StepSummary::of(
+            &commit.step,
+            &leased.state_machine_arn,
+            &leased.arn,
+            leased.start_date,
+            commit.now,
+        );
         let outcome = self.store.step_commit(commit).await?;
         match outcome {
             CommitOutcome::Committed | CommitOutcome::CommittedDueNow => {
@@ -302,7 +313,7 @@ impl Executor {
                     }),
                 },
             };
-            let outcome = self.commit(commit).await?;
+            let outcome = self.commit(leased, commit).await?;
             if outcome == CommitOutcome::StaleInbox && attempt < MAX_STALE_ATTEMPTS {
                 attempt += 1;
                 continue;
@@ -315,15 +326,21 @@ impl Executor {
     pub(super) fn step_committed(&self, summary: &StepSummary) {
         METRICS.history_events.add(summary.events, &[]);
         METRICS
+            .state_transitions
+            .add(summary.states_entered, &summary.attributes);
+        METRICS
             .activity_tasks_scheduled
             .add(summary.scheduled.len() as u64, &[]);
         for arn in &summary.scheduled {
             self.wakeups.activity_queued(arn);
         }
         if let Some(status) = summary.closed {
-            METRICS
-                .executions_closed
-                .add(1, &attribute("status", status.as_str()));
+            let mut attributes = summary.attributes.clone();
+            attributes.push(opentelemetry::KeyValue::new("status", status.as_str()));
+            METRICS.executions_closed.add(1, &attributes);
+            if let Some(duration) = summary.duration {
+                METRICS.execution_duration.record(duration, &attributes);
+            }
         }
     }
 
@@ -442,20 +459,44 @@ fn stored_state(
 /// What a committed step changed, for metrics and wake-ups.
 pub(super) struct StepSummary {
     events: u64,
+    states_entered: u64,
     scheduled: Vec<String>,
     closed: Option<ExecutionStatus>,
+    /// state_machine_arn and type, for the execution metrics.
+    attributes: Vec<opentelemetry::KeyValue>,
+    /// How long the execution ran, when this step closed it.
+    duration: Option<f64>,
 }
 
 impl StepSummary {
-    pub(super) fn of(step: &StepWrite) -> StepSummary {
+    pub(super) fn of(
+        step: &StepWrite,
+        state_machine_arn: &str,
+        execution_arn: &str,
+        start_date: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StepSummary {
+        let closed = step.closing.as_ref().map(|c| c.status);
         StepSummary {
             events: step.events.len() as u64,
+            states_entered: step
+                .events
+                .iter()
+                .filter(|e| e.event_type.ends_with("StateEntered"))
+                .count() as u64,
             scheduled: step
                 .scheduled_tasks()
                 .iter()
                 .map(|(_, arn, _, _)| arn.to_string())
                 .collect(),
-            closed: step.closing.as_ref().map(|c| c.status),
+            closed,
+            attributes: crate::metrics::execution_attributes(state_machine_arn, execution_arn),
+            duration: closed.map(|_| {
+                (now - start_date)
+                    .to_std()
+                    .unwrap_or_default()
+                    .as_secs_f64()
+            }),
         }
     }
 }

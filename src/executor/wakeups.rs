@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
+use crate::metrics::METRICS;
+
 /// Concurrent GetActivityTask polls allowed per activity ARN (AWS quota).
 const MAX_POLLERS_PER_ACTIVITY: usize = 1000;
 
@@ -51,6 +53,7 @@ impl Wakeups {
     pub fn activity_poller(&self, activity_arn: &str) -> Option<ActivityPoller> {
         let waiter = self.waiter(activity_arn);
         let before = waiter.pollers.fetch_add(1, Ordering::SeqCst);
+        METRICS.activity_pollers.add(1, &[]);
         let poller = ActivityPoller(waiter);
         (before < MAX_POLLERS_PER_ACTIVITY).then_some(poller)
     }
@@ -79,6 +82,7 @@ impl ActivityPoller {
 impl Drop for ActivityPoller {
     fn drop(&mut self) {
         self.0.pollers.fetch_sub(1, Ordering::SeqCst);
+        METRICS.activity_pollers.add(-1, &[]);
     }
 }
 

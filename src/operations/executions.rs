@@ -170,14 +170,6 @@ impl Service {
                 if execution.status == ExecutionStatus::Running {
                     self.open_executions.started();
                 }
-                let kind = if execution.express {
-                    "EXPRESS"
-                } else {
-                    "STANDARD"
-                };
-                crate::metrics::METRICS
-                    .executions_started
-                    .add(1, &crate::metrics::attribute("type", kind));
                 Ok(pb::StartExecutionResponse {
                     execution_arn: execution.arn,
                     start_date: timestamp(execution.start_date),

@@ -135,6 +135,8 @@ pub struct TestServer {
     pub backend: Backend,
     /// Where the server takes its time from.
     pub clock: SharedClock,
+    /// The Prometheus endpoint (`GET /metrics`).
+    pub metrics_addr: Option<SocketAddr>,
     database: Option<TestDatabase>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), sfn::app::AppError>>>,
@@ -189,17 +191,22 @@ impl TestServer {
         database_url: String,
         clock: SharedClock,
     ) -> TestServer {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .expect("bind test listener");
-        let addr = listener.local_addr().expect("listener address");
+        // Port 0 for both: the test asks the listeners where they are.
+        let listeners = sfn::app::Listeners::bind(&ServeArgs {
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            ..args.clone()
+        })
+        .await
+        .expect("bind test listeners");
+        let addr = listeners.grpc.local_addr().expect("listener address");
+        let metrics_addr = listeners.metrics.as_ref().and_then(|l| l.local_addr().ok());
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let shutdown = async {
             let _ = shutdown_rx.await;
         };
         let mut server = tokio::spawn(sfn::app::serve_with_clock(
             args.clone(),
-            listener,
+            listeners,
             shutdown,
             clock.clone(),
         ));
@@ -232,6 +239,7 @@ impl TestServer {
             args,
             backend,
             clock,
+            metrics_addr,
             database,
             shutdown: Some(shutdown_tx),
             server: Some(server),

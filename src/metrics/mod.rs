@@ -1,0 +1,170 @@
+//! Service metrics: OpenTelemetry instruments on one process-wide meter provider, read by the Prometheus
+//! endpoint (`--metrics-listen`, see [`prometheus`]) and pushed over OTLP when an endpoint is configured.
+//!
+//! | Instrument (Prometheus name) | Kind | Attributes |
+//! | --- | --- | --- |
+//! | `sfn_executions_started_total` | counter | `state_machine_arn`, `type` (STANDARD, EXPRESS) |
+//! | `sfn_executions_closed_total` | counter | `state_machine_arn`, `type`, `status` (SUCCEEDED, FAILED, TIMED_OUT, ABORTED) |
+//! | `sfn_execution_duration_seconds` | histogram | `state_machine_arn`, `type`, `status` |
+//! | `sfn_state_transitions_total` | counter | `state_machine_arn`, `type` (states entered) |
+//! | `sfn_executions_poisoned_total` | counter | `reason` (poisoned, bug): failed because they could never be advanced |
+//! | `sfn_executor_steps_total` | counter | `outcome` (committed, lease_lost, stale_inbox, failed) |
+//! | `sfn_executor_step_duration_seconds` | histogram | |
+//! | `sfn_executor_claims_total` | counter | claim statements run |
+//! | `sfn_executor_claimed_executions_total` | counter | executions those claims leased |
+//! | `sfn_executor_lease_renewals_total` | counter | |
+//! | `sfn_executor_leases_lost_total` | counter | leases found lost while stepping |
+//! | `sfn_history_events_total` | counter | history events written by steps |
+//! | `sfn_activity_tasks_scheduled_total` | counter | |
+//! | `sfn_activity_pollers` | gauge | GetActivityTask long polls waiting in this process |
+
+pub mod prometheus;
+
+use std::sync::{Arc, LazyLock, OnceLock};
+
+use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _, UpDownCounter};
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
+use opentelemetry_sdk::Resource;
+
+/// Bucket bounds for durations in seconds: 1 ms to 5 min.
+const SECONDS_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+];
+
+pub struct Metrics {
+    pub executions_started: Counter<u64>,
+    pub executions_closed: Counter<u64>,
+    pub execution_duration: Histogram<f64>,
+    pub state_transitions: Counter<u64>,
+    pub executions_poisoned: Counter<u64>,
+    pub steps: Counter<u64>,
+    pub step_duration: Histogram<f64>,
+    pub claims: Counter<u64>,
+    pub claimed_executions: Counter<u64>,
+    pub lease_renewals: Counter<u64>,
+    pub leases_lost: Counter<u64>,
+    pub history_events: Counter<u64>,
+    pub activity_tasks_scheduled: Counter<u64>,
+    pub activity_pollers: UpDownCounter<i64>,
+}
+
+/// The process's meter provider and the reader the Prometheus endpoint collects from.
+pub struct Installed {
+    pub provider: SdkMeterProvider,
+    pub reader: Arc<ManualReader>,
+}
+
+static INSTALLED: OnceLock<Installed> = OnceLock::new();
+
+/// Installs the process-wide meter provider, with an OTLP exporter when one is given. Only the first call
+/// (or the first use of [`METRICS`]) builds it: a later call returns `false` and changes nothing, so call it
+/// before anything records a metric.
+pub fn install(
+    otlp: Option<opentelemetry_otlp::MetricExporter>,
+    resource: Resource,
+) -> (&'static Installed, bool) {
+    let mut built = false;
+    let installed = INSTALLED.get_or_init(|| {
+        built = true;
+        let reader = Arc::new(ManualReader::builder().build());
+        let mut builder = SdkMeterProvider::builder()
+            .with_reader(prometheus::SharedReader(reader.clone()))
+            .with_resource(resource);
+        if let Some(exporter) = otlp {
+            builder = builder.with_periodic_exporter(exporter);
+        }
+        Installed {
+            provider: builder.build(),
+            reader,
+        }
+    });
+    (installed, built)
+}
+
+/// The installed provider (a Prometheus-only one with the default resource if nothing installed one).
+pub fn installed() -> &'static Installed {
+    install(None, crate::telemetry::resource()).0
+}
+
+/// The instruments, created on first use.
+pub static METRICS: LazyLock<Metrics> =
+    LazyLock::new(|| instruments(installed().provider.meter("sfn")));
+
+fn instruments(meter: Meter) -> Metrics {
+    let seconds = |name: &'static str, description: &'static str| {
+        meter
+            .f64_histogram(name)
+            .with_unit("s")
+            .with_description(description)
+            .with_boundaries(SECONDS_BUCKETS.to_vec())
+            .build()
+    };
+    let counter = |name: &'static str, description: &'static str| {
+        meter
+            .u64_counter(name)
+            .with_description(description)
+            .build()
+    };
+    Metrics {
+        executions_started: counter("sfn.executions.started", "Executions started"),
+        executions_closed: counter("sfn.executions.closed", "Executions that ended, by status"),
+        execution_duration: seconds(
+            "sfn.execution.duration",
+            "Time from an execution's start to its end",
+        ),
+        state_transitions: counter("sfn.state.transitions", "States entered"),
+        executions_poisoned: counter(
+            "sfn.executions.poisoned",
+            "Executions failed with States.Runtime because they could never be advanced",
+        ),
+        steps: counter("sfn.executor.steps", "Executor steps, by outcome"),
+        step_duration: seconds(
+            "sfn.executor.step.duration",
+            "Time to advance and commit one leased execution",
+        ),
+        claims: counter("sfn.executor.claims", "Claim statements run by executors"),
+        claimed_executions: counter(
+            "sfn.executor.claimed.executions",
+            "Executions leased by claims",
+        ),
+        lease_renewals: counter(
+            "sfn.executor.lease.renewals",
+            "Lease renewals of long steps",
+        ),
+        leases_lost: counter(
+            "sfn.executor.leases.lost",
+            "Leases found taken by someone else while stepping",
+        ),
+        history_events: counter("sfn.history.events", "History events written by steps"),
+        activity_tasks_scheduled: counter(
+            "sfn.activity.tasks.scheduled",
+            "Activity tasks queued for workers",
+        ),
+        activity_pollers: meter
+            .i64_up_down_counter("sfn.activity.pollers")
+            .with_description("GetActivityTask long polls waiting in this process")
+            .build(),
+    }
+}
+
+pub fn attribute(key: &'static str, value: &'static str) -> [KeyValue; 1] {
+    [KeyValue::new(key, value)]
+}
+
+/// STANDARD or EXPRESS, read from an execution ARN (express executions have their own ARN form).
+pub fn execution_type(execution_arn: &str) -> &'static str {
+    if execution_arn.contains(":express:") {
+        "EXPRESS"
+    } else {
+        "STANDARD"
+    }
+}
+
+/// The attributes that say which executions a measurement is about.
+pub fn execution_attributes(state_machine_arn: &str, execution_arn: &str) -> Vec<KeyValue> {
+    vec![
+        KeyValue::new("state_machine_arn", state_machine_arn.to_string()),
+        KeyValue::new("type", execution_type(execution_arn)),
+    ]
+}
