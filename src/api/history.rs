@@ -109,27 +109,6 @@ fn details_from_json(member: &str, json: &Value) -> Result<Details, serde_json::
     })
 }
 
-/// Removes execution data (the `input`, `output` and `parameters` payloads) from an event, as
-/// GetExecutionHistory does when `includeExecutionData` is false. The `inputDetails`/`outputDetails`,
-/// `error` and `cause` stay: history.md §5 leaves that [?]; we drop only the payload strings.
-pub fn strip_execution_data(event: &mut pb::HistoryEvent) {
-    use Details as D;
-    match &mut event.details {
-        Some(D::ActivityScheduledEventDetails(d)) => d.input = None,
-        Some(D::ActivitySucceededEventDetails(d)) => d.output = None,
-        Some(D::TaskScheduledEventDetails(d)) => d.parameters = None,
-        Some(D::TaskSubmittedEventDetails(d)) => d.output = None,
-        Some(D::TaskSucceededEventDetails(d)) => d.output = None,
-        Some(D::ExecutionStartedEventDetails(d)) => d.input = None,
-        Some(D::ExecutionSucceededEventDetails(d)) => d.output = None,
-        Some(D::LambdaFunctionScheduledEventDetails(d)) => d.input = None,
-        Some(D::LambdaFunctionSucceededEventDetails(d)) => d.output = None,
-        Some(D::StateEnteredEventDetails(d)) => d.input = None,
-        Some(D::StateExitedEventDetails(d)) => d.output = None,
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,34 +265,5 @@ mod tests {
             let error = history_event_to_pb(&case).unwrap_err();
             assert_eq!(error.kind, crate::error::ErrorKind::InternalFailure);
         }
-    }
-
-    #[test]
-    fn strip_execution_data_drops_only_payloads() {
-        let mut pb = history_event_to_pb(&event(
-            "PassStateEntered",
-            json!({"name": "A", "input": "{\"a\":1}", "inputDetails": {"truncated": false}}),
-        ))
-        .unwrap();
-        strip_execution_data(&mut pb);
-        assert_eq!(
-            pb.details,
-            Some(Details::StateEnteredEventDetails(
-                pb::StateEnteredEventDetails {
-                    name: "A".into(),
-                    input: None,
-                    input_details: data(false),
-                }
-            ))
-        );
-
-        let mut failed = history_event_to_pb(&event(
-            "ExecutionFailed",
-            json!({"error": "E", "cause": "C"}),
-        ))
-        .unwrap();
-        let before = failed.clone();
-        strip_execution_data(&mut failed);
-        assert_eq!(failed, before);
     }
 }

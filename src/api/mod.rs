@@ -1,11 +1,13 @@
 //! The gRPC surface: the generated types ([`pb`]), the `StepFunctions` service whose handlers call
-//! `operations::Service`, the one ApiError → `tonic::Status` mapping, and proto conversions of engine types.
+//! `operations::Service`, the one ApiError → `tonic::Status` mapping, and every conversion between proto
+//! messages and the operations' shapes (`convert.rs`, history events in `history.rs`).
 
+mod convert;
 mod history;
 mod service;
 mod status;
 
-pub use history::{history_event_to_pb, strip_execution_data, timestamp};
+pub use history::{history_event_to_pb, timestamp};
 pub use service::StepFunctionsApi;
 pub use status::{status_from, ERROR_DOMAIN};
 

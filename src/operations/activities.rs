@@ -6,9 +6,14 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::executions::check_error_and_cause;
-use super::state_machines::tags_from_pb;
-use super::{activity_does_not_exist, quotas, timestamp, Service};
-use crate::api::pb;
+use super::shapes::{
+    ActivityListItem, CreateActivityRequest, CreateActivityResponse, DeleteActivityRequest,
+    DeleteActivityResponse, DescribeActivityRequest, DescribeActivityResponse,
+    GetActivityTaskRequest, GetActivityTaskResponse, ListActivitiesRequest, ListActivitiesResponse,
+    SendTaskFailureRequest, SendTaskFailureResponse, SendTaskHeartbeatRequest,
+    SendTaskHeartbeatResponse, SendTaskSuccessRequest, SendTaskSuccessResponse,
+};
+use super::{activity_does_not_exist, quotas, Service};
 use crate::domain::arn::{check_arn, ResourceType};
 use crate::domain::names::{validate_name, MAX_NAME_LEN};
 use crate::domain::pagination::{
@@ -31,10 +36,10 @@ impl Service {
     /// and ignores its tags.
     pub async fn create_activity(
         &self,
-        req: pb::CreateActivityRequest,
-    ) -> ApiResult<pb::CreateActivityResponse> {
+        req: CreateActivityRequest,
+    ) -> ApiResult<CreateActivityResponse> {
         validate_name(&req.name, "name")?;
-        let tags = validate_tags(tags_from_pb(req.tags))?;
+        let tags = validate_tags(req.tags)?;
         let arn = self.scope.activity(&req.name);
         check_limit(std::iter::empty(), &tags, &arn)?;
         let created = self
@@ -51,16 +56,16 @@ impl Service {
             Err(store::Error::LimitExceeded) => return Err(quotas::activity_limit_exceeded()),
             other => other?,
         };
-        Ok(pb::CreateActivityResponse {
+        Ok(CreateActivityResponse {
             activity_arn: activity.arn,
-            creation_date: timestamp(activity.creation_date),
+            creation_date: activity.creation_date,
         })
     }
 
     pub async fn describe_activity(
         &self,
-        req: pb::DescribeActivityRequest,
-    ) -> ApiResult<pb::DescribeActivityResponse> {
+        req: DescribeActivityRequest,
+    ) -> ApiResult<DescribeActivityResponse> {
         let arn = req.activity_arn;
         check_arn(&arn, "activityArn", &[ResourceType::Activity])?;
         let activity = self
@@ -68,10 +73,10 @@ impl Service {
             .activity_get(&arn)
             .await?
             .ok_or_else(|| activity_does_not_exist(&arn))?;
-        Ok(pb::DescribeActivityResponse {
+        Ok(DescribeActivityResponse {
             activity_arn: activity.arn,
             name: activity.name,
-            creation_date: timestamp(activity.creation_date),
+            creation_date: activity.creation_date,
         })
     }
 
@@ -79,18 +84,18 @@ impl Service {
     /// no longer poll for them (ActivityDoesNotExist) and the executor's timeouts close them.
     pub async fn delete_activity(
         &self,
-        req: pb::DeleteActivityRequest,
-    ) -> ApiResult<pb::DeleteActivityResponse> {
+        req: DeleteActivityRequest,
+    ) -> ApiResult<DeleteActivityResponse> {
         check_arn(&req.activity_arn, "activityArn", &[ResourceType::Activity])?;
         self.store.activity_delete(&req.activity_arn).await?;
-        Ok(pb::DeleteActivityResponse {})
+        Ok(DeleteActivityResponse {})
     }
 
     /// Name order, like ListStateMachines ([?]: AWS's order is unverified).
     pub async fn list_activities(
         &self,
-        req: pb::ListActivitiesRequest,
-    ) -> ApiResult<pb::ListActivitiesResponse> {
+        req: ListActivitiesRequest,
+    ) -> ApiResult<ListActivitiesResponse> {
         let limit = page_size(req.max_results)?;
         let now = self.clock.now();
         let after: Option<String> = decode_optional(
@@ -104,13 +109,13 @@ impl Service {
             .activity_list(after.as_deref(), limit + 1)
             .await?;
         let next_token = finish_page(&mut activities, limit, LIST_QUERY, now, |a| a.name.clone())?;
-        Ok(pb::ListActivitiesResponse {
+        Ok(ListActivitiesResponse {
             activities: activities
                 .into_iter()
-                .map(|a| pb::ActivityListItem {
+                .map(|a| ActivityListItem {
                     activity_arn: a.arn,
                     name: a.name,
-                    creation_date: timestamp(a.creation_date),
+                    creation_date: a.creation_date,
                 })
                 .collect(),
             next_token,
@@ -121,8 +126,8 @@ impl Service {
     /// for one; an empty response (no token) when none arrives.
     pub async fn get_activity_task(
         &self,
-        req: pb::GetActivityTaskRequest,
-    ) -> ApiResult<pb::GetActivityTaskResponse> {
+        req: GetActivityTaskRequest,
+    ) -> ApiResult<GetActivityTaskResponse> {
         let arn = req.activity_arn;
         check_arn(&arn, "activityArn", &[ResourceType::Activity])?;
         let worker_name = req.worker_name.filter(|w| !w.is_empty());
@@ -153,14 +158,14 @@ impl Service {
                 .await?;
             if let Some(task) = claimed {
                 self.wakeups.work_due();
-                return Ok(pb::GetActivityTaskResponse {
+                return Ok(GetActivityTaskResponse {
                     task_token: Some(task.token),
                     input: Some(task.input),
                 });
             }
             let now = Instant::now();
             if now >= deadline {
-                return Ok(pb::GetActivityTaskResponse::default());
+                return Ok(GetActivityTaskResponse::default());
             }
             let wake_at = deadline.min(now + POLL_INTERVAL);
             tokio::select! {
@@ -172,19 +177,19 @@ impl Service {
 
     pub async fn send_task_success(
         &self,
-        req: pb::SendTaskSuccessRequest,
-    ) -> ApiResult<pb::SendTaskSuccessResponse> {
+        req: SendTaskSuccessRequest,
+    ) -> ApiResult<SendTaskSuccessResponse> {
         check_task_token(&req.task_token)?;
         check_task_output(&req.output)?;
         self.report_task(&req.task_token, TaskReport::Success { output: req.output })
             .await?;
-        Ok(pb::SendTaskSuccessResponse {})
+        Ok(SendTaskSuccessResponse {})
     }
 
     pub async fn send_task_failure(
         &self,
-        req: pb::SendTaskFailureRequest,
-    ) -> ApiResult<pb::SendTaskFailureResponse> {
+        req: SendTaskFailureRequest,
+    ) -> ApiResult<SendTaskFailureResponse> {
         check_task_token(&req.task_token)?;
         check_error_and_cause(req.error.as_deref(), req.cause.as_deref())?;
         self.report_task(
@@ -195,17 +200,17 @@ impl Service {
             },
         )
         .await?;
-        Ok(pb::SendTaskFailureResponse {})
+        Ok(SendTaskFailureResponse {})
     }
 
     pub async fn send_task_heartbeat(
         &self,
-        req: pb::SendTaskHeartbeatRequest,
-    ) -> ApiResult<pb::SendTaskHeartbeatResponse> {
+        req: SendTaskHeartbeatRequest,
+    ) -> ApiResult<SendTaskHeartbeatResponse> {
         check_task_token(&req.task_token)?;
         self.report_task(&req.task_token, TaskReport::Heartbeat)
             .await?;
-        Ok(pb::SendTaskHeartbeatResponse {})
+        Ok(SendTaskHeartbeatResponse {})
     }
 
     /// Unknown token → InvalidToken; task closed by a timeout or its execution's end → TaskTimedOut;

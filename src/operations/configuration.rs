@@ -1,10 +1,14 @@
 //! Logging and tracing configurations: validation, the normalized JSON form stored with each version
-//! (AWS member names), and back to proto for Describe*.
+//! (AWS member names), and back to the response shapes for Describe*.
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::pb;
+use super::shapes::{
+    CloudWatchLogsLogGroup, LogDestination, LoggingConfiguration, LoggingConfigurationInput,
+    TracingConfiguration,
+};
 use crate::domain::arn::check_foreign_arn;
+use crate::domain::enums::{AwsEnum, LogLevel};
 use crate::error::{ApiError, ErrorKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,25 +47,16 @@ fn invalid_logging(detail: &str) -> ApiError {
 /// Validates a logging configuration and returns its normalized JSON. Absent = `{level: OFF,
 /// includeExecutionData: false}`, so an omitted configuration and an explicit OFF one are the same for
 /// CreateStateMachine's idempotency [?: AWS unverified].
-pub fn logging_json(config: Option<&pb::LoggingConfiguration>) -> Result<String, ApiError> {
+pub fn logging_json(config: Option<&LoggingConfigurationInput>) -> Result<String, ApiError> {
     let Some(config) = config else {
         return Ok(default_logging_json());
     };
-    let level = match pb::LogLevel::try_from(config.level) {
-        Ok(pb::LogLevel::Unspecified) | Ok(pb::LogLevel::Off) => "OFF",
-        Ok(pb::LogLevel::All) => "ALL",
-        Ok(pb::LogLevel::Error) => "ERROR",
-        Ok(pb::LogLevel::Fatal) => "FATAL",
-        Err(_) => {
-            return Err(crate::domain::validation::constraint_violation(
-                config.level,
-                "loggingConfiguration.level",
-                "satisfy enum value set: [ALL, ERROR, FATAL, OFF]",
-            ))
-        }
+    let level = match config.level.clone() {
+        None => LogLevel::Off,
+        Some(level) => level.check("loggingConfiguration.level")?,
     };
     let count = config.destinations.len();
-    if count > 1 || (level != "OFF" && count != 1) {
+    if count > 1 || (level != LogLevel::Off && count != 1) {
         return Err(invalid_logging("Must specify exactly one Log Destination."));
     }
     let mut destinations = Vec::with_capacity(count);
@@ -82,7 +77,7 @@ pub fn logging_json(config: Option<&pb::LoggingConfiguration>) -> Result<String,
         });
     }
     let json = LoggingJson {
-        level: level.to_string(),
+        level: level.aws_name().to_string(),
         include_execution_data: config.include_execution_data,
         destinations,
     };
@@ -93,23 +88,24 @@ pub fn default_logging_json() -> String {
     r#"{"level":"OFF","includeExecutionData":false}"#.to_string()
 }
 
-pub fn tracing_json(config: Option<&pb::TracingConfiguration>) -> Result<String, ApiError> {
+pub fn tracing_json(config: Option<&TracingConfiguration>) -> Result<String, ApiError> {
     let enabled = config.is_some_and(|c| c.enabled);
     serde_json::to_string(&TracingJson { enabled }).map_err(ApiError::internal)
 }
 
-pub fn logging_to_pb(json: &str) -> Result<pb::LoggingConfiguration, ApiError> {
+/// The stored logging configuration (normalized JSON) as Describe* return it.
+pub fn logging_configuration(json: &str) -> Result<LoggingConfiguration, ApiError> {
     let parsed: LoggingJson = serde_json::from_str(json).map_err(ApiError::internal)?;
-    let level = pb::LogLevel::from_str_name(&parsed.level)
+    let level = LogLevel::from_aws_name(&parsed.level)
         .ok_or_else(|| ApiError::internal(format!("stored log level {}", parsed.level)))?;
-    Ok(pb::LoggingConfiguration {
-        level: level as i32,
+    Ok(LoggingConfiguration {
+        level,
         include_execution_data: parsed.include_execution_data,
         destinations: parsed
             .destinations
             .into_iter()
-            .map(|d| pb::LogDestination {
-                cloud_watch_logs_log_group: Some(pb::CloudWatchLogsLogGroup {
+            .map(|d| LogDestination {
+                cloud_watch_logs_log_group: Some(CloudWatchLogsLogGroup {
                     log_group_arn: d.cloud_watch_logs_log_group.log_group_arn,
                 }),
             })
@@ -117,9 +113,10 @@ pub fn logging_to_pb(json: &str) -> Result<pb::LoggingConfiguration, ApiError> {
     })
 }
 
-pub fn tracing_to_pb(json: &str) -> Result<pb::TracingConfiguration, ApiError> {
+/// The stored tracing configuration as Describe* return it.
+pub fn tracing_configuration(json: &str) -> Result<TracingConfiguration, ApiError> {
     let parsed: TracingJson = serde_json::from_str(json).map_err(ApiError::internal)?;
-    Ok(pb::TracingConfiguration {
+    Ok(TracingConfiguration {
         enabled: parsed.enabled,
     })
 }
@@ -127,21 +124,19 @@ pub fn tracing_to_pb(json: &str) -> Result<pb::TracingConfiguration, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::enums::EnumValue;
 
-    fn destination(arn: &str) -> pb::LogDestination {
-        pb::LogDestination {
-            cloud_watch_logs_log_group: Some(pb::CloudWatchLogsLogGroup {
+    fn destination(arn: &str) -> LogDestination {
+        LogDestination {
+            cloud_watch_logs_log_group: Some(CloudWatchLogsLogGroup {
                 log_group_arn: arn.into(),
             }),
         }
     }
 
-    fn logging(
-        level: pb::LogLevel,
-        destinations: Vec<pb::LogDestination>,
-    ) -> pb::LoggingConfiguration {
-        pb::LoggingConfiguration {
-            level: level as i32,
+    fn logging(level: LogLevel, destinations: Vec<LogDestination>) -> LoggingConfigurationInput {
+        LoggingConfigurationInput {
+            level: Some(level.into()),
             include_execution_data: true,
             destinations,
         }
@@ -152,33 +147,43 @@ mod tests {
     #[test]
     fn defaults_and_normalization() {
         assert_eq!(logging_json(None).unwrap(), default_logging_json());
-        let off = pb::LoggingConfiguration::default();
+        let off = LoggingConfigurationInput::default();
         assert_eq!(logging_json(Some(&off)).unwrap(), default_logging_json());
-        let all =
-            logging_json(Some(&logging(pb::LogLevel::All, vec![destination(GROUP)]))).unwrap();
+        let all = logging_json(Some(&logging(LogLevel::All, vec![destination(GROUP)]))).unwrap();
         assert_eq!(
             all,
             format!(
                 r#"{{"level":"ALL","includeExecutionData":true,"destinations":[{{"cloudWatchLogsLogGroup":{{"logGroupArn":"{GROUP}"}}}}]}}"#
             )
         );
-        let back = logging_to_pb(&all).unwrap();
-        assert_eq!(back, logging(pb::LogLevel::All, vec![destination(GROUP)]));
+        let back = logging_configuration(&all).unwrap();
+        assert_eq!(
+            back,
+            LoggingConfiguration {
+                level: LogLevel::All,
+                include_execution_data: true,
+                destinations: vec![destination(GROUP)],
+            }
+        );
         assert_eq!(tracing_json(None).unwrap(), r#"{"enabled":false}"#);
-        assert!(tracing_to_pb(r#"{"enabled":true}"#).unwrap().enabled);
+        assert!(
+            tracing_configuration(r#"{"enabled":true}"#)
+                .unwrap()
+                .enabled
+        );
     }
 
     #[test]
     fn invalid_configurations() {
         let cases = [
             (
-                logging(pb::LogLevel::All, vec![]),
+                logging(LogLevel::All, vec![]),
                 ErrorKind::InvalidLoggingConfiguration,
                 "Invalid Logging Configuration: Must specify exactly one Log Destination.",
             ),
             (
                 logging(
-                    pb::LogLevel::Error,
+                    LogLevel::Error,
                     vec![destination(GROUP), destination(GROUP)],
                 ),
                 ErrorKind::InvalidLoggingConfiguration,
@@ -186,16 +191,24 @@ mod tests {
             ),
             (
                 logging(
-                    pb::LogLevel::Fatal,
+                    LogLevel::Fatal,
                     vec![destination("arn:aws:logs:us-east-1:1:log-group:g")],
                 ),
                 ErrorKind::InvalidLoggingConfiguration,
                 "Invalid Logging Configuration: Log Destination not found.",
             ),
             (
-                logging(pb::LogLevel::All, vec![destination("nope")]),
+                logging(LogLevel::All, vec![destination("nope")]),
                 ErrorKind::InvalidArn,
                 "Invalid Arn: 'Invalid ARN prefix: nope'",
+            ),
+            (
+                LoggingConfigurationInput {
+                    level: Some(EnumValue::Unknown("9".into())),
+                    ..LoggingConfigurationInput::default()
+                },
+                ErrorKind::ValidationException,
+                "1 validation error detected: Value '9' at 'loggingConfiguration.level' failed to satisfy constraint: Member must satisfy enum value set: [ALL, ERROR, FATAL, OFF]",
             ),
         ];
         for (config, kind, message) in cases {

@@ -4,11 +4,20 @@
 use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
 
-use super::configuration::{logging_to_pb, tracing_to_pb};
+use super::configuration::{logging_configuration, tracing_configuration};
+use super::shapes::{
+    CloudWatchEventsExecutionDataDetails, DescribeExecutionRequest, DescribeExecutionResponse,
+    DescribeStateMachineForExecutionRequest, DescribeStateMachineForExecutionResponse,
+    ExecutionListItem, GetExecutionHistoryRequest, GetExecutionHistoryResponse,
+    ListExecutionsRequest, ListExecutionsResponse, StartExecutionRequest, StartExecutionResponse,
+    StopExecutionRequest, StopExecutionResponse,
+};
+use super::Service;
 use super::{execution_does_not_exist, state_machine_deleting, state_machine_does_not_exist};
-use super::{timestamp, Service};
-use crate::api::{history_event_to_pb, pb, strip_execution_data};
+use crate::asl::history::details_member;
+use crate::asl::HistoryEvent;
 use crate::domain::arn::{check_arn, ResourceType};
+use crate::domain::enums::AwsEnum;
 use crate::domain::names::validate_name;
 use crate::domain::pagination::{
     decode_optional, finish_page, page_size, MAX_EXECUTIONS_TOKEN_LEN, MAX_TOKEN_LEN,
@@ -25,34 +34,6 @@ use crate::store::{
 const MAX_TRACE_HEADER_LEN: usize = 256;
 pub(super) const MAX_ERROR_LEN: usize = 256;
 pub(super) const MAX_CAUSE_LEN: usize = 32_768;
-
-fn status_to_pb(status: ExecutionStatus) -> pb::ExecutionStatus {
-    match status {
-        ExecutionStatus::Running => pb::ExecutionStatus::Running,
-        ExecutionStatus::Succeeded => pb::ExecutionStatus::Succeeded,
-        ExecutionStatus::Failed => pb::ExecutionStatus::Failed,
-        ExecutionStatus::TimedOut => pb::ExecutionStatus::TimedOut,
-        ExecutionStatus::Aborted => pb::ExecutionStatus::Aborted,
-    }
-}
-
-fn status_filter_from_pb(value: i32) -> ApiResult<Option<ExecutionStatus>> {
-    Ok(match pb::ExecutionStatus::try_from(value) {
-        Ok(pb::ExecutionStatus::Unspecified) => None,
-        Ok(pb::ExecutionStatus::Running) => Some(ExecutionStatus::Running),
-        Ok(pb::ExecutionStatus::Succeeded) => Some(ExecutionStatus::Succeeded),
-        Ok(pb::ExecutionStatus::Failed) => Some(ExecutionStatus::Failed),
-        Ok(pb::ExecutionStatus::TimedOut) => Some(ExecutionStatus::TimedOut),
-        Ok(pb::ExecutionStatus::Aborted) => Some(ExecutionStatus::Aborted),
-        Err(_) => {
-            return Err(constraint_violation(
-                value,
-                "statusFilter",
-                "satisfy enum value set: [SUCCEEDED, TIMED_OUT, ABORTED, FAILED, RUNNING]",
-            ))
-        }
-    })
-}
 
 fn check_trace_header(header: &str) -> ApiResult<()> {
     check_max_len(header, "traceHeader", MAX_TRACE_HEADER_LEN)?;
@@ -97,8 +78,8 @@ impl Service {
 
     pub async fn start_execution(
         &self,
-        req: pb::StartExecutionRequest,
-    ) -> ApiResult<pb::StartExecutionResponse> {
+        req: StartExecutionRequest,
+    ) -> ApiResult<StartExecutionResponse> {
         let machine_arn = req.state_machine_arn;
         check_arn(
             &machine_arn,
@@ -170,9 +151,9 @@ impl Service {
                 if execution.status == ExecutionStatus::Running {
                     self.open_executions.started();
                 }
-                Ok(pb::StartExecutionResponse {
+                Ok(StartExecutionResponse {
                     execution_arn: execution.arn,
-                    start_date: timestamp(execution.start_date),
+                    start_date: execution.start_date,
                 })
             }
             StartOutcome::NameTaken(existing) => {
@@ -195,21 +176,21 @@ impl Service {
 
     pub async fn describe_execution(
         &self,
-        req: pb::DescribeExecutionRequest,
-    ) -> ApiResult<pb::DescribeExecutionResponse> {
+        req: DescribeExecutionRequest,
+    ) -> ApiResult<DescribeExecutionResponse> {
         let execution = self.find_execution(&req.execution_arn).await?;
-        let included = || Some(pb::CloudWatchEventsExecutionDataDetails { included: true });
+        let included = || Some(CloudWatchEventsExecutionDataDetails { included: true });
         // AWS returns output only for SUCCEEDED executions.
         let output = execution
             .output
             .filter(|_| execution.status == ExecutionStatus::Succeeded);
-        Ok(pb::DescribeExecutionResponse {
+        Ok(DescribeExecutionResponse {
             execution_arn: execution.arn,
             state_machine_arn: execution.state_machine_arn,
             name: execution.name,
-            status: status_to_pb(execution.status) as i32,
-            start_date: timestamp(execution.start_date),
-            stop_date: execution.stop_date.and_then(timestamp),
+            status: execution.status.into(),
+            start_date: execution.start_date,
+            stop_date: execution.stop_date,
             input: execution.input,
             input_details: included(),
             output_details: output.as_ref().and_then(|_| included()),
@@ -220,19 +201,22 @@ impl Service {
 
     pub async fn list_executions(
         &self,
-        req: pb::ListExecutionsRequest,
-    ) -> ApiResult<pb::ListExecutionsResponse> {
+        req: ListExecutionsRequest,
+    ) -> ApiResult<ListExecutionsResponse> {
         let machine_arn = req.state_machine_arn;
         check_arn(
             &machine_arn,
             "stateMachineArn",
             &[ResourceType::StateMachine],
         )?;
-        let status = status_filter_from_pb(req.status_filter)?;
+        let status = req
+            .status_filter
+            .map(|status| status.check("statusFilter"))
+            .transpose()?;
         let limit = page_size(req.max_results)?;
         let query_key = format!(
             "ListExecutions\0{machine_arn}\0{}",
-            status.map(ExecutionStatus::as_str).unwrap_or_default()
+            status.map(AwsEnum::aws_name).unwrap_or_default()
         );
         let now = self.clock.now();
         let cursor: Option<ExecutionCursor> = decode_optional(
@@ -255,7 +239,7 @@ impl Service {
             .store
             .execution_list(ExecutionListQuery {
                 state_machine_id: machine.id,
-                status,
+                status: status.map(ExecutionStatus::from),
                 after,
                 limit: limit + 1,
             })
@@ -267,16 +251,16 @@ impl Service {
             now,
             |e| -> ExecutionCursor { (e.start_date.timestamp_micros(), e.id) },
         )?;
-        Ok(pb::ListExecutionsResponse {
+        Ok(ListExecutionsResponse {
             executions: executions
                 .into_iter()
-                .map(|e| pb::ExecutionListItem {
+                .map(|e| ExecutionListItem {
                     execution_arn: e.arn,
                     state_machine_arn: e.state_machine_arn,
                     name: e.name,
-                    status: status_to_pb(e.status) as i32,
-                    start_date: timestamp(e.start_date),
-                    stop_date: e.stop_date.and_then(timestamp),
+                    status: e.status.into(),
+                    start_date: e.start_date,
+                    stop_date: e.stop_date,
                 })
                 .collect(),
             next_token,
@@ -287,8 +271,8 @@ impl Service {
     /// the original stopDate ([?: AWS unverified]; chosen so retries of a stop are harmless).
     pub async fn stop_execution(
         &self,
-        req: pb::StopExecutionRequest,
-    ) -> ApiResult<pb::StopExecutionResponse> {
+        req: StopExecutionRequest,
+    ) -> ApiResult<StopExecutionResponse> {
         check_arn(
             &req.execution_arn,
             "executionArn",
@@ -314,36 +298,36 @@ impl Service {
             StopOutcome::AlreadyClosed(closed) => closed,
             StopOutcome::NotFound => return Err(execution_does_not_exist(&req.execution_arn)),
         };
-        Ok(pb::StopExecutionResponse {
-            stop_date: stopped.stop_date.and_then(timestamp),
+        Ok(StopExecutionResponse {
+            stop_date: stopped.stop_date,
         })
     }
 
     pub async fn describe_state_machine_for_execution(
         &self,
-        req: pb::DescribeStateMachineForExecutionRequest,
-    ) -> ApiResult<pb::DescribeStateMachineForExecutionResponse> {
+        req: DescribeStateMachineForExecutionRequest,
+    ) -> ApiResult<DescribeStateMachineForExecutionResponse> {
         let execution = self.find_execution(&req.execution_arn).await?;
         let version = self
             .store
             .state_machine_version(execution.version_id)
             .await?
             .ok_or_else(|| execution_does_not_exist(&req.execution_arn))?;
-        Ok(pb::DescribeStateMachineForExecutionResponse {
+        Ok(DescribeStateMachineForExecutionResponse {
             state_machine_arn: execution.state_machine_arn,
             name: execution.state_machine_name,
             definition: version.definition,
             role_arn: version.role_arn,
-            update_date: timestamp(version.update_date),
-            logging_configuration: Some(logging_to_pb(&version.logging_configuration)?),
-            tracing_configuration: Some(tracing_to_pb(&version.tracing_configuration)?),
+            update_date: version.update_date,
+            logging_configuration: logging_configuration(&version.logging_configuration)?,
+            tracing_configuration: tracing_configuration(&version.tracing_configuration)?,
         })
     }
 
     pub async fn get_execution_history(
         &self,
-        req: pb::GetExecutionHistoryRequest,
-    ) -> ApiResult<pb::GetExecutionHistoryResponse> {
+        req: GetExecutionHistoryRequest,
+    ) -> ApiResult<GetExecutionHistoryResponse> {
         check_arn(
             &req.execution_arn,
             "executionArn",
@@ -372,28 +356,95 @@ impl Service {
             })
             .await?;
         let next_token = finish_page(&mut events, limit, &query_key, now, |e| e.id)?;
-        let include_data = req.include_execution_data.unwrap_or(true);
-        let events = events
-            .iter()
-            .map(|event| {
-                let mut converted = history_event_to_pb(event)?;
-                if !include_data {
-                    strip_execution_data(&mut converted);
-                }
-                Ok(converted)
-            })
-            .collect::<ApiResult<Vec<_>>>()?;
-        Ok(pb::GetExecutionHistoryResponse { events, next_token })
+        if !req.include_execution_data.unwrap_or(true) {
+            events.iter_mut().for_each(strip_execution_data);
+        }
+        Ok(GetExecutionHistoryResponse { events, next_token })
     }
 }
 
 /// StartExecution's answer when the name belongs to `existing`: idempotent only while that execution runs
 /// and the input is the same string (exact comparison, [?: AWS may compare semantically]).
-fn idempotent_repeat(existing: ExecutionRecord, input: &str) -> Option<pb::StartExecutionResponse> {
-    (existing.status == ExecutionStatus::Running && existing.input == input).then(|| {
-        pb::StartExecutionResponse {
-            execution_arn: existing.arn,
-            start_date: timestamp(existing.start_date),
-        }
+fn idempotent_repeat(existing: ExecutionRecord, input: &str) -> Option<StartExecutionResponse> {
+    let repeat = existing.status == ExecutionStatus::Running && existing.input == input;
+    repeat.then_some(StartExecutionResponse {
+        execution_arn: existing.arn,
+        start_date: existing.start_date,
     })
+}
+
+/// Removes execution data (the `input`, `output` and `parameters` payloads) from an event's details, as
+/// GetExecutionHistory does when `includeExecutionData` is false. The `inputDetails`/`outputDetails`,
+/// `error` and `cause` stay (AWS leaves this unclear); we drop only the payload strings.
+fn strip_execution_data(event: &mut HistoryEvent) {
+    let payload = match details_member(&event.event_type) {
+        Some(
+            "activityScheduledEventDetails"
+            | "executionStartedEventDetails"
+            | "lambdaFunctionScheduledEventDetails"
+            | "stateEnteredEventDetails",
+        ) => "input",
+        Some(
+            "activitySucceededEventDetails"
+            | "taskSubmittedEventDetails"
+            | "taskSucceededEventDetails"
+            | "executionSucceededEventDetails"
+            | "lambdaFunctionSucceededEventDetails"
+            | "stateExitedEventDetails",
+        ) => "output",
+        Some("taskScheduledEventDetails") => "parameters",
+        _ => return,
+    };
+    if let Some(details) = event.details.as_object_mut() {
+        details.remove(payload);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn event(event_type: &str, details: Value) -> HistoryEvent {
+        HistoryEvent {
+            id: 3,
+            previous_event_id: 2,
+            timestamp: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
+            event_type: event_type.to_string(),
+            details,
+        }
+    }
+
+    #[test]
+    fn strip_execution_data_drops_only_payloads() {
+        let cases = [
+            (
+                event(
+                    "PassStateEntered",
+                    json!({"name": "A", "input": "{\"a\":1}", "inputDetails": {"truncated": false}}),
+                ),
+                json!({"name": "A", "inputDetails": {"truncated": false}}),
+            ),
+            (
+                event(
+                    "TaskScheduled",
+                    json!({"resource": "r", "parameters": "{}"}),
+                ),
+                json!({"resource": "r"}),
+            ),
+            (
+                event("ExecutionSucceeded", json!({"output": "1"})),
+                json!({}),
+            ),
+            (
+                event("ExecutionFailed", json!({"error": "E", "cause": "C"})),
+                json!({"error": "E", "cause": "C"}),
+            ),
+            (event("ParallelStateStarted", Value::Null), Value::Null),
+        ];
+        for (mut event, expected) in cases {
+            strip_execution_data(&mut event);
+            assert_eq!(event.details, expected, "{}", event.event_type);
+        }
+    }
 }

@@ -1,14 +1,17 @@
 //! One method per Step Functions operation on [`Service`]: AWS's validation, check order, messages and
-//! semantics. Requests and responses are the prost types; storage is behind [`Store`].
+//! semantics. Requests and responses are the plain shapes of [`shapes`] (each door converts its wire form);
+//! storage is behind [`Store`].
 
 mod activities;
 mod configuration;
 mod executions;
 mod quotas;
+pub mod shapes;
 mod state_machines;
 mod tags;
 
 pub use quotas::Quotas;
+pub use shapes::*;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,9 +19,10 @@ use std::time::Duration;
 
 use crate::clock::SharedClock;
 use crate::domain::arn::ArnScope;
+use crate::domain::enums::{ExecutionStatus, StateMachineStatus, StateMachineType};
 use crate::error::{ApiError, ErrorKind};
 use crate::executor::{Executor, Wakeups};
-use crate::store::{StateMachineRecord, Store};
+use crate::store::{self, StateMachineRecord, Store};
 
 /// Deployment settings the operations need.
 #[derive(Debug, Clone)]
@@ -140,6 +144,53 @@ fn activity_does_not_exist(arn: &str) -> ApiError {
     )
 }
 
-fn timestamp(instant: chrono::DateTime<chrono::Utc>) -> Option<prost_types::Timestamp> {
-    Some(crate::api::timestamp(instant))
+impl From<store::MachineType> for StateMachineType {
+    fn from(machine_type: store::MachineType) -> Self {
+        match machine_type {
+            store::MachineType::Standard => StateMachineType::Standard,
+            store::MachineType::Express => StateMachineType::Express,
+        }
+    }
+}
+
+impl From<StateMachineType> for store::MachineType {
+    fn from(machine_type: StateMachineType) -> Self {
+        match machine_type {
+            StateMachineType::Standard => store::MachineType::Standard,
+            StateMachineType::Express => store::MachineType::Express,
+        }
+    }
+}
+
+impl From<store::MachineStatus> for StateMachineStatus {
+    fn from(status: store::MachineStatus) -> Self {
+        match status {
+            store::MachineStatus::Active => StateMachineStatus::Active,
+            store::MachineStatus::Deleting => StateMachineStatus::Deleting,
+        }
+    }
+}
+
+impl From<store::ExecutionStatus> for ExecutionStatus {
+    fn from(status: store::ExecutionStatus) -> Self {
+        match status {
+            store::ExecutionStatus::Running => ExecutionStatus::Running,
+            store::ExecutionStatus::Succeeded => ExecutionStatus::Succeeded,
+            store::ExecutionStatus::Failed => ExecutionStatus::Failed,
+            store::ExecutionStatus::TimedOut => ExecutionStatus::TimedOut,
+            store::ExecutionStatus::Aborted => ExecutionStatus::Aborted,
+        }
+    }
+}
+
+impl From<ExecutionStatus> for store::ExecutionStatus {
+    fn from(status: ExecutionStatus) -> Self {
+        match status {
+            ExecutionStatus::Running => store::ExecutionStatus::Running,
+            ExecutionStatus::Succeeded => store::ExecutionStatus::Succeeded,
+            ExecutionStatus::Failed => store::ExecutionStatus::Failed,
+            ExecutionStatus::TimedOut => store::ExecutionStatus::TimedOut,
+            ExecutionStatus::Aborted => store::ExecutionStatus::Aborted,
+        }
+    }
 }

@@ -1,14 +1,22 @@
 //! CreateStateMachine, DescribeStateMachine, UpdateStateMachine, DeleteStateMachine, ListStateMachines.
 
-use super::configuration::{logging_json, logging_to_pb, tracing_json, tracing_to_pb};
-use super::{quotas, state_machine_deleting, state_machine_does_not_exist, timestamp, Service};
-use crate::api::pb;
+use super::configuration::{
+    logging_configuration, logging_json, tracing_configuration, tracing_json,
+};
+use super::shapes::{
+    CreateStateMachineRequest, CreateStateMachineResponse, DeleteStateMachineRequest,
+    DeleteStateMachineResponse, DescribeStateMachineRequest, DescribeStateMachineResponse,
+    ListStateMachinesRequest, ListStateMachinesResponse, StateMachineListItem,
+    UpdateStateMachineRequest, UpdateStateMachineResponse,
+};
+use super::{quotas, state_machine_deleting, state_machine_does_not_exist, Service};
 use crate::asl::validate_definition;
 use crate::domain::arn::{check_arn, check_foreign_arn, ResourceType};
+use crate::domain::enums::StateMachineType;
 use crate::domain::names::validate_name;
 use crate::domain::pagination::{decode_optional, finish_page, page_size, MAX_TOKEN_LEN};
-use crate::domain::tags::{check_limit, validate_tags, Tag};
-use crate::domain::validation::{check_max_len, check_min_len, constraint_violation};
+use crate::domain::tags::{check_limit, validate_tags};
+use crate::domain::validation::{check_max_len, check_min_len};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::store::{
     self, DeleteOutcome, MachineStatus, MachineType, NewStateMachine, StateMachineChange,
@@ -18,41 +26,11 @@ use crate::store::{
 const MAX_DEFINITION_LEN: usize = 1_048_576;
 const LIST_QUERY: &str = "ListStateMachines";
 
-fn machine_type_from_pb(value: i32) -> ApiResult<MachineType> {
-    match pb::StateMachineType::try_from(value) {
-        Ok(pb::StateMachineType::Unspecified) | Ok(pb::StateMachineType::Standard) => {
-            Ok(MachineType::Standard)
-        }
-        Ok(pb::StateMachineType::Express) => Ok(MachineType::Express),
-        Err(_) => Err(constraint_violation(
-            value,
-            "type",
-            "satisfy enum value set: [STANDARD, EXPRESS]",
-        )),
-    }
-}
-
-pub(super) fn machine_type_to_pb(machine_type: MachineType) -> pb::StateMachineType {
-    match machine_type {
-        MachineType::Standard => pb::StateMachineType::Standard,
-        MachineType::Express => pb::StateMachineType::Express,
-    }
-}
-
 fn check_definition(definition: &str, machine_type: MachineType) -> ApiResult<()> {
     check_min_len(definition, "definition", 1)?;
     check_max_len(definition, "definition", MAX_DEFINITION_LEN)?;
     validate_definition(definition, machine_type == MachineType::Express)
         .map_err(|message| ApiError::new(ErrorKind::InvalidDefinition, message))
-}
-
-pub(super) fn tags_from_pb(tags: Vec<pb::Tag>) -> Vec<Tag> {
-    tags.into_iter()
-        .map(|t| Tag {
-            key: t.key,
-            value: t.value,
-        })
-        .collect()
 }
 
 impl Service {
@@ -69,14 +47,18 @@ impl Service {
 
     pub async fn create_state_machine(
         &self,
-        req: pb::CreateStateMachineRequest,
-    ) -> ApiResult<pb::CreateStateMachineResponse> {
+        req: CreateStateMachineRequest,
+    ) -> ApiResult<CreateStateMachineResponse> {
         validate_name(&req.name, "name")?;
         check_foreign_arn(&req.role_arn, "roleArn")?;
-        let machine_type = machine_type_from_pb(req.r#type)?;
+        let machine_type: MachineType = match req.r#type {
+            None => StateMachineType::Standard,
+            Some(machine_type) => machine_type.check("type")?,
+        }
+        .into();
         let logging = logging_json(req.logging_configuration.as_ref())?;
         let tracing = tracing_json(req.tracing_configuration.as_ref())?;
-        let tags = validate_tags(tags_from_pb(req.tags))?;
+        let tags = validate_tags(req.tags)?;
         let arn = self.scope.state_machine(&req.name);
         check_limit(std::iter::empty(), &tags, &arn)?;
         check_definition(&req.definition, machine_type)?;
@@ -98,9 +80,9 @@ impl Service {
             return idempotent_create(&existing, &new);
         }
         match self.store.state_machine_create(new.clone()).await {
-            Ok(created) => Ok(pb::CreateStateMachineResponse {
+            Ok(created) => Ok(CreateStateMachineResponse {
                 state_machine_arn: created.arn,
-                creation_date: timestamp(created.creation_date),
+                creation_date: created.creation_date,
             }),
             // Lost a race with a concurrent create of the same name: judge against the winner.
             Err(store::Error::UniqueViolation(_)) => {
@@ -118,32 +100,28 @@ impl Service {
 
     pub async fn describe_state_machine(
         &self,
-        req: pb::DescribeStateMachineRequest,
-    ) -> ApiResult<pb::DescribeStateMachineResponse> {
+        req: DescribeStateMachineRequest,
+    ) -> ApiResult<DescribeStateMachineResponse> {
         let arn = req.state_machine_arn;
         check_arn(&arn, "stateMachineArn", &[ResourceType::StateMachine])?;
         let machine = self.find_state_machine(&arn).await?;
-        let status = match machine.status {
-            MachineStatus::Active => pb::StateMachineStatus::Active,
-            MachineStatus::Deleting => pb::StateMachineStatus::Deleting,
-        };
-        Ok(pb::DescribeStateMachineResponse {
+        Ok(DescribeStateMachineResponse {
             state_machine_arn: machine.arn,
             name: machine.name,
-            status: status as i32,
+            status: machine.status.into(),
             definition: machine.version.definition,
             role_arn: machine.version.role_arn,
-            r#type: machine_type_to_pb(machine.machine_type) as i32,
-            creation_date: timestamp(machine.creation_date),
-            logging_configuration: Some(logging_to_pb(&machine.version.logging_configuration)?),
-            tracing_configuration: Some(tracing_to_pb(&machine.version.tracing_configuration)?),
+            r#type: machine.machine_type.into(),
+            creation_date: machine.creation_date,
+            logging_configuration: logging_configuration(&machine.version.logging_configuration)?,
+            tracing_configuration: tracing_configuration(&machine.version.tracing_configuration)?,
         })
     }
 
     pub async fn update_state_machine(
         &self,
-        req: pb::UpdateStateMachineRequest,
-    ) -> ApiResult<pb::UpdateStateMachineResponse> {
+        req: UpdateStateMachineRequest,
+    ) -> ApiResult<UpdateStateMachineResponse> {
         let arn = req.state_machine_arn;
         check_arn(&arn, "stateMachineArn", &[ResourceType::StateMachine])?;
         if req.definition.is_none()
@@ -185,8 +163,8 @@ impl Service {
             update_date: self.clock.now(),
         };
         match self.store.state_machine_update(change).await? {
-            UpdateOutcome::Updated(version) => Ok(pb::UpdateStateMachineResponse {
-                update_date: timestamp(version.update_date),
+            UpdateOutcome::Updated(version) => Ok(UpdateStateMachineResponse {
+                update_date: version.update_date,
             }),
             UpdateOutcome::NotFound => Err(state_machine_does_not_exist(&arn)),
             UpdateOutcome::Deleting => Err(state_machine_deleting(&arn)),
@@ -197,21 +175,21 @@ impl Service {
     /// A missing machine is a success, as on AWS.
     pub async fn delete_state_machine(
         &self,
-        req: pb::DeleteStateMachineRequest,
-    ) -> ApiResult<pb::DeleteStateMachineResponse> {
+        req: DeleteStateMachineRequest,
+    ) -> ApiResult<DeleteStateMachineResponse> {
         let arn = req.state_machine_arn;
         check_arn(&arn, "stateMachineArn", &[ResourceType::StateMachine])?;
         match self.store.state_machine_delete(&arn).await? {
             DeleteOutcome::Deleted | DeleteOutcome::MarkedDeleting | DeleteOutcome::NotFound => {
-                Ok(pb::DeleteStateMachineResponse {})
+                Ok(DeleteStateMachineResponse {})
             }
         }
     }
 
     pub async fn list_state_machines(
         &self,
-        req: pb::ListStateMachinesRequest,
-    ) -> ApiResult<pb::ListStateMachinesResponse> {
+        req: ListStateMachinesRequest,
+    ) -> ApiResult<ListStateMachinesResponse> {
         let limit = page_size(req.max_results)?;
         let now = self.clock.now();
         let after: Option<String> = decode_optional(
@@ -226,14 +204,14 @@ impl Service {
             .state_machine_list(after.as_deref(), limit + 1)
             .await?;
         let next_token = finish_page(&mut machines, limit, LIST_QUERY, now, |m| m.name.clone())?;
-        Ok(pb::ListStateMachinesResponse {
+        Ok(ListStateMachinesResponse {
             state_machines: machines
                 .into_iter()
-                .map(|m| pb::StateMachineListItem {
+                .map(|m| StateMachineListItem {
                     state_machine_arn: m.arn,
                     name: m.name,
-                    r#type: machine_type_to_pb(m.machine_type) as i32,
-                    creation_date: timestamp(m.creation_date),
+                    r#type: m.machine_type.into(),
+                    creation_date: m.creation_date,
                 })
                 .collect(),
             next_token,
@@ -246,7 +224,7 @@ impl Service {
 fn idempotent_create(
     existing: &StateMachineRecord,
     new: &NewStateMachine,
-) -> ApiResult<pb::CreateStateMachineResponse> {
+) -> ApiResult<CreateStateMachineResponse> {
     if existing.status == MachineStatus::Deleting {
         return Err(state_machine_deleting(&existing.arn));
     }
@@ -255,9 +233,9 @@ fn idempotent_create(
         && existing.version.logging_configuration == new.logging_configuration
         && existing.version.tracing_configuration == new.tracing_configuration;
     if same {
-        Ok(pb::CreateStateMachineResponse {
+        Ok(CreateStateMachineResponse {
             state_machine_arn: existing.arn.clone(),
-            creation_date: timestamp(existing.creation_date),
+            creation_date: existing.creation_date,
         })
     } else {
         Err(ApiError::new(

@@ -1,8 +1,10 @@
 //! TagResource, UntagResource, ListTagsForResource (state machines and activities only).
 
-use super::state_machines::tags_from_pb;
+use super::shapes::{
+    ListTagsForResourceRequest, ListTagsForResourceResponse, TagResourceRequest,
+    TagResourceResponse, UntagResourceRequest, UntagResourceResponse,
+};
 use super::Service;
-use crate::api::pb;
 use crate::domain::arn::check_any_states_arn;
 use crate::domain::tags::{validate_key, validate_tags, MAX_TAGS};
 use crate::error::{ApiError, ApiResult, ErrorKind};
@@ -16,16 +18,13 @@ fn resource_not_found(arn: &str) -> ApiError {
 }
 
 impl Service {
-    pub async fn tag_resource(
-        &self,
-        req: pb::TagResourceRequest,
-    ) -> ApiResult<pb::TagResourceResponse> {
+    pub async fn tag_resource(&self, req: TagResourceRequest) -> ApiResult<TagResourceResponse> {
         let arn = req.resource_arn;
         check_any_states_arn(&arn, "resourceArn")?;
-        let tags = validate_tags(tags_from_pb(req.tags))?;
+        let tags = validate_tags(req.tags)?;
         self.store.state_machine_finish_deletions().await?;
         match self.store.tags_add(&arn, &tags, MAX_TAGS).await? {
-            TagOutcome::Applied => Ok(pb::TagResourceResponse {}),
+            TagOutcome::Applied => Ok(TagResourceResponse {}),
             TagOutcome::ResourceNotFound => Err(resource_not_found(&arn)),
             // Same wording as the create-time check in domain::tags.
             TagOutcome::TooManyTags => Err(ApiError::new(
@@ -37,8 +36,8 @@ impl Service {
 
     pub async fn untag_resource(
         &self,
-        req: pb::UntagResourceRequest,
-    ) -> ApiResult<pb::UntagResourceResponse> {
+        req: UntagResourceRequest,
+    ) -> ApiResult<UntagResourceResponse> {
         let arn = req.resource_arn;
         check_any_states_arn(&arn, "resourceArn")?;
         for key in &req.tag_keys {
@@ -46,7 +45,7 @@ impl Service {
         }
         self.store.state_machine_finish_deletions().await?;
         if self.store.tags_remove(&arn, &req.tag_keys).await? {
-            Ok(pb::UntagResourceResponse {})
+            Ok(UntagResourceResponse {})
         } else {
             Err(resource_not_found(&arn))
         }
@@ -54,8 +53,8 @@ impl Service {
 
     pub async fn list_tags_for_resource(
         &self,
-        req: pb::ListTagsForResourceRequest,
-    ) -> ApiResult<pb::ListTagsForResourceResponse> {
+        req: ListTagsForResourceRequest,
+    ) -> ApiResult<ListTagsForResourceResponse> {
         let arn = req.resource_arn;
         check_any_states_arn(&arn, "resourceArn")?;
         self.store.state_machine_finish_deletions().await?;
@@ -64,14 +63,6 @@ impl Service {
             .tags_list(&arn)
             .await?
             .ok_or_else(|| resource_not_found(&arn))?;
-        Ok(pb::ListTagsForResourceResponse {
-            tags: tags
-                .into_iter()
-                .map(|t| pb::Tag {
-                    key: t.key,
-                    value: t.value,
-                })
-                .collect(),
-        })
+        Ok(ListTagsForResourceResponse { tags })
     }
 }

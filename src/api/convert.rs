@@ -1,0 +1,547 @@
+//! Proto ↔ operation shapes, one direction each: requests from proto (infallible: values are checked by
+//! the operation, in AWS's order), responses to proto ([`ToPb`]; fallible only for history events, whose
+//! stored details must match their type).
+
+use chrono::{DateTime, Utc};
+
+use super::history::{history_event_to_pb, timestamp};
+use super::pb;
+use crate::domain::enums::{
+    EnumValue, ExecutionStatus, LogLevel, StateMachineStatus, StateMachineType,
+};
+use crate::error::ApiResult;
+use crate::operations as ops;
+
+/// A response of an operation in its proto form.
+pub trait ToPb {
+    type Pb;
+    fn to_pb(self) -> ApiResult<Self::Pb>;
+}
+
+fn date(instant: DateTime<Utc>) -> Option<prost_types::Timestamp> {
+    Some(timestamp(instant))
+}
+
+// Enums. Proto's UNSPECIFIED (0) is an absent member; a number outside the enum is kept as its text for
+// the operation's ValidationException.
+
+fn unknown<T>(value: i32) -> Option<EnumValue<T>> {
+    Some(EnumValue::Unknown(value.to_string()))
+}
+
+fn machine_type_from_pb(value: i32) -> Option<EnumValue<StateMachineType>> {
+    match pb::StateMachineType::try_from(value) {
+        Ok(pb::StateMachineType::Unspecified) => None,
+        Ok(pb::StateMachineType::Standard) => Some(StateMachineType::Standard.into()),
+        Ok(pb::StateMachineType::Express) => Some(StateMachineType::Express.into()),
+        Err(_) => unknown(value),
+    }
+}
+
+fn execution_status_from_pb(value: i32) -> Option<EnumValue<ExecutionStatus>> {
+    match pb::ExecutionStatus::try_from(value) {
+        Ok(pb::ExecutionStatus::Unspecified) => None,
+        Ok(pb::ExecutionStatus::Running) => Some(ExecutionStatus::Running.into()),
+        Ok(pb::ExecutionStatus::Succeeded) => Some(ExecutionStatus::Succeeded.into()),
+        Ok(pb::ExecutionStatus::Failed) => Some(ExecutionStatus::Failed.into()),
+        Ok(pb::ExecutionStatus::TimedOut) => Some(ExecutionStatus::TimedOut.into()),
+        Ok(pb::ExecutionStatus::Aborted) => Some(ExecutionStatus::Aborted.into()),
+        Err(_) => unknown(value),
+    }
+}
+
+fn log_level_from_pb(value: i32) -> Option<EnumValue<LogLevel>> {
+    match pb::LogLevel::try_from(value) {
+        Ok(pb::LogLevel::Unspecified) => None,
+        Ok(pb::LogLevel::All) => Some(LogLevel::All.into()),
+        Ok(pb::LogLevel::Error) => Some(LogLevel::Error.into()),
+        Ok(pb::LogLevel::Fatal) => Some(LogLevel::Fatal.into()),
+        Ok(pb::LogLevel::Off) => Some(LogLevel::Off.into()),
+        Err(_) => unknown(value),
+    }
+}
+
+impl From<StateMachineType> for pb::StateMachineType {
+    fn from(machine_type: StateMachineType) -> Self {
+        match machine_type {
+            StateMachineType::Standard => pb::StateMachineType::Standard,
+            StateMachineType::Express => pb::StateMachineType::Express,
+        }
+    }
+}
+
+impl From<StateMachineStatus> for pb::StateMachineStatus {
+    fn from(status: StateMachineStatus) -> Self {
+        match status {
+            StateMachineStatus::Active => pb::StateMachineStatus::Active,
+            StateMachineStatus::Deleting => pb::StateMachineStatus::Deleting,
+        }
+    }
+}
+
+impl From<ExecutionStatus> for pb::ExecutionStatus {
+    fn from(status: ExecutionStatus) -> Self {
+        match status {
+            ExecutionStatus::Running => pb::ExecutionStatus::Running,
+            ExecutionStatus::Succeeded => pb::ExecutionStatus::Succeeded,
+            ExecutionStatus::Failed => pb::ExecutionStatus::Failed,
+            ExecutionStatus::TimedOut => pb::ExecutionStatus::TimedOut,
+            ExecutionStatus::Aborted => pb::ExecutionStatus::Aborted,
+        }
+    }
+}
+
+impl From<LogLevel> for pb::LogLevel {
+    fn from(level: LogLevel) -> Self {
+        match level {
+            LogLevel::All => pb::LogLevel::All,
+            LogLevel::Error => pb::LogLevel::Error,
+            LogLevel::Fatal => pb::LogLevel::Fatal,
+            LogLevel::Off => pb::LogLevel::Off,
+        }
+    }
+}
+
+// Shared shapes.
+
+fn tags_from_pb(tags: Vec<pb::Tag>) -> Vec<ops::Tag> {
+    tags.into_iter()
+        .map(|t| ops::Tag {
+            key: t.key,
+            value: t.value,
+        })
+        .collect()
+}
+
+fn tags_to_pb(tags: Vec<ops::Tag>) -> Vec<pb::Tag> {
+    tags.into_iter()
+        .map(|t| pb::Tag {
+            key: t.key,
+            value: t.value,
+        })
+        .collect()
+}
+
+impl From<pb::LogDestination> for ops::LogDestination {
+    fn from(destination: pb::LogDestination) -> Self {
+        ops::LogDestination {
+            cloud_watch_logs_log_group: destination.cloud_watch_logs_log_group.map(|group| {
+                ops::CloudWatchLogsLogGroup {
+                    log_group_arn: group.log_group_arn,
+                }
+            }),
+        }
+    }
+}
+
+impl From<ops::LogDestination> for pb::LogDestination {
+    fn from(destination: ops::LogDestination) -> Self {
+        pb::LogDestination {
+            cloud_watch_logs_log_group: destination.cloud_watch_logs_log_group.map(|group| {
+                pb::CloudWatchLogsLogGroup {
+                    log_group_arn: group.log_group_arn,
+                }
+            }),
+        }
+    }
+}
+
+impl From<pb::LoggingConfiguration> for ops::LoggingConfigurationInput {
+    fn from(config: pb::LoggingConfiguration) -> Self {
+        ops::LoggingConfigurationInput {
+            level: log_level_from_pb(config.level),
+            include_execution_data: config.include_execution_data,
+            destinations: config.destinations.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<ops::LoggingConfiguration> for pb::LoggingConfiguration {
+    fn from(config: ops::LoggingConfiguration) -> Self {
+        pb::LoggingConfiguration {
+            level: pb::LogLevel::from(config.level) as i32,
+            include_execution_data: config.include_execution_data,
+            destinations: config.destinations.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<pb::TracingConfiguration> for ops::TracingConfiguration {
+    fn from(config: pb::TracingConfiguration) -> Self {
+        ops::TracingConfiguration {
+            enabled: config.enabled,
+        }
+    }
+}
+
+impl From<ops::TracingConfiguration> for pb::TracingConfiguration {
+    fn from(config: ops::TracingConfiguration) -> Self {
+        pb::TracingConfiguration {
+            enabled: config.enabled,
+        }
+    }
+}
+
+impl From<ops::CloudWatchEventsExecutionDataDetails> for pb::CloudWatchEventsExecutionDataDetails {
+    fn from(details: ops::CloudWatchEventsExecutionDataDetails) -> Self {
+        pb::CloudWatchEventsExecutionDataDetails {
+            included: details.included,
+        }
+    }
+}
+
+/// `ToPb` for responses whose conversion cannot fail (a `From` impl below).
+macro_rules! to_pb_via_from {
+    ($($shape:ident),+ $(,)?) => {$(
+        impl ToPb for ops::$shape {
+            type Pb = pb::$shape;
+            fn to_pb(self) -> ApiResult<pb::$shape> {
+                Ok(self.into())
+            }
+        }
+    )+};
+}
+
+to_pb_via_from!(
+    CreateActivityResponse,
+    DescribeActivityResponse,
+    DeleteActivityResponse,
+    ListActivitiesResponse,
+    GetActivityTaskResponse,
+    SendTaskSuccessResponse,
+    SendTaskFailureResponse,
+    SendTaskHeartbeatResponse,
+    CreateStateMachineResponse,
+    DescribeStateMachineResponse,
+    UpdateStateMachineResponse,
+    DeleteStateMachineResponse,
+    ListStateMachinesResponse,
+    StartExecutionResponse,
+    DescribeExecutionResponse,
+    ListExecutionsResponse,
+    StopExecutionResponse,
+    DescribeStateMachineForExecutionResponse,
+    TagResourceResponse,
+    UntagResourceResponse,
+    ListTagsForResourceResponse,
+);
+
+/// Requests and responses whose members carry over one for one (same names, same types).
+macro_rules! same_members {
+    ($from:ident :: $shape:ident => $to:ident { $($member:ident),* }) => {
+        impl From<$from::$shape> for $to::$shape {
+            fn from(_value: $from::$shape) -> Self {
+                $to::$shape { $($member: _value.$member),* }
+            }
+        }
+    };
+}
+
+// Activities.
+
+impl From<pb::CreateActivityRequest> for ops::CreateActivityRequest {
+    fn from(req: pb::CreateActivityRequest) -> Self {
+        ops::CreateActivityRequest {
+            name: req.name,
+            tags: tags_from_pb(req.tags),
+        }
+    }
+}
+
+impl From<ops::CreateActivityResponse> for pb::CreateActivityResponse {
+    fn from(resp: ops::CreateActivityResponse) -> Self {
+        pb::CreateActivityResponse {
+            activity_arn: resp.activity_arn,
+            creation_date: date(resp.creation_date),
+        }
+    }
+}
+
+same_members!(pb::DescribeActivityRequest => ops { activity_arn });
+
+impl From<ops::DescribeActivityResponse> for pb::DescribeActivityResponse {
+    fn from(resp: ops::DescribeActivityResponse) -> Self {
+        pb::DescribeActivityResponse {
+            activity_arn: resp.activity_arn,
+            name: resp.name,
+            creation_date: date(resp.creation_date),
+        }
+    }
+}
+
+same_members!(pb::DeleteActivityRequest => ops { activity_arn });
+same_members!(ops::DeleteActivityResponse => pb {});
+same_members!(pb::ListActivitiesRequest => ops { max_results, next_token });
+
+impl From<ops::ListActivitiesResponse> for pb::ListActivitiesResponse {
+    fn from(resp: ops::ListActivitiesResponse) -> Self {
+        pb::ListActivitiesResponse {
+            activities: resp
+                .activities
+                .into_iter()
+                .map(|a| pb::ActivityListItem {
+                    activity_arn: a.activity_arn,
+                    name: a.name,
+                    creation_date: date(a.creation_date),
+                })
+                .collect(),
+            next_token: resp.next_token,
+        }
+    }
+}
+
+same_members!(pb::GetActivityTaskRequest => ops { activity_arn, worker_name });
+same_members!(ops::GetActivityTaskResponse => pb { task_token, input });
+same_members!(pb::SendTaskSuccessRequest => ops { task_token, output });
+same_members!(ops::SendTaskSuccessResponse => pb {});
+same_members!(pb::SendTaskFailureRequest => ops { task_token, error, cause });
+same_members!(ops::SendTaskFailureResponse => pb {});
+same_members!(pb::SendTaskHeartbeatRequest => ops { task_token });
+same_members!(ops::SendTaskHeartbeatResponse => pb {});
+
+// State machines.
+
+impl From<pb::CreateStateMachineRequest> for ops::CreateStateMachineRequest {
+    fn from(req: pb::CreateStateMachineRequest) -> Self {
+        ops::CreateStateMachineRequest {
+            name: req.name,
+            definition: req.definition,
+            role_arn: req.role_arn,
+            r#type: machine_type_from_pb(req.r#type),
+            logging_configuration: req.logging_configuration.map(Into::into),
+            tags: tags_from_pb(req.tags),
+            tracing_configuration: req.tracing_configuration.map(Into::into),
+        }
+    }
+}
+
+impl From<ops::CreateStateMachineResponse> for pb::CreateStateMachineResponse {
+    fn from(resp: ops::CreateStateMachineResponse) -> Self {
+        pb::CreateStateMachineResponse {
+            state_machine_arn: resp.state_machine_arn,
+            creation_date: date(resp.creation_date),
+        }
+    }
+}
+
+same_members!(pb::DescribeStateMachineRequest => ops { state_machine_arn });
+
+impl From<ops::DescribeStateMachineResponse> for pb::DescribeStateMachineResponse {
+    fn from(resp: ops::DescribeStateMachineResponse) -> Self {
+        pb::DescribeStateMachineResponse {
+            state_machine_arn: resp.state_machine_arn,
+            name: resp.name,
+            status: pb::StateMachineStatus::from(resp.status) as i32,
+            definition: resp.definition,
+            role_arn: resp.role_arn,
+            r#type: pb::StateMachineType::from(resp.r#type) as i32,
+            creation_date: date(resp.creation_date),
+            logging_configuration: Some(resp.logging_configuration.into()),
+            tracing_configuration: Some(resp.tracing_configuration.into()),
+        }
+    }
+}
+
+impl From<pb::UpdateStateMachineRequest> for ops::UpdateStateMachineRequest {
+    fn from(req: pb::UpdateStateMachineRequest) -> Self {
+        ops::UpdateStateMachineRequest {
+            state_machine_arn: req.state_machine_arn,
+            definition: req.definition,
+            role_arn: req.role_arn,
+            logging_configuration: req.logging_configuration.map(Into::into),
+            tracing_configuration: req.tracing_configuration.map(Into::into),
+        }
+    }
+}
+
+impl From<ops::UpdateStateMachineResponse> for pb::UpdateStateMachineResponse {
+    fn from(resp: ops::UpdateStateMachineResponse) -> Self {
+        pb::UpdateStateMachineResponse {
+            update_date: date(resp.update_date),
+        }
+    }
+}
+
+same_members!(pb::DeleteStateMachineRequest => ops { state_machine_arn });
+same_members!(ops::DeleteStateMachineResponse => pb {});
+same_members!(pb::ListStateMachinesRequest => ops { max_results, next_token });
+
+impl From<ops::ListStateMachinesResponse> for pb::ListStateMachinesResponse {
+    fn from(resp: ops::ListStateMachinesResponse) -> Self {
+        pb::ListStateMachinesResponse {
+            state_machines: resp
+                .state_machines
+                .into_iter()
+                .map(|m| pb::StateMachineListItem {
+                    state_machine_arn: m.state_machine_arn,
+                    name: m.name,
+                    r#type: pb::StateMachineType::from(m.r#type) as i32,
+                    creation_date: date(m.creation_date),
+                })
+                .collect(),
+            next_token: resp.next_token,
+        }
+    }
+}
+
+// Executions.
+
+same_members!(pb::StartExecutionRequest => ops { state_machine_arn, name, input, trace_header });
+
+impl From<ops::StartExecutionResponse> for pb::StartExecutionResponse {
+    fn from(resp: ops::StartExecutionResponse) -> Self {
+        pb::StartExecutionResponse {
+            execution_arn: resp.execution_arn,
+            start_date: date(resp.start_date),
+        }
+    }
+}
+
+same_members!(pb::DescribeExecutionRequest => ops { execution_arn });
+
+impl From<ops::DescribeExecutionResponse> for pb::DescribeExecutionResponse {
+    fn from(resp: ops::DescribeExecutionResponse) -> Self {
+        pb::DescribeExecutionResponse {
+            execution_arn: resp.execution_arn,
+            state_machine_arn: resp.state_machine_arn,
+            name: resp.name,
+            status: pb::ExecutionStatus::from(resp.status) as i32,
+            start_date: date(resp.start_date),
+            stop_date: resp.stop_date.and_then(date),
+            input: resp.input,
+            input_details: resp.input_details.map(Into::into),
+            output: resp.output,
+            output_details: resp.output_details.map(Into::into),
+            trace_header: resp.trace_header,
+        }
+    }
+}
+
+impl From<pb::ListExecutionsRequest> for ops::ListExecutionsRequest {
+    fn from(req: pb::ListExecutionsRequest) -> Self {
+        ops::ListExecutionsRequest {
+            state_machine_arn: req.state_machine_arn,
+            status_filter: execution_status_from_pb(req.status_filter),
+            max_results: req.max_results,
+            next_token: req.next_token,
+        }
+    }
+}
+
+impl From<ops::ListExecutionsResponse> for pb::ListExecutionsResponse {
+    fn from(resp: ops::ListExecutionsResponse) -> Self {
+        pb::ListExecutionsResponse {
+            executions: resp
+                .executions
+                .into_iter()
+                .map(|e| pb::ExecutionListItem {
+                    execution_arn: e.execution_arn,
+                    state_machine_arn: e.state_machine_arn,
+                    name: e.name,
+                    status: pb::ExecutionStatus::from(e.status) as i32,
+                    start_date: date(e.start_date),
+                    stop_date: e.stop_date.and_then(date),
+                })
+                .collect(),
+            next_token: resp.next_token,
+        }
+    }
+}
+
+same_members!(pb::StopExecutionRequest => ops { execution_arn, error, cause });
+
+impl From<ops::StopExecutionResponse> for pb::StopExecutionResponse {
+    fn from(resp: ops::StopExecutionResponse) -> Self {
+        pb::StopExecutionResponse {
+            stop_date: resp.stop_date.and_then(date),
+        }
+    }
+}
+
+same_members!(pb::DescribeStateMachineForExecutionRequest => ops { execution_arn });
+
+impl From<ops::DescribeStateMachineForExecutionResponse>
+    for pb::DescribeStateMachineForExecutionResponse
+{
+    fn from(resp: ops::DescribeStateMachineForExecutionResponse) -> Self {
+        pb::DescribeStateMachineForExecutionResponse {
+            state_machine_arn: resp.state_machine_arn,
+            name: resp.name,
+            definition: resp.definition,
+            role_arn: resp.role_arn,
+            update_date: date(resp.update_date),
+            logging_configuration: Some(resp.logging_configuration.into()),
+            tracing_configuration: Some(resp.tracing_configuration.into()),
+        }
+    }
+}
+
+same_members!(pb::GetExecutionHistoryRequest => ops {
+    execution_arn, max_results, reverse_order, next_token, include_execution_data
+});
+
+impl ToPb for ops::GetExecutionHistoryResponse {
+    type Pb = pb::GetExecutionHistoryResponse;
+
+    fn to_pb(self) -> ApiResult<pb::GetExecutionHistoryResponse> {
+        Ok(pb::GetExecutionHistoryResponse {
+            events: self
+                .events
+                .iter()
+                .map(history_event_to_pb)
+                .collect::<ApiResult<_>>()?,
+            next_token: self.next_token,
+        })
+    }
+}
+
+// Tags.
+
+impl From<pb::TagResourceRequest> for ops::TagResourceRequest {
+    fn from(req: pb::TagResourceRequest) -> Self {
+        ops::TagResourceRequest {
+            resource_arn: req.resource_arn,
+            tags: tags_from_pb(req.tags),
+        }
+    }
+}
+
+same_members!(ops::TagResourceResponse => pb {});
+same_members!(pb::UntagResourceRequest => ops { resource_arn, tag_keys });
+same_members!(ops::UntagResourceResponse => pb {});
+same_members!(pb::ListTagsForResourceRequest => ops { resource_arn });
+
+impl From<ops::ListTagsForResourceResponse> for pb::ListTagsForResourceResponse {
+    fn from(resp: ops::ListTagsForResourceResponse) -> Self {
+        pb::ListTagsForResourceResponse {
+            tags: tags_to_pb(resp.tags),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unspecified_enums_are_absent_and_out_of_range_ones_keep_their_number() {
+        assert_eq!(machine_type_from_pb(0), None);
+        assert_eq!(
+            machine_type_from_pb(2),
+            Some(EnumValue::Known(StateMachineType::Express))
+        );
+        assert_eq!(
+            execution_status_from_pb(99),
+            Some(EnumValue::Unknown("99".into()))
+        );
+        assert_eq!(log_level_from_pb(-1), Some(EnumValue::Unknown("-1".into())));
+        let err = execution_status_from_pb(99)
+            .unwrap()
+            .check("statusFilter")
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            "1 validation error detected: Value '99' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, ABORTED, FAILED, RUNNING]"
+        );
+    }
+}

@@ -1,0 +1,372 @@
+//! The requests and responses of the 22 operations, in plain Rust: members are the snake_case of AWS's
+//! member names, dates are UTC instants, enums are AWS's. Each door (gRPC in `api`, later AWS JSON)
+//! converts its own wire form to and from these, so the operations know no wire format.
+//!
+//! A request holds what the caller sent, unchecked: the operation validates it in AWS's order. Integers
+//! stay signed (`max_results`) and enum members stay [`EnumValue`]s for that reason: an out-of-range
+//! value is reported by the operation, after any earlier error in the same request.
+
+use chrono::{DateTime, Utc};
+
+use crate::asl::HistoryEvent;
+use crate::domain::enums::{
+    EnumValue, ExecutionStatus, LogLevel, StateMachineStatus, StateMachineType,
+};
+pub use crate::domain::tags::Tag;
+
+/// CloudWatchLogsLogGroup.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CloudWatchLogsLogGroup {
+    pub log_group_arn: String,
+}
+
+/// LogDestination.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LogDestination {
+    pub cloud_watch_logs_log_group: Option<CloudWatchLogsLogGroup>,
+}
+
+/// LoggingConfiguration as a caller sends it: the level may be absent (OFF) or not one of AWS's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LoggingConfigurationInput {
+    pub level: Option<EnumValue<LogLevel>>,
+    pub include_execution_data: bool,
+    pub destinations: Vec<LogDestination>,
+}
+
+/// LoggingConfiguration as DescribeStateMachine(ForExecution) returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggingConfiguration {
+    pub level: LogLevel,
+    pub include_execution_data: bool,
+    pub destinations: Vec<LogDestination>,
+}
+
+/// TracingConfiguration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TracingConfiguration {
+    pub enabled: bool,
+}
+
+/// CloudWatchEventsExecutionDataDetails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloudWatchEventsExecutionDataDetails {
+    pub included: bool,
+}
+
+// Activities.
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CreateActivityRequest {
+    pub name: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateActivityResponse {
+    pub activity_arn: String,
+    pub creation_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DescribeActivityRequest {
+    pub activity_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeActivityResponse {
+    pub activity_arn: String,
+    pub name: String,
+    pub creation_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeleteActivityRequest {
+    pub activity_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeleteActivityResponse {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListActivitiesRequest {
+    /// 0 (absent) means the default page size; out of range is the operation's ValidationException.
+    pub max_results: i32,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityListItem {
+    pub activity_arn: String,
+    pub name: String,
+    pub creation_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListActivitiesResponse {
+    pub activities: Vec<ActivityListItem>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GetActivityTaskRequest {
+    pub activity_arn: String,
+    pub worker_name: Option<String>,
+}
+
+/// Both members absent when no task arrived before the poll timed out.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GetActivityTaskResponse {
+    pub task_token: Option<String>,
+    pub input: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SendTaskSuccessRequest {
+    pub task_token: String,
+    pub output: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SendTaskSuccessResponse {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SendTaskFailureRequest {
+    pub task_token: String,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SendTaskFailureResponse {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SendTaskHeartbeatRequest {
+    pub task_token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SendTaskHeartbeatResponse {}
+
+// State machines.
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CreateStateMachineRequest {
+    pub name: String,
+    pub definition: String,
+    pub role_arn: String,
+    /// Absent means STANDARD.
+    pub r#type: Option<EnumValue<StateMachineType>>,
+    pub logging_configuration: Option<LoggingConfigurationInput>,
+    pub tags: Vec<Tag>,
+    pub tracing_configuration: Option<TracingConfiguration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateStateMachineResponse {
+    pub state_machine_arn: String,
+    pub creation_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DescribeStateMachineRequest {
+    pub state_machine_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeStateMachineResponse {
+    pub state_machine_arn: String,
+    pub name: String,
+    pub status: StateMachineStatus,
+    pub definition: String,
+    pub role_arn: String,
+    pub r#type: StateMachineType,
+    pub creation_date: DateTime<Utc>,
+    pub logging_configuration: LoggingConfiguration,
+    pub tracing_configuration: TracingConfiguration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UpdateStateMachineRequest {
+    pub state_machine_arn: String,
+    pub definition: Option<String>,
+    pub role_arn: Option<String>,
+    pub logging_configuration: Option<LoggingConfigurationInput>,
+    pub tracing_configuration: Option<TracingConfiguration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateStateMachineResponse {
+    pub update_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeleteStateMachineRequest {
+    pub state_machine_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeleteStateMachineResponse {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListStateMachinesRequest {
+    /// 0 (absent) means the default page size; out of range is the operation's ValidationException.
+    pub max_results: i32,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateMachineListItem {
+    pub state_machine_arn: String,
+    pub name: String,
+    pub r#type: StateMachineType,
+    pub creation_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListStateMachinesResponse {
+    pub state_machines: Vec<StateMachineListItem>,
+    pub next_token: Option<String>,
+}
+
+// Executions.
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StartExecutionRequest {
+    pub state_machine_arn: String,
+    /// Absent or empty: a generated UUID.
+    pub name: Option<String>,
+    /// Absent: `{}`.
+    pub input: Option<String>,
+    pub trace_header: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartExecutionResponse {
+    pub execution_arn: String,
+    pub start_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DescribeExecutionRequest {
+    pub execution_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeExecutionResponse {
+    pub execution_arn: String,
+    pub state_machine_arn: String,
+    pub name: String,
+    pub status: ExecutionStatus,
+    pub start_date: DateTime<Utc>,
+    pub stop_date: Option<DateTime<Utc>>,
+    pub input: String,
+    pub input_details: Option<CloudWatchEventsExecutionDataDetails>,
+    /// Only for a SUCCEEDED execution.
+    pub output: Option<String>,
+    pub output_details: Option<CloudWatchEventsExecutionDataDetails>,
+    pub trace_header: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListExecutionsRequest {
+    pub state_machine_arn: String,
+    /// Absent: every status.
+    pub status_filter: Option<EnumValue<ExecutionStatus>>,
+    /// 0 (absent) means the default page size; out of range is the operation's ValidationException.
+    pub max_results: i32,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionListItem {
+    pub execution_arn: String,
+    pub state_machine_arn: String,
+    pub name: String,
+    pub status: ExecutionStatus,
+    pub start_date: DateTime<Utc>,
+    pub stop_date: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListExecutionsResponse {
+    pub executions: Vec<ExecutionListItem>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StopExecutionRequest {
+    pub execution_arn: String,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopExecutionResponse {
+    pub stop_date: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DescribeStateMachineForExecutionRequest {
+    pub execution_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeStateMachineForExecutionResponse {
+    pub state_machine_arn: String,
+    pub name: String,
+    pub definition: String,
+    pub role_arn: String,
+    pub update_date: DateTime<Utc>,
+    pub logging_configuration: LoggingConfiguration,
+    pub tracing_configuration: TracingConfiguration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GetExecutionHistoryRequest {
+    pub execution_arn: String,
+    /// 0 (absent) means the default page size; out of range is the operation's ValidationException.
+    pub max_results: i32,
+    pub reverse_order: bool,
+    pub next_token: Option<String>,
+    /// Absent means true.
+    pub include_execution_data: Option<bool>,
+}
+
+/// The events as the engine recorded them (AWS JSON details), without their payloads when the request
+/// excluded execution data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetExecutionHistoryResponse {
+    pub events: Vec<HistoryEvent>,
+    pub next_token: Option<String>,
+}
+
+// Tags.
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TagResourceRequest {
+    pub resource_arn: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TagResourceResponse {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UntagResourceRequest {
+    pub resource_arn: String,
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UntagResourceResponse {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListTagsForResourceRequest {
+    pub resource_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListTagsForResourceResponse {
+    pub tags: Vec<Tag>,
+}
