@@ -105,7 +105,7 @@ pub struct ServeArgs {
 
     /// Address of the Prometheus endpoint (GET /metrics), or `off`.
     #[arg(long, env = "SFN_METRICS_LISTEN", default_value = DEFAULT_METRICS_LISTEN, value_parser = parse_optional_addr)]
-    pub metrics_listen: Option<SocketAddr>,
+    pub metrics_listen: OptionalAddr,
 
     /// Log lines as `text` or `json` [default: json when stderr is not a terminal, else text].
     #[arg(long, env = "SFN_LOG_FORMAT", value_enum)]
@@ -156,6 +156,10 @@ pub struct MigrateArgs {
 }
 
 /// Parses `500ms`, `30s`, `2m`, `1h`, `90d`, or a bare number of seconds.
+/// A listen address that can be turned off. (An alias, so that clap takes the parser's `Option` as the
+/// value instead of making the flag optional.)
+pub type OptionalAddr = Option<SocketAddr>;
+
 /// A listen address, or `off` for none.
 pub fn parse_optional_addr(text: &str) -> Result<Option<SocketAddr>, String> {
     match text.trim() {

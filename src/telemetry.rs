@@ -50,27 +50,6 @@ pub struct TelemetrySettings {
     pub log_format: Option<LogFormat>,
 }
 
-/// The resource every span and metric carries: `service.name` from `OTEL_SERVICE_NAME` (default `sfn`),
-/// a `service.instance.id` unique to this process (or `OTEL_SERVICE_INSTANCE_ID`), and anything in
-/// `OTEL_RESOURCE_ATTRIBUTES`.
-pub fn resource() -> Resource {
-    let name = std::env::var("OTEL_SERVICE_NAME")
-        .ok()
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "sfn".to_string());
-    let instance = std::env::var("OTEL_SERVICE_INSTANCE_ID")
-        .ok()
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    Resource::builder()
-        .with_service_name(name)
-        .with_attribute(opentelemetry::KeyValue::new(
-            "service.instance.id",
-            instance,
-        ))
-        .build()
-}
-
 /// Keeps the span exporter alive; call [`Telemetry::shutdown`] before exiting to flush pending spans.
 #[must_use = "dropping it without shutdown() may lose spans"]
 pub struct Telemetry {
@@ -99,7 +78,7 @@ impl Telemetry {
 /// an OTLP endpoint is set.
 pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let resource = resource();
+    let resource = crate::metrics::resource();
     let endpoint = settings.otlp_endpoint.as_deref();
     let provider = match endpoint {
         Some(endpoint) => Some(otlp_provider(endpoint, resource.clone())?),

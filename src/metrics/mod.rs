@@ -84,7 +84,7 @@ pub fn install(
 
 /// The installed provider (a Prometheus-only one with the default resource if nothing installed one).
 pub fn installed() -> &'static Installed {
-    install(None, crate::telemetry::resource()).0
+    install(None, resource()).0
 }
 
 /// The instruments, created on first use.
@@ -167,4 +167,25 @@ pub fn execution_attributes(state_machine_arn: &str, execution_arn: &str) -> Vec
         KeyValue::new("state_machine_arn", state_machine_arn.to_string()),
         KeyValue::new("type", execution_type(execution_arn)),
     ]
+}
+
+/// The resource every span and metric carries: `service.name` from `OTEL_SERVICE_NAME` (default `sfn`),
+/// a `service.instance.id` unique to this process (or `OTEL_SERVICE_INSTANCE_ID`), and anything in
+/// `OTEL_RESOURCE_ATTRIBUTES`.
+pub fn resource() -> Resource {
+    let name = std::env::var("OTEL_SERVICE_NAME")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "sfn".to_string());
+    let instance = std::env::var("OTEL_SERVICE_INSTANCE_ID")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    Resource::builder()
+        .with_service_name(name)
+        .with_attribute(opentelemetry::KeyValue::new(
+            "service.instance.id",
+            instance,
+        ))
+        .build()
 }
