@@ -137,6 +137,8 @@ pub async fn serve_with_clock(
         clock.clone(),
     ));
     let (stop_executor, executor_stopped) = watch::channel(false);
+    // Gauges show from the first scrape, at zero, rather than after their first change.
+    crate::metrics::METRICS.activity_pollers.add(0, &[]);
     let metrics = metrics_listener.map(|listener| {
         tokio::spawn(crate::metrics::prometheus::serve(
             listener,

@@ -12,6 +12,7 @@
 pub mod retention;
 mod start;
 mod step;
+mod stop;
 pub mod wakeups;
 
 pub use start::{ExecutionStart, Started};

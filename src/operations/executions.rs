@@ -28,7 +28,7 @@ use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::executor::ExecutionStart;
 use crate::store::{
     ExecutionListQuery, ExecutionRecord, ExecutionStatus, HistoryQuery, MachineType, StartOutcome,
-    StopOutcome, StopRequest,
+    StopOutcome,
 };
 
 const MAX_TRACE_HEADER_LEN: usize = 256;
@@ -280,22 +280,9 @@ impl Service {
         )?;
         check_error_and_cause(req.error.as_deref(), req.cause.as_deref())?;
         let execution = self.find_execution(&req.execution_arn).await?;
-        let outcome = self
-            .store
-            .execution_stop(StopRequest {
-                execution_id: execution.id,
-                error: req.error,
-                cause: req.cause,
-                stop_date: self.clock.now(),
-            })
-            .await?;
+        let outcome = self.executor.stop(&execution, req.error, req.cause).await?;
         let stopped = match outcome {
-            StopOutcome::Stopped(stopped) => {
-                // The machine may be DELETING and waiting for this very execution.
-                self.store.state_machine_finish_deletions().await?;
-                stopped
-            }
-            StopOutcome::AlreadyClosed(closed) => closed,
+            StopOutcome::Stopped(stopped) | StopOutcome::AlreadyClosed(stopped) => stopped,
             StopOutcome::NotFound => return Err(execution_does_not_exist(&req.execution_arn)),
         };
         Ok(StopExecutionResponse {

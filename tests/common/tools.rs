@@ -114,3 +114,28 @@ fn is_executable(path: &Path) -> bool {
     path.metadata()
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
+
+/// A command from a Debian package: the one on PATH if there is one, else installed with apt-get (the
+/// tests run as root on this project's machines; elsewhere install the package by hand).
+pub fn debian_tool(command: &str, package: &str) -> PathBuf {
+    if let Some(found) = on_path(command) {
+        return found;
+    }
+    locked(|| {
+        if let Some(found) = on_path(command) {
+            return found;
+        }
+        run(
+            Command::new("apt-get").args(["update", "-qq"]),
+            &format!("apt-get update (to install {package} for `{command}`; needs root)"),
+        );
+        run(
+            Command::new("apt-get")
+                .args(["install", "-y", "-qq", "--no-install-recommends", package])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+            &format!("apt-get install {package}"),
+        );
+        on_path(command)
+            .unwrap_or_else(|| panic!("installing {package} did not provide `{command}`"))
+    })
+}

@@ -1,0 +1,43 @@
+//! The end of an execution that StopExecution asks for. The abort itself is one store transaction (status,
+//! `ExecutionAborted`, open tasks cancelled, the lease fence bumped so a step in flight cannot commit over
+//! it); what follows a close is the executor's, as for any other end.
+
+use super::Executor;
+use crate::metrics::{execution_attributes, METRICS};
+use crate::store::{self, ExecutionRecord, StopOutcome, StopRequest};
+
+impl Executor {
+    /// Aborts a RUNNING execution; an execution that already closed is left as it is.
+    pub async fn stop(
+        &self,
+        execution: &ExecutionRecord,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> store::Result<StopOutcome> {
+        let outcome = self
+            .control
+            .execution_stop(StopRequest {
+                execution_id: execution.id,
+                error,
+                cause,
+                stop_date: self.clock.now(),
+            })
+            .await?;
+        if let StopOutcome::Stopped(stopped) = &outcome {
+            let mut attributes = execution_attributes(&stopped.state_machine_arn, &stopped.arn);
+            attributes.push(opentelemetry::KeyValue::new("status", "ABORTED"));
+            METRICS.executions_closed.add(1, &attributes);
+            if let Some(stop_date) = stopped.stop_date {
+                let ran = (stop_date - stopped.start_date)
+                    .to_std()
+                    .unwrap_or_default();
+                METRICS
+                    .execution_duration
+                    .record(ran.as_secs_f64(), &attributes);
+            }
+            // The machine may be DELETING and waiting for this very execution.
+            self.control.state_machine_finish_deletions().await?;
+        }
+        Ok(outcome)
+    }
+}
