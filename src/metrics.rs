@@ -8,6 +8,7 @@
 //! | `sfn.executor.step.duration` | histogram, ms | |
 //! | `sfn.history.events` | counter | |
 //! | `sfn.activity.tasks.scheduled` | counter | |
+//! | `sfn.executor.inbox.unreadable` | counter | |
 
 use std::sync::LazyLock;
 
@@ -21,6 +22,7 @@ pub struct Metrics {
     pub step_duration_ms: Histogram<f64>,
     pub history_events: Counter<u64>,
     pub activity_tasks_scheduled: Counter<u64>,
+    pub inbox_unreadable: Counter<u64>,
 }
 
 /// The instruments, created on first use from the global meter provider (installed by `telemetry::init`).
@@ -51,6 +53,10 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         activity_tasks_scheduled: meter
             .u64_counter("sfn.activity.tasks.scheduled")
             .with_description("Activity tasks queued for workers")
+            .build(),
+        inbox_unreadable: meter
+            .u64_counter("sfn.executor.inbox.unreadable")
+            .with_description("Inbox messages a step found unreadable and left in place")
             .build(),
     }
 });

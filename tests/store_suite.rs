@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
-use sfn::asl::HistoryEvent;
+use sfn::asl::{HistoryEvent, Signal};
 use sfn::domain::tags::Tag;
 use sfn::store::backend::Backend as StoreBackend;
 use sfn::store::lease::{
@@ -17,6 +17,7 @@ use sfn::store::lease::{
 };
 use sfn::store::*;
 
+use common::store_facts::{NewActivityTask, StoreFacts};
 use common::{Backend, TestDatabase};
 
 const REGION_ACCOUNT: &str = "us-east-1:123456789012";
@@ -26,6 +27,8 @@ const DEFINITION: &str = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":tr
 struct Ctx {
     store: Arc<dyn Store>,
     leases: Arc<dyn LeaseStore>,
+    /// The same store, for facts no trait method offers.
+    facts: StoreBackend,
     url: String,
     _database: TestDatabase,
 }
@@ -37,6 +40,7 @@ async fn open(backend: Backend) -> Ctx {
     Ctx {
         store: opened.store(),
         leases: opened.leases(),
+        facts: opened,
         url,
         _database: database,
     }
@@ -143,6 +147,7 @@ fn commit(lease: &Lease, events: Vec<HistoryEvent>) -> StepCommit {
         lease: lease.clone(),
         now: now(),
         inbox_applied: Vec::new(),
+        inbox_kept: Vec::new(),
         step: StepWrite {
             engine_state: r#"{"step":1}"#.into(),
             events,
@@ -155,7 +160,7 @@ fn commit(lease: &Lease, events: Vec<HistoryEvent>) -> StepCommit {
 
 /// The ids of the execution's inbox messages, as the executor reads them before a step.
 async fn inbox_ids(ctx: &Ctx, execution_id: i64) -> Vec<i64> {
-    ctx.store
+    ctx.facts
         .inbox_list(execution_id)
         .await
         .unwrap()
@@ -724,7 +729,7 @@ async fn stop_aborts_cancels_tasks_and_is_idempotent(backend: Backend) {
     let machine = create_machine(&ctx, "m", vec![]).await;
     let execution = start(&ctx, &machine, "s").await;
     let task = ctx
-        .store
+        .facts
         .activity_task_schedule(NewActivityTask {
             token: "token-stop".into(),
             activity_arn: "arn:activity".into(),
@@ -767,7 +772,7 @@ async fn stop_aborts_cancels_tasks_and_is_idempotent(backend: Backend) {
         [event(2, 0, "ExecutionAborted", json!({"error": "Why"}))]
     );
     let task = ctx
-        .store
+        .facts
         .activity_task_get(&task.token)
         .await
         .unwrap()
@@ -826,21 +831,21 @@ async fn activity_tasks_claim_report_and_inbox(backend: Backend) {
         created_at: at(1),
     };
     let first = ctx
-        .store
+        .facts
         .activity_task_schedule(schedule("tok-1", "A", "arn:act"))
         .await
         .unwrap();
     assert_eq!(first.status, TaskStatus::Scheduled);
-    ctx.store
+    ctx.facts
         .activity_task_schedule(schedule("tok-2", "B", "arn:act"))
         .await
         .unwrap();
-    ctx.store
+    ctx.facts
         .activity_task_schedule(schedule("tok-3", "C", "arn:other"))
         .await
         .unwrap();
     assert!(matches!(
-        ctx.store
+        ctx.facts
             .activity_task_schedule(schedule("tok-1", "D", "arn:act"))
             .await,
         Err(Error::UniqueViolation(_))
@@ -913,11 +918,11 @@ async fn activity_tasks_claim_report_and_inbox(backend: Backend) {
         report("nope", TaskReport::Heartbeat).await,
         TaskReportOutcome::UnknownToken
     );
-    let closed = ctx.store.activity_task_get("tok-1").await.unwrap().unwrap();
+    let closed = ctx.facts.activity_task_get("tok-1").await.unwrap().unwrap();
     assert_eq!(closed.status, TaskStatus::Succeeded);
     assert_eq!(closed.closed_at, Some(at(4)));
     assert_eq!(
-        ctx.store
+        ctx.facts
             .activity_task_get("tok-2")
             .await
             .unwrap()
@@ -925,9 +930,9 @@ async fn activity_tasks_claim_report_and_inbox(backend: Backend) {
             .status,
         TaskStatus::Failed
     );
-    assert_eq!(ctx.store.activity_task_get("nope").await.unwrap(), None);
+    assert_eq!(ctx.facts.activity_task_get("nope").await.unwrap(), None);
 
-    let inbox = ctx.store.inbox_list(execution.id).await.unwrap();
+    let inbox = ctx.facts.inbox_list(execution.id).await.unwrap();
     let messages: Vec<Value> = inbox
         .iter()
         .map(|m| serde_json::from_str(&m.message).unwrap())
@@ -943,7 +948,47 @@ async fn activity_tasks_claim_report_and_inbox(backend: Backend) {
         ]
     );
     assert!(inbox.windows(2).all(|w| w[0].id < w[1].id), "id order");
-    assert_eq!(ctx.store.inbox_list(execution.id).await.unwrap(), inbox);
+    assert_eq!(ctx.facts.inbox_list(execution.id).await.unwrap(), inbox);
+    // Every kind as this backend writes it (Postgres builds TaskStarted in SQL) is the signal the Rust
+    // side builds, and reads back as one.
+    let signals = [
+        Signal::TaskStarted {
+            task: "A".into(),
+            worker_name: Some("worker-1".into()),
+        },
+        Signal::TaskStarted {
+            task: "B".into(),
+            worker_name: None,
+        },
+        Signal::TaskHeartbeat { task: "A".into() },
+        Signal::TaskSucceeded {
+            task: "A".into(),
+            output: r#"{"ok":1}"#.into(),
+        },
+        Signal::TaskFailed {
+            task: "B".into(),
+            error: Some("E".into()),
+            cause: None,
+        },
+    ];
+    let rust_built: Vec<Value> = signals
+        .iter()
+        .map(|s| serde_json::from_str(&sfn::store::inbox::encode(s)).unwrap())
+        .collect();
+    assert_eq!(messages, rust_built);
+    let read = ctx.leases.inbox_read(execution.id).await.unwrap();
+    assert!(read.unreadable.is_empty());
+    assert_eq!(
+        read.messages
+            .iter()
+            .map(|m| m.signal.clone())
+            .collect::<Vec<_>>(),
+        signals
+    );
+    assert_eq!(
+        read.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+        inbox.iter().map(|m| m.id).collect::<Vec<_>>()
+    );
     assert_eq!(
         claim(&ctx, "owner", now(), 1).await.len(),
         1,
@@ -1225,7 +1270,7 @@ async fn start_with_first_step_commits_it_with_the_insert(backend: Backend) {
     };
     assert_eq!(execution.status, ExecutionStatus::Running);
     let task = ctx
-        .store
+        .facts
         .activity_task_get("token-first-step")
         .await
         .unwrap()
@@ -1342,7 +1387,7 @@ async fn concurrent_starts_each_get_their_own_outcome(backend: Backend) {
                 assert_eq!(history(&ctx, execution.id, None, false, 10).await, expected);
                 if request.first_step.is_some() {
                     let token = format!("tok-{}", request.name);
-                    let task = ctx.store.activity_task_get(&token).await.unwrap();
+                    let task = ctx.facts.activity_task_get(&token).await.unwrap();
                     assert_eq!(task.map(|t| t.execution_id), Some(execution.id));
                 }
             }
@@ -1452,7 +1497,7 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
         ctx.leases.step_commit(step).await.unwrap(),
         CommitOutcome::Committed
     );
-    let task = ctx.store.activity_task_get("tok-a").await.unwrap().unwrap();
+    let task = ctx.facts.activity_task_get("tok-a").await.unwrap().unwrap();
     assert_eq!(
         (task.status, task.task_key.as_str()),
         (TaskStatus::Scheduled, "A")
@@ -1484,7 +1529,7 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
     );
     let again = claim(&ctx, "owner", t0 + Duration::seconds(62), 1).await;
     assert_eq!(again.len(), 1, "the unapplied inbox message makes it due");
-    let inbox = ctx.store.inbox_list(execution.id).await.unwrap();
+    let inbox = ctx.facts.inbox_list(execution.id).await.unwrap();
     assert_eq!(inbox.len(), 1);
 
     // Apply the message, close the task as timed out, then finish.
@@ -1501,7 +1546,7 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
         ctx.leases.step_commit(step).await.unwrap(),
         CommitOutcome::Committed
     );
-    assert!(ctx.store.inbox_list(execution.id).await.unwrap().is_empty());
+    assert!(ctx.facts.inbox_list(execution.id).await.unwrap().is_empty());
     assert!(
         claim(&ctx, "owner", t0 + Duration::seconds(63), 1)
             .await
@@ -1509,7 +1554,7 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
         "waiting, not due"
     );
     assert_eq!(
-        ctx.store
+        ctx.facts
             .activity_task_get("tok-a")
             .await
             .unwrap()
@@ -1526,7 +1571,7 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
     );
     // The report above was refused, so nothing is due; force one more step by a new schedule + claim.
     let leased = {
-        ctx.store
+        ctx.facts
             .activity_task_schedule(NewActivityTask {
                 token: "tok-b".into(),
                 activity_arn: "arn:act".into(),
@@ -1568,7 +1613,7 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
     assert_eq!(record.output.as_deref(), Some(r#"{"done":true}"#));
     assert_eq!(record.stop_date, Some(closed_at));
     assert_eq!(
-        ctx.store
+        ctx.facts
             .activity_task_get("tok-b")
             .await
             .unwrap()
@@ -1578,7 +1623,7 @@ async fn step_commit_timers_tasks_inbox_and_closing(backend: Backend) {
         "closing cancels open tasks"
     );
     assert!(
-        ctx.store.inbox_list(execution.id).await.unwrap().is_empty(),
+        ctx.facts.inbox_list(execution.id).await.unwrap().is_empty(),
         "closing clears the inbox"
     );
     assert_eq!(history(&ctx, execution.id, None, true, 1).await, [4]);
@@ -1674,7 +1719,7 @@ async fn execution_with_two_started_tasks(ctx: &Ctx) -> ExecutionRecord {
 async fn unapplied_inbox_messages_survive_a_step(backend: Backend) {
     let ctx = open(backend).await;
     let execution = execution_with_two_started_tasks(&ctx).await;
-    let inbox = ctx.store.inbox_list(execution.id).await.unwrap();
+    let inbox = ctx.facts.inbox_list(execution.id).await.unwrap();
     assert_eq!(inbox.len(), 2);
     let leased = claim(&ctx, "owner", now(), 1).await.remove(0);
     // The step saw only the newer message.
@@ -1685,7 +1730,7 @@ async fn unapplied_inbox_messages_survive_a_step(backend: Backend) {
         CommitOutcome::CommittedDueNow,
         "the unapplied message keeps it due now"
     );
-    let left = ctx.store.inbox_list(execution.id).await.unwrap();
+    let left = ctx.facts.inbox_list(execution.id).await.unwrap();
     assert_eq!(
         left.iter().map(|m| m.id).collect::<Vec<_>>(),
         vec![inbox[0].id]
@@ -1695,6 +1740,66 @@ async fn unapplied_inbox_messages_survive_a_step(backend: Backend) {
         1,
         "the unapplied message keeps it due"
     );
+}
+
+/// An inbox row that is not a signal is handed to the executor apart from the messages, and a step that
+/// keeps it leaves it in place without taking it for news: it neither makes the execution due again nor
+/// stales a closing step.
+async fn unreadable_inbox_messages_are_kept_and_not_news(backend: Backend) {
+    let ctx = open(backend).await;
+    let execution = execution_with_two_started_tasks(&ctx).await;
+    let text = r#"{"kind":"TaskFromTheFuture","task":"A"}"#;
+    let raw_id = ctx
+        .facts
+        .inbox_post_raw(execution.id, text, now())
+        .await
+        .unwrap();
+    let leased = claim(&ctx, "owner", now(), 1).await.remove(0);
+    let read = ctx.leases.inbox_read(execution.id).await.unwrap();
+    assert_eq!(read.messages.len(), 2, "the two TaskStarted messages");
+    assert_eq!(read.unreadable.len(), 1);
+    assert_eq!(read.unreadable[0].id, raw_id);
+    assert_eq!(read.unreadable[0].text, text);
+
+    let mut lease = leased.lease.clone();
+    lease.due_at = read.due_at;
+    lease.inbox_seq = read.inbox_seq;
+    let wake_at = now() + Duration::seconds(1);
+    let mut step = commit(&lease, vec![]);
+    step.inbox_applied = read.messages.iter().map(|m| m.id).collect();
+    step.inbox_kept = vec![raw_id];
+    step.step.wake_at = Some(wake_at);
+    assert_eq!(
+        ctx.leases.step_commit(step).await.unwrap(),
+        CommitOutcome::Committed,
+        "a kept message is not news"
+    );
+    let left = ctx.facts.inbox_list(execution.id).await.unwrap();
+    assert_eq!(left.iter().map(|m| m.id).collect::<Vec<_>>(), [raw_id]);
+
+    let later = wake_at + Duration::seconds(1);
+    let leased = claim(&ctx, "owner", later, 1).await.remove(0);
+    let read = ctx.leases.inbox_read(execution.id).await.unwrap();
+    assert!(read.messages.is_empty());
+    assert_eq!(read.unreadable.len(), 1, "still there on the next step");
+    let mut lease = leased.lease.clone();
+    lease.due_at = read.due_at;
+    lease.inbox_seq = read.inbox_seq;
+    let mut ending = commit(&lease, vec![event(3, 2, "ExecutionSucceeded", json!({}))]);
+    ending.inbox_kept = vec![raw_id];
+    ending.step.closing = Some(succeeded("{}"));
+    assert_eq!(
+        ctx.leases.step_commit(ending).await.unwrap(),
+        CommitOutcome::Committed,
+        "a kept message does not stale a closing step"
+    );
+    let record = ctx
+        .store
+        .execution_get(&execution.arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, ExecutionStatus::Succeeded);
 }
 
 /// A worker's report accepted after the executor read the inbox must not be acknowledged and then dropped
@@ -1738,10 +1843,10 @@ async fn closing_step_never_drops_a_report_it_did_not_see(backend: Backend) {
         CommitOutcome::StaleInbox
     );
     assert_eq!(history(&ctx, execution.id, None, false, 10).await, [1, 2]);
-    let task = ctx.store.activity_task_get("tok-A").await.unwrap().unwrap();
+    let task = ctx.facts.activity_task_get("tok-A").await.unwrap().unwrap();
     assert_eq!(task.status, TaskStatus::Succeeded, "the report stands");
     assert_eq!(
-        ctx.store.inbox_list(execution.id).await.unwrap().len(),
+        ctx.facts.inbox_list(execution.id).await.unwrap().len(),
         3,
         "nothing applied"
     );
@@ -1791,7 +1896,7 @@ async fn closing_step_never_drops_a_report_it_did_not_see(backend: Backend) {
         .unwrap();
     assert_eq!(record.status, ExecutionStatus::Running);
     assert_eq!(
-        ctx.store
+        ctx.facts
             .activity_task_get("tok-B")
             .await
             .unwrap()
@@ -1929,7 +2034,7 @@ async fn open_count_and_purge_of_closed_executions(backend: Backend) {
     );
     assert_eq!(ctx.store.execution_get(&old.arn).await.unwrap(), None);
     assert!(history(&ctx, old.id, None, false, 10).await.is_empty());
-    assert_eq!(ctx.store.activity_task_get("tok-old").await.unwrap(), None);
+    assert_eq!(ctx.facts.activity_task_get("tok-old").await.unwrap(), None);
     assert!(
         ctx.store
             .execution_get(&running.arn)
@@ -1974,6 +2079,7 @@ on_both_backends!(
     open_count_and_purge_of_closed_executions,
     listen_starts,
     unapplied_inbox_messages_survive_a_step,
+    unreadable_inbox_messages_are_kept_and_not_news,
 );
 
 /// SQLite only: the file, its folder and the single-owner lock.

@@ -383,25 +383,22 @@ impl Executor {
         let mut attempt = 1;
         loop {
             // Messages need a task token, and tokens exist only after the first advance committed.
-            let inbox = if leased.engine_state.is_none() {
-                Vec::new()
+            let (inbox, unreadable) = if leased.engine_state.is_none() {
+                (Vec::new(), Vec::new())
             } else {
                 let read = self.store.inbox_read(id).await.map_err(|e| e.to_string())?;
                 // The commit checks for reports that came after this read, not after the claim.
                 lease.due_at = read.due_at;
                 lease.inbox_seq = read.inbox_seq;
-                read.messages
+                (read.messages, read.unreadable)
             };
-            let signals: Vec<Signal> = inbox
-                .iter()
-                .filter_map(|m| match serde_json::from_str(&m.message) {
-                    Ok(signal) => Some(signal),
-                    Err(e) => {
-                        tracing::error!(error = %e, message = %m.message, "unreadable inbox message skipped");
-                        None
-                    }
-                })
-                .collect();
+            // Kept in the inbox (the commit leaves them) and reported on every step that sees them.
+            for m in &unreadable {
+                tracing::error!(execution = %leased.arn, message_id = m.id, error = %m.error,
+                    message = %m.text, "unreadable inbox message kept");
+                METRICS.inbox_unreadable.add(1, &[]);
+            }
+            let signals: Vec<Signal> = inbox.iter().map(|m| m.signal.clone()).collect();
             let now = crate::store::now();
             // Built afresh on each attempt (from the stored text): a re-run is rare, a clone of a big
             // state on every step would not be.
@@ -411,6 +408,7 @@ impl Executor {
                 lease: lease.clone(),
                 now,
                 inbox_applied: inbox.iter().map(|m| m.id).collect(),
+                inbox_kept: unreadable.iter().map(|m| m.id).collect(),
                 step,
             };
             let summary = StepSummary::of(&commit.step);

@@ -8,11 +8,14 @@ use sqlx::postgres::PgListener;
 use sqlx::Row;
 
 use super::{EventColumns, PgStore, WORK_CHANNEL};
+use crate::store::inbox::Inbox;
 use crate::store::lease::{
-    Claim, CommitOutcome, InboxRead, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange,
-    Wakeup, WakeupHandler,
+    Claim, CommitOutcome, InboxRead, Lease, LeaseStore, StepCommit, TaskChange, Wakeup,
+    WakeupHandler,
 };
-use crate::store::{Error, InboxMessage, Result};
+use crate::store::records;
+use crate::store::rows::Columns;
+use crate::store::{Error, Result};
 
 /// Channel on which a newly queued activity task is announced (payload: the activity ARN).
 pub const ACTIVITY_CHANNEL: &str = "sfn_activity";
@@ -64,7 +67,8 @@ WITH upd AS (
         due_at = CASE WHEN $5::TEXT IS NOT NULL THEN NULL
                       WHEN due_at IS DISTINCT FROM $10 THEN $9
                       WHEN EXISTS (SELECT 1 FROM execution_inbox i
-                                   WHERE i.execution_id = $1 AND i.id <> ALL($17::BIGINT[])) THEN $9
+                                   WHERE i.execution_id = $1 AND i.id <> ALL($17::BIGINT[])
+                                     AND i.id <> ALL($27::BIGINT[])) THEN $9
                       ELSE $11 END
     WHERE id = $1 AND lease_version = $2 AND lease_owner = $24 AND status = 'RUNNING'
       AND (NOT $25::BOOLEAN
@@ -123,26 +127,15 @@ impl LeaseStore for PgStore {
             let Some(execution_id) = row.try_get::<Option<i64>, _>("id")? else {
                 continue;
             };
-            executions.push(LeasedExecution {
-                lease: Lease {
-                    execution_id,
-                    version: row.try_get("lease_version")?,
-                    expires_at: row.try_get("lease_expires_at")?,
-                    due_at: row.try_get("due_at")?,
-                    inbox_seq: Some(row.try_get("inbox_seq")?),
-                    owner: owner.to_string(),
-                },
-                arn: row.try_get("arn")?,
-                name: row.try_get("name")?,
-                input: row.try_get("input")?,
-                start_date: row.try_get("start_date")?,
-                state_machine_arn: row.try_get("state_machine_arn")?,
-                state_machine_name: row.try_get("state_machine_name")?,
-                version_id: row.try_get("version_id")?,
-                role_arn: row.try_get("role_arn")?,
-                engine_state: row.try_get("engine_state")?,
-                last_event_id: row.try_get("last_event_id")?,
-            });
+            let lease = Lease {
+                execution_id,
+                version: row.int("lease_version")?,
+                expires_at: row.time("lease_expires_at")?,
+                due_at: row.time_opt("due_at")?,
+                inbox_seq: Some(row.int("inbox_seq")?),
+                owner: owner.to_string(),
+            };
+            executions.push(records::leased_execution(row, lease)?);
         }
         Ok(Claim {
             executions,
@@ -202,19 +195,20 @@ impl LeaseStore for PgStore {
             Some(row) => (row.try_get("due_at")?, Some(row.try_get("inbox_seq")?)),
             None => return Err(Error::NotFound),
         };
-        let mut messages = Vec::with_capacity(rows.len());
+        let mut inbox = Inbox::default();
         for row in &rows {
-            if let Some(id) = row.try_get::<Option<i64>, _>("id")? {
-                messages.push(InboxMessage {
+            if let Some(id) = row.int_opt("id")? {
+                inbox.push(
                     id,
                     execution_id,
-                    message: row.try_get("message")?,
-                    created_at: row.try_get("created_at")?,
-                });
+                    row.text("message")?,
+                    row.time("created_at")?,
+                );
             }
         }
         Ok(InboxRead {
-            messages,
+            messages: inbox.messages,
+            unreadable: inbox.unreadable,
             due_at,
             inbox_seq,
         })
@@ -285,6 +279,7 @@ impl LeaseStore for PgStore {
             .bind(&commit.lease.owner)
             .bind(commit.step.closes_open_work())
             .bind(commit.lease.inbox_seq)
+            .bind(&commit.inbox_kept)
             .fetch_one(&self.pool)
             .await?;
         let written: i64 = row.try_get(0)?;
