@@ -15,6 +15,7 @@ pub mod postgres;
 pub(crate) mod records;
 pub(crate) mod reports;
 pub mod rows;
+pub(crate) mod same_sql;
 pub mod sqlite;
 
 pub use inbox::{InboxMessage, UnreadableMessage};

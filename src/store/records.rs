@@ -178,6 +178,13 @@ pub(crate) fn changed_version(current: VersionRecord, change: StateMachineChange
     }
 }
 
+/// Resources with a quota on how many may exist.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Quota {
+    StateMachines,
+    Activities,
+}
+
 /// Refuses a create when `count` resources exist already and the quota allows no more.
 pub(crate) fn quota_check(count: i64, quota: u64) -> Result<()> {
     if u64::try_from(count).unwrap_or(0) >= quota {

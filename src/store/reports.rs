@@ -1,7 +1,8 @@
 //! What a worker's report (SendTaskSuccess/Failure/Heartbeat) does to its task, decided once for both
 //! backends: they only lock and read the task, then write what this says.
 
-use super::{ActivityTaskRecord, TaskReport, TaskReportOutcome, TaskStatus};
+use super::rows::Columns;
+use super::{records, ActivityTaskRecord, Result, TaskReport, TaskReportOutcome, TaskStatus};
 use crate::asl::Signal;
 
 /// A report accepted for an open task: the task's new status (None: it stays open) and the message
@@ -12,8 +13,21 @@ pub(crate) struct Accepted {
     pub signal: Signal,
 }
 
+/// The task a backend found for the report's token (`None`: no such token) and what the report does to
+/// it, or the answer when it does nothing.
+pub(crate) fn decide(
+    row: Option<&impl Columns>,
+    report: TaskReport,
+) -> Result<std::result::Result<(ActivityTaskRecord, Accepted), TaskReportOutcome>> {
+    let Some(row) = row else {
+        return Ok(Err(TaskReportOutcome::UnknownToken));
+    };
+    let task = records::task(row)?;
+    Ok(judge(&task, report).map(|accepted| (task, accepted)))
+}
+
 /// The report's effect, or the answer for a task that is no longer open.
-pub(crate) fn judge(
+fn judge(
     task: &ActivityTaskRecord,
     report: TaskReport,
 ) -> std::result::Result<Accepted, TaskReportOutcome> {

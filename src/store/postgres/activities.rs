@@ -6,7 +6,6 @@ use sqlx::{Postgres, Transaction};
 use super::*;
 use crate::asl::Signal;
 use crate::store::records::{self, *};
-use crate::store::rows::limit_param;
 
 impl PgStore {
     /// Posts a message for the engine and makes the execution due, closing the task first when
@@ -35,85 +34,6 @@ impl PgStore {
         .execute(&mut **tx)
         .await?;
         Ok(())
-    }
-
-    pub(super) async fn activity_create(&self, new: NewActivity) -> Result<(ActivityRecord, bool)> {
-        let mut tx = self.pool.begin().await?;
-        Self::quota_lock(&mut tx, Quota::Activities).await?;
-        let find = "SELECT id, arn, name, creation_date FROM activities WHERE name = $1";
-        // A repeat of an existing name is answered even at the quota (CreateActivity is idempotent).
-        if let Some(row) = sqlx::query(find)
-            .bind(&new.name)
-            .fetch_optional(&mut *tx)
-            .await?
-        {
-            return Ok((records::activity(&row)?, false));
-        }
-        Self::quota_check(&mut tx, Quota::Activities, new.quota).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO activities (arn, name, creation_date) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO NOTHING RETURNING id, arn, name, creation_date",
-        )
-        .bind(&new.arn)
-        .bind(&new.name)
-        .bind(new.creation_date)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let result = match inserted {
-            Some(row) => {
-                Self::insert_tags(&mut tx, &new.arn, &new.tags).await?;
-                (records::activity(&row)?, true)
-            }
-            None => {
-                let row = sqlx::query(find)
-                    .bind(&new.name)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                (records::activity(&row)?, false)
-            }
-        };
-        tx.commit().await?;
-        Ok(result)
-    }
-
-    pub(super) async fn activity_get(&self, arn: &str) -> Result<Option<ActivityRecord>> {
-        let row = sqlx::query("SELECT id, arn, name, creation_date FROM activities WHERE arn = $1")
-            .bind(arn)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(records::activity).transpose()
-    }
-
-    pub(super) async fn activity_delete(&self, arn: &str) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let deleted = sqlx::query("DELETE FROM activities WHERE arn = $1")
-            .bind(arn)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            > 0;
-        sqlx::query("DELETE FROM tags WHERE resource_arn = $1")
-            .bind(arn)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(deleted)
-    }
-
-    pub(super) async fn activity_list(
-        &self,
-        after_name: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<ActivityRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, arn, name, creation_date FROM activities \
-             WHERE ($1::text IS NULL OR name > $1) ORDER BY name LIMIT $2",
-        )
-        .bind(after_name)
-        .bind(limit_param(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(records::activity).collect()
     }
 
     pub(super) async fn activity_task_claim(
@@ -178,12 +98,8 @@ impl PgStore {
         .bind(token)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(row) = row else {
-            return Ok(TaskReportOutcome::UnknownToken);
-        };
-        let task = records::task(&row)?;
-        let accepted = match reports::judge(&task, report) {
-            Ok(accepted) => accepted,
+        let (task, accepted) = match reports::decide(row.as_ref(), report)? {
+            Ok(decided) => decided,
             Err(outcome) => return Ok(outcome),
         };
         let close_task = accepted.close.map(|status| (task.id, status));

@@ -1,34 +1,14 @@
 //! Executions on Postgres (their start is in `start`).
 
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::Row;
 
 use super::*;
-use crate::store::records::{self, *};
-use crate::store::rows::limit_param;
+use crate::store::records;
 
 impl PgStore {
-    pub(super) async fn execution_by_id(
-        tx: &mut Transaction<'_, Postgres>,
-        execution_id: i64,
-    ) -> Result<ExecutionRecord> {
-        let row = sqlx::query(&format!("{EXECUTION_SELECT} WHERE e.id = $1"))
-            .bind(execution_id)
-            .fetch_one(&mut **tx)
-            .await?;
-        records::execution(&row)
-    }
-
     pub(super) async fn execution_start(&self, new: NewExecution) -> Result<StartOutcome> {
         self.starts.start(new).await
-    }
-
-    pub(super) async fn executions_open_count(&self) -> Result<u64> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM executions WHERE status = 'RUNNING'")
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     pub(super) async fn executions_purge(
@@ -54,38 +34,6 @@ impl PgStore {
         .await?
         .rows_affected();
         Ok(deleted)
-    }
-
-    pub(super) async fn execution_get(&self, arn: &str) -> Result<Option<ExecutionRecord>> {
-        let row = sqlx::query(&format!("{EXECUTION_SELECT} WHERE e.arn = $1"))
-            .bind(arn)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(records::execution).transpose()
-    }
-
-    pub(super) async fn execution_list(
-        &self,
-        query: ExecutionListQuery,
-    ) -> Result<Vec<ExecutionRecord>> {
-        let (after_date, after_id) = match query.after {
-            Some((date, id)) => (Some(date), Some(id)),
-            None => (None, None),
-        };
-        let rows = sqlx::query(&format!(
-            "{EXECUTION_SELECT} WHERE e.state_machine_id = $1 \
-             AND ($2::text IS NULL OR e.status = $2) \
-             AND ($3::timestamptz IS NULL OR (e.start_date, e.id) < ($3, $4)) \
-             ORDER BY e.start_date DESC, e.id DESC LIMIT $5"
-        ))
-        .bind(query.state_machine_id)
-        .bind(query.status.map(ExecutionStatus::as_str))
-        .bind(after_date)
-        .bind(after_id)
-        .bind(limit_param(query.limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(records::execution).collect()
     }
 
     pub(super) async fn execution_stop(&self, stop: StopRequest) -> Result<StopOutcome> {

@@ -7,7 +7,6 @@ use crate::store::*;
 
 mod activities;
 mod executions;
-mod history;
 mod lease;
 mod notifier;
 mod rows;
@@ -144,13 +143,6 @@ impl PgStore {
     }
 }
 
-/// Resources with a quota on how many may exist.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Quota {
-    StateMachines,
-    Activities,
-}
-
 /// The first key of this service's advisory locks (the second names what is locked), chosen to stay clear
 /// of other applications' locks on a shared database.
 pub(super) const LOCK_SPACE: i32 = 0x5346_4e00;
@@ -161,3 +153,4 @@ const MIGRATION_LOCK: i32 = 3;
 const CONCURRENT_INDEXES: [&str; 2] = ["executions_running_due", "activity_tasks_by_execution"];
 
 crate::store::store_from_aggregates!(PgStore);
+crate::store::same_sql::same_sql!(PgStore, sqlx::Postgres, reads: pool, writes: pool);

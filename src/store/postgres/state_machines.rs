@@ -3,10 +3,12 @@
 use sqlx::{Postgres, Row, Transaction};
 
 use super::*;
-use crate::store::records::{self, *};
-use crate::store::rows::limit_param;
+use crate::store::records::*;
 
 impl PgStore {
+    pub(super) const MACHINE_NAME_KEY: &'static str = "state_machines_name_key";
+    pub(super) const LOCK_MACHINE: &'static str = " FOR UPDATE OF sm";
+
     /// Makes creates of one kind take turns until the transaction ends (an advisory lock), so concurrent
     /// creates cannot both take the last slot, and a create that waited sees what the other one wrote;
     /// creates are rare, so this costs nothing.
@@ -21,121 +23,6 @@ impl PgStore {
             .execute(&mut **tx)
             .await?;
         Ok(())
-    }
-
-    /// Refuses a create past the quota (under [`PgStore::quota_lock`]).
-    pub(super) async fn quota_check(
-        tx: &mut Transaction<'_, Postgres>,
-        quota: Quota,
-        limit: u64,
-    ) -> Result<()> {
-        let count_query = match quota {
-            Quota::StateMachines => "SELECT count(*) FROM state_machines",
-            Quota::Activities => "SELECT count(*) FROM activities",
-        };
-        let count: i64 = sqlx::query_scalar(count_query).fetch_one(&mut **tx).await?;
-        records::quota_check(count, limit)
-    }
-
-    pub(super) async fn state_machine_create(
-        &self,
-        new: NewStateMachine,
-    ) -> Result<StateMachineRecord> {
-        let mut tx = self.pool.begin().await?;
-        Self::quota_lock(&mut tx, Quota::StateMachines).await?;
-        // A same-name create that held the lock before us is a name conflict (judged as an idempotent
-        // repeat by the caller), not a quota matter.
-        let taken: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM state_machines WHERE name = $1)")
-                .bind(&new.name)
-                .fetch_one(&mut *tx)
-                .await?;
-        if taken {
-            return Err(Error::UniqueViolation("state_machines_name_key".into()));
-        }
-        Self::quota_check(&mut tx, Quota::StateMachines, new.quota).await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO state_machines (arn, name, type, status, creation_date) \
-             VALUES ($1, $2, $3, 'ACTIVE', $4) RETURNING id",
-        )
-        .bind(&new.arn)
-        .bind(&new.name)
-        .bind(new.machine_type.as_str())
-        .bind(new.creation_date)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
-        let version_id: i64 = sqlx::query(
-            "INSERT INTO state_machine_versions (state_machine_id, definition, role_arn, \
-             logging_configuration, tracing_configuration, update_date) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(id)
-        .bind(&new.definition)
-        .bind(&new.role_arn)
-        .bind(&new.logging_configuration)
-        .bind(&new.tracing_configuration)
-        .bind(new.creation_date)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
-        sqlx::query("UPDATE state_machines SET current_version_id = $2 WHERE id = $1")
-            .bind(id)
-            .bind(version_id)
-            .execute(&mut *tx)
-            .await?;
-        Self::insert_tags(&mut tx, &new.arn, &new.tags).await?;
-        tx.commit().await?;
-        Ok(records::created_state_machine(new, id, version_id))
-    }
-
-    pub(super) async fn state_machine_get(&self, arn: &str) -> Result<Option<StateMachineRecord>> {
-        let row = sqlx::query(&format!("{STATE_MACHINE_SELECT} WHERE sm.arn = $1"))
-            .bind(arn)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(records::state_machine).transpose()
-    }
-
-    pub(super) async fn state_machine_update(
-        &self,
-        change: StateMachineChange,
-    ) -> Result<UpdateOutcome> {
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&format!(
-            "{STATE_MACHINE_SELECT} WHERE sm.id = $1 FOR UPDATE OF sm"
-        ))
-        .bind(change.state_machine_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            return Ok(UpdateOutcome::NotFound);
-        };
-        let current = records::state_machine(&row)?;
-        if current.status == MachineStatus::Deleting {
-            return Ok(UpdateOutcome::Deleting);
-        }
-        let mut version = records::changed_version(current.version, change);
-        version.id = sqlx::query_scalar(
-            "INSERT INTO state_machine_versions (state_machine_id, definition, role_arn, \
-             logging_configuration, tracing_configuration, update_date) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(current.id)
-        .bind(&version.definition)
-        .bind(&version.role_arn)
-        .bind(&version.logging_configuration)
-        .bind(&version.tracing_configuration)
-        .bind(version.update_date)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE state_machines SET current_version_id = $2 WHERE id = $1")
-            .bind(current.id)
-            .bind(version.id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(UpdateOutcome::Updated(version))
     }
 
     pub(super) async fn state_machine_delete(&self, arn: &str) -> Result<DeleteOutcome> {
@@ -217,34 +104,5 @@ impl PgStore {
         }
         tx.commit().await?;
         Ok(gone.len() as u64)
-    }
-
-    pub(super) async fn state_machine_list(
-        &self,
-        after_name: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<StateMachineRecord>> {
-        let rows = sqlx::query(&format!(
-            "{STATE_MACHINE_SELECT} WHERE ($1::text IS NULL OR sm.name > $1) ORDER BY sm.name LIMIT $2"
-        ))
-        .bind(after_name)
-        .bind(limit_param(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(records::state_machine).collect()
-    }
-
-    pub(super) async fn state_machine_version(
-        &self,
-        version_id: i64,
-    ) -> Result<Option<VersionRecord>> {
-        let row = sqlx::query(
-            "SELECT id, definition, role_arn, logging_configuration, tracing_configuration, update_date \
-             FROM state_machine_versions WHERE id = $1",
-        )
-        .bind(version_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(|r| records::version(r, "id")).transpose()
     }
 }

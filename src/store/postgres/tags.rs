@@ -6,27 +6,8 @@ use super::*;
 use crate::store::records;
 
 impl PgStore {
-    pub(super) async fn insert_tags(
-        tx: &mut Transaction<'_, Postgres>,
-        resource_arn: &str,
-        tags: &[Tag],
-    ) -> Result<()> {
-        for tag in tags {
-            sqlx::query(
-                "INSERT INTO tags (resource_arn, key, value) VALUES ($1, $2, $3) \
-                 ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value",
-            )
-            .bind(resource_arn)
-            .bind(&tag.key)
-            .bind(&tag.value)
-            .execute(&mut **tx)
-            .await?;
-        }
-        Ok(())
-    }
-
     /// Locks the tagged resource's row so concurrent tag writes on it serialize; false if none exists.
-    pub(super) async fn lock_taggable(
+    pub(super) async fn taggable(
         tx: &mut Transaction<'_, Postgres>,
         resource_arn: &str,
     ) -> Result<bool> {
@@ -47,34 +28,9 @@ impl PgStore {
         )
     }
 
-    pub(super) async fn tags_add(
-        &self,
-        resource_arn: &str,
-        tags: &[Tag],
-        limit: usize,
-    ) -> Result<TagOutcome> {
-        let mut tx = self.pool.begin().await?;
-        if !Self::lock_taggable(&mut tx, resource_arn).await? {
-            return Ok(TagOutcome::ResourceNotFound);
-        }
-        let existing: Vec<String> = sqlx::query("SELECT key FROM tags WHERE resource_arn = $1")
-            .bind(resource_arn)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|row| row.try_get("key"))
-            .collect::<std::result::Result<_, _>>()?;
-        if !records::tags_fit(&existing, tags, limit) {
-            return Ok(TagOutcome::TooManyTags);
-        }
-        Self::insert_tags(&mut tx, resource_arn, tags).await?;
-        tx.commit().await?;
-        Ok(TagOutcome::Applied)
-    }
-
     pub(super) async fn tags_remove(&self, resource_arn: &str, keys: &[String]) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        if !Self::lock_taggable(&mut tx, resource_arn).await? {
+        if !Self::taggable(&mut tx, resource_arn).await? {
             return Ok(false);
         }
         sqlx::query("DELETE FROM tags WHERE resource_arn = $1 AND key = ANY($2)")

@@ -4,7 +4,7 @@ use super::*;
 use crate::asl::Signal;
 use crate::store::lease::StepWrite;
 use crate::store::records::{self, *};
-use crate::store::rows::{limit_param, Time};
+use crate::store::rows::Time;
 
 impl SqliteStore {
     /// Queues the activity tasks a step schedules (not those it also closes), as SCHEDULED.
@@ -53,86 +53,6 @@ impl SqliteStore {
             .execute(&mut **tx)
             .await?;
         Ok(())
-    }
-
-    pub(super) async fn activity_create(&self, new: NewActivity) -> Result<(ActivityRecord, bool)> {
-        let mut tx = self.writer.begin().await?;
-        let existing =
-            sqlx::query("SELECT id, arn, name, creation_date FROM activities WHERE name = ?1")
-                .bind(&new.name)
-                .fetch_optional(&mut *tx)
-                .await?;
-        // A repeat of an existing name is answered even at the quota (CreateActivity is idempotent).
-        if let Some(row) = existing {
-            return Ok((records::activity(&row)?, false));
-        }
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM activities")
-            .fetch_one(&mut *tx)
-            .await?;
-        records::quota_check(count, new.quota)?;
-        let inserted = sqlx::query(
-            "INSERT INTO activities (arn, name, creation_date) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (name) DO NOTHING RETURNING id, arn, name, creation_date",
-        )
-        .bind(&new.arn)
-        .bind(&new.name)
-        .bind(Time(new.creation_date))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let result = match inserted {
-            Some(row) => {
-                Self::insert_tags(&mut tx, &new.arn, &new.tags).await?;
-                (records::activity(&row)?, true)
-            }
-            None => {
-                let row = sqlx::query(
-                    "SELECT id, arn, name, creation_date FROM activities WHERE name = ?1",
-                )
-                .bind(&new.name)
-                .fetch_one(&mut *tx)
-                .await?;
-                (records::activity(&row)?, false)
-            }
-        };
-        tx.commit().await?;
-        Ok(result)
-    }
-
-    pub(super) async fn activity_get(&self, arn: &str) -> Result<Option<ActivityRecord>> {
-        let row = sqlx::query("SELECT id, arn, name, creation_date FROM activities WHERE arn = ?1")
-            .bind(arn)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(records::activity).transpose()
-    }
-
-    pub(super) async fn activity_delete(&self, arn: &str) -> Result<bool> {
-        let mut tx = self.writer.begin().await?;
-        let deleted = sqlx::query("DELETE FROM activities WHERE arn = ?1")
-            .bind(arn)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            > 0;
-        delete_tags_of(&mut tx, &[arn.to_string()]).await?;
-        tx.commit().await?;
-        Ok(deleted)
-    }
-
-    pub(super) async fn activity_list(
-        &self,
-        after_name: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<ActivityRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, arn, name, creation_date FROM activities \
-             WHERE (?1 IS NULL OR name > ?1) ORDER BY name LIMIT ?2",
-        )
-        .bind(after_name)
-        .bind(limit_param(limit))
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter().map(records::activity).collect()
     }
 
     pub(super) async fn activity_task_claim(
@@ -190,12 +110,8 @@ impl SqliteStore {
         .bind(token)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(row) = row else {
-            return Ok(TaskReportOutcome::UnknownToken);
-        };
-        let task = records::task(&row)?;
-        let accepted = match reports::judge(&task, report) {
-            Ok(accepted) => accepted,
+        let (task, accepted) = match reports::decide(row.as_ref(), report)? {
+            Ok(decided) => decided,
             Err(outcome) => return Ok(outcome),
         };
         if let Some(status) = accepted.close {

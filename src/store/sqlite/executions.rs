@@ -1,29 +1,10 @@
 //! Executions on SQLite (their start is in `start`).
 
 use super::*;
-use crate::store::records::{self, *};
-use crate::store::rows::{limit_param, Time};
+use crate::store::records;
+use crate::store::rows::Time;
 
 impl SqliteStore {
-    pub(super) async fn execution_by_id(
-        tx: &mut Transaction<'_, Sqlite>,
-        execution_id: i64,
-    ) -> Result<ExecutionRecord> {
-        let row = sqlx::query(&format!("{EXECUTION_SELECT} WHERE e.id = ?1"))
-            .bind(execution_id)
-            .fetch_one(&mut **tx)
-            .await?;
-        records::execution(&row)
-    }
-
-    pub(super) async fn executions_open_count(&self) -> Result<u64> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM executions WHERE status = 'RUNNING'")
-                .fetch_one(&self.reader)
-                .await?;
-        Ok(u64::try_from(count).unwrap_or(0))
-    }
-
     pub(super) async fn executions_purge(
         &self,
         closed_before: DateTime<Utc>,
@@ -47,38 +28,6 @@ impl SqliteStore {
             QueryBuilder::<Sqlite>::new("DELETE FROM executions WHERE status <> 'RUNNING' AND id");
         push_in_list(&mut delete, &ids);
         Ok(delete.build().execute(&self.writer).await?.rows_affected())
-    }
-
-    pub(super) async fn execution_get(&self, arn: &str) -> Result<Option<ExecutionRecord>> {
-        let row = sqlx::query(&format!("{EXECUTION_SELECT} WHERE e.arn = ?1"))
-            .bind(arn)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(records::execution).transpose()
-    }
-
-    pub(super) async fn execution_list(
-        &self,
-        query: ExecutionListQuery,
-    ) -> Result<Vec<ExecutionRecord>> {
-        let (after_date, after_id) = match query.after {
-            Some((date, id)) => (Some(Time(date)), Some(id)),
-            None => (None, None),
-        };
-        let rows = sqlx::query(&format!(
-            "{EXECUTION_SELECT} WHERE e.state_machine_id = ?1 \
-             AND (?2 IS NULL OR e.status = ?2) \
-             AND (?3 IS NULL OR (e.start_date, e.id) < (?3, ?4)) \
-             ORDER BY e.start_date DESC, e.id DESC LIMIT ?5"
-        ))
-        .bind(query.state_machine_id)
-        .bind(query.status.map(ExecutionStatus::as_str))
-        .bind(after_date)
-        .bind(after_id)
-        .bind(limit_param(query.limit))
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter().map(records::execution).collect()
     }
 
     pub(super) async fn execution_stop(&self, stop: StopRequest) -> Result<StopOutcome> {

@@ -28,7 +28,6 @@ use crate::store::*;
 
 mod activities;
 mod executions;
-mod history;
 mod lease;
 mod rows;
 mod start;
@@ -191,3 +190,4 @@ fn lock_database(database: &Path) -> std::result::Result<File, OpenError> {
 }
 
 crate::store::store_from_aggregates!(SqliteStore);
+crate::store::same_sql::same_sql!(SqliteStore, sqlx::Sqlite, reads: reader, writes: writer);

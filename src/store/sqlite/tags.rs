@@ -4,26 +4,7 @@ use super::*;
 use crate::store::records;
 
 impl SqliteStore {
-    pub(super) async fn insert_tags(
-        tx: &mut Transaction<'_, Sqlite>,
-        resource_arn: &str,
-        tags: &[Tag],
-    ) -> Result<()> {
-        for tag in tags {
-            sqlx::query(
-                "INSERT INTO tags (resource_arn, key, value) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value",
-            )
-            .bind(resource_arn)
-            .bind(&tag.key)
-            .bind(&tag.value)
-            .execute(&mut **tx)
-            .await?;
-        }
-        Ok(())
-    }
-
-    pub(super) async fn taggable_exists(
+    pub(super) async fn taggable(
         tx: &mut Transaction<'_, Sqlite>,
         resource_arn: &str,
     ) -> Result<bool> {
@@ -37,32 +18,9 @@ impl SqliteStore {
         Ok(found != 0)
     }
 
-    pub(super) async fn tags_add(
-        &self,
-        resource_arn: &str,
-        tags: &[Tag],
-        limit: usize,
-    ) -> Result<TagOutcome> {
-        let mut tx = self.writer.begin().await?;
-        if !Self::taggable_exists(&mut tx, resource_arn).await? {
-            return Ok(TagOutcome::ResourceNotFound);
-        }
-        let existing: Vec<String> =
-            sqlx::query_scalar("SELECT key FROM tags WHERE resource_arn = ?1")
-                .bind(resource_arn)
-                .fetch_all(&mut *tx)
-                .await?;
-        if !records::tags_fit(&existing, tags, limit) {
-            return Ok(TagOutcome::TooManyTags);
-        }
-        Self::insert_tags(&mut tx, resource_arn, tags).await?;
-        tx.commit().await?;
-        Ok(TagOutcome::Applied)
-    }
-
     pub(super) async fn tags_remove(&self, resource_arn: &str, keys: &[String]) -> Result<bool> {
         let mut tx = self.writer.begin().await?;
-        if !Self::taggable_exists(&mut tx, resource_arn).await? {
+        if !Self::taggable(&mut tx, resource_arn).await? {
             return Ok(false);
         }
         for key in keys {
@@ -79,7 +37,7 @@ impl SqliteStore {
     pub(super) async fn tags_list(&self, resource_arn: &str) -> Result<Option<Vec<Tag>>> {
         // One read transaction so the existence check and the tags agree.
         let mut tx = self.reader.begin().await?;
-        if !Self::taggable_exists(&mut tx, resource_arn).await? {
+        if !Self::taggable(&mut tx, resource_arn).await? {
             return Ok(None);
         }
         let rows = sqlx::query("SELECT key, value FROM tags WHERE resource_arn = ?1 ORDER BY key")
