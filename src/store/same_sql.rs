@@ -6,7 +6,8 @@
 /// Defines the shared statements as inherent methods of `$store` (a backend on database `$db`), reading
 /// through its pool `$reads` and writing through `$writes`. The backend supplies `quota_lock` (what makes
 /// creates of one kind take turns), `MACHINE_NAME_KEY` (the name its schema gives that unique key) and
-/// `LOCK_MACHINE` (what a read of a machine it is about to change appends to lock the row) and `taggable`
+/// `LOCK_MACHINE` and `LOCK_EXECUTION` (what a read of a row it is about to change appends to lock it: a
+/// machine joined with its version, an execution) and `taggable`
 /// (whether a state machine or activity has the ARN, holding off other tag writes on it until commit).
 macro_rules! same_sql {
     ($store:ty, $db:ty, reads: $reads:ident, writes: $writes:ident) => {
@@ -188,6 +189,55 @@ macro_rules! same_sql {
                     .await?;
                 tx.commit().await?;
                 Ok(deleted)
+            }
+
+            /// Aborts a RUNNING execution: status, `ExecutionAborted` event, fencing, open tasks cancelled.
+            pub(super) async fn execution_stop(
+                &self,
+                stop: $crate::store::StopRequest,
+            ) -> $crate::store::Result<$crate::store::StopOutcome> {
+                use $crate::store::rows::{Columns, Time};
+                use $crate::store::{ExecutionStatus, StopOutcome};
+                let mut tx = self.$writes.begin().await?;
+                let row = sqlx::query(&format!(
+                    "SELECT status, last_event_id FROM executions WHERE id = $1{}",
+                    Self::LOCK_EXECUTION
+                ))
+                .bind(stop.execution_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Ok(StopOutcome::NotFound);
+                };
+                if ExecutionStatus::parse(&row.text("status")?)? != ExecutionStatus::Running {
+                    let record = Self::execution_by_id(&mut tx, stop.execution_id).await?;
+                    return Ok(StopOutcome::AlreadyClosed(record));
+                }
+                let event_id = row.int("last_event_id")? + 1;
+                sqlx::query(
+                    "UPDATE executions SET status = 'ABORTED', stop_date = $2, error = $3, cause = $4, \
+                     due_at = NULL, lease_version = lease_version + 1, last_event_id = $5 WHERE id = $1",
+                )
+                .bind(stop.execution_id)
+                .bind(Time(stop.stop_date))
+                .bind(&stop.error)
+                .bind(&stop.cause)
+                .bind(event_id)
+                .execute(&mut *tx)
+                .await?;
+                let aborted = $crate::store::records::execution_aborted(&stop, event_id);
+                Self::insert_event(&mut tx, stop.execution_id, &aborted).await?;
+                sqlx::query(
+                    "UPDATE activity_tasks SET status = 'CANCELLED', closed_at = $2 \
+                     WHERE execution_id = $1 AND status IN ('SCHEDULED', 'STARTED')",
+                )
+                .bind(stop.execution_id)
+                .bind(Time(stop.stop_date))
+                .execute(&mut *tx)
+                .await?;
+                let record = Self::execution_by_id(&mut tx, stop.execution_id).await?;
+                tx.commit().await?;
+                Ok(StopOutcome::Stopped(record))
             }
 
             /// Upserts tags, keeping at most `limit` counted tags on the resource.

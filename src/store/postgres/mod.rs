@@ -154,3 +154,10 @@ const CONCURRENT_INDEXES: [&str; 2] = ["executions_running_due", "activity_tasks
 
 crate::store::store_from_aggregates!(PgStore);
 crate::store::same_sql::same_sql!(PgStore, sqlx::Postgres, reads: pool, writes: pool);
+
+/// What the shared statements need to know of this schema and its locking.
+impl PgStore {
+    const MACHINE_NAME_KEY: &'static str = "state_machines_name_key";
+    const LOCK_MACHINE: &'static str = " FOR UPDATE OF sm";
+    const LOCK_EXECUTION: &'static str = " FOR UPDATE";
+}

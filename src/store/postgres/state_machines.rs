@@ -6,9 +6,6 @@ use super::*;
 use crate::store::records::*;
 
 impl PgStore {
-    pub(super) const MACHINE_NAME_KEY: &'static str = "state_machines_name_key";
-    pub(super) const LOCK_MACHINE: &'static str = " FOR UPDATE OF sm";
-
     /// Makes creates of one kind take turns until the transaction ends (an advisory lock), so concurrent
     /// creates cannot both take the last slot, and a create that waited sees what the other one wrote;
     /// creates are rare, so this costs nothing.

@@ -191,3 +191,11 @@ fn lock_database(database: &Path) -> std::result::Result<File, OpenError> {
 
 crate::store::store_from_aggregates!(SqliteStore);
 crate::store::same_sql::same_sql!(SqliteStore, sqlx::Sqlite, reads: reader, writes: writer);
+
+/// What the shared statements need to know of this schema and its locking.
+impl SqliteStore {
+    const MACHINE_NAME_KEY: &'static str = "state_machines.name";
+    /// Nothing to lock: the single writer runs one transaction at a time.
+    const LOCK_MACHINE: &'static str = "";
+    const LOCK_EXECUTION: &'static str = "";
+}

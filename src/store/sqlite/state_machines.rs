@@ -4,10 +4,6 @@ use super::*;
 use crate::store::records;
 
 impl SqliteStore {
-    pub(super) const MACHINE_NAME_KEY: &'static str = "state_machines.name";
-    /// Nothing to lock: the single writer runs one transaction at a time.
-    pub(super) const LOCK_MACHINE: &'static str = "";
-
     /// Nothing to take turns on: with one writer, nobody can take the last slot between a create's count
     /// and its insert.
     pub(super) async fn quota_lock(
