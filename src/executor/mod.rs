@@ -398,7 +398,8 @@ impl Executor {
                     message = %m.text, "unreadable inbox message kept");
                 METRICS.inbox_unreadable.add(1, &[]);
             }
-            let signals: Vec<Signal> = inbox.iter().map(|m| m.signal.clone()).collect();
+            let (applied, signals): (Vec<i64>, Vec<Signal>) =
+                inbox.into_iter().map(|m| (m.id, m.signal)).unzip();
             let now = crate::store::now();
             // Built afresh on each attempt (from the stored text): a re-run is rare, a clone of a big
             // state on every step would not be.
@@ -407,7 +408,7 @@ impl Executor {
             let commit = StepCommit {
                 lease: lease.clone(),
                 now,
-                inbox_applied: inbox.iter().map(|m| m.id).collect(),
+                inbox_applied: applied,
                 inbox_kept: unreadable.iter().map(|m| m.id).collect(),
                 step,
             };
