@@ -12,7 +12,7 @@ pub mod backend;
 pub mod inbox;
 pub mod lease;
 pub mod postgres;
-pub(crate) mod records;
+pub mod records;
 pub(crate) mod reports;
 pub mod rows;
 pub(crate) mod same_sql;

@@ -22,7 +22,7 @@ pub(crate) const EXECUTION_SELECT: &str = "SELECT e.id, e.arn, e.state_machine_i
      FROM executions e JOIN state_machines sm ON sm.id = e.state_machine_id";
 
 /// An activity task's columns, as [`task`] reads them.
-pub(crate) const TASK_COLUMNS: &str =
+pub const TASK_COLUMNS: &str =
     "id, token, activity_arn, execution_id, task_key, input, status, worker_name, \
      created_at, started_at, closed_at";
 
@@ -79,7 +79,7 @@ pub(crate) fn execution(row: &impl Columns) -> Result<ExecutionRecord> {
     })
 }
 
-pub(crate) fn task(row: &impl Columns) -> Result<ActivityTaskRecord> {
+pub fn task(row: &impl Columns) -> Result<ActivityTaskRecord> {
     Ok(ActivityTaskRecord {
         id: row.int("id")?,
         token: row.text("token")?,

@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 use sfn::store::backend::Backend as StoreBackend;
 use sfn::store::postgres::PgStore;
+use sfn::store::records::{task, TASK_COLUMNS};
 use sfn::store::rows::{Columns, Time};
 use sfn::store::sqlite::SqliteStore;
-use sfn::store::{ActivityTaskRecord, Result, TaskStatus};
+use sfn::store::{ActivityTaskRecord, Result};
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 
@@ -45,25 +46,6 @@ macro_rules! on_pool {
             Pool::Sqlite($pool) => $body,
         }
     };
-}
-
-const TASK_COLUMNS: &str = "id, token, activity_arn, execution_id, task_key, input, status, \
-                            worker_name, created_at, started_at, closed_at";
-
-fn task(row: &impl Columns) -> Result<ActivityTaskRecord> {
-    Ok(ActivityTaskRecord {
-        id: row.int("id")?,
-        token: row.text("token")?,
-        activity_arn: row.text("activity_arn")?,
-        execution_id: row.int("execution_id")?,
-        task_key: row.text("task_key")?,
-        input: row.text("input")?,
-        status: TaskStatus::parse(&row.text("status")?)?,
-        worker_name: row.text_opt("worker_name")?,
-        created_at: row.time("created_at")?,
-        started_at: row.time_opt("started_at")?,
-        closed_at: row.time_opt("closed_at")?,
-    })
 }
 
 fn message(row: &impl Columns) -> Result<StoredMessage> {
