@@ -240,6 +240,36 @@ macro_rules! same_sql {
                 Ok(StopOutcome::Stopped(record))
             }
 
+            /// `LeaseStore::lease_release`: fenced by version and owner.
+            pub(super) async fn release(
+                &self,
+                lease: &$crate::store::lease::Lease,
+                retry_at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<()> {
+                sqlx::query(
+                    // Clearing the owner also makes a renewal still in flight miss (it matches on the
+                    // owner).
+                    "UPDATE executions SET lease_expires_at = $4, lease_owner = NULL \
+                     WHERE id = $1 AND lease_version = $2 AND lease_owner = $3",
+                )
+                .bind(lease.execution_id)
+                .bind(lease.version)
+                .bind(&lease.owner)
+                .bind($crate::store::rows::Time(retry_at))
+                .execute(&self.$writes)
+                .await?;
+                Ok(())
+            }
+
+            /// `LeaseStore::version_definition`.
+            pub(super) async fn definition_of(&self, version_id: i64) -> $crate::store::Result<String> {
+                sqlx::query_scalar("SELECT definition FROM state_machine_versions WHERE id = $1")
+                    .bind(version_id)
+                    .fetch_optional(&self.$reads)
+                    .await?
+                    .ok_or($crate::store::Error::NotFound)
+            }
+
             /// Upserts tags, keeping at most `limit` counted tags on the resource.
             pub(super) async fn tags_add(
                 &self,

@@ -144,18 +144,7 @@ impl LeaseStore for PgStore {
     }
 
     async fn lease_release(&self, lease: &Lease, retry_at: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
-            // Clearing the owner also makes a renewal still in flight miss (it matches on the owner).
-            "UPDATE executions SET lease_expires_at = $4, lease_owner = NULL \
-             WHERE id = $1 AND lease_version = $2 AND lease_owner = $3",
-        )
-        .bind(lease.execution_id)
-        .bind(lease.version)
-        .bind(&lease.owner)
-        .bind(retry_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.release(lease, retry_at).await
     }
 
     async fn leases_renew(
@@ -215,11 +204,7 @@ impl LeaseStore for PgStore {
     }
 
     async fn version_definition(&self, version_id: i64) -> Result<String> {
-        sqlx::query_scalar("SELECT definition FROM state_machine_versions WHERE id = $1")
-            .bind(version_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound)
+        self.definition_of(version_id).await
     }
 
     async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>> {

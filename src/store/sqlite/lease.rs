@@ -15,7 +15,7 @@ use crate::store::lease::{
 };
 use crate::store::records;
 use crate::store::rows::{Columns, Time};
-use crate::store::{Error, Result};
+use crate::store::Result;
 
 /// Claims due executions: the Postgres statement's `UPDATE ... WHERE id IN (SELECT ... LIMIT)` without
 /// SKIP LOCKED (the single writer makes it exclusive); bumping `lease_version` fences out a previous
@@ -99,18 +99,7 @@ impl LeaseStore for SqliteStore {
     }
 
     async fn lease_release(&self, lease: &Lease, retry_at: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
-            // Clearing the owner also makes a renewal still in flight miss (it matches on the owner).
-            "UPDATE executions SET lease_expires_at = ?4, lease_owner = NULL \
-             WHERE id = ?1 AND lease_version = ?2 AND lease_owner = ?3",
-        )
-        .bind(lease.execution_id)
-        .bind(lease.version)
-        .bind(&lease.owner)
-        .bind(Time(retry_at))
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.release(lease, retry_at).await
     }
 
     async fn leases_renew(
@@ -170,11 +159,7 @@ impl LeaseStore for SqliteStore {
     }
 
     async fn version_definition(&self, version_id: i64) -> Result<String> {
-        sqlx::query_scalar("SELECT definition FROM state_machine_versions WHERE id = ?1")
-            .bind(version_id)
-            .fetch_optional(&self.reader)
-            .await?
-            .ok_or(Error::NotFound)
+        self.definition_of(version_id).await
     }
 
     async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>> {
