@@ -288,3 +288,30 @@ pub(crate) fn execution_started_around_role(new: &NewExecution) -> (String, Stri
         text[at + quoted.len()..].to_string(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execution_started_split_around_the_role_joins_back_to_the_event() {
+        // An input holding what the split looks for, quotes and all.
+        let input = "{\"s\":\"\u{1}role\u{1}\"}";
+        let new = NewExecution {
+            state_machine_id: 1,
+            arn: "arn:e".into(),
+            name: "e".into(),
+            input: input.into(),
+            trace_header: None,
+            start_date: now(),
+            express: false,
+            lease: None,
+            first_step: None,
+        };
+        let role = "arn:aws:iam::123456789012:role/r";
+        let (before, after) = execution_started_around_role(&new);
+        let joined = format!("{before}{}{after}", Value::String(role.into()));
+        let joined: Value = serde_json::from_str(&joined).unwrap();
+        assert_eq!(joined, execution_started(&new, role).details);
+    }
+}

@@ -54,7 +54,8 @@ ORDER BY claimed.due_at";
 /// asks for that, and the check is on `inbox_seq`, a counter on the locked row that every inbox writer
 /// bumps, because after waiting for the lock Postgres re-reads that row but not other tables. `due_at` is
 /// checked too: processes of an earlier version post messages without bumping the counter (rolling
-/// upgrades), and only inbox writers move `due_at` while a lease is held.
+/// upgrades), and only inbox writers move `due_at` while a lease is held. Unreadable messages the step read
+/// and keeps (`$27`) stay in the inbox and are not news.
 const STEP_COMMIT: &str = "\
 WITH upd AS (
     UPDATE executions SET
