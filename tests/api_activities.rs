@@ -14,7 +14,9 @@ use sfn::api::pb;
 use sfn::api::pb::StateMachineType::Standard;
 use sfn::domain::task_token::new_task_token;
 use sfn::store::postgres::PgStore;
-use sfn::store::{self as sfn_store, NewActivityTask, Store, TaskStatus};
+use sfn::store::{self as sfn_store, Store, TaskStatus};
+
+use common::store_facts::{NewActivityTask, StoreFacts};
 
 async fn create_activity(client: &mut Client, name: &str) -> pb::CreateActivityResponse {
     client

@@ -45,7 +45,7 @@ async fn executions_of_each_outcome_are_counted(backend: Backend) {
     let clock = ManualClock::new(chrono::Utc::now());
     let mut server = TestServer::start_timed(backend, clock.clone(), |_| {}).await;
     let prefix = format!("{backend:?}").to_lowercase();
-    let mut machine = |suffix: &str, definition: serde_json::Value| {
+    let machine = |suffix: &str, definition: serde_json::Value| {
         let mut client = server.client.clone();
         let name = format!("{prefix}-{suffix}");
         async move {

@@ -43,6 +43,13 @@ pub enum StepError {
     Bug(String),
 }
 
+/// What a step found in the inbox: the messages it applies, and the ids of unreadable ones it leaves.
+#[derive(Default)]
+struct Inbox {
+    messages: Vec<store::InboxMessage>,
+    kept: Vec<i64>,
+}
+
 /// Says every activity exists and remembers which ones were asked about (checked after the advance).
 #[derive(Default)]
 struct AssumedActivities(std::cell::RefCell<HashSet<String>>);
@@ -186,16 +193,8 @@ impl Executor {
         let mut attempt = 1;
         loop {
             let (lease, inbox) = self.read_inbox(leased).await?;
-            let signals: Vec<Signal> = inbox
-                .iter()
-                .filter_map(|m| match serde_json::from_str(&m.message) {
-                    Ok(signal) => Some(signal),
-                    Err(e) => {
-                        tracing::error!(error = %e, message = %m.message, "unreadable inbox message skipped");
-                        None
-                    }
-                })
-                .collect();
+            let (applied, signals): (Vec<i64>, Vec<Signal>) =
+                inbox.messages.into_iter().map(|m| (m.id, m.signal)).unzip();
             let now = self.clock.now();
             // Built afresh on each attempt (from the stored text): a re-run is rare, a clone of a big
             // state on every step would not be.
@@ -204,7 +203,8 @@ impl Executor {
             let commit = StepCommit {
                 lease,
                 now,
-                inbox_applied: inbox.iter().map(|m| m.id).collect(),
+                inbox_applied: applied,
+                inbox_kept: inbox.kept,
                 step,
             };
             let outcome = self.commit(leased, commit).await?;
@@ -223,20 +223,30 @@ impl Executor {
     }
 
     /// The inbox as of now, and the lease with the inbox baseline its commit is checked against.
-    async fn read_inbox(
-        &self,
-        leased: &LeasedExecution,
-    ) -> Result<(Lease, Vec<store::InboxMessage>), StepError> {
+    async fn read_inbox(&self, leased: &LeasedExecution) -> Result<(Lease, Inbox), StepError> {
         let mut lease = leased.lease.clone();
         // Messages need a task token, and tokens exist only after the first advance committed.
         if leased.engine_state.is_none() {
-            return Ok((lease, Vec::new()));
+            return Ok((lease, Inbox::default()));
         }
         let read = self.store.inbox_read(lease.execution_id).await?;
         // The commit checks for reports that came after this read, not after the claim.
         lease.due_at = read.due_at;
         lease.inbox_seq = read.inbox_seq;
-        Ok((lease, read.messages))
+        // Kept in the inbox (the commit leaves them) and reported on every step that sees them.
+        for m in &read.unreadable {
+            tracing::error!(execution = %leased.arn, message_id = m.id, error = %m.error,
+                message = %m.text, "unreadable inbox message kept");
+            METRICS.inbox_unreadable.add(1, &[]);
+        }
+        let kept = read.unreadable.iter().map(|m| m.id).collect();
+        Ok((
+            lease,
+            Inbox {
+                messages: read.messages,
+                kept,
+            },
+        ))
     }
 
     /// Commits a step and tells whoever waits for what it created.
@@ -298,7 +308,8 @@ impl Executor {
             let commit = StepCommit {
                 lease,
                 now,
-                inbox_applied: inbox.iter().map(|m| m.id).collect(),
+                inbox_applied: inbox.messages.iter().map(|m| m.id).collect(),
+                inbox_kept: inbox.kept,
                 step: StepWrite {
                     // Kept as it was: the execution is closed and its state is never advanced again.
                     engine_state: leased.engine_state.clone().unwrap_or_default(),

@@ -15,6 +15,7 @@
 //! | `sfn_executor_lease_renewals_total` | counter | |
 //! | `sfn_executor_leases_lost_total` | counter | leases found lost while stepping |
 //! | `sfn_history_events_total` | counter | history events written by steps |
+//! | `sfn_executor_inbox_unreadable_total` | counter | inbox messages a step found unreadable and left in place |
 //! | `sfn_activity_tasks_scheduled_total` | counter | |
 //! | `sfn_activity_pollers` | gauge | GetActivityTask long polls waiting in this process |
 
@@ -45,6 +46,7 @@ pub struct Metrics {
     pub lease_renewals: Counter<u64>,
     pub leases_lost: Counter<u64>,
     pub history_events: Counter<u64>,
+    pub inbox_unreadable: Counter<u64>,
     pub activity_tasks_scheduled: Counter<u64>,
     pub activity_pollers: UpDownCounter<i64>,
 }
@@ -137,6 +139,10 @@ fn instruments(meter: Meter) -> Metrics {
             "Leases found taken by someone else while stepping",
         ),
         history_events: counter("sfn.history.events", "History events written by steps"),
+        inbox_unreadable: counter(
+            "sfn.executor.inbox.unreadable",
+            "Inbox messages a step found unreadable and left in place",
+        ),
         activity_tasks_scheduled: counter(
             "sfn.activity.tasks.scheduled",
             "Activity tasks queued for workers",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{ExecutionStatus, InboxMessage, Result};
+use super::{ExecutionStatus, InboxMessage, Result, UnreadableMessage};
 use crate::asl::HistoryEvent;
 
 /// An execution claimed by one executor until `lease_expires_at`.
@@ -171,6 +171,9 @@ pub struct StepCommit {
     /// The inbox messages this step applied (deleted with it). Exact ids, not "up to": inbox ids come from
     /// a sequence, and a message with a smaller id can commit after one with a larger id was read.
     pub inbox_applied: Vec<i64>,
+    /// The unreadable messages the step read (see [`InboxRead::unreadable`]): left in the inbox, and not
+    /// news to this step, so they neither make the execution due again nor stale a closing step.
+    pub inbox_kept: Vec<i64>,
     pub step: StepWrite,
 }
 
@@ -195,6 +198,8 @@ pub enum CommitOutcome {
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboxRead {
     pub messages: Vec<InboxMessage>,
+    /// Rows that are not a signal: the executor reports them and leaves them in the inbox.
+    pub unreadable: Vec<UnreadableMessage>,
     /// `None` where the store checks unread messages inside its commit instead (SQLite).
     pub due_at: Option<DateTime<Utc>>,
     /// The inbox counter as of this read (see [`Lease::inbox_seq`]).

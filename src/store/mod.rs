@@ -9,9 +9,16 @@
 //! and tags with it (so its name and execution ARNs can be reused).
 
 pub mod backend;
+pub mod inbox;
 pub mod lease;
 pub mod postgres;
+pub mod records;
+pub(crate) mod reports;
+pub mod rows;
+pub(crate) mod same_sql;
 pub mod sqlite;
+
+pub use inbox::{InboxMessage, UnreadableMessage};
 
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -337,17 +344,6 @@ pub struct ActivityTaskRecord {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
-/// A SCHEDULED activity task, as the executor creates it.
-#[derive(Debug, Clone)]
-pub struct NewActivityTask {
-    pub token: String,
-    pub activity_arn: String,
-    pub execution_id: i64,
-    pub task_key: String,
-    pub input: String,
-    pub created_at: DateTime<Utc>,
-}
-
 /// What a worker reports for a task token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskReport {
@@ -369,15 +365,6 @@ pub enum TaskReportOutcome {
     TimedOut,
     /// The task was closed by an earlier SendTaskSuccess/SendTaskFailure.
     AlreadyClosed,
-}
-
-/// A message for the engine: the JSON form of `asl::engine::Signal`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InboxMessage {
-    pub id: i64,
-    pub execution_id: i64,
-    pub message: String,
-    pub created_at: DateTime<Utc>,
 }
 
 #[async_trait]
@@ -440,8 +427,6 @@ pub trait Store: Send + Sync {
 
     // --- activity tasks ---
 
-    /// Inserts a SCHEDULED task (the executor's side; tests use it to stand in for the executor).
-    async fn activity_task_schedule(&self, new: NewActivityTask) -> Result<ActivityTaskRecord>;
     /// Hands the oldest SCHEDULED task of the activity to a worker (→ STARTED, TaskStarted inbox message).
     async fn activity_task_claim(
         &self,
@@ -449,7 +434,6 @@ pub trait Store: Send + Sync {
         worker_name: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<ActivityTaskRecord>>;
-    async fn activity_task_get(&self, token: &str) -> Result<Option<ActivityTaskRecord>>;
     /// Applies a worker's report for an open task (closes it for success/failure) and posts the
     /// matching inbox message.
     async fn activity_task_report(
@@ -458,6 +442,146 @@ pub trait Store: Send + Sync {
         report: TaskReport,
         now: DateTime<Utc>,
     ) -> Result<TaskReportOutcome>;
-    /// The execution's unapplied inbox messages in id order.
-    async fn inbox_list(&self, execution_id: i64) -> Result<Vec<InboxMessage>>;
 }
+
+/// `impl Store` for a backend whose aggregate files (state machines, executions, activities, tags...)
+/// each define their operations as inherent methods of the same names: the trait's one impl block
+/// cannot be spread over files, so it is generated here, once for both backends.
+macro_rules! store_from_aggregates {
+    ($backend:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $backend {
+            async fn state_machine_create(
+                &self,
+                new: NewStateMachine,
+            ) -> Result<StateMachineRecord> {
+                <$backend>::state_machine_create(self, new).await
+            }
+
+            async fn state_machine_get(&self, arn: &str) -> Result<Option<StateMachineRecord>> {
+                <$backend>::state_machine_get(self, arn).await
+            }
+
+            async fn state_machine_update(
+                &self,
+                change: StateMachineChange,
+            ) -> Result<UpdateOutcome> {
+                <$backend>::state_machine_update(self, change).await
+            }
+
+            async fn state_machine_delete(&self, arn: &str) -> Result<DeleteOutcome> {
+                <$backend>::state_machine_delete(self, arn).await
+            }
+
+            async fn state_machine_finish_deletions(&self) -> Result<u64> {
+                <$backend>::state_machine_finish_deletions(self).await
+            }
+
+            async fn state_machine_list(
+                &self,
+                after_name: Option<&str>,
+                limit: usize,
+            ) -> Result<Vec<StateMachineRecord>> {
+                <$backend>::state_machine_list(self, after_name, limit).await
+            }
+
+            async fn state_machine_version(
+                &self,
+                version_id: i64,
+            ) -> Result<Option<VersionRecord>> {
+                <$backend>::state_machine_version(self, version_id).await
+            }
+
+            async fn activity_create(&self, new: NewActivity) -> Result<(ActivityRecord, bool)> {
+                <$backend>::activity_create(self, new).await
+            }
+
+            async fn activity_get(&self, arn: &str) -> Result<Option<ActivityRecord>> {
+                <$backend>::activity_get(self, arn).await
+            }
+
+            async fn activity_delete(&self, arn: &str) -> Result<bool> {
+                <$backend>::activity_delete(self, arn).await
+            }
+
+            async fn activity_list(
+                &self,
+                after_name: Option<&str>,
+                limit: usize,
+            ) -> Result<Vec<ActivityRecord>> {
+                <$backend>::activity_list(self, after_name, limit).await
+            }
+
+            async fn tags_add(
+                &self,
+                resource_arn: &str,
+                tags: &[Tag],
+                limit: usize,
+            ) -> Result<TagOutcome> {
+                <$backend>::tags_add(self, resource_arn, tags, limit).await
+            }
+
+            async fn tags_remove(&self, resource_arn: &str, keys: &[String]) -> Result<bool> {
+                <$backend>::tags_remove(self, resource_arn, keys).await
+            }
+
+            async fn tags_list(&self, resource_arn: &str) -> Result<Option<Vec<Tag>>> {
+                <$backend>::tags_list(self, resource_arn).await
+            }
+
+            async fn execution_start(&self, new: NewExecution) -> Result<StartOutcome> {
+                <$backend>::execution_start(self, new).await
+            }
+
+            async fn execution_get(&self, arn: &str) -> Result<Option<ExecutionRecord>> {
+                <$backend>::execution_get(self, arn).await
+            }
+
+            async fn executions_open_count(&self) -> Result<u64> {
+                <$backend>::executions_open_count(self).await
+            }
+
+            async fn executions_purge(
+                &self,
+                closed_before: DateTime<Utc>,
+                limit: usize,
+            ) -> Result<u64> {
+                <$backend>::executions_purge(self, closed_before, limit).await
+            }
+
+            async fn execution_list(
+                &self,
+                query: ExecutionListQuery,
+            ) -> Result<Vec<ExecutionRecord>> {
+                <$backend>::execution_list(self, query).await
+            }
+
+            async fn execution_stop(&self, stop: StopRequest) -> Result<StopOutcome> {
+                <$backend>::execution_stop(self, stop).await
+            }
+
+            async fn history_page(&self, query: HistoryQuery) -> Result<Vec<HistoryEvent>> {
+                <$backend>::history_page(self, query).await
+            }
+
+            async fn activity_task_claim(
+                &self,
+                activity_arn: &str,
+                worker_name: Option<&str>,
+                now: DateTime<Utc>,
+            ) -> Result<Option<ActivityTaskRecord>> {
+                <$backend>::activity_task_claim(self, activity_arn, worker_name, now).await
+            }
+
+            async fn activity_task_report(
+                &self,
+                token: &str,
+                report: TaskReport,
+                now: DateTime<Utc>,
+            ) -> Result<TaskReportOutcome> {
+                <$backend>::activity_task_report(self, token, report, now).await
+            }
+        }
+    };
+}
+pub(crate) use store_from_aggregates;

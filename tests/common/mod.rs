@@ -23,6 +23,8 @@ use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 
+pub mod store_facts;
+
 /// Runs each scenario `async fn name(backend: Backend)` of the calling module as a `postgres::name` and a
 /// `sqlite::name` test (multi-threaded runtime, so a test server and its client run in parallel).
 #[macro_export]

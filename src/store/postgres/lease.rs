@@ -8,11 +8,14 @@ use sqlx::postgres::PgListener;
 use sqlx::Row;
 
 use super::{EventColumns, PgStore, WORK_CHANNEL};
+use crate::store::inbox::Inbox;
 use crate::store::lease::{
-    Claim, CommitOutcome, InboxRead, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange,
-    Wakeup, WakeupHandler,
+    Claim, CommitOutcome, InboxRead, Lease, LeaseStore, StepCommit, TaskChange, Wakeup,
+    WakeupHandler,
 };
-use crate::store::{Error, InboxMessage, Result};
+use crate::store::records;
+use crate::store::rows::Columns;
+use crate::store::{Error, Result};
 
 /// Channel on which a newly queued activity task is announced (payload: the activity ARN).
 pub const ACTIVITY_CHANNEL: &str = "sfn_activity";
@@ -51,7 +54,8 @@ ORDER BY claimed.due_at";
 /// asks for that, and the check is on `inbox_seq`, a counter on the locked row that every inbox writer
 /// bumps, because after waiting for the lock Postgres re-reads that row but not other tables. `due_at` is
 /// checked too: processes of an earlier version post messages without bumping the counter (rolling
-/// upgrades), and only inbox writers move `due_at` while a lease is held.
+/// upgrades), and only inbox writers move `due_at` while a lease is held. Unreadable messages the step read
+/// and keeps (`$27`) stay in the inbox and are not news.
 const STEP_COMMIT: &str = "\
 WITH upd AS (
     UPDATE executions SET
@@ -64,7 +68,8 @@ WITH upd AS (
         due_at = CASE WHEN $5::TEXT IS NOT NULL THEN NULL
                       WHEN due_at IS DISTINCT FROM $10 THEN $9
                       WHEN EXISTS (SELECT 1 FROM execution_inbox i
-                                   WHERE i.execution_id = $1 AND i.id <> ALL($17::BIGINT[])) THEN $9
+                                   WHERE i.execution_id = $1 AND i.id <> ALL($17::BIGINT[])
+                                     AND i.id <> ALL($27::BIGINT[])) THEN $9
                       ELSE $11 END
     WHERE id = $1 AND lease_version = $2 AND lease_owner = $24 AND status = 'RUNNING'
       AND (NOT $25::BOOLEAN
@@ -123,26 +128,15 @@ impl LeaseStore for PgStore {
             let Some(execution_id) = row.try_get::<Option<i64>, _>("id")? else {
                 continue;
             };
-            executions.push(LeasedExecution {
-                lease: Lease {
-                    execution_id,
-                    version: row.try_get("lease_version")?,
-                    expires_at: row.try_get("lease_expires_at")?,
-                    due_at: row.try_get("due_at")?,
-                    inbox_seq: Some(row.try_get("inbox_seq")?),
-                    owner: owner.to_string(),
-                },
-                arn: row.try_get("arn")?,
-                name: row.try_get("name")?,
-                input: row.try_get("input")?,
-                start_date: row.try_get("start_date")?,
-                state_machine_arn: row.try_get("state_machine_arn")?,
-                state_machine_name: row.try_get("state_machine_name")?,
-                version_id: row.try_get("version_id")?,
-                role_arn: row.try_get("role_arn")?,
-                engine_state: row.try_get("engine_state")?,
-                last_event_id: row.try_get("last_event_id")?,
-            });
+            let lease = Lease {
+                execution_id,
+                version: row.int("lease_version")?,
+                expires_at: row.time("lease_expires_at")?,
+                due_at: row.time_opt("due_at")?,
+                inbox_seq: Some(row.int("inbox_seq")?),
+                owner: owner.to_string(),
+            };
+            executions.push(records::leased_execution(row, lease)?);
         }
         Ok(Claim {
             executions,
@@ -151,18 +145,7 @@ impl LeaseStore for PgStore {
     }
 
     async fn lease_release(&self, lease: &Lease, retry_at: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
-            // Clearing the owner also makes a renewal still in flight miss (it matches on the owner).
-            "UPDATE executions SET lease_expires_at = $4, lease_owner = NULL \
-             WHERE id = $1 AND lease_version = $2 AND lease_owner = $3",
-        )
-        .bind(lease.execution_id)
-        .bind(lease.version)
-        .bind(&lease.owner)
-        .bind(retry_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.release(lease, retry_at).await
     }
 
     async fn leases_renew(
@@ -202,30 +185,27 @@ impl LeaseStore for PgStore {
             Some(row) => (row.try_get("due_at")?, Some(row.try_get("inbox_seq")?)),
             None => return Err(Error::NotFound),
         };
-        let mut messages = Vec::with_capacity(rows.len());
+        let mut inbox = Inbox::default();
         for row in &rows {
-            if let Some(id) = row.try_get::<Option<i64>, _>("id")? {
-                messages.push(InboxMessage {
+            if let Some(id) = row.int_opt("id")? {
+                inbox.push(
                     id,
                     execution_id,
-                    message: row.try_get("message")?,
-                    created_at: row.try_get("created_at")?,
-                });
+                    row.text("message")?,
+                    row.time("created_at")?,
+                );
             }
         }
         Ok(InboxRead {
-            messages,
+            messages: inbox.messages,
+            unreadable: inbox.unreadable,
             due_at,
             inbox_seq,
         })
     }
 
     async fn version_definition(&self, version_id: i64) -> Result<String> {
-        sqlx::query_scalar("SELECT definition FROM state_machine_versions WHERE id = $1")
-            .bind(version_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound)
+        self.definition_of(version_id).await
     }
 
     async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>> {
@@ -285,6 +265,7 @@ impl LeaseStore for PgStore {
             .bind(&commit.lease.owner)
             .bind(commit.step.closes_open_work())
             .bind(commit.lease.inbox_seq)
+            .bind(&commit.inbox_kept)
             .fetch_one(&self.pool)
             .await?;
         let written: i64 = row.try_get(0)?;

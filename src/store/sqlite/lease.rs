@@ -8,12 +8,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::{from_micros, micros, push_in_list, SqliteStore};
+use super::{push_in_list, SqliteStore};
+use crate::store::inbox::Inbox;
 use crate::store::lease::{
-    Claim, CommitOutcome, InboxRead, Lease, LeaseStore, LeasedExecution, StepCommit, TaskChange,
-    WakeupHandler,
+    Claim, CommitOutcome, InboxRead, Lease, LeaseStore, StepCommit, TaskChange, WakeupHandler,
 };
-use crate::store::{Error, Result};
+use crate::store::records;
+use crate::store::rows::{Columns, Time};
+use crate::store::Result;
 
 /// Claims due executions: the Postgres statement's `UPDATE ... WHERE id IN (SELECT ... LIMIT)` without
 /// SKIP LOCKED (the single writer makes it exclusive); bumping `lease_version` fences out a previous
@@ -40,26 +42,26 @@ impl LeaseStore for SqliteStore {
     ) -> Result<Claim> {
         // Executors poll; most polls find nothing, so look on the reader before taking the writer (and
         // read the next timer with the same query).
-        let (due, next): (i64, Option<i64>) = sqlx::query_as(
+        let (due, next): (i64, Option<Time>) = sqlx::query_as(
             "SELECT EXISTS (SELECT 1 FROM executions WHERE due_at <= ?1 AND status = 'RUNNING' \
              AND (lease_expires_at IS NULL OR lease_expires_at < ?1)), \
              (SELECT min(due_at) FROM executions WHERE due_at > ?1 AND status = 'RUNNING')",
         )
-        .bind(micros(now))
+        .bind(Time(now))
         .fetch_one(&self.reader)
         .await?;
         let mut claim = Claim {
             executions: Vec::new(),
-            next_due_at: next.map(from_micros).transpose()?,
+            next_due_at: next.map(|t| t.0),
         };
         if due == 0 {
             return Ok(claim);
         }
         let mut tx = self.writer.begin().await?;
         let ids: Vec<i64> = sqlx::query_scalar(CLAIM)
-            .bind(micros(now))
+            .bind(Time(now))
             .bind(owner)
-            .bind(micros(lease_until))
+            .bind(Time(lease_until))
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&mut *tx)
             .await?;
@@ -81,45 +83,23 @@ impl LeaseStore for SqliteStore {
         claim.executions = rows
             .iter()
             .map(|row| {
-                Ok(LeasedExecution {
-                    lease: Lease {
-                        execution_id: row.try_get("id")?,
-                        version: row.try_get("lease_version")?,
-                        expires_at: from_micros(row.try_get("lease_expires_at")?)?,
-                        // The SQLite commit rechecks the inbox inside its write transaction instead.
-                        due_at: None,
-                        inbox_seq: None,
-                        owner: owner.to_string(),
-                    },
-                    arn: row.try_get("arn")?,
-                    name: row.try_get("name")?,
-                    input: row.try_get("input")?,
-                    start_date: from_micros(row.try_get("start_date")?)?,
-                    state_machine_arn: row.try_get("state_machine_arn")?,
-                    state_machine_name: row.try_get("state_machine_name")?,
-                    version_id: row.try_get("version_id")?,
-                    role_arn: row.try_get("role_arn")?,
-                    engine_state: row.try_get("engine_state")?,
-                    last_event_id: row.try_get("last_event_id")?,
-                })
+                let lease = Lease {
+                    execution_id: row.int("id")?,
+                    version: row.int("lease_version")?,
+                    expires_at: row.time("lease_expires_at")?,
+                    // The SQLite commit rechecks the inbox inside its write transaction instead.
+                    due_at: None,
+                    inbox_seq: None,
+                    owner: owner.to_string(),
+                };
+                records::leased_execution(row, lease)
             })
             .collect::<Result<_>>()?;
         Ok(claim)
     }
 
     async fn lease_release(&self, lease: &Lease, retry_at: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
-            // Clearing the owner also makes a renewal still in flight miss (it matches on the owner).
-            "UPDATE executions SET lease_expires_at = ?4, lease_owner = NULL \
-             WHERE id = ?1 AND lease_version = ?2 AND lease_owner = ?3",
-        )
-        .bind(lease.execution_id)
-        .bind(lease.version)
-        .bind(&lease.owner)
-        .bind(micros(retry_at))
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.release(lease, retry_at).await
     }
 
     async fn leases_renew(
@@ -140,7 +120,7 @@ impl LeaseStore for SqliteStore {
             )
             .bind(lease.execution_id)
             .bind(lease.version)
-            .bind(micros(until))
+            .bind(Time(until))
             .bind(owner)
             .execute(&mut *tx)
             .await?
@@ -155,19 +135,31 @@ impl LeaseStore for SqliteStore {
 
     async fn inbox_read(&self, execution_id: i64) -> Result<InboxRead> {
         // No baseline needed: the commit looks for unread messages inside its write transaction.
+        let rows = sqlx::query(
+            "SELECT id, message, created_at FROM execution_inbox WHERE execution_id = ?1 ORDER BY id",
+        )
+        .bind(execution_id)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut inbox = Inbox::default();
+        for row in &rows {
+            inbox.push(
+                row.int("id")?,
+                execution_id,
+                row.text("message")?,
+                row.time("created_at")?,
+            );
+        }
         Ok(InboxRead {
-            messages: super::inbox_of(&self.reader, execution_id).await?,
+            messages: inbox.messages,
+            unreadable: inbox.unreadable,
             due_at: None,
             inbox_seq: None,
         })
     }
 
     async fn version_definition(&self, version_id: i64) -> Result<String> {
-        sqlx::query_scalar("SELECT definition FROM state_machine_versions WHERE id = ?1")
-            .bind(version_id)
-            .fetch_optional(&self.reader)
-            .await?
-            .ok_or(Error::NotFound)
+        self.definition_of(version_id).await
     }
 
     async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>> {
@@ -184,7 +176,7 @@ impl LeaseStore for SqliteStore {
 
     async fn step_commit(&self, commit: StepCommit) -> Result<CommitOutcome> {
         let id = commit.lease.execution_id;
-        let now = micros(commit.now);
+        let now = Time(commit.now);
         let mut tx = self.writer.begin().await?;
         // The single writer means no inbox writer or StopExecution runs between this check and the commit.
         let version: Option<i64> = sqlx::query_scalar(
@@ -196,16 +188,24 @@ impl LeaseStore for SqliteStore {
         if version != Some(commit.lease.version) {
             return Ok(CommitOutcome::LeaseLost);
         }
+        // Messages that arrived after the step read the inbox (unreadable rows it read and kept are not
+        // news).
+        let mut select = QueryBuilder::<Sqlite>::new(
+            "SELECT EXISTS (SELECT 1 FROM execution_inbox WHERE execution_id = ",
+        );
+        select.push_bind(id).push(" AND id NOT");
+        // SQLite takes an empty `IN ()`.
+        let seen: Vec<i64> = commit
+            .inbox_applied
+            .iter()
+            .chain(&commit.inbox_kept)
+            .copied()
+            .collect();
+        push_in_list(&mut select, &seen);
+        select.push(")");
+        let unseen: bool = select.build_query_scalar().fetch_one(&mut *tx).await?;
         if commit.step.closes_open_work() {
             // A report accepted after the step read the inbox must not be dropped by closing its task.
-            let mut select = QueryBuilder::<Sqlite>::new(
-                "SELECT EXISTS (SELECT 1 FROM execution_inbox WHERE execution_id = ",
-            );
-            select.push_bind(id).push(" AND id NOT");
-            // SQLite takes an empty `IN ()`.
-            push_in_list(&mut select, &commit.inbox_applied);
-            select.push(")");
-            let unseen: bool = select.build_query_scalar().fetch_one(&mut *tx).await?;
             if unseen {
                 return Ok(CommitOutcome::StaleInbox);
             }
@@ -273,10 +273,9 @@ impl LeaseStore for SqliteStore {
             }
             None => {
                 // A message that arrived while we worked makes the execution due again at once.
-                let due_at: Option<i64> = sqlx::query_scalar(
+                let due_at: Option<Time> = sqlx::query_scalar(
                     "UPDATE executions SET engine_state = ?2, \
-                     due_at = CASE WHEN EXISTS (SELECT 1 FROM execution_inbox WHERE execution_id = ?1) \
-                                   THEN ?3 ELSE ?4 END, \
+                     due_at = CASE WHEN ?6 THEN ?3 ELSE ?4 END, \
                      last_owner = lease_owner, lease_owner = NULL, lease_expires_at = NULL, \
                      last_event_id = COALESCE(?5, last_event_id) \
                      WHERE id = ?1 RETURNING due_at",
@@ -284,12 +283,13 @@ impl LeaseStore for SqliteStore {
                 .bind(id)
                 .bind(&commit.step.engine_state)
                 .bind(now)
-                .bind(commit.step.wake_at.map(micros))
+                .bind(commit.step.wake_at.map(Time))
                 .bind(last_event_id)
+                .bind(unseen)
                 .fetch_one(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                return Ok(if due_at.is_some_and(|due| due <= now) {
+                return Ok(if due_at.is_some_and(|due| due.0 <= commit.now) {
                     CommitOutcome::CommittedDueNow
                 } else {
                     CommitOutcome::Committed

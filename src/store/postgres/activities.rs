@@ -1,0 +1,118 @@
+//! Activities and their tasks on Postgres.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, Transaction};
+
+use super::*;
+use crate::asl::Signal;
+use crate::store::records::{self, *};
+
+impl PgStore {
+    /// Posts a message for the engine and makes the execution due, closing the task first when
+    /// `close_task` is set: one statement, on rows the caller has locked (execution, then task).
+    pub(super) async fn post_inbox(
+        tx: &mut Transaction<'_, Postgres>,
+        execution_id: i64,
+        signal: &Signal,
+        now: DateTime<Utc>,
+        close_task: Option<(i64, TaskStatus)>,
+    ) -> Result<()> {
+        sqlx::query(
+            "WITH closed AS ( \
+                 UPDATE activity_tasks SET status = $5, closed_at = $3 WHERE id = $4 AND $5::TEXT IS NOT NULL \
+             ), posted AS ( \
+                 INSERT INTO execution_inbox (execution_id, message, created_at) VALUES ($1, $2, $3) \
+             ) \
+             UPDATE executions SET due_at = $3, inbox_seq = inbox_seq + 1 \
+             WHERE id = $1 AND status = 'RUNNING'",
+        )
+        .bind(execution_id)
+        .bind(inbox::encode(signal))
+        .bind(now)
+        .bind(close_task.map(|(id, _)| id))
+        .bind(close_task.map(|(_, status)| status.as_str()))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn activity_task_claim(
+        &self,
+        activity_arn: &str,
+        worker_name: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ActivityTaskRecord>> {
+        // One statement: take the oldest queued task (skipping tasks whose execution row is locked by a
+        // step commit or another report at this moment), post TaskStarted for the engine and make the
+        // execution due.
+        let row = sqlx::query(&format!(
+            "WITH task AS ( \
+                 UPDATE activity_tasks SET status = 'STARTED', worker_name = $2, started_at = $3 \
+                 WHERE id = (SELECT t.id FROM activity_tasks t JOIN executions e ON e.id = t.execution_id \
+                             WHERE t.activity_arn = $1 AND t.status = 'SCHEDULED' \
+                             ORDER BY t.id LIMIT 1 FOR UPDATE OF t, e SKIP LOCKED) \
+                 RETURNING {TASK_COLUMNS} \
+             ), posted AS ( \
+                 INSERT INTO execution_inbox (execution_id, message, created_at) \
+                 SELECT execution_id, json_build_object('kind', 'TaskStarted', 'task', task_key, \
+                                                        'workerName', worker_name)::TEXT, $3 \
+                 FROM task \
+             ), due AS ( \
+                 UPDATE executions e SET due_at = $3, inbox_seq = e.inbox_seq + 1 FROM task \
+                 WHERE e.id = task.execution_id AND e.status = 'RUNNING' \
+             ) \
+             SELECT * FROM task"
+        ))
+        .bind(activity_arn)
+        .bind(worker_name)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let task = records::task(&row)?;
+        self.notifier.work();
+        Ok(Some(task))
+    }
+
+    pub(super) async fn activity_task_report(
+        &self,
+        token: &str,
+        report: TaskReport,
+        now: DateTime<Utc>,
+    ) -> Result<TaskReportOutcome> {
+        let mut tx = self.pool.begin().await?;
+        // Lock order everywhere: the execution row, then its task rows (as the executor's commit and
+        // StopExecution do), so a report never deadlocks with them.
+        sqlx::query(
+            "SELECT e.id FROM executions e JOIN activity_tasks t ON t.execution_id = e.id \
+             WHERE t.token = $1 FOR NO KEY UPDATE OF e",
+        )
+        .bind(token)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {TASK_COLUMNS} FROM activity_tasks WHERE token = $1 FOR UPDATE"
+        ))
+        .bind(token)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (task, accepted) = match reports::decide(row.as_ref(), report)? {
+            Ok(decided) => decided,
+            Err(outcome) => return Ok(outcome),
+        };
+        let close_task = accepted.close.map(|status| (task.id, status));
+        Self::post_inbox(
+            &mut tx,
+            task.execution_id,
+            &accepted.signal,
+            now,
+            close_task,
+        )
+        .await?;
+        tx.commit().await?;
+        self.notifier.work();
+        Ok(TaskReportOutcome::Accepted)
+    }
+}

@@ -1,0 +1,54 @@
+//! What a worker's report (SendTaskSuccess/Failure/Heartbeat) does to its task, decided once for both
+//! backends: they only lock and read the task, then write what this says.
+
+use super::rows::Columns;
+use super::{records, ActivityTaskRecord, Result, TaskReport, TaskReportOutcome, TaskStatus};
+use crate::asl::Signal;
+
+/// A report accepted for an open task: the task's new status (None: it stays open) and the message
+/// posted to its execution's inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Accepted {
+    pub close: Option<TaskStatus>,
+    pub signal: Signal,
+}
+
+/// The task a backend found for the report's token (`None`: no such token) and what the report does to
+/// it, or the answer when it does nothing.
+pub(crate) fn decide(
+    row: Option<&impl Columns>,
+    report: TaskReport,
+) -> Result<std::result::Result<(ActivityTaskRecord, Accepted), TaskReportOutcome>> {
+    let Some(row) = row else {
+        return Ok(Err(TaskReportOutcome::UnknownToken));
+    };
+    let task = records::task(row)?;
+    Ok(judge(&task, report).map(|accepted| (task, accepted)))
+}
+
+/// The report's effect, or the answer for a task that is no longer open.
+fn judge(
+    task: &ActivityTaskRecord,
+    report: TaskReport,
+) -> std::result::Result<Accepted, TaskReportOutcome> {
+    match task.status {
+        TaskStatus::TimedOut | TaskStatus::Cancelled => return Err(TaskReportOutcome::TimedOut),
+        TaskStatus::Succeeded | TaskStatus::Failed => return Err(TaskReportOutcome::AlreadyClosed),
+        TaskStatus::Scheduled | TaskStatus::Started => {}
+    }
+    let task = task.task_key.clone();
+    Ok(match report {
+        TaskReport::Success { output } => Accepted {
+            close: Some(TaskStatus::Succeeded),
+            signal: Signal::TaskSucceeded { task, output },
+        },
+        TaskReport::Failure { error, cause } => Accepted {
+            close: Some(TaskStatus::Failed),
+            signal: Signal::TaskFailed { task, error, cause },
+        },
+        TaskReport::Heartbeat => Accepted {
+            close: None,
+            signal: Signal::TaskHeartbeat { task },
+        },
+    })
+}

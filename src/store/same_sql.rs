@@ -1,0 +1,481 @@
+//! Statements whose SQL is the same on both backends (both read `$n` placeholders, and [`Time`] binds a
+//! time either way), written once and compiled for each backend's store by [`same_sql!`].
+//!
+//! [`Time`]: super::rows::Time
+
+/// Defines the shared statements as inherent methods of `$store` (a backend on database `$db`), reading
+/// through its pool `$reads` and writing through `$writes`. The backend supplies `quota_lock` (what makes
+/// creates of one kind take turns), `MACHINE_NAME_KEY` (the name its schema gives that unique key) and
+/// `LOCK_MACHINE` and `LOCK_EXECUTION` (what a read of a row it is about to change appends to lock it: a
+/// machine joined with its version, an execution) and `taggable`
+/// (whether a state machine or activity has the ARN, holding off other tag writes on it until commit).
+macro_rules! same_sql {
+    ($store:ty, $db:ty, reads: $reads:ident, writes: $writes:ident) => {
+        impl $store {
+            pub(super) async fn state_machine_create(
+                &self,
+                mut new: $crate::store::NewStateMachine,
+            ) -> $crate::store::Result<$crate::store::StateMachineRecord> {
+                use $crate::store::records::Quota;
+                let mut tx = self.$writes.begin().await?;
+                Self::quota_lock(&mut tx, Quota::StateMachines).await?;
+                // A same-name create that went first is a name conflict (judged as an idempotent repeat
+                // by the caller), not a quota matter.
+                let taken: bool =
+                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM state_machines WHERE name = $1)")
+                        .bind(&new.name)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                if taken {
+                    return Err($crate::store::Error::UniqueViolation(
+                        Self::MACHINE_NAME_KEY.into(),
+                    ));
+                }
+                Self::quota_check(&mut tx, Quota::StateMachines, new.quota).await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO state_machines (arn, name, type, status, creation_date) \
+                     VALUES ($1, $2, $3, 'ACTIVE', $4) RETURNING id",
+                )
+                .bind(&new.arn)
+                .bind(&new.name)
+                .bind(new.machine_type.as_str())
+                .bind($crate::store::rows::Time(new.creation_date))
+                .fetch_one(&mut *tx)
+                .await?;
+                let tags = std::mem::take(&mut new.tags);
+                let mut created = $crate::store::records::created_state_machine(new, id, 0);
+                Self::version_insert(&mut tx, id, &mut created.version).await?;
+                Self::insert_tags(&mut tx, &created.arn, &tags).await?;
+                tx.commit().await?;
+                Ok(created)
+            }
+
+            pub(super) async fn state_machine_update(
+                &self,
+                change: $crate::store::StateMachineChange,
+            ) -> $crate::store::Result<$crate::store::UpdateOutcome> {
+                use $crate::store::{records, MachineStatus, UpdateOutcome};
+                let mut tx = self.$writes.begin().await?;
+                let row = sqlx::query(&format!(
+                    "{} WHERE sm.id = $1{}",
+                    records::STATE_MACHINE_SELECT,
+                    Self::LOCK_MACHINE
+                ))
+                .bind(change.state_machine_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Ok(UpdateOutcome::NotFound);
+                };
+                let current = records::state_machine(&row)?;
+                if current.status == MachineStatus::Deleting {
+                    return Ok(UpdateOutcome::Deleting);
+                }
+                let mut version = records::changed_version(current.version, change);
+                Self::version_insert(&mut tx, current.id, &mut version).await?;
+                tx.commit().await?;
+                Ok(UpdateOutcome::Updated(version))
+            }
+
+            /// Inserts `version` as the machine's new current version and sets its id.
+            pub(super) async fn version_insert(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                state_machine_id: i64,
+                version: &mut $crate::store::VersionRecord,
+            ) -> $crate::store::Result<()> {
+                version.id = sqlx::query_scalar(
+                    "INSERT INTO state_machine_versions (state_machine_id, definition, role_arn, \
+                     logging_configuration, tracing_configuration, update_date) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(state_machine_id)
+                .bind(&version.definition)
+                .bind(&version.role_arn)
+                .bind(&version.logging_configuration)
+                .bind(&version.tracing_configuration)
+                .bind($crate::store::rows::Time(version.update_date))
+                .fetch_one(&mut **tx)
+                .await?;
+                sqlx::query("UPDATE state_machines SET current_version_id = $2 WHERE id = $1")
+                    .bind(state_machine_id)
+                    .bind(version.id)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+
+            /// Refuses a create past the quota (creates of the kind take turns: see `quota_lock`).
+            pub(super) async fn quota_check(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                quota: $crate::store::records::Quota,
+                limit: u64,
+            ) -> $crate::store::Result<()> {
+                let count_query = match quota {
+                    $crate::store::records::Quota::StateMachines => "SELECT count(*) FROM state_machines",
+                    $crate::store::records::Quota::Activities => "SELECT count(*) FROM activities",
+                };
+                let count: i64 = sqlx::query_scalar(count_query).fetch_one(&mut **tx).await?;
+                $crate::store::records::quota_check(count, limit)
+            }
+
+            pub(super) async fn state_machine_list(
+                &self,
+                after_name: Option<&str>,
+                limit: usize,
+            ) -> $crate::store::Result<Vec<$crate::store::StateMachineRecord>> {
+                let rows = sqlx::query(&format!(
+                    "{} WHERE ($1 IS NULL OR sm.name > $1) ORDER BY sm.name LIMIT $2",
+                    $crate::store::records::STATE_MACHINE_SELECT
+                ))
+                .bind(after_name)
+                .bind($crate::store::rows::limit_param(limit))
+                .fetch_all(&self.$reads)
+                .await?;
+                rows.iter().map($crate::store::records::state_machine).collect()
+            }
+
+            pub(super) async fn activity_create(
+                &self,
+                new: $crate::store::NewActivity,
+            ) -> $crate::store::Result<($crate::store::ActivityRecord, bool)> {
+                use $crate::store::records::{activity, Quota};
+                let find = "SELECT id, arn, name, creation_date FROM activities WHERE name = $1";
+                let mut tx = self.$writes.begin().await?;
+                Self::quota_lock(&mut tx, Quota::Activities).await?;
+                // A repeat of an existing name is answered even at the quota (CreateActivity is idempotent).
+                let existing = sqlx::query(find)
+                    .bind(&new.name)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(row) = existing {
+                    return Ok((activity(&row)?, false));
+                }
+                Self::quota_check(&mut tx, Quota::Activities, new.quota).await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO activities (arn, name, creation_date) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO NOTHING RETURNING id, arn, name, creation_date",
+                )
+                .bind(&new.arn)
+                .bind(&new.name)
+                .bind($crate::store::rows::Time(new.creation_date))
+                .fetch_optional(&mut *tx)
+                .await?;
+                let result = match inserted {
+                    Some(row) => {
+                        Self::insert_tags(&mut tx, &new.arn, &new.tags).await?;
+                        (activity(&row)?, true)
+                    }
+                    None => {
+                        let row = sqlx::query(find).bind(&new.name).fetch_one(&mut *tx).await?;
+                        (activity(&row)?, false)
+                    }
+                };
+                tx.commit().await?;
+                Ok(result)
+            }
+
+            /// Removes the activity and its tags; false when there was none.
+            pub(super) async fn activity_delete(&self, arn: &str) -> $crate::store::Result<bool> {
+                let mut tx = self.$writes.begin().await?;
+                let deleted = sqlx::query("DELETE FROM activities WHERE arn = $1")
+                    .bind(arn)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    > 0;
+                sqlx::query("DELETE FROM tags WHERE resource_arn = $1")
+                    .bind(arn)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(deleted)
+            }
+
+            /// Aborts a RUNNING execution: status, `ExecutionAborted` event, fencing, open tasks cancelled.
+            pub(super) async fn execution_stop(
+                &self,
+                stop: $crate::store::StopRequest,
+            ) -> $crate::store::Result<$crate::store::StopOutcome> {
+                use $crate::store::rows::{Columns, Time};
+                use $crate::store::{ExecutionStatus, StopOutcome};
+                let mut tx = self.$writes.begin().await?;
+                let row = sqlx::query(&format!(
+                    "SELECT status, last_event_id FROM executions WHERE id = $1{}",
+                    Self::LOCK_EXECUTION
+                ))
+                .bind(stop.execution_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Ok(StopOutcome::NotFound);
+                };
+                if ExecutionStatus::parse(&row.text("status")?)? != ExecutionStatus::Running {
+                    let record = Self::execution_by_id(&mut tx, stop.execution_id).await?;
+                    return Ok(StopOutcome::AlreadyClosed(record));
+                }
+                let event_id = row.int("last_event_id")? + 1;
+                sqlx::query(
+                    "UPDATE executions SET status = 'ABORTED', stop_date = $2, error = $3, cause = $4, \
+                     due_at = NULL, lease_version = lease_version + 1, last_event_id = $5 WHERE id = $1",
+                )
+                .bind(stop.execution_id)
+                .bind(Time(stop.stop_date))
+                .bind(&stop.error)
+                .bind(&stop.cause)
+                .bind(event_id)
+                .execute(&mut *tx)
+                .await?;
+                let aborted = $crate::store::records::execution_aborted(&stop, event_id);
+                Self::insert_event(&mut tx, stop.execution_id, &aborted).await?;
+                sqlx::query(
+                    "UPDATE activity_tasks SET status = 'CANCELLED', closed_at = $2 \
+                     WHERE execution_id = $1 AND status IN ('SCHEDULED', 'STARTED')",
+                )
+                .bind(stop.execution_id)
+                .bind(Time(stop.stop_date))
+                .execute(&mut *tx)
+                .await?;
+                let record = Self::execution_by_id(&mut tx, stop.execution_id).await?;
+                tx.commit().await?;
+                Ok(StopOutcome::Stopped(record))
+            }
+
+            /// `LeaseStore::lease_release`: fenced by version and owner.
+            pub(super) async fn release(
+                &self,
+                lease: &$crate::store::lease::Lease,
+                retry_at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<()> {
+                sqlx::query(
+                    // Clearing the owner also makes a renewal still in flight miss (it matches on the
+                    // owner).
+                    "UPDATE executions SET lease_expires_at = $4, lease_owner = NULL \
+                     WHERE id = $1 AND lease_version = $2 AND lease_owner = $3",
+                )
+                .bind(lease.execution_id)
+                .bind(lease.version)
+                .bind(&lease.owner)
+                .bind($crate::store::rows::Time(retry_at))
+                .execute(&self.$writes)
+                .await?;
+                Ok(())
+            }
+
+            /// `LeaseStore::version_definition`.
+            pub(super) async fn definition_of(&self, version_id: i64) -> $crate::store::Result<String> {
+                sqlx::query_scalar("SELECT definition FROM state_machine_versions WHERE id = $1")
+                    .bind(version_id)
+                    .fetch_optional(&self.$reads)
+                    .await?
+                    .ok_or($crate::store::Error::NotFound)
+            }
+
+            /// Upserts tags, keeping at most `limit` counted tags on the resource.
+            pub(super) async fn tags_add(
+                &self,
+                resource_arn: &str,
+                tags: &[$crate::domain::tags::Tag],
+                limit: usize,
+            ) -> $crate::store::Result<$crate::store::TagOutcome> {
+                use $crate::store::TagOutcome;
+                let mut tx = self.$writes.begin().await?;
+                if !Self::taggable(&mut tx, resource_arn).await? {
+                    return Ok(TagOutcome::ResourceNotFound);
+                }
+                let existing: Vec<String> =
+                    sqlx::query_scalar("SELECT key FROM tags WHERE resource_arn = $1")
+                        .bind(resource_arn)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                if !$crate::store::records::tags_fit(&existing, tags, limit) {
+                    return Ok(TagOutcome::TooManyTags);
+                }
+                Self::insert_tags(&mut tx, resource_arn, tags).await?;
+                tx.commit().await?;
+                Ok(TagOutcome::Applied)
+            }
+
+            /// One page, newest first (see [`ExecutionListQuery`](crate::store::ExecutionListQuery)).
+            pub(super) async fn execution_list(
+                &self,
+                query: $crate::store::ExecutionListQuery,
+            ) -> $crate::store::Result<Vec<$crate::store::ExecutionRecord>> {
+                use $crate::store::rows::Time;
+                let rows = sqlx::query(&format!(
+                    "{} WHERE e.state_machine_id = $1 \
+                     AND ($2 IS NULL OR e.status = $2) \
+                     AND ($3 IS NULL OR (e.start_date, e.id) < ($3, $4)) \
+                     ORDER BY e.start_date DESC, e.id DESC LIMIT $5",
+                    $crate::store::records::EXECUTION_SELECT
+                ))
+                .bind(query.state_machine_id)
+                .bind(query.status.map($crate::store::ExecutionStatus::as_str))
+                .bind(query.after.map(|(date, _)| Time(date)))
+                .bind(query.after.map(|(_, id)| id))
+                .bind($crate::store::rows::limit_param(query.limit))
+                .fetch_all(&self.$reads)
+                .await?;
+                rows.iter().map($crate::store::records::execution).collect()
+            }
+
+            pub(super) async fn activity_list(
+                &self,
+                after_name: Option<&str>,
+                limit: usize,
+            ) -> $crate::store::Result<Vec<$crate::store::ActivityRecord>> {
+                let rows = sqlx::query(
+                    "SELECT id, arn, name, creation_date FROM activities \
+                     WHERE ($1 IS NULL OR name > $1) ORDER BY name LIMIT $2",
+                )
+                .bind(after_name)
+                .bind($crate::store::rows::limit_param(limit))
+                .fetch_all(&self.$reads)
+                .await?;
+                rows.iter().map($crate::store::records::activity).collect()
+            }
+
+            pub(super) async fn state_machine_get(
+                &self,
+                arn: &str,
+            ) -> $crate::store::Result<Option<$crate::store::StateMachineRecord>> {
+                let row = sqlx::query(&format!(
+                    "{} WHERE sm.arn = $1",
+                    $crate::store::records::STATE_MACHINE_SELECT
+                ))
+                .bind(arn)
+                .fetch_optional(&self.$reads)
+                .await?;
+                row.as_ref()
+                    .map($crate::store::records::state_machine)
+                    .transpose()
+            }
+
+            pub(super) async fn state_machine_version(
+                &self,
+                version_id: i64,
+            ) -> $crate::store::Result<Option<$crate::store::VersionRecord>> {
+                let row = sqlx::query(
+                    "SELECT id, definition, role_arn, logging_configuration, tracing_configuration, \
+                     update_date FROM state_machine_versions WHERE id = $1",
+                )
+                .bind(version_id)
+                .fetch_optional(&self.$reads)
+                .await?;
+                row.as_ref()
+                    .map(|r| $crate::store::records::version(r, "id"))
+                    .transpose()
+            }
+
+            pub(super) async fn activity_get(
+                &self,
+                arn: &str,
+            ) -> $crate::store::Result<Option<$crate::store::ActivityRecord>> {
+                let row =
+                    sqlx::query("SELECT id, arn, name, creation_date FROM activities WHERE arn = $1")
+                        .bind(arn)
+                        .fetch_optional(&self.$reads)
+                        .await?;
+                row.as_ref().map($crate::store::records::activity).transpose()
+            }
+
+            pub(super) async fn execution_get(
+                &self,
+                arn: &str,
+            ) -> $crate::store::Result<Option<$crate::store::ExecutionRecord>> {
+                let row = sqlx::query(&format!(
+                    "{} WHERE e.arn = $1",
+                    $crate::store::records::EXECUTION_SELECT
+                ))
+                .bind(arn)
+                .fetch_optional(&self.$reads)
+                .await?;
+                row.as_ref().map($crate::store::records::execution).transpose()
+            }
+
+            pub(super) async fn executions_open_count(&self) -> $crate::store::Result<u64> {
+                let count: i64 =
+                    sqlx::query_scalar("SELECT count(*) FROM executions WHERE status = 'RUNNING'")
+                        .fetch_one(&self.$reads)
+                        .await?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+
+            pub(super) async fn history_page(
+                &self,
+                query: $crate::store::HistoryQuery,
+            ) -> $crate::store::Result<Vec<$crate::asl::HistoryEvent>> {
+                let sql = if query.reverse {
+                    "SELECT id, previous_event_id, type, timestamp, details FROM history_events \
+                     WHERE execution_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+                } else {
+                    "SELECT id, previous_event_id, type, timestamp, details FROM history_events \
+                     WHERE execution_id = $1 AND id > $2 ORDER BY id ASC LIMIT $3"
+                };
+                let bound = query
+                    .after_id
+                    .unwrap_or(if query.reverse { i64::MAX } else { 0 });
+                let rows = sqlx::query(sql)
+                    .bind(query.execution_id)
+                    .bind(bound)
+                    .bind($crate::store::rows::limit_param(query.limit))
+                    .fetch_all(&self.$reads)
+                    .await?;
+                rows.iter().map($crate::store::records::event).collect()
+            }
+
+            pub(super) async fn execution_by_id(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                execution_id: i64,
+            ) -> $crate::store::Result<$crate::store::ExecutionRecord> {
+                let row = sqlx::query(&format!(
+                    "{} WHERE e.id = $1",
+                    $crate::store::records::EXECUTION_SELECT
+                ))
+                .bind(execution_id)
+                .fetch_one(&mut **tx)
+                .await?;
+                $crate::store::records::execution(&row)
+            }
+
+            pub(super) async fn insert_event(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                execution_id: i64,
+                event: &$crate::asl::HistoryEvent,
+            ) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO history_events (execution_id, id, previous_event_id, type, timestamp, \
+                     details) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(execution_id)
+                .bind(event.id)
+                .bind(event.previous_event_id)
+                .bind(&event.event_type)
+                .bind($crate::store::rows::Time(event.timestamp))
+                .bind($crate::store::records::event_details(event))
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            pub(super) async fn insert_tags(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                resource_arn: &str,
+                tags: &[$crate::domain::tags::Tag],
+            ) -> $crate::store::Result<()> {
+                for tag in tags {
+                    sqlx::query(
+                        "INSERT INTO tags (resource_arn, key, value) VALUES ($1, $2, $3) \
+                         ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(resource_arn)
+                    .bind(&tag.key)
+                    .bind(&tag.value)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use same_sql;

@@ -1,0 +1,129 @@
+//! Activities and their tasks on SQLite.
+
+use super::*;
+use crate::asl::Signal;
+use crate::store::lease::StepWrite;
+use crate::store::records::{self, *};
+use crate::store::rows::Time;
+
+impl SqliteStore {
+    /// Queues the activity tasks a step schedules (not those it also closes), as SCHEDULED.
+    pub(super) async fn insert_scheduled_tasks(
+        tx: &mut Transaction<'_, Sqlite>,
+        execution_id: i64,
+        step: &StepWrite,
+        created_at: DateTime<Utc>,
+    ) -> Result<()> {
+        for (token, arn, key, input) in step.scheduled_tasks() {
+            sqlx::query(
+                "INSERT INTO activity_tasks (token, activity_arn, execution_id, task_key, input, \
+                 status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'SCHEDULED', ?6)",
+            )
+            .bind(token)
+            .bind(arn)
+            .bind(execution_id)
+            .bind(key)
+            .bind(input)
+            .bind(Time(created_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Posts a message for the engine and makes the execution due (the in-process notifier wakes the
+    /// executor; there is no other process to tell).
+    pub(super) async fn post_inbox(
+        tx: &mut Transaction<'_, Sqlite>,
+        execution_id: i64,
+        signal: &Signal,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO execution_inbox (execution_id, message, created_at) VALUES (?1, ?2, ?3)",
+        )
+        .bind(execution_id)
+        .bind(inbox::encode(signal))
+        .bind(Time(now))
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("UPDATE executions SET due_at = ?2 WHERE id = ?1 AND status = 'RUNNING'")
+            .bind(execution_id)
+            .bind(Time(now))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn activity_task_claim(
+        &self,
+        activity_arn: &str,
+        worker_name: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ActivityTaskRecord>> {
+        // Long pollers re-query often: look on the reader first and take the writer only when a task waits.
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM activity_tasks WHERE activity_arn = ?1 AND status = 'SCHEDULED')",
+        )
+        .bind(activity_arn)
+        .fetch_one(&self.reader)
+        .await?;
+        if waiting == 0 {
+            return Ok(None);
+        }
+        let mut tx = self.writer.begin().await?;
+        // No SKIP LOCKED: the single writer connection already makes this claim exclusive.
+        let row = sqlx::query(&format!(
+            "UPDATE activity_tasks SET status = 'STARTED', worker_name = ?2, started_at = ?3 \
+             WHERE id = (SELECT id FROM activity_tasks WHERE activity_arn = ?1 AND status = 'SCHEDULED' \
+                         ORDER BY id LIMIT 1) \
+             RETURNING {TASK_COLUMNS}"
+        ))
+        .bind(activity_arn)
+        .bind(worker_name)
+        .bind(Time(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let task = records::task(&row)?;
+        let started = Signal::TaskStarted {
+            task: task.task_key.clone(),
+            worker_name: task.worker_name.clone(),
+        };
+        Self::post_inbox(&mut tx, task.execution_id, &started, now).await?;
+        tx.commit().await?;
+        Ok(Some(task))
+    }
+
+    pub(super) async fn activity_task_report(
+        &self,
+        token: &str,
+        report: TaskReport,
+        now: DateTime<Utc>,
+    ) -> Result<TaskReportOutcome> {
+        let mut tx = self.writer.begin().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {TASK_COLUMNS} FROM activity_tasks WHERE token = ?1"
+        ))
+        .bind(token)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (task, accepted) = match reports::decide(row.as_ref(), report)? {
+            Ok(decided) => decided,
+            Err(outcome) => return Ok(outcome),
+        };
+        if let Some(status) = accepted.close {
+            sqlx::query("UPDATE activity_tasks SET status = ?2, closed_at = ?3 WHERE id = ?1")
+                .bind(task.id)
+                .bind(status.as_str())
+                .bind(Time(now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        Self::post_inbox(&mut tx, task.execution_id, &accepted.signal, now).await?;
+        tx.commit().await?;
+        Ok(TaskReportOutcome::Accepted)
+    }
+}

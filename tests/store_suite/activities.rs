@@ -1,0 +1,262 @@
+//! Activities, their tasks (claim by workers, reports) and the inbox messages those post.
+
+use super::*;
+
+async fn activities_create_is_idempotent_and_lists_by_name(backend: Backend) {
+    let ctx = open(backend).await;
+    let arn = |name: &str| format!("arn:aws:states:{REGION_ACCOUNT}:activity:{name}");
+    let new = |name: &str, seconds: i64| NewActivity {
+        arn: arn(name),
+        name: name.into(),
+        creation_date: at(seconds),
+        tags: vec![tag("owner", name)],
+        quota: u64::MAX,
+    };
+    let (first, created) = ctx.store.activity_create(new("work", 0)).await.unwrap();
+    assert!(created);
+    assert_eq!(first.creation_date, at(0));
+    let (again, created) = ctx.store.activity_create(new("work", 9)).await.unwrap();
+    assert!(!created);
+    assert_eq!(again, first, "the existing activity is returned untouched");
+    for name in ["zeta", "alpha", "Mid"] {
+        ctx.store.activity_create(new(name, 1)).await.unwrap();
+    }
+    assert_eq!(
+        ctx.store.activity_get(&arn("work")).await.unwrap(),
+        Some(first)
+    );
+    assert_eq!(ctx.store.activity_get(&arn("none")).await.unwrap(), None);
+
+    let page1 = ctx.store.activity_list(None, 3).await.unwrap();
+    let page2 = ctx
+        .store
+        .activity_list(Some(&page1[2].name), 3)
+        .await
+        .unwrap();
+    let names: Vec<&str> = page1
+        .iter()
+        .chain(&page2)
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(names, ["Mid", "alpha", "work", "zeta"]);
+
+    let existing = ctx
+        .leases
+        .activities_existing(&[arn("work"), arn("none"), arn("zeta")])
+        .await
+        .unwrap();
+    assert_eq!(existing, HashSet::from([arn("work"), arn("zeta")]));
+    assert!(ctx
+        .leases
+        .activities_existing(&[])
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert!(ctx.store.activity_delete(&arn("work")).await.unwrap());
+    assert!(!ctx.store.activity_delete(&arn("work")).await.unwrap());
+    assert_eq!(ctx.store.tags_list(&arn("work")).await.unwrap(), None);
+    // Re-created under the same name: the old tags are gone.
+    ctx.store
+        .activity_create(NewActivity {
+            tags: vec![],
+            ..new("work", 2)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        ctx.store.tags_list(&arn("work")).await.unwrap(),
+        Some(vec![])
+    );
+}
+
+async fn activity_tasks_claim_report_and_inbox(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let execution = start(&ctx, &machine, "t").await;
+    // Take the execution off the due list first, to see the inbox make it due again.
+    let leased = claim(&ctx, "owner", now(), 1).await;
+    ctx.leases
+        .step_commit(commit(&leased[0].lease, vec![]))
+        .await
+        .unwrap();
+    assert!(claim(&ctx, "owner", now(), 1).await.is_empty());
+
+    let schedule = |token: &str, key: &str, activity: &str| NewActivityTask {
+        token: token.into(),
+        activity_arn: activity.into(),
+        execution_id: execution.id,
+        task_key: key.into(),
+        input: format!(r#"{{"key":"{key}"}}"#),
+        created_at: at(1),
+    };
+    let first = ctx
+        .facts
+        .activity_task_schedule(schedule("tok-1", "A", "arn:act"))
+        .await
+        .unwrap();
+    assert_eq!(first.status, TaskStatus::Scheduled);
+    ctx.facts
+        .activity_task_schedule(schedule("tok-2", "B", "arn:act"))
+        .await
+        .unwrap();
+    ctx.facts
+        .activity_task_schedule(schedule("tok-3", "C", "arn:other"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        ctx.facts
+            .activity_task_schedule(schedule("tok-1", "D", "arn:act"))
+            .await,
+        Err(Error::UniqueViolation(_))
+    ));
+
+    let claimed = ctx
+        .store
+        .activity_task_claim("arn:act", Some("worker-1"), at(2))
+        .await
+        .unwrap()
+        .expect("a task");
+    assert_eq!(claimed.token, "tok-1", "oldest first");
+    assert_eq!(claimed.status, TaskStatus::Started);
+    assert_eq!(claimed.worker_name.as_deref(), Some("worker-1"));
+    assert_eq!(claimed.started_at, Some(at(2)));
+    let second = ctx
+        .store
+        .activity_task_claim("arn:act", None, at(3))
+        .await
+        .unwrap()
+        .expect("second task");
+    assert_eq!(second.token, "tok-2");
+    assert_eq!(
+        ctx.store
+            .activity_task_claim("arn:act", None, at(3))
+            .await
+            .unwrap(),
+        None
+    );
+
+    let report = |token: &'static str, report: TaskReport| {
+        let store = ctx.store.clone();
+        async move {
+            store
+                .activity_task_report(token, report, at(4))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        report("tok-1", TaskReport::Heartbeat).await,
+        TaskReportOutcome::Accepted
+    );
+    assert_eq!(
+        report(
+            "tok-1",
+            TaskReport::Success {
+                output: r#"{"ok":1}"#.into()
+            }
+        )
+        .await,
+        TaskReportOutcome::Accepted
+    );
+    assert_eq!(
+        report("tok-1", TaskReport::Heartbeat).await,
+        TaskReportOutcome::AlreadyClosed
+    );
+    assert_eq!(
+        report(
+            "tok-2",
+            TaskReport::Failure {
+                error: Some("E".into()),
+                cause: None
+            }
+        )
+        .await,
+        TaskReportOutcome::Accepted
+    );
+    assert_eq!(
+        report("nope", TaskReport::Heartbeat).await,
+        TaskReportOutcome::UnknownToken
+    );
+    let closed = ctx.facts.activity_task_get("tok-1").await.unwrap().unwrap();
+    assert_eq!(closed.status, TaskStatus::Succeeded);
+    assert_eq!(closed.closed_at, Some(at(4)));
+    assert_eq!(
+        ctx.facts
+            .activity_task_get("tok-2")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        TaskStatus::Failed
+    );
+    assert_eq!(ctx.facts.activity_task_get("nope").await.unwrap(), None);
+
+    let inbox = ctx.facts.inbox_list(execution.id).await.unwrap();
+    let messages: Vec<Value> = inbox
+        .iter()
+        .map(|m| serde_json::from_str(&m.message).unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            json!({"kind": "TaskStarted", "task": "A", "workerName": "worker-1"}),
+            json!({"kind": "TaskStarted", "task": "B", "workerName": null}),
+            json!({"kind": "TaskHeartbeat", "task": "A"}),
+            json!({"kind": "TaskSucceeded", "task": "A", "output": r#"{"ok":1}"#}),
+            json!({"kind": "TaskFailed", "task": "B", "error": "E", "cause": null}),
+        ]
+    );
+    assert!(inbox.windows(2).all(|w| w[0].id < w[1].id), "id order");
+    assert_eq!(ctx.facts.inbox_list(execution.id).await.unwrap(), inbox);
+    // Every kind as this backend writes it (Postgres builds TaskStarted in SQL) is the signal the Rust
+    // side builds, and reads back as one.
+    let signals = [
+        Signal::TaskStarted {
+            task: "A".into(),
+            worker_name: Some("worker-1".into()),
+        },
+        Signal::TaskStarted {
+            task: "B".into(),
+            worker_name: None,
+        },
+        Signal::TaskHeartbeat { task: "A".into() },
+        Signal::TaskSucceeded {
+            task: "A".into(),
+            output: r#"{"ok":1}"#.into(),
+        },
+        Signal::TaskFailed {
+            task: "B".into(),
+            error: Some("E".into()),
+            cause: None,
+        },
+    ];
+    let rust_built: Vec<Value> = signals
+        .iter()
+        .map(|s| serde_json::from_str(&sfn::store::inbox::encode(s)).unwrap())
+        .collect();
+    assert_eq!(messages, rust_built);
+    let read = ctx.leases.inbox_read(execution.id).await.unwrap();
+    assert!(read.unreadable.is_empty());
+    assert_eq!(
+        read.messages
+            .iter()
+            .map(|m| m.signal.clone())
+            .collect::<Vec<_>>(),
+        signals
+    );
+    assert_eq!(
+        read.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+        inbox.iter().map(|m| m.id).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        claim(&ctx, "owner", now(), 1).await.len(),
+        1,
+        "inbox messages made the execution due"
+    );
+}
+
+on_both_backends!(
+    activities_create_is_idempotent_and_lists_by_name,
+    activity_tasks_claim_report_and_inbox,
+);

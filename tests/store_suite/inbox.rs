@@ -1,0 +1,245 @@
+//! Step commits against the inbox: what a step applied, kept or never saw.
+
+use super::*;
+
+/// An execution whose first step queued tasks A and B (tokens `tok-A`, `tok-B`, activity `arn:act`), both
+/// since taken by workers: its inbox holds their two ActivityStarted messages and it is due.
+async fn execution_with_two_started_tasks(ctx: &Ctx) -> ExecutionRecord {
+    let machine = create_machine(ctx, "m", vec![]).await;
+    let execution = start(ctx, &machine, "e").await;
+    let leased = claim(ctx, "owner", now(), 1).await.remove(0);
+    let mut step = commit(
+        &leased.lease,
+        vec![event(2, 1, "ParallelStateStarted", json!({}))],
+    );
+    step.step.tasks = ["A", "B"]
+        .iter()
+        .map(|key| TaskChange::Schedule {
+            task_key: key.to_string(),
+            activity_arn: "arn:act".into(),
+            input: "{}".into(),
+            token: format!("tok-{key}"),
+        })
+        .collect();
+    assert_eq!(
+        ctx.leases.step_commit(step).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    for _ in 0..2 {
+        ctx.store
+            .activity_task_claim("arn:act", None, now())
+            .await
+            .unwrap()
+            .expect("task");
+    }
+    execution
+}
+
+/// Inbox ids come from a sequence and may commit out of order: a step deletes exactly the messages it
+/// applied, and one it did not see keeps the execution due.
+async fn unapplied_inbox_messages_survive_a_step(backend: Backend) {
+    let ctx = open(backend).await;
+    let execution = execution_with_two_started_tasks(&ctx).await;
+    let inbox = ctx.facts.inbox_list(execution.id).await.unwrap();
+    assert_eq!(inbox.len(), 2);
+    let leased = claim(&ctx, "owner", now(), 1).await.remove(0);
+    // The step saw only the newer message.
+    let mut step = commit(&leased.lease, vec![]);
+    step.inbox_applied = vec![inbox[1].id];
+    assert_eq!(
+        ctx.leases.step_commit(step).await.unwrap(),
+        CommitOutcome::CommittedDueNow,
+        "the unapplied message keeps it due now"
+    );
+    let left = ctx.facts.inbox_list(execution.id).await.unwrap();
+    assert_eq!(
+        left.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![inbox[0].id]
+    );
+    assert_eq!(
+        claim(&ctx, "owner", now(), 1).await.len(),
+        1,
+        "the unapplied message keeps it due"
+    );
+}
+
+/// An inbox row that is not a signal is handed to the executor apart from the messages, and a step that
+/// keeps it leaves it in place without taking it for news: it neither makes the execution due again nor
+/// stales a closing step.
+async fn unreadable_inbox_messages_are_kept_and_not_news(backend: Backend) {
+    let ctx = open(backend).await;
+    let execution = execution_with_two_started_tasks(&ctx).await;
+    let text = r#"{"kind":"TaskFromTheFuture","task":"A"}"#;
+    let raw_id = ctx
+        .facts
+        .inbox_post_raw(execution.id, text, now())
+        .await
+        .unwrap();
+    let leased = claim(&ctx, "owner", now(), 1).await.remove(0);
+    let read = ctx.leases.inbox_read(execution.id).await.unwrap();
+    assert_eq!(read.messages.len(), 2, "the two TaskStarted messages");
+    assert_eq!(read.unreadable.len(), 1);
+    assert_eq!(read.unreadable[0].id, raw_id);
+    assert_eq!(read.unreadable[0].text, text);
+
+    let mut lease = leased.lease.clone();
+    lease.due_at = read.due_at;
+    lease.inbox_seq = read.inbox_seq;
+    let wake_at = now() + Duration::seconds(1);
+    let mut step = commit(&lease, vec![]);
+    step.inbox_applied = read.messages.iter().map(|m| m.id).collect();
+    step.inbox_kept = vec![raw_id];
+    step.step.wake_at = Some(wake_at);
+    assert_eq!(
+        ctx.leases.step_commit(step).await.unwrap(),
+        CommitOutcome::Committed,
+        "a kept message is not news"
+    );
+    let left = ctx.facts.inbox_list(execution.id).await.unwrap();
+    assert_eq!(left.iter().map(|m| m.id).collect::<Vec<_>>(), [raw_id]);
+
+    let later = wake_at + Duration::seconds(1);
+    let leased = claim(&ctx, "owner", later, 1).await.remove(0);
+    let read = ctx.leases.inbox_read(execution.id).await.unwrap();
+    assert!(read.messages.is_empty());
+    assert_eq!(read.unreadable.len(), 1, "still there on the next step");
+    let mut lease = leased.lease.clone();
+    lease.due_at = read.due_at;
+    lease.inbox_seq = read.inbox_seq;
+    let mut ending = commit(&lease, vec![event(3, 2, "ExecutionSucceeded", json!({}))]);
+    ending.inbox_kept = vec![raw_id];
+    ending.step.closing = Some(succeeded("{}"));
+    assert_eq!(
+        ctx.leases.step_commit(ending).await.unwrap(),
+        CommitOutcome::Committed,
+        "a kept message does not stale a closing step"
+    );
+    let record = ctx
+        .store
+        .execution_get(&execution.arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, ExecutionStatus::Succeeded);
+}
+
+/// A worker's report accepted after the executor read the inbox must not be acknowledged and then dropped
+/// by a step that times its task out (or ends the execution): that step is refused, nothing of it is
+/// written, and the execution runs again with the report. A step that leaves open work alone still commits.
+async fn closing_step_never_drops_a_report_it_did_not_see(backend: Backend) {
+    let ctx = open(backend).await;
+    let execution = execution_with_two_started_tasks(&ctx).await;
+    let leased = claim(&ctx, "owner", now(), 1).await.remove(0);
+    let seen: Vec<i64> = inbox_ids(&ctx, execution.id).await;
+    assert_eq!(seen.len(), 2, "two ActivityStarted messages");
+
+    // The worker's success lands after the inbox was read, before the step that times task A out commits.
+    // It is stamped with the very instant the execution was already due at (another process's clock could
+    // do that): only the inbox counter, not `due_at`, tells the two apart. (SQLite keeps no baseline.)
+    let same_instant = leased.lease.due_at.unwrap_or_else(now);
+    assert_eq!(
+        ctx.store
+            .activity_task_report(
+                "tok-A",
+                TaskReport::Success {
+                    output: "{}".into()
+                },
+                same_instant
+            )
+            .await
+            .unwrap(),
+        TaskReportOutcome::Accepted
+    );
+    let mut timeout = commit(
+        &leased.lease,
+        vec![event(3, 2, "ActivityTimedOut", json!({}))],
+    );
+    timeout.inbox_applied = seen.clone();
+    timeout.step.tasks = vec![TaskChange::Close {
+        task_key: "A".into(),
+        timed_out: true,
+    }];
+    assert_eq!(
+        ctx.leases.step_commit(timeout).await.unwrap(),
+        CommitOutcome::StaleInbox
+    );
+    assert_eq!(history(&ctx, execution.id, None, false, 10).await, [1, 2]);
+    let task = ctx.facts.activity_task_get("tok-A").await.unwrap().unwrap();
+    assert_eq!(task.status, TaskStatus::Succeeded, "the report stands");
+    assert_eq!(
+        ctx.facts.inbox_list(execution.id).await.unwrap().len(),
+        3,
+        "nothing applied"
+    );
+    // A new claim (like the executor's re-read under its lease) sees all three messages.
+    ctx.leases
+        .lease_release(&leased.lease, now())
+        .await
+        .unwrap();
+    let leased = claim(&ctx, "owner", now(), 1).await.remove(0);
+    let seen: Vec<i64> = inbox_ids(&ctx, execution.id).await;
+
+    // The same for a step that ends the execution while task B is open: B's failure report wins.
+    assert_eq!(
+        ctx.store
+            .activity_task_report(
+                "tok-B",
+                TaskReport::Failure {
+                    error: Some("E".into()),
+                    cause: None
+                },
+                now()
+            )
+            .await
+            .unwrap(),
+        TaskReportOutcome::Accepted
+    );
+    let mut ending = commit(
+        &leased.lease,
+        vec![event(3, 2, "ExecutionFailed", json!({}))],
+    );
+    ending.inbox_applied = seen.clone();
+    ending.step.closing = Some(Closing {
+        status: ExecutionStatus::Failed,
+        output: None,
+        error: Some("X".into()),
+        cause: None,
+    });
+    assert_eq!(
+        ctx.leases.step_commit(ending).await.unwrap(),
+        CommitOutcome::StaleInbox
+    );
+    let record = ctx
+        .store
+        .execution_get(&execution.arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, ExecutionStatus::Running);
+    assert_eq!(
+        ctx.facts
+            .activity_task_get("tok-B")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        TaskStatus::Failed
+    );
+
+    // A step that closes nothing commits over a message it missed, and leaves the execution due.
+    let mut plain = commit(
+        &leased.lease,
+        vec![event(3, 2, "TaskStateExited", json!({}))],
+    );
+    plain.inbox_applied = seen;
+    assert_eq!(
+        ctx.leases.step_commit(plain).await.unwrap(),
+        CommitOutcome::CommittedDueNow
+    );
+}
+
+on_both_backends!(
+    unapplied_inbox_messages_survive_a_step,
+    unreadable_inbox_messages_are_kept_and_not_news,
+    closing_step_never_drops_a_report_it_did_not_see,
+);
