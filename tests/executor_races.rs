@@ -142,7 +142,7 @@ async fn report_during_timeout_wins(backend: Backend) {
         .state_machine_create(NewStateMachine {
             arn: "arn:aws:states:us-east-1:123456789012:stateMachine:race".into(),
             name: "race".into(),
-            machine_type: MachineType::Standard,
+            machine_type: StateMachineType::Standard,
             definition: definition.to_string(),
             role_arn: ROLE.into(),
             logging_configuration: r#"{"level":"OFF"}"#.into(),

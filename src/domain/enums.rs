@@ -19,6 +19,13 @@ macro_rules! aws_enum {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name { $($variant),+ }
 
+        impl $name {
+            /// The AWS name (as stored and as sent on the wire).
+            pub fn as_str(self) -> &'static str {
+                <Self as AwsEnum>::aws_name(self)
+            }
+        }
+
         impl AwsEnum for $name {
             const VALUE_SET: &'static str = $value_set;
 

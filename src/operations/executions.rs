@@ -27,8 +27,8 @@ use crate::domain::validation::{check_max_len, constraint_violation};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::executor::ExecutionStart;
 use crate::store::{
-    ExecutionListQuery, ExecutionRecord, ExecutionStatus, HistoryQuery, MachineType, StartOutcome,
-    StopOutcome,
+    ExecutionListQuery, ExecutionRecord, ExecutionStatus, HistoryQuery, StartOutcome,
+    StateMachineType, StopOutcome,
 };
 
 const MAX_TRACE_HEADER_LEN: usize = 256;
@@ -105,7 +105,7 @@ impl Service {
         let mut cached = true;
         let outcome = loop {
             let machine = self.machine_for_start(&machine_arn, cached).await?;
-            let express = machine.machine_type == MachineType::Express;
+            let express = machine.machine_type == StateMachineType::Express;
             let arn = if express {
                 self.scope
                     .express_execution(&machine.name, &name, &Uuid::new_v4().to_string())
@@ -188,7 +188,7 @@ impl Service {
             execution_arn: execution.arn,
             state_machine_arn: execution.state_machine_arn,
             name: execution.name,
-            status: execution.status.into(),
+            status: execution.status,
             start_date: execution.start_date,
             stop_date: execution.stop_date,
             input: execution.input,
@@ -226,7 +226,7 @@ impl Service {
             now,
         )?;
         let machine = self.find_state_machine(&machine_arn).await?;
-        if machine.machine_type == MachineType::Express {
+        if machine.machine_type == StateMachineType::Express {
             return Err(ApiError::new(
                 ErrorKind::StateMachineTypeNotSupported,
                 "This operation is not supported by this type of state machine",
@@ -239,7 +239,7 @@ impl Service {
             .store
             .execution_list(ExecutionListQuery {
                 state_machine_id: machine.id,
-                status: status.map(ExecutionStatus::from),
+                status,
                 after,
                 limit: limit + 1,
             })
@@ -258,7 +258,7 @@ impl Service {
                     execution_arn: e.arn,
                     state_machine_arn: e.state_machine_arn,
                     name: e.name,
-                    status: e.status.into(),
+                    status: e.status,
                     start_date: e.start_date,
                     stop_date: e.stop_date,
                 })

@@ -19,10 +19,9 @@ use std::time::Duration;
 
 use crate::clock::SharedClock;
 use crate::domain::arn::ArnScope;
-use crate::domain::enums::{ExecutionStatus, StateMachineStatus, StateMachineType};
 use crate::error::{ApiError, ErrorKind};
 use crate::executor::{Executor, Wakeups};
-use crate::store::{self, StateMachineRecord, Store};
+use crate::store::{StateMachineRecord, Store};
 
 /// Deployment settings the operations need.
 #[derive(Debug, Clone)]
@@ -142,55 +141,4 @@ fn activity_does_not_exist(arn: &str) -> ApiError {
         ErrorKind::ActivityDoesNotExist,
         format!("Activity Does Not Exist: '{arn}'"),
     )
-}
-
-impl From<store::MachineType> for StateMachineType {
-    fn from(machine_type: store::MachineType) -> Self {
-        match machine_type {
-            store::MachineType::Standard => StateMachineType::Standard,
-            store::MachineType::Express => StateMachineType::Express,
-        }
-    }
-}
-
-impl From<StateMachineType> for store::MachineType {
-    fn from(machine_type: StateMachineType) -> Self {
-        match machine_type {
-            StateMachineType::Standard => store::MachineType::Standard,
-            StateMachineType::Express => store::MachineType::Express,
-        }
-    }
-}
-
-impl From<store::MachineStatus> for StateMachineStatus {
-    fn from(status: store::MachineStatus) -> Self {
-        match status {
-            store::MachineStatus::Active => StateMachineStatus::Active,
-            store::MachineStatus::Deleting => StateMachineStatus::Deleting,
-        }
-    }
-}
-
-impl From<store::ExecutionStatus> for ExecutionStatus {
-    fn from(status: store::ExecutionStatus) -> Self {
-        match status {
-            store::ExecutionStatus::Running => ExecutionStatus::Running,
-            store::ExecutionStatus::Succeeded => ExecutionStatus::Succeeded,
-            store::ExecutionStatus::Failed => ExecutionStatus::Failed,
-            store::ExecutionStatus::TimedOut => ExecutionStatus::TimedOut,
-            store::ExecutionStatus::Aborted => ExecutionStatus::Aborted,
-        }
-    }
-}
-
-impl From<ExecutionStatus> for store::ExecutionStatus {
-    fn from(status: ExecutionStatus) -> Self {
-        match status {
-            ExecutionStatus::Running => store::ExecutionStatus::Running,
-            ExecutionStatus::Succeeded => store::ExecutionStatus::Succeeded,
-            ExecutionStatus::Failed => store::ExecutionStatus::Failed,
-            ExecutionStatus::TimedOut => store::ExecutionStatus::TimedOut,
-            ExecutionStatus::Aborted => store::ExecutionStatus::Aborted,
-        }
-    }
 }

@@ -19,17 +19,17 @@ use crate::domain::tags::{check_limit, validate_tags};
 use crate::domain::validation::{check_max_len, check_min_len};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::store::{
-    self, DeleteOutcome, MachineStatus, MachineType, NewStateMachine, StateMachineChange,
-    StateMachineRecord, UpdateOutcome,
+    self, DeleteOutcome, NewStateMachine, StateMachineChange, StateMachineRecord,
+    StateMachineStatus, UpdateOutcome,
 };
 
 const MAX_DEFINITION_LEN: usize = 1_048_576;
 const LIST_QUERY: &str = "ListStateMachines";
 
-fn check_definition(definition: &str, machine_type: MachineType) -> ApiResult<()> {
+fn check_definition(definition: &str, machine_type: StateMachineType) -> ApiResult<()> {
     check_min_len(definition, "definition", 1)?;
     check_max_len(definition, "definition", MAX_DEFINITION_LEN)?;
-    validate_definition(definition, machine_type == MachineType::Express)
+    validate_definition(definition, machine_type == StateMachineType::Express)
         .map_err(|message| ApiError::new(ErrorKind::InvalidDefinition, message))
 }
 
@@ -51,11 +51,10 @@ impl Service {
     ) -> ApiResult<CreateStateMachineResponse> {
         validate_name(&req.name, "name")?;
         check_foreign_arn(&req.role_arn, "roleArn")?;
-        let machine_type: MachineType = match req.r#type {
+        let machine_type: StateMachineType = match req.r#type {
             None => StateMachineType::Standard,
             Some(machine_type) => machine_type.check("type")?,
-        }
-        .into();
+        };
         let logging = logging_json(req.logging_configuration.as_ref())?;
         let tracing = tracing_json(req.tracing_configuration.as_ref())?;
         let tags = validate_tags(req.tags)?;
@@ -108,10 +107,10 @@ impl Service {
         Ok(DescribeStateMachineResponse {
             state_machine_arn: machine.arn,
             name: machine.name,
-            status: machine.status.into(),
+            status: machine.status,
             definition: machine.version.definition,
             role_arn: machine.version.role_arn,
-            r#type: machine.machine_type.into(),
+            r#type: machine.machine_type,
             creation_date: machine.creation_date,
             logging_configuration: logging_configuration(&machine.version.logging_configuration)?,
             tracing_configuration: tracing_configuration(&machine.version.tracing_configuration)?,
@@ -148,7 +147,7 @@ impl Service {
             .map(|c| tracing_json(Some(c)))
             .transpose()?;
         let machine = self.find_state_machine(&arn).await?;
-        if machine.status == MachineStatus::Deleting {
+        if machine.status == StateMachineStatus::Deleting {
             return Err(state_machine_deleting(&arn));
         }
         if let Some(definition) = &req.definition {
@@ -210,7 +209,7 @@ impl Service {
                 .map(|m| StateMachineListItem {
                     state_machine_arn: m.arn,
                     name: m.name,
-                    r#type: m.machine_type.into(),
+                    r#type: m.machine_type,
                     creation_date: m.creation_date,
                 })
                 .collect(),
@@ -225,7 +224,7 @@ fn idempotent_create(
     existing: &StateMachineRecord,
     new: &NewStateMachine,
 ) -> ApiResult<CreateStateMachineResponse> {
-    if existing.status == MachineStatus::Deleting {
+    if existing.status == StateMachineStatus::Deleting {
         return Err(state_machine_deleting(&existing.arn));
     }
     let same = existing.version.definition == new.definition

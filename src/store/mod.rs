@@ -24,6 +24,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::asl::HistoryEvent;
+use crate::domain::enums::AwsEnum;
 use crate::domain::tags::Tag;
 use crate::error::ApiError;
 
@@ -79,24 +80,26 @@ macro_rules! text_enum {
     };
 }
 
-text_enum!(
-    /// STANDARD or EXPRESS.
-    MachineType { Standard => "STANDARD", Express => "EXPRESS" }
-);
-text_enum!(
-    /// ACTIVE or DELETING.
-    MachineStatus { Active => "ACTIVE", Deleting => "DELETING" }
-);
-text_enum!(
-    /// An execution's status.
-    ExecutionStatus {
-        Running => "RUNNING",
-        Succeeded => "SUCCEEDED",
-        Failed => "FAILED",
-        TimedOut => "TIMED_OUT",
-        Aborted => "ABORTED",
+/// The API's enums as the store writes them: their AWS names.
+pub use crate::domain::enums::{ExecutionStatus, StateMachineStatus, StateMachineType};
+
+/// Reading and writing an AWS enum as the text a row holds (its AWS name).
+pub trait StoredEnum: AwsEnum {
+    fn parse(text: &str) -> Result<Self> {
+        Self::from_aws_name(text).ok_or_else(|| {
+            Error::Other(
+                format!(
+                    "unknown {} in the database: {text}",
+                    std::any::type_name::<Self>()
+                )
+                .into(),
+            )
+        })
     }
-);
+}
+
+impl<T: AwsEnum> StoredEnum for T {}
+
 text_enum!(
     /// An activity task's status.
     TaskStatus {
@@ -128,8 +131,8 @@ pub struct StateMachineRecord {
     pub id: i64,
     pub arn: String,
     pub name: String,
-    pub machine_type: MachineType,
-    pub status: MachineStatus,
+    pub machine_type: StateMachineType,
+    pub status: StateMachineStatus,
     pub creation_date: DateTime<Utc>,
     pub version: VersionRecord,
 }
@@ -139,7 +142,7 @@ pub struct StateMachineRecord {
 pub struct NewStateMachine {
     pub arn: String,
     pub name: String,
-    pub machine_type: MachineType,
+    pub machine_type: StateMachineType,
     pub definition: String,
     pub role_arn: String,
     pub logging_configuration: String,

@@ -42,8 +42,8 @@ pub(crate) fn state_machine(row: &impl Columns) -> Result<StateMachineRecord> {
         id: row.int("id")?,
         arn: row.text("arn")?,
         name: row.text("name")?,
-        machine_type: MachineType::parse(&row.text("type")?)?,
-        status: MachineStatus::parse(&row.text("status")?)?,
+        machine_type: StateMachineType::parse(&row.text("type")?)?,
+        status: StateMachineStatus::parse(&row.text("status")?)?,
         creation_date: row.time("creation_date")?,
         version: version(row, "version_id")?,
     })
@@ -149,7 +149,7 @@ pub(crate) fn created_state_machine(
         arn: new.arn,
         name: new.name,
         machine_type: new.machine_type,
-        status: MachineStatus::Active,
+        status: StateMachineStatus::Active,
         creation_date: new.creation_date,
         version: VersionRecord {
             id: version_id,

@@ -54,7 +54,7 @@ macro_rules! same_sql {
                 &self,
                 change: $crate::store::StateMachineChange,
             ) -> $crate::store::Result<$crate::store::UpdateOutcome> {
-                use $crate::store::{records, MachineStatus, UpdateOutcome};
+                use $crate::store::{records, StateMachineStatus, UpdateOutcome};
                 let mut tx = self.$writes.begin().await?;
                 let row = sqlx::query(&format!(
                     "{} WHERE sm.id = $1{}",
@@ -68,7 +68,7 @@ macro_rules! same_sql {
                     return Ok(UpdateOutcome::NotFound);
                 };
                 let current = records::state_machine(&row)?;
-                if current.status == MachineStatus::Deleting {
+                if current.status == StateMachineStatus::Deleting {
                     return Ok(UpdateOutcome::Deleting);
                 }
                 let mut version = records::changed_version(current.version, change);

@@ -80,7 +80,7 @@ fn new_machine(name: &str, tags: Vec<Tag>) -> NewStateMachine {
     NewStateMachine {
         arn: machine_arn(name),
         name: name.into(),
-        machine_type: MachineType::Standard,
+        machine_type: StateMachineType::Standard,
         definition: DEFINITION.into(),
         role_arn: ROLE.into(),
         logging_configuration: r#"{"level":"OFF"}"#.into(),

@@ -18,7 +18,7 @@ async fn state_machine_create_get_update_versions(backend: Backend) {
         .state_machine_create(NewStateMachine {
             arn: machine_arn("orders"),
             name: "orders".into(),
-            machine_type: MachineType::Express,
+            machine_type: StateMachineType::Express,
             definition: DEFINITION.into(),
             role_arn: ROLE.into(),
             logging_configuration: "{}".into(),
@@ -145,7 +145,7 @@ async fn deleting_machine_waits_for_its_running_executions(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(marked.status, MachineStatus::Deleting);
+    assert_eq!(marked.status, StateMachineStatus::Deleting);
     let update = ctx
         .store
         .state_machine_update(StateMachineChange {

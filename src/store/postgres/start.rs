@@ -13,7 +13,9 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 use super::{EventColumns, Notifier};
 use crate::store::lease::{Lease, LeasedExecution};
 use crate::store::records::{self, StartRow, EXECUTION_SELECT};
-use crate::store::{ExecutionRecord, MachineStatus, NewExecution, Result, StartOutcome};
+use crate::store::{
+    ExecutionRecord, NewExecution, Result, StartOutcome, StateMachineStatus, StoredEnum,
+};
 
 /// Batches written at once. Measured on 2 cores: 1 or 2 writers start ~2,300-3,000 executions/s, 4
 /// writers ~2,000 (smaller batches), none (one statement per start) ~1,600-1,900.
@@ -244,7 +246,7 @@ impl Starter {
         let Some(status) = row.try_get::<Option<String>, _>("status")? else {
             return Ok(StartOutcome::MachineNotFound);
         };
-        if MachineStatus::parse(&status)? == MachineStatus::Deleting {
+        if StateMachineStatus::parse(&status)? == StateMachineStatus::Deleting {
             return Ok(StartOutcome::MachineDeleting);
         }
         let Some(execution_id) = row.try_get::<Option<i64>, _>("execution_id")? else {

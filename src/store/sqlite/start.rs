@@ -17,7 +17,7 @@ impl SqliteStore {
         let Some(machine) = machine else {
             return Ok(StartOutcome::MachineNotFound);
         };
-        if MachineStatus::parse(machine.try_get("status")?)? == MachineStatus::Deleting {
+        if StateMachineStatus::parse(machine.try_get("status")?)? == StateMachineStatus::Deleting {
             return Ok(StartOutcome::MachineDeleting);
         }
         let version_id: i64 = machine.try_get("current_version_id")?;
