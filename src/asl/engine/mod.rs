@@ -17,6 +17,9 @@ mod parallel;
 mod task;
 mod wait;
 
+#[cfg(test)]
+mod tests;
+
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -25,7 +28,7 @@ use super::history::HistoryEvent;
 use super::model::{State, StateKind, StateMachine, Transition};
 
 use errors::{error_details, StateError};
-use map::{Iteration, MapStep};
+use map::MapStep;
 use task::TaskStep;
 
 /// AWS's limit on state input/output and task results, in UTF-8 bytes.
@@ -331,11 +334,7 @@ fn collect_tasks(th: &Thread, keys: &mut Vec<String>) {
         match &a.step {
             Step::Task(t) => keys.push(t.key.clone()),
             Step::Parallel { branches } => branches.iter().for_each(|b| collect_tasks(b, keys)),
-            Step::Map(m) => m.iterations.iter().for_each(|i| {
-                if let Iteration::Running(t) = i {
-                    collect_tasks(t, keys)
-                }
-            }),
+            Step::Map(m) => m.running().for_each(|(_, t)| collect_tasks(t, keys)),
             Step::Wait { .. } | Step::Backoff { .. } => {}
         }
     }
@@ -355,10 +354,7 @@ fn find_task<'t>(th: &'t mut Thread, key: &str) -> Option<&'t mut Thread> {
     };
     match &mut a.step {
         Step::Parallel { branches } => branches.iter_mut().find_map(|b| find_task(b, key)),
-        Step::Map(m) => m.iterations.iter_mut().find_map(|i| match i {
-            Iteration::Running(t) => find_task(t, key),
-            _ => None,
-        }),
+        Step::Map(m) => m.running_mut().find_map(|(_, t)| find_task(t, key)),
         _ => None,
     }
 }
@@ -378,14 +374,7 @@ fn next_timer(th: &Thread) -> Option<DateTime<Utc>> {
         Step::Wait { until } | Step::Backoff { until } => Some(*until),
         Step::Task(t) => earliest(t.timeout_at, t.heartbeat_at),
         Step::Parallel { branches } => branches.iter().filter_map(next_timer).min(),
-        Step::Map(m) => m
-            .iterations
-            .iter()
-            .filter_map(|i| match i {
-                Iteration::Running(t) => next_timer(t),
-                _ => None,
-            })
-            .min(),
+        Step::Map(m) => m.running().filter_map(|(_, t)| next_timer(t)).min(),
     }
 }
 
@@ -711,15 +700,13 @@ impl Stepper<'_> {
                 }
             }
             Step::Map(map) => {
-                for (index, iteration) in map.iterations.iter_mut().enumerate() {
-                    if let Iteration::Running(thread) = iteration {
-                        self.emit_after(
-                            prev,
-                            "MapIterationAborted",
-                            json!({"name": a.state, "index": index}),
-                        );
-                        self.abort(thread, prev);
-                    }
+                for (index, thread) in map.running_mut() {
+                    self.emit_after(
+                        prev,
+                        "MapIterationAborted",
+                        json!({"name": a.state, "index": index}),
+                    );
+                    self.abort(thread, prev);
                 }
             }
             Step::Wait { .. } | Step::Backoff { .. } => {}
