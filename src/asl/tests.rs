@@ -1,5 +1,6 @@
-//! Whole-machine scenarios through the engine alone: definitions in, histories out, checked id by id against the
-//! recorded AWS histories of `shared/reference/history.md` where one exists.
+//! Whole-machine scenarios through the engine alone: definitions in, histories out. Where a test says its history
+//! was recorded, the expected events (ids, previous ids, types) are those AWS recorded for the same definition and
+//! input.
 
 use std::collections::HashSet;
 
@@ -266,7 +267,7 @@ fn missing_parameter_path_names_field_and_input() {
 
 #[test]
 fn activity_success_matches_recorded_history() {
-    // history.md example A.
+    // Recorded on AWS: an activity task that a worker starts and completes.
     let mut h = Harness::start(
         json!({"StartAt": "ActivityTask", "States": {"ActivityTask": {"Type": "Task", "Resource": ACTIVITY, "End": true}}}),
         json!({"Value1": "HelloWorld"}),
@@ -609,7 +610,7 @@ fn fail_state_with_and_without_error_and_cause() {
 
 #[test]
 fn map_with_concurrency_one_matches_recorded_history() {
-    // history.md example B.
+    // Recorded on AWS: a Map of two items, MaxConcurrency 1.
     let h = Harness::start(
         json!({"StartAt": "MapState", "States": {
             "MapState": {"Type": "Map", "MaxConcurrency": 1,
@@ -680,7 +681,7 @@ fn map_item_selector_sees_item_context_and_results_keep_order() {
 
 #[test]
 fn map_of_concurrent_tasks_timing_out_matches_recorded_cleanup() {
-    // history.md example D: four iterations, every task times out; the first failure wins, the rest are aborted.
+    // Recorded on AWS: four iterations, every task times out; the first failure wins, the rest are aborted.
     let mut h = Harness::start(
         json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
             "Iterator": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACTIVITY, "TimeoutSeconds": 5, "End": true}}}}}}),
@@ -740,7 +741,7 @@ fn map_of_concurrent_tasks_timing_out_matches_recorded_cleanup() {
 
 #[test]
 fn parallel_branch_failure_caught_matches_recorded_history() {
-    // history.md example C.
+    // Recorded on AWS: a Parallel whose failing branch is caught.
     let h = Harness::start(
         json!({"StartAt": "P", "States": {
             "P": {"Type": "Parallel", "Next": "Final",

@@ -1,4 +1,4 @@
-//! The benchmark scenarios of issue 6, each bounded in time, written once against [`BenchClient`].
+//! The benchmark scenarios, each bounded in time, written once against [`BenchClient`].
 //!
 //! Every scenario is closed-loop: each client runs one unit of work (e.g. start an execution and poll it to its
 //! end), then the next, until the deadline. Work that finishes after the deadline is drained (awaited, so the

@@ -600,7 +600,7 @@ impl Stepper<'_> {
                     }
                 }
                 let Some(next) = chosen.or_else(|| default.clone()) else {
-                    // The spec's and the developer guide's error; one AWS report says States.Runtime ([?]).
+                    // The error the ASL spec and the developer guide name; one AWS report says States.Runtime instead.
                     let e = StateError {
                         error: Some("States.NoChoiceMatched".into()),
                         cause: Some(format!(

@@ -242,7 +242,7 @@ pub(super) fn array_get_item(args: &Args) -> Result<Value, Failure> {
         })
 }
 
-/// Keeps the first occurrence of each value, in order (AWS's ordering is [?]; first-occurrence order chosen).
+/// Keeps the first occurrence of each value, in order (AWS's ordering is not documented; we chose this one).
 pub(super) fn array_unique(args: &Args) -> Result<Value, Failure> {
     let items = args.array(0)?;
     let mut unique: Vec<Value> = Vec::with_capacity(items.len());
@@ -324,7 +324,7 @@ pub(super) fn math_add(args: &Args) -> Result<Value, Failure> {
 }
 
 /// Both bounds are inclusive and fractional bounds are rounded like MathAdd's arguments (AWS accepted 12.5 and 44.51
-/// in a recorded run; the exact rounding and end inclusivity are [?], decided here).
+/// in a recorded run; its exact rounding and whether the end is inclusive are not known, so we decided them).
 pub(super) fn math_random(args: &Args, rng: &mut dyn rand::RngCore) -> Result<Value, Failure> {
     let start = rounded_integer(args, 0)?;
     let end = rounded_integer(args, 1)?;

@@ -1,8 +1,8 @@
 //! Intrinsic functions (`States.Format(...)` and the other 17), parsed once and evaluated per state run.
 //!
 //! Run-time failures use the error name `States.Runtime`, not the spec's `States.IntrinsicFailure`: AWS is reported
-//! to fail executions with `States.Runtime` and a cause naming the function (digest §6 marks the name [?]; decided
-//! here and pinned by `failures_are_states_runtime_and_name_the_function`).
+//! to fail executions with `States.Runtime` and a cause naming the function. The error name is not confirmed; it is
+//! decided here and pinned by `failures_are_states_runtime_and_name_the_function`.
 
 mod functions;
 mod parser;

@@ -154,7 +154,7 @@ impl Walker<'_, '_> {
         }
         let mut fragment = String::new();
         push_fragment(&mut fragment, segment);
-        // Jayway names the JVM class of the node and of its JSON provider; the provider AWS configures is [?].
+        // Jayway names the JVM class of the node and of its JSON provider; which provider AWS configures is not known.
         Err(PathError::new(format!(
             "Expected to find an object with property {fragment} in path {location} but found '{}'. \
              This is not a json object according to the JsonProvider: 'com.jayway.jsonpath.spi.json.JacksonJsonProvider'.",

@@ -35,7 +35,7 @@ impl Checker {
             }
         }
         if operators.len() != 1 {
-            // [?] AWS's text is unrecorded.
+            // AWS's text is not known.
             self.schema(
                 "A Choice rule must contain exactly one comparison operator",
                 location,

@@ -74,7 +74,7 @@ impl Checker {
         for state in &scope.states {
             for transition in &state.transitions {
                 if !index_of.contains_key(transition.target.as_str()) {
-                    // [?] AWS's text is recorded for `Next` only; `Default` names its own field.
+                    // AWS's text is known for `Next` only; `Default` names its own field.
                     self.report(
                         MISSING_TRANSITION_TARGET,
                         format!(

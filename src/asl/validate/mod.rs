@@ -12,7 +12,7 @@
 //!    pre-order): missing transition targets (`StartAt`, then per state `Next`, Choice rule `Next`s,
 //!    `Default`, catcher `Next`s), then unreachable states in document order, then the terminal-state check.
 //!
-//! Messages marked `[?]` in comments are not recorded from AWS; their wording is ours.
+//! Where a comment says AWS's text is not known, the message's wording is ours.
 //!
 //! The rule tables (fields per state type, exclusive pairs, Choice operators, service integrations, limits)
 //! are in [`rules`]; the walk that applies them is [`states`] (the schema pass), [`choice`] (Choice rules),
@@ -85,7 +85,7 @@ pub fn validate(definition: &str, options: &ValidationOptions) -> Result<Value, 
         }
     };
     let Some(root_fields) = root.as_object() else {
-        // [?] AWS's text for a non-object root is unrecorded; reuse the empty-definition message.
+        // AWS's text for a non-object root is not known; the empty definition's message is reused.
         return Err(vec![Diagnostic {
             code: SCHEMA_VALIDATION_FAILED,
             message: "Definition must be a valid JSON object".to_string(),
@@ -301,7 +301,7 @@ impl Checker {
             return;
         };
         if JsonPath::parse(text).is_err() {
-            // [?] wording modelled on the template message of §12.
+            // AWS's text is not known; worded like the one for a payload template's path.
             self.schema(
                 format!("The value for the field '{field}' must be a valid JSONPath"),
                 location,
@@ -318,7 +318,7 @@ impl Checker {
             return;
         };
         if !is_reference_path(text) {
-            // [?] wording modelled on the template message of §12.
+            // AWS's text is not known; worded like the one for a payload template's path.
             self.schema(
                 format!("The value for the field '{field}' must be a valid ReferencePath"),
                 location,

@@ -10,7 +10,7 @@ pub(super) const STATE_TYPES: [&str; 8] = [
 
 /// Upper bound AWS applies to timeouts, heartbeats, waits and retry intervals.
 pub(super) const MAX_SECONDS: i64 = 99_999_999;
-/// [?] Retry MaxDelaySeconds: about one year (LocalStack accepts one more second).
+/// Retry MaxDelaySeconds: about one year. AWS's exact bound is not known; LocalStack accepts one more second.
 pub(super) const MAX_DELAY_SECONDS: i64 = 31_622_400;
 pub(super) const MAX_STATE_NAME_CHARS: usize = 80;
 pub(super) const MAX_LABEL_CHARS: usize = 40;
@@ -200,7 +200,7 @@ pub(super) fn choice_operator(name: &str) -> Option<Operand> {
 }
 
 /// Optimized service integrations (`arn:aws:states:::<service>:<action>`) and their actions.
-/// [?] Taken from the developer guide's list of optimized integrations; the action suffix
+/// Taken from the developer guide's list of optimized integrations (AWS's own check is not known); the action suffix
 /// (`.sync`, `.waitForTaskToken`) is accepted on any of them.
 pub(super) const INTEGRATIONS: &[(&str, &[&str])] = &[
     ("lambda", &["invoke"]),

@@ -50,7 +50,7 @@ impl Checker {
             return;
         };
         if states.is_empty() {
-            // [?] AWS's text for an empty `States` object is unrecorded.
+            // AWS's text for an empty `States` object is not known.
             self.schema("Value cannot be empty", &states_location);
             return;
         }
@@ -105,7 +105,7 @@ impl Checker {
         };
         let name_length = name.chars().count();
         if name_length == 0 {
-            // [?] AWS's text for an empty state name is unrecorded.
+            // AWS's text for an empty state name is not known.
             self.report(
                 INVALID_STATE_NAME,
                 "Invalid State name: State name cannot be empty",
@@ -309,7 +309,7 @@ impl Checker {
         }
         for (literal, path) in exclusive_pairs(state_type) {
             if state.contains_key(*literal) && state.contains_key(*path) {
-                // [?] AWS's text for mutually exclusive fields is unrecorded.
+                // AWS's text for mutually exclusive fields is not known.
                 self.schema(
                     format!("Fields '{literal}' and '{path}' are mutually exclusive"),
                     location,
@@ -320,7 +320,7 @@ impl Checker {
         let ends = state.get("End") == Some(&Value::Bool(true));
         if takes_transition(state_type) {
             match (state.contains_key("Next"), ends) {
-                // [?] AWS's texts for a missing or doubled transition are unrecorded.
+                // AWS's texts for a missing or doubled transition are not known.
                 (true, true) => {
                     self.schema("Fields 'Next' and 'End' are mutually exclusive", location)
                 }
@@ -345,7 +345,7 @@ impl Checker {
                     && (1..=MAX_SECONDS).contains(&timeout)
                     && (1..=MAX_SECONDS).contains(&heartbeat)
                 {
-                    // [?] AWS's text is unrecorded.
+                    // AWS's text is not known.
                     self.schema(
                         "The value of 'HeartbeatSeconds' must be less than the value of 'TimeoutSeconds'",
                         &pointer(location, "HeartbeatSeconds"),
@@ -360,7 +360,7 @@ impl Checker {
                 .filter(|field| state.contains_key(**field))
                 .count();
             if present != 1 {
-                // [?] AWS's text is unrecorded.
+                // AWS's text is not known.
                 self.schema(
                     format!(
                         "Exactly one of these fields is required: [{}]",
@@ -460,7 +460,7 @@ impl Checker {
             .chars()
             .any(|c| FORBIDDEN.contains(c) || c <= '\u{1f}' || ('\u{7f}'..='\u{9f}').contains(&c));
         if length == 0 || length > MAX_LABEL_CHARS || bad_char {
-            // [?] AWS's text is unrecorded; the code is the documented INVALID_LABEL_NAME.
+            // AWS's text is not known; the code is the documented INVALID_LABEL_NAME.
             self.report(
                 INVALID_LABEL_NAME,
                 format!("Invalid Label name: {label}"),
@@ -482,7 +482,7 @@ impl Checker {
             }
         }
         if has_all && names.len() > 1 {
-            // [?] AWS's text is unrecorded.
+            // AWS's text is not known.
             self.schema(
                 "'States.ALL' must be the only element in 'ErrorEquals'",
                 location,
@@ -510,7 +510,7 @@ impl Checker {
                     "ErrorEquals" => {
                         let has_all = self.check_error_equals(field_value, &field_location);
                         if has_all && index + 1 < retriers.len() {
-                            // [?] AWS's text is unrecorded.
+                            // AWS's text is not known.
                             self.schema(
                                 "'States.ALL' must appear in the last retrier only",
                                 &field_location,
@@ -571,7 +571,7 @@ impl Checker {
                     "ErrorEquals" => {
                         let has_all = self.check_error_equals(field_value, &field_location);
                         if has_all && index + 1 < catchers.len() {
-                            // [?] AWS's text is unrecorded.
+                            // AWS's text is not known.
                             self.schema(
                                 "'States.ALL' must appear in the last catcher only",
                                 &field_location,
