@@ -152,8 +152,7 @@ impl ChoiceRule {
     }
 
     /// Evaluates the rule. A Variable (or operand path) that selects nothing fails with States.Runtime, except under
-    /// `IsPresent`. AWS is reported to fail this way; LocalStack treats it as false ([?] in the reference: we follow
-    /// the AWS report).
+    /// `IsPresent`. AWS is reported to fail this way while LocalStack treats it as false; we follow the AWS report.
     pub fn evaluate(&self, input: &Value, context: &Value) -> Result<bool, Failure> {
         match self {
             ChoiceRule::And(rules) => {

@@ -9,7 +9,8 @@ use serde_json::Value;
 pub struct HistoryEvent {
     /// 1, 2, 3, ... per execution, no gaps.
     pub id: i64,
-    /// The event this one follows in its own thread (see `shared/reference/history.md` §4); 0 for none.
+    /// The event this one follows in its own thread (the top level, a Parallel branch or a Map iteration, as AWS
+    /// links them); 0 for none.
     pub previous_event_id: i64,
     pub timestamp: DateTime<Utc>,
     /// The AWS `HistoryEventType` name, e.g. `PassStateEntered`.

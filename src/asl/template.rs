@@ -96,7 +96,7 @@ fn compile_object(
     for (key, value) in object {
         match key.strip_suffix(DYNAMIC_SUFFIX) {
             Some(name) => {
-                // The spec requires unique keys after renaming; AWS's wording for this is [?].
+                // The spec requires unique keys after renaming; AWS's wording for this is not known.
                 if object.contains_key(name) {
                     errors.push(TemplateSyntaxError {
                         field: key.clone(),

@@ -5,6 +5,7 @@
 mod aws_json;
 mod client;
 mod grpc;
+mod harness;
 mod pgbench;
 mod report;
 mod scale_out;
@@ -14,8 +15,9 @@ mod stats;
 use std::time::Duration;
 
 pub use client::{ActivityTask, BenchClient, BenchError, BenchEvent, RunStatus};
+pub use harness::{Settings, Target};
 pub use report::{format_ratios, format_table, Latency, Rate, ScenarioReport};
-pub use scenarios::{Scenario, Settings, Target};
+pub use scenarios::Scenario;
 pub use stats::{percentile, LatencySummary};
 
 /// Settings of `sfn bench`.

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use sqlx::{Connection, PgConnection};
 use tokio::process::{Child, Command};
 
+use super::harness::{Settings, Target};
 use super::report::{Rate, ScenarioReport};
-use super::scenarios::{run_scenario, Scenario, Settings, Target};
+use super::scenarios::{run_scenario, Scenario};
 use crate::store::backend::{redacted, with_database};
 
 /// History events of one successful 10-state Pass chain: ExecutionStarted, 10 × (Entered, Exited),

@@ -1,0 +1,154 @@
+//! The data flow through a state, in AWS's order: InputPath, Parameters, then (on the result) ResultSelector,
+//! ResultPath and OutputPath; and the Context Object (`$$`) those fields may read.
+
+use serde_json::{json, Value};
+
+use super::errors::StateError;
+use super::{timestamp_text, to_text, Active, Flow, Stepper};
+use crate::asl::model::{PathField, ResultPathField, State, StateKind};
+
+impl Stepper<'_> {
+    /// The Context Object as a state sees it.
+    pub(super) fn context(&self, a: &Active, map_item: Option<(usize, &Value)>) -> Value {
+        let mut state = json!({"Name": a.state, "EnteredTime": timestamp_text(a.entered_time)});
+        if let Some(s) = self.machine.state(&a.state) {
+            if matches!(
+                s.kind,
+                StateKind::Task { .. } | StateKind::Parallel { .. } | StateKind::Map { .. }
+            ) {
+                state["RetryCount"] = json!(a.retry_count);
+            }
+        }
+        let mut ctx = json!({
+            "Execution": {
+                "Id": self.info.execution_arn,
+                "Input": self.info.input,
+                "Name": self.info.name,
+                "RoleArn": self.info.role_arn,
+                "StartTime": timestamp_text(self.info.start_time),
+            },
+            "StateMachine": {"Id": self.info.state_machine_arn, "Name": self.info.state_machine_name},
+            "State": state,
+        });
+        if let Some((index, value)) = map_item {
+            ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
+        }
+        ctx
+    }
+
+    pub(super) fn context_if_used(&self, state: &State, a: &Active) -> Value {
+        if state.uses_context {
+            self.context(a, None)
+        } else {
+            Value::Null
+        }
+    }
+
+    pub(super) fn input_path(
+        &self,
+        state: &State,
+        a: &Active,
+        ctx: &Value,
+    ) -> Result<Value, StateError> {
+        match &state.input_path {
+            PathField::Identity => Ok(a.raw_input.clone()),
+            PathField::Null => Ok(json!({})),
+            PathField::Path(p) => p.read(&a.raw_input, ctx).map_err(|e| {
+                self.runtime(
+                    a,
+                    format!("Invalid path '{}' : {}", p.as_str(), e.message),
+                    a.entered_event,
+                )
+            }),
+        }
+    }
+
+    pub(super) fn parameters(
+        &mut self,
+        state: &State,
+        a: &Active,
+        input: Value,
+        ctx: &Value,
+    ) -> Result<Value, StateError> {
+        match &state.parameters {
+            None => Ok(input),
+            Some(t) => t
+                .evaluate(&input, ctx, &mut *self.rng)
+                .map_err(|f| self.state_error(a, f, a.entered_event)),
+        }
+    }
+
+    /// ResultSelector, ResultPath and OutputPath over a result, in AWS's order.
+    pub(super) fn finish(
+        &mut self,
+        state: &State,
+        a: &Active,
+        result: Value,
+        event: i64,
+    ) -> Result<Value, StateError> {
+        let ctx = self.context_if_used(state, a);
+        let result = match &state.result_selector {
+            None => result,
+            Some(t) => t
+                .evaluate(&result, &ctx, &mut *self.rng)
+                .map_err(|f| self.state_error(a, f, event))?,
+        };
+        let combined = match &state.result_path {
+            ResultPathField::Discard => a.raw_input.clone(),
+            ResultPathField::Path(p) => {
+                p.write(a.raw_input.clone(), result)
+                    .map_err(|e| StateError {
+                        error: Some("States.ResultPathMatchFailure".into()),
+                        cause: Some(format!(
+                            "Unable to apply ResultPath '{}' to input '{}': {}",
+                            p.as_str(),
+                            to_text(&a.raw_input),
+                            e.message
+                        )),
+                        event,
+                        runtime: false,
+                        inner: false,
+                    })?
+            }
+        };
+        self.output_path(state, a, combined, &ctx, event)
+    }
+
+    pub(super) fn output_path(
+        &self,
+        state: &State,
+        a: &Active,
+        value: Value,
+        ctx: &Value,
+        event: i64,
+    ) -> Result<Value, StateError> {
+        match &state.output_path {
+            PathField::Identity => Ok(value),
+            PathField::Null => Ok(json!({})),
+            PathField::Path(p) => p.read(&value, ctx).map_err(|e| {
+                self.runtime(
+                    a,
+                    format!("Invalid path '{}' : {}", p.as_str(), e.message),
+                    event,
+                )
+            }),
+        }
+    }
+
+    pub(super) fn exit_with(
+        &mut self,
+        state: &State,
+        a: Box<Active>,
+        result: Value,
+        event: i64,
+    ) -> Flow {
+        match self.finish(state, &a, result, event) {
+            Ok(output) => Flow::Exit {
+                active: a,
+                output,
+                next: None,
+            },
+            Err(e) => Flow::Fail(a, e),
+        }
+    }
+}

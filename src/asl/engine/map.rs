@@ -1,0 +1,483 @@
+//! Map states: one thread per item, at most MaxConcurrency of them running at once, started in item order.
+//! A tolerated failure leaves its Error Output among the results; the first failure beyond the tolerance (by
+//! event id) fails the state and aborts the iterations still running.
+//!
+//! The bookkeeping is incremental, so a pass costs what the running iterations cost rather than what the
+//! whole item list costs: `running` lists the running iterations and `next_pending` points at the first one
+//! not started yet. Neither is stored: both are rebuilt from `iterations` when a state is read, so the stored
+//! form is the one earlier versions wrote and read.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::errors::StateError;
+use super::{to_text, Active, Flow, Run, Step, Stepper, Thread, ThreadFailure};
+use crate::asl::model::{Branch, Seconds, State, StateKind};
+use crate::asl::template::PayloadTemplate;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredMapStep")]
+pub(super) struct MapStep {
+    items: Vec<Value>,
+    iterations: Vec<Iteration>,
+    max_concurrency: usize,
+    started_event: i64,
+    /// Last event of the iteration whose completion freed a slot: the next MapIterationStarted points at it.
+    freed_by: Option<i64>,
+    last_succeeded: i64,
+    failures: u64,
+    /// The indices of the `Running` iterations, in ascending order.
+    #[serde(skip)]
+    running: Vec<usize>,
+    /// The first `Pending` iteration, or `iterations.len()` once every iteration has started.
+    #[serde(skip)]
+    next_pending: usize,
+}
+
+/// A [`MapStep`] as stored: its fields without the derived ones.
+#[derive(Deserialize)]
+struct StoredMapStep {
+    items: Vec<Value>,
+    iterations: Vec<Iteration>,
+    max_concurrency: usize,
+    started_event: i64,
+    freed_by: Option<i64>,
+    last_succeeded: i64,
+    failures: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Iteration {
+    Pending,
+    Running(Thread),
+    Done(Value),
+}
+
+impl From<StoredMapStep> for MapStep {
+    fn from(stored: StoredMapStep) -> MapStep {
+        let running = stored
+            .iterations
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| matches!(i, Iteration::Running(_)))
+            .map(|(index, _)| index)
+            .collect();
+        let mut map = MapStep {
+            items: stored.items,
+            iterations: stored.iterations,
+            max_concurrency: stored.max_concurrency,
+            started_event: stored.started_event,
+            freed_by: stored.freed_by,
+            last_succeeded: stored.last_succeeded,
+            failures: stored.failures,
+            running,
+            next_pending: 0,
+        };
+        map.skip_started();
+        map
+    }
+}
+
+impl MapStep {
+    fn new(items: Vec<Value>, max_concurrency: usize, started_event: i64) -> MapStep {
+        MapStep {
+            iterations: vec![Iteration::Pending; items.len()],
+            items,
+            max_concurrency,
+            started_event,
+            freed_by: None,
+            last_succeeded: started_event,
+            failures: 0,
+            running: Vec::new(),
+            next_pending: 0,
+        }
+    }
+
+    /// Moves `next_pending` past iterations that have started.
+    fn skip_started(&mut self) {
+        while self
+            .iterations
+            .get(self.next_pending)
+            .is_some_and(|i| !matches!(i, Iteration::Pending))
+        {
+            self.next_pending += 1;
+        }
+    }
+
+    fn has_pending(&self) -> bool {
+        self.next_pending < self.iterations.len()
+    }
+
+    /// The first pending iteration, if a slot is free for it.
+    fn next_to_start(&self) -> Option<usize> {
+        let free = self.max_concurrency == 0 || self.running.len() < self.max_concurrency;
+        (free && self.has_pending()).then_some(self.next_pending)
+    }
+
+    fn start(&mut self, index: usize, thread: Thread) {
+        self.iterations[index] = Iteration::Running(thread);
+        // Iterations start in index order, so this is the end but for states no version writes.
+        let at = self.running.partition_point(|&i| i < index);
+        self.running.insert(at, index);
+        self.skip_started();
+    }
+
+    /// Every iteration is Done (a success or a tolerated failure).
+    fn all_done(&self) -> bool {
+        !self.has_pending() && self.running.is_empty()
+    }
+
+    /// The running iterations in index order.
+    pub(super) fn running(&self) -> impl Iterator<Item = (usize, &Thread)> {
+        self.running
+            .iter()
+            .filter_map(|&index| match &self.iterations[index] {
+                Iteration::Running(thread) => Some((index, thread)),
+                _ => None,
+            })
+    }
+
+    /// The running iterations in index order, mutable.
+    pub(super) fn running_mut(&mut self) -> impl Iterator<Item = (usize, &mut Thread)> {
+        let MapStep {
+            iterations,
+            running,
+            ..
+        } = self;
+        // `running` is ascending, so one pass over the slice reaches them all; `nth` on a slice iterator
+        // jumps without walking.
+        let mut rest = iterations.iter_mut();
+        let mut at = 0;
+        running.iter().filter_map(move |&index| {
+            let iteration = rest.nth(index - at)?;
+            at = index + 1;
+            match iteration {
+                Iteration::Running(thread) => Some((index, thread)),
+                _ => None,
+            }
+        })
+    }
+}
+
+/// ToleratedFailureCount and ToleratedFailurePercentage.
+#[derive(Clone, Copy)]
+struct Tolerance {
+    count: Option<u64>,
+    percentage: Option<f64>,
+}
+
+impl Tolerance {
+    fn is_set(self) -> bool {
+        self.count.is_some() || self.percentage.is_some()
+    }
+
+    fn allows(self, failures: u64, items: usize) -> bool {
+        let total = items.max(1) as f64;
+        self.count.is_some_and(|n| failures <= n)
+            || self
+                .percentage
+                .is_some_and(|p| (failures as f64) * 100.0 / total <= p)
+    }
+}
+
+impl Stepper<'_> {
+    /// Starts (or restarts, after a retry's backoff) a Map: reads its items and MaxConcurrency.
+    pub(super) fn start_map(&mut self, th: &mut Thread, state: &State, mut a: Box<Active>) -> Flow {
+        let StateKind::Map {
+            items_path,
+            max_concurrency,
+            ..
+        } = &state.kind
+        else {
+            return Flow::Block(a);
+        };
+        let ctx = self.context_if_used(state, &a);
+        let items = match items_path {
+            None => Ok(a.input.clone()),
+            Some(p) => p.read(&a.input, &ctx).map_err(|e| {
+                self.runtime(
+                    &a,
+                    format!("Invalid path '{}' : {}", p.as_str(), e.message),
+                    th.last,
+                )
+            }),
+        };
+        let items = match items {
+            Ok(Value::Array(items)) => items,
+            Ok(other) => {
+                let e = self.runtime(
+                    &a,
+                    format!(
+                        "The ItemsPath field of the Map state must reference a JSON array, but the value is: {}",
+                        to_text(&other)
+                    ),
+                    th.last,
+                );
+                return Flow::Fail(a, e);
+            }
+            Err(e) => return Flow::Fail(a, e),
+        };
+        let max_concurrency = match max_concurrency {
+            None => 0,
+            Some(Seconds::Literal(n)) => *n as usize,
+            Some(Seconds::Path(p)) => match p.read(&a.input, &ctx) {
+                Ok(v) if v.as_u64().is_some() => v.as_u64().unwrap_or(0) as usize,
+                Ok(v) => {
+                    let e = self.runtime(
+                        &a,
+                        format!(
+                            "The MaxConcurrencyPath field refers to value {} which is not a valid integer: {}",
+                            to_text(&v),
+                            p.as_str()
+                        ),
+                        th.last,
+                    );
+                    return Flow::Fail(a, e);
+                }
+                Err(e) => {
+                    let e = self.runtime(
+                        &a,
+                        format!("Invalid path '{}' : {}", p.as_str(), e.message),
+                        th.last,
+                    );
+                    return Flow::Fail(a, e);
+                }
+            },
+        };
+        let started = self.emit(
+            &mut th.last,
+            "MapStateStarted",
+            json!({"length": items.len()}),
+        );
+        a.step = Step::Map(MapStep::new(items, max_concurrency, started));
+        self.poll(th, a)
+    }
+
+    /// Passes over the iterations until the Map must wait: start iterations into free slots, drive the
+    /// running ones, record those that ended; again while that freed slots for iterations still pending.
+    pub(super) fn poll_map(&mut self, th: &mut Thread, state: &State, mut a: Box<Active>) -> Flow {
+        let StateKind::Map {
+            iterator,
+            item_selector,
+            tolerated_failure_count,
+            tolerated_failure_percentage,
+            ..
+        } = &state.kind
+        else {
+            return Flow::Block(a);
+        };
+        let tolerance = Tolerance {
+            count: *tolerated_failure_count,
+            percentage: *tolerated_failure_percentage,
+        };
+        loop {
+            if let Err(e) = self.start_iterations(th.last, &mut a, iterator, item_selector.as_ref())
+            {
+                return Flow::Fail(a, e);
+            }
+            let Step::Map(map) = &mut a.step else {
+                return Flow::Block(a);
+            };
+            let mut progressed = self.drive_iterations(map);
+            if self.exhausted {
+                return Flow::Block(a);
+            }
+            let (freed, failure) = self.record_ended(map, &a.state, tolerance);
+            progressed |= freed;
+            if let Some((index, failure)) = failure {
+                return self.fail_map(a, index, failure, tolerance);
+            }
+            if map.all_done() {
+                return self.map_succeeded(th, state, a);
+            }
+            if !(progressed && map.has_pending()) {
+                return Flow::Block(a);
+            }
+        }
+    }
+
+    /// Starts pending iterations, in index order, while slots are free.
+    fn start_iterations(
+        &mut self,
+        last: i64,
+        a: &mut Active,
+        iterator: &Branch,
+        item_selector: Option<&PayloadTemplate>,
+    ) -> Result<(), StateError> {
+        loop {
+            let Step::Map(map) = &a.step else {
+                return Ok(());
+            };
+            let Some(index) = map.next_to_start() else {
+                return Ok(());
+            };
+            let item = map.items[index].clone();
+            let item_input = match item_selector {
+                None => item,
+                Some(t) => {
+                    let ctx = self.context(a, Some((index, &item)));
+                    t.evaluate(&a.input, &ctx, &mut *self.rng)
+                        .map_err(|f| self.state_error(a, f, last))?
+                }
+            };
+            let Step::Map(map) = &mut a.step else {
+                return Ok(());
+            };
+            let prev = map.freed_by.take().unwrap_or(map.started_event);
+            let started = self.emit_after(
+                prev,
+                "MapIterationStarted",
+                json!({"name": a.state, "index": index}),
+            );
+            map.start(
+                index,
+                Thread {
+                    last: started,
+                    run: Run::Enter {
+                        state: iterator.start_at.clone(),
+                        input: item_input,
+                    },
+                },
+            );
+        }
+    }
+
+    /// Drives every running iteration; true if any of them recorded an event.
+    fn drive_iterations(&mut self, map: &mut MapStep) -> bool {
+        let mut progressed = false;
+        for (_, thread) in map.running_mut() {
+            let before = self.next_id;
+            self.drive(thread);
+            progressed |= self.next_id != before;
+        }
+        progressed
+    }
+
+    /// Records the iterations that ended: a success or a tolerated failure frees its slot (the bool says
+    /// whether any did); the earliest failure beyond the tolerance is returned for the Map to fail with.
+    fn record_ended(
+        &mut self,
+        map: &mut MapStep,
+        name: &str,
+        tolerance: Tolerance,
+    ) -> (bool, Option<(usize, ThreadFailure)>) {
+        let mut freed = false;
+        let mut first_failure: Option<(usize, ThreadFailure)> = None;
+        for k in 0..map.running.len() {
+            let index = map.running[k];
+            let Iteration::Running(thread) = &map.iterations[index] else {
+                continue;
+            };
+            match &thread.run {
+                Run::Done { output } => {
+                    let output = output.clone();
+                    let last = thread.last;
+                    map.last_succeeded = self.emit_after(
+                        last,
+                        "MapIterationSucceeded",
+                        json!({"name": name, "index": index}),
+                    );
+                    map.freed_by = Some(last);
+                    map.iterations[index] = Iteration::Done(output);
+                    freed = true;
+                }
+                Run::Failed(f) => {
+                    let f = (**f).clone();
+                    map.failures += 1;
+                    if tolerance.allows(map.failures, map.items.len()) {
+                        // A tolerated failure leaves its Error Output in the results.
+                        let last = thread.last;
+                        self.emit_after(
+                            f.event,
+                            "MapIterationFailed",
+                            json!({"name": name, "index": index}),
+                        );
+                        map.freed_by = Some(last);
+                        let err = json!({"Error": f.error, "Cause": f.cause});
+                        map.iterations[index] = Iteration::Done(err);
+                        freed = true;
+                    } else if first_failure
+                        .as_ref()
+                        .is_none_or(|(_, g)| f.event < g.event)
+                    {
+                        first_failure = Some((index, f));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let iterations = &map.iterations;
+        map.running
+            .retain(|&index| matches!(iterations[index], Iteration::Running(_)));
+        (freed, first_failure)
+    }
+
+    /// Fails the Map for an iteration's failure and aborts the iterations still running.
+    fn fail_map(
+        &mut self,
+        mut a: Box<Active>,
+        failed: usize,
+        failure: ThreadFailure,
+        tolerance: Tolerance,
+    ) -> Flow {
+        let event = failure.event;
+        self.emit_after(
+            event,
+            "MapIterationFailed",
+            json!({"name": a.state, "index": failed}),
+        );
+        if failure.task_aborted {
+            self.emit_after(event, "TaskStateAborted", Value::Null);
+        }
+        let name = a.state.clone();
+        let Step::Map(map) = &mut a.step else {
+            return Flow::Block(a);
+        };
+        for (index, thread) in map.running_mut() {
+            if index == failed {
+                continue;
+            }
+            self.emit_after(
+                event,
+                "MapIterationAborted",
+                json!({"name": name, "index": index}),
+            );
+            if let Run::Failed(f) = &thread.run {
+                if f.task_aborted {
+                    self.emit_after(event, "TaskStateAborted", Value::Null);
+                }
+            } else {
+                self.abort(thread, event);
+            }
+        }
+        let mut error = failure.into_state_error();
+        if tolerance.is_set() {
+            // With a tolerance set, the Map fails for going over it, not with the last item's error.
+            error.error = Some("States.ExceedToleratedFailureThreshold".into());
+            error.cause = Some(format!(
+                "The specified tolerated failure threshold was exceeded by the Map state '{name}'."
+            ));
+            error.runtime = false;
+        }
+        Flow::Fail(a, error)
+    }
+
+    /// Every iteration is done: the results, in item order, are the Map's result.
+    fn map_succeeded(&mut self, th: &mut Thread, state: &State, mut a: Box<Active>) -> Flow {
+        let Step::Map(map) = &mut a.step else {
+            return Flow::Block(a);
+        };
+        let last = map.last_succeeded;
+        let results: Vec<Value> = std::mem::take(&mut map.iterations)
+            .into_iter()
+            .map(|i| match i {
+                Iteration::Done(v) => v,
+                _ => Value::Null,
+            })
+            .collect();
+        map.next_pending = 0;
+        th.last = last;
+        self.emit_after(last, "MapStateSucceeded", Value::Null);
+        self.exit_with(state, a, Value::Array(results), last)
+    }
+}

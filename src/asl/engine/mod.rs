@@ -1,0 +1,728 @@
+//! The step function: moves one execution from where it stands as far as it can go without waiting.
+//!
+//! `ExecutionState` is the engine's whole memory of an execution (threads, open tasks, timers, retry counters,
+//! Parallel/Map bookkeeping); it serialises to JSON so the executor can persist it after every advance and any
+//! process can resume it. `advance` is deterministic: the same state, signals, time and random source give the
+//! same new state, history events and commands.
+//!
+//! This file holds the public types, the execution's thread tree and the step loop (enter a state, poll it,
+//! settle its outcome). The work of each kind of state and the data flow between states live beside it:
+//! [`dataflow`] (InputPath, Parameters, ResultSelector, ResultPath, OutputPath, the Context Object),
+//! [`errors`] (Retry, Catch, error matching, the Fail state), [`task`], [`wait`], [`parallel`], [`map`].
+
+mod dataflow;
+mod errors;
+mod map;
+mod parallel;
+mod task;
+mod wait;
+
+#[cfg(test)]
+mod tests;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::history::HistoryEvent;
+use super::model::{State, StateKind, StateMachine, Transition};
+
+use errors::{error_details, StateError};
+use map::MapStep;
+use task::TaskStep;
+
+/// AWS's limit on state input/output and task results, in UTF-8 bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 262_144;
+/// AWS's cap on history events per execution; reaching it fails the execution.
+pub const MAX_HISTORY_EVENTS: i64 = 25_000;
+
+/// What the engine knows about the execution it runs (the Context Object's `Execution` and `StateMachine`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionInfo {
+    pub execution_arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub role_arn: String,
+    pub start_time: DateTime<Utc>,
+    pub input: Value,
+}
+
+/// A message from outside the engine about one of its open tasks (`task` is the key the engine gave it in
+/// `Command::ScheduleActivity`). This is also the JSON form of the executor's inbox rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Signal {
+    TaskStarted {
+        task: String,
+        #[serde(rename = "workerName", default)]
+        worker_name: Option<String>,
+    },
+    TaskSucceeded {
+        task: String,
+        output: String,
+    },
+    TaskFailed {
+        task: String,
+        #[serde(default)]
+        error: Option<String>,
+        #[serde(default)]
+        cause: Option<String>,
+    },
+    TaskHeartbeat {
+        task: String,
+    },
+}
+
+impl Signal {
+    fn task(&self) -> &str {
+        match self {
+            Signal::TaskStarted { task, .. }
+            | Signal::TaskSucceeded { task, .. }
+            | Signal::TaskFailed { task, .. }
+            | Signal::TaskHeartbeat { task } => task,
+        }
+    }
+}
+
+/// What the engine asks its caller to do, in the same transaction as the events of the advance.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Queue an activity task for workers polling `activity_arn`.
+    ScheduleActivity {
+        task: String,
+        activity_arn: String,
+        input: String,
+    },
+    /// The task is over from the engine's side (timed out, or its execution/branch was aborted): a late
+    /// SendTask* must get `TaskTimedOut`.
+    CloseActivity { task: String, reason: CloseReason },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    TimedOut,
+    Cancelled,
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Succeeded {
+        output: String,
+    },
+    Failed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    TimedOut {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+}
+
+/// The result of one advance.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Advance {
+    pub events: Vec<HistoryEvent>,
+    pub commands: Vec<Command>,
+    /// When the engine next needs to run even if no signal arrives (a Wait, a retry backoff, a task timeout).
+    pub wake_at: Option<DateTime<Utc>>,
+    /// Set when the execution ended in this advance.
+    pub outcome: Option<Outcome>,
+}
+
+/// What the engine may ask of the world, answered without IO by the caller.
+pub trait Resources {
+    /// Whether an activity with this ARN exists (an activity Task on a missing one fails with States.Runtime).
+    fn activity_exists(&self, activity_arn: &str) -> bool;
+    /// Why a Task resource that is not an activity cannot be run here, or `None` if it can.
+    fn unsupported(&self, resource: &str) -> Option<String> {
+        Some(format!(
+            "The resource '{resource}' is not supported by this service: only activity tasks run here."
+        ))
+    }
+}
+
+/// Time, entropy and resource lookups for one advance: the engine has none of its own.
+pub struct StepEnv<'a> {
+    pub now: DateTime<Utc>,
+    pub rng: &'a mut dyn rand::RngCore,
+    pub resources: &'a dyn Resources,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionState {
+    pub info: ExecutionInfo,
+    /// The id the next history event gets.
+    pub next_event_id: i64,
+    /// The execution's TimeoutSeconds deadline.
+    pub deadline: Option<DateTime<Utc>>,
+    pub finished: bool,
+    root: Thread,
+}
+
+/// A line of execution: the top level, one Parallel branch, or one Map iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Thread {
+    /// The newest event of this thread: the next event's `previousEventId`.
+    last: i64,
+    run: Run,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Run {
+    Enter { state: String, input: Value },
+    Active(Box<Active>),
+    Done { output: Value },
+    Failed(Box<ThreadFailure>),
+    Aborted,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ThreadFailure {
+    error: Option<String>,
+    cause: Option<String>,
+    /// The event that failed the thread; the enclosing scope's failure events point at it.
+    event: i64,
+    /// The failing state was a Task: inside a branch or iteration it still gets a TaskStateAborted.
+    task_aborted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Active {
+    state: String,
+    entered_event: i64,
+    entered_time: DateTime<Utc>,
+    /// The state's raw input (R): ResultPath merges into it.
+    raw_input: Value,
+    /// The effective input: after InputPath, and after Parameters for Task and Parallel.
+    input: Value,
+    /// Attempts used per retrier, in Retry order.
+    retries: Vec<u32>,
+    retry_count: u32,
+    step: Step,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Step {
+    Wait { until: DateTime<Utc> },
+    Backoff { until: DateTime<Utc> },
+    Task(TaskStep),
+    Parallel { branches: Vec<Thread> },
+    Map(MapStep),
+}
+
+/// What a state's work came to.
+enum Flow {
+    /// Still waiting (timer, task, branches).
+    Block(Box<Active>),
+    /// Done: leave with this output (to `next` for a Choice, else by the state's transition).
+    Exit {
+        active: Box<Active>,
+        output: Value,
+        next: Option<String>,
+    },
+    Fail(Box<Active>, StateError),
+}
+
+impl ExecutionState {
+    /// The state right after StartExecution. Event 1 (ExecutionStarted) is written by StartExecution itself,
+    /// so the engine continues at 2; the first state's events point at 0, as AWS's do.
+    pub fn new(info: ExecutionInfo, machine: &StateMachine) -> ExecutionState {
+        let deadline = machine
+            .timeout_seconds
+            .map(|s| info.start_time + Duration::seconds(s.min(i64::MAX as u64 / 1000) as i64));
+        let root = Thread {
+            last: 0,
+            run: Run::Enter {
+                state: machine.start_at.clone(),
+                input: info.input.clone(),
+            },
+        };
+        ExecutionState {
+            info,
+            next_event_id: 2,
+            deadline,
+            finished: false,
+            root,
+        }
+    }
+
+    /// Applies `signals` in order, fires every timer due at `env.now`, and runs every thread until it must wait.
+    pub fn advance(
+        &mut self,
+        machine: &StateMachine,
+        signals: &[Signal],
+        env: &mut StepEnv<'_>,
+    ) -> Advance {
+        if self.finished {
+            return Advance::default();
+        }
+        let mut stepper = Stepper {
+            machine,
+            info: &self.info,
+            now: env.now,
+            rng: &mut *env.rng,
+            resources: env.resources,
+            next_id: self.next_event_id,
+            exhausted: false,
+            out: Advance::default(),
+        };
+        for signal in signals {
+            if let Some(thread) = find_task(&mut self.root, signal.task()) {
+                stepper.signal(thread, signal);
+            }
+        }
+        let timed_out = self.deadline.is_some_and(|d| d <= env.now);
+        if !timed_out {
+            stepper.drive(&mut self.root);
+        }
+        if timed_out {
+            stepper.cancel_tasks(&mut self.root);
+            let prev = self.root.last;
+            let details = json!({"error": "States.Timeout"});
+            stepper.emit_final(prev, "ExecutionTimedOut", details);
+            stepper.out.outcome = Some(Outcome::TimedOut {
+                error: Some("States.Timeout".into()),
+                cause: None,
+            });
+        } else if stepper.exhausted {
+            stepper.cancel_tasks(&mut self.root);
+            let cause = format!(
+                "The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
+            );
+            let details = json!({"error": "States.Runtime", "cause": cause});
+            stepper.emit_final(self.root.last, "ExecutionFailed", details);
+            stepper.out.outcome = Some(Outcome::Failed {
+                error: Some("States.Runtime".into()),
+                cause: Some(cause),
+            });
+        } else {
+            match &self.root.run {
+                Run::Done { output } => {
+                    let text = to_text(output);
+                    let details = json!({"output": text, "outputDetails": {"truncated": false}});
+                    stepper.emit_final(self.root.last, "ExecutionSucceeded", details);
+                    stepper.out.outcome = Some(Outcome::Succeeded { output: text });
+                }
+                Run::Failed(f) => {
+                    let details = error_details(&f.error, &f.cause);
+                    stepper.emit_final(f.event, "ExecutionFailed", details);
+                    stepper.out.outcome = Some(Outcome::Failed {
+                        error: f.error.clone(),
+                        cause: f.cause.clone(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        let mut out = std::mem::take(&mut stepper.out);
+        self.next_event_id = stepper.next_id;
+        if out.outcome.is_some() {
+            self.finished = true;
+            self.root.run = Run::Aborted;
+        } else {
+            out.wake_at = earliest(next_timer(&self.root), self.deadline);
+        }
+        out
+    }
+}
+
+fn collect_tasks(th: &Thread, keys: &mut Vec<String>) {
+    if let Run::Active(a) = &th.run {
+        match &a.step {
+            Step::Task(t) => keys.push(t.key.clone()),
+            Step::Parallel { branches } => branches.iter().for_each(|b| collect_tasks(b, keys)),
+            Step::Map(m) => m.running().for_each(|(_, t)| collect_tasks(t, keys)),
+            Step::Wait { .. } | Step::Backoff { .. } => {}
+        }
+    }
+}
+
+fn find_task<'t>(th: &'t mut Thread, key: &str) -> Option<&'t mut Thread> {
+    let Run::Active(a) = &th.run else {
+        return None;
+    };
+    match &a.step {
+        Step::Task(t) if t.key == key => return Some(th),
+        Step::Task(_) | Step::Wait { .. } | Step::Backoff { .. } => return None,
+        Step::Parallel { .. } | Step::Map(_) => {}
+    }
+    let Run::Active(a) = &mut th.run else {
+        return None;
+    };
+    match &mut a.step {
+        Step::Parallel { branches } => branches.iter_mut().find_map(|b| find_task(b, key)),
+        Step::Map(m) => m.running_mut().find_map(|(_, t)| find_task(t, key)),
+        _ => None,
+    }
+}
+
+fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn next_timer(th: &Thread) -> Option<DateTime<Utc>> {
+    let Run::Active(a) = &th.run else {
+        return None;
+    };
+    match &a.step {
+        Step::Wait { until } | Step::Backoff { until } => Some(*until),
+        Step::Task(t) => earliest(t.timeout_at, t.heartbeat_at),
+        Step::Parallel { branches } => branches.iter().filter_map(next_timer).min(),
+        Step::Map(m) => m.running().filter_map(|(_, t)| next_timer(t)).min(),
+    }
+}
+
+fn to_text(v: &Value) -> String {
+    // Serialising a serde_json::Value cannot fail (keys are strings).
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn timestamp_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+struct Stepper<'a> {
+    machine: &'a StateMachine,
+    info: &'a ExecutionInfo,
+    now: DateTime<Utc>,
+    rng: &'a mut dyn rand::RngCore,
+    resources: &'a dyn Resources,
+    next_id: i64,
+    /// The history cap was reached: nothing more is recorded, and the execution fails.
+    exhausted: bool,
+    out: Advance,
+}
+
+impl Stepper<'_> {
+    /// Records an event after `*last` in a thread and makes it the thread's newest.
+    fn emit(&mut self, last: &mut i64, event_type: &str, details: Value) -> i64 {
+        let id = self.emit_after(*last, event_type, details);
+        *last = id;
+        id
+    }
+
+    /// Records an event pointing at `prev` without moving any thread's pointer.
+    fn emit_after(&mut self, prev: i64, event_type: &str, details: Value) -> i64 {
+        // The last id under the cap is kept for the ExecutionFailed that reports it.
+        if self.next_id >= MAX_HISTORY_EVENTS {
+            self.exhausted = true;
+            return prev;
+        }
+        self.emit_final(prev, event_type, details)
+    }
+
+    fn emit_final(&mut self, prev: i64, event_type: &str, details: Value) -> i64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.out.events.push(HistoryEvent {
+            id,
+            previous_event_id: prev,
+            timestamp: self.now,
+            event_type: event_type.to_string(),
+            details,
+        });
+        id
+    }
+
+    // ---- threads ------------------------------------------------------------------------------------------
+
+    /// Runs a thread until it waits, ends, or fails.
+    fn drive(&mut self, th: &mut Thread) {
+        loop {
+            if self.exhausted {
+                return;
+            }
+            match std::mem::replace(&mut th.run, Run::Aborted) {
+                Run::Enter { state, input } => self.enter(th, state, input),
+                Run::Active(a) => {
+                    let flow = self.poll(th, a);
+                    let blocked = matches!(flow, Flow::Block(_));
+                    self.settle(th, flow);
+                    if blocked {
+                        return;
+                    }
+                }
+                done => {
+                    th.run = done;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn enter(&mut self, th: &mut Thread, name: String, raw_input: Value) {
+        let machine = self.machine;
+        let Some(state) = machine.state(&name) else {
+            // Only a definition the validator never saw can get here.
+            th.run = Run::Failed(Box::new(ThreadFailure {
+                error: Some("States.Runtime".into()),
+                cause: Some(format!("The state '{name}' does not exist.")),
+                event: th.last,
+                task_aborted: false,
+            }));
+            return;
+        };
+        let entered = self.emit(
+            &mut th.last,
+            &format!("{}StateEntered", state.type_name()),
+            json!({"name": name, "input": to_text(&raw_input), "inputDetails": {"truncated": false}}),
+        );
+        let active = Box::new(Active {
+            state: name,
+            entered_event: entered,
+            entered_time: self.now,
+            raw_input,
+            input: Value::Null,
+            retries: vec![0; state.retry.len()],
+            retry_count: 0,
+            step: Step::Backoff { until: self.now },
+        });
+        let flow = self.start(th, state, active);
+        self.settle(th, flow);
+    }
+
+    /// Puts the outcome of a state's work into its thread: keep waiting, leave, or go through Retry/Catch.
+    fn settle(&mut self, th: &mut Thread, flow: Flow) {
+        let machine = self.machine;
+        match flow {
+            Flow::Block(a) => th.run = Run::Active(a),
+            Flow::Exit {
+                active,
+                output,
+                next,
+            } => {
+                let Some(state) = machine.state(&active.state) else {
+                    return;
+                };
+                let text = to_text(&output);
+                if text.len() > MAX_PAYLOAD_BYTES {
+                    let err = StateError {
+                        error: Some("States.DataLimitExceeded".into()),
+                        cause: Some(format!(
+                            "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                            active.state
+                        )),
+                        event: th.last,
+                        runtime: false,
+                        inner: false,
+                    };
+                    return self.fail(th, state, active, err);
+                }
+                self.emit(
+                    &mut th.last,
+                    &format!("{}StateExited", state.type_name()),
+                    json!({"name": active.state, "output": text, "outputDetails": {"truncated": false}}),
+                );
+                let next = match (&state.kind, next, &state.transition) {
+                    (StateKind::Succeed, _, _) => None,
+                    (_, Some(next), _) => Some(next),
+                    (_, None, Transition::Next(next)) => Some(next.clone()),
+                    (_, None, Transition::End) => None,
+                };
+                th.run = match next {
+                    Some(state) => Run::Enter {
+                        state,
+                        input: output,
+                    },
+                    None => Run::Done { output },
+                };
+            }
+            Flow::Fail(a, err) => {
+                let Some(state) = machine.state(&a.state) else {
+                    return;
+                };
+                self.fail(th, state, a, err)
+            }
+        }
+    }
+
+    // ---- state work ---------------------------------------------------------------------------------------
+
+    /// A state's work from its entry (or from a retry, for Task, Parallel and Map).
+    fn start(&mut self, th: &mut Thread, state: &State, mut a: Box<Active>) -> Flow {
+        let ctx = self.context_if_used(state, &a);
+        let entered = a.entered_event;
+        let input = match self.input_path(state, &a, &ctx) {
+            Ok(i) => i,
+            Err(e) => return Flow::Fail(a, e),
+        };
+        match &state.kind {
+            StateKind::Pass { result } => {
+                let effective = match self.parameters(state, &a, input, &ctx) {
+                    Ok(p) => p,
+                    Err(e) => return Flow::Fail(a, e),
+                };
+                let result = result.clone().unwrap_or(effective);
+                self.exit_with(state, a, result, entered)
+            }
+            StateKind::Succeed => match self.output_path(state, &a, input, &ctx, entered) {
+                Ok(output) => Flow::Exit {
+                    active: a,
+                    output,
+                    next: None,
+                },
+                Err(e) => Flow::Fail(a, e),
+            },
+            StateKind::Fail { error, cause } => {
+                let error = self.fail_text(&a, error.as_ref(), "ErrorPath");
+                let cause = self.fail_text(&a, cause.as_ref(), "CausePath");
+                let err = match (error, cause) {
+                    (Ok(error), Ok(cause)) => StateError {
+                        error,
+                        cause,
+                        event: entered,
+                        runtime: false,
+                        inner: false,
+                    },
+                    (Err(e), _) | (_, Err(e)) => e,
+                };
+                Flow::Fail(a, err)
+            }
+            StateKind::Choice { choices, default } => {
+                let mut chosen = None;
+                for (rule, next) in choices {
+                    match rule.evaluate(&input, &ctx) {
+                        Ok(true) => {
+                            chosen = Some(next.clone());
+                            break;
+                        }
+                        Ok(false) => {}
+                        Err(f) => {
+                            let e = self.state_error(&a, f, entered);
+                            return Flow::Fail(a, e);
+                        }
+                    }
+                }
+                let Some(next) = chosen.or_else(|| default.clone()) else {
+                    // The error the ASL spec and the developer guide name; one AWS report says States.Runtime instead.
+                    let e = StateError {
+                        error: Some("States.NoChoiceMatched".into()),
+                        cause: Some(format!(
+                            "No Choice Rules matched and no Default was specified in the state '{}'",
+                            a.state
+                        )),
+                        event: entered,
+                        runtime: false,
+                        inner: false,
+                    };
+                    return Flow::Fail(a, e);
+                };
+                match self.output_path(state, &a, input, &ctx, entered) {
+                    Ok(output) => Flow::Exit {
+                        active: a,
+                        output,
+                        next: Some(next),
+                    },
+                    Err(e) => Flow::Fail(a, e),
+                }
+            }
+            StateKind::Wait { wait } => {
+                let until = match self.wait_until(&a, wait, &input, &ctx) {
+                    Ok(u) => u,
+                    Err(e) => return Flow::Fail(a, e),
+                };
+                a.input = input;
+                a.step = Step::Wait { until };
+                self.poll(th, a)
+            }
+            StateKind::Task { .. } | StateKind::Parallel { .. } => {
+                a.input = match self.parameters(state, &a, input, &ctx) {
+                    Ok(p) => p,
+                    Err(e) => return Flow::Fail(a, e),
+                };
+                self.start_work(th, state, a)
+            }
+            StateKind::Map { .. } => {
+                a.input = input;
+                self.start_work(th, state, a)
+            }
+        }
+    }
+
+    /// The part of Task, Parallel and Map that a retry runs again.
+    fn start_work(&mut self, th: &mut Thread, state: &State, a: Box<Active>) -> Flow {
+        match &state.kind {
+            StateKind::Task {
+                resource,
+                timeout,
+                heartbeat,
+            } => self.start_task(th, a, resource, timeout.as_ref(), heartbeat.as_ref()),
+            StateKind::Parallel { branches } => self.start_parallel(th, a, branches),
+            StateKind::Map { .. } => self.start_map(th, state, a),
+            _ => Flow::Block(a),
+        }
+    }
+
+    /// Moves an active state forward: fire its timers, drive its branches or iterations.
+    fn poll(&mut self, th: &mut Thread, a: Box<Active>) -> Flow {
+        let machine = self.machine;
+        let Some(state) = machine.state(&a.state) else {
+            return Flow::Block(a);
+        };
+        match &a.step {
+            Step::Wait { .. } => self.poll_wait(th, state, a),
+            Step::Backoff { until } => {
+                if *until > self.now {
+                    return Flow::Block(a);
+                }
+                self.start_work(th, state, a)
+            }
+            Step::Task(_) => self.poll_task(th, a),
+            Step::Parallel { .. } => self.poll_parallel(th, state, a),
+            Step::Map(_) => self.poll_map(th, state, a),
+        }
+    }
+
+    /// Stops a thread from outside (a sibling failed): its running state gets its Aborted event.
+    fn abort(&mut self, th: &mut Thread, prev: i64) {
+        let run = std::mem::replace(&mut th.run, Run::Aborted);
+        let Run::Active(mut a) = run else {
+            return;
+        };
+        let machine = self.machine;
+        let type_name = machine.state(&a.state).map_or("Task", State::type_name);
+        match &mut a.step {
+            Step::Task(t) => {
+                self.out.commands.push(Command::CloseActivity {
+                    task: t.key.clone(),
+                    reason: CloseReason::Cancelled,
+                });
+            }
+            Step::Parallel { branches } => {
+                for b in branches.iter_mut() {
+                    self.abort(b, prev);
+                }
+            }
+            Step::Map(map) => {
+                for (index, thread) in map.running_mut() {
+                    self.emit_after(
+                        prev,
+                        "MapIterationAborted",
+                        json!({"name": a.state, "index": index}),
+                    );
+                    self.abort(thread, prev);
+                }
+            }
+            Step::Wait { .. } | Step::Backoff { .. } => {}
+        }
+        self.emit_after(prev, &format!("{type_name}StateAborted"), Value::Null);
+    }
+
+    /// Closes every open task without events (the execution ends: timeout or history cap).
+    fn cancel_tasks(&mut self, th: &mut Thread) {
+        let mut keys = Vec::new();
+        collect_tasks(th, &mut keys);
+        for task in keys {
+            self.out.commands.push(Command::CloseActivity {
+                task,
+                reason: CloseReason::Cancelled,
+            });
+        }
+    }
+}

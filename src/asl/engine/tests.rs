@@ -1,0 +1,350 @@
+//! Map bookkeeping: a state stored by an earlier version continues as it did, and long Maps produce the
+//! histories (and stored states) the engine produced before the counters were kept incrementally. The
+//! expected values were recorded from the engine as it was before that change.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use rand::SeedableRng;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::{Command, ExecutionInfo, ExecutionState, Outcome, Resources, Signal, StepEnv};
+use crate::asl::history::HistoryEvent;
+use crate::asl::model::StateMachine;
+
+const ACTIVITY: &str = "arn:aws:states:us-east-1:123456789012:activity:work";
+
+struct World;
+
+impl Resources for World {
+    fn activity_exists(&self, arn: &str) -> bool {
+        arn == ACTIVITY
+    }
+}
+
+/// One execution driven to its end: every state goes through its stored form between advances, as in the
+/// executor.
+struct Run {
+    machine: StateMachine,
+    state: ExecutionState,
+    now: DateTime<Utc>,
+    rng: rand::rngs::StdRng,
+    events: Vec<HistoryEvent>,
+    /// Open activity tasks and their inputs.
+    open: Vec<(String, Value)>,
+    outcome: Option<Outcome>,
+    /// Every stored state, in order.
+    stored: Sha256,
+}
+
+impl Run {
+    fn start(definition: Value, input: Value) -> Run {
+        let machine = StateMachine::from_json(&definition).expect("definition builds");
+        let now = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let info = ExecutionInfo {
+            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:sm:e1".into(),
+            name: "e1".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:sm".into(),
+            state_machine_name: "sm".into(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            start_time: now,
+            input,
+        };
+        let state = ExecutionState::new(info, &machine);
+        Run {
+            machine,
+            state,
+            now,
+            rng: rand::rngs::StdRng::seed_from_u64(7),
+            events: vec![],
+            open: vec![],
+            outcome: None,
+            stored: Sha256::new(),
+        }
+    }
+
+    fn advance(&mut self, signals: &[Signal]) {
+        let mut env = StepEnv {
+            now: self.now,
+            rng: &mut self.rng,
+            resources: &World,
+        };
+        let out = self.state.advance(&self.machine, signals, &mut env);
+        let stored = serde_json::to_string(&self.state).unwrap();
+        self.stored.update(stored.as_bytes());
+        self.state = serde_json::from_str(&stored).unwrap();
+        self.events.extend(out.events);
+        for c in out.commands {
+            match c {
+                Command::ScheduleActivity { task, input, .. } => self
+                    .open
+                    .push((task, serde_json::from_str(&input).unwrap())),
+                Command::CloseActivity { task, .. } => self.open.retain(|(t, _)| *t != task),
+            }
+        }
+        if out.outcome.is_some() {
+            self.outcome = out.outcome;
+        }
+    }
+
+    /// Starts every open task and reports it: those whose input `fail` picks fail, the others succeed.
+    fn answer_all(&mut self, fail: impl Fn(i64) -> bool) {
+        let mut signals = vec![];
+        for (task, input) in std::mem::take(&mut self.open) {
+            signals.push(Signal::TaskStarted {
+                task: task.clone(),
+                worker_name: None,
+            });
+            let n = input.as_i64().unwrap();
+            if fail(n) {
+                signals.push(Signal::TaskFailed {
+                    task,
+                    error: Some("Bad".into()),
+                    cause: Some(format!("item {n}")),
+                });
+            } else {
+                signals.push(Signal::TaskSucceeded {
+                    task,
+                    output: json!({"n": n}).to_string(),
+                });
+            }
+        }
+        self.advance(&signals);
+    }
+
+    fn events_hash(&self) -> String {
+        let text = serde_json::to_string(&self.events).unwrap();
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
+
+    fn states_hash(&self) -> String {
+        hex::encode(self.stored.clone().finalize())
+    }
+
+    fn count(&self, event_type: &str) -> usize {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &self.events {
+            *counts.entry(e.event_type.as_str()).or_default() += 1;
+        }
+        counts.get(event_type).copied().unwrap_or(0)
+    }
+
+    /// The last four `(id, previous, type)` rows, newest first.
+    fn last_rows(&self) -> Vec<(i64, i64, String)> {
+        self.events
+            .iter()
+            .rev()
+            .take(4)
+            .map(|e| (e.id, e.previous_event_id, e.event_type.clone()))
+            .collect()
+    }
+}
+
+fn items(n: i64) -> Value {
+    Value::Array((0..n).map(|i| json!(i)).collect())
+}
+
+fn rows(expected: &[(i64, i64, &str)]) -> Vec<(i64, i64, String)> {
+    expected
+        .iter()
+        .map(|(i, p, t)| (*i, *p, t.to_string()))
+        .collect()
+}
+
+/// A Map of six activity tasks, MaxConcurrency 2, as an earlier version stored it mid-way: item 0 done,
+/// item 1 failed within the tolerance, items 2 and 3 scheduled, items 4 and 5 pending.
+const STORED_MAP_STATE: &str = r#"{"info":{"execution_arn":"arn:aws:states:us-east-1:123456789012:execution:sm:e1","name":"e1","state_machine_arn":"arn:aws:states:us-east-1:123456789012:stateMachine:sm","state_machine_name":"sm","role_arn":"arn:aws:iam::123456789012:role/r","start_time":"2024-01-01T00:00:00Z","input":[0,1,2,3,4,5]},"next_event_id":23,"deadline":null,"finished":false,"root":{"last":3,"run":{"Active":{"state":"M","entered_event":2,"entered_time":"2024-01-01T00:00:00Z","raw_input":[0,1,2,3,4,5],"input":[0,1,2,3,4,5],"retries":[],"retry_count":0,"step":{"Map":{"items":[0,1,2,3,4,5],"iterations":[{"Done":{"n":0}},{"Done":{"Error":"Bad","Cause":"item 1"}},{"Running":{"last":20,"run":{"Active":{"state":"T","entered_event":19,"entered_time":"2024-01-01T00:00:00Z","raw_input":2,"input":2,"retries":[],"retry_count":0,"step":{"Task":{"key":"20","resource":"arn:aws:states:us-east-1:123456789012:activity:work","started":false,"timeout_seconds":null,"heartbeat_seconds":null,"timeout_at":null,"heartbeat_at":null}}}}}},{"Running":{"last":22,"run":{"Active":{"state":"T","entered_event":21,"entered_time":"2024-01-01T00:00:00Z","raw_input":3,"input":3,"retries":[],"retry_count":0,"step":{"Task":{"key":"22","resource":"arn:aws:states:us-east-1:123456789012:activity:work","started":false,"timeout_seconds":null,"heartbeat_seconds":null,"timeout_at":null,"heartbeat_at":null}}}}}},"Pending","Pending"],"max_concurrency":2,"started_event":3,"freed_by":null,"last_succeeded":15,"failures":1}}}}}}"#;
+
+fn stored_map_definition() -> Value {
+    json!({"StartAt": "M", "States": {
+        "M": {"Type": "Map", "MaxConcurrency": 2, "ToleratedFailureCount": 1, "Next": "P",
+            "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACTIVITY, "End": true}}}},
+        "P": {"Type": "Pass", "End": true}}})
+}
+
+#[test]
+fn map_state_stored_by_an_earlier_version_continues_as_it_did() {
+    let mut run = Run::start(stored_map_definition(), items(6));
+    run.state = serde_json::from_str(STORED_MAP_STATE).expect("the stored state loads");
+    // The stored form is unchanged: what is loaded is written back byte for byte.
+    assert_eq!(serde_json::to_string(&run.state).unwrap(), STORED_MAP_STATE);
+    run.open = vec![("20".into(), json!(2)), ("22".into(), json!(3))];
+    run.answer_all(|_| false);
+    run.answer_all(|_| false);
+    run.answer_all(|_| false);
+    assert_eq!(
+        run.events
+            .iter()
+            .map(|e| (e.id, e.previous_event_id, e.event_type.clone()))
+            .collect::<Vec<_>>(),
+        rows(&[
+            (23, 20, "ActivityStarted"),
+            (24, 23, "ActivitySucceeded"),
+            (25, 24, "TaskStateExited"),
+            (26, 22, "ActivityStarted"),
+            (27, 26, "ActivitySucceeded"),
+            (28, 27, "TaskStateExited"),
+            (29, 25, "MapIterationSucceeded"),
+            (30, 28, "MapIterationSucceeded"),
+            (31, 28, "MapIterationStarted"),
+            (32, 3, "MapIterationStarted"),
+            (33, 31, "TaskStateEntered"),
+            (34, 33, "ActivityScheduled"),
+            (35, 32, "TaskStateEntered"),
+            (36, 35, "ActivityScheduled"),
+            (37, 34, "ActivityStarted"),
+            (38, 37, "ActivitySucceeded"),
+            (39, 38, "TaskStateExited"),
+            (40, 36, "ActivityStarted"),
+            (41, 40, "ActivitySucceeded"),
+            (42, 41, "TaskStateExited"),
+            (43, 39, "MapIterationSucceeded"),
+            (44, 42, "MapIterationSucceeded"),
+            (45, 44, "MapStateSucceeded"),
+            (46, 44, "MapStateExited"),
+            (47, 46, "PassStateEntered"),
+            (48, 47, "PassStateExited"),
+            (49, 48, "ExecutionSucceeded"),
+        ])
+    );
+    assert_eq!(
+        run.outcome,
+        Some(Outcome::Succeeded {
+            output: r#"[{"n":0},{"Error":"Bad","Cause":"item 1"},{"n":2},{"n":3},{"n":4},{"n":5}]"#
+                .into()
+        })
+    );
+}
+
+#[test]
+fn map_of_1000_pass_iterations_keeps_its_history() {
+    let mut run = Run::start(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 10, "End": true,
+            "ItemProcessor": {"StartAt": "A", "States": {
+                "A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "End": true}}}}}}),
+        items(1000),
+    );
+    run.advance(&[]);
+    assert_eq!(run.count("MapIterationSucceeded"), 1000);
+    assert_eq!(run.count("PassStateExited"), 2000);
+    assert_eq!(
+        run.last_rows(),
+        rows(&[
+            (6006, 6005, "ExecutionSucceeded"),
+            (6005, 6003, "MapStateExited"),
+            (6004, 6003, "MapStateSucceeded"),
+            (6003, 5993, "MapIterationSucceeded"),
+        ])
+    );
+    assert_eq!(
+        run.events_hash(),
+        "cb24bb36a1b7cf2a64fa59579df7872cda0f503cc79bc8e1b28a9ec9a0e56990"
+    );
+    assert_eq!(
+        run.states_hash(),
+        "f9e6ee542cda68f56618ab6c217d6308252d7427705864a32e2cd00046892d5e"
+    );
+}
+
+#[test]
+fn map_of_1000_waiting_iterations_keeps_its_history() {
+    let mut run = Run::start(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 10, "End": true,
+            "ItemProcessor": {"StartAt": "W", "States": {
+                "W": {"Type": "Wait", "Seconds": 1, "Next": "B"}, "B": {"Type": "Pass", "End": true}}}}}}),
+        items(1000),
+    );
+    run.advance(&[]);
+    let mut advances = 1;
+    while run.outcome.is_none() {
+        run.now += Duration::seconds(1);
+        run.advance(&[]);
+        advances += 1;
+    }
+    assert_eq!(advances, 101);
+    assert_eq!(run.count("WaitStateExited"), 1000);
+    assert_eq!(
+        run.last_rows(),
+        rows(&[
+            (6006, 6005, "ExecutionSucceeded"),
+            (6005, 6003, "MapStateExited"),
+            (6004, 6003, "MapStateSucceeded"),
+            (6003, 5993, "MapIterationSucceeded"),
+        ])
+    );
+    assert_eq!(
+        run.events_hash(),
+        "f4cedcda64ef8ef380527c65de58945d4215274013393eb278c28336e8fe98bb"
+    );
+    assert_eq!(
+        run.states_hash(),
+        "750c55712eae6d476b211c949421206db992be0e2852d2cb66cf0a5fedf93129"
+    );
+}
+
+#[test]
+fn map_of_1000_tasks_with_tolerated_failures_keeps_its_history() {
+    let mut run = Run::start(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 10, "End": true,
+            "ToleratedFailurePercentage": 20,
+            "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACTIVITY, "End": true}}}}}}),
+        items(1000),
+    );
+    run.advance(&[]);
+    while run.outcome.is_none() {
+        run.answer_all(|n| n % 7 == 3);
+    }
+    assert_eq!(run.count("MapIterationFailed"), 143);
+    assert_eq!(run.count("MapIterationSucceeded"), 857);
+    assert_eq!(
+        run.last_rows(),
+        rows(&[
+            (6863, 6862, "ExecutionSucceeded"),
+            (6862, 6860, "MapStateExited"),
+            (6861, 6860, "MapStateSucceeded"),
+            (6860, 6850, "MapIterationSucceeded"),
+        ])
+    );
+    assert_eq!(
+        run.events_hash(),
+        "33eff30fc7d09bcc97df751a086a810bfd888ccd058d764bde1b0c234a67a505"
+    );
+    assert_eq!(
+        run.states_hash(),
+        "195816dd1e1a4ddb67fa9cfebab17abf5d03bb59d3369797f22885ec94154b37"
+    );
+}
+
+#[test]
+fn map_of_1000_tasks_over_its_tolerance_aborts_the_running_ones_as_before() {
+    let mut run = Run::start(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 10, "End": true,
+            "ToleratedFailureCount": 5,
+            "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACTIVITY, "End": true}}}}}}),
+        items(1000),
+    );
+    run.advance(&[]);
+    while run.outcome.is_none() {
+        run.answer_all(|n| n % 100 == 50);
+    }
+    assert_eq!(run.count("MapIterationStarted"), 560);
+    assert_eq!(run.count("MapIterationFailed"), 6);
+    assert_eq!(
+        run.last_rows(),
+        rows(&[
+            (3920, 3919, "ExecutionFailed"),
+            (3919, 3880, "MapStateFailed"),
+            (3918, 3880, "TaskStateAborted"),
+            (3917, 3880, "MapIterationFailed"),
+        ])
+    );
+    assert_eq!(
+        run.events_hash(),
+        "c759bb1d3203bb02f231bb060e7863e58f483ca3c51028993f159af094043877"
+    );
+    assert_eq!(
+        run.states_hash(),
+        "16587647bfa0ac62b02081fd7d716f634a461adbaa407ee557b40952d97b5591"
+    );
+}

@@ -1,0 +1,294 @@
+use super::*;
+use proptest::prelude::*;
+use serde_json::json;
+
+fn store() -> Value {
+    json!({
+        "store": {
+            "book": [
+                {"category": "reference", "author": "Nigel Rees", "title": "Sayings", "price": 8.95},
+                {"category": "fiction", "author": "Evelyn Waugh", "title": "Sword", "price": 12.99},
+                {"category": "fiction", "author": "Herman Melville", "title": "Moby Dick", "isbn": "0-553", "price": 8.99},
+                {"category": "fiction", "author": "J. R. R. Tolkien", "title": "Rings", "isbn": "0-395", "price": 22.99}
+            ],
+            "bicycle": {"color": "red", "price": 19.95}
+        },
+        "a": {"b": 1, "b c": 2, "x.y": 3, "nums": [0, 1, 2, 3, 4], "nil": null},
+        "store.book": "escaped",
+        "név": "unicode",
+        "with-dash": 5,
+        "$dollar": 6,
+        "9lives": 7
+    })
+}
+
+#[test]
+fn reads_match_jayway() {
+    let input = store();
+    let context = json!({"Execution": {"Name": "exec-1"}, "State": {"Name": "S"}});
+    let cases: Vec<(&str, Value)> = vec![
+        ("$", input.clone()),
+        ("$.a.b", json!(1)),
+        ("$['a']['b c']", json!(2)),
+        ("$[\"a\"][\"b\"]", json!(1)),
+        ("$['a']['x.y']", json!(3)),
+        ("$.a.nums[0]", json!(0)),
+        ("$.a.nums[-1]", json!(4)),
+        ("$.a.nums[ 1 ]", json!(1)),
+        ("$.a.nums[*]", json!([0, 1, 2, 3, 4])),
+        ("$.a.nums[0,2]", json!([0, 2])),
+        ("$.a.nums[1:3]", json!([1, 2])),
+        ("$.a.nums[:2]", json!([0, 1])),
+        ("$.a.nums[-2:]", json!([3, 4])),
+        ("$.a.nums[3:1]", json!([])),
+        ("$.a.nums[7]", json!(null)),
+        ("$.a.nil", json!(null)),
+        (
+            "$['a','with-dash']",
+            json!({"a": input["a"].clone(), "with-dash": 5}),
+        ),
+        (
+            "$.*",
+            Value::Array(input.as_object().unwrap().values().cloned().collect()),
+        ),
+        ("$.store.bicycle.*", json!(["red", 19.95])),
+        (
+            "$.store.book[*].author",
+            json!([
+                "Nigel Rees",
+                "Evelyn Waugh",
+                "Herman Melville",
+                "J. R. R. Tolkien"
+            ]),
+        ),
+        ("$..price", json!([8.95, 12.99, 8.99, 22.99, 19.95])),
+        ("$.store..color", json!(["red"])),
+        ("$..book[2].title", json!(["Moby Dick"])),
+        (
+            "$.store.book[?(@.price > 10)].title",
+            json!(["Sword", "Rings"]),
+        ),
+        (
+            "$.store.book[?(@.price >= 8.99)].title",
+            json!(["Sword", "Moby Dick", "Rings"]),
+        ),
+        (
+            "$.store.book[?(@.price <= 8.99)].title",
+            json!(["Sayings", "Moby Dick"]),
+        ),
+        (
+            "$.store.book[?(@.price < 9 && @.category == 'fiction')].title",
+            json!(["Moby Dick"]),
+        ),
+        (
+            "$.store.book[?(@.category == \"reference\" || @.price > 20)].title",
+            json!(["Sayings", "Rings"]),
+        ),
+        (
+            "$.store.book[?(@.category != 'fiction')].title",
+            json!(["Sayings"]),
+        ),
+        (
+            "$.store.book[?(@.isbn)].title",
+            json!(["Moby Dick", "Rings"]),
+        ),
+        (
+            "$.store.book[?(!@.isbn)].title",
+            json!(["Sayings", "Sword"]),
+        ),
+        (
+            "$.store.book[?(@.price < $.store.bicycle.price)].price",
+            json!([8.95, 12.99, 8.99]),
+        ),
+        ("$..book[?(@.author == 'Nigel Rees')].price", json!([8.95])),
+        ("$.store\\.book", json!("escaped")),
+        ("$.név", json!("unicode")),
+        ("$.with-dash", json!(5)),
+        ("$.$dollar", json!(6)),
+        ("$.9lives", json!(7)),
+        ("$..nothing", json!([])),
+        ("$$", context.clone()),
+        ("$$.Execution.Name", json!("exec-1")),
+        ("$$.State", json!({"Name": "S"})),
+    ];
+    for (text, expected) in cases {
+        let path = JsonPath::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let got = path.read(&input, &context);
+        if text == "$.a.nums[7]" {
+            assert_eq!(
+                got,
+                Err(PathError::new("No results for path: $['a']['nums'][7]")),
+                "{text}"
+            );
+            continue;
+        }
+        assert_eq!(got, Ok(expected), "{text}");
+    }
+}
+
+#[test]
+fn read_errors_use_jayway_wording() {
+    let input = json!({"a": {"b": 1, "list": [1]}, "n": null, "s": "text"});
+    let cases = [
+        ("$.x", "No results for path: $['x']"),
+        ("$.a.x", "No results for path: $['a']['x']"),
+        ("$.no.b", "Missing property in path $['no']"),
+        ("$.a.no.c", "Missing property in path $['a']['no']"),
+        ("$.a.list[3]", "No results for path: $['a']['list'][3]"),
+        (
+            "$.a.b.c",
+            "Expected to find an object with property ['c'] in path $['a']['b'] but found 'java.lang.Integer'. \
+             This is not a json object according to the JsonProvider: 'com.jayway.jsonpath.spi.json.JacksonJsonProvider'.",
+        ),
+        ("$.n[0]", "The path $['n'] is null"),
+        // Jayway raises this before reaching the indefinite part of the path.
+        ("$.missing[*]", "Missing property in path $['missing']"),
+        ("$$.Execution", "No results for path: $['Execution']"),
+    ];
+    for (text, message) in cases {
+        let path = JsonPath::parse(text).unwrap();
+        assert_eq!(
+            path.read(&input, &json!({})),
+            Err(PathError::new(message)),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn indefinite_paths_never_fail_on_missing_data() {
+    let input = json!({"a": [{"b": 1}, {"c": 2}, 3]});
+    for (text, expected) in [
+        ("$.a[*].b", json!([1])),
+        ("$.a[*].b.c", json!([])),
+        ("$.a[0,1].c", json!([2])),
+        ("$..b", json!([1])),
+    ] {
+        assert_eq!(
+            JsonPath::parse(text).unwrap().read(&input, &json!({})),
+            Ok(expected),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn classification() {
+    // (text, reference, definite, context)
+    let cases = [
+        ("$", true, true, false),
+        ("$$", true, true, true),
+        ("$.a.b", true, true, false),
+        ("$['a'][0]", true, true, false),
+        ("$$.Map.Item.Value", true, true, true),
+        ("$.a[-1]", false, true, false),
+        ("$['a','b']", false, true, false),
+        ("$['a','b'].c", false, false, false),
+        ("$.a[*]", false, false, false),
+        ("$.*", false, false, false),
+        ("$..a", false, false, false),
+        ("$.a[0,1]", false, false, false),
+        ("$.a[1:2]", false, false, false),
+        ("$.a[?(@.x)]", false, false, false),
+    ];
+    for (text, reference, definite, context) in cases {
+        let path = JsonPath::parse(text).unwrap();
+        assert_eq!(path.is_reference(), reference, "reference {text}");
+        assert_eq!(path.is_definite(), definite, "definite {text}");
+        assert_eq!(path.is_context(), context, "context {text}");
+        assert_eq!(path.as_str(), text);
+        assert_eq!(
+            JsonPath::parse_reference(text).is_ok(),
+            reference,
+            "parse_reference {text}"
+        );
+    }
+}
+
+#[test]
+fn rejects_garbage() {
+    for text in [
+        "",
+        "a",
+        "a.b",
+        " $",
+        "$.",
+        "$.a.",
+        "$..",
+        "$[",
+        "$['a'",
+        "$['a]",
+        "$[a]",
+        "$.a[",
+        "$.a[0",
+        "$.a b",
+        "$a",
+        "$.a[0x]",
+        "$.a[?(@.x >)]",
+        "$.a[?(@.x]",
+        "$.a[?()]",
+        "$.a]",
+        "$.[0]",
+        "$.a..",
+        "$.a\\",
+        "$.a[1:2:3]",
+        "$$$",
+        "$.a[?(@.x == 'y)]",
+    ] {
+        assert!(JsonPath::parse(text).is_err(), "{text:?} should not parse");
+    }
+}
+
+#[test]
+fn writes_result_paths() {
+    let target = json!({"a": {"b": 1}, "list": [1, 2], "s": "x"});
+    let cases: Vec<(&str, Result<Value, &str>)> = vec![
+        ("$", Ok(json!("v"))),
+        ("$.a.b", Ok(json!({"a": {"b": "v"}, "list": [1, 2], "s": "x"}))),
+        ("$.a.c", Ok(json!({"a": {"b": 1, "c": "v"}, "list": [1, 2], "s": "x"}))),
+        ("$.new.deep.er", Ok(json!({"a": {"b": 1}, "list": [1, 2], "s": "x", "new": {"deep": {"er": "v"}}}))),
+        ("$.list[1]", Ok(json!({"a": {"b": 1}, "list": [1, "v"], "s": "x"}))),
+        ("$['a']['b c']", Ok(json!({"a": {"b": 1, "b c": "v"}, "list": [1, 2], "s": "x"}))),
+        ("$.s.t", Err("Unable to apply ResultPath '$.s.t': cannot set property ['t'] because $['s'] is a string, not an object")),
+        ("$.a.b.c", Err("Unable to apply ResultPath '$.a.b.c': cannot set property ['c'] because $['a']['b'] is a number, not an object")),
+        ("$.list[5]", Err("Unable to apply ResultPath '$.list[5]': index [5] is out of bounds for $['list'] (length 2)")),
+        ("$.a[0]", Err("Unable to apply ResultPath '$.a[0]': cannot set element [0] because $['a'] is an object, not an array")),
+        ("$.list[*]", Err("'$.list[*]' is not a reference path")),
+        ("$$.Execution", Err("Cannot write to the Context Object path '$$.Execution'")),
+    ];
+    for (text, expected) in cases {
+        let got = JsonPath::parse(text)
+            .unwrap()
+            .write(target.clone(), json!("v"));
+        assert_eq!(got, expected.map_err(PathError::new), "{text}");
+    }
+    // A scalar target only accepts `$`.
+    assert!(JsonPath::parse("$.a")
+        .unwrap()
+        .write(json!(3), json!(1))
+        .is_err());
+}
+
+proptest! {
+    #[test]
+    fn parser_never_panics(text in "\\PC{0,40}") {
+        let _ = JsonPath::parse(&text);
+    }
+
+    #[test]
+    fn parser_never_panics_on_path_like_text(text in "\\$[\\$.\\[\\]'\"a-c0-9*?@()<>=!&|:, \\-\\\\]{0,40}") {
+        if let Ok(path) = JsonPath::parse(&text) {
+            let input = json!({"a": [{"b": 1}, {"c": [2, 3]}], "b": {"c": null}});
+            let _ = path.read(&input, &input);
+            let _ = path.write(input.clone(), json!(1));
+        }
+    }
+}
+
+#[test]
+fn deeply_nested_filters_are_rejected_not_overflowed() {
+    let text = format!("$[?({}@.a{})]", "(".repeat(5000), ")".repeat(5000));
+    assert!(JsonPath::parse(&text).is_err());
+    let text = format!("$[?({}@.a)]", "!".repeat(5000));
+    assert!(JsonPath::parse(&text).is_err());
+}
