@@ -284,7 +284,8 @@ def validate_kubernetes(scenario: str, resource: dict[str, Any]) -> None:
 # ---- One rendered release. ----
 
 def check_release(scenario: str, values: dict[str, Any]) -> list[dict[str, Any]]:
-    merged = helm.Chart.load(str(CHART)).merge_values(values)
+    with helm.Chart.load(str(CHART)) as chart:
+        merged = chart.merge_values(values)
     try:
         docs = resources(render(values))
     except helm.HelmError as e:
