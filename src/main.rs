@@ -20,20 +20,43 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the Step Functions gRPC API and/or run executors.
-    Serve(ServeArgs),
+    Serve(Serve),
     /// Apply the database migrations and exit.
     Migrate(MigrateArgs),
     /// Benchmark a running server (sfn's gRPC API or an AWS JSON endpoint such as moto).
     Bench(sfn::bench::BenchArgs),
 }
 
+#[derive(clap::Args)]
+struct Serve {
+    #[command(flatten)]
+    args: ServeArgs,
+    /// Parse the settings (flags and environment), print them and exit without opening the database,
+    /// so a deployment's configuration can be checked before it rolls out (a bad value exits 2).
+    #[arg(long)]
+    check_config: bool,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Serve(Serve {
+        args,
+        check_config: true,
+    }) = &cli.command
+    {
+        let mut shown = args.clone();
+        // The URL usually carries the database password.
+        if shown.database_url.is_some() {
+            shown.database_url = Some("(set)".to_string());
+        }
+        println!("{shown:#?}");
+        return ExitCode::SUCCESS;
+    }
     let settings = match &cli.command {
-        Command::Serve(args) => telemetry::TelemetrySettings {
-            otlp_endpoint: args.otlp_endpoint.clone(),
-            log_format: args.log_format,
+        Command::Serve(serve) => telemetry::TelemetrySettings {
+            otlp_endpoint: serve.args.otlp_endpoint.clone(),
+            log_format: serve.args.log_format,
         },
         Command::Migrate(_) | Command::Bench(_) => telemetry::TelemetrySettings::default(),
     };
@@ -46,7 +69,7 @@ async fn main() -> ExitCode {
     };
 
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(command) => serve(command.args).await,
         Command::Migrate(args) => app::migrate(args).await.map_err(|e| e.to_string()),
         Command::Bench(args) => sfn::bench::run(args).await,
     };
