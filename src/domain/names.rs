@@ -12,7 +12,7 @@ const FORBIDDEN: &[char] = &[
 ];
 
 fn is_forbidden(c: char) -> bool {
-    // All Unicode white space is rejected, not only U+0020 [?: AWS verified for U+0020 only].
+    // All Unicode white space is rejected, not only U+0020 (AWS is known to reject U+0020; the rest is our reading).
     c.is_whitespace()
         || matches!(c, '\u{0000}'..='\u{001F}' | '\u{007F}'..='\u{009F}')
         || FORBIDDEN.contains(&c)

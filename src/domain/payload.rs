@@ -8,7 +8,7 @@ pub const MAX_PAYLOAD_BYTES: usize = 262_144;
 
 /// StartExecution input: any JSON text; empty → `Invalid execution input.`; unparsable → the parser's
 /// message (ours is serde_json's, not Jackson's, so only the frame matches AWS); over 256 KiB →
-/// ValidationException [?: AWS's code for this case was not recorded].
+/// ValidationException (AWS's error code for this case is not known; this is our choice).
 pub fn check_execution_input(input: &str) -> Result<(), ApiError> {
     check_size(input, "input")?;
     if input.is_empty() {

@@ -21,7 +21,7 @@ fn allowed_char(c: char) -> bool {
 }
 
 fn check_chars(text: &str, member: &str) -> Result<(), ApiError> {
-    // AWS documents the character set; server-side enforcement is [?]; we enforce it with the model's
+    // AWS documents the character set; whether its server enforces it is not known; we enforce it with the model's
     // pattern message so bad tags never get stored.
     if text.chars().all(allowed_char) {
         Ok(())
@@ -72,7 +72,7 @@ pub fn check_limit<'a>(
         .filter(|t| counted(&t.key) && !existing.contains(&t.key.as_str()))
         .count();
     if existing.len() + new_keys > MAX_TAGS {
-        // Message wording is [?]: AWS's TooManyTags text was not recorded.
+        // AWS's TooManyTags message is not known; the wording is ours.
         return Err(ApiError::new(
             ErrorKind::TooManyTags,
             format!("Too many tags: '{resource_arn}'"),

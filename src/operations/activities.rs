@@ -91,7 +91,7 @@ impl Service {
         Ok(DeleteActivityResponse {})
     }
 
-    /// Name order, like ListStateMachines ([?]: AWS's order is unverified).
+    /// Name order, like ListStateMachines (AWS does not document the order).
     pub async fn list_activities(
         &self,
         req: ListActivitiesRequest,
@@ -133,14 +133,14 @@ impl Service {
         let worker_name = req.worker_name.filter(|w| !w.is_empty());
         if let Some(worker) = &worker_name {
             // Length only: workerName is not a resource name, so the character rules of names are not
-            // applied [?: AWS unverified] (host:port style worker names stay usable).
+            // applied (AWS does not say; host:port style worker names stay usable).
             check_max_len(worker, "workerName", MAX_NAME_LEN)?;
         }
         if self.store.activity_get(&arn).await?.is_none() {
             return Err(activity_does_not_exist(&arn));
         }
         let Some(poller) = self.wakeups.activity_poller(&arn) else {
-            // Message wording is [?]: not recorded from AWS.
+            // AWS's message is not known; the wording is ours.
             return Err(ApiError::new(
                 ErrorKind::ActivityWorkerLimitExceeded,
                 format!("Activity Worker Limit Exceeded: '{arn}'"),
@@ -214,7 +214,7 @@ impl Service {
     }
 
     /// Unknown token → InvalidToken; task closed by a timeout or its execution's end → TaskTimedOut;
-    /// closed by an earlier success/failure → TaskDoesNotExist (our reading of AWS's [?] boundaries).
+    /// closed by an earlier success/failure → TaskDoesNotExist (our reading: AWS does not document where one ends and the other begins).
     async fn report_task(&self, token: &str, report: TaskReport) -> ApiResult<()> {
         match self
             .store

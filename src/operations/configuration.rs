@@ -46,7 +46,7 @@ fn invalid_logging(detail: &str) -> ApiError {
 
 /// Validates a logging configuration and returns its normalized JSON. Absent = `{level: OFF,
 /// includeExecutionData: false}`, so an omitted configuration and an explicit OFF one are the same for
-/// CreateStateMachine's idempotency [?: AWS unverified].
+/// CreateStateMachine's idempotency (our reading; AWS does not document it).
 pub fn logging_json(config: Option<&LoggingConfigurationInput>) -> Result<String, ApiError> {
     let Some(config) = config else {
         return Ok(default_logging_json());
@@ -66,7 +66,7 @@ pub fn logging_json(config: Option<&LoggingConfigurationInput>) -> Result<String
         };
         check_foreign_arn(&group.log_group_arn, "logGroupArn")?;
         // A log group ARN must name all of the group's streams (`:*`); we cannot look the group up
-        // (no CloudWatch here), so only the shape is checked. Message for this case is [?].
+        // (no CloudWatch here), so only the shape is checked. AWS's message for this case is not known; the wording is ours.
         if !group.log_group_arn.ends_with(":*") {
             return Err(invalid_logging("Log Destination not found."));
         }

@@ -268,7 +268,7 @@ impl Service {
     }
 
     /// Stops a RUNNING execution. On an execution that already closed it changes nothing and returns
-    /// the original stopDate ([?: AWS unverified]; chosen so retries of a stop are harmless).
+    /// the original stopDate (AWS's answer here is not documented; we chose this so that a retried stop is harmless).
     pub async fn stop_execution(
         &self,
         req: StopExecutionRequest,
@@ -351,7 +351,7 @@ impl Service {
 }
 
 /// StartExecution's answer when the name belongs to `existing`: idempotent only while that execution runs
-/// and the input is the same string (exact comparison, [?: AWS may compare semantically]).
+/// and the input is the same string (an exact comparison; AWS may compare the JSON instead, which is not documented).
 fn idempotent_repeat(existing: ExecutionRecord, input: &str) -> Option<StartExecutionResponse> {
     let repeat = existing.status == ExecutionStatus::Running && existing.input == input;
     repeat.then_some(StartExecutionResponse {

@@ -122,7 +122,7 @@ fn state_machine_does_not_exist(arn: &str) -> ApiError {
 }
 
 fn state_machine_deleting(arn: &str) -> ApiError {
-    // Message wording is [?]: AWS's StateMachineDeleting text was not recorded.
+    // AWS's StateMachineDeleting message is not known; the wording is ours.
     ApiError::new(
         ErrorKind::StateMachineDeleting,
         format!("State Machine is being deleted: '{arn}'"),
