@@ -103,6 +103,7 @@ pub async fn serve_with_clock(
     let store = backend.store();
     let leases = backend.leases();
     let wakeups = Wakeups::new();
+    let stopping = wakeups.clone();
 
     // Wake-ups from other processes (Postgres LISTEN), in every role: executors for new work, and
     // GetActivityTask long polls for tasks that another process's executor queued.
@@ -186,6 +187,7 @@ pub async fn serve_with_clock(
         async move {
             shutdown.await;
             tracing::info!("shutting down: draining in-flight calls");
+            stopping.shut_down();
             let _ = stop_executor.send(true);
             health_reporter
                 .set_service_status("", tonic_health::ServingStatus::NotServing)

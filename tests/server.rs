@@ -171,7 +171,144 @@ async fn a_second_server_on_the_same_sqlite_file_refuses_clearly() {
         .expect("first server still serves");
 }
 
+/// `sfn serve` as a user runs it, stopped with SIGTERM while a worker's long poll waits (60 s poll timeout)
+/// and an execution waits for that worker: the process exits 0 within 5 s, the poll gets its empty answer at
+/// once, and after a restart the execution is still there and its task can be taken.
+async fn sigterm_answers_long_polls_and_exits_promptly(backend: Backend) {
+    let (_database, url) = common::TestDatabase::create(backend).await;
+    let spawn = |url: &str| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_sfn"))
+            .args(["serve", "--listen", &addr, "--database-url", url])
+            .args(["--activity-poll-timeout", "60s", "--metrics-listen", "off"])
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn sfn serve");
+        (child, addr)
+    };
+    let connect = |addr: String| async move {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(client) =
+                pb::step_functions_client::StepFunctionsClient::connect(format!("http://{addr}"))
+                    .await
+            {
+                return client;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sfn serve did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let (mut child, addr) = spawn(&url);
+    let mut client = connect(addr).await;
+    let activity = client
+        .create_activity(pb::CreateActivityRequest {
+            name: "sigterm".into(),
+            tags: vec![],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .activity_arn;
+    let definition = serde_json::json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": activity, "End": true}}});
+    let machine = client
+        .create_state_machine(pb::CreateStateMachineRequest {
+            name: "sigterm".into(),
+            definition: definition.to_string(),
+            role_arn: "arn:aws:iam::123456789012:role/test".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .state_machine_arn;
+    // The execution's task is queued; the first poll takes it, the second one waits.
+    let execution = client
+        .start_execution(pb::StartExecutionRequest {
+            state_machine_arn: machine,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .execution_arn;
+    let poll = |mut client: pb::step_functions_client::StepFunctionsClient<_>, arn: String| async move {
+        client
+            .get_activity_task(pb::GetActivityTaskRequest {
+                activity_arn: arn,
+                worker_name: Some("w".into()),
+            })
+            .await
+            .map(|r| r.into_inner().task_token)
+    };
+    let first = poll(client.clone(), activity.clone()).await.expect("poll");
+    assert!(first.is_some(), "the queued task is handed out");
+    let waiting = tokio::spawn(poll(client.clone(), activity.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the second poll waits");
+
+    let signalled = std::time::Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let answer = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the waiting poll is answered during the drain")
+        .unwrap();
+    assert_eq!(answer.expect("an answer, not an error"), None, "no task");
+    let status = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap();
+    let status = status.expect("sfn serve exits within 5 s of SIGTERM");
+    assert!(status.success(), "exit status {status:?}");
+    assert!(signalled.elapsed() < Duration::from_secs(5));
+
+    // Nothing lost: after a restart the execution still runs, and its task can be answered.
+    let (mut child, addr) = spawn(&url);
+    let mut client = connect(addr).await;
+    let described = client
+        .describe_execution(pb::DescribeExecutionRequest {
+            execution_arn: execution.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(described.status(), pb::ExecutionStatus::Running);
+    client
+        .send_task_success(pb::SendTaskSuccessRequest {
+            task_token: first.unwrap(),
+            output: "{}".into(),
+        })
+        .await
+        .expect("the task taken before the restart can still be answered");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 on_both_backends!(
+    sigterm_answers_long_polls_and_exits_promptly,
     reflection_v1_lists_the_api_and_health,
     health_reports_the_api_as_serving,
     executor_role_serves_health_but_not_the_api,

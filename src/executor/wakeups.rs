@@ -7,17 +7,29 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 use crate::metrics::METRICS;
 
 /// Concurrent GetActivityTask polls allowed per activity ARN (AWS quota).
 const MAX_POLLERS_PER_ACTIVITY: usize = 1000;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Wakeups {
     work: Notify,
     activities: Mutex<HashMap<String, Arc<ActivityWaiter>>>,
+    /// True once the process is shutting down: long polls answer at once instead of holding the drain.
+    stopping: watch::Sender<bool>,
+}
+
+impl Default for Wakeups {
+    fn default() -> Self {
+        Wakeups {
+            work: Notify::new(),
+            activities: Mutex::default(),
+            stopping: watch::Sender::new(false),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -41,6 +53,18 @@ impl Wakeups {
     /// Waits for [`Wakeups::work_due`].
     pub async fn work(&self) {
         self.work.notified().await
+    }
+
+    /// The process is shutting down: every long poll, waiting or still to come, answers at once.
+    pub fn shut_down(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Resolves once [`Wakeups::shut_down`] was called.
+    pub async fn stopping(&self) {
+        let mut stopping = self.stopping.subscribe();
+        // An error means the sender is gone, which cannot happen while `self` lives.
+        let _ = stopping.wait_for(|stopping| *stopping).await;
     }
 
     /// Wakes every GetActivityTask poll waiting on this activity.
@@ -100,5 +124,21 @@ mod tests {
         assert!(wakeups.activity_poller("arn:b").is_some(), "per activity");
         drop(held);
         assert!(wakeups.activity_poller("arn:a").is_some());
+    }
+
+    #[tokio::test]
+    async fn shutting_down_releases_waiters_and_later_callers() {
+        let wakeups = Arc::new(Wakeups::default());
+        let waiting = tokio::spawn({
+            let wakeups = wakeups.clone();
+            async move { wakeups.stopping().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        wakeups.shut_down();
+        waiting.await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(1), wakeups.stopping())
+            .await
+            .expect("a later caller returns at once");
     }
 }

@@ -169,6 +169,8 @@ impl Service {
             }
             let wake_at = deadline.min(now + POLL_INTERVAL);
             tokio::select! {
+                // Shutting down: answer now (no task) rather than hold the drain for the poll's timeout.
+                _ = self.wakeups.stopping() => return Ok(GetActivityTaskResponse::default()),
                 _ = &mut notified => {}
                 _ = tokio::time::sleep_until(wake_at) => {}
             }
