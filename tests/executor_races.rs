@@ -1,7 +1,9 @@
-//! The executor against a report that lands between its inbox read and its commit: a worker's
-//! SendTaskSuccess, accepted while the step that times the task out is being committed, must win (the step
-//! is refused and re-run with the report), never be acknowledged and then dropped. The race is made
-//! deterministic by a store wrapper that posts the report just before the timing-out commit.
+//! The executor against faults a store wrapper injects at exact moments:
+//! - a report that lands between its inbox read and its commit: a worker's SendTaskSuccess, accepted while
+//!   the step that times the task out is being committed, must win (the step is refused and re-run with
+//!   the report), never be acknowledged and then dropped;
+//! - a step the database refuses every time: retried with a doubling back-off, then the execution is
+//!   failed with States.Runtime instead of being retried forever.
 
 mod common;
 
@@ -34,6 +36,24 @@ struct RacingLeases {
     token: Mutex<Option<String>>,
     /// Outcomes of the commits that timed a task out.
     timeout_commits: Mutex<Vec<CommitOutcome>>,
+    /// Refuse every commit that does not end the execution, as a database would refuse a value it cannot
+    /// store.
+    refuse_steps: bool,
+    /// (retry_at, failed) of every lease release.
+    releases: Mutex<Vec<(DateTime<Utc>, bool)>>,
+}
+
+impl RacingLeases {
+    fn new(inner: Arc<dyn LeaseStore>, control: Arc<dyn Store>, refuse_steps: bool) -> Self {
+        RacingLeases {
+            inner,
+            control,
+            token: Mutex::new(None),
+            timeout_commits: Mutex::new(Vec::new()),
+            refuse_steps,
+            releases: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 #[async_trait]
@@ -50,8 +70,14 @@ impl LeaseStore for RacingLeases {
             .await
     }
 
-    async fn lease_release(&self, lease: &Lease, retry_at: DateTime<Utc>) -> Result<()> {
-        self.inner.lease_release(lease, retry_at).await
+    async fn lease_release(
+        &self,
+        lease: &Lease,
+        retry_at: DateTime<Utc>,
+        failed: bool,
+    ) -> Result<()> {
+        self.releases.lock().unwrap().push((retry_at, failed));
+        self.inner.lease_release(lease, retry_at, failed).await
     }
 
     async fn leases_renew(
@@ -76,6 +102,11 @@ impl LeaseStore for RacingLeases {
     }
 
     async fn step_commit(&self, commit: StepCommit) -> Result<CommitOutcome> {
+        if self.refuse_steps && commit.step.closing.is_none() {
+            return Err(Error::Other(
+                "invalid byte sequence for encoding \"UTF8\"".into(),
+            ));
+        }
         let times_out = commit.step.tasks.iter().any(|t| {
             matches!(
                 t,
@@ -112,17 +143,27 @@ impl LeaseStore for RacingLeases {
     }
 }
 
-async fn report_during_timeout_wins(backend: Backend) {
-    let (_database, url) = TestDatabase::create(backend).await;
+/// A fresh database with the activity, a machine running `definition`, and one started execution; the
+/// executor's store is wrapped in [`RacingLeases`].
+async fn set_up(
+    backend: Backend,
+    definition: serde_json::Value,
+    refuse_steps: bool,
+) -> (
+    TestDatabase,
+    Arc<dyn Store>,
+    Arc<RacingLeases>,
+    ExecutionRecord,
+) {
+    let (database, url) = TestDatabase::create(backend).await;
     let opened = StoreBackend::connect(&url, 4).await.expect("connect");
     opened.migrate().await.expect("migrate");
     let control = opened.store();
-    let leases = Arc::new(RacingLeases {
-        inner: opened.leases(),
-        control: control.clone(),
-        token: Mutex::new(None),
-        timeout_commits: Mutex::new(Vec::new()),
-    });
+    let leases = Arc::new(RacingLeases::new(
+        opened.leases(),
+        control.clone(),
+        refuse_steps,
+    ));
 
     control
         .activity_create(NewActivity {
@@ -134,10 +175,6 @@ async fn report_during_timeout_wins(backend: Backend) {
         })
         .await
         .expect("activity");
-    let definition = serde_json::json!({
-        "StartAt": "Work",
-        "States": {"Work": {"Type": "Task", "Resource": ACTIVITY, "TimeoutSeconds": 1, "End": true}}
-    });
     let machine = control
         .state_machine_create(NewStateMachine {
             arn: "arn:aws:states:us-east-1:123456789012:stateMachine:race".into(),
@@ -170,6 +207,15 @@ async fn report_during_timeout_wins(backend: Backend) {
     let StartOutcome::Started { execution, .. } = started else {
         panic!("not started: {started:?}");
     };
+    (database, control, leases, execution)
+}
+
+async fn report_during_timeout_wins(backend: Backend) {
+    let definition = serde_json::json!({
+        "StartAt": "Work",
+        "States": {"Work": {"Type": "Task", "Resource": ACTIVITY, "TimeoutSeconds": 1, "End": true}}
+    });
+    let (_database, control, leases, execution) = set_up(backend, definition, false).await;
 
     // The task's timeout comes when the test moves this clock, not after a real second.
     let clock = ManualClock::new(now());
@@ -255,4 +301,82 @@ async fn report_during_timeout_wins(backend: Backend) {
     assert!(!types.contains(&"ActivityTimedOut"), "{types:?}");
 }
 
-on_both_backends!(report_during_timeout_wins);
+/// A step the database refuses every time (here: every commit that does not end the execution) is retried
+/// with a back-off that doubles from 1 s, and after 8 failures in a row the execution is failed with
+/// States.Runtime and a cause that says why, instead of being retried every second forever.
+async fn a_step_that_always_fails_ends_the_execution(backend: Backend) {
+    // The first step enters the Wait, so it does not end the execution and is refused.
+    let definition = serde_json::json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}});
+    let (_database, control, leases, execution) = set_up(backend, definition, true).await;
+    let start = now();
+    let clock = ManualClock::new(start);
+    let (stop, stopped) = watch::channel(false);
+    let executor = Executor::new(
+        leases.clone(),
+        control.clone(),
+        ExecutorSettings::new(2, Duration::from_secs(5)),
+        Wakeups::new(),
+        clock.clone(),
+    );
+    let running = executor.spawn(stopped);
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut moved = 0;
+    let closed = loop {
+        let record = control
+            .execution_get(&execution.arn)
+            .await
+            .expect("get")
+            .expect("exists");
+        if record.status != ExecutionStatus::Running {
+            break record;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never failed");
+        // Each failure puts the next attempt further off: once one is recorded, move the clock past it
+        // (a step run at a later time would find its Wait over and end the execution).
+        let released = leases.releases.lock().unwrap().len();
+        if released > moved {
+            moved = released;
+            clock.advance(Duration::from_secs(61));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let _ = stop.send(true);
+    running.await.expect("executor stops");
+
+    assert_eq!(closed.status, ExecutionStatus::Failed, "{closed:?}");
+    assert_eq!(closed.error.as_deref(), Some("States.Runtime"));
+    let cause = closed.cause.clone().unwrap_or_default();
+    assert!(
+        cause.starts_with("The execution's step failed 8 times in a row; the last error:"),
+        "{cause}"
+    );
+    let failures: Vec<bool> = leases
+        .releases
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, failed)| *failed)
+        .collect();
+    assert_eq!(
+        failures,
+        vec![true; 7],
+        "seven releases after failures, then the end"
+    );
+    let events = control
+        .history_page(HistoryQuery {
+            execution_id: execution.id,
+            after_id: None,
+            reverse: false,
+            limit: 100,
+        })
+        .await
+        .expect("history");
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["ExecutionStarted", "ExecutionFailed"]);
+}
+
+on_both_backends!(
+    report_during_timeout_wins,
+    a_step_that_always_fails_ends_the_execution,
+);

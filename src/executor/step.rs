@@ -24,8 +24,17 @@ use crate::store::{self, ExecutionStatus};
 /// given back to the queue.
 const MAX_STALE_ATTEMPTS: u32 = 3;
 
-/// How long a step that failed on storage waits before any executor tries it again.
-const STORE_RETRY_DELAY: chrono::Duration = chrono::Duration::seconds(1);
+/// After this many failed steps in a row the execution is failed with `States.Runtime`: the database is up
+/// (each failure was recorded in it) yet refuses this execution's step, e.g. a value it cannot store.
+/// With the back-off below, the last attempt comes about two minutes after the first failure.
+const MAX_STEP_FAILURES: i64 = 8;
+
+/// How long a step that failed on storage waits before any executor tries it again: one second after the
+/// first failure, doubling with each failure in a row, at most a minute.
+fn retry_delay(failures: i64) -> chrono::Duration {
+    let exponent = u32::try_from(failures.clamp(1, 7) - 1).unwrap_or(0);
+    chrono::Duration::seconds((1i64 << exponent).min(60))
+}
 
 /// Why a step did not commit.
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +125,14 @@ impl Executor {
         let renewal = AbortOnDrop(self.keep_lease(lease.clone()));
         let started = std::time::Instant::now();
         let mut result = self.try_advance(&leased).await;
+        let failures = leased.step_failures + 1;
+        if let (Err(StepError::Store(e)), true) = (&result, failures >= MAX_STEP_FAILURES) {
+            // Written into the cause as text: the error came from the database, not from the payloads.
+            let cause = format!(
+                "The execution's step failed {failures} times in a row; the last error: {e}"
+            );
+            result = Err(StepError::Poisoned(cause));
+        }
         if let Err(StepError::Poisoned(cause) | StepError::Bug(cause)) = &result {
             let bug = matches!(result, Err(StepError::Bug(_)));
             if bug {
@@ -141,16 +158,18 @@ impl Executor {
             Err(_) => "failed",
         };
         METRICS.steps.add(1, &attribute("outcome", outcome));
-        let retry_at = match result {
+        let (retry_at, failed) = match result {
             // Reports kept arriving during every attempt: give the execution back, due now.
-            Ok(CommitOutcome::StaleInbox) => self.clock.now(),
+            Ok(CommitOutcome::StaleInbox) => (self.clock.now(), false),
             Ok(_) => return,
             Err(e) => {
-                tracing::warn!(error = %e, "advancing the execution failed; it will be retried shortly");
-                self.clock.now() + STORE_RETRY_DELAY
+                let delay = retry_delay(failures);
+                tracing::warn!(error = %e, failures, retry_in_s = delay.num_seconds(),
+                    "advancing the execution failed; it will be retried");
+                (self.clock.now() + delay, true)
             }
         };
-        if let Err(e) = self.store.lease_release(&lease, retry_at).await {
+        if let Err(e) = self.store.lease_release(&lease, retry_at, failed).await {
             tracing::warn!(error = %e, "releasing the lease failed; it will expire");
         }
         if retry_at <= self.clock.now() {
@@ -509,5 +528,16 @@ impl StepSummary {
                     .as_secs_f64()
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_double_from_one_second_up_to_a_minute() {
+        let delays: Vec<i64> = (1..=9).map(|n| retry_delay(n).num_seconds()).collect();
+        assert_eq!(delays, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
     }
 }

@@ -46,6 +46,8 @@ pub struct LeasedExecution {
     /// The engine's stored state; `None` before the first advance.
     pub engine_state: Option<String>,
     pub last_event_id: i64,
+    /// How many steps failed in a row before this claim (see [`LeaseStore::lease_release`]).
+    pub step_failures: i64,
 }
 
 /// What one claim found.
@@ -81,6 +83,7 @@ impl LeasedExecution {
             role_arn,
             engine_state: None,
             last_event_id: 1,
+            step_failures: 0,
         }
     }
 }
@@ -229,8 +232,14 @@ pub trait LeaseStore: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Claim>;
-    /// Gives up a lease after a failed step: the execution may be claimed again from `retry_at`.
-    async fn lease_release(&self, lease: &Lease, retry_at: DateTime<Utc>) -> Result<()>;
+    /// Gives up a lease: the execution may be claimed again from `retry_at`. `failed` says the step failed,
+    /// which adds one to the execution's count of failed steps in a row (a committed step resets it).
+    async fn lease_release(
+        &self,
+        lease: &Lease,
+        retry_at: DateTime<Utc>,
+        failed: bool,
+    ) -> Result<()>;
     /// Extends leases still held; returns the ones that were lost.
     async fn leases_renew(
         &self,

@@ -135,6 +135,7 @@ pub(crate) fn leased_execution(row: &impl Columns, lease: Lease) -> Result<Lease
         role_arn: row.text("role_arn")?,
         engine_state: row.text_opt("engine_state")?,
         last_event_id: row.int("last_event_id")?,
+        step_failures: row.int("step_failures")?,
     })
 }
 

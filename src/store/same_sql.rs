@@ -245,17 +245,20 @@ macro_rules! same_sql {
                 &self,
                 lease: &$crate::store::lease::Lease,
                 retry_at: chrono::DateTime<chrono::Utc>,
+                failed: bool,
             ) -> $crate::store::Result<()> {
                 sqlx::query(
                     // Clearing the owner also makes a renewal still in flight miss (it matches on the
                     // owner).
-                    "UPDATE executions SET lease_expires_at = $4, lease_owner = NULL \
+                    "UPDATE executions SET lease_expires_at = $4, lease_owner = NULL, \
+                     step_failures = step_failures + $5 \
                      WHERE id = $1 AND lease_version = $2 AND lease_owner = $3",
                 )
                 .bind(lease.execution_id)
                 .bind(lease.version)
                 .bind(&lease.owner)
                 .bind($crate::store::rows::Time(retry_at))
+                .bind(i64::from(failed))
                 .execute(&self.$writes)
                 .await?;
                 Ok(())

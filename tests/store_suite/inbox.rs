@@ -173,7 +173,7 @@ async fn closing_step_never_drops_a_report_it_did_not_see(backend: Backend) {
     );
     // A new claim (like the executor's re-read under its lease) sees all three messages.
     ctx.leases
-        .lease_release(&leased.lease, now())
+        .lease_release(&leased.lease, now(), false)
         .await
         .unwrap();
     let leased = claim(&ctx, "owner", now(), 1).await.remove(0);

@@ -337,10 +337,50 @@ async fn listen_starts(backend: Backend) {
         .expect("listen starts");
 }
 
+/// Releases after failed steps count up the execution's failures in a row, which claims return; a
+/// committed step resets them; a release after a step that did not fail leaves them.
+async fn failed_steps_are_counted_until_a_step_commits(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    start(&ctx, &machine, "f").await;
+    let t0 = now();
+    let mut leased = claim(&ctx, "owner", t0, 1).await.remove(0);
+    assert_eq!(leased.step_failures, 0);
+    for (n, failed) in [(1, true), (2, true), (2, false)] {
+        ctx.leases
+            .lease_release(&leased.lease, t0 + Duration::seconds(n * 10), failed)
+            .await
+            .unwrap();
+        // Claimable again once the release's time has passed.
+        leased = claim(&ctx, "owner", t0 + Duration::seconds(n * 10 + 1), 1)
+            .await
+            .remove(0);
+        assert_eq!(
+            leased.step_failures, n,
+            "after a release with failed = {failed}"
+        );
+    }
+    let mut step = commit(
+        &leased.lease,
+        vec![event(2, 1, "WaitStateEntered", json!({}))],
+    );
+    step.step.wake_at = Some(t0);
+    // Its timer has passed, so the execution is due again at once.
+    assert_eq!(
+        ctx.leases.step_commit(step).await.unwrap(),
+        CommitOutcome::CommittedDueNow
+    );
+    let leased = claim(&ctx, "owner", t0 + Duration::seconds(60), 1)
+        .await
+        .remove(0);
+    assert_eq!(leased.step_failures, 0, "a committed step resets the count");
+}
+
 on_both_backends!(
     lease_expiry_and_fencing,
     stop_execution_fences_out_the_executor,
     step_commit_timers_tasks_inbox_and_closing,
     concurrent_claims_never_share_an_execution,
     listen_starts,
+    failed_steps_are_counted_until_a_step_commits,
 );

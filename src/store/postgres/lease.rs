@@ -37,7 +37,8 @@ WITH due AS (
     FROM due, state_machines sm, state_machine_versions v
     WHERE e.id = due.id AND sm.id = e.state_machine_id AND v.id = e.version_id
     RETURNING e.id, e.lease_version, e.lease_expires_at, e.due_at, e.inbox_seq, e.arn, e.name, e.input,
-              e.start_date, e.version_id, e.engine_state, e.last_event_id, sm.arn AS state_machine_arn,
+              e.start_date, e.version_id, e.engine_state, e.last_event_id, e.step_failures,
+              sm.arn AS state_machine_arn,
               sm.name AS state_machine_name, v.role_arn
 )
 SELECT claimed.*, upcoming.due_at AS next_due_at
@@ -61,7 +62,7 @@ WITH upd AS (
     UPDATE executions SET
         engine_state = $3,
         last_event_id = COALESCE($4, last_event_id),
-        last_owner = lease_owner, lease_owner = NULL, lease_expires_at = NULL,
+        last_owner = lease_owner, lease_owner = NULL, lease_expires_at = NULL, step_failures = 0,
         status = COALESCE($5, status),
         output = $6, error = $7, cause = $8,
         stop_date = CASE WHEN $5::TEXT IS NULL THEN NULL ELSE $9 END,
@@ -144,8 +145,13 @@ impl LeaseStore for PgStore {
         })
     }
 
-    async fn lease_release(&self, lease: &Lease, retry_at: DateTime<Utc>) -> Result<()> {
-        self.release(lease, retry_at).await
+    async fn lease_release(
+        &self,
+        lease: &Lease,
+        retry_at: DateTime<Utc>,
+        failed: bool,
+    ) -> Result<()> {
+        self.release(lease, retry_at, failed).await
     }
 
     async fn leases_renew(

@@ -71,7 +71,8 @@ impl LeaseStore for SqliteStore {
         // SQLite's RETURNING cannot see joined tables: read the claimed rows in the same transaction.
         let mut select = QueryBuilder::<Sqlite>::new(
             "SELECT e.id, e.lease_version, e.lease_expires_at, e.arn, e.name, e.input, e.start_date, \
-             e.version_id, e.engine_state, e.last_event_id, sm.arn AS state_machine_arn, \
+             e.version_id, e.engine_state, e.last_event_id, e.step_failures, \
+             sm.arn AS state_machine_arn, \
              sm.name AS state_machine_name, v.role_arn \
              FROM executions e JOIN state_machines sm ON sm.id = e.state_machine_id \
              JOIN state_machine_versions v ON v.id = e.version_id WHERE e.id",
@@ -98,8 +99,13 @@ impl LeaseStore for SqliteStore {
         Ok(claim)
     }
 
-    async fn lease_release(&self, lease: &Lease, retry_at: DateTime<Utc>) -> Result<()> {
-        self.release(lease, retry_at).await
+    async fn lease_release(
+        &self,
+        lease: &Lease,
+        retry_at: DateTime<Utc>,
+        failed: bool,
+    ) -> Result<()> {
+        self.release(lease, retry_at, failed).await
     }
 
     async fn leases_renew(
@@ -245,7 +251,7 @@ impl LeaseStore for SqliteStore {
                 sqlx::query(
                     "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5, stop_date = ?6, \
                      engine_state = ?7, due_at = NULL, last_owner = lease_owner, lease_owner = NULL, \
-                     lease_expires_at = NULL, last_event_id = COALESCE(?8, last_event_id) WHERE id = ?1",
+                     lease_expires_at = NULL, step_failures = 0, last_event_id = COALESCE(?8, last_event_id) WHERE id = ?1",
                 )
                 .bind(id)
                 .bind(closing.status.as_str())
@@ -276,7 +282,7 @@ impl LeaseStore for SqliteStore {
                 let due_at: Option<Time> = sqlx::query_scalar(
                     "UPDATE executions SET engine_state = ?2, \
                      due_at = CASE WHEN ?6 THEN ?3 ELSE ?4 END, \
-                     last_owner = lease_owner, lease_owner = NULL, lease_expires_at = NULL, \
+                     last_owner = lease_owner, lease_owner = NULL, lease_expires_at = NULL, step_failures = 0, \
                      last_event_id = COALESCE(?5, last_event_id) \
                      WHERE id = ?1 RETURNING due_at",
                 )
