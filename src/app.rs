@@ -102,6 +102,8 @@ pub async fn serve_with_clock(
     // One object serves both traits, so the operations and the executor share its connections.
     let store = backend.store();
     let leases = backend.leases();
+    let leases_for_watch = leases.clone();
+    let clock_for_watch = clock.clone();
     let wakeups = Wakeups::new();
     let stopping = wakeups.clone();
 
@@ -159,7 +161,7 @@ pub async fn serve_with_clock(
                 store.clone(),
                 args.execution_retention,
                 clock,
-                executor_stopped,
+                executor_stopped.clone(),
             )
         })
         .flatten();
@@ -171,6 +173,15 @@ pub async fn serve_with_clock(
             .set_serving::<StepFunctionsServer<StepFunctionsApi>>()
             .await;
     }
+    let database_watch = tokio::spawn(watch_database(
+        backend.clone(),
+        leases_for_watch,
+        health_reporter.clone(),
+        serves_api,
+        args.role.runs_executors(),
+        clock_for_watch,
+        executor_stopped.clone(),
+    ));
     let step_functions =
         serves_api.then(|| StepFunctionsServer::new(StepFunctionsApi::new(service.clone())));
     let (reflection_v1, reflection_v1alpha) = if serves_api {
@@ -221,12 +232,83 @@ pub async fn serve_with_clock(
     if let Some(metrics) = metrics {
         let _ = metrics.await;
     }
+    let _ = database_watch.await;
     if let Some(retention) = retention {
         if let Err(e) = retention.await {
             tracing::error!(error = %e, "retention task ended abnormally");
         }
     }
     Ok(())
+}
+
+/// How often the database is checked for health (and the pool and backlog gauges are refreshed).
+const DATABASE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keeps health in step with the database, checked in the background (never per call): NOT_SERVING while
+/// it cannot be reached, SERVING again as soon as it answers. Also refreshes the pool gauges and, in
+/// executor processes, the due backlog. Returns when `stopped` turns true (shutdown sets health itself).
+async fn watch_database(
+    backend: Backend,
+    leases: Arc<dyn crate::store::lease::LeaseStore>,
+    health: tonic_health::server::HealthReporter,
+    serves_api: bool,
+    runs_executors: bool,
+    clock: SharedClock,
+    mut stopped: watch::Receiver<bool>,
+) {
+    use crate::metrics::METRICS;
+    use opentelemetry::KeyValue;
+    let mut up = true;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(DATABASE_CHECK_INTERVAL) => {}
+            _ = stopped.changed() => return,
+        }
+        let answered = tokio::time::timeout(crate::store::ACQUIRE_TIMEOUT, backend.ping()).await;
+        let now_up = matches!(answered, Ok(Ok(())));
+        if *stopped.borrow() {
+            return;
+        }
+        METRICS.db_up.record(u64::from(now_up), &[]);
+        let (open, idle) = backend.pool_connections();
+        let idle = u64::try_from(idle).unwrap_or(0);
+        let in_use = u64::from(open).saturating_sub(idle);
+        METRICS
+            .db_connections
+            .record(in_use, &[KeyValue::new("state", "in_use")]);
+        METRICS
+            .db_connections
+            .record(idle, &[KeyValue::new("state", "idle")]);
+        if now_up && runs_executors {
+            if let Ok(backlog) = leases.due_backlog(clock.now()).await {
+                METRICS.due_backlog.record(backlog, &[]);
+            }
+        }
+        if now_up == up {
+            continue;
+        }
+        up = now_up;
+        let status = if up {
+            tracing::info!("the database answers again: serving");
+            tonic_health::ServingStatus::Serving
+        } else {
+            let error = match answered {
+                Ok(Err(e)) => e.to_string(),
+                _ => "no answer within the timeout".to_string(),
+            };
+            tracing::warn!(%error, "the database cannot be reached: health is NOT_SERVING");
+            tonic_health::ServingStatus::NotServing
+        };
+        health.set_service_status("", status).await;
+        if serves_api {
+            health
+                .set_service_status(
+                    <StepFunctionsServer<StepFunctionsApi> as tonic::server::NamedService>::NAME,
+                    status,
+                )
+                .await;
+        }
+    }
 }
 
 /// Accepted connections with Nagle's algorithm off: small gRPC frames would otherwise wait for delayed

@@ -97,6 +97,10 @@ impl LeaseStore for RacingLeases {
         self.inner.version_definition(version_id).await
     }
 
+    async fn due_backlog(&self, now: DateTime<Utc>) -> Result<u64> {
+        self.inner.due_backlog(now).await
+    }
+
     async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>> {
         self.inner.activities_existing(arns).await
     }

@@ -18,12 +18,15 @@
 //! | `sfn_executor_inbox_unreadable_total` | counter | inbox messages a step found unreadable and left in place |
 //! | `sfn_activity_tasks_scheduled_total` | counter | |
 //! | `sfn_activity_pollers` | gauge | GetActivityTask long polls waiting in this process |
+//! | `sfn_executions_due_backlog` | gauge | executions due now that no executor holds (executor processes) |
+//! | `sfn_db_connections` | gauge | `state` (in_use, idle): the database pool |
+//! | `sfn_db_up` | gauge | 1 while the database answers the health check, else 0 |
 
 pub mod prometheus;
 
 use std::sync::{Arc, LazyLock, OnceLock};
 
-use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _, UpDownCounter};
+use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, MeterProvider as _, UpDownCounter};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
 use opentelemetry_sdk::Resource;
@@ -49,6 +52,9 @@ pub struct Metrics {
     pub inbox_unreadable: Counter<u64>,
     pub activity_tasks_scheduled: Counter<u64>,
     pub activity_pollers: UpDownCounter<i64>,
+    pub due_backlog: Gauge<u64>,
+    pub db_connections: Gauge<u64>,
+    pub db_up: Gauge<u64>,
 }
 
 /// The process's meter provider and the reader the Prometheus endpoint collects from.
@@ -150,6 +156,18 @@ fn instruments(meter: Meter) -> Metrics {
         activity_pollers: meter
             .i64_up_down_counter("sfn.activity.pollers")
             .with_description("GetActivityTask long polls waiting in this process")
+            .build(),
+        due_backlog: meter
+            .u64_gauge("sfn.executions.due_backlog")
+            .with_description("Executions due now that no executor holds")
+            .build(),
+        db_connections: meter
+            .u64_gauge("sfn.db.connections")
+            .with_description("Connections of the database pool, by state")
+            .build(),
+        db_up: meter
+            .u64_gauge("sfn.db.up")
+            .with_description("1 while the database answers the health check, else 0")
             .build(),
     }
 }

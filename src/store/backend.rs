@@ -50,6 +50,27 @@ impl Backend {
         }
     }
 
+    /// One trivial statement: whether the database answers now.
+    pub async fn ping(&self) -> Result<()> {
+        match self {
+            Backend::Postgres(store) => {
+                sqlx::query("SELECT 1").execute(store.pool()).await?;
+            }
+            Backend::Sqlite(store) => {
+                sqlx::query("SELECT 1").execute(store.writer()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Connections of the main pool: (open, idle).
+    pub fn pool_connections(&self) -> (u32, usize) {
+        match self {
+            Backend::Postgres(store) => (store.pool().size(), store.pool().num_idle()),
+            Backend::Sqlite(store) => (store.writer().size(), store.writer().num_idle()),
+        }
+    }
+
     /// The control-plane side of the store.
     pub fn store(&self) -> Arc<dyn Store> {
         match self {

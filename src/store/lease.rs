@@ -251,6 +251,8 @@ pub trait LeaseStore: Send + Sync {
     async fn inbox_read(&self, execution_id: i64) -> Result<InboxRead>;
     /// The definition of a state machine version.
     async fn version_definition(&self, version_id: i64) -> Result<String>;
+    /// How many RUNNING executions are due by `now` and not leased: work waiting for an executor.
+    async fn due_backlog(&self, now: DateTime<Utc>) -> Result<u64>;
     /// Which of these activity ARNs exist.
     async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>>;
     /// Writes one advance atomically, if the lease is still ours; releases the lease.

@@ -39,15 +39,32 @@ pub enum Error {
     /// Creating the resource would pass its quota (`NewStateMachine::quota`, `NewActivity::quota`).
     #[error("quota reached")]
     LimitExceeded,
+    /// The database cannot be reached (no connection within the pool's acquire timeout, a refused or
+    /// broken connection, a server shutting down): the caller may retry later.
+    #[error("the database cannot be reached: {0}")]
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Other(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
-        ApiError::internal(err)
+        match err {
+            Error::Unavailable(e) => {
+                tracing::warn!(error = %e, "the database cannot be reached");
+                ApiError::new(
+                    crate::error::ErrorKind::ServiceUnavailable,
+                    "The service is unavailable: its database cannot be reached. Retry later.",
+                )
+            }
+            err => ApiError::internal(err),
+        }
     }
 }
+
+/// How long a call waits for a database connection before it fails as unavailable: long enough to ride
+/// out a busy pool, short enough that callers hear of an outage in seconds rather than half a minute.
+pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 pub type Result<T> = std::result::Result<T, Error>;
 

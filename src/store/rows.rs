@@ -129,6 +129,20 @@ impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::RowNotFound => Error::NotFound,
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => Error::Unavailable(Box::new(err)),
+            // SQLSTATE class 08 (connection exception), 57P01-57P03 (the server is shutting down or
+            // starting).
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")) =>
+            {
+                Error::Unavailable(Box::new(err))
+            }
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 Error::UniqueViolation(db.constraint().unwrap_or_default().to_string())
             }

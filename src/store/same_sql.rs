@@ -264,6 +264,22 @@ macro_rules! same_sql {
                 Ok(())
             }
 
+            /// `LeaseStore::due_backlog`: RUNNING executions due by `now` that no live lease holds (an
+            /// ordered walk of the due-work index, which holds only RUNNING rows).
+            pub(super) async fn count_due_backlog(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<u64> {
+                let count: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM executions WHERE status = 'RUNNING' AND due_at <= $1 \
+                     AND (lease_expires_at IS NULL OR lease_expires_at < $1)",
+                )
+                .bind($crate::store::rows::Time(now))
+                .fetch_one(&self.$reads)
+                .await?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+
             /// `LeaseStore::version_definition`.
             pub(super) async fn definition_of(&self, version_id: i64) -> $crate::store::Result<String> {
                 sqlx::query_scalar("SELECT definition FROM state_machine_versions WHERE id = $1")

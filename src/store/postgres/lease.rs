@@ -214,6 +214,10 @@ impl LeaseStore for PgStore {
         self.definition_of(version_id).await
     }
 
+    async fn due_backlog(&self, now: DateTime<Utc>) -> Result<u64> {
+        self.count_due_backlog(now).await
+    }
+
     async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>> {
         let found: Vec<String> =
             sqlx::query_scalar("SELECT arn FROM activities WHERE arn = ANY($1)")

@@ -38,6 +38,7 @@ impl PgStore {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
+            .acquire_timeout(super::ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
         // The executions table doubles as the executor's queue and churns with every step; without
@@ -63,6 +64,7 @@ impl PgStore {
             .options([("synchronous_commit", "off")]);
         let claim_pool = PgPoolOptions::new()
             .max_connections(2)
+            .acquire_timeout(super::ACQUIRE_TIMEOUT)
             .connect_lazy_with(claim_options);
         let starts =
             start::StartBatcher::spawn(start::Starter::new(pool.clone(), notifier.clone()));

@@ -168,6 +168,10 @@ impl LeaseStore for SqliteStore {
         self.definition_of(version_id).await
     }
 
+    async fn due_backlog(&self, now: DateTime<Utc>) -> Result<u64> {
+        self.count_due_backlog(now).await
+    }
+
     async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>> {
         if arns.is_empty() {
             return Ok(HashSet::new());
