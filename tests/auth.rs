@@ -10,7 +10,7 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use common::{Backend, TestServer};
@@ -406,6 +406,37 @@ async fn an_auth_file_readable_by_others_is_refused_at_start() {
     })
     .await;
     assert!(error.contains("unknown role \"superuser\""), "{error}");
+}
+
+/// Kubernetes mounts a Secret for a non-root pod readable by the pod's group (`fsGroup`), which the chart
+/// makes the server's own: group read is accepted for that group only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auth_file_readable_by_the_servers_own_group_only_is_accepted() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = write_auth_file(folder.path());
+    let own_group = std::fs::metadata(&path).unwrap().gid();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o440)).unwrap();
+    let accepted = path.clone();
+    let server =
+        TestServer::start_on(Backend::Sqlite, |args| args.auth_file = Some(accepted)).await;
+    passed(
+        "admin lists",
+        client(&server, Some(ADMIN_TOKEN))
+            .list_state_machines(pb::ListStateMachinesRequest::default())
+            .await,
+    );
+    drop(server);
+
+    // Another group (changing it needs root or membership: skipped when neither).
+    let other_group = if own_group == 0 { 1 } else { 0 };
+    if std::os::unix::fs::chown(&path, None, Some(other_group)).is_ok() {
+        let error = start_error(ServeArgs {
+            auth_file: Some(path),
+            ..refused_args(folder.path())
+        })
+        .await;
+        assert!(error.contains("(mode 0440)"), "{error}");
+    }
 }
 
 /// A CA, a server certificate for localhost/127.0.0.1 and a client certificate, as PEM files.

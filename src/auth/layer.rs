@@ -36,10 +36,6 @@ impl AuthLayer {
             principals: Some(Arc::new(principals)),
         }
     }
-
-    pub fn is_open(&self) -> bool {
-        self.principals.is_none()
-    }
 }
 
 impl<S> Layer<S> for AuthLayer {
