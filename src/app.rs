@@ -10,6 +10,7 @@ use tonic::transport::Server;
 
 use crate::api::pb::step_functions_server::StepFunctionsServer;
 use crate::api::{pb, StepFunctionsApi};
+use crate::auth::{self, AuthLayer, SecurityError, TlsFiles};
 use crate::clock::{self, SharedClock};
 use crate::config::{MigrateArgs, ServeArgs};
 use crate::executor::{retention, Executor, ExecutorSettings, Wakeups};
@@ -28,6 +29,8 @@ pub enum AppError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("gRPC server failed: {0}")]
     Serve(#[from] tonic::transport::Error),
+    #[error(transparent)]
+    Security(#[from] SecurityError),
 }
 
 /// Opens the database (the SQLite file `DEFAULT_DATABASE_URL` when none is configured) and brings its
@@ -98,6 +101,8 @@ pub async fn serve_with_clock(
         grpc: listener,
         metrics: metrics_listener,
     } = listeners;
+    // Before the database: a bad certificate or auth file should fail without touching anything.
+    let server = secured_server(&args)?;
     let backend = open_store(args.database_url.as_deref(), args.max_db_connections).await?;
     // One object serves both traits, so the operations and the executor share its connections.
     let store = backend.store();
@@ -214,7 +219,7 @@ pub async fn serve_with_clock(
         role = ?args.role,
         "sfn serving"
     );
-    Server::builder()
+    server
         .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
         .add_service(health_service)
         .add_optional_service(step_functions)
@@ -309,6 +314,45 @@ async fn watch_database(
                 .await;
         }
     }
+}
+
+/// The gRPC server with the TLS and caller authentication `args` ask for (both off by default). Warns,
+/// once, when the API listens beyond loopback with nobody checked.
+fn secured_server(
+    args: &ServeArgs,
+) -> Result<Server<tower_layer::Stack<AuthLayer, tower_layer::Identity>>, AppError> {
+    let mut server = Server::builder();
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let files = TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: args.tls_client_ca.clone(),
+        };
+        server = auth::with_tls(server, &files)?;
+        tracing::info!(mutual = files.client_ca.is_some(), "gRPC over TLS");
+    }
+    let layer = match &args.auth_file {
+        Some(path) => {
+            let principals = auth::load_auth_file(path)?;
+            tracing::info!(file = %path.display(), principals = principals.iter().count(), "callers authenticated");
+            AuthLayer::new(principals)
+        }
+        None => AuthLayer::open(),
+    };
+    if auth::exposed_without_auth(
+        args.listen,
+        args.auth_file.is_some(),
+        args.role.serves_api(),
+    ) {
+        tracing::warn!(
+            listen = %args.listen,
+            "THE API IS OPEN TO ANYONE WHO CAN REACH {}: it listens beyond loopback without --auth-file, \
+             so any caller can create, run, read and delete state machines; set --auth-file (and \
+             --tls-cert/--tls-key) to protect it",
+            args.listen
+        );
+    }
+    Ok(server.layer(layer))
 }
 
 /// Accepted connections with Nagle's algorithm off: small gRPC frames would otherwise wait for delayed

@@ -1,6 +1,7 @@
 //! Command-line and environment settings of `sfn serve` / `sfn migrate`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -110,6 +111,23 @@ pub struct ServeArgs {
     /// Log lines as `text` or `json` [default: json when stderr is not a terminal, else text].
     #[arg(long, env = "SFN_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+
+    /// PEM certificate chain of the gRPC listener: serve TLS (needs --tls-key).
+    #[arg(long, env = "SFN_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "SFN_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// PEM CA certificates that clients' certificates must chain to: mutual TLS (needs --tls-cert).
+    #[arg(long, env = "SFN_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+
+    /// JSON file of the principals allowed to call, with their roles and bearer tokens; without it every
+    /// call is allowed. Refused when other users can read it.
+    #[arg(long, env = "SFN_AUTH_FILE")]
+    pub auth_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -142,6 +160,10 @@ impl Default for ServeArgs {
             otlp_endpoint: None,
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             log_format: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            auth_file: None,
         }
     }
 }
@@ -252,6 +274,17 @@ mod tests {
     }
 
     #[test]
+    fn tls_flags_come_in_pairs() {
+        for args in [
+            &["sfn", "--tls-cert", "c.pem"][..],
+            &["sfn", "--tls-key", "k.pem"],
+            &["sfn", "--tls-client-ca", "ca.pem"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
     fn flags_override_defaults() {
         let cli = Cli::parse_from([
             "sfn",
@@ -273,7 +306,19 @@ mod tests {
             "6",
             "--max-open-executions",
             "7",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--tls-client-ca",
+            "ca.pem",
+            "--auth-file",
+            "auth.json",
         ]);
+        assert_eq!(cli.serve.tls_cert, Some("c.pem".into()));
+        assert_eq!(cli.serve.tls_key, Some("k.pem".into()));
+        assert_eq!(cli.serve.tls_client_ca, Some("ca.pem".into()));
+        assert_eq!(cli.serve.auth_file, Some("auth.json".into()));
         assert_eq!(cli.serve.listen, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(cli.serve.role, Role::Executor);
         assert!(!cli.serve.role.serves_api());

@@ -33,6 +33,12 @@ pub enum ErrorKind {
     ValidationException,
     InternalFailure,
     ServiceUnavailable,
+    /// No credentials on the call (`--auth-file` is set).
+    MissingAuthenticationTokenException,
+    /// Credentials that match no principal.
+    UnrecognizedClientException,
+    /// A known principal whose role does not allow the operation.
+    AccessDeniedException,
 }
 
 impl ErrorKind {
@@ -67,6 +73,9 @@ impl ErrorKind {
             ValidationException => "ValidationException",
             InternalFailure => "InternalFailure",
             ServiceUnavailable => "ServiceUnavailable",
+            MissingAuthenticationTokenException => "MissingAuthenticationTokenException",
+            UnrecognizedClientException => "UnrecognizedClientException",
+            AccessDeniedException => "AccessDeniedException",
         }
     }
 
@@ -90,6 +99,10 @@ impl ErrorKind {
             StateMachineTypeNotSupported => Code::Unimplemented,
             InternalFailure => Code::Internal,
             ServiceUnavailable => Code::Unavailable,
+            MissingAuthenticationTokenException | UnrecognizedClientException => {
+                Code::Unauthenticated
+            }
+            AccessDeniedException => Code::PermissionDenied,
             InvalidArn
             | InvalidDefinition
             | InvalidExecutionInput

@@ -160,17 +160,31 @@ impl TestServer {
     ) -> TestServer {
         init_tracing();
         let (database, database_url) = TestDatabase::create(backend).await;
-        let mut args = ServeArgs {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database_url: Some(database_url.clone()),
-            max_db_connections: 5,
-            activity_poll_timeout: Duration::from_secs(1),
-            lease_duration: Duration::from_secs(5),
-            executors: 2,
-            ..ServeArgs::default()
-        };
+        let mut args = test_args(&database_url);
         tweak(&mut args);
         TestServer::launch(args, backend, Some(database), database_url, clock).await
+    }
+
+    /// Like [`TestServer::start_on`], with the client's channel made by `endpoint` from the server's
+    /// address (TLS, client certificates). Health is checked through it, so it must be able to connect.
+    pub async fn start_with_endpoint(
+        backend: Backend,
+        tweak: impl FnOnce(&mut ServeArgs),
+        endpoint: impl FnOnce(SocketAddr) -> Endpoint,
+    ) -> TestServer {
+        init_tracing();
+        let (database, database_url) = TestDatabase::create(backend).await;
+        let mut args = test_args(&database_url);
+        tweak(&mut args);
+        TestServer::launch_with(
+            args,
+            backend,
+            Some(database),
+            database_url,
+            sfn::clock::system(),
+            endpoint,
+        )
+        .await
     }
 
     /// Stops this server gracefully and starts a new one (new port) on the same database.
@@ -193,6 +207,18 @@ impl TestServer {
         database_url: String,
         clock: SharedClock,
     ) -> TestServer {
+        let plaintext = |addr| Endpoint::from_shared(format!("http://{addr}")).expect("endpoint");
+        TestServer::launch_with(args, backend, database, database_url, clock, plaintext).await
+    }
+
+    async fn launch_with(
+        args: ServeArgs,
+        backend: Backend,
+        database: Option<TestDatabase>,
+        database_url: String,
+        clock: SharedClock,
+        endpoint: impl FnOnce(SocketAddr) -> Endpoint,
+    ) -> TestServer {
         // Port 0 for both: the test asks the listeners where they are.
         let listeners = sfn::app::Listeners::bind(&ServeArgs {
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
@@ -213,9 +239,7 @@ impl TestServer {
             clock.clone(),
         ));
 
-        let channel = Endpoint::from_shared(format!("http://{addr}"))
-            .expect("endpoint")
-            .connect_lazy();
+        let channel = endpoint(addr).connect_lazy();
         let ready = async {
             let mut health = HealthClient::new(channel.clone());
             loop {
@@ -274,6 +298,19 @@ impl Drop for TestServer {
             handle.abort();
         }
         // The database goes after the server (field drop order), so the server never sees it vanish.
+    }
+}
+
+/// The settings every test server starts from: any free port, a short activity poll, a small pool.
+fn test_args(database_url: &str) -> ServeArgs {
+    ServeArgs {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url: Some(database_url.to_string()),
+        max_db_connections: 5,
+        activity_poll_timeout: Duration::from_secs(1),
+        lease_duration: Duration::from_secs(5),
+        executors: 2,
+        ..ServeArgs::default()
     }
 }
 
