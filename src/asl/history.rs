@@ -59,3 +59,80 @@ pub fn details_member(event_type: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// Removes execution data (the `input`, `output` and `parameters` payloads) from an event's details, as
+/// GetExecutionHistory and the execution logs do when `includeExecutionData` is false. The `inputDetails`/`outputDetails`,
+/// `error` and `cause` stay (AWS leaves this unclear); we drop only the payload strings.
+pub fn strip_execution_data(event: &mut HistoryEvent) {
+    let payload = match details_member(&event.event_type) {
+        Some(
+            "activityScheduledEventDetails"
+            | "executionStartedEventDetails"
+            | "lambdaFunctionScheduledEventDetails"
+            | "stateEnteredEventDetails",
+        ) => "input",
+        Some(
+            "activitySucceededEventDetails"
+            | "taskSubmittedEventDetails"
+            | "taskSucceededEventDetails"
+            | "executionSucceededEventDetails"
+            | "lambdaFunctionSucceededEventDetails"
+            | "stateExitedEventDetails",
+        ) => "output",
+        Some("taskScheduledEventDetails") => "parameters",
+        _ => return,
+    };
+    if let Some(details) = event.details.as_object_mut() {
+        details.remove(payload);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn event(event_type: &str, details: Value) -> HistoryEvent {
+        HistoryEvent {
+            id: 3,
+            previous_event_id: 2,
+            timestamp: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
+            event_type: event_type.to_string(),
+            details,
+        }
+    }
+
+    #[test]
+    fn strip_execution_data_drops_only_payloads() {
+        let cases = [
+            (
+                event(
+                    "PassStateEntered",
+                    json!({"name": "A", "input": "{\"a\":1}", "inputDetails": {"truncated": false}}),
+                ),
+                json!({"name": "A", "inputDetails": {"truncated": false}}),
+            ),
+            (
+                event(
+                    "TaskScheduled",
+                    json!({"resource": "r", "parameters": "{}"}),
+                ),
+                json!({"resource": "r"}),
+            ),
+            (
+                event("ExecutionSucceeded", json!({"output": "1"})),
+                json!({}),
+            ),
+            (
+                event("ExecutionFailed", json!({"error": "E", "cause": "C"})),
+                json!({"error": "E", "cause": "C"}),
+            ),
+            (event("ParallelStateStarted", Value::Null), Value::Null),
+        ];
+        for (mut event, expected) in cases {
+            strip_execution_data(&mut event);
+            assert_eq!(event.details, expected, "{}", event.event_type);
+        }
+    }
+}

@@ -9,6 +9,7 @@
 //! waits in memory: timers are `due_at` in the database, so a restart or a crash loses nothing; a crashed
 //! process's leases expire and another process claims the executions.
 
+mod execution_log;
 pub mod retention;
 mod start;
 mod step;
@@ -31,7 +32,7 @@ use crate::asl::StateMachine;
 use crate::clock::SharedClock;
 use crate::metrics::METRICS;
 use crate::store::lease::LeaseStore;
-use crate::store::Store;
+use crate::store::{Store, VersionRecord};
 
 #[derive(Debug, Clone)]
 pub struct ExecutorSettings {
@@ -68,6 +69,8 @@ struct Compiled {
     machine: StateMachine,
     /// Activity ARNs the definition names, to check which exist before an advance.
     activities: Vec<String>,
+    /// Which events of its executions are logged, when any are.
+    logging: Option<execution_log::ExecutionLogging>,
 }
 
 /// The executor of one process. Every process has one (StartExecution goes through it); only processes
@@ -197,22 +200,30 @@ impl Executor {
         if let Some(c) = self.lock_cache().get(&version_id) {
             return Ok(c.clone());
         }
-        let definition = self.store.version_definition(version_id).await?;
-        self.compiled_from(version_id, &definition)
+        let version = self
+            .control
+            .state_machine_version(version_id)
+            .await?
+            .ok_or(crate::store::Error::NotFound)?;
+        self.compiled_from(&version)
     }
 
     /// The compiled version, from the cache or from its definition text.
-    fn compiled_from(&self, version_id: i64, definition: &str) -> Result<Arc<Compiled>, StepError> {
+    fn compiled_from(&self, version: &VersionRecord) -> Result<Arc<Compiled>, StepError> {
+        let version_id = version.id;
         if let Some(c) = self.lock_cache().get(&version_id) {
             return Ok(c.clone());
         }
-        let machine = StateMachine::parse(definition).map_err(|e| {
+        let machine = StateMachine::parse(&version.definition).map_err(|e| {
             StepError::Poisoned(format!("the state machine definition cannot be run: {e}"))
         })?;
         let activities = machine.activity_arns();
         let compiled = Arc::new(Compiled {
             machine,
             activities,
+            logging: execution_log::ExecutionLogging::from_configuration(
+                &version.logging_configuration,
+            ),
         });
         let mut cache = self.lock_cache();
         // Versions are immutable, so a cache entry never goes stale; the bound only caps memory.

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::execution_log::ExecutionLogging;
 use super::step::StepSummary;
 use super::{Executor, StepError};
 use crate::asl::{ExecutionInfo, ExecutionState};
 use crate::store::lease::{LeaseRequest, LeasedExecution, StepWrite};
-use crate::store::{self, FirstStep, NewExecution, StartOutcome, StateMachineRecord};
+use crate::store::{self, records, FirstStep, NewExecution, StartOutcome, StateMachineRecord};
 
 /// The largest first step StartExecution runs itself (history events); bigger ones run after the start.
 const MAX_INLINE_EVENTS: usize = 1000;
@@ -78,9 +79,17 @@ impl Executor {
             };
             // In its own task, so that a caller who goes away mid-call cannot strand a committed execution
             // leased to this process without running it.
-            let insert = self
-                .clone()
-                .insert_and_hand_over(machine.arn.clone(), new, reservation);
+            let logging = match self.compiled_from(&machine.version) {
+                Ok(compiled) => compiled.logging.clone(),
+                Err(_) => None,
+            };
+            let insert = self.clone().insert_and_hand_over(
+                machine.arn.clone(),
+                machine.version.role_arn.clone(),
+                logging,
+                new,
+                reservation,
+            );
             let outcome = tokio::spawn(insert)
                 .await
                 .map_err(|e| store::Error::Other(format!("the start task failed: {e}").into()))??;
@@ -126,7 +135,7 @@ impl Executor {
         start: &ExecutionStart,
     ) -> Option<FirstStep> {
         let attempt = async {
-            let compiled = self.compiled_from(machine.version.id, &machine.version.definition)?;
+            let compiled = self.compiled_from(&machine.version)?;
             let input = serde_json::from_str(&start.input).map_err(|e| {
                 StepError::Poisoned(format!("the execution input cannot be read: {e}"))
             })?;
@@ -163,12 +172,24 @@ impl Executor {
     async fn insert_and_hand_over(
         self: Arc<Self>,
         state_machine_arn: String,
+        role_arn: String,
+        logging: Option<ExecutionLogging>,
         new: NewExecution,
         reservation: Option<Reservation>,
     ) -> store::Result<StartOutcome> {
+        // The store writes ExecutionStarted with the role of the version current when it inserts, which is
+        // this machine's unless an update raced the start; the log line takes this machine's.
+        let started_log = logging
+            .as_ref()
+            .map(|logging| {
+                let started = records::execution_started(&new, &role_arn);
+                logging.lines(&new.arn, std::slice::from_ref(&started))
+            })
+            .unwrap_or_default();
         let summary = new.first_step.as_ref().map(|f| {
             StepSummary::of(
                 &f.step,
+                logging.as_ref(),
                 &state_machine_arn,
                 &new.arn,
                 new.start_date,
@@ -184,6 +205,7 @@ impl Executor {
         };
         let mut outcome = self.control.execution_start(new).await?;
         if let StartOutcome::Started { leased, execution } = &mut outcome {
+            super::execution_log::write(&started_log);
             crate::metrics::METRICS.executions_started.add(
                 1,
                 &crate::metrics::execution_attributes(&state_machine_arn, &execution.arn),

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::execution_log::ExecutionLogging;
 use super::{Compiled, Executor};
 use crate::asl::{
     Advance, Command, ExecutionInfo, ExecutionState, HistoryEvent, Outcome, Resources, Signal,
@@ -226,7 +227,9 @@ impl Executor {
                 inbox_kept: inbox.kept,
                 step,
             };
-            let outcome = self.commit(leased, commit).await?;
+            let outcome = self
+                .commit(leased, compiled.logging.as_ref(), commit)
+                .await?;
             // Rare (a report raced a timeout or the execution's end): the lease is still ours, so read the
             // inbox again and re-run the step from the same state, now with the report.
             if outcome == CommitOutcome::StaleInbox && attempt < MAX_STALE_ATTEMPTS {
@@ -272,10 +275,12 @@ impl Executor {
     async fn commit(
         &self,
         leased: &LeasedExecution,
+        logging: Option<&ExecutionLogging>,
         commit: StepCommit,
     ) -> Result<CommitOutcome, StepError> {
         let summary = StepSummary::of(
             &commit.step,
+            logging,
             &leased.state_machine_arn,
             &leased.arn,
             leased.start_date,
@@ -312,6 +317,11 @@ impl Executor {
         leased: &LeasedExecution,
         cause: String,
     ) -> Result<CommitOutcome, StepError> {
+        // The definition may be what cannot be read; then nothing says how to log.
+        let logging = match self.compiled(leased.version_id).await {
+            Ok(compiled) => compiled.logging.clone(),
+            Err(_) => None,
+        };
         let mut attempt = 1;
         loop {
             let (lease, inbox) = self.read_inbox(leased).await?;
@@ -343,7 +353,7 @@ impl Executor {
                     }),
                 },
             };
-            let outcome = self.commit(leased, commit).await?;
+            let outcome = self.commit(leased, logging.as_ref(), commit).await?;
             if outcome == CommitOutcome::StaleInbox && attempt < MAX_STALE_ATTEMPTS {
                 attempt += 1;
                 continue;
@@ -354,6 +364,7 @@ impl Executor {
 
     /// Metrics and activity wake-ups after a step (a first step included) committed.
     pub(super) fn step_committed(&self, summary: &StepSummary) {
+        super::execution_log::write(&summary.log_lines);
         METRICS.history_events.add(summary.events, &[]);
         METRICS
             .state_transitions
@@ -496,11 +507,14 @@ pub(super) struct StepSummary {
     attributes: Vec<opentelemetry::KeyValue>,
     /// How long the execution ran, when this step closed it.
     duration: Option<f64>,
+    /// The execution log lines of this step's events (see `execution_log`).
+    log_lines: Vec<String>,
 }
 
 impl StepSummary {
     pub(super) fn of(
         step: &StepWrite,
+        logging: Option<&ExecutionLogging>,
         state_machine_arn: &str,
         execution_arn: &str,
         start_date: DateTime<Utc>,
@@ -527,6 +541,9 @@ impl StepSummary {
                     .unwrap_or_default()
                     .as_secs_f64()
             }),
+            log_lines: logging
+                .map(|logging| logging.lines(execution_arn, &step.events))
+                .unwrap_or_default(),
         }
     }
 }

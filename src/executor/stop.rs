@@ -4,7 +4,7 @@
 
 use super::Executor;
 use crate::metrics::{execution_attributes, METRICS};
-use crate::store::{self, ExecutionRecord, StopOutcome, StopRequest};
+use crate::store::{self, ExecutionRecord, HistoryQuery, StopOutcome, StopRequest};
 
 impl Executor {
     /// Aborts a RUNNING execution; an execution that already closed is left as it is.
@@ -35,9 +35,34 @@ impl Executor {
                     .execution_duration
                     .record(ran.as_secs_f64(), &attributes);
             }
+            self.log_abort(stopped).await;
             // The machine may be DELETING and waiting for this very execution.
             self.control.state_machine_finish_deletions().await?;
         }
         Ok(outcome)
+    }
+
+    /// Writes the `ExecutionAborted` event to the execution log when the version logs it (the store
+    /// wrote the event; it is read back only then).
+    async fn log_abort(&self, stopped: &ExecutionRecord) {
+        let Ok(compiled) = self.compiled(stopped.version_id).await else {
+            return;
+        };
+        let Some(logging) = &compiled.logging else {
+            return;
+        };
+        let last = self
+            .control
+            .history_page(HistoryQuery {
+                execution_id: stopped.id,
+                after_id: None,
+                reverse: true,
+                limit: 1,
+            })
+            .await;
+        match last {
+            Ok(events) => super::execution_log::write(&logging.lines(&stopped.arn, &events)),
+            Err(e) => tracing::warn!(error = %e, "reading the abort for the execution log failed"),
+        }
     }
 }

@@ -14,8 +14,6 @@ use super::shapes::{
 };
 use super::Service;
 use super::{execution_does_not_exist, state_machine_deleting, state_machine_does_not_exist};
-use crate::asl::history::details_member;
-use crate::asl::HistoryEvent;
 use crate::domain::arn::{check_arn, ResourceType};
 use crate::domain::enums::AwsEnum;
 use crate::domain::names::validate_name;
@@ -344,7 +342,9 @@ impl Service {
             .await?;
         let next_token = finish_page(&mut events, limit, &query_key, now, |e| e.id)?;
         if !req.include_execution_data.unwrap_or(true) {
-            events.iter_mut().for_each(strip_execution_data);
+            events
+                .iter_mut()
+                .for_each(crate::asl::history::strip_execution_data);
         }
         Ok(GetExecutionHistoryResponse { events, next_token })
     }
@@ -358,80 +358,4 @@ fn idempotent_repeat(existing: ExecutionRecord, input: &str) -> Option<StartExec
         execution_arn: existing.arn,
         start_date: existing.start_date,
     })
-}
-
-/// Removes execution data (the `input`, `output` and `parameters` payloads) from an event's details, as
-/// GetExecutionHistory does when `includeExecutionData` is false. The `inputDetails`/`outputDetails`,
-/// `error` and `cause` stay (AWS leaves this unclear); we drop only the payload strings.
-fn strip_execution_data(event: &mut HistoryEvent) {
-    let payload = match details_member(&event.event_type) {
-        Some(
-            "activityScheduledEventDetails"
-            | "executionStartedEventDetails"
-            | "lambdaFunctionScheduledEventDetails"
-            | "stateEnteredEventDetails",
-        ) => "input",
-        Some(
-            "activitySucceededEventDetails"
-            | "taskSubmittedEventDetails"
-            | "taskSucceededEventDetails"
-            | "executionSucceededEventDetails"
-            | "lambdaFunctionSucceededEventDetails"
-            | "stateExitedEventDetails",
-        ) => "output",
-        Some("taskScheduledEventDetails") => "parameters",
-        _ => return,
-    };
-    if let Some(details) = event.details.as_object_mut() {
-        details.remove(payload);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::{json, Value};
-
-    fn event(event_type: &str, details: Value) -> HistoryEvent {
-        HistoryEvent {
-            id: 3,
-            previous_event_id: 2,
-            timestamp: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
-            event_type: event_type.to_string(),
-            details,
-        }
-    }
-
-    #[test]
-    fn strip_execution_data_drops_only_payloads() {
-        let cases = [
-            (
-                event(
-                    "PassStateEntered",
-                    json!({"name": "A", "input": "{\"a\":1}", "inputDetails": {"truncated": false}}),
-                ),
-                json!({"name": "A", "inputDetails": {"truncated": false}}),
-            ),
-            (
-                event(
-                    "TaskScheduled",
-                    json!({"resource": "r", "parameters": "{}"}),
-                ),
-                json!({"resource": "r"}),
-            ),
-            (
-                event("ExecutionSucceeded", json!({"output": "1"})),
-                json!({}),
-            ),
-            (
-                event("ExecutionFailed", json!({"error": "E", "cause": "C"})),
-                json!({"error": "E", "cause": "C"}),
-            ),
-            (event("ParallelStateStarted", Value::Null), Value::Null),
-        ];
-        for (mut event, expected) in cases {
-            strip_execution_data(&mut event);
-            assert_eq!(event.details, expected, "{}", event.event_type);
-        }
-    }
 }
