@@ -248,8 +248,12 @@ impl LeaseStore for PgStore {
             .bind(events.last().map(|e| e.id))
             .bind(closing.map(|c| c.status.as_str()))
             .bind(closing.and_then(|c| c.output.as_deref()))
-            .bind(closing.and_then(|c| c.error.as_deref()))
-            .bind(closing.and_then(|c| c.cause.as_deref()))
+            .bind(records::storable_text(
+                closing.and_then(|c| c.error.as_deref()),
+            ))
+            .bind(records::storable_text(
+                closing.and_then(|c| c.cause.as_deref()),
+            ))
             .bind(commit.now)
             .bind(commit.lease.due_at)
             .bind(commit.step.wake_at);
