@@ -228,6 +228,57 @@ pub(crate) fn execution_started(new: &NewExecution, role_arn: &str) -> HistoryEv
     }
 }
 
+/// The worker reports still in an execution's inbox when StopExecution aborts it, as the history events
+/// the engine would have written for them (numbered on from `last_event_id`, each at the time it was
+/// accepted). A report a worker was told was accepted is applied before the abort, never dropped:
+/// StopExecution records it, then `ExecutionAborted`. (The engine links an event to its thread's previous
+/// one; the store does not know the threads, so these link to none, like `ExecutionAborted`.)
+/// Heartbeats and unreadable rows record nothing.
+pub(crate) fn reports_before_abort(
+    inbox: &[(String, DateTime<Utc>)],
+    last_event_id: i64,
+) -> Vec<HistoryEvent> {
+    use crate::asl::Signal;
+    let mut events = Vec::new();
+    for (text, accepted_at) in inbox {
+        let Ok(signal) = serde_json::from_str::<Signal>(text) else {
+            continue;
+        };
+        let (event_type, details) = match signal {
+            Signal::TaskStarted { worker_name, .. } => (
+                "ActivityStarted",
+                match worker_name {
+                    Some(w) => json!({"workerName": w}),
+                    None => json!({}),
+                },
+            ),
+            Signal::TaskSucceeded { output, .. } => (
+                "ActivitySucceeded",
+                json!({"output": output, "outputDetails": {"truncated": false}}),
+            ),
+            Signal::TaskFailed { error, cause, .. } => {
+                let mut d = serde_json::Map::new();
+                if let Some(e) = error {
+                    d.insert("error".into(), Value::String(e));
+                }
+                if let Some(c) = cause {
+                    d.insert("cause".into(), Value::String(c));
+                }
+                ("ActivityFailed", Value::Object(d))
+            }
+            Signal::TaskHeartbeat { .. } => continue,
+        };
+        events.push(HistoryEvent {
+            id: last_event_id + 1 + events.len() as i64,
+            previous_event_id: 0,
+            timestamp: *accepted_at,
+            event_type: event_type.to_string(),
+            details,
+        });
+    }
+    events
+}
+
 /// The event StopExecution appends after the execution's last one.
 pub(crate) fn execution_aborted(stop: &StopRequest, event_id: i64) -> HistoryEvent {
     let mut details = serde_json::Map::new();
