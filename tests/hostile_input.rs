@@ -493,6 +493,17 @@ async fn nul_made_by_the_engine_is_stored(backend: Backend) {
         Standard,
     )
     .await;
+    // An activity ARN with NUL cannot exist (and cannot be looked up on Postgres): States.Runtime.
+    let missing = format!(
+        r#"{{"StartAt":"T","States":{{"T":{{"Type":"Task","Resource":"{}\u0000","End":true}}}}}}"#,
+        arn(&server, "activity:a")
+    );
+    let missing = create_state_machine(&mut client, "task-nul", &missing, Standard).await;
+    let missing_cause = format!(
+        "An error occurred while executing the state 'T' (entered at the event id #2). \
+         The activity {}\u{0} does not exist.",
+        arn(&server, "activity:a")
+    );
     let runs = [
         (
             from_path,
@@ -501,6 +512,7 @@ async fn nul_made_by_the_engine_is_stored(backend: Backend) {
             "\u{0}",
         ),
         (literal, None, "E\u{0}", "\u{0}"),
+        (missing, None, "States.Runtime", missing_cause.as_str()),
     ];
     for (sm, input, error, cause) in runs {
         let run = timed(

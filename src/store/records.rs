@@ -213,6 +213,16 @@ pub(crate) fn storable_text(text: Option<&str>) -> Option<String> {
     text.map(|t| t.replace('\0', "\u{FFFD}"))
 }
 
+/// The activity ARNs a definition names that could exist: one with NUL cannot (names refuse control
+/// characters) and cannot be sent to Postgres either, so it is left out of the lookup and the engine
+/// finds the activity missing instead of the step failing on storage.
+pub(crate) fn lookup_arns(arns: &[String]) -> Vec<&str> {
+    arns.iter()
+        .map(String::as_str)
+        .filter(|arn| !arn.contains('\0'))
+        .collect()
+}
+
 /// History event 1 of every execution.
 pub(crate) fn execution_started(new: &NewExecution, role_arn: &str) -> HistoryEvent {
     HistoryEvent {

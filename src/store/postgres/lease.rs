@@ -211,7 +211,7 @@ impl LeaseStore for PgStore {
     async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>> {
         let found: Vec<String> =
             sqlx::query_scalar("SELECT arn FROM activities WHERE arn = ANY($1)")
-                .bind(arns)
+                .bind(records::lookup_arns(arns))
                 .fetch_all(&self.pool)
                 .await?;
         Ok(found.into_iter().collect())

@@ -163,11 +163,12 @@ impl LeaseStore for SqliteStore {
     }
 
     async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>> {
+        let arns = records::lookup_arns(arns);
         if arns.is_empty() {
             return Ok(HashSet::new());
         }
         let mut select = QueryBuilder::<Sqlite>::new("SELECT arn FROM activities WHERE arn");
-        push_in_list(&mut select, arns);
+        push_in_list(&mut select, &arns);
         let rows = select.build().fetch_all(&self.reader).await?;
         rows.iter()
             .map(|row| Ok(row.try_get::<String, _>("arn")?))
