@@ -160,6 +160,24 @@ async fn payloads_are_parsed_like_the_executor(backend: Backend) {
         executions_of(&mut client, &sm).await.is_empty(),
         "nothing started"
     );
+    let deep_result = format!(
+        r#"{{"StartAt":"P","States":{{"P":{{"Type":"Pass","Result":{deep},"End":true}}}}}}"#
+    );
+    let lone_result =
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":"\udc00","End":true}}}"#;
+    for definition in [deep_result.as_str(), lone_result] {
+        let got = timed(
+            "CreateStateMachine",
+            client.create_state_machine(pb::CreateStateMachineRequest {
+                name: "hostile".into(),
+                definition: definition.into(),
+                role_arn: ROLE.into(),
+                ..Default::default()
+            }),
+        )
+        .await;
+        assert_eq!(error_name(got), "InvalidDefinition", "{:.60}", definition);
+    }
 
     let with_nul = r#"{"a":"x\u0000y"}"#;
     let started = start_execution(&mut client, &sm, Some("nul"), Some(with_nul)).await;
