@@ -58,7 +58,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         descriptors.encode_to_vec(),
     )?;
 
-    let mut builder = tonic_prost_build::configure();
+    // A body that does not decode is the caller's ValidationException, not INTERNAL (see src/api/codec.rs).
+    let mut builder = tonic_prost_build::configure().codec_path("crate::api::codec::AwsCodec");
     for message in EVENT_DETAILS_MESSAGES {
         builder = builder.type_attribute(
             format!(".stepfunctions.v1.{message}"),

@@ -187,8 +187,7 @@ pub async fn serve_with_clock(
         clock_for_watch,
         executor_stopped.clone(),
     ));
-    let step_functions =
-        serves_api.then(|| StepFunctionsServer::new(StepFunctionsApi::new(service.clone())));
+    let step_functions = serves_api.then(|| StepFunctionsApi::server(service.clone()));
     let (reflection_v1, reflection_v1alpha) = if serves_api {
         (
             Some(reflection_builder().build_v1()?),

@@ -919,14 +919,24 @@ async fn tag_errors_and_limit(backend: Backend) {
         })
         .await
         .unwrap();
-    // Overwriting an existing key and aws: keys do not count toward the 50.
+    // Overwriting an existing key does not count toward the 50; `aws:` keys are reserved.
     client
         .tag_resource(pb::TagResourceRequest {
             resource_arn: sm.clone(),
-            tags: vec![tag("k0", "new"), tag("aws:owner", "x")],
+            tags: vec![tag("k0", "new")],
         })
         .await
         .unwrap();
+    assert_error(
+        client
+            .tag_resource(pb::TagResourceRequest {
+                resource_arn: sm.clone(),
+                tags: vec![tag("aws:owner", "x")],
+            })
+            .await,
+        "ValidationException",
+        "1 validation error detected: Value 'aws:owner' at 'tags.member.key' failed to satisfy constraint: Member must not start with the reserved prefix 'aws:'",
+    );
     assert_error(
         client
             .tag_resource(pb::TagResourceRequest {
@@ -943,7 +953,7 @@ async fn tag_errors_and_limit(backend: Backend) {
         .unwrap()
         .into_inner()
         .tags;
-    assert_eq!(tags.len(), 51);
+    assert_eq!(tags.len(), 50);
     assert!(tags.contains(&tag("k0", "new")));
     assert!(!tags.iter().any(|t| t.key == "k50"));
 }

@@ -2,13 +2,14 @@
 //! `operations::Service`, the one ApiError → `tonic::Status` mapping, and every conversion between proto
 //! messages and the operations' shapes (`convert.rs`, history events in `history.rs`).
 
+pub mod codec;
 mod convert;
 mod history;
 mod service;
 mod status;
 
 pub use history::{history_event_to_pb, timestamp};
-pub use service::StepFunctionsApi;
+pub use service::{StepFunctionsApi, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
 pub use status::{status_from, ERROR_DOMAIN};
 
 /// The generated gRPC types and service of `proto/stepfunctions/v1`.

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::ToPb;
 use super::pb;
-use super::pb::step_functions_server::StepFunctions;
+use super::pb::step_functions_server::{StepFunctions, StepFunctionsServer};
 use super::status_from;
 use crate::error::ApiResult;
 use crate::operations::Service;
@@ -19,9 +19,25 @@ pub struct StepFunctionsApi {
     service: Arc<Service>,
 }
 
+/// The largest request the service decodes: a 1,048,576-character definition may take 4 MiB in UTF-8,
+/// plus the other members. A bigger body is refused before it is read
+/// (`OUT_OF_RANGE: Error, decoded message length too large`).
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024 + 64 * 1024;
+
+/// The largest response the service sends: 4 MiB, what gRPC clients accept by default. History pages
+/// stay well under it through their byte budget (operations::executions).
+pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
 impl StepFunctionsApi {
     pub fn new(service: Arc<Service>) -> Self {
         StepFunctionsApi { service }
+    }
+
+    /// The tonic service with its message size limits stated (not left to tonic's defaults).
+    pub fn server(service: Arc<Service>) -> StepFunctionsServer<StepFunctionsApi> {
+        StepFunctionsServer::new(StepFunctionsApi::new(service))
+            .max_decoding_message_size(MAX_REQUEST_BYTES)
+            .max_encoding_message_size(MAX_RESPONSE_BYTES)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Step Functions ARNs: building them for this deployment and parsing caller-supplied ones in AWS's
 //! check order (prefix, then resource type, then lookup by the caller).
 
-use crate::domain::validation::check_max_len;
+use crate::domain::validation::{check_max_len, echo, has_nul};
 use crate::error::{ApiError, ErrorKind};
 
 pub const MAX_ARN_LEN: usize = 256;
@@ -62,6 +62,10 @@ fn invalid_arn(detail: String) -> ApiError {
 /// Splits `arn:<partition>:states:<region>:<account>:<type>:<rest>` and returns `(type, rest)`.
 /// Anything that is not a Step Functions ARN → `Invalid ARN prefix`.
 fn split_states_arn(arn: &str) -> Option<(&str, &str)> {
+    // NUL is no part of any ARN (and cannot be stored): such a value is malformed, like AWS's InvalidArn.
+    if has_nul(arn) {
+        return None;
+    }
     let mut parts = arn.splitn(7, ':');
     let (scheme, partition, service, _region, _account, resource_type, rest) = (
         parts.next()?,
@@ -88,7 +92,7 @@ pub fn check_arn(
 ) -> Result<ResourceType, ApiError> {
     check_max_len(arn, member, MAX_ARN_LEN)?;
     let Some((resource_type, rest)) = split_states_arn(arn) else {
-        return Err(invalid_arn(format!("Invalid ARN prefix: {arn}")));
+        return Err(invalid_arn(format!("Invalid ARN prefix: {}", echo(arn))));
     };
     let matched = allowed
         .iter()
@@ -96,9 +100,10 @@ pub fn check_arn(
         .find(|allowed| allowed.segment() == resource_type);
     match matched {
         Some(found) if !rest.is_empty() => Ok(found),
-        Some(_) => Err(invalid_arn(format!("Invalid ARN prefix: {arn}"))),
+        Some(_) => Err(invalid_arn(format!("Invalid ARN prefix: {}", echo(arn)))),
         None => Err(invalid_arn(format!(
-            "Resource type not valid in this context: {resource_type}"
+            "Resource type not valid in this context: {}",
+            echo(resource_type)
         ))),
     }
 }
@@ -109,7 +114,7 @@ pub fn check_any_states_arn(arn: &str, member: &str) -> Result<(), ApiError> {
     check_max_len(arn, member, MAX_ARN_LEN)?;
     match split_states_arn(arn) {
         Some((_, rest)) if !rest.is_empty() => Ok(()),
-        _ => Err(invalid_arn(format!("Invalid ARN prefix: {arn}"))),
+        _ => Err(invalid_arn(format!("Invalid ARN prefix: {}", echo(arn)))),
     }
 }
 
@@ -119,7 +124,8 @@ pub fn check_any_states_arn(arn: &str, member: &str) -> Result<(), ApiError> {
 pub fn check_foreign_arn(arn: &str, member: &str) -> Result<(), ApiError> {
     check_max_len(arn, member, MAX_ARN_LEN)?;
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let well_formed = parts.len() == 6
+    let well_formed = !has_nul(arn)
+        && parts.len() == 6
         && parts[0] == "arn"
         && !parts[1].is_empty()
         && !parts[2].is_empty()
@@ -127,7 +133,7 @@ pub fn check_foreign_arn(arn: &str, member: &str) -> Result<(), ApiError> {
     if well_formed {
         Ok(())
     } else {
-        Err(invalid_arn(format!("Invalid ARN prefix: {arn}")))
+        Err(invalid_arn(format!("Invalid ARN prefix: {}", echo(arn))))
     }
 }
 

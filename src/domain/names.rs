@@ -1,6 +1,6 @@
 //! Resource names (state machines, executions, activities): AWS's length and character rules.
 
-use crate::domain::validation::{check_max_len, check_min_len};
+use crate::domain::validation::{check_max_len, check_min_len, echo};
 use crate::error::{ApiError, ErrorKind};
 
 pub const MAX_NAME_LEN: usize = 80;
@@ -26,7 +26,7 @@ pub fn validate_name(name: &str, member: &str) -> Result<(), ApiError> {
     if name.chars().any(is_forbidden) {
         return Err(ApiError::new(
             ErrorKind::InvalidName,
-            format!("Invalid Name: '{name}'"),
+            format!("Invalid Name: '{}'", echo(name)),
         ));
     }
     Ok(())
@@ -62,7 +62,7 @@ mod tests {
             let name = format!("a{c}b");
             let err = validate_name(&name, "name").unwrap_err();
             assert_eq!(err.kind, ErrorKind::InvalidName, "{c:?}");
-            assert_eq!(err.message, format!("Invalid Name: '{name}'"));
+            assert_eq!(err.message, format!("Invalid Name: '{}'", echo(&name)));
         }
     }
 

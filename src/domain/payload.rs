@@ -1,6 +1,6 @@
 //! JSON payload checks for execution input and task output.
 
-use crate::domain::validation::constraint_violation;
+use crate::domain::validation::{constraint_violation, echo};
 use crate::error::{ApiError, ErrorKind};
 
 /// Payload limit in UTF-8 bytes (input, output, task data).
@@ -14,27 +14,34 @@ pub fn check_execution_input(input: &str) -> Result<(), ApiError> {
     if input.is_empty() {
         return Err(invalid_input("Invalid execution input."));
     }
-    match serde_json::from_str::<serde::de::IgnoredAny>(input) {
-        Ok(_) => Ok(()),
+    match parse(input) {
+        Ok(()) => Ok(()),
         Err(e) => Err(invalid_input(&e.to_string())),
     }
+}
+
+/// Parses a payload exactly as the executor will: serde_json into a `Value`, with serde_json's nesting
+/// limit (128). A lighter check would pass text the executor then cannot read (10,000 nested arrays, a
+/// lone surrogate `"\udc00"`), leaving an execution it can never advance.
+fn parse(text: &str) -> Result<(), serde_json::Error> {
+    serde_json::from_str::<serde_json::Value>(text).map(drop)
 }
 
 fn invalid_input(detail: &str) -> ApiError {
     ApiError::new(
         ErrorKind::InvalidExecutionInput,
-        format!("Invalid State Machine Execution Input: '{detail}'"),
+        format!("Invalid State Machine Execution Input: '{}'", echo(detail)),
     )
 }
 
 /// SendTaskSuccess output: JSON text within the size limit, else `InvalidOutput`.
 pub fn check_task_output(output: &str) -> Result<(), ApiError> {
     check_size(output, "output")?;
-    match serde_json::from_str::<serde::de::IgnoredAny>(output) {
-        Ok(_) => Ok(()),
+    match parse(output) {
+        Ok(()) => Ok(()),
         Err(e) => Err(ApiError::new(
             ErrorKind::InvalidOutput,
-            format!("Invalid Output: '{e}'"),
+            format!("Invalid Output: '{}'", echo(&e.to_string())),
         )),
     }
 }
@@ -95,5 +102,31 @@ mod tests {
             check_task_output("{").unwrap_err().kind,
             ErrorKind::InvalidOutput
         );
+    }
+
+    #[test]
+    fn what_the_executor_cannot_read_is_refused() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(
+            check_execution_input(&deep).unwrap_err().kind,
+            ErrorKind::InvalidExecutionInput
+        );
+        assert_eq!(
+            check_task_output(&deep).unwrap_err().kind,
+            ErrorKind::InvalidOutput
+        );
+        let lone = r#"{"a":"\udc00"}"#;
+        assert_eq!(
+            check_execution_input(lone).unwrap_err().kind,
+            ErrorKind::InvalidExecutionInput
+        );
+        assert_eq!(
+            check_task_output(lone).unwrap_err().kind,
+            ErrorKind::InvalidOutput
+        );
+        // An escaped NUL is valid JSON, stored as the six characters written.
+        assert!(check_execution_input(r#"{"a":"\u0000"}"#).is_ok());
+        let nested_ok = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert!(check_execution_input(&nested_ok).is_ok());
     }
 }

@@ -1,7 +1,9 @@
-//! Tag rules: key/value lengths and characters, the 50-tag limit (keys with the reserved `aws:` prefix
-//! do not count).
+//! Tag rules: key/value lengths and characters, the 50-tag limit, and the reserved `aws:` prefix
+//! (callers cannot add such keys, so every stored key counts toward the limit).
 
-use crate::domain::validation::{check_max_len, check_min_len, constraint_violation};
+use std::collections::HashMap;
+
+use crate::domain::validation::{check_max_len, check_min_len, constraint_violation, echo};
 use crate::error::{ApiError, ErrorKind};
 
 pub const MAX_TAGS: usize = 50;
@@ -40,43 +42,72 @@ pub fn validate_key(key: &str, member: &str) -> Result<(), ApiError> {
     check_chars(key, member)
 }
 
+/// Keys with this prefix are AWS's own; callers may not add them.
+const RESERVED_PREFIX: &str = "aws:";
+
+/// A key a caller may add: [`validate_key`] and not `aws:`-prefixed (an `aws:` key that did not count
+/// toward the limit let one request store 25,000 tags).
+fn validate_new_key(key: &str, member: &str) -> Result<(), ApiError> {
+    validate_key(key, member)?;
+    if key.starts_with(RESERVED_PREFIX) {
+        return Err(constraint_violation(
+            key,
+            member,
+            &format!("not start with the reserved prefix '{RESERVED_PREFIX}'"),
+        ));
+    }
+    Ok(())
+}
+
+/// More entries than a resource can hold are refused before any of them is looked at, so a request's
+/// cost is bounded by the limit, not by its size. (Duplicates count here: a request has no reason to
+/// repeat a key 50 times.)
+pub fn check_request_count(count: usize, resource_arn: &str) -> Result<(), ApiError> {
+    if count > MAX_TAGS {
+        return Err(too_many_tags(resource_arn));
+    }
+    Ok(())
+}
+
+/// AWS's TooManyTags message is not known; the wording is ours.
+pub fn too_many_tags(resource_arn: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::TooManyTags,
+        format!("Too many tags: '{}'", echo(resource_arn)),
+    )
+}
+
 /// Validates the tags of a request and collapses duplicate keys (the last value wins, as AWS keeps one).
-pub fn validate_tags(tags: Vec<Tag>) -> Result<Vec<Tag>, ApiError> {
+pub fn validate_tags(tags: Vec<Tag>, resource_arn: &str) -> Result<Vec<Tag>, ApiError> {
+    check_request_count(tags.len(), resource_arn)?;
     let mut collapsed: Vec<Tag> = Vec::with_capacity(tags.len());
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(tags.len());
     for tag in tags {
-        validate_key(&tag.key, "tags.member.key")?;
+        validate_new_key(&tag.key, "tags.member.key")?;
         check_max_len(&tag.value, "tags.member.value", MAX_VALUE_LEN)?;
         check_chars(&tag.value, "tags.member.value")?;
-        match collapsed.iter_mut().find(|t| t.key == tag.key) {
-            Some(existing) => existing.value = tag.value,
-            None => collapsed.push(tag),
+        match index.get(&tag.key) {
+            Some(&at) => collapsed[at].value = tag.value,
+            None => {
+                index.insert(tag.key.clone(), collapsed.len());
+                collapsed.push(tag);
+            }
         }
     }
     Ok(collapsed)
 }
 
-/// Keys that count toward the limit (`aws:`-prefixed keys are AWS's own).
-pub fn counted(key: &str) -> bool {
-    !key.starts_with("aws:")
-}
-
-/// Checks that `existing` keys plus `added` tags stay within 50 counted tags.
-pub fn check_limit<'a>(
-    existing: impl IntoIterator<Item = &'a str>,
-    added: &[Tag],
-    resource_arn: &str,
-) -> Result<(), ApiError> {
-    let existing: Vec<&str> = existing.into_iter().filter(|k| counted(k)).collect();
-    let new_keys = added
-        .iter()
-        .filter(|t| counted(&t.key) && !existing.contains(&t.key.as_str()))
-        .count();
-    if existing.len() + new_keys > MAX_TAGS {
-        // AWS's TooManyTags message is not known; the wording is ours.
-        return Err(ApiError::new(
-            ErrorKind::TooManyTags,
-            format!("Too many tags: '{resource_arn}'"),
+/// UntagResource's keys: at most 50 (a resource never has more), checked before any key is.
+pub fn validate_untag_keys(keys: &[String]) -> Result<(), ApiError> {
+    if keys.len() > MAX_TAGS {
+        return Err(constraint_violation(
+            format!("[{} keys]", keys.len()),
+            "tagKeys",
+            &format!("have length less than or equal to {MAX_TAGS}"),
         ));
+    }
+    for key in keys {
+        validate_key(key, "tagKeys.member")?;
     }
     Ok(())
 }
@@ -94,7 +125,7 @@ mod tests {
 
     #[test]
     fn duplicates_collapse_last_wins() {
-        let tags = validate_tags(vec![tag("a", "1"), tag("b", ""), tag("a", "2")]).unwrap();
+        let tags = validate_tags(vec![tag("a", "1"), tag("b", ""), tag("a", "2")], "arn").unwrap();
         assert_eq!(tags, vec![tag("a", "2"), tag("b", "")]);
     }
 
@@ -116,7 +147,7 @@ mod tests {
             (tag(&"k".repeat(128), &"v".repeat(256)), None),
         ];
         for (t, expected) in cases {
-            let got = validate_tags(vec![t.clone()]);
+            let got = validate_tags(vec![t.clone()], "arn");
             match expected {
                 None => assert!(got.is_ok(), "{t:?}"),
                 Some(text) => {
@@ -129,13 +160,29 @@ mod tests {
     }
 
     #[test]
-    fn limit_counts_distinct_non_aws_keys() {
-        let existing: Vec<String> = (0..49).map(|i| format!("k{i}")).collect();
-        let keys = || existing.iter().map(String::as_str);
-        assert!(check_limit(keys(), &[tag("k0", "x"), tag("new", "y")], "arn").is_ok());
-        assert!(check_limit(keys(), &[tag("aws:x", "1"), tag("new", "y")], "arn").is_ok());
-        let err = check_limit(keys(), &[tag("n1", "x"), tag("n2", "y")], "arn").unwrap_err();
-        assert_eq!(err.kind, ErrorKind::TooManyTags);
-        assert_eq!(err.message, "Too many tags: 'arn'");
+    fn reserved_prefix_and_request_size_are_refused_first() {
+        let err = validate_tags(vec![tag("aws:x", "1")], "arn").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::ValidationException);
+        assert!(err.message.contains("reserved prefix"), "{}", err.message);
+        let many: Vec<Tag> = (0..51).map(|i| tag(&format!("k{i}"), "v")).collect();
+        assert_eq!(
+            validate_tags(many, "arn").unwrap_err().kind,
+            ErrorKind::TooManyTags
+        );
+        // Refused on count before the bad key in it is looked at.
+        let mut flood: Vec<Tag> = (0..60_000).map(|i| tag(&format!("k{i}"), "v")).collect();
+        flood[0].key = "bad!".into();
+        assert_eq!(
+            validate_tags(flood, "arn").unwrap_err().kind,
+            ErrorKind::TooManyTags
+        );
+        let keys: Vec<String> = (0..51).map(|i| format!("k{i}")).collect();
+        assert_eq!(
+            validate_untag_keys(&keys).unwrap_err().kind,
+            ErrorKind::ValidationException
+        );
+        assert!(validate_untag_keys(&keys[..50]).is_ok());
+        // Existing aws: keys may still be removed.
+        assert!(validate_untag_keys(&["aws:x".to_string()]).is_ok());
     }
 }

@@ -20,9 +20,9 @@ use crate::domain::pagination::{
     decode_optional, finish_page, invalid_token, page_size, MAX_TOKEN_LEN,
 };
 use crate::domain::payload::check_task_output;
-use crate::domain::tags::{check_limit, validate_tags};
+use crate::domain::tags::validate_tags;
 use crate::domain::task_token::MAX_TASK_TOKEN_LEN;
-use crate::domain::validation::{check_max_len, check_min_len};
+use crate::domain::validation::{check_max_len, check_min_len, check_no_nul, has_nul};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::store::{self, NewActivity, TaskReport, TaskReportOutcome};
 
@@ -39,9 +39,8 @@ impl Service {
         req: CreateActivityRequest,
     ) -> ApiResult<CreateActivityResponse> {
         validate_name(&req.name, "name")?;
-        let tags = validate_tags(req.tags)?;
         let arn = self.scope.activity(&req.name);
-        check_limit(std::iter::empty(), &tags, &arn)?;
+        let tags = validate_tags(req.tags, &arn)?;
         let created = self
             .store
             .activity_create(NewActivity {
@@ -135,6 +134,7 @@ impl Service {
             // Length only: workerName is not a resource name, so the character rules of names are not
             // applied (AWS does not say; host:port style worker names stay usable).
             check_max_len(worker, "workerName", MAX_NAME_LEN)?;
+            check_no_nul(worker, "workerName")?;
         }
         if self.store.activity_get(&arn).await?.is_none() {
             return Err(activity_does_not_exist(&arn));
@@ -241,7 +241,12 @@ impl Service {
 }
 
 /// Length 1-1024 (model constraint → ValidationException).
+/// A token with NUL cannot be one we issued (ours are URL-safe base64): InvalidToken, like any unknown token.
 fn check_task_token(token: &str) -> ApiResult<()> {
     check_min_len(token, "taskToken", 1)?;
-    check_max_len(token, "taskToken", MAX_TASK_TOKEN_LEN)
+    check_max_len(token, "taskToken", MAX_TASK_TOKEN_LEN)?;
+    if has_nul(token) {
+        return Err(invalid_token());
+    }
+    Ok(())
 }

@@ -18,10 +18,10 @@ use crate::domain::arn::{check_arn, ResourceType};
 use crate::domain::enums::AwsEnum;
 use crate::domain::names::validate_name;
 use crate::domain::pagination::{
-    decode_optional, finish_page, page_size, MAX_EXECUTIONS_TOKEN_LEN, MAX_TOKEN_LEN,
+    decode_optional, encode_token, finish_page, page_size, MAX_EXECUTIONS_TOKEN_LEN, MAX_TOKEN_LEN,
 };
 use crate::domain::payload::check_execution_input;
-use crate::domain::validation::{check_max_len, constraint_violation};
+use crate::domain::validation::{check_max_len, check_no_nul, constraint_violation, has_nul};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::executor::ExecutionStart;
 use crate::store::{
@@ -35,7 +35,7 @@ pub(super) const MAX_CAUSE_LEN: usize = 32_768;
 
 fn check_trace_header(header: &str) -> ApiResult<()> {
     check_max_len(header, "traceHeader", MAX_TRACE_HEADER_LEN)?;
-    if !header.is_ascii() {
+    if !header.is_ascii() || has_nul(header) {
         return Err(constraint_violation(
             header,
             "traceHeader",
@@ -48,9 +48,11 @@ fn check_trace_header(header: &str) -> ApiResult<()> {
 pub(super) fn check_error_and_cause(error: Option<&str>, cause: Option<&str>) -> ApiResult<()> {
     if let Some(error) = error {
         check_max_len(error, "error", MAX_ERROR_LEN)?;
+        check_no_nul(error, "error")?;
     }
     if let Some(cause) = cause {
         check_max_len(cause, "cause", MAX_CAUSE_LEN)?;
+        check_no_nul(cause, "cause")?;
     }
     Ok(())
 }
@@ -331,22 +333,66 @@ impl Service {
             now,
         )?;
         let execution = self.find_execution(&req.execution_arn).await?;
-        let mut events = self
-            .store
-            .history_page(HistoryQuery {
-                execution_id: execution.id,
-                after_id,
-                reverse: req.reverse_order,
-                limit: limit + 1,
-            })
-            .await?;
-        let next_token = finish_page(&mut events, limit, &query_key, now, |e| e.id)?;
+        // Read in chunks so the page can stop at its byte budget without loading up to 1,001 events of
+        // 256 KiB each first.
+        let mut events: Vec<crate::asl::HistoryEvent> = Vec::new();
+        let mut bytes = 0;
+        let mut cursor = after_id;
+        let more = 'fetch: loop {
+            let want = (limit + 1 - events.len()).min(HISTORY_CHUNK);
+            let chunk = self
+                .store
+                .history_page(HistoryQuery {
+                    execution_id: execution.id,
+                    after_id: cursor,
+                    reverse: req.reverse_order,
+                    limit: want,
+                })
+                .await?;
+            let last_chunk = chunk.len() < want;
+            for event in chunk {
+                if events.len() == limit || bytes >= HISTORY_PAGE_BYTES {
+                    break 'fetch true;
+                }
+                bytes += event_bytes(&event.details);
+                cursor = Some(event.id);
+                events.push(event);
+            }
+            if last_chunk {
+                break false;
+            }
+        };
+        let next_token = match (more, events.last()) {
+            (true, Some(last)) => Some(encode_token(&query_key, &last.id, now)?),
+            _ => None,
+        };
         if !req.include_execution_data.unwrap_or(true) {
             events
                 .iter_mut()
                 .for_each(crate::asl::history::strip_execution_data);
         }
         Ok(GetExecutionHistoryResponse { events, next_token })
+    }
+}
+
+/// A history page's byte budget: a page ends after the event that brings its details to 1 MiB, even
+/// below maxResults, with a nextToken for the rest. An event holds at most a few 256 KiB payloads, so a
+/// page stays under the 4 MiB gRPC clients accept by default (64 events of 250 KB were one 16 MB page).
+/// AWS bounds its pages too, without saying how; callers must follow nextToken whatever the page size.
+pub const HISTORY_PAGE_BYTES: usize = 1024 * 1024;
+
+/// Events read from the store at a time while a history page fills.
+const HISTORY_CHUNK: usize = 100;
+
+/// About how many bytes an event's details take in a response: the strings in them plus a little for
+/// each value (the payloads are the strings, so the estimate is close where it matters).
+fn event_bytes(details: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    8 + match details {
+        Value::String(s) => s.len(),
+        Value::Array(items) => items.iter().map(event_bytes).sum(),
+        Value::Object(members) => members.iter().map(|(k, v)| k.len() + event_bytes(v)).sum(),
+        _ => 0,
     }
 }
 

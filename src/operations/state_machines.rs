@@ -15,7 +15,7 @@ use crate::domain::arn::{check_arn, check_foreign_arn, ResourceType};
 use crate::domain::enums::StateMachineType;
 use crate::domain::names::validate_name;
 use crate::domain::pagination::{decode_optional, finish_page, page_size, MAX_TOKEN_LEN};
-use crate::domain::tags::{check_limit, validate_tags};
+use crate::domain::tags::validate_tags;
 use crate::domain::validation::{check_max_len, check_min_len};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::store::{
@@ -57,9 +57,8 @@ impl Service {
         };
         let logging = logging_json(req.logging_configuration.as_ref())?;
         let tracing = tracing_json(req.tracing_configuration.as_ref())?;
-        let tags = validate_tags(req.tags)?;
         let arn = self.scope.state_machine(&req.name);
-        check_limit(std::iter::empty(), &tags, &arn)?;
+        let tags = validate_tags(req.tags, &arn)?;
         check_definition(&req.definition, machine_type)?;
 
         let new = NewStateMachine {

@@ -6,7 +6,7 @@ use super::shapes::{
 };
 use super::Service;
 use crate::domain::arn::check_any_states_arn;
-use crate::domain::tags::{validate_key, validate_tags, MAX_TAGS};
+use crate::domain::tags::{too_many_tags, validate_tags, validate_untag_keys, MAX_TAGS};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::store::TagOutcome;
 
@@ -21,16 +21,12 @@ impl Service {
     pub async fn tag_resource(&self, req: TagResourceRequest) -> ApiResult<TagResourceResponse> {
         let arn = req.resource_arn;
         check_any_states_arn(&arn, "resourceArn")?;
-        let tags = validate_tags(req.tags)?;
+        let tags = validate_tags(req.tags, &arn)?;
         self.store.state_machine_finish_deletions().await?;
         match self.store.tags_add(&arn, &tags, MAX_TAGS).await? {
             TagOutcome::Applied => Ok(TagResourceResponse {}),
             TagOutcome::ResourceNotFound => Err(resource_not_found(&arn)),
-            // Same wording as the create-time check in domain::tags.
-            TagOutcome::TooManyTags => Err(ApiError::new(
-                ErrorKind::TooManyTags,
-                format!("Too many tags: '{arn}'"),
-            )),
+            TagOutcome::TooManyTags => Err(too_many_tags(&arn)),
         }
     }
 
@@ -40,9 +36,7 @@ impl Service {
     ) -> ApiResult<UntagResourceResponse> {
         let arn = req.resource_arn;
         check_any_states_arn(&arn, "resourceArn")?;
-        for key in &req.tag_keys {
-            validate_key(key, "tagKeys.member")?;
-        }
+        validate_untag_keys(&req.tag_keys)?;
         self.store.state_machine_finish_deletions().await?;
         if self.store.tags_remove(&arn, &req.tag_keys).await? {
             Ok(UntagResourceResponse {})

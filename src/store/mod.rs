@@ -221,7 +221,7 @@ pub enum TagOutcome {
     Applied,
     /// No state machine or activity has this ARN.
     ResourceNotFound,
-    /// The write would leave more than the limit of counted tags.
+    /// The write would leave more than the limit of tags.
     TooManyTags,
 }
 
@@ -423,7 +423,7 @@ pub trait Store: Send + Sync {
 
     // --- tags (state machines and activities) ---
 
-    /// Upserts tags, keeping at most `limit` counted tags on the resource.
+    /// Upserts tags, keeping at most `limit` tags on the resource.
     async fn tags_add(&self, resource_arn: &str, tags: &[Tag], limit: usize) -> Result<TagOutcome>;
     /// Removes the keys (unknown ones are ignored); false when the resource does not exist.
     async fn tags_remove(&self, resource_arn: &str, keys: &[String]) -> Result<bool>;

@@ -7,7 +7,6 @@ use serde_json::{json, Value};
 use super::lease::{Lease, LeasedExecution};
 use super::rows::Columns;
 use super::*;
-use crate::domain::tags::counted;
 
 /// A state machine joined with its current version (columns as [`state_machine`] reads them).
 pub(crate) const STATE_MACHINE_SELECT: &str = "SELECT sm.id, sm.arn, sm.name, sm.type, sm.status, sm.creation_date, \
@@ -194,14 +193,35 @@ pub(crate) fn quota_check(count: i64, quota: u64) -> Result<()> {
     Ok(())
 }
 
-/// Whether adding `tags` to a resource that has the `existing` keys keeps it within `limit` counted tags.
+/// Whether adding `tags` to a resource that has the `existing` keys keeps it within `limit` tags (every
+/// key counts: callers cannot add `aws:` keys, see domain::tags).
 pub(crate) fn tags_fit(existing: &[String], tags: &[Tag], limit: usize) -> bool {
-    let existing_counted = existing.iter().filter(|k| counted(k)).count();
+    let existing_keys: std::collections::HashSet<&str> =
+        existing.iter().map(String::as_str).collect();
     let added = tags
         .iter()
-        .filter(|t| counted(&t.key) && !existing.contains(&t.key))
+        .filter(|t| !existing_keys.contains(t.key.as_str()))
         .count();
-    existing_counted + added <= limit
+    existing_keys.len() + added <= limit
+}
+
+/// An engine-made error or cause as the execution row keeps it. The API refuses NUL in the values
+/// callers send, but the engine can still produce one (a Fail state's `ErrorPath` reading `"\u0000"`
+/// from the input; its `Error` written as `"\u0000"` in the definition). Postgres TEXT cannot hold NUL,
+/// so on both backends the row gets U+FFFD in its place; the history events keep the exact value (they
+/// are JSON text, where NUL is the escape `\u0000`).
+pub(crate) fn storable_text(text: Option<&str>) -> Option<String> {
+    text.map(|t| t.replace('\0', "\u{FFFD}"))
+}
+
+/// The activity ARNs a definition names that could exist: one with NUL cannot (names refuse control
+/// characters) and cannot be sent to Postgres either, so it is left out of the lookup and the engine
+/// finds the activity missing instead of the step failing on storage.
+pub(crate) fn lookup_arns(arns: &[String]) -> Vec<&str> {
+    arns.iter()
+        .map(String::as_str)
+        .filter(|arn| !arn.contains('\0'))
+        .collect()
 }
 
 /// History event 1 of every execution.
@@ -217,6 +237,57 @@ pub(crate) fn execution_started(new: &NewExecution, role_arn: &str) -> HistoryEv
             "roleArn": role_arn,
         }),
     }
+}
+
+/// The worker reports still in an execution's inbox when StopExecution aborts it, as the history events
+/// the engine would have written for them (numbered on from `last_event_id`, each at the time it was
+/// accepted). A report a worker was told was accepted is applied before the abort, never dropped:
+/// StopExecution records it, then `ExecutionAborted`. (The engine links an event to its thread's previous
+/// one; the store does not know the threads, so these link to none, like `ExecutionAborted`.)
+/// Heartbeats and unreadable rows record nothing.
+pub(crate) fn reports_before_abort(
+    inbox: &[(String, DateTime<Utc>)],
+    last_event_id: i64,
+) -> Vec<HistoryEvent> {
+    use crate::asl::Signal;
+    let mut events = Vec::new();
+    for (text, accepted_at) in inbox {
+        let Ok(signal) = serde_json::from_str::<Signal>(text) else {
+            continue;
+        };
+        let (event_type, details) = match signal {
+            Signal::TaskStarted { worker_name, .. } => (
+                "ActivityStarted",
+                match worker_name {
+                    Some(w) => json!({"workerName": w}),
+                    None => json!({}),
+                },
+            ),
+            Signal::TaskSucceeded { output, .. } => (
+                "ActivitySucceeded",
+                json!({"output": output, "outputDetails": {"truncated": false}}),
+            ),
+            Signal::TaskFailed { error, cause, .. } => {
+                let mut d = serde_json::Map::new();
+                if let Some(e) = error {
+                    d.insert("error".into(), Value::String(e));
+                }
+                if let Some(c) = cause {
+                    d.insert("cause".into(), Value::String(c));
+                }
+                ("ActivityFailed", Value::Object(d))
+            }
+            Signal::TaskHeartbeat { .. } => continue,
+        };
+        events.push(HistoryEvent {
+            id: last_event_id + 1 + events.len() as i64,
+            previous_event_id: 0,
+            timestamp: *accepted_at,
+            event_type: event_type.to_string(),
+            details,
+        });
+    }
+    events
 }
 
 /// The event StopExecution appends after the execution's last one.
@@ -246,8 +317,8 @@ pub(crate) struct StartRow<'a> {
     pub stop_date: Option<DateTime<Utc>>,
     pub engine_state: Option<&'a str>,
     pub output: Option<&'a str>,
-    pub error: Option<&'a str>,
-    pub cause: Option<&'a str>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
     pub lease_owner: Option<&'a str>,
     pub lease_until: Option<DateTime<Utc>>,
     /// The fence a start's lease begins with (1 when the start is leased, else 0).
@@ -266,8 +337,8 @@ impl<'a> StartRow<'a> {
             stop_date,
             engine_state: step.map(|s| s.engine_state.as_str()),
             output: closing.and_then(|c| c.output.as_deref()),
-            error: closing.and_then(|c| c.error.as_deref()),
-            cause: closing.and_then(|c| c.cause.as_deref()),
+            error: storable_text(closing.and_then(|c| c.error.as_deref())),
+            cause: storable_text(closing.and_then(|c| c.cause.as_deref())),
             lease_owner: new.lease.as_ref().map(|l| l.owner.as_str()),
             lease_until: new.lease.as_ref().map(|l| l.until),
             lease_version: i64::from(new.lease.is_some()),

@@ -213,7 +213,23 @@ macro_rules! same_sql {
                     let record = Self::execution_by_id(&mut tx, stop.execution_id).await?;
                     return Ok(StopOutcome::AlreadyClosed(record));
                 }
-                let event_id = row.int("last_event_id")? + 1;
+                // Reports accepted before this stop (their inbox rows are still here: the row lock
+                // orders every report before or after the stop) are applied first; see
+                // records::reports_before_abort.
+                let inbox: Vec<(String, chrono::DateTime<chrono::Utc>)> = sqlx::query(
+                    "SELECT message, created_at FROM execution_inbox WHERE execution_id = $1 ORDER BY id",
+                )
+                .bind(stop.execution_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| Ok((r.text("message")?, r.time("created_at")?)))
+                .collect::<$crate::store::Result<_>>()?;
+                let reports = $crate::store::records::reports_before_abort(
+                    &inbox,
+                    row.int("last_event_id")?,
+                );
+                let event_id = row.int("last_event_id")? + reports.len() as i64 + 1;
                 sqlx::query(
                     "UPDATE executions SET status = 'ABORTED', stop_date = $2, error = $3, cause = $4, \
                      due_at = NULL, lease_version = lease_version + 1, last_event_id = $5 WHERE id = $1",
@@ -225,6 +241,9 @@ macro_rules! same_sql {
                 .bind(event_id)
                 .execute(&mut *tx)
                 .await?;
+                for event in &reports {
+                    Self::insert_event(&mut tx, stop.execution_id, event).await?;
+                }
                 let aborted = $crate::store::records::execution_aborted(&stop, event_id);
                 Self::insert_event(&mut tx, stop.execution_id, &aborted).await?;
                 sqlx::query(
@@ -289,7 +308,7 @@ macro_rules! same_sql {
                     .ok_or($crate::store::Error::NotFound)
             }
 
-            /// Upserts tags, keeping at most `limit` counted tags on the resource.
+            /// Upserts tags, keeping at most `limit` tags on the resource.
             pub(super) async fn tags_add(
                 &self,
                 resource_arn: &str,

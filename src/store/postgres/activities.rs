@@ -85,13 +85,19 @@ impl PgStore {
         let mut tx = self.pool.begin().await?;
         // Lock order everywhere: the execution row, then its task rows (as the executor's commit and
         // StopExecution do), so a report never deadlocks with them.
-        sqlx::query(
-            "SELECT e.id FROM executions e JOIN activity_tasks t ON t.execution_id = e.id \
+        // Holding that lock, the report sees a StopExecution either committed (the execution is no longer
+        // RUNNING and its tasks are CANCELLED: refused) or not yet begun (accepted; the stop then records
+        // it before the abort), never half of one.
+        let status: Option<String> = sqlx::query_scalar(
+            "SELECT e.status FROM executions e JOIN activity_tasks t ON t.execution_id = e.id \
              WHERE t.token = $1 FOR NO KEY UPDATE OF e",
         )
         .bind(token)
         .fetch_optional(&mut *tx)
         .await?;
+        if status.is_some_and(|s| s != ExecutionStatus::Running.as_str()) {
+            return Ok(TaskReportOutcome::TimedOut);
+        }
         let row = sqlx::query(&format!(
             "SELECT {TASK_COLUMNS} FROM activity_tasks WHERE token = $1 FOR UPDATE"
         ))

@@ -221,7 +221,7 @@ impl LeaseStore for PgStore {
     async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>> {
         let found: Vec<String> =
             sqlx::query_scalar("SELECT arn FROM activities WHERE arn = ANY($1)")
-                .bind(arns)
+                .bind(records::lookup_arns(arns))
                 .fetch_all(&self.pool)
                 .await?;
         Ok(found.into_iter().collect())
@@ -258,8 +258,12 @@ impl LeaseStore for PgStore {
             .bind(events.last().map(|e| e.id))
             .bind(closing.map(|c| c.status.as_str()))
             .bind(closing.and_then(|c| c.output.as_deref()))
-            .bind(closing.and_then(|c| c.error.as_deref()))
-            .bind(closing.and_then(|c| c.cause.as_deref()))
+            .bind(records::storable_text(
+                closing.and_then(|c| c.error.as_deref()),
+            ))
+            .bind(records::storable_text(
+                closing.and_then(|c| c.cause.as_deref()),
+            ))
             .bind(commit.now)
             .bind(commit.lease.due_at)
             .bind(commit.step.wake_at);

@@ -221,8 +221,8 @@ impl Starter {
             .bind(rows.iter().map(|r| r.due_at).collect::<Vec<_>>())
             .bind(rows.iter().map(|r| r.last_event_id).collect::<Vec<_>>())
             .bind(rows.iter().map(|r| r.output).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.error).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.cause).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.error.as_deref()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.cause.as_deref()).collect::<Vec<_>>())
             .bind(rows.iter().map(|r| r.stop_date).collect::<Vec<_>>())
             .bind(event_ords);
         Ok(events

@@ -114,6 +114,15 @@ impl SqliteStore {
             Ok(decided) => decided,
             Err(outcome) => return Ok(outcome),
         };
+        // One writer: a StopExecution either committed before this (refused here) or runs after it
+        // (and records this report before the abort).
+        let status: String = sqlx::query_scalar("SELECT status FROM executions WHERE id = ?1")
+            .bind(task.execution_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if status != ExecutionStatus::Running.as_str() {
+            return Ok(TaskReportOutcome::TimedOut);
+        }
         if let Some(status) = accepted.close {
             sqlx::query("UPDATE activity_tasks SET status = ?2, closed_at = ?3 WHERE id = ?1")
                 .bind(task.id)

@@ -173,11 +173,12 @@ impl LeaseStore for SqliteStore {
     }
 
     async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>> {
+        let arns = records::lookup_arns(arns);
         if arns.is_empty() {
             return Ok(HashSet::new());
         }
         let mut select = QueryBuilder::<Sqlite>::new("SELECT arn FROM activities WHERE arn");
-        push_in_list(&mut select, arns);
+        push_in_list(&mut select, &arns);
         let rows = select.build().fetch_all(&self.reader).await?;
         rows.iter()
             .map(|row| Ok(row.try_get::<String, _>("arn")?))
@@ -260,8 +261,8 @@ impl LeaseStore for SqliteStore {
                 .bind(id)
                 .bind(closing.status.as_str())
                 .bind(&closing.output)
-                .bind(&closing.error)
-                .bind(&closing.cause)
+                .bind(records::storable_text(closing.error.as_deref()))
+                .bind(records::storable_text(closing.cause.as_deref()))
                 .bind(now)
                 .bind(&commit.step.engine_state)
                 .bind(last_event_id)

@@ -52,6 +52,11 @@ pub enum OpenError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot create the database file {path}: {source}")]
+    CreateFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot open the lock file {path}: {source}")]
     LockFile {
         path: PathBuf,
@@ -121,12 +126,23 @@ impl SqliteStore {
 
         let database = options.get_filename().to_path_buf();
         if let Some(folder) = database.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder).map_err(|source| OpenError::CreateFolder {
-                path: folder.to_path_buf(),
-                source,
-            })?;
+            // The file holds task tokens and payloads: a folder we create is the owner's only (0700).
+            // An existing folder keeps its mode (it may be `.` or a shared mount).
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(folder)
+                .map_err(|source| OpenError::CreateFolder {
+                    path: folder.to_path_buf(),
+                    source,
+                })?;
         }
         let lock = lock_database(&database)?;
+        create_private(&database).map_err(|source| OpenError::CreateFile {
+            path: database.clone(),
+            source,
+        })?;
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
             // NORMAL is durable against process crashes in WAL mode; a power loss may drop the last
@@ -148,11 +164,27 @@ impl SqliteStore {
         })
     }
 
-    /// Applies the migrations in `migrations/sqlite` (embedded at build time).
+    /// Applies the migrations in `migrations/sqlite` (embedded at build time), then releases every
+    /// execution lease: this process holds the file's lock, and only one process ever owns the file, so
+    /// any lease in it belongs to a process that is gone (killed, crashed) and would otherwise hold its
+    /// executions for up to a lease duration.
     pub async fn migrate(&self) -> Result<()> {
         sqlx::migrate!("./migrations/sqlite")
             .run(&self.writer)
             .await?;
+        let released = sqlx::query(
+            "UPDATE executions SET last_owner = lease_owner, lease_owner = NULL, \
+             lease_expires_at = NULL WHERE lease_owner IS NOT NULL OR lease_expires_at IS NOT NULL",
+        )
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        if released > 0 {
+            tracing::info!(
+                released,
+                "released the leases of the previous owner of the SQLite file"
+            );
+        }
         Ok(())
     }
 
@@ -163,7 +195,25 @@ impl SqliteStore {
 }
 
 /// Takes the exclusive lock that makes one process the owner of `database`.
+/// Creates the database file readable and writable by its owner only (0600), so other local users
+/// cannot read tokens and payloads; SQLite gives its `-wal` and `-shm` files the same mode. An existing
+/// file is left as it is.
+fn create_private(database: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(database)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 fn lock_database(database: &Path) -> std::result::Result<File, OpenError> {
+    use std::os::unix::fs::OpenOptionsExt;
     let mut name = database.as_os_str().to_os_string();
     name.push(".lock");
     let lock_path = PathBuf::from(name);
@@ -171,6 +221,7 @@ fn lock_database(database: &Path) -> std::result::Result<File, OpenError> {
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(&lock_path)
         .map_err(|source| OpenError::LockFile {
             path: lock_path.clone(),
