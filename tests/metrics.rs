@@ -34,7 +34,10 @@ async fn scrape(server: &TestServer) -> String {
 /// The value of the sample with exactly these labels (sorted by name, as the endpoint writes them).
 fn value(scrape: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
-    let prefix = format!("{name}{{{}}} ", labels.join(","));
+    let prefix = match labels.is_empty() {
+        true => format!("{name} "),
+        false => format!("{name}{{{}}} ", labels.join(",")),
+    };
     scrape
         .lines()
         .find_map(|line| line.strip_prefix(&prefix))
@@ -45,8 +48,9 @@ async fn executions_of_each_outcome_are_counted(backend: Backend) {
     let clock = ManualClock::new(chrono::Utc::now());
     let mut server = TestServer::start_timed(backend, clock.clone(), |_| {}).await;
     let prefix = format!("{backend:?}").to_lowercase();
+    let client = server.client.clone();
     let machine = |suffix: &str, definition: serde_json::Value| {
-        let mut client = server.client.clone();
+        let mut client = client.clone();
         let name = format!("{prefix}-{suffix}");
         async move {
             client
@@ -116,7 +120,60 @@ async fn executions_of_each_outcome_are_counted(backend: Backend) {
         }
     }
 
+    // One activity task, taken by a worker and answered.
+    let activity = server
+        .client
+        .create_activity(pb::CreateActivityRequest {
+            name: format!("{prefix}-work"),
+            tags: vec![],
+        })
+        .await
+        .expect("activity")
+        .into_inner()
+        .activity_arn;
+    let task_machine = machine(
+        "task",
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": activity, "End": true}}}),
+    )
+    .await;
+    server
+        .client
+        .start_execution(pb::StartExecutionRequest {
+            state_machine_arn: task_machine,
+            ..Default::default()
+        })
+        .await
+        .expect("start");
+    let task = server
+        .client
+        .get_activity_task(pb::GetActivityTaskRequest {
+            activity_arn: activity,
+            worker_name: None,
+        })
+        .await
+        .expect("poll")
+        .into_inner();
+    server
+        .client
+        .send_task_success(pb::SendTaskSuccessRequest {
+            task_token: task.task_token.expect("a task"),
+            output: "{}".into(),
+        })
+        .await
+        .expect("answer");
+
     let scraped = scrape(&server).await;
+    // Both backends' scenarios share this process's counters: at least this scenario's task.
+    for family in [
+        "sfn_activity_tasks_scheduled_total",
+        "sfn_activity_tasks_started_total",
+        "sfn_activity_task_wait_seconds_count",
+    ] {
+        assert!(
+            value(&scraped, family, &[]).is_some_and(|v| v >= 1.0),
+            "{family}\n{scraped}"
+        );
+    }
     for (machine, status) in [
         (&ok, "SUCCEEDED"),
         (&fail, "FAILED"),

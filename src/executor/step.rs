@@ -372,6 +372,9 @@ impl Executor {
         METRICS
             .activity_tasks_scheduled
             .add(summary.scheduled.len() as u64, &[]);
+        METRICS
+            .activity_tasks_timed_out
+            .add(summary.tasks_timed_out, &[]);
         for arn in &summary.scheduled {
             self.wakeups.activity_queued(arn);
         }
@@ -501,6 +504,7 @@ fn stored_state(
 pub(super) struct StepSummary {
     events: u64,
     states_entered: u64,
+    tasks_timed_out: u64,
     scheduled: Vec<String>,
     closed: Option<ExecutionStatus>,
     /// state_machine_arn and type, for the execution metrics.
@@ -523,6 +527,19 @@ impl StepSummary {
         let closed = step.closing.as_ref().map(|c| c.status);
         StepSummary {
             events: step.events.len() as u64,
+            tasks_timed_out: step
+                .tasks
+                .iter()
+                .filter(|t| {
+                    matches!(
+                        t,
+                        TaskChange::Close {
+                            timed_out: true,
+                            ..
+                        }
+                    )
+                })
+                .count() as u64,
             states_entered: step
                 .events
                 .iter()

@@ -17,6 +17,9 @@
 //! | `sfn_history_events_total` | counter | history events written by steps |
 //! | `sfn_executor_inbox_unreadable_total` | counter | inbox messages a step found unreadable and left in place |
 //! | `sfn_activity_tasks_scheduled_total` | counter | |
+//! | `sfn_activity_tasks_started_total` | counter | tasks handed to a worker by GetActivityTask |
+//! | `sfn_activity_tasks_timed_out_total` | counter | tasks closed by their TimeoutSeconds or HeartbeatSeconds |
+//! | `sfn_activity_task_wait_seconds` | histogram | from a task's scheduling to a worker taking it |
 //! | `sfn_activity_pollers` | gauge | GetActivityTask long polls waiting in this process |
 //! | `sfn_executions_due_backlog` | gauge | executions due now that no executor holds (executor processes) |
 //! | `sfn_db_connections` | gauge | `state` (in_use, idle): the database pool |
@@ -51,6 +54,9 @@ pub struct Metrics {
     pub history_events: Counter<u64>,
     pub inbox_unreadable: Counter<u64>,
     pub activity_tasks_scheduled: Counter<u64>,
+    pub activity_tasks_started: Counter<u64>,
+    pub activity_tasks_timed_out: Counter<u64>,
+    pub activity_task_wait: Histogram<f64>,
     pub activity_pollers: UpDownCounter<i64>,
     pub due_backlog: Gauge<u64>,
     pub db_connections: Gauge<u64>,
@@ -152,6 +158,18 @@ fn instruments(meter: Meter) -> Metrics {
         activity_tasks_scheduled: counter(
             "sfn.activity.tasks.scheduled",
             "Activity tasks queued for workers",
+        ),
+        activity_tasks_started: counter(
+            "sfn.activity.tasks.started",
+            "Activity tasks handed to a worker",
+        ),
+        activity_tasks_timed_out: counter(
+            "sfn.activity.tasks.timed_out",
+            "Activity tasks closed by their TimeoutSeconds or HeartbeatSeconds",
+        ),
+        activity_task_wait: seconds(
+            "sfn.activity.task.wait",
+            "Time from an activity task's scheduling to a worker taking it",
         ),
         activity_pollers: meter
             .i64_up_down_counter("sfn.activity.pollers")

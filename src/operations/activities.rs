@@ -24,6 +24,7 @@ use crate::domain::tags::validate_tags;
 use crate::domain::task_token::MAX_TASK_TOKEN_LEN;
 use crate::domain::validation::{check_max_len, check_min_len, check_no_nul, has_nul};
 use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::metrics::METRICS;
 use crate::store::{self, NewActivity, TaskReport, TaskReportOutcome};
 
 const LIST_QUERY: &str = "ListActivities";
@@ -158,6 +159,11 @@ impl Service {
                 .await?;
             if let Some(task) = claimed {
                 self.wakeups.work_due();
+                let waited = (self.clock.now() - task.created_at)
+                    .to_std()
+                    .unwrap_or_default();
+                METRICS.activity_tasks_started.add(1, &[]);
+                METRICS.activity_task_wait.record(waited.as_secs_f64(), &[]);
                 return Ok(GetActivityTaskResponse {
                     task_token: Some(task.token),
                     input: Some(task.input),
