@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use protox::prost::Message;
 
+const ERROR_DETAILS: &str = "proto/google/rpc/error_details.proto";
+
 const PROTO_FILES: &[&str] = &[
     "proto/stepfunctions/v1/stepfunctions.proto",
     "proto/stepfunctions/v1/history.proto",
@@ -56,6 +58,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(
         out_dir.join("stepfunctions_descriptor.bin"),
         descriptors.encode_to_vec(),
+    )?;
+    // Served by reflection only (tonic-types has the Rust type): lets clients decode the error detail.
+    println!("cargo:rerun-if-changed={ERROR_DETAILS}");
+    std::fs::write(
+        out_dir.join("error_details_descriptor.bin"),
+        protox::compile([ERROR_DETAILS], ["proto"])?.encode_to_vec(),
     )?;
 
     // A body that does not decode is the caller's ValidationException, not INTERNAL (see src/api/codec.rs).

@@ -108,7 +108,8 @@ pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryError> {
                 tracing_subscriber::fmt::layer()
                     .json()
                     .flatten_event(true)
-                    .with_current_span(false)
+                    // The current span names the call (gRPC path) or the execution being stepped.
+                    .with_current_span(true)
                     .with_span_list(false)
                     .with_writer(std::io::stderr),
             ),

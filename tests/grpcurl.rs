@@ -180,6 +180,19 @@ async fn grpcurl_reflection_and_json_calls(backend: Backend) {
     assert!(!ok, "describing a missing state machine succeeded");
     assert!(stderr.contains("NotFound"), "{stderr}");
     assert!(stderr.contains("StateMachineDoesNotExist: "), "{stderr}");
+    // The ErrorInfo detail is decoded, its type found through reflection.
+    assert!(
+        stderr.contains("\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\"reason\":\"StateMachineDoesNotExist\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\"domain\":\"states.amazonaws.com\""),
+        "{stderr}"
+    );
 }
 
 #[test]

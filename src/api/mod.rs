@@ -19,4 +19,7 @@ pub mod pb {
     /// The encoded file descriptor set of the API (with its imports), served by gRPC reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/stepfunctions_descriptor.bin"));
+    /// `google.rpc.ErrorInfo`, the detail every error carries, for reflection.
+    pub const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/error_details_descriptor.bin"));
 }

@@ -26,6 +26,8 @@ pub fn status_from(error: ApiError) -> Status {
         HashMap::<String, String>::new(),
     );
     let mut message = error.to_string();
+    // Inside the call's span, which names the method.
+    tracing::debug!(error = %message, "call refused");
     if message.len() > MAX_MESSAGE_BYTES {
         let mut cut = MAX_MESSAGE_BYTES - 3;
         while !message.is_char_boundary(cut) {

@@ -206,6 +206,7 @@ impl Executor {
         let mut outcome = self.control.execution_start(new).await?;
         if let StartOutcome::Started { leased, execution } = &mut outcome {
             super::execution_log::write(&started_log);
+            tracing::info!(execution = %execution.arn, "execution started");
             crate::metrics::METRICS.executions_started.add(
                 1,
                 &crate::metrics::execution_attributes(&state_machine_arn, &execution.arn),

@@ -379,6 +379,12 @@ impl Executor {
             self.wakeups.activity_queued(arn);
         }
         if let Some(status) = summary.closed {
+            match &summary.error {
+                Some(error) => tracing::info!(execution = %summary.execution_arn,
+                    status = status.as_str(), %error, "execution ended"),
+                None => tracing::info!(execution = %summary.execution_arn,
+                    status = status.as_str(), "execution ended"),
+            }
             let mut attributes = summary.attributes.clone();
             attributes.push(opentelemetry::KeyValue::new("status", status.as_str()));
             METRICS.executions_closed.add(1, &attributes);
@@ -507,6 +513,9 @@ pub(super) struct StepSummary {
     tasks_timed_out: u64,
     scheduled: Vec<String>,
     closed: Option<ExecutionStatus>,
+    execution_arn: String,
+    /// The error of a closing step that did not succeed.
+    error: Option<String>,
     /// state_machine_arn and type, for the execution metrics.
     attributes: Vec<opentelemetry::KeyValue>,
     /// How long the execution ran, when this step closed it.
@@ -551,6 +560,8 @@ impl StepSummary {
                 .map(|(_, arn, _, _)| arn.to_string())
                 .collect(),
             closed,
+            execution_arn: execution_arn.to_string(),
+            error: step.closing.as_ref().and_then(|c| c.error.clone()),
             attributes: crate::metrics::execution_attributes(state_machine_arn, execution_arn),
             duration: closed.map(|_| {
                 (now - start_date)

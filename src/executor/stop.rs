@@ -24,6 +24,7 @@ impl Executor {
             })
             .await?;
         if let StopOutcome::Stopped(stopped) = &outcome {
+            tracing::info!(execution = %stopped.arn, status = "ABORTED", "execution ended");
             let mut attributes = execution_attributes(&stopped.state_machine_arn, &stopped.arn);
             attributes.push(opentelemetry::KeyValue::new("status", "ABORTED"));
             METRICS.executions_closed.add(1, &attributes);
