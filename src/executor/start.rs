@@ -25,6 +25,8 @@ pub struct ExecutionStart {
     /// JSON text, already checked against AWS's limits.
     pub input: String,
     pub trace_header: Option<String>,
+    /// The caller's W3C `traceparent` (gRPC metadata), which links the execution's trace to the caller.
+    pub traceparent: Option<String>,
     pub start_date: DateTime<Utc>,
     pub express: bool,
 }
@@ -54,6 +56,11 @@ impl Executor {
     ) -> store::Result<Started> {
         let mut with_first_step = self.runs_steps();
         let mut machine_changed = false;
+        // Chosen once, so a retried insert keeps them. Stored even when this process exports no spans:
+        // the processes that step or close the execution may.
+        let caller =
+            crate::traces::caller_span(start.traceparent.as_deref(), start.trace_header.as_deref());
+        let trace_context = Some(crate::traces::ExecutionTrace::new(caller).to_stored());
         loop {
             let first_step = match with_first_step {
                 true => self.first_step(machine, &start).await,
@@ -71,6 +78,7 @@ impl Executor {
                 name: start.name.clone(),
                 input: start.input.clone(),
                 trace_header: start.trace_header.clone(),
+                trace_context: trace_context.clone(),
                 start_date: start.start_date,
                 express: start.express,
                 lease: reservation.as_ref().map(|r| r.request.clone()),
