@@ -10,6 +10,7 @@
 //! process's leases expire and another process claims the executions.
 
 pub mod retention;
+mod spans;
 mod start;
 mod step;
 mod stop;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::spans::{Closed, Traced};
 use super::step::StepSummary;
 use super::{Executor, StepError};
 use crate::asl::{ExecutionInfo, ExecutionState};
@@ -190,8 +191,29 @@ impl Executor {
             }
             None => true,
         };
+        // Kept for the spans only when they go somewhere (the insert takes the start).
+        let traced = crate::traces::enabled()
+            .then(|| new.first_step.as_ref().map(|f| f.step.clone()))
+            .flatten();
         let mut outcome = self.control.execution_start(new).await?;
         if let StartOutcome::Started { leased, execution } = &mut outcome {
+            if let Some(step) = &traced {
+                let closed = step.closing.as_ref().map(|c| Closed {
+                    status: c.status,
+                    stop_date: execution.start_date,
+                    error: c.error.as_deref(),
+                    cause: c.cause.as_deref(),
+                });
+                let execution_traced = Traced {
+                    execution_id: execution.id,
+                    trace_context: execution.trace_context.as_deref(),
+                    execution_arn: &execution.arn,
+                    state_machine_arn: &state_machine_arn,
+                    start_date: execution.start_date,
+                };
+                self.emit_spans(&execution_traced, &step.events, closed)
+                    .await;
+            }
             crate::metrics::METRICS.executions_started.add(
                 1,
                 &crate::metrics::execution_attributes(&state_machine_arn, &execution.arn),
