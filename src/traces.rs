@@ -29,6 +29,8 @@ pub fn tracer() -> opentelemetry::global::BoxedTracer {
 pub struct CallerSpan {
     pub trace_id: TraceId,
     pub span_id: Option<SpanId>,
+    /// The caller's sampling decision, which the execution's spans follow.
+    pub sampled: bool,
 }
 
 /// The ids of an execution's span, as stored with the execution.
@@ -38,6 +40,9 @@ pub struct ExecutionTrace {
     pub span_id: SpanId,
     /// The caller's span, the execution span's parent.
     pub parent: Option<SpanId>,
+    /// Whether the execution's spans are recorded (the caller's decision; executions without a caller
+    /// always are).
+    pub sampled: bool,
 }
 
 impl ExecutionTrace {
@@ -50,12 +55,14 @@ impl ExecutionTrace {
             trace_id,
             span_id: SpanId::from_bytes(nonzero_random()),
             parent: caller.and_then(|c| c.span_id),
+            sampled: caller.is_none_or(|c| c.sampled),
         }
     }
 
     /// The stored form: the execution span's `traceparent`, then `;<caller span id>` when it has one.
     pub fn to_stored(&self) -> String {
-        let mut text = format!("00-{}-{}-01", self.trace_id, self.span_id);
+        let flags = if self.sampled { "01" } else { "00" };
+        let mut text = format!("00-{}-{}-{flags}", self.trace_id, self.span_id);
         if let Some(parent) = self.parent {
             text.push(';');
             text.push_str(&parent.to_string());
@@ -73,31 +80,28 @@ impl ExecutionTrace {
             trace_id: caller.trace_id,
             span_id: caller.span_id?,
             parent,
+            sampled: caller.sampled,
         })
     }
 
-    /// The execution span as a remote, sampled span context, for parenting its state and task spans.
+    /// The execution span as a remote span context, for parenting its state and task spans.
     pub fn span_context(&self) -> SpanContext {
-        SpanContext::new(
-            self.trace_id,
-            self.span_id,
-            TraceFlags::SAMPLED,
-            true,
-            TraceState::default(),
-        )
+        self.remote(self.span_id)
+    }
+
+    /// A span of this execution's trace, as a remote parent.
+    pub fn remote(&self, span_id: SpanId) -> SpanContext {
+        let flags = if self.sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        SpanContext::new(self.trace_id, span_id, flags, true, TraceState::default())
     }
 
     /// The caller's span context, the execution span's parent, when there is one.
     pub fn parent_context(&self) -> Option<SpanContext> {
-        self.parent.map(|parent| {
-            SpanContext::new(
-                self.trace_id,
-                parent,
-                TraceFlags::SAMPLED,
-                true,
-                TraceState::default(),
-            )
-        })
+        self.parent.map(|parent| self.remote(parent))
     }
 }
 
@@ -123,10 +127,11 @@ pub fn parse_traceparent(text: &str) -> Option<CallerSpan> {
     if version == "00" && parts.next().is_some() {
         return None;
     }
-    u8::from_str_radix(flags, 16).ok()?;
+    let flags = u8::from_str_radix(flags, 16).ok()?;
     Some(CallerSpan {
         trace_id: trace_id(trace)?,
         span_id: Some(span_id(span)?),
+        sampled: flags & 1 == 1,
     })
 }
 
@@ -139,6 +144,7 @@ pub fn parse_trace_header(text: &str) -> Option<CallerSpan> {
     }
     let mut root = None;
     let mut parent = None;
+    let mut sampled = true;
     for field in text.split(';') {
         let Some((key, value)) = field.split_once('=') else {
             continue;
@@ -146,6 +152,8 @@ pub fn parse_trace_header(text: &str) -> Option<CallerSpan> {
         match key.trim() {
             "Root" => root = Some(value.trim()),
             "Parent" => parent = Some(value.trim()),
+            // X-Ray's "not sampled"; absent or "?" (deferred) count as sampled.
+            "Sampled" => sampled = value.trim() != "0",
             _ => {}
         }
     }
@@ -160,6 +168,7 @@ pub fn parse_trace_header(text: &str) -> Option<CallerSpan> {
             Some(p) => Some(span_id(p)?),
             None => None,
         },
+        sampled,
     })
 }
 
@@ -206,8 +215,14 @@ mod tests {
         let caller = parse_traceparent(&format!("00-{TRACE}-{SPAN}-01")).unwrap();
         assert_eq!(caller.trace_id.to_string(), TRACE);
         assert_eq!(caller.span_id.unwrap().to_string(), SPAN);
-        // Unsampled callers still link.
-        assert!(parse_traceparent(&format!("00-{TRACE}-{SPAN}-00")).is_some());
+        assert!(caller.sampled);
+        // Unsampled callers still link, and their decision is kept.
+        let unsampled = parse_traceparent(&format!("00-{TRACE}-{SPAN}-00")).unwrap();
+        assert!(!unsampled.sampled);
+        let trace = ExecutionTrace::new(Some(unsampled));
+        assert!(!trace.sampled);
+        assert!(!trace.span_context().is_sampled());
+        assert_eq!(ExecutionTrace::from_stored(&trace.to_stored()), Some(trace));
     }
 
     #[test]
@@ -238,6 +253,7 @@ mod tests {
             "5759e988bd862e3fe1be46a994272793"
         );
         assert_eq!(caller.span_id.unwrap().to_string(), "53995c3f42cd8ad8");
+        assert!(caller.sampled);
         // Fields in another order, without a parent.
         let caller =
             parse_trace_header("Sampled=0;Root=1-5759e988-bd862e3fe1be46a994272793").unwrap();
@@ -246,6 +262,7 @@ mod tests {
             "5759e988bd862e3fe1be46a994272793"
         );
         assert_eq!(caller.span_id, None);
+        assert!(!caller.sampled);
     }
 
     #[test]
@@ -288,6 +305,7 @@ mod tests {
         assert_eq!(ExecutionTrace::from_stored(&trace.to_stored()), Some(trace));
         let alone = ExecutionTrace::new(None);
         assert_eq!(alone.parent, None);
+        assert!(alone.sampled);
         assert_eq!(ExecutionTrace::from_stored(&alone.to_stored()), Some(alone));
         assert_eq!(ExecutionTrace::from_stored("nonsense"), None);
     }

@@ -60,7 +60,12 @@ impl Executor {
         if !crate::traces::enabled() {
             return;
         }
-        let Some(trace) = traced.trace_context.and_then(ExecutionTrace::from_stored) else {
+        // The caller chose not to record this trace.
+        let Some(trace) = traced
+            .trace_context
+            .and_then(ExecutionTrace::from_stored)
+            .filter(|t| t.sampled)
+        else {
             return;
         };
         let mut known: HashMap<i64, &HistoryEvent> = events.iter().map(|e| (e.id, e)).collect();
@@ -115,13 +120,8 @@ impl Executor {
                     e.event_type.ends_with("StateEntered")
                 })
                 .map(|entered| {
-                    Context::new().with_remote_span_context(opentelemetry::trace::SpanContext::new(
-                        trace.trace_id,
-                        state_span_id(&trace, entered.id),
-                        opentelemetry::trace::TraceFlags::SAMPLED,
-                        true,
-                        Default::default(),
-                    ))
+                    Context::new()
+                        .with_remote_span_context(trace.remote(state_span_id(&trace, entered.id)))
                 })
                 .unwrap_or_else(|| execution_cx.clone());
                 let resource = scheduled.details["resource"]
@@ -144,18 +144,13 @@ impl Executor {
             }
         }
         if let Some(closed) = closed {
-            emit_execution_span(&trace, traced, &closed, events);
+            emit_execution_span(&trace, traced, &closed);
         }
     }
 }
 
 /// The execution span, from its start to `closed`, with the stored ids, child of the caller's span.
-fn emit_execution_span(
-    trace: &ExecutionTrace,
-    traced: &Traced<'_>,
-    closed: &Closed<'_>,
-    events: &[HistoryEvent],
-) {
+fn emit_execution_span(trace: &ExecutionTrace, traced: &Traced<'_>, closed: &Closed<'_>) {
     let parent = match trace.parent_context() {
         Some(caller) => Context::new().with_remote_span_context(caller),
         None => Context::new(),
@@ -181,12 +176,12 @@ fn emit_execution_span(
         if let Some(cause) = closed.cause {
             attributes.push(KeyValue::new("sfn.cause", cause.to_string()));
         }
-        let name = events
-            .iter()
-            .rev()
-            .find(|e| e.event_type.starts_with("Execution"))
-            .map(|e| e.event_type.clone())
-            .unwrap_or_else(|| format!("Execution{}", closed.status.as_str()));
+        // The history event that closed it.
+        let name = match closed.status {
+            ExecutionStatus::TimedOut => "ExecutionTimedOut",
+            ExecutionStatus::Aborted => "ExecutionAborted",
+            _ => "ExecutionFailed",
+        };
         builder.events = Some(vec![opentelemetry::trace::Event::new(
             name,
             closed.stop_date.into(),
