@@ -225,6 +225,46 @@ async fn failing_task(client: &mut StepFunctionsClient<Channel>) -> String {
     arn
 }
 
+/// Starts two executions of `machine` (which waits) and stops both: one plainly, one whose caller does not
+/// sample its trace (traceparent flags 00). Returns their ARNs.
+async fn stopped_and_unsampled(
+    client: &mut StepFunctionsClient<Channel>,
+    machine: &str,
+) -> (String, String) {
+    let mut arns = Vec::new();
+    for (name, flags) in [("stopped", None), ("unsampled", Some("00"))] {
+        let mut start = tonic::Request::new(pb::StartExecutionRequest {
+            state_machine_arn: machine.to_string(),
+            name: Some(name.into()),
+            ..Default::default()
+        });
+        if let Some(flags) = flags {
+            start.metadata_mut().insert(
+                "traceparent",
+                format!("00-{}-{CALLER_SPAN}-{flags}", "a".repeat(32))
+                    .parse()
+                    .unwrap(),
+            );
+        }
+        let arn = client
+            .start_execution(start)
+            .await
+            .unwrap()
+            .into_inner()
+            .execution_arn;
+        client
+            .stop_execution(pb::StopExecutionRequest {
+                execution_arn: arn.clone(),
+                error: Some("Enough".into()),
+                cause: Some("stopped by the test".into()),
+            })
+            .await
+            .unwrap();
+        arns.push(arn);
+    }
+    (arns[0].clone(), arns[1].clone())
+}
+
 /// SIGTERM, and the exit (which flushes the span exporter) within 20 s.
 async fn terminate(mut child: Child) {
     let status = Command::new("kill")
@@ -326,6 +366,7 @@ async fn one_trace_per_execution_across_two_processes_linked_to_the_caller() {
     wait_succeeded(&mut client, &traced).await;
     wait_succeeded(&mut client, &xray).await;
     let failing = failing_task(&mut client).await;
+    let (stopped, unsampled) = stopped_and_unsampled(&mut client, &machine).await;
     drop(client);
     terminate(b).await;
 
@@ -430,4 +471,23 @@ async fn one_trace_per_execution_across_two_processes_linked_to_the_caller() {
     assert_eq!(event, "ActivityFailed");
     assert_eq!(details["sfn.error"], "Boom");
     assert_eq!(details["sfn.cause"], "it broke");
+
+    // StopExecution closes the execution: its span comes from the process that stopped it, with the
+    // abort as an event.
+    let aborted = spans
+        .iter()
+        .find(|s| s.name == "Execution" && s.attributes["sfn.execution.arn"] == stopped)
+        .unwrap_or_else(|| panic!("no span for the stopped execution:\n{summary}"));
+    assert_eq!(aborted.attributes["sfn.execution.status"], "ABORTED");
+    let (event, details) = &aborted.events[0];
+    assert_eq!(event, "ExecutionAborted");
+    assert_eq!(details["sfn.error"], "Enough");
+    // A caller that does not sample its trace gets no spans of the execution.
+    assert!(
+        !spans.iter().any(
+            |s| s.attributes.get("sfn.execution.arn") == Some(&unsampled)
+                || s.trace_id == "a".repeat(32)
+        ),
+        "{summary}"
+    );
 }
