@@ -482,6 +482,13 @@ async fn one_trace_per_execution_across_two_processes_linked_to_the_caller() {
     let (event, details) = &aborted.events[0];
     assert_eq!(event, "ExecutionAborted");
     assert_eq!(details["sfn.error"], "Enough");
+    // The Wait it was stopped in ends with it.
+    assert!(
+        spans.iter().any(|s| s.parent_span_id == aborted.span_id
+            && s.attributes.get("sfn.state.name").map(String::as_str) == Some("Pause")
+            && s.end == aborted.end),
+        "no open Wait span for the stopped execution:\n{summary}"
+    );
     // A caller that does not sample its trace gets no spans of the execution.
     assert!(
         !spans.iter().any(

@@ -3,7 +3,8 @@
 //! (`crate::traces`), so every process parents its spans on the same span; the execution span itself is
 //! emitted once, by the process whose commit closed the execution, with the stored span id.
 //!
-//! - a span per state, from its `*StateEntered` to its `*StateExited` event, child of the execution span;
+//! - a span per state, from its `*StateEntered` to its `*StateExited` event, child of the execution span
+//!   (the state an execution ended in without leaving it ends with the execution, as an error);
 //! - a span per task, from `ActivityScheduled` (or `TaskScheduled`, `LambdaFunctionScheduled`) to its
 //!   end, child of its state's span; failures and timeouts are span events with the error and cause.
 //!
@@ -69,12 +70,14 @@ impl Executor {
             return;
         };
         let mut known: HashMap<i64, &HistoryEvent> = events.iter().map(|e| (e.id, e)).collect();
-        let earlier = match (events.first(), needs_earlier(events)) {
-            (Some(first), true) => self
+        // A closing step also looks back for the state the execution ended in (once per execution); a
+        // stop has no events of its own, so its page ends with the newest event, its ExecutionAborted.
+        let earlier = match needs_earlier(events) || closed.is_some() {
+            true => self
                 .control
                 .history_page(HistoryQuery {
                     execution_id: traced.execution_id,
-                    after_id: Some(first.id),
+                    after_id: events.first().map(|e| e.id),
                     reverse: true,
                     limit: LOOKBACK_EVENTS,
                 })
@@ -83,7 +86,7 @@ impl Executor {
                     tracing::debug!(error = %e, "reading history for spans failed");
                     Vec::new()
                 }),
-            _ => Vec::new(),
+            false => Vec::new(),
         };
         known.extend(earlier.iter().map(|e| (e.id, e)));
         let tracer = crate::traces::tracer();
@@ -96,18 +99,9 @@ impl Executor {
                 }) else {
                     continue;
                 };
-                let name = event.details["name"].as_str().unwrap_or("").to_string();
-                let builder = SpanBuilder::from_name(name.clone())
-                    .with_kind(SpanKind::Internal)
-                    .with_span_id(state_span_id(&trace, entered.id))
-                    .with_start_time(entered.timestamp)
-                    .with_attributes([
-                        KeyValue::new("sfn.state.name", name),
-                        KeyValue::new("sfn.state.type", state_type.to_string()),
-                        KeyValue::new("sfn.execution.arn", traced.execution_arn.to_string()),
-                    ]);
+                let span = state_span(&trace, traced, entered, state_type);
                 end_at(
-                    tracer.build_with_context(builder, &execution_cx),
+                    tracer.build_with_context(span, &execution_cx),
                     event.timestamp,
                 );
             } else if is_task_end(&event.event_type) {
@@ -144,9 +138,58 @@ impl Executor {
             }
         }
         if let Some(closed) = closed {
+            // A state the end left open (a failure without Catch, a timeout, a stop) ends with it.
+            // A stop's ExecutionAborted has no previous event: start from the newest event before it.
+            let last = events
+                .last()
+                .or_else(|| earlier.iter().find(|e| e.event_type != "ExecutionAborted"));
+            if let Some((entered, state_type)) = last.and_then(|e| open_state(&known, e)) {
+                let mut span = state_span(&trace, traced, entered, state_type);
+                span.status = Status::error(closed.status.as_str());
+                end_at(
+                    tracer.build_with_context(span, &execution_cx),
+                    closed.stop_date,
+                );
+            }
             emit_execution_span(&trace, traced, &closed);
         }
     }
+}
+
+/// A state's span from its entered event (ended by the caller), with an id any process derives again.
+fn state_span(
+    trace: &ExecutionTrace,
+    traced: &Traced<'_>,
+    entered: &HistoryEvent,
+    state_type: &str,
+) -> SpanBuilder {
+    let name = entered.details["name"].as_str().unwrap_or("").to_string();
+    SpanBuilder::from_name(name.clone())
+        .with_kind(SpanKind::Internal)
+        .with_span_id(state_span_id(trace, entered.id))
+        .with_start_time(entered.timestamp)
+        .with_attributes([
+            KeyValue::new("sfn.state.name", name),
+            KeyValue::new("sfn.state.type", state_type.to_string()),
+            KeyValue::new("sfn.execution.arn", traced.execution_arn.to_string()),
+        ])
+}
+
+/// The state the execution's last event left open: the nearest state entered at or before `last` with no
+/// exit in between, with its type. (Only the thread that ended the execution is followed.)
+fn open_state<'a>(
+    known: &HashMap<i64, &'a HistoryEvent>,
+    last: &'a HistoryEvent,
+) -> Option<(&'a HistoryEvent, &'a str)> {
+    let is_state = |e: &HistoryEvent| {
+        e.event_type.ends_with("StateEntered") || e.event_type.ends_with("StateExited")
+    };
+    let found = match is_state(last) {
+        true => last,
+        false => walk_back(known, last, is_state)?,
+    };
+    let state_type = found.event_type.strip_suffix("StateEntered")?;
+    Some((found, state_type))
 }
 
 /// The execution span, from its start to `closed`, with the stored ids, child of the caller's span.
@@ -322,6 +365,27 @@ mod tests {
         assert!(walk_back(&known, exit, |e| e.event_type.ends_with("StateEntered")).is_none());
         assert!(needs_earlier(&events[3..]));
         assert!(!needs_earlier(&events));
+    }
+
+    #[test]
+    fn the_state_an_execution_ended_in_is_found_open() {
+        let events = [
+            event(2, 1, "PassStateEntered", json!({"name": "P"})),
+            event(3, 2, "PassStateExited", json!({"name": "P"})),
+            event(4, 3, "TaskStateEntered", json!({"name": "T"})),
+            event(5, 4, "ActivityScheduled", json!({})),
+            event(6, 5, "ActivityFailed", json!({"error": "E"})),
+            event(7, 6, "ExecutionFailed", json!({"error": "E"})),
+        ];
+        let known: HashMap<i64, &HistoryEvent> = events.iter().map(|e| (e.id, e)).collect();
+        let (entered, state_type) = open_state(&known, &events[5]).unwrap();
+        assert_eq!((entered.id, state_type), (4, "Task"));
+        // Ended right after a state exited: nothing open.
+        let succeeded = event(4, 3, "ExecutionSucceeded", json!({}));
+        assert!(open_state(&known, &succeeded).is_none());
+        // A stop starts from the newest event before it, which may be the entry itself.
+        let (entered, _) = open_state(&known, &events[2]).unwrap();
+        assert_eq!(entered.id, 4);
     }
 
     #[test]
