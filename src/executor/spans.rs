@@ -72,7 +72,9 @@ impl Executor {
         let mut known: HashMap<i64, &HistoryEvent> = events.iter().map(|e| (e.id, e)).collect();
         // A closing step also looks back for the state the execution ended in (once per execution); a
         // stop has no events of its own, so its page ends with the newest event, its ExecutionAborted.
-        let earlier = match needs_earlier(events) || closed.is_some() {
+        // (A first step has nothing before it but ExecutionStarted: no read on StartExecution's path.)
+        let first_step = events.first().is_some_and(|e| e.previous_event_id <= 1);
+        let earlier = match !first_step && (needs_earlier(events) || closed.is_some()) {
             true => self
                 .control
                 .history_page(HistoryQuery {
