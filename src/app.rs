@@ -9,7 +9,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
 use crate::api::pb::step_functions_server::StepFunctionsServer;
-use crate::api::{pb, StepFunctionsApi};
+use crate::api::{pb, RpcLayer, StepFunctionsApi};
 use crate::auth::{self, AuthLayer, SecurityError, TlsFiles};
 use crate::clock::{self, SharedClock};
 use crate::config::{MigrateArgs, ServeArgs};
@@ -315,11 +315,12 @@ async fn watch_database(
     }
 }
 
+/// The gRPC server's layers: RPC spans and metrics outside, then authentication.
+type Layers = tower_layer::Stack<AuthLayer, tower_layer::Stack<RpcLayer, tower_layer::Identity>>;
+
 /// The gRPC server with the TLS and caller authentication `args` ask for (both off by default). Warns,
 /// once, when the API listens beyond loopback with nobody checked.
-fn secured_server(
-    args: &ServeArgs,
-) -> Result<Server<tower_layer::Stack<AuthLayer, tower_layer::Identity>>, AppError> {
+fn secured_server(args: &ServeArgs) -> Result<Server<Layers>, AppError> {
     let mut server = Server::builder();
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         let files = TlsFiles {
@@ -351,7 +352,8 @@ fn secured_server(
             args.listen
         );
     }
-    Ok(server.layer(layer))
+    // Outermost, so refused calls are traced and counted too.
+    Ok(server.layer(RpcLayer).layer(layer))
 }
 
 /// Accepted connections with Nagle's algorithm off: small gRPC frames would otherwise wait for delayed

@@ -23,3 +23,4 @@ pub mod metrics;
 pub mod operations;
 pub mod store;
 pub mod telemetry;
+pub mod traces;

@@ -1,7 +1,9 @@
 //! Logging and tracing: `tracing` to stderr (filter from `RUST_LOG`, default `info`) as text or JSON lines,
-//! plus OTLP/gRPC span and metric export (see `crate::metrics`) when an endpoint is configured.
+//! plus OTLP/gRPC span and metric export (see `crate::metrics`) when an endpoint is configured. Spans are
+//! made with the OpenTelemetry API where their ids and times are known (`crate::traces`: executions,
+//! states, tasks, RPCs); `tracing` spans stay in the logs, so a step's or a call's log context does not
+//! become a trace of its own.
 
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -90,9 +92,11 @@ pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryError> {
     };
     let (installed, built) = crate::metrics::install(exporter, resource);
     let meters = (built && endpoint.is_some()).then(|| installed.provider.clone());
-    let otel = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("sfn")));
+    if let Some(provider) = &provider {
+        // The executor's and the RPC layer's spans come from the global provider.
+        opentelemetry::global::set_tracer_provider(provider.clone());
+        crate::traces::enable();
+    }
     let (text, json) = match settings.log_format.unwrap_or_else(LogFormat::detect) {
         LogFormat::Text => (
             Some(
@@ -119,7 +123,6 @@ pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryError> {
         .with(filter)
         .with(text)
         .with(json)
-        .with(otel)
         .try_init()?;
     Ok(Telemetry { provider, meters })
 }

@@ -201,6 +201,7 @@ async fn set_up(
             name: "one".into(),
             input: "{}".into(),
             trace_header: None,
+            trace_context: None,
             start_date: now(),
             express: false,
             lease: None,

@@ -218,6 +218,8 @@ async fn executions_of_each_outcome_are_counted(backend: Backend) {
         "sfn_executor_claims_total",
         "sfn_executor_steps_total",
         "sfn_activity_pollers",
+        "sfn_grpc_requests_total",
+        "sfn_grpc_request_duration_seconds",
     ] {
         assert!(
             scraped.contains(&format!("# HELP {family} "))
@@ -225,6 +227,18 @@ async fn executions_of_each_outcome_are_counted(backend: Backend) {
             "{family} lacks HELP or TYPE\n{scraped}"
         );
     }
+
+    // Every call is counted by method and code (the other backend's test shares the counters, hence
+    // "at least"); health checks are not.
+    let ok_starts = [("code", "OK"), ("method", "StartExecution")];
+    assert!(
+        value(&scraped, "sfn_grpc_requests_total", &ok_starts).is_some_and(|n| n >= 1.0),
+        "StartExecution calls not counted\n{scraped}"
+    );
+    assert!(
+        !scraped.contains("method=\"Check\""),
+        "health checks counted\n{scraped}"
+    );
 
     // Prometheus's own linter reads the scrape as a Prometheus server would.
     let promtool =

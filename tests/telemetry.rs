@@ -1,5 +1,5 @@
-//! OTLP export setup: with an endpoint configured, tracing installs, spans flow, and shutdown's flush
-//! returns even when no collector listens (it must not hang or panic the process on exit).
+//! OTLP export setup: with an endpoint configured, logging installs, spans are turned on and flow, and
+//! shutdown's flush returns even when no collector listens (it must not hang or panic the process on exit).
 
 use std::time::Duration;
 
@@ -10,9 +10,15 @@ async fn otlp_export_installs_and_flushes_without_a_collector() {
         otlp_endpoint: Some("http://127.0.0.1:9".to_string()),
         log_format: Some(sfn::telemetry::LogFormat::Json),
     };
+    assert!(!sfn::traces::enabled());
     let telemetry = sfn::telemetry::init(&settings).expect("telemetry installs");
+    assert!(sfn::traces::enabled(), "an OTLP endpoint turns spans on");
     {
-        let span = tracing::info_span!("test_span", answer = 42);
+        use opentelemetry::trace::{Span as _, Tracer as _};
+        let mut span = sfn::traces::tracer().start("test_span");
+        span.set_attribute(opentelemetry::KeyValue::new("answer", 42));
+        span.end();
+        let span = tracing::info_span!("log_span", answer = 42);
         let _entered = span.enter();
         tracing::info!("inside a span");
     }

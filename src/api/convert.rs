@@ -386,7 +386,18 @@ impl From<ops::ListStateMachinesResponse> for pb::ListStateMachinesResponse {
 
 // Executions.
 
-same_members!(pb::StartExecutionRequest => ops { state_machine_arn, name, input, trace_header });
+impl From<pb::StartExecutionRequest> for ops::StartExecutionRequest {
+    fn from(req: pb::StartExecutionRequest) -> Self {
+        ops::StartExecutionRequest {
+            state_machine_arn: req.state_machine_arn,
+            name: req.name,
+            input: req.input,
+            trace_header: req.trace_header,
+            // From the call's metadata, set by the handler.
+            traceparent: None,
+        }
+    }
+}
 
 impl From<ops::StartExecutionResponse> for pb::StartExecutionResponse {
     fn from(resp: ops::StartExecutionResponse) -> Self {

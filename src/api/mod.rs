@@ -1,14 +1,17 @@
 //! The gRPC surface: the generated types ([`pb`]), the `StepFunctions` service whose handlers call
 //! `operations::Service`, the one ApiError → `tonic::Status` mapping, and every conversion between proto
-//! messages and the operations' shapes (`convert.rs`, history events in `history.rs`).
+//! messages and the operations' shapes (`convert.rs`, history events in `history.rs`), and the layer that
+//! traces and measures each call (`rpc.rs`).
 
 pub mod codec;
 mod convert;
 mod history;
+mod rpc;
 mod service;
 mod status;
 
 pub use history::{history_event_to_pb, timestamp};
+pub use rpc::RpcLayer;
 pub use service::{StepFunctionsApi, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
 pub use status::{status_from, ERROR_DOMAIN};
 

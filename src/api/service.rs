@@ -228,7 +228,14 @@ impl StepFunctions for StepFunctionsApi {
         &self,
         req: Request<pb::StartExecutionRequest>,
     ) -> Reply<pb::StartExecutionResponse> {
-        reply(self.service.start_execution(req.into_inner().into()).await)
+        let traceparent = req
+            .metadata()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let mut shape: crate::operations::shapes::StartExecutionRequest = req.into_inner().into();
+        shape.traceparent = traceparent;
+        reply(self.service.start_execution(shape).await)
     }
 
     async fn stop_execution(

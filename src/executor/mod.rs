@@ -11,6 +11,7 @@
 
 mod execution_log;
 pub mod retention;
+mod spans;
 mod start;
 mod step;
 mod stop;

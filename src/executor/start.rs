@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::execution_log::ExecutionLogging;
+use super::spans::{Closed, Traced};
 use super::step::StepSummary;
 use super::{Executor, StepError};
 use crate::asl::{ExecutionInfo, ExecutionState};
@@ -26,6 +27,8 @@ pub struct ExecutionStart {
     /// JSON text, already checked against AWS's limits.
     pub input: String,
     pub trace_header: Option<String>,
+    /// The caller's W3C `traceparent` (gRPC metadata), which links the execution's trace to the caller.
+    pub traceparent: Option<String>,
     pub start_date: DateTime<Utc>,
     pub express: bool,
 }
@@ -55,6 +58,11 @@ impl Executor {
     ) -> store::Result<Started> {
         let mut with_first_step = self.runs_steps();
         let mut machine_changed = false;
+        // Chosen once, so a retried insert keeps them. Stored even when this process exports no spans:
+        // the processes that step or close the execution may.
+        let caller =
+            crate::traces::caller_span(start.traceparent.as_deref(), start.trace_header.as_deref());
+        let trace_context = Some(crate::traces::ExecutionTrace::new(caller).to_stored());
         loop {
             let first_step = match with_first_step {
                 true => self.first_step(machine, &start).await,
@@ -72,6 +80,7 @@ impl Executor {
                 name: start.name.clone(),
                 input: start.input.clone(),
                 trace_header: start.trace_header.clone(),
+                trace_context: trace_context.clone(),
                 start_date: start.start_date,
                 express: start.express,
                 lease: reservation.as_ref().map(|r| r.request.clone()),
@@ -203,10 +212,31 @@ impl Executor {
             }
             None => true,
         };
+        // Kept for the spans only when they go somewhere (the insert takes the start).
+        let traced = crate::traces::enabled()
+            .then(|| new.first_step.as_ref().map(|f| f.step.clone()))
+            .flatten();
         let mut outcome = self.control.execution_start(new).await?;
         if let StartOutcome::Started { leased, execution } = &mut outcome {
             super::execution_log::write(&started_log);
             tracing::info!(execution = %execution.arn, "execution started");
+            if let Some(step) = &traced {
+                let closed = step.closing.as_ref().map(|c| Closed {
+                    status: c.status,
+                    stop_date: execution.start_date,
+                    error: c.error.as_deref(),
+                    cause: c.cause.as_deref(),
+                });
+                let execution_traced = Traced {
+                    execution_id: execution.id,
+                    trace_context: execution.trace_context.as_deref(),
+                    execution_arn: &execution.arn,
+                    state_machine_arn: &state_machine_arn,
+                    start_date: execution.start_date,
+                };
+                self.emit_spans(&execution_traced, &step.events, closed)
+                    .await;
+            }
             crate::metrics::METRICS.executions_started.add(
                 1,
                 &crate::metrics::execution_attributes(&state_machine_arn, &execution.arn),

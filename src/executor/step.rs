@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::execution_log::ExecutionLogging;
+use super::spans::{Closed, Traced};
 use super::{Compiled, Executor};
 use crate::asl::{
     Advance, Command, ExecutionInfo, ExecutionState, HistoryEvent, Outcome, Resources, Signal,
@@ -286,6 +287,14 @@ impl Executor {
             leased.start_date,
             commit.now,
         );
+        // Kept for the spans only when they go somewhere (the commit takes the step).
+        let traced = crate::traces::enabled().then(|| {
+            (
+                commit.step.events.clone(),
+                commit.step.closing.clone(),
+                commit.now,
+            )
+        });
         let outcome = self.store.step_commit(commit).await?;
         match outcome {
             CommitOutcome::Committed | CommitOutcome::CommittedDueNow => {
@@ -294,6 +303,16 @@ impl Executor {
                     self.wakeups.work_due();
                 }
                 self.step_committed(&summary);
+                if let Some((events, closing, now)) = &traced {
+                    let closed = closing.as_ref().map(|c| Closed {
+                        status: c.status,
+                        stop_date: *now,
+                        error: c.error.as_deref(),
+                        cause: c.cause.as_deref(),
+                    });
+                    self.emit_spans(&traced_execution(leased), events, closed)
+                        .await;
+                }
                 if summary.closed.is_some() {
                     // The machine may be DELETING and waiting for this very execution. (A first step
                     // needs no such call: the start's insert required the machine to be ACTIVE.)
@@ -475,6 +494,17 @@ impl Executor {
             wake_at: advance.wake_at,
             closing,
         })
+    }
+}
+
+/// What the spans of a leased execution's steps need.
+fn traced_execution(leased: &LeasedExecution) -> Traced<'_> {
+    Traced {
+        execution_id: leased.lease.execution_id,
+        trace_context: leased.trace_context.as_deref(),
+        execution_arn: &leased.arn,
+        state_machine_arn: &leased.state_machine_arn,
+        start_date: leased.start_date,
     }
 }
 

@@ -2,9 +2,12 @@
 //! `ExecutionAborted`, open tasks cancelled, the lease fence bumped so a step in flight cannot commit over
 //! it); what follows a close is the executor's, as for any other end.
 
+use super::spans::{Closed, Traced};
 use super::Executor;
 use crate::metrics::{execution_attributes, METRICS};
-use crate::store::{self, ExecutionRecord, HistoryQuery, StopOutcome, StopRequest};
+use crate::store::{
+    self, ExecutionRecord, ExecutionStatus, HistoryQuery, StopOutcome, StopRequest,
+};
 
 impl Executor {
     /// Aborts a RUNNING execution; an execution that already closed is left as it is.
@@ -37,6 +40,22 @@ impl Executor {
                     .record(ran.as_secs_f64(), &attributes);
             }
             self.log_abort(stopped).await;
+            if let Some(stop_date) = stopped.stop_date {
+                let traced = Traced {
+                    execution_id: stopped.id,
+                    trace_context: stopped.trace_context.as_deref(),
+                    execution_arn: &stopped.arn,
+                    state_machine_arn: &stopped.state_machine_arn,
+                    start_date: stopped.start_date,
+                };
+                let closed = Closed {
+                    status: ExecutionStatus::Aborted,
+                    stop_date,
+                    error: stopped.error.as_deref(),
+                    cause: stopped.cause.as_deref(),
+                };
+                self.emit_spans(&traced, &[], Some(closed)).await;
+            }
             // The machine may be DELETING and waiting for this very execution.
             self.control.state_machine_finish_deletions().await?;
         }

@@ -24,6 +24,8 @@
 //! | `sfn_executions_due_backlog` | gauge | executions due now that no executor holds (executor processes) |
 //! | `sfn_db_connections` | gauge | `state` (in_use, idle): the database pool |
 //! | `sfn_db_up` | gauge | 1 while the database answers the health check, else 0 |
+//! | `sfn_grpc_requests_total` | counter | `method` (the RPC), `code` (its gRPC status: OK, NOT_FOUND, ...); health and reflection not counted |
+//! | `sfn_grpc_request_duration_seconds` | histogram | `method`, `code` |
 
 pub mod prometheus;
 
@@ -61,6 +63,8 @@ pub struct Metrics {
     pub due_backlog: Gauge<u64>,
     pub db_connections: Gauge<u64>,
     pub db_up: Gauge<u64>,
+    pub grpc_requests: Counter<u64>,
+    pub grpc_request_duration: Histogram<f64>,
 }
 
 /// The process's meter provider and the reader the Prometheus endpoint collects from.
@@ -187,6 +191,14 @@ fn instruments(meter: Meter) -> Metrics {
             .u64_gauge("sfn.db.up")
             .with_description("1 while the database answers the health check, else 0")
             .build(),
+        grpc_requests: counter(
+            "sfn.grpc.requests",
+            "gRPC calls answered, by method and code",
+        ),
+        grpc_request_duration: seconds(
+            "sfn.grpc.request.duration",
+            "Time to answer a gRPC call, by method and code",
+        ),
     }
 }
 

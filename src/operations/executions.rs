@@ -131,6 +131,7 @@ impl Service {
                 name: name.clone(),
                 input: input.clone(),
                 trace_header: req.trace_header.clone(),
+                traceparent: req.traceparent.clone(),
                 start_date,
                 express,
             };

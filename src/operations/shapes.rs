@@ -239,6 +239,9 @@ pub struct StartExecutionRequest {
     /// Absent: `{}`.
     pub input: Option<String>,
     pub trace_header: Option<String>,
+    /// The caller's W3C `traceparent` (gRPC metadata, not a member of AWS's request): the execution's
+    /// trace continues the caller's.
+    pub traceparent: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -48,6 +48,9 @@ pub struct LeasedExecution {
     pub last_event_id: i64,
     /// How many steps failed in a row before this claim (see [`LeaseStore::lease_release`]).
     pub step_failures: i64,
+    /// The execution span's context, as StartExecution stored it (`None` for executions started before
+    /// it was stored).
+    pub trace_context: Option<String>,
 }
 
 /// What one claim found.
@@ -84,6 +87,7 @@ impl LeasedExecution {
             engine_state: None,
             last_event_id: 1,
             step_failures: 0,
+            trace_context: execution.trace_context.clone(),
         }
     }
 }

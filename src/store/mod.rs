@@ -241,6 +241,8 @@ pub struct ExecutionRecord {
     pub error: Option<String>,
     pub cause: Option<String>,
     pub trace_header: Option<String>,
+    /// The execution span's context (see `migrations/*/0009_trace_context.sql`).
+    pub trace_context: Option<String>,
     pub start_date: DateTime<Utc>,
     pub stop_date: Option<DateTime<Utc>>,
     pub express: bool,
@@ -255,6 +257,8 @@ pub struct NewExecution {
     pub name: String,
     pub input: String,
     pub trace_header: Option<String>,
+    /// The execution span's context, stored so every process that emits its spans uses the same ids.
+    pub trace_context: Option<String>,
     pub start_date: DateTime<Utc>,
     pub express: bool,
     /// Commit the execution already leased to this owner (see [`lease::LeaseRequest`]).

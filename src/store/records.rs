@@ -17,7 +17,7 @@ pub(crate) const STATE_MACHINE_SELECT: &str = "SELECT sm.id, sm.arn, sm.name, sm
 /// An execution joined with its state machine (columns as [`execution`] reads them).
 pub(crate) const EXECUTION_SELECT: &str = "SELECT e.id, e.arn, e.state_machine_id, sm.arn AS state_machine_arn, \
      sm.name AS state_machine_name, e.version_id, e.name, e.status, e.input, e.output, e.error, e.cause, \
-     e.trace_header, e.start_date, e.stop_date, e.express \
+     e.trace_header, e.trace_context, e.start_date, e.stop_date, e.express \
      FROM executions e JOIN state_machines sm ON sm.id = e.state_machine_id";
 
 /// An activity task's columns, as [`task`] reads them.
@@ -72,6 +72,7 @@ pub(crate) fn execution(row: &impl Columns) -> Result<ExecutionRecord> {
         error: row.text_opt("error")?,
         cause: row.text_opt("cause")?,
         trace_header: row.text_opt("trace_header")?,
+        trace_context: row.text_opt("trace_context")?,
         start_date: row.time("start_date")?,
         stop_date: row.time_opt("stop_date")?,
         express: row.flag("express")?,
@@ -135,6 +136,7 @@ pub(crate) fn leased_execution(row: &impl Columns, lease: Lease) -> Result<Lease
         engine_state: row.text_opt("engine_state")?,
         last_event_id: row.int("last_event_id")?,
         step_failures: row.int("step_failures")?,
+        trace_context: row.text_opt("trace_context")?,
     })
 }
 
@@ -375,6 +377,7 @@ mod tests {
             name: "e".into(),
             input: input.into(),
             trace_header: None,
+            trace_context: None,
             start_date: now(),
             express: false,
             lease: None,

@@ -54,6 +54,7 @@ async fn execution_start_records_first_event_and_name_rules(backend: Backend) {
             name: "first".into(),
             input: "{}".into(),
             trace_header: Some("Root=1".into()),
+            trace_context: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
             start_date: at(12),
             express: true,
             lease: None,
@@ -69,6 +70,10 @@ async fn execution_start_records_first_event_and_name_rules(backend: Backend) {
     };
     assert!(express.express);
     assert_eq!(express.trace_header.as_deref(), Some("Root=1"));
+    assert_eq!(
+        express.trace_context.as_deref(),
+        Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    );
     let missing = ctx
         .store
         .execution_start(NewExecution {
@@ -77,6 +82,7 @@ async fn execution_start_records_first_event_and_name_rules(backend: Backend) {
             name: "x".into(),
             input: "{}".into(),
             trace_header: None,
+            trace_context: None,
             start_date: at(0),
             express: false,
             lease: None,

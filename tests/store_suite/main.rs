@@ -114,6 +114,7 @@ async fn start_at(
             name: name.into(),
             input: r#"{"n":1}"#.into(),
             trace_header: None,
+            trace_context: None,
             start_date,
             express: false,
             lease: None,

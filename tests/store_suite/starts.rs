@@ -20,6 +20,7 @@ async fn leased_start_skips_the_claim_and_expires_like_a_claim(backend: Backend)
                     name: name.into(),
                     input: r#"{"n":1}"#.into(),
                     trace_header: None,
+                    trace_context: None,
                     start_date: t0 - Duration::seconds(1),
                     express: false,
                     lease: Some(LeaseRequest {
@@ -115,6 +116,7 @@ async fn start_with_first_step_commits_it_with_the_insert(backend: Backend) {
         name: name.into(),
         input: "{}".into(),
         trace_header: None,
+        trace_context: None,
         start_date: t0,
         express: false,
         lease: None,
@@ -243,6 +245,7 @@ async fn concurrent_starts_each_get_their_own_outcome(backend: Backend) {
         name,
         input: "{}".into(),
         trace_header: None,
+        trace_context: None,
         start_date: t0,
         express: false,
         lease: None,

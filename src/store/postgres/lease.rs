@@ -37,7 +37,7 @@ WITH due AS (
     FROM due, state_machines sm, state_machine_versions v
     WHERE e.id = due.id AND sm.id = e.state_machine_id AND v.id = e.version_id
     RETURNING e.id, e.lease_version, e.lease_expires_at, e.due_at, e.inbox_seq, e.arn, e.name, e.input,
-              e.start_date, e.version_id, e.engine_state, e.last_event_id, e.step_failures,
+              e.start_date, e.version_id, e.engine_state, e.last_event_id, e.step_failures, e.trace_context,
               sm.arn AS state_machine_arn,
               sm.name AS state_machine_name, v.role_arn
 )

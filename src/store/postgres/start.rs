@@ -36,9 +36,9 @@ WITH sm AS (
 ), ins AS (
     INSERT INTO executions (arn, state_machine_id, version_id, name, status, input, trace_header, start_date,
                             express, due_at, last_event_id, lease_owner, lease_expires_at, lease_version,
-                            engine_state, output, error, cause, stop_date)
+                            engine_state, output, error, cause, stop_date, trace_context)
     SELECT $1, sm.id, sm.current_version_id, $3, $12, $4, $5, $6, $7, $13, $14, $8, $9,
-           CASE WHEN $8::TEXT IS NULL THEN 0 ELSE 1 END, $11, $15, $16, $17, $18
+           CASE WHEN $8::TEXT IS NULL THEN 0 ELSE 1 END, $11, $15, $16, $17, $18, $30
     FROM sm WHERE sm.status = 'ACTIVE' AND ($10::BIGINT IS NULL OR sm.current_version_id = $10)
     ON CONFLICT DO NOTHING
     RETURNING id, due_at, lease_expires_at, lease_version
@@ -66,10 +66,10 @@ WITH req AS (
     SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TIMESTAMPTZ[],
                          $7::BOOL[], $8::TEXT[], $9::TIMESTAMPTZ[], $10::BIGINT[], $11::TEXT[], $12::TEXT[],
                          $13::TIMESTAMPTZ[], $14::BIGINT[], $15::TEXT[], $16::TEXT[], $17::TEXT[],
-                         $18::TIMESTAMPTZ[], $30::TEXT[], $31::TEXT[])
+                         $18::TIMESTAMPTZ[], $30::TEXT[], $31::TEXT[], $32::TEXT[])
         WITH ORDINALITY AS r(arn, sm_id, name, input, trace_header, start_date, express, owner, until,
                              version_id, engine_state, status, due_at, last_event_id, output, error, cause,
-                             stop_date, started_before, started_after, ord)
+                             stop_date, started_before, started_after, trace_context, ord)
 ), sm AS (
     SELECT sm.id, sm.arn, sm.name, sm.status, sm.current_version_id, v.role_arn
     FROM state_machines sm JOIN state_machine_versions v ON v.id = sm.current_version_id
@@ -77,10 +77,10 @@ WITH req AS (
 ), ins AS (
     INSERT INTO executions (arn, state_machine_id, version_id, name, status, input, trace_header, start_date,
                             express, due_at, last_event_id, lease_owner, lease_expires_at, lease_version,
-                            engine_state, output, error, cause, stop_date)
+                            engine_state, output, error, cause, stop_date, trace_context)
     SELECT r.arn, sm.id, sm.current_version_id, r.name, r.status, r.input, r.trace_header, r.start_date,
            r.express, r.due_at, r.last_event_id, r.owner, r.until, CASE WHEN r.owner IS NULL THEN 0 ELSE 1 END,
-           r.engine_state, r.output, r.error, r.cause, r.stop_date
+           r.engine_state, r.output, r.error, r.cause, r.stop_date, r.trace_context
     FROM req r JOIN sm ON sm.id = r.sm_id
     WHERE sm.status = 'ACTIVE' AND (r.version_id IS NULL OR sm.current_version_id = r.version_id)
     -- One global order of unique-key locks, so two batches that share names (retries) cannot deadlock.
@@ -154,6 +154,7 @@ impl Starter {
             .bind(tasks.iter().map(|t| t.3).collect::<Vec<_>>())
             .bind(started.0)
             .bind(started.1)
+            .bind(&new.trace_context)
             .fetch_optional(&self.pool)
             .await;
         let row = match result {
@@ -234,6 +235,7 @@ impl Starter {
             .bind(&tasks.4)
             .bind(started.iter().map(|s| s.0.as_str()).collect::<Vec<_>>())
             .bind(started.iter().map(|s| s.1.as_str()).collect::<Vec<_>>())
+            .bind(column(&|n| n.trace_context.clone()))
             .fetch_all(&self.pool)
             .await?)
     }
@@ -291,6 +293,7 @@ impl Starter {
             error: closing.and_then(|c| c.error.clone()),
             cause: closing.and_then(|c| c.cause.clone()),
             trace_header: new.trace_header,
+            trace_context: new.trace_context,
             start_date: new.start_date,
             stop_date,
             express: new.express,

@@ -71,7 +71,7 @@ impl LeaseStore for SqliteStore {
         // SQLite's RETURNING cannot see joined tables: read the claimed rows in the same transaction.
         let mut select = QueryBuilder::<Sqlite>::new(
             "SELECT e.id, e.lease_version, e.lease_expires_at, e.arn, e.name, e.input, e.start_date, \
-             e.version_id, e.engine_state, e.last_event_id, e.step_failures, \
+             e.version_id, e.engine_state, e.last_event_id, e.step_failures, e.trace_context, \
              sm.arn AS state_machine_arn, \
              sm.name AS state_machine_name, v.role_arn \
              FROM executions e JOIN state_machines sm ON sm.id = e.state_machine_id \

@@ -34,8 +34,8 @@ impl SqliteStore {
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO executions (arn, state_machine_id, version_id, name, status, input, \
              trace_header, start_date, express, due_at, last_event_id, lease_owner, lease_expires_at, \
-             lease_version, engine_state, output, error, cause, stop_date) \
-             VALUES (?1, ?2, ?3, ?4, ?12, ?5, ?6, ?7, ?8, ?13, ?14, ?9, ?10, ?11, ?15, ?16, ?17, ?18, ?19) \
+             lease_version, engine_state, output, error, cause, stop_date, trace_context) \
+             VALUES (?1, ?2, ?3, ?4, ?12, ?5, ?6, ?7, ?8, ?13, ?14, ?9, ?10, ?11, ?15, ?16, ?17, ?18, ?19, ?20) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(&new.arn)
@@ -57,6 +57,7 @@ impl SqliteStore {
         .bind(row.error)
         .bind(row.cause)
         .bind(row.stop_date.map(Time))
+        .bind(&new.trace_context)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(execution_id) = inserted else {
