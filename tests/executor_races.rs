@@ -93,10 +93,6 @@ impl LeaseStore for RacingLeases {
         self.inner.inbox_read(execution_id).await
     }
 
-    async fn version_definition(&self, version_id: i64) -> Result<String> {
-        self.inner.version_definition(version_id).await
-    }
-
     async fn due_backlog(&self, now: DateTime<Utc>) -> Result<u64> {
         self.inner.due_backlog(now).await
     }

@@ -253,8 +253,6 @@ pub trait LeaseStore: Send + Sync {
     ) -> Result<Vec<i64>>;
     /// The execution's inbox, read together with its `due_at` (see [`InboxRead`]).
     async fn inbox_read(&self, execution_id: i64) -> Result<InboxRead>;
-    /// The definition of a state machine version.
-    async fn version_definition(&self, version_id: i64) -> Result<String>;
     /// How many RUNNING executions are due by `now` and not leased: work waiting for an executor.
     async fn due_backlog(&self, now: DateTime<Utc>) -> Result<u64>;
     /// Which of these activity ARNs exist.

@@ -299,15 +299,6 @@ macro_rules! same_sql {
                 Ok(u64::try_from(count).unwrap_or(0))
             }
 
-            /// `LeaseStore::version_definition`.
-            pub(super) async fn definition_of(&self, version_id: i64) -> $crate::store::Result<String> {
-                sqlx::query_scalar("SELECT definition FROM state_machine_versions WHERE id = $1")
-                    .bind(version_id)
-                    .fetch_optional(&self.$reads)
-                    .await?
-                    .ok_or($crate::store::Error::NotFound)
-            }
-
             /// Upserts tags, keeping at most `limit` tags on the resource.
             pub(super) async fn tags_add(
                 &self,

@@ -210,10 +210,6 @@ impl LeaseStore for PgStore {
         })
     }
 
-    async fn version_definition(&self, version_id: i64) -> Result<String> {
-        self.definition_of(version_id).await
-    }
-
     async fn due_backlog(&self, now: DateTime<Utc>) -> Result<u64> {
         self.count_due_backlog(now).await
     }
