@@ -46,6 +46,7 @@ const EVENT_DETAILS_MESSAGES: &[&str] = &[
     "LambdaFunctionTimedOutEventDetails",
     "StateEnteredEventDetails",
     "StateExitedEventDetails",
+    "AssignedVariablesDetails",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

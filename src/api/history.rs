@@ -179,6 +179,27 @@ mod tests {
                         name: "W".into(),
                         output: Some("3".into()),
                         output_details: data(false),
+                        ..Default::default()
+                    },
+                )),
+            ),
+            (
+                "PassStateExited",
+                json!({"name": "P", "output": "{}", "outputDetails": {"truncated": false},
+                       "assignedVariables": {"answer": "42", "s": "\"x\""},
+                       "assignedVariablesDetails": {"truncated": false}}),
+                Some(Details::StateExitedEventDetails(
+                    pb::StateExitedEventDetails {
+                        name: "P".into(),
+                        output: Some("{}".into()),
+                        output_details: data(false),
+                        assigned_variables: [("answer", "42"), ("s", "\"x\"")]
+                            .into_iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect(),
+                        assigned_variables_details: Some(pb::AssignedVariablesDetails {
+                            truncated: Some(false),
+                        }),
                     },
                 )),
             ),

@@ -60,7 +60,7 @@ pub fn details_member(event_type: &str) -> Option<&'static str> {
     })
 }
 
-/// Removes execution data (the `input`, `output` and `parameters` payloads) from an event's details, as
+/// Removes execution data (the `input`, `output` and `parameters` payloads and the assigned variables' values) from an event's details, as
 /// GetExecutionHistory and the execution logs do when `includeExecutionData` is false. The `inputDetails`/`outputDetails`,
 /// `error` and `cause` stay (AWS leaves this unclear); we drop only the payload strings.
 pub fn strip_execution_data(event: &mut HistoryEvent) {
@@ -84,6 +84,8 @@ pub fn strip_execution_data(event: &mut HistoryEvent) {
     };
     if let Some(details) = event.details.as_object_mut() {
         details.remove(payload);
+        // The values a state assigned are execution data too; their details object stays, as inputDetails does.
+        details.remove("assignedVariables");
     }
 }
 
@@ -129,6 +131,13 @@ mod tests {
                 json!({"error": "E", "cause": "C"}),
             ),
             (event("ParallelStateStarted", Value::Null), Value::Null),
+            (
+                event(
+                    "PassStateExited",
+                    json!({"name": "A", "output": "1", "assignedVariables": {"x": "42"}, "assignedVariablesDetails": {"truncated": false}}),
+                ),
+                json!({"name": "A", "assignedVariablesDetails": {"truncated": false}}),
+            ),
         ];
         for (mut event, expected) in cases {
             strip_execution_data(&mut event);

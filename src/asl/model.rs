@@ -56,6 +56,16 @@ pub struct Catcher {
     pub error_equals: Vec<String>,
     pub next: String,
     pub result_path: ResultPathField,
+    /// Variables the catcher assigns, from the Error Output.
+    pub assign: Option<PayloadTemplate>,
+}
+
+/// One rule of a Choice state: where it leads and what it assigns when it matches.
+#[derive(Debug, Clone)]
+pub struct ChoiceOption {
+    pub rule: ChoiceRule,
+    pub next: String,
+    pub assign: Option<PayloadTemplate>,
 }
 
 /// A number given literally or read from the effective input by a reference path.
@@ -97,7 +107,7 @@ pub enum StateKind {
         heartbeat: Option<Seconds>,
     },
     Choice {
-        choices: Vec<(ChoiceRule, String)>,
+        choices: Vec<ChoiceOption>,
         default: Option<String>,
     },
     Wait {
@@ -133,6 +143,8 @@ pub struct State {
     pub transition: Transition,
     pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
+    /// Workflow variables the state assigns when it exits (for a Choice: when no rule's own applies).
+    pub assign: Option<PayloadTemplate>,
     /// Whether anything in this state reads the Context Object (`$$`); saves building it when nothing does.
     pub uses_context: bool,
 }
@@ -264,6 +276,11 @@ fn template(obj: &Map<String, Value>, key: &str) -> Result<Option<PayloadTemplat
     }
 }
 
+/// `Assign`: in a JSONPath state a payload template whose top-level keys are the variable names.
+fn assign(obj: &Map<String, Value>) -> Result<Option<PayloadTemplate>, String> {
+    template(obj, "Assign")
+}
+
 fn seconds(obj: &Map<String, Value>, key: &str) -> Result<Option<Seconds>, String> {
     if let Some(v) = obj.get(key) {
         return v
@@ -334,7 +351,11 @@ fn build_state(
                     .get("Next")
                     .and_then(Value::as_str)
                     .ok_or("a top-level Choice rule needs Next")?;
-                choices.push((ChoiceRule::from_json(rule)?, next.to_string()));
+                choices.push(ChoiceOption {
+                    rule: ChoiceRule::from_json(rule)?,
+                    next: next.to_string(),
+                    assign: assign(rule.as_object().ok_or("a Choice rule must be an object")?)?,
+                });
             }
             StateKind::Choice {
                 choices,
@@ -446,6 +467,7 @@ fn build_state(
             error_equals: error_equals(c),
             next: str_field(c, "Next")?.to_string(),
             result_path: result_path_field(c)?,
+            assign: assign(c)?,
         });
     }
     // Everything but nested scopes may mention `$$`; nested states are scanned on their own.
@@ -468,6 +490,7 @@ fn build_state(
         transition,
         retry,
         catch,
+        assign: assign(body)?,
         uses_context,
     })
 }

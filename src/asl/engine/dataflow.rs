@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::errors::StateError;
-use super::{timestamp_text, to_text, Active, Flow, Stepper};
+use super::{timestamp_text, to_text, Active, Assignments, Flow, Stepper};
 use crate::asl::model::{PathField, ResultPathField, State, StateKind};
 
 impl Stepper<'_> {
@@ -78,14 +78,16 @@ impl Stepper<'_> {
         }
     }
 
-    /// ResultSelector, ResultPath and OutputPath over a result, in AWS's order.
+    /// ResultSelector, Assign (over the selected result), ResultPath and OutputPath over a result, in AWS's
+    /// order. The assignments are returned, not made: every field of the state reads the variables as they
+    /// were before it.
     pub(super) fn finish(
         &mut self,
         state: &State,
         a: &Active,
         result: Value,
         event: i64,
-    ) -> Result<Value, StateError> {
+    ) -> Result<(Value, Option<Assignments>), StateError> {
         let ctx = self.context_if_used(state, a);
         let result = match &state.result_selector {
             None => result,
@@ -93,6 +95,7 @@ impl Stepper<'_> {
                 .evaluate(&result, &ctx, &mut *self.rng)
                 .map_err(|f| self.state_error(a, f, event))?,
         };
+        let assign = self.evaluate_assign(a, state.assign.as_ref(), &result, &ctx, event)?;
         let combined = match &state.result_path {
             ResultPathField::Discard => a.raw_input.clone(),
             ResultPathField::Path(p) => {
@@ -111,7 +114,8 @@ impl Stepper<'_> {
                     })?
             }
         };
-        self.output_path(state, a, combined, &ctx, event)
+        let output = self.output_path(state, a, combined, &ctx, event)?;
+        Ok((output, assign))
     }
 
     pub(super) fn output_path(
@@ -143,10 +147,11 @@ impl Stepper<'_> {
         event: i64,
     ) -> Flow {
         match self.finish(state, &a, result, event) {
-            Ok(output) => Flow::Exit {
+            Ok((output, assign)) => Flow::Exit {
                 active: a,
                 output,
                 next: None,
+                assign,
             },
             Err(e) => Flow::Fail(a, e),
         }

@@ -4,8 +4,9 @@
 use chrono::Duration;
 use serde_json::{json, Map, Value};
 
+use super::variables::add_assigned;
 use super::{to_text, Active, Run, Step, Stepper, Thread, ThreadFailure};
-use crate::asl::model::{FailText, ResultPathField, State, StateKind};
+use crate::asl::model::{Catcher, FailText, ResultPathField, State, StateKind};
 use crate::asl::Failure;
 
 /// A state's failure on its way through Retry and Catch.
@@ -149,10 +150,17 @@ impl Stepper<'_> {
                         return self.fail_thread(th, state, err);
                     }
                 };
+                // The catcher's Assign reads the Error Output; the state's own Assign is not evaluated.
+                let assigned = match self.catcher_assign(th, state, &a, catcher, &err) {
+                    Ok(assigned) => assigned,
+                    Err(e) => return self.fail_thread(th, state, e),
+                };
+                let mut details = json!({"name": a.state, "output": to_text(&output), "outputDetails": {"truncated": false}});
+                add_assigned(&mut details, assigned);
                 self.emit(
                     &mut th.last,
                     &format!("{}StateExited", state.type_name()),
-                    json!({"name": a.state, "output": to_text(&output), "outputDetails": {"truncated": false}}),
+                    details,
                 );
                 th.run = Run::Enter {
                     state: catcher.next.clone(),
@@ -171,6 +179,27 @@ impl Stepper<'_> {
             );
         }
         self.fail_thread(th, state, err)
+    }
+
+    fn catcher_assign(
+        &mut self,
+        th: &Thread,
+        state: &State,
+        a: &Active,
+        catcher: &Catcher,
+        err: &StateError,
+    ) -> Result<Option<Value>, StateError> {
+        if catcher.assign.is_none() {
+            return Ok(None);
+        }
+        let ctx = self.context_if_used(state, a);
+        let error_output = error_output(err);
+        let assignments =
+            self.evaluate_assign(a, catcher.assign.as_ref(), &error_output, &ctx, th.last)?;
+        match assignments {
+            Some(assignments) => self.apply_assignments(a, assignments, th.last).map(Some),
+            None => Ok(None),
+        }
     }
 
     pub(super) fn fail_thread(&mut self, th: &mut Thread, state: &State, err: StateError) {

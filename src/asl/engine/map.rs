@@ -337,6 +337,7 @@ impl Stepper<'_> {
                         state: iterator.start_at.clone(),
                         input: item_input,
                     },
+                    vars: Default::default(),
                 },
             );
         }

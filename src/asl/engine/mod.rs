@@ -15,6 +15,7 @@ mod errors;
 mod map;
 mod parallel;
 mod task;
+mod variables;
 mod wait;
 
 #[cfg(test)]
@@ -30,6 +31,9 @@ use super::model::{State, StateKind, StateMachine, Transition};
 use errors::{error_details, StateError};
 use map::MapStep;
 use task::TaskStep;
+use variables::{add_assigned, Assignments, Variables};
+
+pub use variables::{ScopeChain, MAX_TOTAL_VARIABLE_BYTES, MAX_VARIABLE_BYTES};
 
 /// AWS's limit on state input/output and task results, in UTF-8 bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 262_144;
@@ -168,6 +172,10 @@ struct Thread {
     /// The newest event of this thread: the next event's `previousEventId`.
     last: i64,
     run: Run,
+    /// The workflow variables this thread assigned (see [`variables`]); states stored before variables
+    /// existed have none.
+    #[serde(default, skip_serializing_if = "Variables::is_empty")]
+    vars: Variables,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -222,6 +230,8 @@ enum Flow {
         active: Box<Active>,
         output: Value,
         next: Option<String>,
+        /// The variables the state assigns as it leaves.
+        assign: Option<Assignments>,
     },
     Fail(Box<Active>, StateError),
 }
@@ -239,6 +249,7 @@ impl ExecutionState {
                 state: machine.start_at.clone(),
                 input: info.input.clone(),
             },
+            vars: Variables::new(),
         };
         ExecutionState {
             info,
@@ -268,11 +279,10 @@ impl ExecutionState {
             next_id: self.next_event_id,
             exhausted: false,
             out: Advance::default(),
+            scopes: Vec::new(),
         };
         for signal in signals {
-            if let Some(thread) = find_task(&mut self.root, signal.task()) {
-                stepper.signal(thread, signal);
-            }
+            stepper.signal_task(&mut self.root, signal);
         }
         let timed_out = self.deadline.is_some_and(|d| d <= env.now);
         if !timed_out {
@@ -340,25 +350,6 @@ fn collect_tasks(th: &Thread, keys: &mut Vec<String>) {
     }
 }
 
-fn find_task<'t>(th: &'t mut Thread, key: &str) -> Option<&'t mut Thread> {
-    let Run::Active(a) = &th.run else {
-        return None;
-    };
-    match &a.step {
-        Step::Task(t) if t.key == key => return Some(th),
-        Step::Task(_) | Step::Wait { .. } | Step::Backoff { .. } => return None,
-        Step::Parallel { .. } | Step::Map(_) => {}
-    }
-    let Run::Active(a) = &mut th.run else {
-        return None;
-    };
-    match &mut a.step {
-        Step::Parallel { branches } => branches.iter_mut().find_map(|b| find_task(b, key)),
-        Step::Map(m) => m.running_mut().find_map(|(_, t)| find_task(t, key)),
-        _ => None,
-    }
-}
-
 fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -397,6 +388,8 @@ struct Stepper<'a> {
     /// The history cap was reached: nothing more is recorded, and the execution fails.
     exhausted: bool,
     out: Advance,
+    /// The variables of the thread being run and of the threads it runs inside, outermost first.
+    scopes: Vec<Variables>,
 }
 
 impl Stepper<'_> {
@@ -434,6 +427,42 @@ impl Stepper<'_> {
 
     /// Runs a thread until it waits, ends, or fails.
     fn drive(&mut self, th: &mut Thread) {
+        self.scopes.push(std::mem::take(&mut th.vars));
+        self.drive_in_scope(th);
+        th.vars = self.scopes.pop().unwrap_or_default();
+    }
+
+    /// Delivers a signal to the thread whose task it concerns, with that thread's variables in scope.
+    fn signal_task(&mut self, th: &mut Thread, signal: &Signal) -> bool {
+        let Run::Active(a) = &th.run else {
+            return false;
+        };
+        let inside = match &a.step {
+            Step::Task(t) if t.key == signal.task() => false,
+            Step::Parallel { .. } | Step::Map(_) => true,
+            Step::Task(_) | Step::Wait { .. } | Step::Backoff { .. } => return false,
+        };
+        self.scopes.push(std::mem::take(&mut th.vars));
+        let found = if inside {
+            match &mut th.run {
+                Run::Active(a) => match &mut a.step {
+                    Step::Parallel { branches } => {
+                        branches.iter_mut().any(|b| self.signal_task(b, signal))
+                    }
+                    Step::Map(m) => m.running_mut().any(|(_, t)| self.signal_task(t, signal)),
+                    _ => false,
+                },
+                _ => false,
+            }
+        } else {
+            self.signal(th, signal);
+            true
+        };
+        th.vars = self.scopes.pop().unwrap_or_default();
+        found
+    }
+
+    fn drive_in_scope(&mut self, th: &mut Thread) {
         loop {
             if self.exhausted {
                 return;
@@ -496,6 +525,7 @@ impl Stepper<'_> {
                 active,
                 output,
                 next,
+                assign,
             } => {
                 let Some(state) = machine.state(&active.state) else {
                     return;
@@ -514,10 +544,19 @@ impl Stepper<'_> {
                     };
                     return self.fail(th, state, active, err);
                 }
+                let assigned = match assign {
+                    Some(assign) => match self.apply_assignments(&active, assign, th.last) {
+                        Ok(assigned) => Some(assigned),
+                        Err(err) => return self.fail(th, state, active, err),
+                    },
+                    None => None,
+                };
+                let mut details = json!({"name": active.state, "output": text, "outputDetails": {"truncated": false}});
+                add_assigned(&mut details, assigned);
                 self.emit(
                     &mut th.last,
                     &format!("{}StateExited", state.type_name()),
-                    json!({"name": active.state, "output": text, "outputDetails": {"truncated": false}}),
+                    details,
                 );
                 let next = match (&state.kind, next, &state.transition) {
                     (StateKind::Succeed, _, _) => None,
@@ -566,6 +605,7 @@ impl Stepper<'_> {
                     active: a,
                     output,
                     next: None,
+                    assign: None,
                 },
                 Err(e) => Flow::Fail(a, e),
             },
@@ -586,10 +626,10 @@ impl Stepper<'_> {
             }
             StateKind::Choice { choices, default } => {
                 let mut chosen = None;
-                for (rule, next) in choices {
-                    match rule.evaluate(&input, &ctx) {
+                for option in choices {
+                    match option.rule.evaluate(&input, &ctx) {
                         Ok(true) => {
-                            chosen = Some(next.clone());
+                            chosen = Some(option);
                             break;
                         }
                         Ok(false) => {}
@@ -599,7 +639,12 @@ impl Stepper<'_> {
                         }
                     }
                 }
-                let Some(next) = chosen.or_else(|| default.clone()) else {
+                // A matching rule assigns its own Assign; the Default takes the state's.
+                let (next, assign) = match chosen {
+                    Some(option) => (Some(option.next.clone()), option.assign.as_ref()),
+                    None => (default.clone(), state.assign.as_ref()),
+                };
+                let Some(next) = next else {
                     // The error the ASL spec and the developer guide name; one AWS report says States.Runtime instead.
                     let e = StateError {
                         error: Some("States.NoChoiceMatched".into()),
@@ -613,11 +658,16 @@ impl Stepper<'_> {
                     };
                     return Flow::Fail(a, e);
                 };
+                let assign = match self.evaluate_assign(&a, assign, &input, &ctx, entered) {
+                    Ok(assign) => assign,
+                    Err(e) => return Flow::Fail(a, e),
+                };
                 match self.output_path(state, &a, input, &ctx, entered) {
                     Ok(output) => Flow::Exit {
                         active: a,
                         output,
                         next: Some(next),
+                        assign,
                     },
                     Err(e) => Flow::Fail(a, e),
                 }

@@ -23,6 +23,7 @@ impl Stepper<'_> {
                     state: b.start_at.clone(),
                     input: a.input.clone(),
                 },
+                vars: Default::default(),
             })
             .collect();
         a.step = Step::Parallel { branches: threads };

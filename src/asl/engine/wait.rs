@@ -21,11 +21,16 @@ impl Stepper<'_> {
         }
         let ctx = self.context_if_used(state, &a);
         let input = a.input.clone();
+        let assign = match self.evaluate_assign(&a, state.assign.as_ref(), &input, &ctx, th.last) {
+            Ok(assign) => assign,
+            Err(e) => return Flow::Fail(a, e),
+        };
         match self.output_path(state, &a, input, &ctx, th.last) {
             Ok(output) => Flow::Exit {
                 active: a,
                 output,
                 next: None,
+                assign,
             },
             Err(e) => Flow::Fail(a, e),
         }

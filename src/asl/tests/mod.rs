@@ -4,6 +4,7 @@
 
 mod parallel_map;
 mod tasks;
+mod variables;
 mod workflows;
 
 use std::collections::HashSet;

@@ -28,6 +28,10 @@ impl Checker {
                 "And" | "Or" | "Not" => operators.push(field),
                 _ if choice_operator(field).is_some() => operators.push(field),
                 "Variable" | "Next" => {}
+                // A top-level rule may assign variables when it matches.
+                "Assign" if node.is_some() => {
+                    self.check_assign(field_value, &pointer(location, field))
+                }
                 "Comment" => {
                     self.expect_string(field_value, &pointer(location, field));
                 }

@@ -26,6 +26,8 @@ mod states;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod variable_tests;
 
 use std::fmt;
 

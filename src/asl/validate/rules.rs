@@ -19,6 +19,7 @@ pub(super) const MAX_ACTIVITY_NAME_CHARS: usize = 80;
 pub(super) fn allowed_fields(state_type: &str) -> &'static [&'static str] {
     match state_type {
         "Pass" => &[
+            "Assign",
             "Type",
             "Comment",
             "Next",
@@ -30,6 +31,7 @@ pub(super) fn allowed_fields(state_type: &str) -> &'static [&'static str] {
             "Result",
         ],
         "Task" => &[
+            "Assign",
             "Type",
             "Comment",
             "Next",
@@ -49,6 +51,7 @@ pub(super) fn allowed_fields(state_type: &str) -> &'static [&'static str] {
             "Credentials",
         ],
         "Choice" => &[
+            "Assign",
             "Type",
             "Comment",
             "InputPath",
@@ -57,6 +60,7 @@ pub(super) fn allowed_fields(state_type: &str) -> &'static [&'static str] {
             "Default",
         ],
         "Wait" => &[
+            "Assign",
             "Type",
             "Comment",
             "Next",
@@ -78,6 +82,7 @@ pub(super) fn allowed_fields(state_type: &str) -> &'static [&'static str] {
             "CausePath",
         ],
         "Parallel" => &[
+            "Assign",
             "Type",
             "Comment",
             "Next",
@@ -92,6 +97,7 @@ pub(super) fn allowed_fields(state_type: &str) -> &'static [&'static str] {
             "Branches",
         ],
         "Map" => &[
+            "Assign",
             "Type",
             "Comment",
             "Next",
@@ -410,4 +416,17 @@ pub(super) fn is_rfc3339_timestamp(text: &str) -> bool {
 
 pub(super) fn is_reference_path(text: &str) -> bool {
     JsonPath::parse_reference(text).is_ok_and(|path| !path.is_context())
+}
+
+/// The variable every JSONata state defines (`$states`); no state may assign it.
+pub(super) const RESERVED_VARIABLE: &str = "states";
+
+/// A variable name: an identifier (a letter or `_`, then letters, digits and `_`), at most 80 characters.
+pub(super) fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_alphabetic() || first == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+        && name.chars().count() <= MAX_STATE_NAME_CHARS
 }

@@ -276,6 +276,7 @@ impl Checker {
                 self.expect_object(value, location);
             }
             "Label" => self.check_label(value, location),
+            "Assign" => self.check_assign(value, location),
             _ => debug_assert!(
                 false,
                 "field {field} allowed on {state_type} but has no check"
@@ -370,6 +371,30 @@ impl Checker {
                 );
             }
         }
+    }
+
+    /// `Assign` (a state's, a Choice rule's or a catcher's): an object whose keys name variables (a `.$`
+    /// suffix takes the value from a path or intrinsic, as in `Parameters`).
+    pub(super) fn check_assign(&mut self, value: &Value, location: &str) {
+        let Some(assignments) = self.expect_object(value, location) else {
+            return;
+        };
+        for key in assignments.keys() {
+            let name = key.strip_suffix(".$").unwrap_or(key);
+            // AWS's texts for these are not known; the rule is the developer guide's.
+            if name == RESERVED_VARIABLE {
+                self.schema(
+                    format!("The variable name '{RESERVED_VARIABLE}' is reserved and cannot be assigned"),
+                    &pointer(location, key),
+                );
+            } else if !is_variable_name(name) {
+                self.schema(
+                    format!("The variable name '{name}' is not valid: it must start with a letter or '_' and hold only letters, digits and '_'"),
+                    &pointer(location, key),
+                );
+            }
+        }
+        self.check_template(value, location);
     }
 
     pub(super) fn check_resource(&mut self, value: &Value, location: &str) {
@@ -590,6 +615,7 @@ impl Checker {
                     "ResultPath" => {
                         self.check_reference_path(field, field_value, true, &field_location)
                     }
+                    "Assign" => self.check_assign(field_value, &field_location),
                     "Comment" => {
                         self.expect_string(field_value, &field_location);
                     }
