@@ -222,14 +222,16 @@ fn rejects_garbage() {
         "$.a[",
         "$.a[0",
         "$.a b",
-        "$a",
+        "$1a",
+        "$a-b",
+        "$a b",
         "$.a[0x]",
         "$.a[?(@.x >)]",
         "$.a[?(@.x]",
         "$.a[?()]",
         "$.a]",
-        "$.[0]",
         "$.a..",
+        "$..a.",
         "$.a\\",
         "$.a[1:2:3]",
         "$$$",
@@ -291,4 +293,113 @@ fn deeply_nested_filters_are_rejected_not_overflowed() {
     assert!(JsonPath::parse(&text).is_err());
     let text = format!("$[?({}@.a)]", "!".repeat(5000));
     assert!(JsonPath::parse(&text).is_err());
+}
+
+fn variables() -> Map<String, Value> {
+    json!({
+        "name": "Ada",
+        "order": {"items": [{"sku": "a", "qty": 2}, {"sku": "b", "qty": 0}], "id": 7},
+        "list": [10, 20, 30],
+        "_under": true,
+        "nil": null
+    })
+    .as_object()
+    .unwrap()
+    .clone()
+}
+
+#[test]
+fn variable_roots_read_workflow_variables() {
+    let input = json!({"name": "input-name", "list": [1]});
+    let context = json!({"Execution": {"Name": "exec-1"}});
+    let vars = variables();
+    let roots = Roots {
+        input: &input,
+        context: &context,
+        variables: &vars,
+    };
+    let cases: Vec<(&str, Value)> = vec![
+        ("$name", json!("Ada")),
+        ("$order.id", json!(7)),
+        ("$order.items[1].sku", json!("b")),
+        ("$order['items'][0]['qty']", json!(2)),
+        ("$list[0]", json!(10)),
+        ("$list[-1]", json!(30)),
+        ("$list[*]", json!([10, 20, 30])),
+        ("$order.items[?(@.qty > 0)].sku", json!(["a"])),
+        ("$order..sku", json!(["a", "b"])),
+        ("$_under", json!(true)),
+        ("$nil", json!(null)),
+        // `$` alone and `$.x` stay the input; `$$` the Context object.
+        ("$", input.clone()),
+        ("$.name", json!("input-name")),
+        ("$$.Execution.Name", json!("exec-1")),
+    ];
+    for (text, expected) in cases {
+        let path = JsonPath::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(path.read_in(&roots), Ok(expected), "{text}");
+    }
+}
+
+#[test]
+fn variable_paths_name_their_variable() {
+    for (text, variable, context) in [
+        ("$name", Some("name"), false),
+        ("$name.a.b", Some("name"), false),
+        ("$name[0]", Some("name"), false),
+        ("$été.x", Some("été"), false),
+        ("$_x1", Some("_x1"), false),
+        ("$", None, false),
+        ("$.name", None, false),
+        ("$['name']", None, false),
+        ("$$.Execution", None, true),
+    ] {
+        let path = JsonPath::parse(text).unwrap();
+        assert_eq!(path.variable(), variable, "{text}");
+        assert_eq!(
+            path.variables(),
+            variable.map(str::to_string).into_iter().collect(),
+            "{text}"
+        );
+        assert_eq!(path.is_context(), context, "{text}");
+    }
+    // A variable path may select one node, so Choice `…Path` operands and `…SecondsPath` fields accept it.
+    assert!(JsonPath::parse_reference("$x.a[0]").is_ok());
+    assert!(JsonPath::parse_reference("$x[*]").is_err());
+}
+
+#[test]
+fn unassigned_variables_fail_and_are_never_written() {
+    let input = json!({});
+    let context = json!({});
+    let vars = variables();
+    let roots = Roots {
+        input: &input,
+        context: &context,
+        variables: &vars,
+    };
+    let path = JsonPath::parse("$missing.a").unwrap();
+    assert_eq!(
+        path.read_in(&roots).unwrap_err().message,
+        "The variable '$missing' is not assigned"
+    );
+    // Without variables (the old entry point), every variable is unassigned.
+    assert!(JsonPath::parse("$name")
+        .unwrap()
+        .read(&json!({"name": 1}), &context)
+        .is_err());
+    assert!(roots.document(&path).is_none());
+    // Missing data under an assigned variable uses Jayway's wording, like the input.
+    assert_eq!(
+        JsonPath::parse("$order.nope.x")
+            .unwrap()
+            .read_in(&roots)
+            .unwrap_err()
+            .message,
+        "Missing property in path $['nope']"
+    );
+    assert!(JsonPath::parse("$x")
+        .unwrap()
+        .write(json!({}), json!(1))
+        .is_err());
 }
