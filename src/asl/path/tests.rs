@@ -403,3 +403,74 @@ fn unassigned_variables_fail_and_are_never_written() {
         .write(json!({}), json!(1))
         .is_err());
 }
+
+#[test]
+fn jayway_accepts_a_dot_before_a_bracket() {
+    let input = json!({
+        "Snapshots": [{"State": "completed"}, {"State": "pending"}],
+        "list": [{"bucket": "b1", "key": "k1", "x": 0}, {"bucket": "b2", "key": "k2"}]
+    });
+    let array = json!([{"body": "one"}, {"body": "two"}]);
+    let context = json!({});
+    let cases: Vec<(&str, &Value, Value)> = vec![
+        ("$.[0]", &array, json!({"body": "one"})),
+        ("$.[0].body", &array, json!("one")),
+        ("$.[-1].body", &array, json!("two")),
+        ("$.[*].body", &array, json!(["one", "two"])),
+        ("$.Snapshots.[0].State", &input, json!("completed")),
+        ("$.['Snapshots'][1].State", &input, json!("pending")),
+        (
+            "$.list.[*].['bucket', 'key']",
+            &input,
+            json!([{"bucket": "b1", "key": "k1"}, {"bucket": "b2", "key": "k2"}]),
+        ),
+        ("$.list.[?(@.x == 0)].key", &input, json!(["k1"])),
+        ("$..[0].State", &input, json!(["completed"])),
+    ];
+    for (text, document, expected) in cases {
+        let path = JsonPath::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(path.read(document, &context), Ok(expected), "{text}");
+    }
+    // `$.[0]` selects one node, like `$[0]`.
+    assert!(JsonPath::parse_reference("$.Snapshots.[0].State").is_ok());
+    assert!(JsonPath::parse("$.[0]").unwrap().is_definite());
+    // Jayway still refuses `..` followed by `.`, and a `.` at the end.
+    for text in ["$...a", "$.a.", "$.["] {
+        assert!(JsonPath::parse(text).is_err(), "{text}");
+    }
+}
+
+#[test]
+fn a_bare_word_in_a_filter_parses_but_every_read_fails_as_jayway_compiles_it() {
+    // Jayway reads a bare word as a number literal, finds no digit and gives up compiling the filter
+    // (`FilterCompiler.readNumberLiteral` → `new BigDecimal("")`); AWS accepts the definition all the same.
+    let path = JsonPath::parse("$.Labels[?(@.Name==Receipt)]").unwrap();
+    let message = "Failed to parse filter: [?(@.Name==Receipt)], error on position: 11, char: R";
+    for document in [
+        json!({"Labels": [{"Name": "Receipt"}]}),
+        json!({"Labels": []}),
+        json!({}),
+    ] {
+        assert_eq!(
+            path.read(&document, &json!({})).unwrap_err().message,
+            message
+        );
+    }
+    let spaced = JsonPath::parse("$.L[?(@.a == 'x' && @.b != word)]").unwrap();
+    assert_eq!(
+        spaced
+            .read(&json!({"L": []}), &json!({}))
+            .unwrap_err()
+            .message,
+        "Failed to parse filter: [?(@.a == 'x' && @.b != word)], error on position: 24, char: w"
+    );
+    // Literal words keep their meaning.
+    let literal = JsonPath::parse("$.L[?(@.a == true || @.b == null)]").unwrap();
+    assert_eq!(
+        literal.read(
+            &json!({"L": [{"a": true}, {"b": null}, {"a": 1}]}),
+            &json!({})
+        ),
+        Ok(json!([{"a": true}, {"b": null}]))
+    );
+}
