@@ -3,8 +3,9 @@
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
 
-use super::path::JsonPath;
+use super::path::{JsonPath, Roots};
 use super::Failure;
+use std::collections::BTreeSet;
 
 /// One Choice rule: a boolean combination or a data test.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,13 +152,47 @@ impl ChoiceRule {
         Ok(Operand::Path(JsonPath::parse(text).map_err(|e| e.0)?))
     }
 
-    /// Evaluates the rule. A Variable (or operand path) that selects nothing fails with States.Runtime, except under
-    /// `IsPresent`. AWS is reported to fail this way while LocalStack treats it as false; we follow the AWS report.
+    /// Evaluates the rule against the effective input and the Context object, with no variables.
     pub fn evaluate(&self, input: &Value, context: &Value) -> Result<bool, Failure> {
+        self.evaluate_in(&Roots::without_variables(input, context))
+    }
+
+    /// The workflow variables the rule reads: `Variable` and `…Path` operands starting `$name`, nested rules included.
+    pub fn variables(&self) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        self.collect_variables(&mut names);
+        names
+    }
+
+    fn collect_variables(&self, names: &mut BTreeSet<String>) {
+        match self {
+            ChoiceRule::And(rules) | ChoiceRule::Or(rules) => {
+                for rule in rules {
+                    rule.collect_variables(names);
+                }
+            }
+            ChoiceRule::Not(rule) => rule.collect_variables(names),
+            ChoiceRule::Test {
+                variable,
+                comparison,
+            } => {
+                names.extend(variable.variables());
+                if let Some(Operand::Path(path)) = comparison.operand() {
+                    names.extend(path.variables());
+                }
+            }
+        }
+    }
+
+    /// Evaluates the rule. `Variable` and `…Path` operands read the input (`$`), the Context object (`$$`) or a
+    /// workflow variable (`$name`). A Variable (or operand path) that selects nothing fails with States.Runtime,
+    /// except under `IsPresent`. AWS is reported to fail this way while LocalStack treats it as false; we follow the
+    /// AWS report. An unassigned variable counts as selecting nothing.
+    pub fn evaluate_in(&self, roots: &Roots) -> Result<bool, Failure> {
         match self {
             ChoiceRule::And(rules) => {
                 for rule in rules {
-                    if !rule.evaluate(input, context)? {
+                    if !rule.evaluate_in(roots)? {
                         return Ok(false);
                     }
                 }
@@ -165,18 +200,18 @@ impl ChoiceRule {
             }
             ChoiceRule::Or(rules) => {
                 for rule in rules {
-                    if rule.evaluate(input, context)? {
+                    if rule.evaluate_in(roots)? {
                         return Ok(true);
                     }
                 }
                 Ok(false)
             }
-            ChoiceRule::Not(rule) => Ok(!rule.evaluate(input, context)?),
+            ChoiceRule::Not(rule) => Ok(!rule.evaluate_in(roots)?),
             ChoiceRule::Test {
                 variable,
                 comparison,
             } => {
-                let value = match variable.read(input, context) {
+                let value = match variable.read_in(roots) {
                     Ok(v) => Some(v),
                     Err(_) if matches!(comparison, Comparison::IsPresent(_)) => None,
                     Err(e) => {
@@ -192,19 +227,25 @@ impl ChoiceRule {
                     Some(Value::Array(a)) if a.is_empty() && !variable.is_definite() => None,
                     other => other,
                 };
-                comparison.evaluate(value.as_ref(), input, context)
+                comparison.evaluate(value.as_ref(), roots)
             }
         }
     }
 }
 
 impl Comparison {
-    fn evaluate(
-        &self,
-        value: Option<&Value>,
-        input: &Value,
-        context: &Value,
-    ) -> Result<bool, Failure> {
+    /// The right-hand operand of a two-sided comparison.
+    fn operand(&self) -> Option<&Operand> {
+        match self {
+            Comparison::String(_, op)
+            | Comparison::Numeric(_, op)
+            | Comparison::Timestamp(_, op)
+            | Comparison::Boolean(op) => Some(op),
+            _ => None,
+        }
+    }
+
+    fn evaluate(&self, value: Option<&Value>, roots: &Roots) -> Result<bool, Failure> {
         let Some(value) = value else {
             if let Comparison::IsPresent(expected) = self {
                 return Ok(!*expected);
@@ -216,7 +257,7 @@ impl Comparison {
         let operand = |op: &Operand| -> Result<Value, Failure> {
             match op {
                 Operand::Literal(v) => Ok(v.clone()),
-                Operand::Path(p) => p.read(input, context).map_err(|e| {
+                Operand::Path(p) => p.read_in(roots).map_err(|e| {
                     Failure::runtime(format!("Invalid path '{}' : {}", p.as_str(), e.message))
                 }),
             }
@@ -499,5 +540,87 @@ mod tests {
         assert!(parse_timestamp("2024-01-02T03:04:05").is_none());
         assert!(parse_timestamp("2024-13-02T03:04:05Z").is_none());
         assert!(parse_timestamp("2024-01-02t03:04:05Z").is_none());
+    }
+
+    #[test]
+    fn rules_read_variables_and_the_context_object() {
+        let variables = json!({"guess": 4, "answer": 4, "limits": {"max": 10}, "name": "x"})
+            .as_object()
+            .unwrap()
+            .clone();
+        let input = json!({"n": 5, "quorum": 3});
+        let context = json!({"Execution": {"Input": {"quorum": 3, "name": "x"}}});
+        let roots = Roots {
+            input: &input,
+            context: &context,
+            variables: &variables,
+        };
+        let cases = [
+            (
+                json!({"Variable": "$guess", "NumericEqualsPath": "$answer"}),
+                true,
+            ),
+            (
+                json!({"Variable": "$guess", "NumericLessThanPath": "$limits.max"}),
+                true,
+            ),
+            (
+                json!({"Variable": "$.n", "NumericGreaterThanPath": "$guess"}),
+                true,
+            ),
+            (
+                json!({"Variable": "$name", "StringEqualsPath": "$$.Execution.Input.name"}),
+                true,
+            ),
+            (
+                json!({"Variable": "$.quorum", "NumericGreaterThanEqualsPath": "$$.Execution.Input.quorum"}),
+                true,
+            ),
+            (
+                json!({"Variable": "$$.Execution.Input.quorum", "NumericLessThanPath": "$.n"}),
+                true,
+            ),
+            (
+                json!({"Variable": "$limits.max", "NumericEquals": 10}),
+                true,
+            ),
+            (json!({"Variable": "$nope", "IsPresent": false}), true),
+            (json!({"Variable": "$limits.min", "IsPresent": true}), false),
+            (
+                json!({"And": [{"Variable": "$guess", "IsNumeric": true}, {"Not": {"Variable": "$name", "StringEquals": "y"}}]}),
+                true,
+            ),
+        ];
+        for (rule, expected) in cases {
+            let parsed = ChoiceRule::from_json(&rule).unwrap();
+            assert_eq!(parsed.evaluate_in(&roots), Ok(expected), "{rule}");
+        }
+        let rule = ChoiceRule::from_json(&json!({"Or": [
+            {"Variable": "$guess", "NumericEqualsPath": "$answer"},
+            {"Not": {"Variable": "$.n", "StringEqualsPath": "$name"}},
+            {"Variable": "$$.Execution.Input.quorum", "NumericEqualsPath": "$.n"}
+        ]}))
+        .unwrap();
+        let names: Vec<String> = rule.variables().into_iter().collect();
+        assert_eq!(names, ["answer", "guess", "name"]);
+
+        let failure = ChoiceRule::from_json(&json!({"Variable": "$nope", "NumericEquals": 1}))
+            .unwrap()
+            .evaluate_in(&roots)
+            .unwrap_err();
+        assert_eq!(failure.error, "States.Runtime");
+        assert_eq!(
+            failure.cause,
+            "Invalid path '$nope' : The variable '$nope' is not assigned"
+        );
+        let failure =
+            ChoiceRule::from_json(&json!({"Variable": "$guess", "NumericEqualsPath": "$nope"}))
+                .unwrap()
+                .evaluate_in(&roots)
+                .unwrap_err();
+        assert_eq!(
+            failure.cause,
+            "Invalid path '$nope' : The variable '$nope' is not assigned"
+        );
     }
 }

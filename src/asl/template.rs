@@ -1,13 +1,14 @@
 //! Payload templates: `Parameters`, `ResultSelector` and `ItemSelector`.
 //!
-//! A key ending in `.$` takes its value from a Path (`$...` over the template input, `$$...` over the Context Object)
-//! or an intrinsic call, and loses the suffix in the output. Everything else is copied as is, recursively through
+//! A key ending in `.$` takes its value from a Path (`$...` over the template input, `$$...` over the Context Object,
+//! `$name...` over a workflow variable) or an intrinsic call, and loses the suffix in the output. Everything else is copied as is, recursively through
 //! nested objects and arrays, keeping the template's key order.
 
 use super::intrinsics::IntrinsicCall;
-use super::path::JsonPath;
+use super::path::{JsonPath, Roots};
 use super::Failure;
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 use std::fmt;
 
 const DYNAMIC_SUFFIX: &str = ".$";
@@ -72,19 +73,51 @@ impl PayloadTemplate {
         }
     }
 
-    /// Build the payload from the template input and the Context Object.
+    /// Build the payload from the template input and the Context Object, with no variables.
     pub fn evaluate(
         &self,
         input: &Value,
         context: &Value,
         rng: &mut dyn rand::RngCore,
     ) -> Result<Value, Failure> {
-        let mut evaluation = Evaluation {
-            input,
-            context,
-            rng,
-        };
+        self.evaluate_in(&Roots::without_variables(input, context), rng)
+    }
+
+    /// Build the payload from the template input (`$`), the Context Object (`$$`) and the variables (`$name`).
+    pub fn evaluate_in(
+        &self,
+        roots: &Roots,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Value, Failure> {
+        let mut evaluation = Evaluation { roots, rng };
         evaluation.object(&self.root)
+    }
+
+    /// The workflow variables the template's `.$` fields read.
+    pub fn variables(&self) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        collect_variables(&self.root, &mut names);
+        names
+    }
+}
+
+fn collect_variables(fields: &[Field], names: &mut BTreeSet<String>) {
+    for field in fields {
+        collect_node_variables(&field.value, names);
+    }
+}
+
+fn collect_node_variables(node: &Node, names: &mut BTreeSet<String>) {
+    match node {
+        Node::Literal(_) => {}
+        Node::Object(fields) => collect_variables(fields, names),
+        Node::Array(items) => {
+            for item in items {
+                collect_node_variables(item, names);
+            }
+        }
+        Node::Path { path, .. } => names.extend(path.variables()),
+        Node::Call(call) => names.extend(call.variables()),
     }
 }
 
@@ -175,13 +208,12 @@ fn compile_dynamic(key: &str, value: &Value) -> Result<Node, TemplateSyntaxError
     }
 }
 
-struct Evaluation<'a> {
-    input: &'a Value,
-    context: &'a Value,
+struct Evaluation<'a, 'r> {
+    roots: &'a Roots<'r>,
     rng: &'a mut dyn rand::RngCore,
 }
 
-impl Evaluation<'_> {
+impl Evaluation<'_, '_> {
     fn object(&mut self, fields: &[Field]) -> Result<Value, Failure> {
         let mut output = Map::with_capacity(fields.len());
         for field in fields {
@@ -200,19 +232,21 @@ impl Evaluation<'_> {
                 .map(|item| self.node(item))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
-            Node::Path { key, path } => path.read(self.input, self.context).map_err(|_| {
-                let document = if path.is_context() {
-                    self.context
-                } else {
-                    self.input
-                };
-                Failure::runtime(format!(
-                    "The JSONPath '{}' specified for the field '{key}' could not be found in the input '{}'",
-                    path.as_str(),
-                    serde_json::to_string(document).unwrap_or_default()
-                ))
+            Node::Path { key, path } => path.read_in(self.roots).map_err(|error| {
+                match self.roots.document(path) {
+                    Some(document) => Failure::runtime(format!(
+                        "The JSONPath '{}' specified for the field '{key}' could not be found in the input '{}'",
+                        path.as_str(),
+                        serde_json::to_string(document).unwrap_or_default()
+                    )),
+                    None => Failure::runtime(format!(
+                        "The JSONPath '{}' specified for the field '{key}' could not be read: {}",
+                        path.as_str(),
+                        error.message
+                    )),
+                }
             }),
-            Node::Call(call) => call.evaluate(self.input, self.context, &mut *self.rng),
+            Node::Call(call) => call.evaluate_in(self.roots, &mut *self.rng),
         }
     }
 }
@@ -358,5 +392,77 @@ mod tests {
                 "The payload template must be a JSON object"
             );
         }
+    }
+
+    #[test]
+    fn dynamic_fields_read_workflow_variables() {
+        let template = json!({
+            "who.$": "$who",
+            "first.$": "$order.items[0].sku",
+            "input.$": "$.a",
+            "exec.$": "$$.Execution.Name",
+            "msg.$": "States.Format('{} x{}', $who, $order.items[0].qty)",
+            "nested": [{"id.$": "$order.id"}]
+        });
+        let variables =
+            json!({"who": "Ada", "order": {"id": 7, "items": [{"sku": "s1", "qty": 2}]}})
+                .as_object()
+                .unwrap()
+                .clone();
+        let input = json!({"a": 1});
+        let context = json!({"Execution": {"Name": "run-1"}});
+        let roots = Roots {
+            input: &input,
+            context: &context,
+            variables: &variables,
+        };
+        let compiled = PayloadTemplate::compile(&template).unwrap();
+        assert_eq!(
+            compiled.evaluate_in(&roots, &mut StdRng::seed_from_u64(3)),
+            Ok(json!({
+                "who": "Ada",
+                "first": "s1",
+                "input": 1,
+                "exec": "run-1",
+                "msg": "Ada x2",
+                "nested": [{"id": 7}]
+            }))
+        );
+        let names: Vec<String> = compiled.variables().into_iter().collect();
+        assert_eq!(names, ["order", "who"]);
+        // A plain value that looks like a variable is a literal (no `.$` key).
+        let literal = PayloadTemplate::compile(&json!({"bucket": "$bucket"})).unwrap();
+        assert!(literal.variables().is_empty());
+        assert_eq!(
+            literal.evaluate_in(&roots, &mut StdRng::seed_from_u64(3)),
+            Ok(json!({"bucket": "$bucket"}))
+        );
+        let failure = PayloadTemplate::compile(&json!({"x.$": "$nope.a"}))
+            .unwrap()
+            .evaluate_in(&roots, &mut StdRng::seed_from_u64(3))
+            .unwrap_err();
+        assert_eq!(failure.error, "States.Runtime");
+        assert_eq!(
+            failure.cause,
+            "The JSONPath '$nope.a' specified for the field 'x.$' could not be read: The variable '$nope' is not assigned"
+        );
+    }
+
+    #[test]
+    fn jayway_shapes_from_public_samples() {
+        let input = json!([
+            {"bucket": "b1", "key": "k1", "size": 1},
+            {"bucket": "b2", "key": "k2", "size": 2}
+        ]);
+        assert_eq!(
+            evaluate(
+                json!({"first.$": "$.[0]", "pairs.$": "$.[*].['bucket', 'key']"}),
+                input
+            ),
+            Ok(json!({
+                "first": {"bucket": "b1", "key": "k1", "size": 1},
+                "pairs": [{"bucket": "b1", "key": "k1"}, {"bucket": "b2", "key": "k2"}]
+            }))
+        );
     }
 }

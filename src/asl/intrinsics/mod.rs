@@ -10,13 +10,14 @@ mod parser;
 #[cfg(test)]
 mod tests;
 
-use super::path::JsonPath;
+use super::path::{JsonPath, Roots};
 use super::Failure;
 use base64::Engine as _;
 use functions::*;
 use md5::Digest as _;
 use parser::Parser;
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use thiserror::Error;
 
@@ -154,11 +155,33 @@ impl IntrinsicCall {
         Ok(call)
     }
 
-    /// Evaluate against the state's data (`$` paths) and the Context Object (`$$` paths).
+    /// Evaluate against the state's data (`$` paths) and the Context Object (`$$` paths), with no variables.
     pub fn evaluate(
         &self,
         input: &Value,
         context: &Value,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Value, Failure> {
+        self.evaluate_in(&Roots::without_variables(input, context), rng)
+    }
+
+    /// The workflow variables the call's path arguments read (nested calls included).
+    pub fn variables(&self) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        for arg in &self.args {
+            match arg {
+                Argument::Path(path) => names.extend(path.variables()),
+                Argument::Call(call) => names.extend(call.variables()),
+                Argument::Literal(_) | Argument::Text { .. } => {}
+            }
+        }
+        names
+    }
+
+    /// Evaluate against the state's data (`$`), the Context Object (`$$`) and the workflow variables (`$name`).
+    pub fn evaluate_in(
+        &self,
+        roots: &Roots,
         rng: &mut dyn rand::RngCore,
     ) -> Result<Value, Failure> {
         let name = self.function.name();
@@ -167,16 +190,22 @@ impl IntrinsicCall {
             let value = match arg {
                 Argument::Literal(value) => value.clone(),
                 Argument::Text { value, .. } => Value::String(value.clone()),
-                Argument::Path(path) => path.read(input, context).map_err(|error| {
-                    let document = if path.is_context() { context } else { input };
-                    Failure::runtime(format!(
-                        "The JSONPath '{}' given to {name} could not be found in the input '{}': {}",
-                        path.as_str(),
-                        compact(document),
-                        error.message
-                    ))
+                Argument::Path(path) => path.read_in(roots).map_err(|error| {
+                    match roots.document(path) {
+                        Some(document) => Failure::runtime(format!(
+                            "The JSONPath '{}' given to {name} could not be found in the input '{}': {}",
+                            path.as_str(),
+                            compact(document),
+                            error.message
+                        )),
+                        None => Failure::runtime(format!(
+                            "The JSONPath '{}' given to {name} could not be read: {}",
+                            path.as_str(),
+                            error.message
+                        )),
+                    }
                 })?,
-                Argument::Call(call) => call.evaluate(input, context, rng)?,
+                Argument::Call(call) => call.evaluate_in(roots, rng)?,
             };
             values.push(value);
         }

@@ -327,3 +327,68 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn arguments_read_workflow_variables() {
+    let input = json!({"who": "input", "list": [{"body": "{\"k\":1}"}]});
+    let context = json!({"Execution": {"Name": "run-1"}});
+    let variables = json!({"who": "Ada", "nums": [3, 1, 2], "doc": {"body": "[1,2]"}})
+        .as_object()
+        .unwrap()
+        .clone();
+    let roots = Roots {
+        input: &input,
+        context: &context,
+        variables: &variables,
+    };
+    let cases: Vec<(&str, Value)> = vec![
+        ("States.Format('Hi {}', $who)", json!("Hi Ada")),
+        ("States.Format('Hi {}', $.who)", json!("Hi input")),
+        ("States.ArrayLength($nums)", json!(3)),
+        ("States.ArrayGetItem($nums, 2)", json!(2)),
+        ("States.StringToJson($doc.body)", json!([1, 2])),
+        (
+            "States.Array($who, $.who, $$.Execution.Name)",
+            json!(["Ada", "input", "run-1"]),
+        ),
+        ("States.Format('{}', States.ArrayLength($nums))", json!("3")),
+        // Jayway accepts a `.` before a bracket: `$.[0]` is `$[0]`.
+        ("States.StringToJson($.list.[0].body)", json!({"k": 1})),
+    ];
+    for (text, expected) in cases {
+        let call = IntrinsicCall::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(
+            call.evaluate_in(&roots, &mut StdRng::seed_from_u64(1)),
+            Ok(expected),
+            "{text}"
+        );
+    }
+    let names: Vec<String> = IntrinsicCall::parse(
+        "States.Format('{} {} {}', $who, States.ArrayLength($nums), $$.Execution.Name, $.x)",
+    )
+    .unwrap()
+    .variables()
+    .into_iter()
+    .collect();
+    assert_eq!(names, ["nums", "who"]);
+
+    let failure = IntrinsicCall::parse("States.ArrayLength($nope)")
+        .unwrap()
+        .evaluate_in(&roots, &mut StdRng::seed_from_u64(1))
+        .unwrap_err();
+    assert_eq!(failure.error, "States.Runtime");
+    assert_eq!(
+        failure.cause,
+        "The JSONPath '$nope' given to States.ArrayLength could not be read: The variable '$nope' is not assigned"
+    );
+}
+
+#[test]
+fn string_to_json_of_a_dot_bracket_path() {
+    // A public sample's shape: `States.StringToJson($.[0].body)` over an array input.
+    let input = json!([{"body": "{\"ok\":true}"}]);
+    assert_eq!(
+        run("States.StringToJson($.[0].body)", &input),
+        Ok(json!({"ok": true}))
+    );
+}

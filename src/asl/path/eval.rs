@@ -282,6 +282,8 @@ pub(super) fn scan(
 pub(super) fn resolve_operand(operand: &Operand, current: &Value, root: &Value) -> Option<Value> {
     let (segments, start) = match operand {
         Operand::Literal(value) => return Some(value.clone()),
+        // Never reached: a path holding a bare word fails before it is walked.
+        Operand::BareWord(_) => return None,
         Operand::Current(segments) => (segments, current),
         Operand::Root(segments) => (segments, root),
     };
@@ -314,6 +316,7 @@ pub(super) fn filter_matches(filter: &Filter, current: &Value, root: &Value) -> 
         Filter::Not(inner) => !filter_matches(inner, current, root),
         Filter::Exists(operand) => match operand {
             Operand::Literal(value) => !matches!(value, Value::Null | Value::Bool(false)),
+            Operand::BareWord(_) => false,
             Operand::Current(_) | Operand::Root(_) => match resolve_operand(operand, current, root)
             {
                 None => false,
@@ -332,7 +335,7 @@ pub(super) fn filter_matches(filter: &Filter, current: &Value, root: &Value) -> 
 
 pub(super) fn is_definite_operand(operand: &Operand) -> bool {
     match operand {
-        Operand::Literal(_) => true,
+        Operand::Literal(_) | Operand::BareWord(_) => true,
         Operand::Current(segments) | Operand::Root(segments) => segments.iter().all(|s| match s {
             Segment::Names(names) => names.len() == 1,
             Segment::Index(_) => true,

@@ -2,7 +2,8 @@
 //!
 //! AWS runs Java's Jayway JsonPath, so reads follow Jayway's rules: a *definite* path yields exactly one value or
 //! fails with Jayway's message text; an *indefinite* path yields an array of every match (possibly empty).
-//! A `$$` prefix applies the rest of the path to the Context Object.
+//! A `$$` prefix applies the rest of the path to the Context Object; `$name` (a workflow variable's name right after
+//! the `$`) applies it to that variable's value. [`Roots`] carries the three documents a path can read.
 //!
 //! This file holds the parsed form and its public API (parse, read, write); [`parser`] turns text into that
 //! form and [`eval`] reads documents with it.
@@ -15,6 +16,7 @@ mod tests;
 
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use thiserror::Error;
 
@@ -42,14 +44,88 @@ impl PathError {
             message: message.into(),
         }
     }
+
+    /// Reading `$name...` when no state has assigned `name`. AWS's wording for JSONPath is not recorded (its JSONata
+    /// counterpart is `States.QueryEvaluationError`); callers raise it as `States.Runtime`, like a missing path.
+    pub fn unassigned_variable(name: &str) -> PathError {
+        PathError::new(format!("The variable '${name}' is not assigned"))
+    }
 }
 
-/// A parsed JSONPath (`$...`) or Context Object path (`$$...`).
+/// The workflow variables a path, template or intrinsic may read.
+pub trait VariableLookup {
+    fn variable(&self, name: &str) -> Option<&Value>;
+}
+
+impl VariableLookup for Map<String, Value> {
+    fn variable(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
+/// No variable is assigned (callers that predate variables, and tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoVariables;
+
+impl VariableLookup for NoVariables {
+    fn variable(&self, _name: &str) -> Option<&Value> {
+        None
+    }
+}
+
+/// What a path, template or intrinsic reads: the state's input, the Context object, and the workflow variables.
+#[derive(Clone, Copy)]
+pub struct Roots<'a> {
+    pub input: &'a Value,
+    pub context: &'a Value,
+    pub variables: &'a dyn VariableLookup,
+}
+
+impl<'a> Roots<'a> {
+    /// Input and Context object only: every variable reads as unassigned.
+    pub fn without_variables(input: &'a Value, context: &'a Value) -> Roots<'a> {
+        Roots {
+            input,
+            context,
+            variables: &NoVariables,
+        }
+    }
+
+    /// The same roots with another input (`$`), e.g. a state's result for `ResultSelector`.
+    pub fn with_input(&self, input: &'a Value) -> Roots<'a> {
+        Roots { input, ..*self }
+    }
+
+    /// The document `path` starts from; `None` when it names a variable that is not assigned.
+    pub fn document(&self, path: &JsonPath) -> Option<&'a Value> {
+        match &path.root {
+            PathRoot::Input => Some(self.input),
+            PathRoot::Context => Some(self.context),
+            PathRoot::Variable(name) => self.variables.variable(name),
+        }
+    }
+}
+
+/// Where a path starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PathRoot {
+    /// `$`: the state's input (or whatever the field applies paths to).
+    Input,
+    /// `$$`: the Context object.
+    Context,
+    /// `$name`: a workflow variable.
+    Variable(String),
+}
+
+/// A parsed JSONPath (`$...`), Context Object path (`$$...`) or variable path (`$name...`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonPath {
     text: String,
-    is_context: bool,
+    root: PathRoot,
     segments: Vec<Segment>,
+    /// Jayway's compile error for a path AWS accepts in a definition but Jayway cannot compile (a filter comparing
+    /// with a bare word, `[?(@.a==b)]`): every read fails with this message, as it does on AWS.
+    uncompilable: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,15 +176,38 @@ enum Operand {
     /// `$...` relative to the document root.
     Root(Vec<Segment>),
     Literal(Value),
+    /// A bare word (`Receipt` in `[?(@.Name==Receipt)]`). Jayway reads it as a number literal, finds no digits and
+    /// fails to compile the filter; AWS still accepts the definition, so the path parses and fails when read.
+    BareWord(String),
+}
+
+/// A variable name as a path may start with: a letter or `_`, then letters, digits or `_`.
+pub fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
 impl JsonPath {
-    /// Parse a Path. It must start with `$`; `$$` makes it a Context Object path.
+    /// Parse a Path. It must start with `$`; `$$` makes it a Context Object path and `$name` a variable path.
     pub fn parse(text: &str) -> Result<JsonPath, PathSyntaxError> {
-        let (is_context, body) = if let Some(rest) = text.strip_prefix("$$") {
-            (true, rest)
+        let (root, body) = if let Some(rest) = text.strip_prefix("$$") {
+            (PathRoot::Context, rest)
         } else if let Some(rest) = text.strip_prefix('$') {
-            (false, rest)
+            let name_end = rest
+                .char_indices()
+                .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+                .map_or(rest.len(), |(i, _)| i);
+            let name = &rest[..name_end];
+            if name.is_empty() {
+                (PathRoot::Input, rest)
+            } else if is_variable_name(name) {
+                (PathRoot::Variable(name.to_string()), &rest[name_end..])
+            } else {
+                return Err(PathSyntaxError(format!(
+                    "Invalid path '{text}': '{name}' is not a variable name"
+                )));
+            }
         } else {
             return Err(PathSyntaxError(format!(
                 "Path '{text}' must start with '$'"
@@ -117,11 +216,26 @@ impl JsonPath {
         let segments = Parser::new(body)
             .segments_to_end()
             .map_err(|message| PathSyntaxError(format!("Invalid path '{text}': {message}")))?;
+        let uncompilable = first_bare_word_filter(&segments, text);
         Ok(JsonPath {
             text: text.to_string(),
-            is_context,
+            root,
             segments,
+            uncompilable,
         })
+    }
+
+    /// The variable this path reads, for `$name...` paths.
+    pub fn variable(&self) -> Option<&str> {
+        match &self.root {
+            PathRoot::Variable(name) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The variables this path reads (at most one: its root).
+    pub fn variables(&self) -> BTreeSet<String> {
+        self.variable().map(str::to_string).into_iter().collect()
     }
 
     /// Parse a Reference Path: a Path that can only select a single node.
@@ -141,7 +255,7 @@ impl JsonPath {
     }
 
     pub fn is_context(&self) -> bool {
-        self.is_context
+        self.root == PathRoot::Context
     }
 
     /// Only single names and single non-negative indices.
@@ -167,9 +281,22 @@ impl JsonPath {
             })
     }
 
-    /// Read this path. `$$` paths read `context`, others read `input`.
+    /// Read this path with no variables assigned. `$$` paths read `context`, others read `input`.
     pub fn read(&self, input: &Value, context: &Value) -> Result<Value, PathError> {
-        let root = if self.is_context { context } else { input };
+        self.read_in(&Roots::without_variables(input, context))
+    }
+
+    /// Read this path: `$$` paths read the Context object, `$name` paths the variable, others the input.
+    /// An unassigned variable fails with [`PathError::unassigned_variable`]'s message.
+    pub fn read_in(&self, roots: &Roots) -> Result<Value, PathError> {
+        if let Some(message) = &self.uncompilable {
+            return Err(PathError::new(message.clone()));
+        }
+        let Some(root) = roots.document(self) else {
+            return Err(PathError::unassigned_variable(
+                self.variable().unwrap_or_default(),
+            ));
+        };
         let mut results = Vec::new();
         let mut walker = Walker {
             root,
@@ -187,11 +314,20 @@ impl JsonPath {
 
     /// Place `value` at this reference path inside `target` (ResultPath semantics).
     pub fn write(&self, target: Value, value: Value) -> Result<Value, PathError> {
-        if self.is_context {
-            return Err(PathError::new(format!(
-                "Cannot write to the Context Object path '{}'",
-                self.text
-            )));
+        match self.root {
+            PathRoot::Input => {}
+            PathRoot::Context => {
+                return Err(PathError::new(format!(
+                    "Cannot write to the Context Object path '{}'",
+                    self.text
+                )))
+            }
+            PathRoot::Variable(_) => {
+                return Err(PathError::new(format!(
+                    "Cannot write to the variable path '{}'",
+                    self.text
+                )))
+            }
         }
         if !self.is_reference() {
             return Err(PathError::new(format!(
@@ -265,6 +401,115 @@ impl JsonPath {
         }
         text
     }
+}
+
+/// Jayway's compile error for the first filter that compares with a bare word, if any.
+fn first_bare_word_filter(segments: &[Segment], text: &str) -> Option<String> {
+    fn filter_has_bare_word(filter: &Filter) -> bool {
+        match filter {
+            Filter::Or(a, b) | Filter::And(a, b) => {
+                filter_has_bare_word(a) || filter_has_bare_word(b)
+            }
+            Filter::Not(inner) => filter_has_bare_word(inner),
+            Filter::Exists(operand) => operand_has_bare_word(operand),
+            Filter::Compare(left, _, right) => {
+                operand_has_bare_word(left) || operand_has_bare_word(right)
+            }
+        }
+    }
+    fn operand_has_bare_word(operand: &Operand) -> bool {
+        match operand {
+            Operand::BareWord(_) => true,
+            Operand::Current(segments) | Operand::Root(segments) => {
+                segments.iter().any(segment_has_bare_word)
+            }
+            Operand::Literal(_) => false,
+        }
+    }
+    fn segment_has_bare_word(segment: &Segment) -> bool {
+        match segment {
+            Segment::Filter(filter) => filter_has_bare_word(filter),
+            Segment::Scan(inner) => segment_has_bare_word(inner),
+            _ => false,
+        }
+    }
+    if !segments.iter().any(segment_has_bare_word) {
+        return None;
+    }
+    // Jayway's FilterCompiler text: the filter token as written, the position of the word and its first character.
+    let start = text.find("[?")?;
+    let filter_text = filter_token(&text[start..]);
+    let (position, word_start) = bare_word_position(filter_text)?;
+    Some(format!(
+        "Failed to parse filter: {filter_text}, error on position: {position}, char: {word_start}"
+    ))
+}
+
+/// The `[?(...)]` token at the start of `text` (up to its matching `]`, quotes respected).
+fn filter_token(text: &str) -> &str {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' => quote = Some(c),
+                '[' => depth += 1,
+                ']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return &text[..=i];
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    text
+}
+
+/// Where, in a filter token, the first bare word starts (character offset and the character).
+fn bare_word_position(filter: &str) -> Option<(usize, char)> {
+    let chars: Vec<char> = filter.chars().collect();
+    let mut quote: Option<char> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = quote {
+            if c == '\\' {
+                i += 1;
+            } else if c == q {
+                quote = None;
+            }
+        } else if c == '\'' || c == '"' {
+            quote = Some(c);
+        } else if c == '@' || c == '$' {
+            // Skip the path operand up to an operator, a blank or a closing parenthesis.
+            i += 1;
+            while i < chars.len()
+                && !matches!(
+                    chars[i],
+                    '=' | '!' | '<' | '>' | '~' | ' ' | ')' | '&' | '|'
+                )
+            {
+                i += 1;
+            }
+            continue;
+        } else if c.is_alphabetic() || c == '_' {
+            let word: String = chars[i..]
+                .iter()
+                .take_while(|c| c.is_alphanumeric() || **c == '_')
+                .collect();
+            if !matches!(word.as_str(), "true" | "false" | "null") {
+                return Some((i, c));
+            }
+            i += word.chars().count();
+            continue;
+        }
+        i += 1;
+    }
+    None
 }
 
 fn name_fragment(name: &str) -> String {

@@ -90,6 +90,8 @@ impl Parser {
                 '.' => {
                     self.position += 1;
                     match self.peek() {
+                        // Jayway reads the token after a single `.` as it would at the start: `$.[0]`, `$.a.['b']`.
+                        Some('[') => self.bracket()?,
                         Some('*') => {
                             self.position += 1;
                             Segment::Wildcard
@@ -377,6 +379,14 @@ impl Parser {
                         self.position = end;
                         return Ok(Operand::Literal(value));
                     }
+                }
+                let start = self.position;
+                while self.peek().is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    self.position += 1;
+                }
+                if self.position > start {
+                    let word: String = self.chars[start..self.position].iter().collect();
+                    return Ok(Operand::BareWord(word));
                 }
                 Err(self.unexpected("expected '@', '$', a string, a number, true, false or null"))
             }

@@ -222,14 +222,16 @@ fn rejects_garbage() {
         "$.a[",
         "$.a[0",
         "$.a b",
-        "$a",
+        "$1a",
+        "$a-b",
+        "$a b",
         "$.a[0x]",
         "$.a[?(@.x >)]",
         "$.a[?(@.x]",
         "$.a[?()]",
         "$.a]",
-        "$.[0]",
         "$.a..",
+        "$..a.",
         "$.a\\",
         "$.a[1:2:3]",
         "$$$",
@@ -291,4 +293,184 @@ fn deeply_nested_filters_are_rejected_not_overflowed() {
     assert!(JsonPath::parse(&text).is_err());
     let text = format!("$[?({}@.a)]", "!".repeat(5000));
     assert!(JsonPath::parse(&text).is_err());
+}
+
+fn variables() -> Map<String, Value> {
+    json!({
+        "name": "Ada",
+        "order": {"items": [{"sku": "a", "qty": 2}, {"sku": "b", "qty": 0}], "id": 7},
+        "list": [10, 20, 30],
+        "_under": true,
+        "nil": null
+    })
+    .as_object()
+    .unwrap()
+    .clone()
+}
+
+#[test]
+fn variable_roots_read_workflow_variables() {
+    let input = json!({"name": "input-name", "list": [1]});
+    let context = json!({"Execution": {"Name": "exec-1"}});
+    let vars = variables();
+    let roots = Roots {
+        input: &input,
+        context: &context,
+        variables: &vars,
+    };
+    let cases: Vec<(&str, Value)> = vec![
+        ("$name", json!("Ada")),
+        ("$order.id", json!(7)),
+        ("$order.items[1].sku", json!("b")),
+        ("$order['items'][0]['qty']", json!(2)),
+        ("$list[0]", json!(10)),
+        ("$list[-1]", json!(30)),
+        ("$list[*]", json!([10, 20, 30])),
+        ("$order.items[?(@.qty > 0)].sku", json!(["a"])),
+        ("$order..sku", json!(["a", "b"])),
+        ("$_under", json!(true)),
+        ("$nil", json!(null)),
+        // `$` alone and `$.x` stay the input; `$$` the Context object.
+        ("$", input.clone()),
+        ("$.name", json!("input-name")),
+        ("$$.Execution.Name", json!("exec-1")),
+    ];
+    for (text, expected) in cases {
+        let path = JsonPath::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(path.read_in(&roots), Ok(expected), "{text}");
+    }
+}
+
+#[test]
+fn variable_paths_name_their_variable() {
+    for (text, variable, context) in [
+        ("$name", Some("name"), false),
+        ("$name.a.b", Some("name"), false),
+        ("$name[0]", Some("name"), false),
+        ("$été.x", Some("été"), false),
+        ("$_x1", Some("_x1"), false),
+        ("$", None, false),
+        ("$.name", None, false),
+        ("$['name']", None, false),
+        ("$$.Execution", None, true),
+    ] {
+        let path = JsonPath::parse(text).unwrap();
+        assert_eq!(path.variable(), variable, "{text}");
+        assert_eq!(
+            path.variables(),
+            variable.map(str::to_string).into_iter().collect(),
+            "{text}"
+        );
+        assert_eq!(path.is_context(), context, "{text}");
+    }
+    // A variable path may select one node, so Choice `…Path` operands and `…SecondsPath` fields accept it.
+    assert!(JsonPath::parse_reference("$x.a[0]").is_ok());
+    assert!(JsonPath::parse_reference("$x[*]").is_err());
+}
+
+#[test]
+fn unassigned_variables_fail_and_are_never_written() {
+    let input = json!({});
+    let context = json!({});
+    let vars = variables();
+    let roots = Roots {
+        input: &input,
+        context: &context,
+        variables: &vars,
+    };
+    let path = JsonPath::parse("$missing.a").unwrap();
+    assert_eq!(
+        path.read_in(&roots).unwrap_err().message,
+        "The variable '$missing' is not assigned"
+    );
+    // Without variables (the old entry point), every variable is unassigned.
+    assert!(JsonPath::parse("$name")
+        .unwrap()
+        .read(&json!({"name": 1}), &context)
+        .is_err());
+    assert!(roots.document(&path).is_none());
+    // Missing data under an assigned variable uses Jayway's wording, like the input.
+    assert_eq!(
+        JsonPath::parse("$order.nope.x")
+            .unwrap()
+            .read_in(&roots)
+            .unwrap_err()
+            .message,
+        "Missing property in path $['nope']"
+    );
+    assert!(JsonPath::parse("$x")
+        .unwrap()
+        .write(json!({}), json!(1))
+        .is_err());
+}
+
+#[test]
+fn jayway_accepts_a_dot_before_a_bracket() {
+    let input = json!({
+        "Snapshots": [{"State": "completed"}, {"State": "pending"}],
+        "list": [{"bucket": "b1", "key": "k1", "x": 0}, {"bucket": "b2", "key": "k2"}]
+    });
+    let array = json!([{"body": "one"}, {"body": "two"}]);
+    let context = json!({});
+    let cases: Vec<(&str, &Value, Value)> = vec![
+        ("$.[0]", &array, json!({"body": "one"})),
+        ("$.[0].body", &array, json!("one")),
+        ("$.[-1].body", &array, json!("two")),
+        ("$.[*].body", &array, json!(["one", "two"])),
+        ("$.Snapshots.[0].State", &input, json!("completed")),
+        ("$.['Snapshots'][1].State", &input, json!("pending")),
+        (
+            "$.list.[*].['bucket', 'key']",
+            &input,
+            json!([{"bucket": "b1", "key": "k1"}, {"bucket": "b2", "key": "k2"}]),
+        ),
+        ("$.list.[?(@.x == 0)].key", &input, json!(["k1"])),
+        ("$..[0].State", &input, json!(["completed"])),
+    ];
+    for (text, document, expected) in cases {
+        let path = JsonPath::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(path.read(document, &context), Ok(expected), "{text}");
+    }
+    // `$.[0]` selects one node, like `$[0]`.
+    assert!(JsonPath::parse_reference("$.Snapshots.[0].State").is_ok());
+    assert!(JsonPath::parse("$.[0]").unwrap().is_definite());
+    // Jayway still refuses `..` followed by `.`, and a `.` at the end.
+    for text in ["$...a", "$.a.", "$.["] {
+        assert!(JsonPath::parse(text).is_err(), "{text}");
+    }
+}
+
+#[test]
+fn a_bare_word_in_a_filter_parses_but_every_read_fails_as_jayway_compiles_it() {
+    // Jayway reads a bare word as a number literal, finds no digit and gives up compiling the filter
+    // (`FilterCompiler.readNumberLiteral` → `new BigDecimal("")`); AWS accepts the definition all the same.
+    let path = JsonPath::parse("$.Labels[?(@.Name==Receipt)]").unwrap();
+    let message = "Failed to parse filter: [?(@.Name==Receipt)], error on position: 11, char: R";
+    for document in [
+        json!({"Labels": [{"Name": "Receipt"}]}),
+        json!({"Labels": []}),
+        json!({}),
+    ] {
+        assert_eq!(
+            path.read(&document, &json!({})).unwrap_err().message,
+            message
+        );
+    }
+    let spaced = JsonPath::parse("$.L[?(@.a == 'x' && @.b != word)]").unwrap();
+    assert_eq!(
+        spaced
+            .read(&json!({"L": []}), &json!({}))
+            .unwrap_err()
+            .message,
+        "Failed to parse filter: [?(@.a == 'x' && @.b != word)], error on position: 24, char: w"
+    );
+    // Literal words keep their meaning.
+    let literal = JsonPath::parse("$.L[?(@.a == true || @.b == null)]").unwrap();
+    assert_eq!(
+        literal.read(
+            &json!({"L": [{"a": true}, {"b": null}, {"a": 1}]}),
+            &json!({})
+        ),
+        Ok(json!([{"a": true}, {"b": null}]))
+    );
 }

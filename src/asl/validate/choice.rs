@@ -123,7 +123,18 @@ impl Checker {
                     }
                 }
             }
-            Operand::ReferencePath => self.check_reference_path(operator, value, false, location),
+            // A `…Path` operand reads the input, the Context object (`$$.Execution.Input.quorum`) or a variable.
+            Operand::ReferencePath => {
+                if let Some(text) = self.expect_string(value, location) {
+                    if JsonPath::parse_reference(text).is_err() {
+                        // AWS's text is not known; worded like the one for a payload template's path.
+                        self.schema(
+                            format!("The value for the field '{operator}' must be a valid ReferencePath"),
+                            location,
+                        );
+                    }
+                }
+            }
         }
     }
 }

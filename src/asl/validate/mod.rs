@@ -25,6 +25,8 @@ mod rules;
 mod states;
 
 #[cfg(test)]
+mod path_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod variable_tests;
@@ -319,7 +321,14 @@ impl Checker {
         let Some(text) = self.expect_string(value, location) else {
             return;
         };
-        if !is_reference_path(text) {
+        // `ResultPath` writes into the state's data: a variable cannot be its target. Every other field reads.
+        let valid = if field == "ResultPath" {
+            is_reference_path(text)
+                && JsonPath::parse(text).is_ok_and(|path| path.variable().is_none())
+        } else {
+            is_reference_path(text)
+        };
+        if !valid {
             // AWS's text is not known; worded like the one for a payload template's path.
             self.schema(
                 format!("The value for the field '{field}' must be a valid ReferencePath"),
