@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use super::errors::StateError;
 use super::{timestamp_text, to_text, Active, Assignments, Flow, Stepper};
 use crate::asl::model::{PathField, ResultPathField, State, StateKind};
+use crate::asl::path::Roots;
 
 impl Stepper<'_> {
     /// The Context Object as a state sees it.
@@ -53,13 +54,19 @@ impl Stepper<'_> {
         match &state.input_path {
             PathField::Identity => Ok(a.raw_input.clone()),
             PathField::Null => Ok(json!({})),
-            PathField::Path(p) => p.read(&a.raw_input, ctx).map_err(|e| {
-                self.runtime(
-                    a,
-                    format!("Invalid path '{}' : {}", p.as_str(), e.message),
-                    a.entered_event,
-                )
-            }),
+            PathField::Path(p) => p
+                .read_in(&Roots {
+                    input: &a.raw_input,
+                    context: ctx,
+                    variables: &self.scopes,
+                })
+                .map_err(|e| {
+                    self.runtime(
+                        a,
+                        format!("Invalid path '{}' : {}", p.as_str(), e.message),
+                        a.entered_event,
+                    )
+                }),
         }
     }
 
@@ -73,7 +80,14 @@ impl Stepper<'_> {
         match &state.parameters {
             None => Ok(input),
             Some(t) => t
-                .evaluate(&input, ctx, &mut *self.rng)
+                .evaluate_in(
+                    &Roots {
+                        input: &input,
+                        context: ctx,
+                        variables: &self.scopes,
+                    },
+                    &mut *self.rng,
+                )
                 .map_err(|f| self.state_error(a, f, a.entered_event)),
         }
     }
@@ -92,7 +106,14 @@ impl Stepper<'_> {
         let result = match &state.result_selector {
             None => result,
             Some(t) => t
-                .evaluate(&result, &ctx, &mut *self.rng)
+                .evaluate_in(
+                    &Roots {
+                        input: &result,
+                        context: &ctx,
+                        variables: &self.scopes,
+                    },
+                    &mut *self.rng,
+                )
                 .map_err(|f| self.state_error(a, f, event))?,
         };
         let assign = self.evaluate_assign(a, state.assign.as_ref(), &result, &ctx, event)?;
@@ -129,13 +150,19 @@ impl Stepper<'_> {
         match &state.output_path {
             PathField::Identity => Ok(value),
             PathField::Null => Ok(json!({})),
-            PathField::Path(p) => p.read(&value, ctx).map_err(|e| {
-                self.runtime(
-                    a,
-                    format!("Invalid path '{}' : {}", p.as_str(), e.message),
-                    event,
-                )
-            }),
+            PathField::Path(p) => p
+                .read_in(&Roots {
+                    input: &value,
+                    context: ctx,
+                    variables: &self.scopes,
+                })
+                .map_err(|e| {
+                    self.runtime(
+                        a,
+                        format!("Invalid path '{}' : {}", p.as_str(), e.message),
+                        event,
+                    )
+                }),
         }
     }
 

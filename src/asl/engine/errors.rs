@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use super::variables::add_assigned;
 use super::{to_text, Active, Run, Step, Stepper, Thread, ThreadFailure};
 use crate::asl::model::{Catcher, FailText, ResultPathField, State, StateKind};
+use crate::asl::path::Roots;
 use crate::asl::Failure;
 
 /// A state's failure on its way through Retry and Catch.
@@ -220,7 +221,7 @@ impl Stepper<'_> {
         let value = match spec {
             None => return Ok(None),
             Some(FailText::Literal(s)) => return Ok(Some(s.clone())),
-            Some(FailText::Path(p)) => p.read(&a.raw_input, &self.context(a, None)).map_err(|_| {
+            Some(FailText::Path(p)) => p.read_in(&Roots { input: &a.raw_input, context: &self.context(a, None), variables: &self.scopes }).map_err(|_| {
                 self.runtime(
                     a,
                     format!(
@@ -233,7 +234,7 @@ impl Stepper<'_> {
             })?,
             Some(FailText::Intrinsic(call)) => {
                 let ctx = self.context(a, None);
-                call.evaluate(&a.raw_input, &ctx, &mut *self.rng)
+                call.evaluate_in(&Roots { input: &a.raw_input, context: &ctx, variables: &self.scopes }, &mut *self.rng)
                     .map_err(|f| self.state_error(a, f, a.entered_event))?
             }
         };

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::errors::StateError;
 use super::{to_text, Active, Flow, Run, Step, Stepper, Thread, ThreadFailure};
 use crate::asl::model::{Branch, Seconds, State, StateKind};
+use crate::asl::path::Roots;
 use crate::asl::template::PayloadTemplate;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,13 +195,19 @@ impl Stepper<'_> {
         let ctx = self.context_if_used(state, &a);
         let items = match items_path {
             None => Ok(a.input.clone()),
-            Some(p) => p.read(&a.input, &ctx).map_err(|e| {
-                self.runtime(
-                    &a,
-                    format!("Invalid path '{}' : {}", p.as_str(), e.message),
-                    th.last,
-                )
-            }),
+            Some(p) => p
+                .read_in(&Roots {
+                    input: &a.input,
+                    context: &ctx,
+                    variables: &self.scopes,
+                })
+                .map_err(|e| {
+                    self.runtime(
+                        &a,
+                        format!("Invalid path '{}' : {}", p.as_str(), e.message),
+                        th.last,
+                    )
+                }),
         };
         let items = match items {
             Ok(Value::Array(items)) => items,
@@ -220,7 +227,11 @@ impl Stepper<'_> {
         let max_concurrency = match max_concurrency {
             None => 0,
             Some(Seconds::Literal(n)) => *n as usize,
-            Some(Seconds::Path(p)) => match p.read(&a.input, &ctx) {
+            Some(Seconds::Path(p)) => match p.read_in(&Roots {
+                input: &a.input,
+                context: &ctx,
+                variables: &self.scopes,
+            }) {
                 Ok(v) if v.as_u64().is_some() => v.as_u64().unwrap_or(0) as usize,
                 Ok(v) => {
                     let e = self.runtime(
@@ -316,8 +327,15 @@ impl Stepper<'_> {
                 None => item,
                 Some(t) => {
                     let ctx = self.context(a, Some((index, &item)));
-                    t.evaluate(&a.input, &ctx, &mut *self.rng)
-                        .map_err(|f| self.state_error(a, f, last))?
+                    t.evaluate_in(
+                        &Roots {
+                            input: &a.input,
+                            context: &ctx,
+                            variables: &self.scopes,
+                        },
+                        &mut *self.rng,
+                    )
+                    .map_err(|f| self.state_error(a, f, last))?
                 }
             };
             let Step::Map(map) = &mut a.step else {

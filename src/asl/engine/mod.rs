@@ -27,13 +27,14 @@ use serde_json::{json, Value};
 
 use super::history::HistoryEvent;
 use super::model::{State, StateKind, StateMachine, Transition};
+use super::path::Roots;
 
 use errors::{error_details, StateError};
 use map::MapStep;
 use task::TaskStep;
-use variables::{add_assigned, Assignments, Variables};
+use variables::{add_assigned, Assignments, Scopes, Variables};
 
-pub use variables::{ScopeChain, MAX_TOTAL_VARIABLE_BYTES, MAX_VARIABLE_BYTES};
+pub use variables::{MAX_TOTAL_VARIABLE_BYTES, MAX_VARIABLE_BYTES};
 
 /// AWS's limit on state input/output and task results, in UTF-8 bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 262_144;
@@ -279,7 +280,7 @@ impl ExecutionState {
             next_id: self.next_event_id,
             exhausted: false,
             out: Advance::default(),
-            scopes: Vec::new(),
+            scopes: Scopes::default(),
         };
         for signal in signals {
             stepper.signal_task(&mut self.root, signal);
@@ -389,7 +390,7 @@ struct Stepper<'a> {
     exhausted: bool,
     out: Advance,
     /// The variables of the thread being run and of the threads it runs inside, outermost first.
-    scopes: Vec<Variables>,
+    scopes: Scopes,
 }
 
 impl Stepper<'_> {
@@ -627,7 +628,11 @@ impl Stepper<'_> {
             StateKind::Choice { choices, default } => {
                 let mut chosen = None;
                 for option in choices {
-                    match option.rule.evaluate(&input, &ctx) {
+                    match option.rule.evaluate_in(&Roots {
+                        input: &input,
+                        context: &ctx,
+                        variables: &self.scopes,
+                    }) {
                         Ok(true) => {
                             chosen = Some(option);
                             break;

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::errors::{error_details, StateError};
 use super::{to_text, Active, CloseReason, Command, Flow, Run, Signal, Step, Stepper, Thread};
 use crate::asl::model::{is_activity_arn, Seconds};
+use crate::asl::path::Roots;
 
 /// The largest TimeoutSeconds/HeartbeatSeconds AWS accepts.
 const MAX_TASK_SECONDS: u64 = 99_999_999;
@@ -90,7 +91,11 @@ impl Stepper<'_> {
         match spec {
             None => Ok(None),
             Some(Seconds::Literal(n)) => Ok(Some(*n)),
-            Some(Seconds::Path(p)) => match p.read(&a.input, &Value::Null) {
+            Some(Seconds::Path(p)) => match p.read_in(&Roots {
+                input: &a.input,
+                context: &Value::Null,
+                variables: &self.scopes,
+            }) {
                 Ok(v) => match v.as_u64() {
                     // The same range the validator allows for the literal form; larger values would
                     // overflow time arithmetic.

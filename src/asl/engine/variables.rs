@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::errors::StateError;
 use super::{to_text, Active, Stepper};
+use crate::asl::path::{Roots, VariableLookup};
 use crate::asl::template::PayloadTemplate;
 
 /// One scope's variables, by name.
@@ -23,20 +24,27 @@ pub const MAX_VARIABLE_BYTES: usize = 262_144;
 /// AWS's limit on all the variables an execution holds at once, in UTF-8 bytes of their JSON texts.
 pub const MAX_TOTAL_VARIABLE_BYTES: usize = 10 * 1_048_576;
 
-/// The variables a state sees: its thread's scope first, then each enclosing one.
-pub struct ScopeChain<'a> {
-    /// Outermost first.
-    scopes: &'a [Variables],
+/// The scopes of the running thread and of the threads it runs inside, outermost first. A state reads a
+/// name from the innermost scope that has it.
+#[derive(Debug, Default)]
+pub(super) struct Scopes(Vec<Variables>);
+
+impl std::ops::Deref for Scopes {
+    type Target = Vec<Variables>;
+    fn deref(&self) -> &Vec<Variables> {
+        &self.0
+    }
 }
 
-impl<'a> ScopeChain<'a> {
-    pub fn new(scopes: &'a [Variables]) -> ScopeChain<'a> {
-        ScopeChain { scopes }
+impl std::ops::DerefMut for Scopes {
+    fn deref_mut(&mut self) -> &mut Vec<Variables> {
+        &mut self.0
     }
+}
 
-    /// The value of `$name` as this scope sees it.
-    pub fn get(&self, name: &str) -> Option<&'a Value> {
-        self.scopes.iter().rev().find_map(|scope| scope.get(name))
+impl VariableLookup for Scopes {
+    fn variable(&self, name: &str) -> Option<&Value> {
+        self.0.iter().rev().find_map(|scope| scope.get(name))
     }
 }
 
@@ -44,11 +52,6 @@ impl<'a> ScopeChain<'a> {
 pub(super) type Assignments = Variables;
 
 impl Stepper<'_> {
-    /// The variables the running state sees.
-    pub(super) fn variables(&self) -> ScopeChain<'_> {
-        ScopeChain::new(&self.scopes)
-    }
-
     /// Evaluates a JSONPath state's `Assign` over `value` (the result, the effective input or the Error
     /// Output, depending on the state), reading the variables as they were when the state was entered.
     pub(super) fn evaluate_assign(
@@ -63,7 +66,14 @@ impl Stepper<'_> {
             return Ok(None);
         };
         let evaluated = template
-            .evaluate(value, context, &mut *self.rng)
+            .evaluate_in(
+                &Roots {
+                    input: value,
+                    context: context,
+                    variables: &self.scopes,
+                },
+                &mut *self.rng,
+            )
             .map_err(|f| self.state_error(a, f, event))?;
         match evaluated {
             Value::Object(assignments) => Ok(Some(assignments)),

@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::errors::StateError;
 use super::{to_text, Active, Flow, Step, Stepper, Thread};
 use crate::asl::model::{State, WaitFor};
+use crate::asl::path::Roots;
 
 /// AWS refuses Wait delays of 2^31 seconds or more.
 const MAX_WAIT_SECONDS: i64 = (1 << 31) - 1;
@@ -53,16 +54,22 @@ impl Stepper<'_> {
             WaitFor::Seconds(n) => seconds((*n).min(i64::MAX as u64) as i64),
             WaitFor::Timestamp(t) => Ok(t.with_timezone(&Utc)),
             WaitFor::SecondsPath(p) => {
-                let v = p.read(input, ctx).map_err(|_| {
-                    self.runtime(
-                        a,
-                        format!(
-                            "The SecondsPath parameter does not reference an input value: {}",
-                            p.as_str()
-                        ),
-                        a.entered_event,
-                    )
-                })?;
+                let v = p
+                    .read_in(&Roots {
+                        input: input,
+                        context: ctx,
+                        variables: &self.scopes,
+                    })
+                    .map_err(|_| {
+                        self.runtime(
+                            a,
+                            format!(
+                                "The SecondsPath parameter does not reference an input value: {}",
+                                p.as_str()
+                            ),
+                            a.entered_event,
+                        )
+                    })?;
                 match (v.as_i64(), v.as_u64()) {
                     (_, Some(n)) => seconds(n.min(i64::MAX as u64) as i64),
                     (Some(_), None) => Err(self.runtime(
@@ -86,16 +93,22 @@ impl Stepper<'_> {
                 }
             }
             WaitFor::TimestampPath(p) => {
-                let v = p.read(input, ctx).map_err(|_| {
-                    self.runtime(
-                        a,
-                        format!(
-                            "The TimestampPath parameter does not reference an input value: {}",
-                            p.as_str()
-                        ),
-                        a.entered_event,
-                    )
-                })?;
+                let v = p
+                    .read_in(&Roots {
+                        input: input,
+                        context: ctx,
+                        variables: &self.scopes,
+                    })
+                    .map_err(|_| {
+                        self.runtime(
+                            a,
+                            format!(
+                                "The TimestampPath parameter does not reference an input value: {}",
+                                p.as_str()
+                            ),
+                            a.entered_event,
+                        )
+                    })?;
                 let parsed = v.as_str().and_then(crate::asl::choice::parse_timestamp);
                 let Some(t) = parsed else {
                     return Err(self.runtime(

@@ -334,3 +334,121 @@ fn all_variables_together_are_limited_to_10_mib() {
     );
     assert!(MAX_TOTAL_VARIABLE_BYTES / (MAX_VARIABLE_BYTES - 100) == 40);
 }
+
+#[test]
+fn every_field_of_a_state_reads_the_values_from_before_it() {
+    // Recorded on AWS (BASE_EVALUATION_ORDER_PASS_STATE): OutputPath reads the old `answer`, and the state
+    // assigns the new one.
+    let h = Harness::start(
+        json!({"StartAt": "State0", "States": {
+            "State0": {"Type": "Pass", "Assign": {"answer": 42}, "Next": "State1"},
+            "State1": {"Type": "Pass", "InputPath": "$answer", "ResultPath": "$.theAnswer",
+                       "OutputPath": "$answer", "Assign": {"answer": "<omitted>"}, "Next": "State2"},
+            "State2": {"Type": "Pass", "Parameters": {"now.$": "$answer", "sum.$": "States.MathAdd($x, 1)"},
+                       "Assign": {"x": 1, "y.$": "$x"}, "End": true}}}),
+        json!({}),
+    );
+    assert_eq!(
+        details(&h, 5),
+        &json!({"name": "State1", "output": "42", "outputDetails": {"truncated": false},
+                "assignedVariables": {"answer": "\"<omitted>\""},
+                "assignedVariablesDetails": {"truncated": false}})
+    );
+    // State2 reads `$x` before any state assigned it: a runtime failure, as a missing path is.
+    assert_eq!(
+        h.rows()[5..],
+        rows(&[(6, 5, "PassStateEntered"), (7, 6, "ExecutionFailed")])
+    );
+    let (error, cause) = h.failure();
+    assert_eq!(error.as_deref(), Some("States.Runtime"));
+    assert!(cause.unwrap().contains("'$x'"));
+}
+
+#[test]
+fn variables_are_read_by_paths_templates_intrinsics_choice_wait_and_fail() {
+    let def = json!({"StartAt": "Init", "States": {
+        "Init": {"Type": "Pass", "Assign": {"guess": 7, "answer": 7, "delay": 3, "list": [1, 2, 3],
+                                             "errorVar": "Custom.Error", "who": {"name": "ann"}}, "Next": "Check"},
+        "Check": {"Type": "Choice", "Choices": [
+            {"Variable": "$guess", "NumericEqualsPath": "$answer", "Next": "Hold"}], "Default": "Wrong"},
+        "Hold": {"Type": "Wait", "SecondsPath": "$delay", "Next": "Use"},
+        "Use": {"Type": "Pass", "Parameters": {"name.$": "$who.name", "len.$": "States.ArrayLength($list)",
+                                                "greeting.$": "States.Format('hi {}', $who.name)"},
+                "Assign": {"greeting.$": "$.greeting"}, "Next": "Fanout"},
+        "Fanout": {"Type": "Map", "ItemsPath": "$list", "ItemSelector": {"item.$": "$$.Map.Item.Value", "g.$": "$greeting"},
+                   "ItemProcessor": {"StartAt": "Each", "States": {"Each": {"Type": "Pass", "End": true}}},
+                   "ResultPath": "$.items", "Next": "Wrong"},
+        "Wrong": {"Type": "Fail", "ErrorPath": "$errorVar", "CausePath": "States.Format('{} guessed', $who.name)"}}});
+    let mut h = Harness::start(def, json!({}));
+    assert_eq!(h.types().last().unwrap(), "WaitStateEntered");
+    assert_eq!(h.wake_at, Some(h.now + Duration::seconds(3)));
+    h.later(3);
+    let exited_use = h
+        .history
+        .iter()
+        .find(|e| e.event_type == "PassStateExited" && e.details["name"] == "Use")
+        .unwrap();
+    assert_eq!(
+        exited_use.details["output"],
+        json!("{\"name\":\"ann\",\"len\":3,\"greeting\":\"hi ann\"}")
+    );
+    let map_exited = h
+        .history
+        .iter()
+        .find(|e| e.event_type == "MapStateExited")
+        .unwrap();
+    let output: Value =
+        serde_json::from_str(map_exited.details["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        output["items"],
+        json!([{"item": 1, "g": "hi ann"}, {"item": 2, "g": "hi ann"}, {"item": 3, "g": "hi ann"}])
+    );
+    let (error, cause) = h.failure();
+    assert_eq!(error.as_deref(), Some("Custom.Error"));
+    assert_eq!(cause.as_deref(), Some("ann guessed"));
+}
+
+#[test]
+fn iterations_and_branches_read_outer_variables_and_keep_their_own() {
+    // Recorded on AWS (BASE_SCOPE_MAP): an inner Map reads `$bias` from the top and `$xCurrent` from the
+    // outer iteration; after the Map, `$x` still reads 42 and the iterations' variables are gone.
+    let def = json!({"StartAt": "Top", "States": {
+        "Top": {"Type": "Pass", "Assign": {"x": 42, "bias": 100}, "Next": "Outer"},
+        "Outer": {"Type": "Map", "ItemsPath": "$.rows",
+            "ItemProcessor": {"StartAt": "Row", "States": {
+                "Row": {"Type": "Pass", "Assign": {"xCurrent.$": "$.x", "x": -1}, "Next": "Inner"},
+                "Inner": {"Type": "Map", "ItemsPath": "$.ys",
+                    "ItemProcessor": {"StartAt": "Summate", "States": {
+                        "Summate": {"Type": "Pass",
+                            "Parameters": {"sum.$": "States.MathAdd(States.MathAdd($bias, $xCurrent), $)", "shadow.$": "$x"},
+                            "End": true}}},
+                    "End": true}}},
+            "ResultPath": "$.sums", "Next": "Branches"},
+        "Branches": {"Type": "Parallel", "ResultPath": "$.branches", "Branches": [
+            {"StartAt": "B1", "States": {"B1": {"Type": "Pass", "Assign": {"x": 1}, "Next": "B2"},
+                                          "B2": {"Type": "Pass", "OutputPath": "$x", "End": true}}},
+            {"StartAt": "C1", "States": {"C1": {"Type": "Pass", "OutputPath": "$x", "End": true}}}],
+            "Next": "After"},
+        "After": {"Type": "Pass", "Parameters": {"x.$": "$x", "sums.$": "$.sums", "branches.$": "$.branches"}, "Next": "Gone"},
+        "Gone": {"Type": "Pass", "Parameters": {"v.$": "$xCurrent"}, "End": true}}});
+    let h = Harness::start(
+        def,
+        json!({"rows": [{"x": 1, "ys": [10, 20]}, {"x": 2, "ys": [30]}]}),
+    );
+    let after = h
+        .history
+        .iter()
+        .find(|e| e.event_type == "PassStateExited" && e.details["name"] == "After")
+        .unwrap();
+    let output: Value = serde_json::from_str(after.details["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        output,
+        json!({"x": 42,
+               "sums": [[{"sum": 111, "shadow": -1}, {"sum": 121, "shadow": -1}], [{"sum": 132, "shadow": -1}]],
+               "branches": [1, 42]})
+    );
+    // The last state reads a variable only the iterations had.
+    let (error, cause) = h.failure();
+    assert_eq!(error.as_deref(), Some("States.Runtime"));
+    assert!(cause.unwrap().contains("'$xCurrent'"));
+}

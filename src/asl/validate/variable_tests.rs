@@ -87,3 +87,25 @@ fn assign_errors_are_reported_where_they_are() {
         assert_eq!(diagnostics(&definition), expected, "rule: {rule}");
     }
 }
+
+#[test]
+fn variables_may_be_read_wherever_a_path_is_allowed() {
+    let definition = machine(
+        r#""A":{"Type":"Pass","Assign":{"guess":7,"delay":1,"list":[1],"e":"E"},"InputPath":"$list","OutputPath":"$guess","Next":"C"},
+           "C":{"Type":"Choice","Choices":[{"Variable":"$guess","NumericEqualsPath":"$guess","Next":"W"}],"Default":"F"},
+           "W":{"Type":"Wait","SecondsPath":"$delay","Next":"M"},
+           "M":{"Type":"Map","ItemsPath":"$list","MaxConcurrencyPath":"$delay","ItemSelector":{"v.$":"$guess"},
+                "ItemProcessor":{"StartAt":"I","States":{"I":{"Type":"Pass","Parameters":{"x.$":"States.Format('{}', $e)"},"End":true}}},"Next":"T"},
+           "T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:a","TimeoutSecondsPath":"$delay","ResultSelector":{"a.$":"$guess.x"},"Next":"F"},
+           "F":{"Type":"Fail","ErrorPath":"$e","CausePath":"$e"}"#,
+    );
+    assert_eq!(diagnostics(&definition), Vec::<String>::new());
+    // A variable is never a ResultPath: results go into the state's output only.
+    assert_eq!(
+        diagnostics(&machine(
+            r#""A":{"Type":"Pass","ResultPath":"$x","End":true}"#
+        ))
+        .len(),
+        1
+    );
+}
