@@ -47,6 +47,7 @@ const EVENT_DETAILS_MESSAGES: &[&str] = &[
     "StateEnteredEventDetails",
     "StateExitedEventDetails",
     "AssignedVariablesDetails",
+    "EvaluationFailedEventDetails",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -101,6 +101,7 @@ fn details_from_json(member: &str, json: &Value) -> Result<Details, serde_json::
         "lambdaFunctionTimedOutEventDetails" => D::LambdaFunctionTimedOutEventDetails(parse(json)?),
         "stateEnteredEventDetails" => D::StateEnteredEventDetails(parse(json)?),
         "stateExitedEventDetails" => D::StateExitedEventDetails(parse(json)?),
+        "evaluationFailedEventDetails" => D::EvaluationFailedEventDetails(parse(json)?),
         other => {
             return Err(serde::de::Error::custom(format!(
                 "no proto member for {other}"

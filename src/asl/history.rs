@@ -54,6 +54,7 @@ pub fn details_member(event_type: &str) -> Option<&'static str> {
         "LambdaFunctionStartFailed" => "lambdaFunctionStartFailedEventDetails",
         "LambdaFunctionSucceeded" => "lambdaFunctionSucceededEventDetails",
         "LambdaFunctionTimedOut" => "lambdaFunctionTimedOutEventDetails",
+        "EvaluationFailed" => "evaluationFailedEventDetails",
         t if t.ends_with("StateEntered") => "stateEnteredEventDetails",
         t if t.ends_with("StateExited") => "stateExitedEventDetails",
         _ => return None,

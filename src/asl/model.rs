@@ -8,6 +8,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value};
 
+mod jsonata;
+
+pub use jsonata::{JsonataCatch, JsonataChoice, JsonataState};
+
 use super::choice::{parse_timestamp, ChoiceRule};
 use super::intrinsics::IntrinsicCall;
 use super::path::JsonPath;
@@ -81,6 +85,8 @@ pub enum WaitFor {
     SecondsPath(JsonPath),
     Timestamp(DateTime<FixedOffset>),
     TimestampPath(JsonPath),
+    /// A JSONata state's `Seconds` or `Timestamp` (in its [`JsonataState`]).
+    Jsonata,
 }
 
 /// A Fail state's Error or Cause: a literal, or (later ASL) a path or intrinsic.
@@ -145,8 +151,11 @@ pub struct State {
     pub catch: Vec<Catcher>,
     /// Workflow variables the state assigns when it exits (for a Choice: when no rule's own applies).
     pub assign: Option<PayloadTemplate>,
-    /// Whether anything in this state reads the Context Object (`$$`); saves building it when nothing does.
+    /// Whether anything in this state reads the Context Object (`$$`, `$states.context`); saves building it
+    /// when nothing does.
     pub uses_context: bool,
+    /// Set when the state's query language is JSONata: its fields, evaluated instead of the JSONPath ones.
+    pub jsonata: Option<Box<JsonataState>>,
 }
 
 impl State {
@@ -173,7 +182,8 @@ impl StateMachine {
             .as_object()
             .ok_or("the definition must be a JSON object")?;
         let mut states = HashMap::new();
-        let start_at = collect_scope(obj, &mut states)?;
+        let jsonata = obj.get("QueryLanguage").and_then(Value::as_str) == Some("JSONata");
+        let start_at = collect_scope(obj, &mut states, jsonata)?;
         let timeout_seconds = obj.get("TimeoutSeconds").and_then(Value::as_u64);
         Ok(StateMachine {
             start_at,
@@ -216,9 +226,11 @@ pub fn is_activity_arn(resource: &str) -> bool {
 }
 
 /// Adds every state of a scope (and of scopes nested in it) to `states`; returns the scope's StartAt.
+/// `jsonata`: the machine's QueryLanguage is JSONata (every state is, unless it says otherwise).
 fn collect_scope(
     scope: &Map<String, Value>,
     states: &mut HashMap<String, State>,
+    jsonata: bool,
 ) -> Result<String, String> {
     let start_at = str_field(scope, "StartAt")?.to_string();
     let members = scope
@@ -229,7 +241,7 @@ fn collect_scope(
         let body = body
             .as_object()
             .ok_or_else(|| format!("state {name} must be an object"))?;
-        let state = build_state(name, body, states)?;
+        let state = build_state(name, body, states, jsonata)?;
         states.insert(name.clone(), state);
     }
     Ok(start_at)
@@ -329,15 +341,44 @@ fn build_state(
     name: &str,
     body: &Map<String, Value>,
     states: &mut HashMap<String, State>,
+    machine_jsonata: bool,
 ) -> Result<State, String> {
+    let is_jsonata = match body.get("QueryLanguage").and_then(Value::as_str) {
+        Some(language) => language == "JSONata",
+        None => machine_jsonata,
+    };
+    let jsonata = if is_jsonata {
+        Some(Box::new(JsonataState::from_json(body)?))
+    } else {
+        None
+    };
     let kind = match str_field(body, "Type")? {
         "Pass" => StateKind::Pass {
             result: body.get("Result").cloned(),
+        },
+        "Task" if is_jsonata => StateKind::Task {
+            resource: str_field(body, "Resource")?.to_string(),
+            timeout: None,
+            heartbeat: None,
         },
         "Task" => StateKind::Task {
             resource: str_field(body, "Resource")?.to_string(),
             timeout: seconds(body, "TimeoutSeconds")?,
             heartbeat: seconds(body, "HeartbeatSeconds")?,
+        },
+        "Choice" if is_jsonata => StateKind::Choice {
+            choices: Vec::new(),
+            default: body
+                .get("Default")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        },
+        "Wait" if is_jsonata => StateKind::Wait {
+            wait: WaitFor::Jsonata,
+        },
+        "Fail" if is_jsonata => StateKind::Fail {
+            error: None,
+            cause: None,
         },
         "Choice" => {
             let mut choices = Vec::new();
@@ -394,7 +435,7 @@ fn build_state(
             {
                 let branch = branch.as_object().ok_or("a branch must be an object")?;
                 branches.push(Branch {
-                    start_at: collect_scope(branch, states)?,
+                    start_at: collect_scope(branch, states, machine_jsonata)?,
                 });
             }
             StateKind::Parallel { branches }
@@ -416,11 +457,15 @@ fn build_state(
             };
             StateKind::Map {
                 iterator: Branch {
-                    start_at: collect_scope(processor, states)?,
+                    start_at: collect_scope(processor, states, machine_jsonata)?,
                 },
                 items_path,
-                item_selector,
-                max_concurrency: seconds(body, "MaxConcurrency")?,
+                item_selector: if is_jsonata { None } else { item_selector },
+                max_concurrency: if is_jsonata {
+                    None
+                } else {
+                    seconds(body, "MaxConcurrency")?
+                },
                 tolerated_failure_count: body.get("ToleratedFailureCount").and_then(Value::as_u64),
                 tolerated_failure_percentage: body
                     .get("ToleratedFailurePercentage")
@@ -467,14 +512,17 @@ fn build_state(
             error_equals: error_equals(c),
             next: str_field(c, "Next")?.to_string(),
             result_path: result_path_field(c)?,
-            assign: assign(c)?,
+            assign: if is_jsonata { None } else { assign(c)? },
         });
     }
     // Everything but nested scopes may mention `$$`; nested states are scanned on their own.
-    let uses_context = body
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "Branches" | "Iterator" | "ItemProcessor"))
-        .any(|(_, v)| v.to_string().contains("$$"));
+    let uses_context = if is_jsonata {
+        jsonata::reads_context(body)
+    } else {
+        body.iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "Branches" | "Iterator" | "ItemProcessor"))
+            .any(|(_, v)| v.to_string().contains("$$"))
+    };
     Ok(State {
         name: name.to_string(),
         kind,
@@ -490,7 +538,8 @@ fn build_state(
         transition,
         retry,
         catch,
-        assign: assign(body)?,
+        assign: if is_jsonata { None } else { assign(body)? },
         uses_context,
+        jsonata,
     })
 }

@@ -102,6 +102,9 @@ impl Stepper<'_> {
         result: Value,
         event: i64,
     ) -> Result<(Value, Option<Assignments>), StateError> {
+        if let Some(fields) = &state.jsonata {
+            return self.finish_jsonata(state, fields, a, result);
+        }
         let ctx = self.context_if_used(state, a);
         let result = match &state.result_selector {
             None => result,

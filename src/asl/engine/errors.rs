@@ -123,10 +123,11 @@ impl Stepper<'_> {
                     return;
                 }
             }
-            if let Some(catcher) = state
+            if let Some((index, catcher)) = state
                 .catch
                 .iter()
-                .find(|c| error_matches(&c.error_equals, &err.error))
+                .enumerate()
+                .find(|(_, c)| error_matches(&c.error_equals, &err.error))
             {
                 th.last = err.event;
                 if err.inner {
@@ -135,6 +136,22 @@ impl Stepper<'_> {
                         &format!("{}StateFailed", state.type_name()),
                         Value::Null,
                     );
+                }
+                if let Some(fields) = &state.jsonata {
+                    // JSONata: the catcher's Output (default: the Error Output) and Assign.
+                    let caught = self.catch_jsonata(state, fields, index, &a, error_output(&err));
+                    let (output, assign) = match caught {
+                        Ok(caught) => caught,
+                        Err(e) => return self.fail_thread(th, state, e),
+                    };
+                    let assigned = match assign {
+                        Some(assign) => match self.apply_assignments(&a, assign, th.last) {
+                            Ok(assigned) => Some(assigned),
+                            Err(e) => return self.fail_thread(th, state, e),
+                        },
+                        None => None,
+                    };
+                    return self.leave_by_catcher(th, state, &a, catcher, output, assigned);
                 }
                 let output = match &catcher.result_path {
                     ResultPathField::Discard => Ok(a.raw_input.clone()),
@@ -156,18 +173,7 @@ impl Stepper<'_> {
                     Ok(assigned) => assigned,
                     Err(e) => return self.fail_thread(th, state, e),
                 };
-                let mut details = json!({"name": a.state, "output": to_text(&output), "outputDetails": {"truncated": false}});
-                add_assigned(&mut details, assigned);
-                self.emit(
-                    &mut th.last,
-                    &format!("{}StateExited", state.type_name()),
-                    details,
-                );
-                th.run = Run::Enter {
-                    state: catcher.next.clone(),
-                    input: output,
-                };
-                return;
+                return self.leave_by_catcher(th, state, &a, catcher, output, assigned);
             }
         }
         let mut err = err;
@@ -180,6 +186,29 @@ impl Stepper<'_> {
             );
         }
         self.fail_thread(th, state, err)
+    }
+
+    /// The state exits through a catcher: its Exited event, then the catcher's Next.
+    fn leave_by_catcher(
+        &mut self,
+        th: &mut Thread,
+        state: &State,
+        a: &Active,
+        catcher: &Catcher,
+        output: Value,
+        assigned: Option<Value>,
+    ) {
+        let mut details = json!({"name": a.state, "output": to_text(&output), "outputDetails": {"truncated": false}});
+        add_assigned(&mut details, assigned);
+        self.emit(
+            &mut th.last,
+            &format!("{}StateExited", state.type_name()),
+            details,
+        );
+        th.run = Run::Enter {
+            state: catcher.next.clone(),
+            input: output,
+        };
     }
 
     fn catcher_assign(

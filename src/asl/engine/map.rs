@@ -27,6 +27,12 @@ pub(super) struct MapStep {
     freed_by: Option<i64>,
     last_succeeded: i64,
     failures: u64,
+    /// A JSONata Map's ToleratedFailureCount/Percentage, evaluated when it started (a JSONPath Map's are
+    /// literals of the definition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tolerated_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tolerated_percentage: Option<f64>,
     /// The indices of the `Running` iterations, in ascending order.
     #[serde(skip)]
     running: Vec<usize>,
@@ -45,6 +51,10 @@ struct StoredMapStep {
     freed_by: Option<i64>,
     last_succeeded: i64,
     failures: u64,
+    #[serde(default)]
+    tolerated_count: Option<u64>,
+    #[serde(default)]
+    tolerated_percentage: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +81,8 @@ impl From<StoredMapStep> for MapStep {
             freed_by: stored.freed_by,
             last_succeeded: stored.last_succeeded,
             failures: stored.failures,
+            tolerated_count: stored.tolerated_count,
+            tolerated_percentage: stored.tolerated_percentage,
             running,
             next_pending: 0,
         };
@@ -89,6 +101,8 @@ impl MapStep {
             freed_by: None,
             last_succeeded: started_event,
             failures: 0,
+            tolerated_count: None,
+            tolerated_percentage: None,
             running: Vec::new(),
             next_pending: 0,
         }
@@ -192,6 +206,23 @@ impl Stepper<'_> {
         else {
             return Flow::Block(a);
         };
+        if let Some(fields) = &state.jsonata {
+            let (items, max_concurrency, count, percentage) =
+                match self.jsonata_map_setup(state, fields, &a) {
+                    Ok(setup) => setup,
+                    Err(e) => return Flow::Fail(a, e),
+                };
+            let started = self.emit(
+                &mut th.last,
+                "MapStateStarted",
+                json!({"length": items.len()}),
+            );
+            let mut map = MapStep::new(items, max_concurrency, started);
+            map.tolerated_count = count;
+            map.tolerated_percentage = percentage;
+            a.step = Step::Map(map);
+            return self.poll(th, a);
+        }
         let ctx = self.context_if_used(state, &a);
         let items = match items_path {
             None => Ok(a.input.clone()),
@@ -277,12 +308,19 @@ impl Stepper<'_> {
         else {
             return Flow::Block(a);
         };
-        let tolerance = Tolerance {
-            count: *tolerated_failure_count,
-            percentage: *tolerated_failure_percentage,
+        let tolerance = match (&state.jsonata, &a.step) {
+            (Some(_), Step::Map(map)) => Tolerance {
+                count: map.tolerated_count,
+                percentage: map.tolerated_percentage,
+            },
+            _ => Tolerance {
+                count: *tolerated_failure_count,
+                percentage: *tolerated_failure_percentage,
+            },
         };
         loop {
-            if let Err(e) = self.start_iterations(th.last, &mut a, iterator, item_selector.as_ref())
+            if let Err(e) =
+                self.start_iterations(th.last, state, &mut a, iterator, item_selector.as_ref())
             {
                 return Flow::Fail(a, e);
             }
@@ -311,6 +349,7 @@ impl Stepper<'_> {
     fn start_iterations(
         &mut self,
         last: i64,
+        state: &State,
         a: &mut Active,
         iterator: &Branch,
         item_selector: Option<&PayloadTemplate>,
@@ -323,9 +362,10 @@ impl Stepper<'_> {
                 return Ok(());
             };
             let item = map.items[index].clone();
-            let item_input = match item_selector {
-                None => item,
-                Some(t) => {
+            let item_input = match (&state.jsonata, item_selector) {
+                (Some(fields), _) => self.jsonata_item(fields, a, index, item)?,
+                (None, None) => item,
+                (None, Some(t)) => {
                     let ctx = self.context(a, Some((index, &item)));
                     t.evaluate_in(
                         &Roots {

@@ -12,6 +12,7 @@
 
 mod dataflow;
 mod errors;
+mod jsonata;
 mod map;
 mod parallel;
 mod task;
@@ -202,6 +203,10 @@ struct ThreadFailure {
 struct Active {
     state: String,
     entered_event: i64,
+    /// The event the `…StateEntered` followed: an `EvaluationFailed` points there, as AWS records it.
+    /// Not written when 0, so states stay as earlier versions stored them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    entered_prev: i64,
     entered_time: DateTime<Utc>,
     /// The state's raw input (R): ResultPath merges into it.
     raw_input: Value,
@@ -370,6 +375,10 @@ fn next_timer(th: &Thread) -> Option<DateTime<Utc>> {
     }
 }
 
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
 fn to_text(v: &Value) -> String {
     // Serialising a serde_json::Value cannot fail (keys are strings).
     serde_json::to_string(v).unwrap_or_default()
@@ -498,6 +507,7 @@ impl Stepper<'_> {
             }));
             return;
         };
+        let entered_prev = th.last;
         let entered = self.emit(
             &mut th.last,
             &format!("{}StateEntered", state.type_name()),
@@ -506,6 +516,7 @@ impl Stepper<'_> {
         let active = Box::new(Active {
             state: name,
             entered_event: entered,
+            entered_prev,
             entered_time: self.now,
             raw_input,
             input: Value::Null,
@@ -586,6 +597,9 @@ impl Stepper<'_> {
 
     /// A state's work from its entry (or from a retry, for Task, Parallel and Map).
     fn start(&mut self, th: &mut Thread, state: &State, mut a: Box<Active>) -> Flow {
+        if let Some(fields) = &state.jsonata {
+            return self.start_jsonata(th, state, fields, a);
+        }
         let ctx = self.context_if_used(state, &a);
         let entered = a.entered_event;
         let input = match self.input_path(state, &a, &ctx) {
@@ -702,6 +716,14 @@ impl Stepper<'_> {
 
     /// The part of Task, Parallel and Map that a retry runs again.
     fn start_work(&mut self, th: &mut Thread, state: &State, a: Box<Active>) -> Flow {
+        if let (StateKind::Task { resource, .. }, Some(fields)) =
+            (&state.kind, state.jsonata.as_deref())
+        {
+            return match self.jsonata_task_timeouts(state, fields, &a) {
+                Ok((timeout, heartbeat)) => self.schedule_task(th, a, resource, timeout, heartbeat),
+                Err(e) => Flow::Fail(a, e),
+            };
+        }
         match &state.kind {
             StateKind::Task {
                 resource,

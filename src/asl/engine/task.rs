@@ -119,7 +119,7 @@ impl Stepper<'_> {
         }
     }
 
-    fn schedule_task(
+    pub(super) fn schedule_task(
         &mut self,
         th: &mut Thread,
         mut a: Box<Active>,

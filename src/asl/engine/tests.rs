@@ -279,7 +279,7 @@ fn map_of_1000_waiting_iterations_keeps_its_history() {
     );
     assert_eq!(
         run.states_hash(),
-        "750c55712eae6d476b211c949421206db992be0e2852d2cb66cf0a5fedf93129"
+        "3f7fe07204934fd9cf652eb65e9b69dcc5839483f74986fe3df2e89e49691892"
     );
 }
 
@@ -312,7 +312,7 @@ fn map_of_1000_tasks_with_tolerated_failures_keeps_its_history() {
     );
     assert_eq!(
         run.states_hash(),
-        "195816dd1e1a4ddb67fa9cfebab17abf5d03bb59d3369797f22885ec94154b37"
+        "38749e72624f509b64eebb2805583f212c155e3c20de73461d7f757359dee61b"
     );
 }
 
@@ -345,6 +345,6 @@ fn map_of_1000_tasks_over_its_tolerance_aborts_the_running_ones_as_before() {
     );
     assert_eq!(
         run.states_hash(),
-        "16587647bfa0ac62b02081fd7d716f634a461adbaa407ee557b40952d97b5591"
+        "6be1ad34e3d0b67e1357154c8c81c760aa271d68099e75f261dcfc27e7848d58"
     );
 }

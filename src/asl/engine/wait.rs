@@ -20,6 +20,9 @@ impl Stepper<'_> {
         if *until > self.now {
             return Flow::Block(a);
         }
+        if let Some(fields) = &state.jsonata {
+            return self.leave_jsonata_wait(state, fields, a);
+        }
         let ctx = self.context_if_used(state, &a);
         let input = a.input.clone();
         let assign = match self.evaluate_assign(&a, state.assign.as_ref(), &input, &ctx, th.last) {
@@ -53,6 +56,8 @@ impl Stepper<'_> {
         match wait {
             WaitFor::Seconds(n) => seconds((*n).min(i64::MAX as u64) as i64),
             WaitFor::Timestamp(t) => Ok(t.with_timezone(&Utc)),
+            // A JSONata Wait never comes here (see `start_jsonata`).
+            WaitFor::Jsonata => Ok(self.now),
             WaitFor::SecondsPath(p) => {
                 let v = p
                     .read_in(&Roots {

@@ -2,6 +2,7 @@
 //! was recorded, the expected events (ids, previous ids, types) are those AWS recorded for the same definition and
 //! input.
 
+mod jsonata;
 mod jsonpath_samples;
 mod parallel_map;
 mod tasks;

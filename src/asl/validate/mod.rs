@@ -21,9 +21,12 @@
 
 mod choice;
 mod graph;
+mod jsonata;
 mod rules;
 mod states;
 
+#[cfg(test)]
+mod jsonata_tests;
 #[cfg(test)]
 mod path_tests;
 #[cfg(test)]
@@ -101,6 +104,7 @@ pub fn validate(definition: &str, options: &ValidationOptions) -> Result<Value, 
         options: *options,
         diagnostics: Vec::new(),
         scopes: Vec::new(),
+        machine_jsonata: false,
     };
     checker.check_root(root_fields);
     checker.check_duplicate_names(definition);
@@ -190,6 +194,8 @@ struct Checker {
     options: ValidationOptions,
     diagnostics: Vec<Diagnostic>,
     scopes: Vec<Scope>,
+    /// The top-level QueryLanguage is JSONata: every state is, and none may say JSONPath.
+    machine_jsonata: bool,
 }
 
 impl Checker {

@@ -430,3 +430,74 @@ pub(super) fn is_variable_name(name: &str) -> bool {
         && chars.all(|c| c.is_alphanumeric() || c == '_')
         && name.chars().count() <= MAX_STATE_NAME_CHARS
 }
+
+pub(super) const QUERY_LANGUAGES: [&str; 2] = ["JSONPath", "JSONata"];
+
+/// The fields a JSONata state allows: the JSONPath-only ones (InputPath, Parameters, ResultSelector,
+/// ResultPath, OutputPath, Result, the `…Path` forms, ItemsPath) give way to Arguments, Output, Items.
+pub(super) fn jsonata_allowed_fields(state_type: &str) -> &'static [&'static str] {
+    match state_type {
+        "Pass" => &["Type", "Comment", "Next", "End", "Output", "Assign"],
+        "Task" => &[
+            "Type",
+            "Comment",
+            "Next",
+            "End",
+            "Arguments",
+            "Output",
+            "Assign",
+            "Retry",
+            "Catch",
+            "Resource",
+            "TimeoutSeconds",
+            "HeartbeatSeconds",
+            "Credentials",
+        ],
+        "Choice" => &["Type", "Comment", "Output", "Assign", "Choices", "Default"],
+        "Wait" => &[
+            "Type",
+            "Comment",
+            "Next",
+            "End",
+            "Output",
+            "Assign",
+            "Seconds",
+            "Timestamp",
+        ],
+        "Succeed" => &["Type", "Comment", "Output"],
+        "Fail" => &["Type", "Comment", "Error", "Cause"],
+        "Parallel" => &[
+            "Type",
+            "Comment",
+            "Next",
+            "End",
+            "Arguments",
+            "Output",
+            "Assign",
+            "Retry",
+            "Catch",
+            "Branches",
+        ],
+        "Map" => &[
+            "Type",
+            "Comment",
+            "Next",
+            "End",
+            "Output",
+            "Assign",
+            "Retry",
+            "Catch",
+            "ItemProcessor",
+            "Items",
+            "ItemSelector",
+            "MaxConcurrency",
+            "ItemReader",
+            "ItemBatcher",
+            "ResultWriter",
+            "ToleratedFailureCount",
+            "ToleratedFailurePercentage",
+            "Label",
+        ],
+        _ => &[],
+    }
+}

@@ -24,8 +24,10 @@ impl Checker {
                 "TimeoutSeconds" => {
                     self.expect_integer(value, 1, Some(MAX_SECONDS), &location);
                 }
-                // JSONata is not implemented, so only the JSONPath language is accepted.
-                "QueryLanguage" => self.expect_enum(field, value, &["JSONPath"], &location),
+                "QueryLanguage" => {
+                    self.expect_enum(field, value, &QUERY_LANGUAGES, &location);
+                    self.machine_jsonata = value.as_str() == Some("JSONata");
+                }
                 "StartAt" | "States" => {}
                 _ => self.not_supported(field, ""),
             }
@@ -153,14 +155,32 @@ impl Checker {
             return node;
         };
 
-        let allowed = allowed_fields(state_type);
+        let jsonata = self.state_is_jsonata(state, location);
+        let allowed = if jsonata {
+            jsonata_allowed_fields(state_type)
+        } else {
+            allowed_fields(state_type)
+        };
         for (field, field_value) in state {
+            if field == "QueryLanguage" {
+                continue;
+            }
             if !allowed.contains(&field.as_str()) {
                 self.not_supported(field, location);
                 continue;
             }
             let field_location = pointer(location, field);
-            self.check_field(state_type, field, field_value, &field_location, &mut node);
+            if jsonata {
+                self.check_jsonata_field(
+                    state_type,
+                    field,
+                    field_value,
+                    &field_location,
+                    &mut node,
+                );
+            } else {
+                self.check_field(state_type, field, field_value, &field_location, &mut node);
+            }
         }
         self.check_cross_field_rules(state_type, state, location, &mut node);
         node

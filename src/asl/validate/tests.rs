@@ -129,9 +129,9 @@ fn root_and_json_rules() {
             &["SCHEMA_VALIDATION_FAILED: Expected value of type String at /Comment"],
         ),
         (
-            "JSONata is not supported",
-            r#"{"StartAt":"A","QueryLanguage":"JSONata","States":{"A":{"Type":"Succeed"}}}"#.to_string(),
-            &["SCHEMA_VALIDATION_FAILED: The field 'QueryLanguage' should have one of these values: [JSONPath] at /QueryLanguage"],
+            "QueryLanguage is JSONPath or JSONata",
+            r#"{"StartAt":"A","QueryLanguage":"XPath","States":{"A":{"Type":"Succeed"}}}"#.to_string(),
+            &["SCHEMA_VALIDATION_FAILED: The field 'QueryLanguage' should have one of these values: [JSONPath, JSONata] at /QueryLanguage"],
         ),
     ];
     check_rows(rows, &STANDARD);
