@@ -316,12 +316,42 @@ async fn a_killed_process_loses_no_variables(backend: Backend) {
         "ActivityScheduled",
         "{history:?}"
     );
+    // A JSONata execution waits too, after its first task's answer (so its variables are assigned).
+    let jsonata_activity = create_activity(&mut client, "crash-jsonata").await;
+    let mut definition = caught_jsonata_workflow(&jsonata_activity);
+    definition["States"]["Order"]["Next"] = json!("Hold");
+    definition["States"]["Hold"] = json!({"Type": "Task", "Resource": jsonata_activity, "Output": "{% $states.input %}", "Next": "Big?"});
+    let jsonata_machine = create(&mut client, "crash-jsonata", &definition).await;
+    let jsonata_execution =
+        start(&mut client, &jsonata_machine, json!({"sku": "B", "qty": 2})).await;
+    work_one(&mut client, &jsonata_activity, json!({"price": 10})).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let history = events(&mut client, &jsonata_execution, true).await;
+        if history
+            .iter()
+            .filter(|e| type_name(e) == "ActivityScheduled")
+            .count()
+            == 2
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{history:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // SIGKILL: no graceful shutdown. A new process on the same database takes over.
     first.kill();
     let second = Process::spawn(&url);
     let mut client = second.client().await;
     work_one(&mut client, &activity, json!({"by": "after-crash"})).await;
+    work_one(&mut client, &jsonata_activity, json!({"ignored": true})).await;
+    let done = closed(&mut client, &jsonata_execution).await;
+    assert_eq!(done.status, pb::ExecutionStatus::Succeeded as i32);
+    assert_eq!(
+        serde_json::from_str::<Value>(done.output.as_deref().unwrap()).unwrap(),
+        json!({"summary": "small: 20", "from": {"error": "States.QueryEvaluationError"}})
+    );
     let done = closed(&mut client, &execution).await;
     assert_eq!(done.status, pb::ExecutionStatus::Succeeded as i32);
     assert_eq!(
@@ -330,7 +360,120 @@ async fn a_killed_process_loses_no_variables(backend: Backend) {
     );
 }
 
+/// A JSONata workflow: Arguments to an activity, Output and Assign over `$states.result`, a Choice
+/// `Condition` on a variable, and a failing expression caught as `States.QueryEvaluationError`.
+fn jsonata_workflow(activity: &str) -> Value {
+    json!({"QueryLanguage": "JSONata", "StartAt": "Order", "States": {
+        "Order": {"Type": "Task", "Resource": activity,
+                  "Arguments": {"sku": "{% $states.input.sku %}", "qty": "{% $states.input.qty %}"},
+                  "TimeoutSeconds": "{% 30 %}",
+                  "Assign": {"price": "{% $states.result.price %}", "qty": "{% $states.input.qty %}"},
+                  "Output": {"total": "{% $states.result.price * $states.input.qty %}"},
+                  "Next": "Big?"},
+        "Big?": {"Type": "Choice", "Choices": [
+                    {"Condition": "{% $states.input.total > 100 %}", "Next": "Broken",
+                     "Assign": {"size": "big"}}],
+                 "Default": "Broken", "Assign": {"size": "small"}},
+        "Broken": {"Type": "Pass", "Output": "{% $nope.field %}", "Next": "Done",
+                   "Catch": [{"ErrorEquals": ["States.QueryEvaluationError"], "Next": "Done",
+                              "Output": {"error": "{% $states.errorOutput.Error %}"}}]},
+        "Done": {"Type": "Pass",
+                 "Output": {"summary": "{% $size & ': ' & $string($price * $qty) %}", "from": "{% $states.input %}"},
+                 "End": true}}})
+}
+
+/// [`jsonata_workflow`] with its failing state inside a Parallel that catches the failure.
+fn caught_jsonata_workflow(activity: &str) -> Value {
+    let mut definition = jsonata_workflow(activity);
+    definition["States"]["Broken"] = json!({"Type": "Parallel", "Next": "Done",
+        "Branches": [{"StartAt": "Inner", "States": {"Inner": {"Type": "Pass", "Output": "{% $nope.field %}", "End": true}}}],
+        "Catch": [{"ErrorEquals": ["States.QueryEvaluationError"], "Next": "Done",
+                   "Output": {"error": "{% $states.errorOutput.Error %}"}}]});
+    definition
+}
+
+async fn a_jsonata_workflow_runs_and_records_its_evaluation_failure(backend: Backend) {
+    let mut server = TestServer::start_on(backend, |_| {}).await;
+    let client = &mut server.client;
+    let activity = create_activity(client, "jsonata-work").await;
+    // Pass takes no Catch: the definition is refused, in AWS's words.
+    let refused = client
+        .create_state_machine(pb::CreateStateMachineRequest {
+            name: "jsonata".into(),
+            definition: jsonata_workflow(&activity).to_string(),
+            role_arn: ROLE.into(),
+            ..Default::default()
+        })
+        .await;
+    assert_error(
+        refused,
+        "InvalidDefinition",
+        "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Field 'Catch' is not supported at /States/Broken'",
+    );
+    // A Parallel can catch it: its branch's Pass reads a variable nobody assigned.
+    let machine = create(client, "jsonata", &caught_jsonata_workflow(&activity)).await;
+    let execution = start(client, &machine, json!({"sku": "A-1", "qty": 3})).await;
+    let task_input = work_one(client, &activity, json!({"price": 50})).await;
+    assert_eq!(task_input, json!({"sku": "A-1", "qty": 3}));
+    let done = closed(client, &execution).await;
+    assert_eq!(done.status, pb::ExecutionStatus::Succeeded as i32);
+    assert_eq!(
+        serde_json::from_str::<Value>(done.output.as_deref().unwrap()).unwrap(),
+        json!({"summary": "big: 150", "from": {"error": "States.QueryEvaluationError"}})
+    );
+    let history = events(client, &execution, true).await;
+    assert_eq!(
+        rows(&history),
+        expected_rows(&[
+            (1, 0, "ExecutionStarted"),
+            (2, 0, "TaskStateEntered"),
+            (3, 2, "ActivityScheduled"),
+            (4, 3, "ActivityStarted"),
+            (5, 4, "ActivitySucceeded"),
+            (6, 5, "TaskStateExited"),
+            (7, 6, "ChoiceStateEntered"),
+            (8, 7, "ChoiceStateExited"),
+            (9, 8, "ParallelStateEntered"),
+            (10, 9, "ParallelStateStarted"),
+            (11, 10, "PassStateEntered"),
+            (12, 10, "EvaluationFailed"),
+            (13, 12, "ParallelStateFailed"),
+            (14, 13, "ParallelStateExited"),
+            (15, 14, "PassStateEntered"),
+            (16, 15, "PassStateExited"),
+            (17, 16, "ExecutionSucceeded"),
+        ])
+    );
+    match &history[2].details {
+        Some(Details::ActivityScheduledEventDetails(d)) => {
+            assert_eq!(d.timeout_in_seconds, Some(30))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        exited(&history[5]).assigned_variables,
+        assigned(&[("price", "50"), ("qty", "3")])
+    );
+    assert_eq!(
+        exited(&history[7]).assigned_variables,
+        assigned(&[("size", "\"big\"")])
+    );
+    match &history[11].details {
+        Some(Details::EvaluationFailedEventDetails(d)) => {
+            assert_eq!(d.error.as_deref(), Some("States.QueryEvaluationError"));
+            assert_eq!(d.state, "Inner");
+            assert_eq!(d.location.as_deref(), Some("Output"));
+            assert_eq!(
+                d.cause.as_deref(),
+                Some("An error occurred while executing the state 'Inner' (entered at the event id #11). The JSONata expression '$nope.field' specified for the field 'Output' returned nothing (undefined).")
+            );
+        }
+        other => panic!("not EvaluationFailed details: {other:?}"),
+    }
+}
+
 on_both_backends!(
+    a_jsonata_workflow_runs_and_records_its_evaluation_failure,
     variables_are_recorded_in_the_history_and_dropped_without_data,
     invalid_assignments_are_refused_with_invalid_definition,
     a_killed_process_loses_no_variables,
