@@ -28,6 +28,28 @@ fn pass_chain(n: usize) -> Value {
     json!({"StartAt": "S0", "States": states})
 }
 
+/// The pass chain in JSONata: each state's Output is built by an expression over `$states.input`, and
+/// the first assigns a variable the others read.
+fn jsonata_chain(n: usize) -> Value {
+    let states: Map<String, Value> = (0..n)
+        .map(|i| {
+            let mut body = json!({"Type": "Pass",
+                "Output": {"order": "{% $states.input.order %}", "step": i, "by": "{% $who %}"}});
+            if i == 0 {
+                body["Assign"] = json!({"who": "{% $states.input.order.id & '' %}"});
+                body["Output"]["by"] = json!("first");
+            }
+            if i + 1 == n {
+                body["End"] = json!(true);
+            } else {
+                body["Next"] = json!(format!("S{}", i + 1));
+            }
+            (format!("S{i}"), body)
+        })
+        .collect();
+    json!({"QueryLanguage": "JSONata", "StartAt": "S0", "States": states})
+}
+
 fn choice_heavy() -> Value {
     // Ten Choice states, each testing several rules before routing on.
     let mut states = Map::new();
@@ -94,6 +116,12 @@ fn bench(c: &mut Criterion) {
             pass_chain(10),
             json!({"order": {"id": 1, "items": [1, 2, 3]}}),
             10u64,
+        ),
+        (
+            "jsonata_chain_10",
+            jsonata_chain(10),
+            json!({"order": {"id": 1, "items": [1, 2, 3]}}),
+            10,
         ),
         (
             "choice_heavy_10",

@@ -37,6 +37,8 @@ pub const WAIT_SECONDS: u64 = 1;
 pub enum Scenario {
     /// 10-state Pass chain, C clients each looping start → poll until done.
     PassChain,
+    /// The pass chain in JSONata: each state's Output an expression, variables assigned and read.
+    JsonataChain,
     /// StartExecution alone (1-state Pass machine), C callers.
     StartOnly,
     /// 1 client, 1-state Pass machine: start → SUCCEEDED latency.
@@ -53,8 +55,9 @@ pub enum Scenario {
 
 impl Scenario {
     /// All scenarios, in the order they run by default.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::PassChain,
+        Scenario::JsonataChain,
         Scenario::StartOnly,
         Scenario::Latency,
         Scenario::Map,
@@ -67,6 +70,7 @@ impl Scenario {
     pub fn name(self) -> &'static str {
         match self {
             Scenario::PassChain => "pass-chain",
+            Scenario::JsonataChain => "jsonata-chain",
             Scenario::StartOnly => "start-only",
             Scenario::Latency => "latency",
             Scenario::Map => "map",
@@ -89,6 +93,28 @@ pub fn pass_chain_definition(states: u64) -> String {
         chain.insert(format!("Step{index}"), state);
     }
     json!({"Comment": "sfn bench pass chain", "StartAt": "Step1", "States": chain}).to_string()
+}
+
+/// [`pass_chain_definition`] in JSONata: each state builds its Output with an expression over
+/// `$states.input`, the first assigns a variable and the others read it.
+pub fn jsonata_chain_definition(states: u64) -> String {
+    let mut chain = serde_json::Map::new();
+    for index in 1..=states {
+        let mut state = json!({"Type": "Pass",
+            "Output": {"input": "{% $states.input %}", "step": index, "first": "{% $first %}"}});
+        if index == 1 {
+            state["Assign"] = json!({"first": "{% $states.context.State.Name %}"});
+            state["Output"]["first"] = json!("Step1");
+        }
+        if index == states {
+            state["End"] = json!(true);
+        } else {
+            state["Next"] = json!(format!("Step{}", index + 1));
+        }
+        chain.insert(format!("Step{index}"), state);
+    }
+    json!({"Comment": "sfn bench jsonata chain", "QueryLanguage": "JSONata", "StartAt": "Step1", "States": chain})
+        .to_string()
 }
 
 /// A Map over `$.items` with a 3-state Pass iterator and no concurrency limit.
@@ -157,6 +183,17 @@ pub async fn run_scenario(
                 run_id,
                 settings.clients,
                 ExecutionShape::pass_chain(),
+            )
+            .await
+        }
+        Scenario::JsonataChain => {
+            executions_scenario(
+                scenario,
+                target,
+                settings,
+                run_id,
+                settings.clients,
+                ExecutionShape::jsonata_chain(),
             )
             .await
         }
@@ -250,6 +287,16 @@ impl ExecutionShape {
             states_per_execution: PASS_CHAIN_STATES,
             states_label: "state transitions/s",
             states_note: "state transitions = states entered = 10 per execution",
+        }
+    }
+
+    fn jsonata_chain() -> Self {
+        ExecutionShape {
+            definition: jsonata_chain_definition(PASS_CHAIN_STATES),
+            input: "{}".to_string(),
+            states_per_execution: PASS_CHAIN_STATES,
+            states_label: "state transitions/s",
+            states_note: "state transitions = states entered = 10 per execution (JSONata)",
         }
     }
 
