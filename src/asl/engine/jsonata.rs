@@ -23,6 +23,9 @@ impl VariableLookup for super::variables::Scopes {
     }
 }
 
+/// A JSONata Map's items, MaxConcurrency, ToleratedFailureCount and ToleratedFailurePercentage.
+pub(super) type MapSetup = (Vec<Value>, usize, Option<u64>, Option<f64>);
+
 /// The `$states` members of one evaluation.
 pub(super) struct States {
     value: Value,
@@ -383,7 +386,7 @@ impl Stepper<'_> {
         state: &State,
         fields: &JsonataState,
         a: &Active,
-    ) -> Result<(Vec<Value>, usize, Option<u64>, Option<f64>), StateError> {
+    ) -> Result<MapSetup, StateError> {
         let states = self.states(state, a, None);
         let items = match &fields.items {
             Some(t) => match self.evaluate_field(a, t, "Items", &states)? {

@@ -69,7 +69,7 @@ impl Stepper<'_> {
             .evaluate_in(
                 &Roots {
                     input: value,
-                    context: context,
+                    context,
                     variables: &self.scopes,
                 },
                 &mut *self.rng,

@@ -61,7 +61,7 @@ impl Stepper<'_> {
             WaitFor::SecondsPath(p) => {
                 let v = p
                     .read_in(&Roots {
-                        input: input,
+                        input,
                         context: ctx,
                         variables: &self.scopes,
                     })
@@ -100,7 +100,7 @@ impl Stepper<'_> {
             WaitFor::TimestampPath(p) => {
                 let v = p
                     .read_in(&Roots {
-                        input: input,
+                        input,
                         context: ctx,
                         variables: &self.scopes,
                     })
