@@ -414,3 +414,30 @@ fn randomness_comes_from_the_engines_entropy() {
     assert_eq!(a.output(), b.output());
     assert!(a.output()["u"].as_str().unwrap().len() == 36);
 }
+
+#[test]
+fn the_readme_jsonata_workflow_gives_what_the_readme_says() {
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "Price", "States": {
+        "Price": {"Type": "Pass", "Assign": {"total": "{% $sum($states.input.items.(price * qty)) %}"},
+                  "Output": {"skus": "{% $states.input.items.sku %}"}, "Next": "Big?"},
+        "Big?": {"Type": "Choice", "Choices": [{"Condition": "{% $total > 100 %}", "Next": "Big"}], "Default": "Small"},
+        "Big": {"Type": "Pass", "Output": {"skus": "{% $states.input.skus %}", "total": "{% $total %}", "size": "big"}, "End": true},
+        "Small": {"Type": "Fail", "Error": "TooSmall", "Cause": "{% \"total \" & $string($total) %}"}}});
+    assert_eq!(
+        crate::asl::validate_definition(&def.to_string(), false),
+        Ok(())
+    );
+    let h = Harness::start(
+        def.clone(),
+        json!({"items": [{"sku": "a", "price": 60, "qty": 2}]}),
+    );
+    assert_eq!(
+        h.output(),
+        json!({"skus": "a", "total": 120, "size": "big"})
+    );
+    let h = Harness::start(def, json!({"items": [{"sku": "a", "price": 6, "qty": 2}]}));
+    assert_eq!(
+        h.failure(),
+        (Some("TooSmall".into()), Some("total 12".into()))
+    );
+}
