@@ -191,6 +191,12 @@ impl Expression {
         self.inner.facts.states_fields.clone()
     }
 
+    /// Whether it reads `$states` as a whole (`$keys($states)`, `$states[0]`): then every member it is
+    /// given may be read, though [`Expression::states_fields`] names none.
+    pub fn reads_all_states(&self) -> bool {
+        self.inner.facts.whole_states
+    }
+
     /// Evaluates; a result of JSONata *undefined* is an error ("returned nothing (undefined)").
     /// The error's location is empty: the caller names the field with [`QueryEvaluationError::in_field`].
     pub fn evaluate(&self, env: &mut Environment<'_>) -> Result<Value, QueryEvaluationError> {

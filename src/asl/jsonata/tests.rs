@@ -307,6 +307,15 @@ fn states_fields_name_the_members_read() {
     assert!(fields("$x").is_empty());
     // A bare `$states` reads everything; evaluation gives the whole object.
     assert!(fields("$keys($states)").is_empty());
+    assert!(Expression::compile("$keys($states)")
+        .unwrap()
+        .reads_all_states());
+    assert!(!Expression::compile("$states.input")
+        .unwrap()
+        .reads_all_states());
+    assert!(JsonataTemplate::compile(&json!({"a": ["{% $states %}"]}))
+        .unwrap()
+        .reads_all_states());
     assert_eq!(eval("$keys($states)"), json!(["input", "context"]));
 }
 
@@ -683,4 +692,63 @@ fn bad_arguments_to_aws_functions_fail_the_evaluation() {
     ] {
         assert_eq!(run(body, &input(), &json!({}), 1).unwrap(), None, "{body}");
     }
+}
+
+#[test]
+fn workflow_variables_may_bear_function_names() {
+    // `$count` reads the variable when one exists, the function is still callable by name.
+    let variables = json!({"count": 3, "range": [1, 2], "hash": "h"});
+    let value = |body: &str| eval_with(body, &input(), &variables).unwrap();
+    assert_eq!(value("$count + 1"), json!(4));
+    assert_eq!(value("$range"), json!([1, 2]));
+    assert_eq!(value("$hash"), json!("h"));
+    assert_eq!(value("$count($range)"), json!(2));
+    assert_eq!(
+        Expression::compile("$count + $count($range)")
+            .unwrap()
+            .variables(),
+        ["count", "range"].map(String::from).into()
+    );
+}
+
+#[test]
+fn one_expression_evaluates_on_many_threads() {
+    let expression = Expression::compile("$sum($states.input.arr) * $k + $random(7)").unwrap();
+    let expected = {
+        let states = input();
+        let variables = json!({"k": 2});
+        eval_with(expression.source(), &states, &variables).unwrap()
+    };
+    let handles: Vec<_> = (0..4)
+        .map(|k| {
+            let expression = expression.clone();
+            std::thread::spawn(move || {
+                let states = input();
+                let variables = json!({"k": 2});
+                let mut rng = rand::rngs::StdRng::seed_from_u64(k);
+                let mut env =
+                    Environment::new(&states, variables.as_object().unwrap(), &mut rng, now());
+                (0..50)
+                    .map(|_| expression.evaluate(&mut env).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for handle in handles {
+        assert!(handle.join().unwrap().iter().all(|v| *v == expected));
+    }
+}
+
+#[test]
+fn choice_conditions_and_numeric_fields() {
+    let states = json!({"input": {"age": 20, "status": "active", "wait": 3}});
+    let check = |body: &str| eval_with(body, &states, &json!({"limit": 18})).unwrap();
+    assert_eq!(check("$states.input.age >= 18"), json!(true));
+    assert_eq!(
+        check("$states.input.status = 'active' and $states.input.age > $limit"),
+        json!(true)
+    );
+    assert_eq!(check("$states.input.status in ['a', 'b']"), json!(false));
+    assert_eq!(check("$states.input.wait * 2"), json!(6));
+    assert_eq!(check("$not($exists($states.input.missing))"), json!(true));
 }
