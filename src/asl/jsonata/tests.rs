@@ -752,3 +752,114 @@ fn choice_conditions_and_numeric_fields() {
     assert_eq!(check("$states.input.wait * 2"), json!(6));
     assert_eq!(check("$not($exists($states.input.missing))"), json!(true));
 }
+
+#[test]
+fn jsonata_builtins_as_documented() {
+    // Examples of docs.jsonata.org (JSONata 2.0): they pin the evaluator crate's behaviour.
+    let cases = [
+        ("$round(123.456, 2)", json!(123.46)),
+        ("$round(11.5)", json!(12)),
+        ("$round(12.5)", json!(12)),
+        ("$floor(5.3)", json!(5)),
+        ("$ceil(5.3)", json!(6)),
+        ("$abs(-5)", json!(5)),
+        ("$power(2, 8)", json!(256)),
+        ("$sqrt(4)", json!(2)),
+        ("$formatNumber(12345.6, '#,###.00')", json!("12,345.60")),
+        ("$formatBase(100, 2)", json!("1100100")),
+        (
+            "$formatInteger(2789, 'w')",
+            json!("two thousand, seven hundred and eighty-nine"),
+        ),
+        ("$parseInteger('12,345,678', '#,##0')", json!(12345678)),
+        ("$number('0x12')", json!(18)),
+        ("$string(5)", json!("5")),
+        ("$string([1, 2])", json!("[1,2]")),
+        // $string keeps 15 significant digits, as jsonata-js does.
+        ("$string(0.1 + 0.2)", json!("0.3")),
+        ("$length('Hello World')", json!(11)),
+        ("$substringBefore('Hello World', ' ')", json!("Hello")),
+        ("$substringAfter('Hello World', ' ')", json!("World")),
+        ("$trim('   Hello  \n World  ')", json!("Hello World")),
+        ("$pad('foo', 5)", json!("foo  ")),
+        ("$pad('foo', -5, '#')", json!("##foo")),
+        ("$replace('abracadabra', /a.*?a/, '*')", json!("*c*bra")),
+        (
+            "$replace('John Smith', /(\\w+)\\s(\\w+)/, '$2, $1')",
+            json!("Smith, John"),
+        ),
+        ("$split('so many words', ' ', 2)", json!(["so", "many"])),
+        (
+            "$match('ababbabbcc', /a(b+)/).match",
+            json!(["ab", "abb", "abb"]),
+        ),
+        (
+            "$base64encode('myuser:mypassword')",
+            json!("bXl1c2VyOm15cGFzc3dvcmQ="),
+        ),
+        (
+            "$base64decode('bXl1c2VyOm15cGFzc3dvcmQ=')",
+            json!("myuser:mypassword"),
+        ),
+        ("$encodeUrlComponent('?x=test')", json!("%3Fx%3Dtest")),
+        (
+            "$encodeUrl('https://mozilla.org/?x=шеллы')",
+            json!("https://mozilla.org/?x=%D1%88%D0%B5%D0%BB%D0%BB%D1%8B"),
+        ),
+        ("$decodeUrlComponent('%3Fx%3Dtest')", json!("?x=test")),
+        ("$boolean('')", json!(false)),
+        ("$boolean('0')", json!(true)),
+        ("$boolean([])", json!(false)),
+        ("$type(null)", json!("null")),
+        ("$type([])", json!("array")),
+        ("$type($states)", json!("object")),
+        ("$average([1, 2, 3])", json!(2)),
+        ("$max([1, 5, 3])", json!(5)),
+        ("$append([1, 2], [3])", json!([1, 2, 3])),
+        ("$reverse([1, 2, 3])", json!([3, 2, 1])),
+        ("$sort([3, 1, 2])", json!([1, 2, 3])),
+        (
+            "$sort(['b', 'a'], function($l, $r) { $l < $r })",
+            json!(["b", "a"]),
+        ),
+        ("$distinct([1, 2, 2, 3])", json!([1, 2, 3])),
+        ("$zip([1, 2], [3, 4])", json!([[1, 3], [2, 4]])),
+        ("$keys({'a': 1, 'b': 2})", json!(["a", "b"])),
+        ("$lookup({'a': 1}, 'a')", json!(1)),
+        ("$spread({'a': 1, 'b': 2})", json!([{"a": 1}, {"b": 2}])),
+        ("$merge([{'a': 1}, {'b': 2}])", json!({"a": 1, "b": 2})),
+        (
+            "$each({'a': 1, 'b': 2}, function($v, $k) { $k & $v })",
+            json!(["a1", "b2"]),
+        ),
+        (
+            "$sift({'a': 1, 'b': 2}, function($v) { $v > 1 })",
+            json!({"b": 2}),
+        ),
+        ("$filter([1, 2, 3], function($v) { $v > 1 })", json!([2, 3])),
+        ("$single([1, 2, 3], function($v) { $v = 2 })", json!(2)),
+        ("$toMillis('1970-01-01T00:00:00.001Z')", json!(1)),
+        (
+            "$fromMillis(1510067557121)",
+            json!("2017-11-07T15:12:37.121Z"),
+        ),
+        ("$fromMillis(1510067557121, '[H01]:[m01]')", json!("15:12")),
+        ("$states.input.objs^(>o.z).o.z", json!([2, 1])),
+        ("$states.input.arr ~> $sum()", json!(6)),
+        (
+            "$states.input.objs{'total': $sum(o.z)}",
+            json!({"total": 3}),
+        ),
+        ("$states.input.arr[[0..1]]", json!([1, 2])),
+        ("$states.input.objs#$i[$i = 1].o.z", json!(2)),
+        ("$states.input.mixed[$type($) = 'string']", json!("a")),
+    ];
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(body, expected)| {
+            let got = eval_with(body, &input(), &json!({})).map_err(|e| e.cause());
+            (got.as_ref() != Ok(expected)).then(|| format!("{body}: {got:?}, want {expected}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+}
