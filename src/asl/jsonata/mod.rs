@@ -26,6 +26,7 @@
 mod analysis;
 mod convert;
 mod errors;
+mod fast;
 mod functions;
 mod messages;
 mod template;
@@ -135,6 +136,8 @@ struct Compiled {
     source: String,
     ast: AstNode,
     facts: analysis::Facts,
+    /// Set when the expression is a plain path, read without the evaluator.
+    fast: Option<fast::PlainPath>,
 }
 
 impl std::fmt::Debug for Expression {
@@ -168,6 +171,7 @@ impl Expression {
         Ok(Expression {
             inner: Arc::new(Compiled {
                 source: source.to_string(),
+                fast: fast::PlainPath::of(&ast),
                 ast,
                 facts,
             }),
@@ -222,6 +226,11 @@ impl Expression {
         &self,
         session: &mut Session<'_, '_>,
     ) -> Result<Option<Value>, QueryEvaluationError> {
+        if let Some(path) = &self.inner.fast {
+            if let Some(result) = path.read(session.env) {
+                return Ok(result);
+            }
+        }
         let facts = &self.inner.facts;
         let options = EvaluatorOptions {
             timeout_ms: Some(TIMEOUT_MS),

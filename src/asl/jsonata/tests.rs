@@ -863,3 +863,75 @@ fn jsonata_builtins_as_documented() {
         .collect();
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+#[test]
+fn plain_paths_read_values_as_the_evaluator_does() {
+    // Plain paths (`$states.input.a.b`, `$v.a`) skip the evaluator; these pin that they agree with it.
+    let states = json!({"input": {"one": [5], "two": [1, 2], "o": {"one": [5], "n": null},
+        "f": 1.0, "big": 12345678901234567890u64, "objs": [{"a": 1}, {"a": 2}], "s": "x",
+        "n1": [[1, 2]], "n2": [[1], [2]], "e": [], "m": [1, [2, 3]]}});
+    let variables = json!({"x": [7], "y": {"one": [5], "f": 2.0}, "z": "s"});
+    let cases = [
+        ("$states.input.one", Some(json!([5]))),
+        ("$states.input.o.one", Some(json!([5]))),
+        ("$states.input.two", Some(json!([1, 2]))),
+        ("$states.input.f", Some(json!(1))),
+        ("$states.input.big", Some(json!(12345678901234567890.0f64))),
+        ("$states.input.objs.a", Some(json!([1, 2]))),
+        ("$states.input.objs", Some(json!([{"a": 1}, {"a": 2}]))),
+        ("$states.input.o.n", Some(json!(null))),
+        ("$states.input.n1", Some(json!([[1, 2]]))),
+        ("$states.input.n2", Some(json!([[1], [2]]))),
+        ("$states.input.e", Some(json!([]))),
+        ("$states.input.m", Some(json!([1, [2, 3]]))),
+        ("$states.input.o.n.x", None),
+        ("$states.input.s.length", None),
+        ("$states.input.missing.x", None),
+        ("$states.result", None),
+        ("$states.input.`o`.one", Some(json!([5]))),
+        ("$x", Some(json!([7]))),
+        ("$y.one", Some(json!([5]))),
+        ("$y.f", Some(json!(2))),
+        ("$z", Some(json!("s"))),
+        ("$nope", None),
+        ("$nope.a", None),
+    ];
+    for (body, expected) in cases {
+        let expression = Expression::compile(body).unwrap();
+        assert!(
+            expression.inner.fast.is_some(),
+            "{body} takes the plain path"
+        );
+        assert_eq!(
+            run(body, &states, &variables, 1).unwrap(),
+            expected,
+            "{body}"
+        );
+        // The same expression through the evaluator.
+        let evaluator_only = Expression {
+            inner: Arc::new(Compiled {
+                source: expression.inner.source.clone(),
+                ast: expression.inner.ast.clone(),
+                facts: analysis::analyse(&expression.inner.ast),
+                fast: None,
+            }),
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let mut env = Environment::new(&states, variables.as_object().unwrap(), &mut rng, now());
+        assert_eq!(
+            evaluator_only.evaluate_optional(&mut env).unwrap(),
+            expected,
+            "{body} (evaluator)"
+        );
+    }
+    assert!(Expression::compile("$states.input.a[0]")
+        .unwrap()
+        .inner
+        .fast
+        .is_none());
+    assert!(Expression::compile("$string").unwrap().inner.fast.is_some());
+    assert!(
+        eval_with("$string", &states, &json!({})).is_err(),
+        "a function, not a value"
+    );
+}
