@@ -661,6 +661,13 @@ fn result_type_errors() {
         error.cause_in_state("M", 4),
         "An error occurred while executing the state 'M' (entered at the event id #4). Map state input must be an array but was: {\"a\":1}"
     );
+    // [I floci#2736]: an evaluator fault is "internal", with an id.
+    let error = QueryEvaluationError::internal("$f()", "0d5e1f3c-2f4b-4c4e-9a43-7d6d1b9f3e21")
+        .in_field("Output");
+    assert_eq!(
+        error.cause(),
+        "The JSONata expression '$f()' specified for the field 'Output' threw an internal error during evaluation. 0d5e1f3c-2f4b-4c4e-9a43-7d6d1b9f3e21"
+    );
     assert_eq!(json_type_name(&json!(null)), "null");
     assert_eq!(json_type_name(&json!({})), "object");
 }
@@ -934,4 +941,28 @@ fn plain_paths_read_values_as_the_evaluator_does() {
         eval_with("$string", &states, &json!({})).is_err(),
         "a function, not a value"
     );
+}
+
+proptest::proptest! {
+    #[test]
+    fn compile_and_evaluate_never_panic(text in "[$a-c0-9'\\\"(){}\\[\\]:;,.*+\\-/%&=<>!?^~@#| ]{0,40}") {
+        if let Ok(expression) = Expression::compile(&text) {
+            let _ = run(expression.source(), &input(), &json!({"a": [1, {"b": 2}], "b": "s"}), 1);
+        }
+    }
+
+    #[test]
+    fn function_calls_never_panic(
+        name in proptest::sample::select(vec![
+            "partition", "range", "hash", "random", "uuid", "parse", "now", "millis", "shuffle", "eval",
+            "string", "number", "sum", "substring", "split", "join", "match", "replace", "formatNumber",
+            "formatInteger", "fromMillis", "toMillis", "base64decode", "sort", "lookup", "merge", "each",
+        ]),
+        args in "[$a-c0-9'(),.\\[\\] \\-]{0,24}",
+    ) {
+        let text = format!("${name}({args})");
+        if let Ok(expression) = Expression::compile(&text) {
+            let _ = run(expression.source(), &input(), &json!({"a": [1, {"b": 2}], "b": "s"}), 1);
+        }
+    }
 }
