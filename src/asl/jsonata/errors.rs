@@ -159,6 +159,11 @@ enum Kind {
     UnsupportedResult {
         expression: String,
     },
+    /// The evaluator itself failed; AWS words it so, with an error id.
+    Internal {
+        expression: String,
+        id: String,
+    },
     /// A failure not tied to one expression, e.g. `Map state input must be an array but was: 1`.
     Other {
         cause: String,
@@ -199,6 +204,16 @@ impl QueryEvaluationError {
             location: String::new(),
             kind: Kind::UnsupportedResult {
                 expression: expression.to_string(),
+            },
+        }
+    }
+
+    pub(crate) fn internal(expression: &str, id: &str) -> Self {
+        QueryEvaluationError {
+            location: String::new(),
+            kind: Kind::Internal {
+                expression: expression.to_string(),
+                id: id.to_string(),
             },
         }
     }
@@ -257,7 +272,8 @@ impl QueryEvaluationError {
             Kind::Undefined { expression }
             | Kind::Threw { expression, .. }
             | Kind::UnexpectedType { expression, .. }
-            | Kind::UnsupportedResult { expression } => Some(expression),
+            | Kind::UnsupportedResult { expression }
+            | Kind::Internal { expression, .. } => Some(expression),
             Kind::Other { .. } => None,
         }
     }
@@ -307,6 +323,9 @@ impl QueryEvaluationError {
             ),
             Kind::UnsupportedResult { expression } => format!(
                 "The JSONata expression '{expression}' specified for the field '{field}' returned an unsupported result type."
+            ),
+            Kind::Internal { expression, id } => format!(
+                "The JSONata expression '{expression}' specified for the field '{field}' threw an internal error during evaluation. {id}"
             ),
             Kind::Other { cause } => cause.clone(),
         }

@@ -26,6 +26,7 @@
 mod analysis;
 mod convert;
 mod errors;
+mod fast;
 mod functions;
 mod messages;
 mod template;
@@ -135,6 +136,8 @@ struct Compiled {
     source: String,
     ast: AstNode,
     facts: analysis::Facts,
+    /// Set when the expression is a plain path, read without the evaluator.
+    fast: Option<fast::PlainPath>,
 }
 
 impl std::fmt::Debug for Expression {
@@ -160,7 +163,13 @@ impl Expression {
     /// there is no context item).
     pub fn compile(body: &str) -> Result<Expression, JsonataSyntaxError> {
         let source = body.trim();
-        let ast = jsonata_core::parser::parse(source).map_err(errors::syntax_error)?;
+        // The crate is not ours: a panic in it must not take the caller down (bad input never panics).
+        let ast = std::panic::catch_unwind(|| jsonata_core::parser::parse(source))
+            .map_err(|_| JsonataSyntaxError {
+                kind: SyntaxErrorKind::Invalid,
+                message: "Syntax error".to_string(),
+            })?
+            .map_err(errors::syntax_error)?;
         let facts = analysis::analyse(&ast);
         if let Some(name) = facts.top_level_references.first() {
             return Err(JsonataSyntaxError::unsupported_reference(name));
@@ -168,6 +177,7 @@ impl Expression {
         Ok(Expression {
             inner: Arc::new(Compiled {
                 source: source.to_string(),
+                fast: fast::PlainPath::of(&ast),
                 ast,
                 facts,
             }),
@@ -189,6 +199,12 @@ impl Expression {
     /// name written after `$states.`). A bare `$states` reads all of them but is listed as none.
     pub fn states_fields(&self) -> BTreeSet<String> {
         self.inner.facts.states_fields.clone()
+    }
+
+    /// Whether it reads `$states` as a whole (`$keys($states)`, `$states[0]`): then every member it is
+    /// given may be read, though [`Expression::states_fields`] names none.
+    pub fn reads_all_states(&self) -> bool {
+        self.inner.facts.whole_states
     }
 
     /// Evaluates; a result of JSONata *undefined* is an error ("returned nothing (undefined)").
@@ -216,6 +232,11 @@ impl Expression {
         &self,
         session: &mut Session<'_, '_>,
     ) -> Result<Option<Value>, QueryEvaluationError> {
+        if let Some(path) = &self.inner.fast {
+            if let Some(result) = path.read(session.env) {
+                return Ok(result);
+            }
+        }
         let facts = &self.inner.facts;
         let options = EvaluatorOptions {
             timeout_ms: Some(TIMEOUT_MS),
@@ -234,9 +255,26 @@ impl Expression {
         let mut evaluator = Evaluator::with_options(context, options);
         functions::register(&mut evaluator, &facts.functions, session)
             .map_err(|e| QueryEvaluationError::threw(self.source(), &e, &facts.calls))?;
-        let result = evaluator
-            .evaluate(&self.inner.ast, &JValue::Undefined)
-            .map_err(|e| QueryEvaluationError::threw(self.source(), &e, &facts.calls))?;
+        let ast = &self.inner.ast;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            evaluator.evaluate(ast, &JValue::Undefined)
+        }));
+        let result = match outcome {
+            Ok(result) => {
+                result.map_err(|e| QueryEvaluationError::threw(self.source(), &e, &facts.calls))?
+            }
+            // AWS answers an evaluator fault with an error id; ours comes from the entropy passed in.
+            Err(_) => {
+                let mut bytes = [0u8; 16];
+                bytes[..8].copy_from_slice(&session.seed().to_le_bytes());
+                bytes[8..].copy_from_slice(&session.seed().to_le_bytes());
+                let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+                return Err(QueryEvaluationError::internal(
+                    self.source(),
+                    &id.to_string(),
+                ));
+            }
+        };
         convert::to_json(&result)
             .map_err(|()| QueryEvaluationError::unsupported_result(self.source()))
     }

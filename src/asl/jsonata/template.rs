@@ -76,6 +76,11 @@ impl JsonataTemplate {
             .collect()
     }
 
+    /// Whether any of its expressions reads `$states` as a whole (see [`Expression::reads_all_states`]).
+    pub fn reads_all_states(&self) -> bool {
+        self.expressions().iter().any(|(_, e)| e.reads_all_states())
+    }
+
     /// `$states` members read by any of its expressions.
     pub fn states_fields(&self) -> BTreeSet<String> {
         self.expressions()

@@ -307,6 +307,15 @@ fn states_fields_name_the_members_read() {
     assert!(fields("$x").is_empty());
     // A bare `$states` reads everything; evaluation gives the whole object.
     assert!(fields("$keys($states)").is_empty());
+    assert!(Expression::compile("$keys($states)")
+        .unwrap()
+        .reads_all_states());
+    assert!(!Expression::compile("$states.input")
+        .unwrap()
+        .reads_all_states());
+    assert!(JsonataTemplate::compile(&json!({"a": ["{% $states %}"]}))
+        .unwrap()
+        .reads_all_states());
     assert_eq!(eval("$keys($states)"), json!(["input", "context"]));
 }
 
@@ -652,6 +661,13 @@ fn result_type_errors() {
         error.cause_in_state("M", 4),
         "An error occurred while executing the state 'M' (entered at the event id #4). Map state input must be an array but was: {\"a\":1}"
     );
+    // [I floci#2736]: an evaluator fault is "internal", with an id.
+    let error = QueryEvaluationError::internal("$f()", "0d5e1f3c-2f4b-4c4e-9a43-7d6d1b9f3e21")
+        .in_field("Output");
+    assert_eq!(
+        error.cause(),
+        "The JSONata expression '$f()' specified for the field 'Output' threw an internal error during evaluation. 0d5e1f3c-2f4b-4c4e-9a43-7d6d1b9f3e21"
+    );
     assert_eq!(json_type_name(&json!(null)), "null");
     assert_eq!(json_type_name(&json!({})), "object");
 }
@@ -682,5 +698,271 @@ fn bad_arguments_to_aws_functions_fail_the_evaluation() {
         "$parse($nope)",
     ] {
         assert_eq!(run(body, &input(), &json!({}), 1).unwrap(), None, "{body}");
+    }
+}
+
+#[test]
+fn workflow_variables_may_bear_function_names() {
+    // `$count` reads the variable when one exists, the function is still callable by name.
+    let variables = json!({"count": 3, "range": [1, 2], "hash": "h"});
+    let value = |body: &str| eval_with(body, &input(), &variables).unwrap();
+    assert_eq!(value("$count + 1"), json!(4));
+    assert_eq!(value("$range"), json!([1, 2]));
+    assert_eq!(value("$hash"), json!("h"));
+    assert_eq!(value("$count($range)"), json!(2));
+    assert_eq!(
+        Expression::compile("$count + $count($range)")
+            .unwrap()
+            .variables(),
+        ["count", "range"].map(String::from).into()
+    );
+}
+
+#[test]
+fn one_expression_evaluates_on_many_threads() {
+    let expression = Expression::compile("$sum($states.input.arr) * $k + $random(7)").unwrap();
+    let expected = {
+        let states = input();
+        let variables = json!({"k": 2});
+        eval_with(expression.source(), &states, &variables).unwrap()
+    };
+    let handles: Vec<_> = (0..4)
+        .map(|k| {
+            let expression = expression.clone();
+            std::thread::spawn(move || {
+                let states = input();
+                let variables = json!({"k": 2});
+                let mut rng = rand::rngs::StdRng::seed_from_u64(k);
+                let mut env =
+                    Environment::new(&states, variables.as_object().unwrap(), &mut rng, now());
+                (0..50)
+                    .map(|_| expression.evaluate(&mut env).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for handle in handles {
+        assert!(handle.join().unwrap().iter().all(|v| *v == expected));
+    }
+}
+
+#[test]
+fn choice_conditions_and_numeric_fields() {
+    let states = json!({"input": {"age": 20, "status": "active", "wait": 3}});
+    let check = |body: &str| eval_with(body, &states, &json!({"limit": 18})).unwrap();
+    assert_eq!(check("$states.input.age >= 18"), json!(true));
+    assert_eq!(
+        check("$states.input.status = 'active' and $states.input.age > $limit"),
+        json!(true)
+    );
+    assert_eq!(check("$states.input.status in ['a', 'b']"), json!(false));
+    assert_eq!(check("$states.input.wait * 2"), json!(6));
+    assert_eq!(check("$not($exists($states.input.missing))"), json!(true));
+}
+
+#[test]
+fn jsonata_builtins_as_documented() {
+    // Examples of docs.jsonata.org (JSONata 2.0): they pin the evaluator crate's behaviour.
+    let cases = [
+        ("$round(123.456, 2)", json!(123.46)),
+        ("$round(11.5)", json!(12)),
+        ("$round(12.5)", json!(12)),
+        ("$floor(5.3)", json!(5)),
+        ("$ceil(5.3)", json!(6)),
+        ("$abs(-5)", json!(5)),
+        ("$power(2, 8)", json!(256)),
+        ("$sqrt(4)", json!(2)),
+        ("$formatNumber(12345.6, '#,###.00')", json!("12,345.60")),
+        ("$formatBase(100, 2)", json!("1100100")),
+        (
+            "$formatInteger(2789, 'w')",
+            json!("two thousand, seven hundred and eighty-nine"),
+        ),
+        ("$parseInteger('12,345,678', '#,##0')", json!(12345678)),
+        ("$number('0x12')", json!(18)),
+        ("$string(5)", json!("5")),
+        ("$string([1, 2])", json!("[1,2]")),
+        // $string keeps 15 significant digits, as jsonata-js does.
+        ("$string(0.1 + 0.2)", json!("0.3")),
+        ("$length('Hello World')", json!(11)),
+        ("$substringBefore('Hello World', ' ')", json!("Hello")),
+        ("$substringAfter('Hello World', ' ')", json!("World")),
+        ("$trim('   Hello  \n World  ')", json!("Hello World")),
+        ("$pad('foo', 5)", json!("foo  ")),
+        ("$pad('foo', -5, '#')", json!("##foo")),
+        ("$replace('abracadabra', /a.*?a/, '*')", json!("*c*bra")),
+        (
+            "$replace('John Smith', /(\\w+)\\s(\\w+)/, '$2, $1')",
+            json!("Smith, John"),
+        ),
+        ("$split('so many words', ' ', 2)", json!(["so", "many"])),
+        (
+            "$match('ababbabbcc', /a(b+)/).match",
+            json!(["ab", "abb", "abb"]),
+        ),
+        (
+            "$base64encode('myuser:mypassword')",
+            json!("bXl1c2VyOm15cGFzc3dvcmQ="),
+        ),
+        (
+            "$base64decode('bXl1c2VyOm15cGFzc3dvcmQ=')",
+            json!("myuser:mypassword"),
+        ),
+        ("$encodeUrlComponent('?x=test')", json!("%3Fx%3Dtest")),
+        (
+            "$encodeUrl('https://mozilla.org/?x=шеллы')",
+            json!("https://mozilla.org/?x=%D1%88%D0%B5%D0%BB%D0%BB%D1%8B"),
+        ),
+        ("$decodeUrlComponent('%3Fx%3Dtest')", json!("?x=test")),
+        ("$boolean('')", json!(false)),
+        ("$boolean('0')", json!(true)),
+        ("$boolean([])", json!(false)),
+        ("$type(null)", json!("null")),
+        ("$type([])", json!("array")),
+        ("$type($states)", json!("object")),
+        ("$average([1, 2, 3])", json!(2)),
+        ("$max([1, 5, 3])", json!(5)),
+        ("$append([1, 2], [3])", json!([1, 2, 3])),
+        ("$reverse([1, 2, 3])", json!([3, 2, 1])),
+        ("$sort([3, 1, 2])", json!([1, 2, 3])),
+        (
+            "$sort(['b', 'a'], function($l, $r) { $l < $r })",
+            json!(["b", "a"]),
+        ),
+        ("$distinct([1, 2, 2, 3])", json!([1, 2, 3])),
+        ("$zip([1, 2], [3, 4])", json!([[1, 3], [2, 4]])),
+        ("$keys({'a': 1, 'b': 2})", json!(["a", "b"])),
+        ("$lookup({'a': 1}, 'a')", json!(1)),
+        ("$spread({'a': 1, 'b': 2})", json!([{"a": 1}, {"b": 2}])),
+        ("$merge([{'a': 1}, {'b': 2}])", json!({"a": 1, "b": 2})),
+        (
+            "$each({'a': 1, 'b': 2}, function($v, $k) { $k & $v })",
+            json!(["a1", "b2"]),
+        ),
+        (
+            "$sift({'a': 1, 'b': 2}, function($v) { $v > 1 })",
+            json!({"b": 2}),
+        ),
+        ("$filter([1, 2, 3], function($v) { $v > 1 })", json!([2, 3])),
+        ("$single([1, 2, 3], function($v) { $v = 2 })", json!(2)),
+        ("$toMillis('1970-01-01T00:00:00.001Z')", json!(1)),
+        (
+            "$fromMillis(1510067557121)",
+            json!("2017-11-07T15:12:37.121Z"),
+        ),
+        ("$fromMillis(1510067557121, '[H01]:[m01]')", json!("15:12")),
+        ("$states.input.objs^(>o.z).o.z", json!([2, 1])),
+        ("$states.input.arr ~> $sum()", json!(6)),
+        (
+            "$states.input.objs{'total': $sum(o.z)}",
+            json!({"total": 3}),
+        ),
+        ("$states.input.arr[[0..1]]", json!([1, 2])),
+        ("$states.input.objs#$i[$i = 1].o.z", json!(2)),
+        ("$states.input.mixed[$type($) = 'string']", json!("a")),
+    ];
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(body, expected)| {
+            let got = eval_with(body, &input(), &json!({})).map_err(|e| e.cause());
+            (got.as_ref() != Ok(expected)).then(|| format!("{body}: {got:?}, want {expected}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn plain_paths_read_values_as_the_evaluator_does() {
+    // Plain paths (`$states.input.a.b`, `$v.a`) skip the evaluator; these pin that they agree with it.
+    let states = json!({"input": {"one": [5], "two": [1, 2], "o": {"one": [5], "n": null},
+        "f": 1.0, "big": 12345678901234567890u64, "objs": [{"a": 1}, {"a": 2}], "s": "x",
+        "n1": [[1, 2]], "n2": [[1], [2]], "e": [], "m": [1, [2, 3]]}});
+    let variables = json!({"x": [7], "y": {"one": [5], "f": 2.0}, "z": "s"});
+    let cases = [
+        ("$states.input.one", Some(json!([5]))),
+        ("$states.input.o.one", Some(json!([5]))),
+        ("$states.input.two", Some(json!([1, 2]))),
+        ("$states.input.f", Some(json!(1))),
+        ("$states.input.big", Some(json!(12345678901234567890.0f64))),
+        ("$states.input.objs.a", Some(json!([1, 2]))),
+        ("$states.input.objs", Some(json!([{"a": 1}, {"a": 2}]))),
+        ("$states.input.o.n", Some(json!(null))),
+        ("$states.input.n1", Some(json!([[1, 2]]))),
+        ("$states.input.n2", Some(json!([[1], [2]]))),
+        ("$states.input.e", Some(json!([]))),
+        ("$states.input.m", Some(json!([1, [2, 3]]))),
+        ("$states.input.o.n.x", None),
+        ("$states.input.s.length", None),
+        ("$states.input.missing.x", None),
+        ("$states.result", None),
+        ("$states.input.`o`.one", Some(json!([5]))),
+        ("$x", Some(json!([7]))),
+        ("$y.one", Some(json!([5]))),
+        ("$y.f", Some(json!(2))),
+        ("$z", Some(json!("s"))),
+        ("$nope", None),
+        ("$nope.a", None),
+    ];
+    for (body, expected) in cases {
+        let expression = Expression::compile(body).unwrap();
+        assert!(
+            expression.inner.fast.is_some(),
+            "{body} takes the plain path"
+        );
+        assert_eq!(
+            run(body, &states, &variables, 1).unwrap(),
+            expected,
+            "{body}"
+        );
+        // The same expression through the evaluator.
+        let evaluator_only = Expression {
+            inner: Arc::new(Compiled {
+                source: expression.inner.source.clone(),
+                ast: expression.inner.ast.clone(),
+                facts: analysis::analyse(&expression.inner.ast),
+                fast: None,
+            }),
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let mut env = Environment::new(&states, variables.as_object().unwrap(), &mut rng, now());
+        assert_eq!(
+            evaluator_only.evaluate_optional(&mut env).unwrap(),
+            expected,
+            "{body} (evaluator)"
+        );
+    }
+    assert!(Expression::compile("$states.input.a[0]")
+        .unwrap()
+        .inner
+        .fast
+        .is_none());
+    assert!(Expression::compile("$string").unwrap().inner.fast.is_some());
+    assert!(
+        eval_with("$string", &states, &json!({})).is_err(),
+        "a function, not a value"
+    );
+}
+
+proptest::proptest! {
+    #[test]
+    fn compile_and_evaluate_never_panic(text in "[$a-c0-9'\\\"(){}\\[\\]:;,.*+\\-/%&=<>!?^~@#| ]{0,40}") {
+        if let Ok(expression) = Expression::compile(&text) {
+            let _ = run(expression.source(), &input(), &json!({"a": [1, {"b": 2}], "b": "s"}), 1);
+        }
+    }
+
+    #[test]
+    fn function_calls_never_panic(
+        name in proptest::sample::select(vec![
+            "partition", "range", "hash", "random", "uuid", "parse", "now", "millis", "shuffle", "eval",
+            "string", "number", "sum", "substring", "split", "join", "match", "replace", "formatNumber",
+            "formatInteger", "fromMillis", "toMillis", "base64decode", "sort", "lookup", "merge", "each",
+        ]),
+        args in "[$a-c0-9'(),.\\[\\] \\-]{0,24}",
+    ) {
+        let text = format!("${name}({args})");
+        if let Ok(expression) = Expression::compile(&text) {
+            let _ = run(expression.source(), &input(), &json!({"a": [1, {"b": 2}], "b": "s"}), 1);
+        }
     }
 }
