@@ -437,12 +437,15 @@ fn first_bare_word_filter(segments: &[Segment], text: &str) -> Option<String> {
         return None;
     }
     // Jayway's FilterCompiler text: the filter token as written, the position of the word and its first character.
-    let start = text.find("[?")?;
-    let filter_text = filter_token(&text[start..]);
-    let (position, word_start) = bare_word_position(filter_text)?;
-    Some(format!(
-        "Failed to parse filter: {filter_text}, error on position: {position}, char: {word_start}"
-    ))
+    let located = text.find("[?").and_then(|start| {
+        let filter_text = filter_token(&text[start..]);
+        let (position, word_start) = bare_word_position(filter_text)?;
+        Some(format!(
+            "Failed to parse filter: {filter_text}, error on position: {position}, char: {word_start}"
+        ))
+    });
+    // A spelling this scan does not follow (`[ ?(`) still fails, with the whole path named.
+    Some(located.unwrap_or_else(|| format!("Failed to parse filter in path: {text}")))
 }
 
 /// The `[?(...)]` token at the start of `text` (up to its matching `]`, quotes respected).
