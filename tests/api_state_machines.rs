@@ -958,6 +958,63 @@ async fn tag_errors_and_limit(backend: Backend) {
     assert!(!tags.iter().any(|t| t.key == "k50"));
 }
 
+/// A definition with 500 errors (one bad `InputPath` per state) still gets an InvalidDefinition status through a
+/// client that, like gRPC's C-core clients (Python, C++, Ruby), refuses response metadata over 8 KiB: the status
+/// lists the first diagnostics that fit and counts the rest, on CreateStateMachine and UpdateStateMachine alike.
+async fn many_definition_errors_fit_a_status(backend: Backend) {
+    let server = api_server(backend).await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.addr))
+        .unwrap()
+        .http2_max_header_list_size(8 * 1024)
+        .connect()
+        .await
+        .expect("connect with an 8 KiB metadata limit");
+    let mut client = Client::new(channel);
+    let states: Vec<String> = (0..500)
+        .map(|i| {
+            let next = if i == 499 {
+                r#""End":true"#.to_string()
+            } else {
+                format!(r#""Next":"S{}""#, i + 1)
+            };
+            format!(r#""S{i}":{{"Type":"Pass","InputPath":"not a path {i}",{next}}}"#)
+        })
+        .collect();
+    let definition = format!(r#"{{"StartAt":"S0","States":{{{}}}}}"#, states.join(","));
+    let assert_bounded = |status: tonic::Status| {
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+        let message = status.message();
+        assert!(
+            message.starts_with(
+                "InvalidDefinition: Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: The value for the field 'InputPath' must be a valid JSONPath at /States/S0/InputPath, "
+            ),
+            "{message}"
+        );
+        assert!(message.len() <= 1024, "{} bytes", message.len());
+        let shown = message.matches("SCHEMA_VALIDATION_FAILED: ").count();
+        assert!(
+            message.ends_with(&format!("(and {} more)'", 500 - shown)),
+            "{message}"
+        );
+    };
+    let created = client
+        .create_state_machine(create_request("many-errors", &definition))
+        .await
+        .expect_err("500 errors");
+    assert_bounded(created);
+
+    let arn = create_state_machine(&mut client, "valid", OTHER_DEFINITION, Standard).await;
+    let updated = client
+        .update_state_machine(pb::UpdateStateMachineRequest {
+            state_machine_arn: arn,
+            definition: Some(definition.clone()),
+            ..Default::default()
+        })
+        .await
+        .expect_err("500 errors");
+    assert_bounded(updated);
+}
+
 on_both_backends!(
     create_then_describe_returns_exact_definition_and_defaults,
     create_keeps_logging_tracing_and_express_type,
@@ -974,4 +1031,5 @@ on_both_backends!(
     list_pages_stay_stable_while_machines_are_created,
     tags_on_state_machines_and_activities,
     tag_errors_and_limit,
+    many_definition_errors_fit_a_status,
 );

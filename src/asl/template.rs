@@ -449,6 +449,17 @@ mod tests {
     }
 
     #[test]
+    fn a_path_function_fails_with_the_recorded_cause() {
+        // Recorded on AWS (re:Post): the definition is accepted, the read fails with the missing-path cause.
+        assert_eq!(
+            evaluate(json!({"Jobs.$": "$.Jobs.sum()"}), json!({"Jobs": [0, 0, 1, 0]})),
+            Err(Failure::runtime(
+                "The JSONPath '$.Jobs.sum()' specified for the field 'Jobs.$' could not be found in the input '{\"Jobs\":[0,0,1,0]}'"
+            ))
+        );
+    }
+
+    #[test]
     fn jayway_shapes_from_public_samples() {
         let input = json!([
             {"bucket": "b1", "key": "k1", "size": 1},

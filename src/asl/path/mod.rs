@@ -213,10 +213,20 @@ impl JsonPath {
                 "Path '{text}' must start with '$'"
             )));
         };
+        // A trailing Jayway function (`$.Jobs.sum()`): AWS accepts the definition, then every read fails.
+        let (body, function) = match split_trailing_function(body) {
+            Some((rest, name)) => (rest, Some(name)),
+            None => (body, None),
+        };
         let segments = Parser::new(body)
             .segments_to_end()
             .map_err(|message| PathSyntaxError(format!("Invalid path '{text}': {message}")))?;
-        let uncompilable = first_bare_word_filter(&segments, text);
+        let uncompilable = match function {
+            Some(name) => Some(format!(
+                "Functions such as {name}() are not supported in paths"
+            )),
+            None => first_bare_word_filter(&segments, text),
+        };
         Ok(JsonPath {
             text: text.to_string(),
             root,
@@ -260,11 +270,12 @@ impl JsonPath {
 
     /// Only single names and single non-negative indices.
     pub fn is_reference(&self) -> bool {
-        self.segments.iter().all(|segment| match segment {
-            Segment::Names(names) => names.len() == 1,
-            Segment::Index(index) => *index >= 0,
-            _ => false,
-        })
+        self.uncompilable.is_none()
+            && self.segments.iter().all(|segment| match segment {
+                Segment::Names(names) => names.len() == 1,
+                Segment::Index(index) => *index >= 0,
+                _ => false,
+            })
     }
 
     /// Jayway's notion of "definite": the path can select at most one node.
@@ -403,6 +414,45 @@ impl JsonPath {
     }
 }
 
+/// `(path before it, function name)` when `body` ends with a function step `.name(...)`.
+fn split_trailing_function(body: &str) -> Option<(&str, &str)> {
+    let close = body.len().checked_sub(1)?;
+    if !body.ends_with(')') {
+        return None;
+    }
+    // The `(` matching the final `)`.
+    let mut depth = 0usize;
+    let mut open = None;
+    for (i, c) in body[..=close].char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' => {
+                depth -= 1;
+                if depth == 0 {
+                    open = Some(i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let open = open?;
+    let before = &body[..open];
+    let name_start = before
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
+        .last()
+        .map(|(i, _)| i)?;
+    let name = &before[name_start..];
+    let rest = before[..name_start].strip_suffix('.')?;
+    // `$.a..sum()` has no step before the function that Jayway would apply it to.
+    if rest.ends_with('.') {
+        return None;
+    }
+    Some((rest, name))
+}
+
 /// Jayway's compile error for the first filter that compares with a bare word, if any.
 fn first_bare_word_filter(segments: &[Segment], text: &str) -> Option<String> {
     fn filter_has_bare_word(filter: &Filter) -> bool {
@@ -437,12 +487,15 @@ fn first_bare_word_filter(segments: &[Segment], text: &str) -> Option<String> {
         return None;
     }
     // Jayway's FilterCompiler text: the filter token as written, the position of the word and its first character.
-    let start = text.find("[?")?;
-    let filter_text = filter_token(&text[start..]);
-    let (position, word_start) = bare_word_position(filter_text)?;
-    Some(format!(
-        "Failed to parse filter: {filter_text}, error on position: {position}, char: {word_start}"
-    ))
+    let located = text.find("[?").and_then(|start| {
+        let filter_text = filter_token(&text[start..]);
+        let (position, word_start) = bare_word_position(filter_text)?;
+        Some(format!(
+            "Failed to parse filter: {filter_text}, error on position: {position}, char: {word_start}"
+        ))
+    });
+    // A spelling this scan does not follow (`[ ?(`) still fails, with the whole path named.
+    Some(located.unwrap_or_else(|| format!("Failed to parse filter in path: {text}")))
 }
 
 /// The `[?(...)]` token at the start of `text` (up to its matching `]`, quotes respected).

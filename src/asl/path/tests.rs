@@ -474,3 +474,32 @@ fn a_bare_word_in_a_filter_parses_but_every_read_fails_as_jayway_compiles_it() {
         Ok(json!([{"a": true}, {"b": null}]))
     );
 }
+
+#[test]
+fn a_trailing_function_parses_but_every_read_fails() {
+    // AWS accepts `"Jobs.$": "$.Jobs.sum()"` in a definition and fails the execution when the field is read
+    // (re:Post "AWS StepFunctions: sum() function returns error about not finding path").
+    for (text, name) in [
+        ("$.Jobs.sum()", "sum"),
+        ("$.items.length()", "length"),
+        ("$.a[0].b.keys()", "keys"),
+        ("$.a.concat('x', $.b)", "concat"),
+        ("$.length()", "length"),
+    ] {
+        let path = JsonPath::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert!(!path.is_reference(), "{text}");
+        assert_eq!(
+            path.read(
+                &json!({"Jobs": [1, 2], "items": [], "a": [{"b": {}}]}),
+                &json!({})
+            )
+            .unwrap_err()
+            .message,
+            format!("Functions such as {name}() are not supported in paths"),
+            "{text}"
+        );
+    }
+    for text in ["$.a.()", "$.a..sum()", "$.a sum()", "$.a(", "$.a)"] {
+        assert!(JsonPath::parse(text).is_err(), "{text}");
+    }
+}

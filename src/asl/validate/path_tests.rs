@@ -35,6 +35,10 @@ fn public_sample_shapes_validate() {
             pass_with(r#""Parameters":{"receipt.$":"$.Labels[?(@.Name==Receipt)]"}"#),
         ),
         (
+            "a Jayway function (fails when read, as on AWS)",
+            pass_with(r#""Parameters":{"Jobs.$":"$.Jobs.sum()"}"#),
+        ),
+        (
             "context path in a Choice Path operator",
             choice_with(
                 r#"{"Variable":"$.votes","NumericGreaterThanEqualsPath":"$$.Execution.Input.quorum","Next":"B"}"#,
