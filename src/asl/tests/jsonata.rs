@@ -441,3 +441,53 @@ fn the_readme_jsonata_workflow_gives_what_the_readme_says() {
         (Some("TooSmall".into()), Some("total 12".into()))
     );
 }
+
+#[test]
+fn a_failing_catcher_output_fails_the_execution_and_is_not_caught_again() {
+    let mut h = Harness::start(
+        jsonata(json!({
+            "A": {"Type": "Task", "Resource": ACTIVITY,
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "B", "Output": "{% $states.errorOutput.Missing %}"}],
+                  "End": true},
+            "B": {"Type": "Succeed"}})),
+        json!({}),
+    );
+    let task = h.last_task();
+    h.advance(&[failed(&task, "Boom", "c")]);
+    assert_eq!(
+        h.rows(),
+        rows(&[
+            (1, 0, "ExecutionStarted"),
+            (2, 0, "TaskStateEntered"),
+            (3, 2, "ActivityScheduled"),
+            (4, 3, "ActivityFailed"),
+            (5, 0, "EvaluationFailed"),
+            (6, 5, "ExecutionFailed"),
+        ])
+    );
+    assert_eq!(details(&h, 5)["location"], json!("Catch[0]/Output"));
+}
+
+#[test]
+fn wrong_types_for_numeric_fields_and_assign() {
+    let h = Harness::start(
+        jsonata(
+            json!({"A": {"Type": "Task", "Resource": ACTIVITY, "TimeoutSeconds": "{% 'soon' %}", "End": true}}),
+        ),
+        json!({}),
+    );
+    assert_eq!(
+        h.failure().1.as_deref(),
+        Some("An error occurred while executing the state 'A' (entered at the event id #2). The JSONata expression ''soon'' specified for the field 'TimeoutSeconds' returned an unexpected result type. Expected 'number', but was 'string' for value: \"soon\"")
+    );
+    let h = Harness::start(
+        jsonata(
+            json!({"A": {"Type": "Pass", "Assign": {"x": "{% $undefinedVariable %}"}, "End": true}}),
+        ),
+        json!({}),
+    );
+    assert_eq!(
+        h.failure().1.as_deref(),
+        Some("An error occurred while executing the state 'A' (entered at the event id #2). The JSONata expression '$undefinedVariable' specified for the field 'Assign/x' returned nothing (undefined).")
+    );
+}

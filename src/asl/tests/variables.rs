@@ -452,3 +452,33 @@ fn iterations_and_branches_read_outer_variables_and_keep_their_own() {
     assert_eq!(error.as_deref(), Some("States.Runtime"));
     assert!(cause.unwrap().contains("'$xCurrent'"));
 }
+
+#[test]
+fn an_assign_path_that_finds_nothing_is_a_runtime_failure_catch_ignores() {
+    let mut h = Harness::start(
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": ACTIVITY, "Assign": {"x.$": "$.missing"},
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}], "End": true},
+            "C": {"Type": "Succeed"}}}),
+        json!({}),
+    );
+    let task = h.last_task();
+    h.advance(&[succeeded(&task, json!({"present": 1}))]);
+    assert_eq!(
+        h.rows(),
+        rows(&[
+            (1, 0, "ExecutionStarted"),
+            (2, 0, "TaskStateEntered"),
+            (3, 2, "ActivityScheduled"),
+            (4, 3, "ActivitySucceeded"),
+            (5, 4, "ExecutionFailed"),
+        ])
+    );
+    assert_eq!(
+        h.failure(),
+        (
+            Some("States.Runtime".into()),
+            Some("An error occurred while executing the state 'T' (entered at the event id #2). The JSONPath '$.missing' specified for the field 'x.$' could not be found in the input '{\"present\":1}'".into())
+        )
+    );
+}
