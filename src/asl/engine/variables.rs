@@ -95,7 +95,6 @@ impl Stepper<'_> {
             let text = to_text(value);
             if text.len() > MAX_VARIABLE_BYTES {
                 return Err(self.data_limit(
-                    a,
                     format!(
                         "The variable '{name}' assigned by the state '{}' has a size exceeding the maximum number of bytes service limit.",
                         a.state
@@ -121,7 +120,6 @@ impl Stepper<'_> {
         }
         if total > MAX_TOTAL_VARIABLE_BYTES {
             return Err(self.data_limit(
-                a,
                 format!(
                     "The variables assigned by the state '{}' exceed the maximum total size of all variables of an execution.",
                     a.state
@@ -135,8 +133,8 @@ impl Stepper<'_> {
         Ok(Value::Object(texts))
     }
 
-    fn data_limit(&self, a: &Active, cause: String, event: i64) -> StateError {
-        let _ = a;
+    /// AWS's error for values over its size limits; an ordinary error, so Retry and Catch see it.
+    fn data_limit(&self, cause: String, event: i64) -> StateError {
         StateError {
             error: Some("States.DataLimitExceeded".into()),
             cause: Some(cause),
