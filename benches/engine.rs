@@ -113,5 +113,51 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// One JSONata state's worth of expression work, without the engine: its `Output` and `Assign` templates
+/// evaluated against a `$states` object (compile once, evaluate per execution, as the engine does).
+fn jsonata(c: &mut Criterion) {
+    use sfn::asl::jsonata::{Environment, Expression, JsonataTemplate};
+    let states = json!({
+        "input": {"order": {"id": 1, "items": [{"sku": "a", "price": 2.5, "qty": 2}, {"sku": "b", "price": 10, "qty": 1}]}},
+        "context": {"Execution": {"Id": "arn:aws:states:us-east-1:123456789012:execution:bench:e", "Name": "e"},
+                    "State": {"Name": "S0", "EnteredTime": "2024-11-15T17:12:32.250Z"}}
+    });
+    let variables = json!({"count": 3, "customer": "María"});
+    let variables = variables.as_object().expect("object");
+    let output = JsonataTemplate::compile(&json!({
+        "order": "{% $states.input.order %}",
+        "total": "{% $sum($states.input.order.items.(price * qty)) %}",
+        "skus": "{% $states.input.order.items.sku %}",
+        "greeting": "{% 'Hello ' & $customer %}",
+        "state": "{% $states.context.State.Name %}"
+    }))
+    .expect("valid");
+    let assign = JsonataTemplate::compile(&json!({"count": "{% $count + 1 %}"})).expect("valid");
+    let condition =
+        Expression::compile("$states.input.order.id > 0 and $count < 10").expect("valid");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let now = Utc::now();
+    let mut group = c.benchmark_group("jsonata_state");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("output_assign_condition", |b| {
+        b.iter(|| {
+            let mut env = Environment::new(&states, variables, &mut rng, now);
+            let out = output.evaluate(&mut env).expect("evaluates");
+            let assigned = assign.evaluate(&mut env).expect("evaluates");
+            let go = condition.evaluate(&mut env).expect("evaluates");
+            (out, assigned, go)
+        })
+    });
+    group.bench_function("compile_output", |b| {
+        b.iter(|| {
+            JsonataTemplate::compile(
+                &json!({"total": "{% $sum($states.input.order.items.(price * qty)) %}"}),
+            )
+            .expect("valid")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, jsonata);
 criterion_main!(benches);

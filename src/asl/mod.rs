@@ -5,6 +5,7 @@
 //! - [`model`]: the typed state machine built from a valid definition.
 //! - [`path`], [`intrinsics`], [`template`], [`choice`]: JSONPath, `States.*` functions, payload templates,
 //!   Choice rules.
+//! - [`jsonata`]: JSONata expressions (`{% … %}`), `$states`, AWS's added functions and error texts.
 //! - [`engine`]: the step function (`ExecutionState::advance`): signals and time in, history events and
 //!   commands out.
 
@@ -12,6 +13,7 @@ pub mod choice;
 pub mod engine;
 pub mod history;
 pub mod intrinsics;
+pub mod jsonata;
 pub mod model;
 pub mod path;
 pub mod template;
