@@ -144,6 +144,9 @@ pub async fn serve_with_clock(
         wakeups,
         clock.clone(),
     ));
+    // Nested executions (a Task's `states:startExecution`) start their children through the operations.
+    let starter: Arc<dyn crate::executor::ExecutionStarter> = service.clone();
+    executor.set_execution_starter(Arc::downgrade(&starter));
     let (stop_executor, executor_stopped) = watch::channel(false);
     // Gauges show from the first scrape, at zero, rather than after their first change.
     crate::metrics::METRICS.activity_pollers.add(0, &[]);

@@ -398,6 +398,8 @@ impl Executor {
             self.wakeups.activity_queued(arn);
         }
         if let Some(status) = summary.closed {
+            // It may be a `.sync` child its parent's task waits for.
+            self.wakeups.integrations_due();
             match &summary.error {
                 Some(error) => tracing::info!(execution = %summary.execution_arn,
                     status = status.as_str(), %error, "execution ended"),
@@ -458,6 +460,17 @@ impl Executor {
                     activity_arn: activity_arn.clone(),
                     input: input.clone(),
                     token: new_task_token(),
+                },
+                Command::StartTask {
+                    task,
+                    resource,
+                    token,
+                    parameters,
+                } => TaskChange::Schedule {
+                    task_key: task.clone(),
+                    activity_arn: resource.clone(),
+                    input: parameters.clone(),
+                    token: token.clone(),
                 },
                 Command::CloseActivity { task, reason } => TaskChange::Close {
                     task_key: task.clone(),

@@ -17,6 +17,8 @@ const MAX_POLLERS_PER_ACTIVITY: usize = 1000;
 #[derive(Debug)]
 pub struct Wakeups {
     work: Notify,
+    /// The integration runner (`executor::integrations`): integration tasks queued, executions closed.
+    integrations: Notify,
     activities: Mutex<HashMap<String, Arc<ActivityWaiter>>>,
     /// True once the process is shutting down: long polls answer at once instead of holding the drain.
     stopping: watch::Sender<bool>,
@@ -26,6 +28,7 @@ impl Default for Wakeups {
     fn default() -> Self {
         Wakeups {
             work: Notify::new(),
+            integrations: Notify::new(),
             activities: Mutex::default(),
             stopping: watch::Sender::new(false),
         }
@@ -69,7 +72,24 @@ impl Wakeups {
 
     /// Wakes every GetActivityTask poll waiting on this activity.
     pub fn activity_queued(&self, activity_arn: &str) {
+        // Integration tasks are task rows too (their "activity" is the resource ARN): this is also how
+        // another process's queued ones reach this process's runner.
+        if activity_arn.starts_with("arn:aws:states:::") {
+            self.integrations_due();
+            return;
+        }
         self.waiter(activity_arn).notify.notify_waiters();
+    }
+
+    /// The integration runner has something to look at: a queued integration task, an execution that
+    /// closed (maybe a `.sync` child, or a parent whose `.sync` children must stop).
+    pub fn integrations_due(&self) {
+        self.integrations.notify_one();
+    }
+
+    /// Waits for [`Wakeups::integrations_due`] (one runner per process: a wake-up before the wait is kept).
+    pub async fn integrations(&self) {
+        self.integrations.notified().await
     }
 
     /// Registers a long poll on an activity; `None` when the activity already has as many pollers as AWS

@@ -406,3 +406,26 @@ fn idempotent_repeat(existing: ExecutionRecord, input: &str) -> Option<StartExec
         start_date: existing.start_date,
     })
 }
+
+/// Nested executions (`states:startExecution` Tasks) start their children as StartExecution does.
+#[async_trait::async_trait]
+impl crate::executor::ExecutionStarter for Service {
+    async fn start_child(
+        &self,
+        start: crate::executor::ChildStart,
+    ) -> Result<crate::executor::ChildStarted, ApiError> {
+        let started = self
+            .start_execution(StartExecutionRequest {
+                state_machine_arn: start.state_machine_arn,
+                name: Some(start.name),
+                input: Some(start.input),
+                trace_header: start.trace_header,
+                traceparent: None,
+            })
+            .await?;
+        Ok(crate::executor::ChildStarted {
+            execution_arn: started.execution_arn,
+            start_date: started.start_date,
+        })
+    }
+}

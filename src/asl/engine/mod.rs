@@ -30,6 +30,7 @@ use super::model::{State, StateKind, StateMachine, Transition};
 use errors::{error_details, StateError};
 use map::MapStep;
 use task::TaskStep;
+pub use task::{runnable_integration, takes_task_token};
 
 /// AWS's limit on state input/output and task results, in UTF-8 bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 262_144;
@@ -72,6 +73,11 @@ pub enum Signal {
     TaskHeartbeat {
         task: String,
     },
+    /// An integration's submit call answered (`.sync`, `.waitForTaskToken`): recorded as `TaskSubmitted`.
+    TaskSubmitted {
+        task: String,
+        output: String,
+    },
 }
 
 impl Signal {
@@ -80,7 +86,8 @@ impl Signal {
             Signal::TaskStarted { task, .. }
             | Signal::TaskSucceeded { task, .. }
             | Signal::TaskFailed { task, .. }
-            | Signal::TaskHeartbeat { task } => task,
+            | Signal::TaskHeartbeat { task }
+            | Signal::TaskSubmitted { task, .. } => task,
         }
     }
 }
@@ -94,7 +101,15 @@ pub enum Command {
         activity_arn: String,
         input: String,
     },
-    /// The task is over from the engine's side (timed out, or its execution/branch was aborted): a late
+    /// Run a service integration (`resource`, an `arn:aws:states:::` ARN) with these parameters (JSON text).
+    /// `token` is the task's token (`$$.Task.Token` for callbacks); its answers come back as signals.
+    StartTask {
+        task: String,
+        resource: String,
+        token: String,
+        parameters: String,
+    },
+    /// The task (an activity's or an integration's) is over from the engine's side (timed out, or its execution/branch was aborted): a late
     /// SendTask* must get `TaskTimedOut`.
     CloseActivity { task: String, reason: CloseReason },
 }
@@ -202,6 +217,9 @@ struct Active {
     retries: Vec<u32>,
     retry_count: u32,
     step: Step,
+    /// The token of this attempt of a callback or run-a-job Task (`$$.Task.Token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    task_token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -482,6 +500,7 @@ impl Stepper<'_> {
             retries: vec![0; state.retry.len()],
             retry_count: 0,
             step: Step::Backoff { until: self.now },
+            task_token: None,
         });
         let flow = self.start(th, state, active);
         self.settle(th, flow);
@@ -546,6 +565,7 @@ impl Stepper<'_> {
 
     /// A state's work from its entry (or from a retry, for Task, Parallel and Map).
     fn start(&mut self, th: &mut Thread, state: &State, mut a: Box<Active>) -> Flow {
+        self.draw_task_token(state, &mut a);
         let ctx = self.context_if_used(state, &a);
         let entered = a.entered_event;
         let input = match self.input_path(state, &a, &ctx) {
@@ -652,7 +672,17 @@ impl Stepper<'_> {
                 resource,
                 timeout,
                 heartbeat,
-            } => self.start_task(th, a, resource, timeout.as_ref(), heartbeat.as_ref()),
+            } => {
+                // A retry of a callback task gets a new token, so its Parameters are evaluated again.
+                let a = match a.retry_count > 0 && a.task_token.is_some() {
+                    true => match self.retry_task_parameters(state, a) {
+                        Ok(a) => a,
+                        Err((a, e)) => return Flow::Fail(a, e),
+                    },
+                    false => a,
+                };
+                self.start_task(th, a, resource, timeout.as_ref(), heartbeat.as_ref())
+            }
             StateKind::Parallel { branches } => self.start_parallel(th, a, branches),
             StateKind::Map { .. } => self.start_map(th, state, a),
             _ => Flow::Block(a),

@@ -1,0 +1,234 @@
+//! Service integrations the executor runs for Task states (`arn:aws:states:::…` resources), outside the
+//! pure engine and outside any transaction.
+//!
+//! The engine's `Command::StartTask` is committed with the step as a task row (the `activity_tasks` table,
+//! whose "activity" is the resource ARN, so no worker can poll it) holding the parameters and the task's
+//! token. This runner, in every executor process, claims such rows as a worker would (`TaskStarted` goes to
+//! the inbox), makes the call, and reports back through the same token path as SendTask*: `Submitted` for
+//! the submit response of `.sync`/`.waitForTaskToken`, then `Success`/`Failure`. Nothing lives only in
+//! memory: a sweep over the open rows re-drives a call whose process died (at-least-once; nested executions
+//! are started under a name derived from the token, so a re-driven start finds the child it already
+//! started), watches `.sync` children until they close, and stops the children of `.sync` tasks that
+//! were cancelled (the parent was stopped, failed elsewhere or timed out).
+
+pub mod nested;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use super::Executor;
+use crate::error::ApiError;
+use crate::store::{ActivityTaskRecord, IntegrationTaskQuery, TaskReport, TaskStatus};
+
+/// The `workerName` the runner claims integration tasks under.
+const WORKER: &str = "sfn-integrations";
+/// How often the open integration tasks are looked over when nothing wakes the runner.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// The least time between two sweeps (a burst of wake-ups makes one sweep).
+const SWEEP_SPACING: Duration = Duration::from_millis(50);
+/// A claimed task whose call left no trace for this long is driven again (its process died mid-call).
+const REDRIVE_AFTER: chrono::Duration = chrono::Duration::seconds(10);
+/// How long after a `.sync` task was cancelled its child is still looked at to be stopped.
+const STOP_CHILDREN_WITHIN: chrono::Duration = chrono::Duration::minutes(10);
+/// The most tasks one sweep looks at.
+const SWEEP_LIMIT: usize = 1000;
+
+/// StartExecution as the operations do it (names, ARNs, input, quota, versions and aliases): the one thing
+/// nested executions need from outside the executor. Set by `app` with [`Executor::set_execution_starter`].
+#[async_trait]
+pub trait ExecutionStarter: Send + Sync {
+    async fn start_child(&self, start: ChildStart) -> Result<ChildStarted, ApiError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildStart {
+    pub state_machine_arn: String,
+    pub name: String,
+    pub input: String,
+    pub trace_header: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildStarted {
+    pub execution_arn: String,
+    pub start_date: DateTime<Utc>,
+}
+
+/// The runner's memory of this process: the integration starter and the tasks it is calling right now.
+#[derive(Default)]
+pub(super) struct Integrations {
+    starter: OnceLock<Weak<dyn ExecutionStarter>>,
+    in_flight: Mutex<HashSet<i64>>,
+}
+
+/// Takes a task id off the in-flight set when its call ends, however it ends.
+struct InFlight<'a>(&'a Integrations, i64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.lock().remove(&self.1);
+    }
+}
+
+impl Integrations {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<i64>> {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks the task as being called by this process; `None` when it already is.
+    fn begin(&self, id: i64) -> Option<InFlight<'_>> {
+        self.lock().insert(id).then_some(InFlight(self, id))
+    }
+}
+
+/// What the runner does with one integration task (one module per integration).
+enum Resource {
+    Nested(nested::Pattern),
+}
+
+fn resource(arn: &str) -> Option<Resource> {
+    nested::Pattern::of(arn).map(Resource::Nested)
+}
+
+impl Executor {
+    /// Lets nested executions start children through the operations (`app` calls this once).
+    pub fn set_execution_starter(&self, starter: Weak<dyn ExecutionStarter>) {
+        let _ = self.integrations.starter.set(starter);
+    }
+
+    fn starter(&self) -> Option<Arc<dyn ExecutionStarter>> {
+        self.integrations.starter.get().and_then(Weak::upgrade)
+    }
+
+    /// The runner loop of this process (started with the executor pool).
+    pub(super) async fn run_integrations(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let mut last_sweep: Option<tokio::time::Instant> = None;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            self.claim_integration_tasks().await;
+            if last_sweep.is_none_or(|t| t.elapsed() >= SWEEP_SPACING) {
+                last_sweep = Some(tokio::time::Instant::now());
+                if let Err(e) = self.sweep_integration_tasks().await {
+                    tracing::warn!(error = %e, "integration sweep failed; retried at the next one");
+                }
+            }
+            tokio::select! {
+                _ = self.wakeups.integrations() => {}
+                _ = tokio::time::sleep(SWEEP_INTERVAL) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// Claims every queued integration task and calls each in its own task.
+    async fn claim_integration_tasks(self: &Arc<Self>) {
+        for arn in nested::Pattern::RESOURCES {
+            loop {
+                let now = self.clock.now();
+                let claimed = match self
+                    .control
+                    .activity_task_claim(arn, Some(WORKER), now)
+                    .await
+                {
+                    Ok(Some(task)) => task,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, resource = arn, "claiming integration tasks failed");
+                        break;
+                    }
+                };
+                self.wakeups.work_due();
+                let this = self.clone();
+                tokio::spawn(async move { this.drive(claimed).await });
+            }
+        }
+    }
+
+    /// Makes a claimed task's call and reports its outcome.
+    async fn drive(self: Arc<Self>, task: ActivityTaskRecord) {
+        let Some(_in_flight) = self.integrations.begin(task.id) else {
+            return;
+        };
+        match resource(&task.activity_arn) {
+            Some(Resource::Nested(pattern)) => self.start_child(&task, pattern).await,
+            None => {
+                self.report(
+                    &task,
+                    TaskReport::Failure {
+                        error: Some("States.TaskFailed".into()),
+                        cause: Some(format!(
+                            "The resource '{}' is not supported by this service.",
+                            task.activity_arn
+                        )),
+                    },
+                )
+                .await
+            }
+        }
+    }
+
+    /// Looks over the open integration tasks (re-drives stale calls, watches `.sync` children) and the
+    /// recently cancelled ones (stops their `.sync` children).
+    async fn sweep_integration_tasks(self: &Arc<Self>) -> Result<(), crate::store::Error> {
+        let open = self
+            .control
+            .integration_tasks(IntegrationTaskQuery {
+                closed_since: None,
+                limit: SWEEP_LIMIT,
+            })
+            .await?;
+        let now = self.clock.now();
+        for task in open {
+            if task.status != TaskStatus::Started || self.integrations.lock().contains(&task.id) {
+                continue;
+            }
+            if let Some(Resource::Nested(pattern)) = resource(&task.activity_arn) {
+                self.watch_child(&task, pattern, now).await;
+            }
+        }
+        let cancelled = self
+            .control
+            .integration_tasks(IntegrationTaskQuery {
+                closed_since: Some(now - STOP_CHILDREN_WITHIN),
+                limit: SWEEP_LIMIT,
+            })
+            .await?;
+        for task in cancelled {
+            if let Some(Resource::Nested(pattern)) = resource(&task.activity_arn) {
+                if pattern.waits_for_child() {
+                    self.stop_orphan(&task).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports to the task's execution (through its token, like a worker); a task already closed (the
+    /// parent stopped, timed out, or another process reported first) is left as it is.
+    async fn report(&self, task: &ActivityTaskRecord, report: TaskReport) {
+        match self
+            .control
+            .activity_task_report(&task.token, report, self.clock.now())
+            .await
+        {
+            Ok(crate::store::TaskReportOutcome::Accepted) => self.wakeups.work_due(),
+            Ok(_) => {}
+            Err(e) => {
+                // The task stays STARTED: the sweep drives it again.
+                tracing::warn!(error = %e, task = task.id, "reporting an integration's outcome failed")
+            }
+        }
+    }
+}
+
+/// Whether a claimed task was claimed long enough ago that its call must have died with its process.
+fn stale(task: &ActivityTaskRecord, now: DateTime<Utc>) -> bool {
+    task.started_at.is_none_or(|t| now - t >= REDRIVE_AFTER)
+}
