@@ -128,6 +128,9 @@ pub struct ServeArgs {
     /// call is allowed. Refused when other users can read it.
     #[arg(long, env = "SFN_AUTH_FILE")]
     pub auth_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub integrations: IntegrationArgs,
 }
 
 impl ServeArgs {
@@ -164,8 +167,23 @@ impl Default for ServeArgs {
             tls_key: None,
             tls_client_ca: None,
             auth_file: None,
+            integrations: IntegrationArgs::default(),
         }
     }
+}
+
+/// What the service integrations of Task states may reach (see README "Task integrations").
+#[derive(Debug, Clone, PartialEq, Eq, Default, Args)]
+pub struct IntegrationArgs {
+    /// A host (`HOST` or `HOST:PORT`) HTTP tasks may call; repeat the flag, or comma-separate in the
+    /// environment. Without it no HTTP task may call anything.
+    #[arg(long = "http-allow", env = "SFN_HTTP_ALLOW", value_delimiter = ',')]
+    pub http_allow: Vec<String>,
+
+    /// JSON file of EventBridge-style connections (ARN → API key, basic or OAuth client credentials) whose
+    /// credentials HTTP tasks add when their `Authentication.ConnectionArn` names one.
+    #[arg(long, env = "SFN_CONNECTIONS")]
+    pub connections: Option<PathBuf>,
 }
 
 /// Settings of `sfn migrate`.

@@ -37,7 +37,8 @@ struct IntegrationStep {
     submitted: bool,
 }
 
-/// The service integrations the executor runs: `arn:aws:states:::states:startExecution` with each pattern.
+/// The service integrations the executor runs: `arn:aws:states:::states:startExecution` with each pattern,
+/// and the HTTP Task `arn:aws:states:::http:invoke` (request-response and callback).
 /// Other `arn:aws:states:::` resources fail to start (`TaskStartFailed`), as before.
 pub fn runnable_integration(resource: &str) -> Option<(String, String)> {
     let rest = resource.strip_prefix("arn:aws:states:::")?;
@@ -47,6 +48,8 @@ pub fn runnable_integration(resource: &str) -> Option<(String, String)> {
             | "states:startExecution.sync"
             | "states:startExecution.sync:2"
             | "states:startExecution.waitForTaskToken"
+            | "http:invoke"
+            | "http:invoke.waitForTaskToken"
     );
     runnable.then(|| integration_parts(resource))
 }

@@ -11,6 +11,7 @@
 //! started), watches `.sync` children until they close, and stops the children of `.sync` tasks that
 //! were cancelled (the parent was stopped, failed elsewhere or timed out).
 
+pub mod http;
 pub mod nested;
 
 use std::collections::HashSet;
@@ -33,6 +34,8 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 const SWEEP_SPACING: Duration = Duration::from_millis(50);
 /// A claimed task whose call left no trace for this long is driven again (its process died mid-call).
 const REDRIVE_AFTER: chrono::Duration = chrono::Duration::seconds(10);
+/// An HTTP call may take 60 s: only a claim older than that (and a margin) is surely dead.
+const REDRIVE_HTTP_AFTER: chrono::Duration = chrono::Duration::seconds(75);
 /// How long after a `.sync` task was cancelled its child is still looked at to be stopped.
 const STOP_CHILDREN_WITHIN: chrono::Duration = chrono::Duration::minutes(10);
 /// The most tasks one sweep looks at.
@@ -63,6 +66,8 @@ pub struct ChildStarted {
 #[derive(Default)]
 pub(super) struct Integrations {
     starter: OnceLock<Weak<dyn ExecutionStarter>>,
+    http_settings: OnceLock<Arc<http::HttpSettings>>,
+    http: http::HttpClient,
     in_flight: Mutex<HashSet<i64>>,
 }
 
@@ -89,9 +94,19 @@ impl Integrations {
 /// What the runner does with one integration task (one module per integration).
 enum Resource {
     Nested(nested::Pattern),
+    /// The HTTP Task; `true` for `.waitForTaskToken`.
+    Http(bool),
 }
 
+const HTTP_RESOURCES: [&str; 2] = [
+    "arn:aws:states:::http:invoke",
+    "arn:aws:states:::http:invoke.waitForTaskToken",
+];
+
 fn resource(arn: &str) -> Option<Resource> {
+    if let Some(i) = HTTP_RESOURCES.iter().position(|r| *r == arn) {
+        return Some(Resource::Http(i == 1));
+    }
     nested::Pattern::of(arn).map(Resource::Nested)
 }
 
@@ -99,6 +114,11 @@ impl Executor {
     /// Lets nested executions start children through the operations (`app` calls this once).
     pub fn set_execution_starter(&self, starter: Weak<dyn ExecutionStarter>) {
         let _ = self.integrations.starter.set(starter);
+    }
+
+    /// Where HTTP tasks may go and with which credentials (`app` calls this once; default: nowhere).
+    pub fn set_http_settings(&self, settings: http::HttpSettings) {
+        let _ = self.integrations.http_settings.set(Arc::new(settings));
     }
 
     fn starter(&self) -> Option<Arc<dyn ExecutionStarter>> {
@@ -129,7 +149,7 @@ impl Executor {
 
     /// Claims every queued integration task and calls each in its own task.
     async fn claim_integration_tasks(self: &Arc<Self>) {
-        for arn in nested::Pattern::RESOURCES {
+        for arn in nested::Pattern::RESOURCES.into_iter().chain(HTTP_RESOURCES) {
             loop {
                 let now = self.clock.now();
                 let claimed = match self
@@ -158,6 +178,7 @@ impl Executor {
         };
         match resource(&task.activity_arn) {
             Some(Resource::Nested(pattern)) => self.start_child(&task, pattern).await,
+            Some(Resource::Http(callback)) => self.call_http(&task, callback).await,
             None => {
                 self.report(
                     &task,
@@ -189,8 +210,21 @@ impl Executor {
             if task.status != TaskStatus::Started || self.integrations.lock().contains(&task.id) {
                 continue;
             }
-            if let Some(Resource::Nested(pattern)) = resource(&task.activity_arn) {
-                self.watch_child(&task, pattern, now).await;
+            match resource(&task.activity_arn) {
+                Some(Resource::Nested(pattern)) => self.watch_child(&task, pattern, now).await,
+                // At least once: a request-response call whose process died is made again. A callback's
+                // call is not (it may have reached the server, which holds the token): the task waits for
+                // its token, TimeoutSeconds or HeartbeatSeconds.
+                Some(Resource::Http(false))
+                    if task
+                        .started_at
+                        .is_none_or(|t| now - t >= REDRIVE_HTTP_AFTER) =>
+                {
+                    let this = self.clone();
+                    let task = task.clone();
+                    tokio::spawn(async move { this.drive(task).await });
+                }
+                _ => {}
             }
         }
         let cancelled = self
@@ -208,6 +242,31 @@ impl Executor {
             }
         }
         Ok(())
+    }
+
+    /// Makes an HTTP Task's request; a callback task then waits for its token.
+    async fn call_http(&self, task: &ActivityTaskRecord, callback: bool) {
+        let parameters: serde_json::Value =
+            serde_json::from_str(&task.input).unwrap_or(serde_json::Value::Null);
+        let settings = self
+            .integrations
+            .http_settings
+            .get()
+            .cloned()
+            .unwrap_or_default();
+        let report = match self.integrations.http.invoke(&settings, &parameters).await {
+            Ok(result) if callback => TaskReport::Submitted {
+                output: result.to_string(),
+            },
+            Ok(result) => TaskReport::Success {
+                output: result.to_string(),
+            },
+            Err(f) => TaskReport::Failure {
+                error: Some(f.error),
+                cause: Some(f.cause),
+            },
+        };
+        self.report(task, report).await
     }
 
     /// Reports to the task's execution (through its token, like a worker); a task already closed (the
