@@ -171,6 +171,9 @@ pub async fn serve_with_clock(
     let starter: Arc<dyn crate::executor::ExecutionStarter> = service.clone();
     executor.set_execution_starter(Arc::downgrade(&starter));
     executor.set_http_settings(http_settings(&args)?);
+    if let Some(endpoint) = &args.integrations.lambda_endpoint {
+        executor.set_lambda_endpoint(endpoint.clone());
+    }
     let (stop_executor, executor_stopped) = watch::channel(false);
     // Gauges show from the first scrape, at zero, rather than after their first change.
     crate::metrics::METRICS.activity_pollers.add(0, &[]);

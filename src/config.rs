@@ -184,6 +184,11 @@ pub struct IntegrationArgs {
     /// credentials HTTP tasks add when their `Authentication.ConnectionArn` names one.
     #[arg(long, env = "SFN_CONNECTIONS")]
     pub connections: Option<PathBuf>,
+
+    /// Base URL of a server of Lambda's Invoke API (e.g. http://127.0.0.1:3001 for `sam local
+    /// start-lambda`): Lambda Task states call it. Without it they fail with Lambda.SdkClientException.
+    #[arg(long, env = "SFN_LAMBDA_ENDPOINT")]
+    pub lambda_endpoint: Option<String>,
 }
 
 /// Settings of `sfn migrate`.

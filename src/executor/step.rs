@@ -466,12 +466,15 @@ impl Executor {
                     resource,
                     token,
                     parameters,
-                } => TaskChange::Schedule {
-                    task_key: task.clone(),
-                    activity_arn: resource.clone(),
-                    input: parameters.clone(),
-                    token: token.clone(),
-                },
+                } => {
+                    let (activity_arn, input) = super::integrations::task_row(resource, parameters);
+                    TaskChange::Schedule {
+                        task_key: task.clone(),
+                        activity_arn,
+                        input,
+                        token: token.clone(),
+                    }
+                }
                 Command::CloseActivity { task, reason } => TaskChange::Close {
                     task_key: task.clone(),
                     timed_out: *reason == crate::asl::engine::CloseReason::TimedOut,

@@ -30,7 +30,7 @@ use super::model::{State, StateKind, StateMachine, Transition};
 use errors::{error_details, StateError};
 use map::MapStep;
 use task::TaskStep;
-pub use task::{runnable_integration, takes_task_token};
+pub use task::{is_lambda_function, runnable_integration, takes_task_token};
 
 /// AWS's limit on state input/output and task results, in UTF-8 bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 262_144;

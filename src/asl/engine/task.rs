@@ -35,10 +35,14 @@ struct IntegrationStep {
     resource_type: String,
     resource: String,
     submitted: bool,
+    /// A Lambda function ARN as the resource: `LambdaFunction*` events instead of `Task*`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    lambda_function: bool,
 }
 
 /// The service integrations the executor runs: `arn:aws:states:::states:startExecution` with each pattern,
-/// and the HTTP Task `arn:aws:states:::http:invoke` (request-response and callback).
+/// the HTTP Task `arn:aws:states:::http:invoke` and `arn:aws:states:::lambda:invoke` (request-response and
+/// callback). A Lambda function ARN as the resource is run too (see [`is_lambda_function`]).
 /// Other `arn:aws:states:::` resources fail to start (`TaskStartFailed`), as before.
 pub fn runnable_integration(resource: &str) -> Option<(String, String)> {
     let rest = resource.strip_prefix("arn:aws:states:::")?;
@@ -50,8 +54,20 @@ pub fn runnable_integration(resource: &str) -> Option<(String, String)> {
             | "states:startExecution.waitForTaskToken"
             | "http:invoke"
             | "http:invoke.waitForTaskToken"
+            | "lambda:invoke"
+            | "lambda:invoke.waitForTaskToken"
     );
     runnable.then(|| integration_parts(resource))
+}
+
+/// `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`: the function's response is the result.
+pub fn is_lambda_function(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.split(':').collect();
+    (7..=8).contains(&parts.len())
+        && parts[0] == "arn"
+        && parts[2] == "lambda"
+        && parts[5] == "function"
+        && !parts[6].is_empty()
 }
 
 /// Whether the Context Object of this Task holds `Task.Token` (callback and run-a-job patterns).
@@ -192,6 +208,37 @@ impl Stepper<'_> {
             });
             return Flow::Block(a);
         }
+        if is_lambda_function(resource) {
+            let mut details = json!({"resource": resource, "input": input_text, "inputDetails": {"truncated": false}});
+            if let Some(t) = timeout_seconds {
+                details["timeoutInSeconds"] = json!(t);
+            }
+            let scheduled = self.emit(&mut th.last, "LambdaFunctionScheduled", details);
+            let key = scheduled.to_string();
+            let token = self.new_task_token();
+            self.out.commands.push(Command::StartTask {
+                task: key.clone(),
+                resource: resource.to_string(),
+                token,
+                parameters: input_text,
+            });
+            a.step = Step::Task(TaskStep {
+                key,
+                resource: resource.to_string(),
+                started: false,
+                timeout_seconds,
+                heartbeat_seconds,
+                timeout_at: None,
+                heartbeat_at: None,
+                integration: Some(IntegrationStep {
+                    resource_type: "lambda".into(),
+                    resource: resource.to_string(),
+                    submitted: false,
+                    lambda_function: true,
+                }),
+            });
+            return Flow::Block(a);
+        }
         if let Some((resource_type, action)) = runnable_integration(resource) {
             let mut details = json!({"resourceType": resource_type, "resource": action,
                 "region": self.region(), "parameters": input_text});
@@ -225,6 +272,7 @@ impl Stepper<'_> {
                     resource_type,
                     resource: action,
                     submitted: false,
+                    lambda_function: false,
                 }),
             });
             return Flow::Block(a);
@@ -368,6 +416,11 @@ impl TaskStep {
     fn event(&self, what: &str, details: Value) -> (String, Value) {
         match &self.integration {
             None => (format!("Activity{what}"), details),
+            // LambdaFunctionStarted has no details.
+            Some(i) if i.lambda_function && what == "Started" => {
+                ("LambdaFunctionStarted".into(), Value::Null)
+            }
+            Some(i) if i.lambda_function => (format!("LambdaFunction{what}"), details),
             Some(i) => {
                 let mut full = json!({"resourceType": i.resource_type, "resource": i.resource});
                 if let (Some(full), Value::Object(rest)) = (full.as_object_mut(), details) {

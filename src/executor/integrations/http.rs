@@ -240,6 +240,7 @@ struct Outgoing {
 }
 
 /// A response: status, reason, headers (in order, names lower-case), body.
+#[derive(Debug, Clone)]
 pub(super) struct Incoming {
     pub status: u16,
     pub reason: String,

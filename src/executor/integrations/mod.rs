@@ -12,6 +12,7 @@
 //! were cancelled (the parent was stopped, failed elsewhere or timed out).
 
 pub mod http;
+pub mod lambda;
 pub mod nested;
 
 use std::collections::HashSet;
@@ -67,6 +68,7 @@ pub struct ChildStarted {
 pub(super) struct Integrations {
     starter: OnceLock<Weak<dyn ExecutionStarter>>,
     http_settings: OnceLock<Arc<http::HttpSettings>>,
+    lambda_endpoint: OnceLock<String>,
     http: http::HttpClient,
     in_flight: Mutex<HashSet<i64>>,
 }
@@ -96,6 +98,19 @@ enum Resource {
     Nested(nested::Pattern),
     /// The HTTP Task; `true` for `.waitForTaskToken`.
     Http(bool),
+    Lambda(lambda::Form),
+}
+
+/// The task row of an integration: its "activity" (the resource the runner claims by) and its input. A
+/// Lambda function ARN is stored under one resource, with the function's name beside its payload.
+pub(super) fn task_row(resource: &str, parameters: &str) -> (String, String) {
+    if crate::asl::engine::is_lambda_function(resource) {
+        let payload: serde_json::Value =
+            serde_json::from_str(parameters).unwrap_or(serde_json::Value::Null);
+        let input = serde_json::json!({"FunctionName": resource, "Payload": payload});
+        return (lambda::FUNCTION_RESOURCE.to_string(), input.to_string());
+    }
+    (resource.to_string(), parameters.to_string())
 }
 
 const HTTP_RESOURCES: [&str; 2] = [
@@ -106,6 +121,9 @@ const HTTP_RESOURCES: [&str; 2] = [
 fn resource(arn: &str) -> Option<Resource> {
     if let Some(i) = HTTP_RESOURCES.iter().position(|r| *r == arn) {
         return Some(Resource::Http(i == 1));
+    }
+    if let Some(form) = lambda::Form::of(arn) {
+        return Some(Resource::Lambda(form));
     }
     nested::Pattern::of(arn).map(Resource::Nested)
 }
@@ -119,6 +137,11 @@ impl Executor {
     /// Where HTTP tasks may go and with which credentials (`app` calls this once; default: nowhere).
     pub fn set_http_settings(&self, settings: http::HttpSettings) {
         let _ = self.integrations.http_settings.set(Arc::new(settings));
+    }
+
+    /// Where Lambda's Invoke API is served (`--lambda-endpoint`); without it Lambda tasks fail.
+    pub fn set_lambda_endpoint(&self, endpoint: String) {
+        let _ = self.integrations.lambda_endpoint.set(endpoint);
     }
 
     fn starter(&self) -> Option<Arc<dyn ExecutionStarter>> {
@@ -149,7 +172,11 @@ impl Executor {
 
     /// Claims every queued integration task and calls each in its own task.
     async fn claim_integration_tasks(self: &Arc<Self>) {
-        for arn in nested::Pattern::RESOURCES.into_iter().chain(HTTP_RESOURCES) {
+        let resources = nested::Pattern::RESOURCES
+            .into_iter()
+            .chain(HTTP_RESOURCES)
+            .chain(lambda::Form::RESOURCES);
+        for arn in resources {
             loop {
                 let now = self.clock.now();
                 let claimed = match self
@@ -179,6 +206,7 @@ impl Executor {
         match resource(&task.activity_arn) {
             Some(Resource::Nested(pattern)) => self.start_child(&task, pattern).await,
             Some(Resource::Http(callback)) => self.call_http(&task, callback).await,
+            Some(Resource::Lambda(form)) => self.invoke_lambda(&task, form).await,
             None => {
                 self.report(
                     &task,
@@ -215,10 +243,12 @@ impl Executor {
                 // At least once: a request-response call whose process died is made again. A callback's
                 // call is not (it may have reached the server, which holds the token): the task waits for
                 // its token, TimeoutSeconds or HeartbeatSeconds.
-                Some(Resource::Http(false))
-                    if task
-                        .started_at
-                        .is_none_or(|t| now - t >= REDRIVE_HTTP_AFTER) =>
+                Some(
+                    Resource::Http(false)
+                    | Resource::Lambda(lambda::Form::Direct | lambda::Form::Invoke),
+                ) if task
+                    .started_at
+                    .is_none_or(|t| now - t >= REDRIVE_HTTP_AFTER) =>
                 {
                     let this = self.clone();
                     let task = task.clone();
