@@ -174,6 +174,13 @@ pub async fn serve_with_clock(
     if let Some(endpoint) = &args.integrations.lambda_endpoint {
         executor.set_lambda_endpoint(endpoint.clone());
     }
+    if let Some(path) = &args.integrations.mock_config {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| AppError::Integrations(format!("cannot read {}: {e}", path.display())))?;
+        let mocks = crate::executor::integrations::mocks::MockConfig::from_json(&text)
+            .map_err(AppError::Integrations)?;
+        executor.set_mock_config(mocks);
+    }
     let (stop_executor, executor_stopped) = watch::channel(false);
     // Gauges show from the first scrape, at zero, rather than after their first change.
     crate::metrics::METRICS.activity_pollers.add(0, &[]);

@@ -189,6 +189,11 @@ pub struct IntegrationArgs {
     /// start-lambda`): Lambda Task states call it. Without it they fail with Lambda.SdkClientException.
     #[arg(long, env = "SFN_LAMBDA_ENDPOINT")]
     pub lambda_endpoint: Option<String>,
+
+    /// Step Functions Local's MockConfigFile.json: StartExecution with `stateMachineArn#TestCase` runs that
+    /// test case, its Task states answering with the mocked responses.
+    #[arg(long, env = "SFN_MOCK_CONFIG")]
+    pub mock_config: Option<PathBuf>,
 }
 
 /// Settings of `sfn migrate`.

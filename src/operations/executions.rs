@@ -80,7 +80,11 @@ impl Service {
         &self,
         req: StartExecutionRequest,
     ) -> ApiResult<StartExecutionResponse> {
-        let machine_arn = req.state_machine_arn;
+        // Step Functions Local's mocks: `<state machine ARN>#<test case of --mock-config>`.
+        let (machine_arn, mock_test_case) = match req.state_machine_arn.split_once('#') {
+            Some((arn, case)) => (arn.to_string(), Some(case.to_string())),
+            None => (req.state_machine_arn, None),
+        };
         check_arn(
             &machine_arn,
             "stateMachineArn",
@@ -105,6 +109,17 @@ impl Service {
         let mut cached = true;
         let outcome = loop {
             let machine = self.machine_for_start(&machine_arn, cached).await?;
+            if let Some(case) = &mock_test_case {
+                if !self.executor.has_mock_test_case(&machine.name, case) {
+                    return Err(ApiError::new(
+                        ErrorKind::InvalidArn,
+                        format!(
+                            "Invalid Arn: 'Test case {case} is not in the mock config for state machine {}'",
+                            machine.name
+                        ),
+                    ));
+                }
+            }
             let express = machine.machine_type == StateMachineType::Express;
             let arn = if express {
                 self.scope
@@ -134,6 +149,7 @@ impl Service {
                 traceparent: req.traceparent.clone(),
                 start_date,
                 express,
+                mock_test_case: mock_test_case.clone(),
             };
             let started = self.executor.start(&machine, start).await?;
             if started.machine_changed {

@@ -152,11 +152,33 @@ pub trait Resources {
     /// Whether an activity with this ARN exists (an activity Task on a missing one fails with States.Runtime).
     fn activity_exists(&self, activity_arn: &str) -> bool;
     /// Why a Task resource that is not an activity cannot be run here, or `None` if it can.
+    /// The mocked response of invocation `invocation` (0-based, every attempt counts) of Task `state` in a
+    /// mocked execution; `None` when the test case does not mock the state (it runs for real).
+    fn mocked_response(
+        &self,
+        _state_machine: &str,
+        _test_case: &str,
+        _state: &str,
+        _invocation: u32,
+    ) -> Option<MockedResponse> {
+        None
+    }
     fn unsupported(&self, resource: &str) -> Option<String> {
         Some(format!(
             "The resource '{resource}' is not supported by this service: only activity tasks run here."
         ))
     }
+}
+
+/// A mocked Task invocation (Step Functions Local's `MockConfigFile.json`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MockedResponse {
+    /// The service's result.
+    Return(Value),
+    /// A failure that Retry and Catch see.
+    Throw { error: String, cause: String },
+    /// The test case mocks the state but has no response for this invocation: the execution fails.
+    Missing,
 }
 
 /// Time, entropy and resource lookups for one advance: the engine has none of its own.
@@ -175,6 +197,12 @@ pub struct ExecutionState {
     pub deadline: Option<DateTime<Utc>>,
     pub finished: bool,
     root: Thread,
+    /// The test case of a mocked execution (`stateMachineArn#TestCase`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mock_test_case: Option<String>,
+    /// Invocations so far of each mocked Task state (the next one's number).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    mock_invocations: std::collections::BTreeMap<String, u32>,
 }
 
 /// A line of execution: the top level, one Parallel branch, or one Map iteration.
@@ -264,6 +292,8 @@ impl ExecutionState {
             deadline,
             finished: false,
             root,
+            mock_test_case: None,
+            mock_invocations: Default::default(),
         }
     }
 
@@ -283,6 +313,10 @@ impl ExecutionState {
             now: env.now,
             rng: &mut *env.rng,
             resources: env.resources,
+            mock: self
+                .mock_test_case
+                .as_deref()
+                .map(|case| (case, &mut self.mock_invocations)),
             next_id: self.next_event_id,
             exhausted: false,
             out: Advance::default(),
@@ -411,6 +445,8 @@ struct Stepper<'a> {
     now: DateTime<Utc>,
     rng: &'a mut dyn rand::RngCore,
     resources: &'a dyn Resources,
+    /// A mocked execution's test case and its invocation counts.
+    mock: Option<(&'a str, &'a mut std::collections::BTreeMap<String, u32>)>,
     next_id: i64,
     /// The history cap was reached: nothing more is recorded, and the execution fails.
     exhausted: bool,

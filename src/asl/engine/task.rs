@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::errors::{error_details, StateError};
-use super::{to_text, Active, CloseReason, Command, Flow, Run, Signal, Step, Stepper, Thread};
+use super::{
+    to_text, Active, CloseReason, Command, Flow, MockedResponse, Run, Signal, Step, Stepper, Thread,
+};
 use crate::asl::model::{is_activity_arn, Seconds, State, StateKind};
 
 /// The largest TimeoutSeconds/HeartbeatSeconds AWS accepts.
@@ -72,7 +74,8 @@ pub fn is_lambda_function(resource: &str) -> bool {
 
 /// Whether the Context Object of this Task holds `Task.Token` (callback and run-a-job patterns).
 pub fn takes_task_token(resource: &str) -> bool {
-    runnable_integration(resource).is_some()
+    // Any integration with these patterns (also one this service cannot run: a mocked one runs).
+    resource.starts_with("arn:aws:states:::")
         && (resource.ends_with(".waitForTaskToken")
             || resource.ends_with(".sync")
             || resource.ends_with(".sync:2"))
@@ -173,6 +176,9 @@ impl Stepper<'_> {
         heartbeat_seconds: Option<u64>,
     ) -> Flow {
         let input_text = to_text(&a.input);
+        if let Some(mocked) = self.mocked(&a.state) {
+            return self.run_mocked(th, a, resource, mocked, timeout_seconds, heartbeat_seconds);
+        }
         if is_activity_arn(resource) {
             if !self.resources.activity_exists(resource) {
                 let e = self.runtime(
@@ -460,6 +466,126 @@ impl Stepper<'_> {
                 Ok(a)
             }
             Err(e) => Err((a, e)),
+        }
+    }
+
+    /// The mocked response of this invocation of a Task state, when the execution is mocked and its test
+    /// case mocks the state (the invocation is then counted).
+    fn mocked(&mut self, state: &str) -> Option<MockedResponse> {
+        let (case, counts) = self.mock.as_mut()?;
+        let invocation = counts.get(state).copied().unwrap_or(0);
+        let response = self.resources.mocked_response(
+            &self.info.state_machine_name,
+            case,
+            state,
+            invocation,
+        )?;
+        counts.insert(state.to_string(), invocation + 1);
+        Some(response)
+    }
+
+    /// A mocked Task: the events its resource would record, with the mocked result or error, at once.
+    fn run_mocked(
+        &mut self,
+        th: &mut Thread,
+        a: Box<Active>,
+        resource: &str,
+        mocked: MockedResponse,
+        timeout_seconds: Option<u64>,
+        heartbeat_seconds: Option<u64>,
+    ) -> Flow {
+        let input_text = to_text(&a.input);
+        let integration = if is_activity_arn(resource) {
+            None
+        } else if is_lambda_function(resource) {
+            Some(IntegrationStep {
+                resource_type: "lambda".into(),
+                resource: resource.to_string(),
+                submitted: false,
+                lambda_function: true,
+            })
+        } else {
+            let (resource_type, action) = integration_parts(resource);
+            Some(IntegrationStep {
+                resource_type,
+                resource: action,
+                submitted: false,
+                lambda_function: false,
+            })
+        };
+        let task = TaskStep {
+            key: String::new(),
+            resource: resource.to_string(),
+            started: true,
+            timeout_seconds,
+            heartbeat_seconds,
+            timeout_at: None,
+            heartbeat_at: None,
+            integration,
+        };
+        let mut scheduled = match &task.integration {
+            Some(i) if !i.lambda_function => json!({"resourceType": i.resource_type,
+                "resource": i.resource, "region": self.region(), "parameters": input_text}),
+            _ => {
+                json!({"resource": resource, "input": input_text, "inputDetails": {"truncated": false}})
+            }
+        };
+        if let Some(t) = timeout_seconds {
+            scheduled["timeoutInSeconds"] = json!(t);
+        }
+        if let (Some(h), false) = (
+            heartbeat_seconds,
+            task.integration.as_ref().is_some_and(|i| i.lambda_function),
+        ) {
+            scheduled["heartbeatInSeconds"] = json!(h);
+        }
+        let scheduled_type = match &task.integration {
+            None => "ActivityScheduled",
+            Some(i) if i.lambda_function => "LambdaFunctionScheduled",
+            Some(_) => "TaskScheduled",
+        };
+        self.emit(&mut th.last, scheduled_type, scheduled);
+        let (event_type, details) = task.event("Started", json!({}));
+        self.emit(&mut th.last, &event_type, details);
+        match mocked {
+            MockedResponse::Return(result) => {
+                let (event_type, details) = task.event(
+                    "Succeeded",
+                    json!({"output": to_text(&result), "outputDetails": {"truncated": false}}),
+                );
+                let event = self.emit(&mut th.last, &event_type, details);
+                let state = self
+                    .machine
+                    .state(&a.state)
+                    .expect("the active state exists");
+                self.exit_with(state, a, result, event)
+            }
+            MockedResponse::Throw { error, cause } => {
+                let (error, cause) = (Some(error), Some(cause));
+                let (event_type, details) = task.event("Failed", error_details(&error, &cause));
+                let event = self.emit(&mut th.last, &event_type, details);
+                Flow::Fail(
+                    a,
+                    StateError {
+                        error,
+                        cause,
+                        event,
+                        runtime: false,
+                        inner: false,
+                    },
+                )
+            }
+            MockedResponse::Missing => {
+                let message = format!(
+                    "The mock test case has no response for invocation {} of the state.",
+                    self.mock
+                        .as_ref()
+                        .and_then(|(_, c)| c.get(&a.state))
+                        .map_or(0, |n| n.saturating_sub(1))
+                );
+                let e = self.runtime(&a, message, th.last);
+                Flow::Fail(a, e)
+            }
         }
     }
 

@@ -13,6 +13,7 @@
 
 pub mod http;
 pub mod lambda;
+pub mod mocks;
 pub mod nested;
 
 use std::collections::HashSet;
@@ -69,6 +70,7 @@ pub(super) struct Integrations {
     starter: OnceLock<Weak<dyn ExecutionStarter>>,
     http_settings: OnceLock<Arc<http::HttpSettings>>,
     lambda_endpoint: OnceLock<String>,
+    pub(super) mocks: OnceLock<Arc<mocks::MockConfig>>,
     http: http::HttpClient,
     in_flight: Mutex<HashSet<i64>>,
 }
@@ -137,6 +139,20 @@ impl Executor {
     /// Where HTTP tasks may go and with which credentials (`app` calls this once; default: nowhere).
     pub fn set_http_settings(&self, settings: http::HttpSettings) {
         let _ = self.integrations.http_settings.set(Arc::new(settings));
+    }
+
+    /// The mocked responses of `--mock-config` (`app` calls this once).
+    pub fn set_mock_config(&self, config: mocks::MockConfig) {
+        let _ = self.integrations.mocks.set(Arc::new(config));
+    }
+
+    /// Whether `--mock-config` has this test case for this state machine (StartExecution with
+    /// `stateMachineArn#TestCase`).
+    pub fn has_mock_test_case(&self, state_machine: &str, test_case: &str) -> bool {
+        self.integrations
+            .mocks
+            .get()
+            .is_some_and(|m| m.has_test_case(state_machine, test_case))
     }
 
     /// Where Lambda's Invoke API is served (`--lambda-endpoint`); without it Lambda tasks fail.
