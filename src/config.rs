@@ -129,8 +129,9 @@ pub struct ServeArgs {
     #[arg(long, env = "SFN_AUTH_FILE")]
     pub auth_file: Option<PathBuf>,
 
+    /// Boxed: the subcommand enum of `main` stays small.
     #[command(flatten)]
-    pub integrations: IntegrationArgs,
+    pub integrations: Box<IntegrationArgs>,
 }
 
 impl ServeArgs {
@@ -167,7 +168,7 @@ impl Default for ServeArgs {
             tls_key: None,
             tls_client_ca: None,
             auth_file: None,
-            integrations: IntegrationArgs::default(),
+            integrations: Box::default(),
         }
     }
 }

@@ -49,7 +49,7 @@ pub struct HttpSettings {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Auth {
+enum Credentials {
     ApiKey { name: String, value: String },
     Basic { username: String, password: String },
     OAuth(Box<OAuth>),
@@ -74,7 +74,7 @@ struct Invocation {
 
 #[derive(Debug, Clone, PartialEq)]
 struct Connection {
-    auth: Auth,
+    auth: Credentials,
     invocation: Invocation,
 }
 
@@ -177,14 +177,14 @@ fn parse_connections(text: &str) -> Result<HashMap<String, Connection>, String> 
         let auth = match kind.as_str() {
             "API_KEY" => {
                 let p = params.get("ApiKeyAuthParameters");
-                Auth::ApiKey {
+                Credentials::ApiKey {
                     name: s(p.and_then(|p| p.get("ApiKeyName")), "ApiKeyName")?,
                     value: s(p.and_then(|p| p.get("ApiKeyValue")), "ApiKeyValue")?,
                 }
             }
             "BASIC" => {
                 let p = params.get("BasicAuthParameters");
-                Auth::Basic {
+                Credentials::Basic {
                     username: s(p.and_then(|p| p.get("Username")), "Username")?,
                     password: s(p.and_then(|p| p.get("Password")), "Password")?,
                 }
@@ -192,7 +192,7 @@ fn parse_connections(text: &str) -> Result<HashMap<String, Connection>, String> 
             "OAUTH_CLIENT_CREDENTIALS" => {
                 let p = params.get("OAuthParameters");
                 let client = p.and_then(|p| p.get("ClientParameters"));
-                Auth::OAuth(Box::new(OAuth {
+                Credentials::OAuth(Box::new(OAuth {
                     endpoint: s(
                         p.and_then(|p| p.get("AuthorizationEndpoint")),
                         "AuthorizationEndpoint",
@@ -442,12 +442,12 @@ impl HttpClient {
                 }
             }
             match &connection.auth {
-                Auth::ApiKey { name, value } => headers.push((name.clone(), value.clone())),
-                Auth::Basic { username, password } => headers.push((
+                Credentials::ApiKey { name, value } => headers.push((name.clone(), value.clone())),
+                Credentials::Basic { username, password } => headers.push((
                     "Authorization".into(),
                     format!("Basic {}", base64_of(&format!("{username}:{password}"))),
                 )),
-                Auth::OAuth(oauth) => {
+                Credentials::OAuth(oauth) => {
                     let token = self.oauth_token(settings, oauth).await?;
                     headers.push(("Authorization".into(), format!("Bearer {token}")));
                 }
@@ -751,7 +751,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             s.connections["arn:k"].auth,
-            Auth::ApiKey {
+            Credentials::ApiKey {
                 name: "x-api-key".into(),
                 value: "s".into()
             }
@@ -760,7 +760,10 @@ mod tests {
             s.connections["arn:k"].invocation.headers,
             [("h".into(), "v".into())]
         );
-        assert!(matches!(s.connections["arn:b"].auth, Auth::Basic { .. }));
+        assert!(matches!(
+            s.connections["arn:b"].auth,
+            Credentials::Basic { .. }
+        ));
         assert!(HttpSettings::new(&[], Some("{}")).is_err());
         assert!(HttpSettings::new(
             &[],

@@ -66,9 +66,11 @@ impl MockConfig {
                             error: text_of(t.get("Error")),
                             cause: text_of(t.get("Cause")),
                         },
-                        _ => return Err(format!(
+                        _ => {
+                            return Err(format!(
                             "mocked response {name}, {key}: needs exactly one of Return or Throw"
-                        )),
+                        ))
+                        }
                     };
                     list.push((from, to, response));
                 }
