@@ -16,6 +16,8 @@ use sfn::api::pb::history_event::Details;
 
 const API_KEY_CONNECTION: &str =
     "arn:aws:events:us-east-1:123456789012:connection/api/0b0e6c9a-0000-0000-0000-000000000001";
+const OAUTH_CONNECTION: &str =
+    "arn:aws:events:us-east-1:123456789012:connection/oauth/0b0e6c9a-0000-0000-0000-000000000003";
 const BASIC_CONNECTION: &str =
     "arn:aws:events:us-east-1:123456789012:connection/basic/0b0e6c9a-0000-0000-0000-000000000002";
 
@@ -39,7 +41,10 @@ async fn server_allowing(backend: Backend, allowed: &str) -> (TestServer, tempfi
              "AuthParameters": {"ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "secret-key"},
                                 "InvocationHttpParameters": {"QueryStringParameters": [{"Key": "tenant", "Value": "t1"}]}}},
             {"ConnectionArn": BASIC_CONNECTION, "AuthorizationType": "BASIC",
-             "AuthParameters": {"BasicAuthParameters": {"Username": "user", "Password": "pass"}}}]})
+             "AuthParameters": {"BasicAuthParameters": {"Username": "user", "Password": "pass"}}},
+            {"ConnectionArn": OAUTH_CONNECTION, "AuthorizationType": "OAUTH_CLIENT_CREDENTIALS",
+             "AuthParameters": {"OAuthParameters": {"AuthorizationEndpoint": format!("http://{allowed}/token"),
+                "HttpMethod": "POST", "ClientParameters": {"ClientID": "id", "ClientSecret": "secret"}}}}]})
     )
     .unwrap();
     let path = connections.path().to_path_buf();
@@ -55,11 +60,15 @@ async fn server_allowing(backend: Backend, allowed: &str) -> (TestServer, tempfi
 /// A GET with headers, query parameters and an API-key connection; a POST with a URL-encoded body and
 /// basic credentials: what the server receives, and the result and history AWS records.
 async fn requests_and_results_are_shaped_as_aws(backend: Backend) {
-    let api = TestHttpServer::start(|r, _| {
-        Answer::json(
+    let api = TestHttpServer::start(|r, _| match r.path.as_str() {
+        "/token" => Answer::json(
+            200,
+            json!({"access_token": "tok-1", "token_type": "Bearer"}),
+        ),
+        _ => Answer::json(
             200,
             json!({"method": r.method, "path": r.path, "query": r.query}),
-        )
+        ),
     })
     .await;
     let (mut server, _connections) = server_allowing(backend, &api.addr.to_string()).await;
@@ -184,6 +193,33 @@ async fn requests_and_results_are_shaped_as_aws(backend: Backend) {
     assert_eq!(sent.header("content-type"), Some("application/json"));
     assert_eq!(sent.header("authorization"), None);
     assert_eq!(sent.header("x-api-key"), None);
+
+    // OAuth client credentials: a token from the connection's endpoint, then the call with it.
+    let oauth = create_machine(
+        &mut server,
+        "oauth",
+        http_task(
+            json!({"ApiEndpoint": api.url("/secured"), "Method": "GET",
+                   "Authentication": {"ConnectionArn": OAUTH_CONNECTION}}),
+            json!({}),
+        ),
+    )
+    .await;
+    let execution = start(&mut server, &oauth, json!({})).await;
+    assert_eq!(
+        status(&wait_closed(&mut server, &execution).await),
+        "SUCCEEDED"
+    );
+    let received = api.received();
+    let token_request = &received[3];
+    assert_eq!(token_request.path, "/token");
+    assert_eq!(token_request.body, "grant_type=client_credentials");
+    assert_eq!(
+        token_request.header("authorization"),
+        Some("Basic aWQ6c2VjcmV0")
+    );
+    assert_eq!(received[4].path, "/secured");
+    assert_eq!(received[4].header("authorization"), Some("Bearer tok-1"));
 }
 
 /// 404 is `States.Http.StatusCode.404` (caught); 503 twice then 200 succeeds through Retry; a response slower
