@@ -425,7 +425,7 @@ impl Executor {
         }
         if let Some(status) = summary.closed {
             // It may be a `.sync` child its parent's task waits for.
-            self.wakeups.integrations_due();
+            self.wakeups.execution_closed();
             match &summary.error {
                 Some(error) => tracing::info!(execution = %summary.execution_arn,
                     status = status.as_str(), %error, "execution ended"),

@@ -4,7 +4,7 @@
 //! method after its commit.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{watch, Notify};
@@ -19,6 +19,11 @@ pub struct Wakeups {
     work: Notify,
     /// The integration runner (`executor::integrations`): integration tasks queued, executions closed.
     integrations: Notify,
+    /// Why the runner was woken since it last looked: a queued integration task (claim), a stop (sweep), an
+    /// execution that closed (sweep, when the runner has children to watch).
+    integration_claims: AtomicBool,
+    integration_sweep: AtomicBool,
+    execution_closed: AtomicBool,
     activities: Mutex<HashMap<String, Arc<ActivityWaiter>>>,
     /// True once the process is shutting down: long polls answer at once instead of holding the drain.
     stopping: watch::Sender<bool>,
@@ -29,6 +34,9 @@ impl Default for Wakeups {
         Wakeups {
             work: Notify::new(),
             integrations: Notify::new(),
+            integration_claims: AtomicBool::new(false),
+            integration_sweep: AtomicBool::new(false),
+            execution_closed: AtomicBool::new(false),
             activities: Mutex::default(),
             stopping: watch::Sender::new(false),
         }
@@ -75,16 +83,32 @@ impl Wakeups {
         // Integration tasks are task rows too (their "activity" is the resource ARN): this is also how
         // another process's queued ones reach this process's runner.
         if activity_arn.starts_with("arn:aws:states:::") {
-            self.integrations_due();
+            self.integration_claims.store(true, Ordering::SeqCst);
+            self.integrations.notify_one();
             return;
         }
         self.waiter(activity_arn).notify.notify_waiters();
     }
 
-    /// The integration runner has something to look at: a queued integration task, an execution that
-    /// closed (maybe a `.sync` child, or a parent whose `.sync` children must stop).
+    /// An execution was stopped: its `.sync` children must stop too (the runner sweeps).
     pub fn integrations_due(&self) {
+        self.integration_sweep.store(true, Ordering::SeqCst);
         self.integrations.notify_one();
+    }
+
+    /// An execution closed: maybe a `.sync` child whose parent's task the runner completes.
+    pub fn execution_closed(&self) {
+        self.execution_closed.store(true, Ordering::SeqCst);
+        self.integrations.notify_one();
+    }
+
+    /// What woke the runner since it last asked: (claim, sweep, an execution closed); each is reset.
+    pub fn integration_reasons(&self) -> (bool, bool, bool) {
+        (
+            self.integration_claims.swap(false, Ordering::SeqCst),
+            self.integration_sweep.swap(false, Ordering::SeqCst),
+            self.execution_closed.swap(false, Ordering::SeqCst),
+        )
     }
 
     /// Waits for [`Wakeups::integrations_due`] (one runner per process: a wake-up before the wait is kept).

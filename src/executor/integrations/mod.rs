@@ -166,21 +166,39 @@ impl Executor {
 
     /// The runner loop of this process (started with the executor pool).
     pub(super) async fn run_integrations(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let mut last_sweep: Option<tokio::time::Instant> = None;
+        let mut last_full: Option<tokio::time::Instant> = None;
+        // Whether the last sweep found integration work to watch: only then does a closed execution
+        // (thousands a second under load) make the runner look again before its next second.
+        let mut watching = true;
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            self.claim_integration_tasks().await;
-            if last_sweep.is_none_or(|t| t.elapsed() >= SWEEP_SPACING) {
-                last_sweep = Some(tokio::time::Instant::now());
-                if let Err(e) = self.sweep_integration_tasks().await {
-                    tracing::warn!(error = %e, "integration sweep failed; retried at the next one");
+            let (claims, sweep, closed) = self.wakeups.integration_reasons();
+            let full = last_full.is_none_or(|t| t.elapsed() >= SWEEP_INTERVAL);
+            if full || claims {
+                self.claim_integration_tasks().await;
+            }
+            if full || sweep || (closed && watching) {
+                if full {
+                    last_full = Some(tokio::time::Instant::now());
+                }
+                match self.sweep_integration_tasks().await {
+                    Ok(found) => watching = found,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "integration sweep failed; retried at the next one")
+                    }
                 }
             }
+            let next_full = last_full.map_or(SWEEP_INTERVAL, |t| {
+                SWEEP_INTERVAL.saturating_sub(t.elapsed())
+            });
             tokio::select! {
-                _ = self.wakeups.integrations() => {}
-                _ = tokio::time::sleep(SWEEP_INTERVAL) => {}
+                _ = self.wakeups.integrations() => {
+                    // A burst of wake-ups makes one look.
+                    tokio::time::sleep(SWEEP_SPACING).await;
+                }
+                _ = tokio::time::sleep(next_full) => {}
                 _ = shutdown.changed() => {}
             }
         }
@@ -241,7 +259,8 @@ impl Executor {
 
     /// Looks over the open integration tasks (re-drives stale calls, watches `.sync` children) and the
     /// recently cancelled ones (stops their `.sync` children).
-    async fn sweep_integration_tasks(self: &Arc<Self>) -> Result<(), crate::store::Error> {
+    /// Returns whether there was anything to watch.
+    async fn sweep_integration_tasks(self: &Arc<Self>) -> Result<bool, crate::store::Error> {
         let open = self
             .control
             .integration_tasks(IntegrationTaskQuery {
@@ -250,6 +269,7 @@ impl Executor {
             })
             .await?;
         let now = self.clock.now();
+        let mut found = !open.is_empty();
         for task in open {
             if task.status != TaskStatus::Started || self.integrations.lock().contains(&task.id) {
                 continue;
@@ -280,6 +300,7 @@ impl Executor {
                 limit: SWEEP_LIMIT,
             })
             .await?;
+        found |= !cancelled.is_empty();
         for task in cancelled {
             if let Some(Resource::Nested(pattern)) = resource(&task.activity_arn) {
                 if pattern.waits_for_child() {
@@ -287,7 +308,7 @@ impl Executor {
                 }
             }
         }
-        Ok(())
+        Ok(found)
     }
 
     /// Makes an HTTP Task's request; a callback task then waits for its token.
