@@ -31,6 +31,29 @@ pub enum AppError {
     Serve(#[from] tonic::transport::Error),
     #[error(transparent)]
     Security(#[from] SecurityError),
+    #[error("task integrations: {0}")]
+    Integrations(String),
+}
+
+/// The HTTP Task's allowed hosts and connections, from `--http-allow` and `--connections`.
+fn http_settings(
+    args: &ServeArgs,
+) -> Result<crate::executor::integrations::http::HttpSettings, AppError> {
+    let flags = &args.integrations;
+    let connections =
+        match &flags.connections {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                AppError::Integrations(format!("cannot read {}: {e}", path.display()))
+            })?),
+            None => None,
+        };
+    let mut settings = crate::executor::integrations::http::HttpSettings::new(
+        &flags.http_allow,
+        connections.as_deref(),
+    )
+    .map_err(AppError::Integrations)?;
+    settings.region = args.region.clone();
+    Ok(settings)
 }
 
 /// Opens the database (the SQLite file `DEFAULT_DATABASE_URL` when none is configured) and brings its
@@ -144,6 +167,20 @@ pub async fn serve_with_clock(
         wakeups,
         clock.clone(),
     ));
+    // Nested executions (a Task's `states:startExecution`) start their children through the operations.
+    let starter: Arc<dyn crate::executor::ExecutionStarter> = service.clone();
+    executor.set_execution_starter(Arc::downgrade(&starter));
+    executor.set_http_settings(http_settings(&args)?);
+    if let Some(endpoint) = &args.integrations.lambda_endpoint {
+        executor.set_lambda_endpoint(endpoint.clone());
+    }
+    if let Some(path) = &args.integrations.mock_config {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| AppError::Integrations(format!("cannot read {}: {e}", path.display())))?;
+        let mocks = crate::executor::integrations::mocks::MockConfig::from_json(&text)
+            .map_err(AppError::Integrations)?;
+        executor.set_mock_config(mocks);
+    }
     let (stop_executor, executor_stopped) = watch::channel(false);
     // Gauges show from the first scrape, at zero, rather than after their first change.
     crate::metrics::METRICS.activity_pollers.add(0, &[]);

@@ -128,6 +128,10 @@ pub struct ServeArgs {
     /// call is allowed. Refused when other users can read it.
     #[arg(long, env = "SFN_AUTH_FILE")]
     pub auth_file: Option<PathBuf>,
+
+    /// Boxed: the subcommand enum of `main` stays small.
+    #[command(flatten)]
+    pub integrations: Box<IntegrationArgs>,
 }
 
 impl ServeArgs {
@@ -164,8 +168,33 @@ impl Default for ServeArgs {
             tls_key: None,
             tls_client_ca: None,
             auth_file: None,
+            integrations: Box::default(),
         }
     }
+}
+
+/// What the service integrations of Task states may reach (see README "Task integrations").
+#[derive(Debug, Clone, PartialEq, Eq, Default, Args)]
+pub struct IntegrationArgs {
+    /// A host (`HOST` or `HOST:PORT`) HTTP tasks may call; repeat the flag, or comma-separate in the
+    /// environment. Without it no HTTP task may call anything.
+    #[arg(long = "http-allow", env = "SFN_HTTP_ALLOW", value_delimiter = ',')]
+    pub http_allow: Vec<String>,
+
+    /// JSON file of EventBridge-style connections (ARN → API key, basic or OAuth client credentials) whose
+    /// credentials HTTP tasks add when their `Authentication.ConnectionArn` names one.
+    #[arg(long, env = "SFN_CONNECTIONS")]
+    pub connections: Option<PathBuf>,
+
+    /// Base URL of a server of Lambda's Invoke API (e.g. http://127.0.0.1:3001 for `sam local
+    /// start-lambda`): Lambda Task states call it. Without it they fail with Lambda.SdkClientException.
+    #[arg(long, env = "SFN_LAMBDA_ENDPOINT")]
+    pub lambda_endpoint: Option<String>,
+
+    /// Step Functions Local's MockConfigFile.json: StartExecution with `stateMachineArn#TestCase` runs that
+    /// test case, its Task states answering with the mocked responses.
+    #[arg(long, env = "SFN_MOCK_CONFIG")]
+    pub mock_config: Option<PathBuf>,
 }
 
 /// Settings of `sfn migrate`.

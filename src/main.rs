@@ -18,6 +18,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; boxing would only add noise
 enum Command {
     /// Serve the Step Functions gRPC API and/or run executors.
     Serve(Serve),

@@ -380,3 +380,145 @@ async fn three_processes_share_the_work() {
     drop(api);
     db.drop_now().await;
 }
+
+/// Nested `.sync:2` executions across two processes, one killed mid-way: parents and children may run on
+/// either process (and the runner of either may have claimed a parent's task); every parent still
+/// succeeds with exactly one child, and each history is the one AWS records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nested_executions_survive_a_killed_process() {
+    let db = Database::create().await;
+    let survivor = Process::spawn(&db.url, &["--executors", "8"]);
+    let mut victim = Process::spawn(&db.url, &["--executors", "8"]);
+    let mut client = survivor.client().await;
+    let mut victim_client = victim.client().await;
+    let create = |name: &str, definition: Value| {
+        let mut c = client.clone();
+        let name = name.to_string();
+        async move {
+            c.create_state_machine(pb::CreateStateMachineRequest {
+                name,
+                role_arn: ROLE.into(),
+                definition: definition.to_string(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .state_machine_arn
+        }
+    };
+    let child = create(
+        "child",
+        json!({"StartAt": "Wait", "States": {
+            "Wait": {"Type": "Wait", "Seconds": 2, "Next": "Done"},
+            "Done": {"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "End": true}}}),
+    )
+    .await;
+    let parent = create(
+        "parent",
+        json!({"StartAt": "Call", "States": {
+            "Call": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                     "Parameters": {"StateMachineArn": child, "Input": {"n.$": "$.n",
+                         "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"}},
+                     "OutputPath": "$.Output", "Next": "Done"},
+            "Done": {"Type": "Pass", "End": true}}}),
+    )
+    .await;
+
+    const N: i64 = 40;
+    let mut parents = Vec::new();
+    for n in 0..N {
+        let c = if n % 2 == 0 {
+            &mut client
+        } else {
+            &mut victim_client
+        };
+        let arn = c
+            .start_execution(pb::StartExecutionRequest {
+                state_machine_arn: parent.clone(),
+                input: Some(json!({"n": n}).to_string()),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .execution_arn;
+        parents.push((n, arn));
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    victim.kill();
+
+    let arns: Vec<String> = parents.iter().map(|(_, a)| a.clone()).collect();
+    let statuses = wait_all_closed(&mut client, &arns, Duration::from_secs(90)).await;
+    for (n, arn) in &parents {
+        assert_eq!(statuses[arn], "SUCCEEDED", "{arn}");
+        let d = client
+            .describe_execution(pb::DescribeExecutionRequest {
+                execution_arn: arn.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let output: Value = serde_json::from_str(&d.output.unwrap()).unwrap();
+        assert_eq!(output, json!({"doubled": 2 * n}), "{arn}");
+        let types: Vec<String> = history_types(&mut client, arn)
+            .await
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "ExecutionStarted",
+                "TaskStateEntered",
+                "TaskScheduled",
+                "TaskStarted",
+                "TaskSubmitted",
+                "TaskSucceeded",
+                "TaskStateExited",
+                "PassStateEntered",
+                "PassStateExited",
+                "ExecutionSucceeded"
+            ],
+            "{arn}"
+        );
+    }
+    // One child per parent: a start driven again after the crash found the child it had started.
+    let children = client
+        .list_executions(pb::ListExecutionsRequest {
+            state_machine_arn: child.clone(),
+            max_results: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .executions;
+    assert_eq!(children.len(), N as usize);
+    let mut linked = HashSet::new();
+    for c in &children {
+        let d = client
+            .describe_execution(pb::DescribeExecutionRequest {
+                execution_arn: c.execution_arn.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            pb::ExecutionStatus::try_from(d.status)
+                .unwrap()
+                .as_str_name(),
+            "SUCCEEDED"
+        );
+        let input: Value = serde_json::from_str(&d.input).unwrap();
+        linked.insert(
+            input["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(linked, arns.into_iter().collect::<HashSet<_>>());
+    drop(survivor);
+    db.drop_now().await;
+}

@@ -23,7 +23,8 @@ pub mod validate;
 mod tests;
 
 pub use engine::{
-    Advance, Command, ExecutionInfo, ExecutionState, Outcome, Resources, Signal, StepEnv,
+    Advance, Command, ExecutionInfo, ExecutionState, MockedResponse, Outcome, Resources, Signal,
+    StepEnv,
 };
 pub use history::HistoryEvent;
 pub use model::StateMachine;

@@ -51,11 +51,13 @@ pub enum Scenario {
     Wait,
     /// pass-chain against 1, 2 and 3 executor processes on one Postgres (needs --scale-out-database).
     ScaleOut,
+    /// A parent whose one Task starts a 1-state Pass child with `states:startExecution.sync:2`.
+    Nested,
 }
 
 impl Scenario {
     /// All scenarios, in the order they run by default.
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::PassChain,
         Scenario::JsonataChain,
         Scenario::StartOnly,
@@ -64,6 +66,7 @@ impl Scenario {
         Scenario::Activity,
         Scenario::Wait,
         Scenario::ScaleOut,
+        Scenario::Nested,
     ];
 
     /// The name used on the command line and in the output.
@@ -77,6 +80,7 @@ impl Scenario {
             Scenario::Activity => "activity",
             Scenario::Wait => "wait",
             Scenario::ScaleOut => "scale-out",
+            Scenario::Nested => "nested",
         }
     }
 }
@@ -224,6 +228,27 @@ pub async fn run_scenario(
             )
             .await
         }
+        Scenario::Nested => match target {
+            Target::AwsJson(_) => {
+                return ScenarioReport {
+                    scenario: scenario.name(),
+                    target: target.address().to_string(),
+                    skipped: Some("nested executions are not measured against moto".to_string()),
+                    ..Default::default()
+                }
+            }
+            Target::Grpc(_) => {
+                executions_scenario(
+                    scenario,
+                    target,
+                    settings,
+                    run_id,
+                    settings.clients,
+                    ExecutionShape::nested(),
+                )
+                .await
+            }
+        },
         Scenario::StartOnly => start_only(target, settings, run_id).await,
         Scenario::Activity => match target {
             Target::AwsJson(_) => {
@@ -272,7 +297,10 @@ pub async fn run_scenario(
 
 /// A state machine whose executions are run start → SUCCEEDED, and how many states each enters.
 struct ExecutionShape {
+    /// With `child`: `CHILD_ARN` in it stands for the child machine's ARN.
     definition: String,
+    /// A second machine the first one starts (nested executions).
+    child: Option<String>,
     input: String,
     states_per_execution: u64,
     states_label: &'static str,
@@ -280,8 +308,25 @@ struct ExecutionShape {
 }
 
 impl ExecutionShape {
+    fn nested() -> Self {
+        ExecutionShape {
+            definition:
+                json!({"Comment": "sfn bench nested", "StartAt": "Child", "States": {"Child": {
+                "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                "Parameters": {"StateMachineArn": "CHILD_ARN", "Input": {"n": 1}},
+                "OutputPath": "$.Output", "End": true}}})
+                .to_string(),
+            child: Some(pass_chain_definition(1)),
+            input: "{}".to_string(),
+            states_per_execution: 2,
+            states_label: "states/s",
+            states_note: "per execution: the parent's Task (.sync:2) and the child's 1 Pass state",
+        }
+    }
+
     fn pass_chain() -> Self {
         ExecutionShape {
+            child: None,
             definition: pass_chain_definition(PASS_CHAIN_STATES),
             input: "{}".to_string(),
             states_per_execution: PASS_CHAIN_STATES,
@@ -293,6 +338,7 @@ impl ExecutionShape {
     fn jsonata_chain() -> Self {
         ExecutionShape {
             definition: jsonata_chain_definition(PASS_CHAIN_STATES),
+            child: None,
             input: "{}".to_string(),
             states_per_execution: PASS_CHAIN_STATES,
             states_label: "state transitions/s",
@@ -302,6 +348,7 @@ impl ExecutionShape {
 
     fn single_pass() -> Self {
         ExecutionShape {
+            child: None,
             definition: pass_chain_definition(1),
             input: "{}".to_string(),
             states_per_execution: 1,
@@ -312,6 +359,7 @@ impl ExecutionShape {
 
     fn map() -> Self {
         ExecutionShape {
+            child: None,
             definition: map_definition(),
             input: map_input(),
             states_per_execution: MAP_STATES,
@@ -332,8 +380,17 @@ async fn executions_scenario(
 ) -> Result<ScenarioReport, BenchError> {
     let clients = connect_clients(target, client_count).await?;
     let machine_name = format!("bench-{}-{run_id}", scenario.name());
+    let definition = match &shape.child {
+        Some(child) => {
+            let child_arn = clients[0]
+                .create_state_machine(&format!("{machine_name}-child"), child)
+                .await?;
+            shape.definition.replace("CHILD_ARN", &child_arn)
+        }
+        None => shape.definition.clone(),
+    };
     let state_machine_arn: Arc<str> = clients[0]
-        .create_state_machine(&machine_name, &shape.definition)
+        .create_state_machine(&machine_name, &definition)
         .await?
         .into();
     let input: Arc<str> = shape.input.clone().into();

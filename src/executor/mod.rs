@@ -10,6 +10,7 @@
 //! process's leases expire and another process claims the executions.
 
 mod execution_log;
+pub mod integrations;
 pub mod retention;
 mod spans;
 mod start;
@@ -17,6 +18,7 @@ mod step;
 mod stop;
 pub mod wakeups;
 
+pub use integrations::{ChildStart, ChildStarted, ExecutionStarter};
 pub use start::{ExecutionStart, Started};
 pub use step::StepError;
 pub use wakeups::{ActivityPoller, Wakeups};
@@ -87,6 +89,8 @@ pub struct Executor {
     workers: Arc<Semaphore>,
     /// True while the pool runs: only then are first steps run at the start and new executions handed over.
     accepting: AtomicBool,
+    /// The service integrations this process runs for Task states (`integrations/`).
+    integrations: integrations::Integrations,
 }
 
 impl Executor {
@@ -107,6 +111,7 @@ impl Executor {
             compiled: Mutex::new(HashMap::new()),
             workers: Arc::new(Semaphore::new(concurrency)),
             accepting: AtomicBool::new(false),
+            integrations: integrations::Integrations::default(),
         })
     }
 
@@ -114,6 +119,7 @@ impl Executor {
     /// (Wake-ups from other processes reach [`Wakeups`] through `app`, which listens in every role.)
     pub fn spawn(self: Arc<Self>, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         self.accepting.store(true, Ordering::SeqCst);
+        tokio::spawn(self.clone().run_integrations(shutdown.clone()));
         tokio::spawn(self.run(shutdown))
     }
 

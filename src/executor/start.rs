@@ -31,6 +31,8 @@ pub struct ExecutionStart {
     pub traceparent: Option<String>,
     pub start_date: DateTime<Utc>,
     pub express: bool,
+    /// The `--mock-config` test case the execution runs (`stateMachineArn#TestCase`).
+    pub mock_test_case: Option<String>,
 }
 
 /// What a start did.
@@ -157,7 +159,8 @@ impl Executor {
                 start_time: start.start_date,
                 input,
             };
-            let state = ExecutionState::new(info, &compiled.machine);
+            let mut state = ExecutionState::new(info, &compiled.machine);
+            state.mock_test_case = start.mock_test_case.clone();
             self.run_engine(&compiled, state, &[], start.start_date)
                 .await
         };

@@ -63,20 +63,46 @@ struct Inbox {
 
 /// Says every activity exists and remembers which ones were asked about (checked after the advance).
 #[derive(Default)]
-struct AssumedActivities(std::cell::RefCell<HashSet<String>>);
+struct AssumedActivities(
+    std::cell::RefCell<HashSet<String>>,
+    Option<Arc<super::integrations::mocks::MockConfig>>,
+);
 
 impl Resources for AssumedActivities {
     fn activity_exists(&self, activity_arn: &str) -> bool {
         self.0.borrow_mut().insert(activity_arn.to_string());
         true
     }
+
+    fn mocked_response(
+        &self,
+        machine: &str,
+        case: &str,
+        state: &str,
+        n: u32,
+    ) -> Option<crate::asl::MockedResponse> {
+        self.1.as_ref()?.response(machine, case, state, n)
+    }
 }
 
-struct KnownActivities(HashSet<String>);
+struct KnownActivities(
+    HashSet<String>,
+    Option<Arc<super::integrations::mocks::MockConfig>>,
+);
 
 impl Resources for KnownActivities {
     fn activity_exists(&self, activity_arn: &str) -> bool {
         self.0.contains(activity_arn)
+    }
+
+    fn mocked_response(
+        &self,
+        machine: &str,
+        case: &str,
+        state: &str,
+        n: u32,
+    ) -> Option<crate::asl::MockedResponse> {
+        self.1.as_ref()?.response(machine, case, state, n)
     }
 }
 
@@ -398,6 +424,8 @@ impl Executor {
             self.wakeups.activity_queued(arn);
         }
         if let Some(status) = summary.closed {
+            // It may be a `.sync` child its parent's task waits for.
+            self.wakeups.execution_closed();
             match &summary.error {
                 Some(error) => tracing::info!(execution = %summary.execution_arn,
                     status = status.as_str(), %error, "execution ended"),
@@ -425,7 +453,8 @@ impl Executor {
         // activities are looked up only when the engine asked about one. The engine is pure: an advance
         // that assumed a missing activity exists is simply run again, from the same state, with the facts.
         let before = (!compiled.activities.is_empty()).then(|| state.clone());
-        let assumed = AssumedActivities::default();
+        let mocks = self.integrations.mocks.get().cloned();
+        let assumed = AssumedActivities(Default::default(), mocks.clone());
         let mut advance = run(&compiled.machine, &mut state, signals, now, &assumed)?;
         let asked = assumed.0.into_inner();
         if let (Some(before), false) = (before, asked.is_empty()) {
@@ -441,7 +470,7 @@ impl Executor {
                     &mut state,
                     signals,
                     now,
-                    &KnownActivities(existing),
+                    &KnownActivities(existing, mocks),
                 )?;
             }
         }
@@ -459,6 +488,20 @@ impl Executor {
                     input: input.clone(),
                     token: new_task_token(),
                 },
+                Command::StartTask {
+                    task,
+                    resource,
+                    token,
+                    parameters,
+                } => {
+                    let (activity_arn, input) = super::integrations::task_row(resource, parameters);
+                    TaskChange::Schedule {
+                        task_key: task.clone(),
+                        activity_arn,
+                        input,
+                        token: token.clone(),
+                    }
+                }
                 Command::CloseActivity { task, reason } => TaskChange::Close {
                     task_key: task.clone(),
                     timed_out: *reason == crate::asl::engine::CloseReason::TimedOut,

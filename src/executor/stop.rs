@@ -40,6 +40,8 @@ impl Executor {
                     .record(ran.as_secs_f64(), &attributes);
             }
             self.log_abort(stopped).await;
+            // Its `.sync` children are stopped by the integration runner.
+            self.wakeups.integrations_due();
             if let Some(stop_date) = stopped.stop_date {
                 let traced = Traced {
                     execution_id: stopped.id,

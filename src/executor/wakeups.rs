@@ -4,7 +4,7 @@
 //! method after its commit.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{watch, Notify};
@@ -17,6 +17,13 @@ const MAX_POLLERS_PER_ACTIVITY: usize = 1000;
 #[derive(Debug)]
 pub struct Wakeups {
     work: Notify,
+    /// The integration runner (`executor::integrations`): integration tasks queued, executions closed.
+    integrations: Notify,
+    /// Why the runner was woken since it last looked: a queued integration task (claim), a stop (sweep), an
+    /// execution that closed (sweep, when the runner has children to watch).
+    integration_claims: AtomicBool,
+    integration_sweep: AtomicBool,
+    execution_closed: AtomicBool,
     activities: Mutex<HashMap<String, Arc<ActivityWaiter>>>,
     /// True once the process is shutting down: long polls answer at once instead of holding the drain.
     stopping: watch::Sender<bool>,
@@ -26,6 +33,10 @@ impl Default for Wakeups {
     fn default() -> Self {
         Wakeups {
             work: Notify::new(),
+            integrations: Notify::new(),
+            integration_claims: AtomicBool::new(false),
+            integration_sweep: AtomicBool::new(false),
+            execution_closed: AtomicBool::new(false),
             activities: Mutex::default(),
             stopping: watch::Sender::new(false),
         }
@@ -69,7 +80,40 @@ impl Wakeups {
 
     /// Wakes every GetActivityTask poll waiting on this activity.
     pub fn activity_queued(&self, activity_arn: &str) {
+        // Integration tasks are task rows too (their "activity" is the resource ARN): this is also how
+        // another process's queued ones reach this process's runner.
+        if activity_arn.starts_with("arn:aws:states:::") {
+            self.integration_claims.store(true, Ordering::SeqCst);
+            self.integrations.notify_one();
+            return;
+        }
         self.waiter(activity_arn).notify.notify_waiters();
+    }
+
+    /// An execution was stopped: its `.sync` children must stop too (the runner sweeps).
+    pub fn integrations_due(&self) {
+        self.integration_sweep.store(true, Ordering::SeqCst);
+        self.integrations.notify_one();
+    }
+
+    /// An execution closed: maybe a `.sync` child whose parent's task the runner completes.
+    pub fn execution_closed(&self) {
+        self.execution_closed.store(true, Ordering::SeqCst);
+        self.integrations.notify_one();
+    }
+
+    /// What woke the runner since it last asked: (claim, sweep, an execution closed); each is reset.
+    pub fn integration_reasons(&self) -> (bool, bool, bool) {
+        (
+            self.integration_claims.swap(false, Ordering::SeqCst),
+            self.integration_sweep.swap(false, Ordering::SeqCst),
+            self.execution_closed.swap(false, Ordering::SeqCst),
+        )
+    }
+
+    /// Waits for [`Wakeups::integrations_due`] (one runner per process: a wake-up before the wait is kept).
+    pub async fn integrations(&self) {
+        self.integrations.notified().await
     }
 
     /// Registers a long poll on an activity; `None` when the activity already has as many pollers as AWS

@@ -80,7 +80,11 @@ impl Service {
         &self,
         req: StartExecutionRequest,
     ) -> ApiResult<StartExecutionResponse> {
-        let machine_arn = req.state_machine_arn;
+        // Step Functions Local's mocks: `<state machine ARN>#<test case of --mock-config>`.
+        let (machine_arn, mock_test_case) = match req.state_machine_arn.split_once('#') {
+            Some((arn, case)) => (arn.to_string(), Some(case.to_string())),
+            None => (req.state_machine_arn, None),
+        };
         check_arn(
             &machine_arn,
             "stateMachineArn",
@@ -105,6 +109,17 @@ impl Service {
         let mut cached = true;
         let outcome = loop {
             let machine = self.machine_for_start(&machine_arn, cached).await?;
+            if let Some(case) = &mock_test_case {
+                if !self.executor.has_mock_test_case(&machine.name, case) {
+                    return Err(ApiError::new(
+                        ErrorKind::InvalidArn,
+                        format!(
+                            "Invalid Arn: 'Test case {case} is not in the mock config for state machine {}'",
+                            machine.name
+                        ),
+                    ));
+                }
+            }
             let express = machine.machine_type == StateMachineType::Express;
             let arn = if express {
                 self.scope
@@ -134,6 +149,7 @@ impl Service {
                 traceparent: req.traceparent.clone(),
                 start_date,
                 express,
+                mock_test_case: mock_test_case.clone(),
             };
             let started = self.executor.start(&machine, start).await?;
             if started.machine_changed {
@@ -405,4 +421,27 @@ fn idempotent_repeat(existing: ExecutionRecord, input: &str) -> Option<StartExec
         execution_arn: existing.arn,
         start_date: existing.start_date,
     })
+}
+
+/// Nested executions (`states:startExecution` Tasks) start their children as StartExecution does.
+#[async_trait::async_trait]
+impl crate::executor::ExecutionStarter for Service {
+    async fn start_child(
+        &self,
+        start: crate::executor::ChildStart,
+    ) -> Result<crate::executor::ChildStarted, ApiError> {
+        let started = self
+            .start_execution(StartExecutionRequest {
+                state_machine_arn: start.state_machine_arn,
+                name: Some(start.name),
+                input: Some(start.input),
+                trace_header: start.trace_header,
+                traceparent: None,
+            })
+            .await?;
+        Ok(crate::executor::ChildStarted {
+            execution_arn: started.execution_arn,
+            start_date: started.start_date,
+        })
+    }
 }

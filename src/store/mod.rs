@@ -368,6 +368,14 @@ pub struct ActivityTaskRecord {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
+/// Integration tasks (task rows of `arn:aws:states:::` resources) the executor's integration runner
+/// looks after: the open ones, or (with `closed_since`) those cancelled or timed out since then.
+#[derive(Debug, Clone)]
+pub struct IntegrationTaskQuery {
+    pub closed_since: Option<DateTime<Utc>>,
+    pub limit: usize,
+}
+
 /// What a worker reports for a task token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskReport {
@@ -379,6 +387,10 @@ pub enum TaskReport {
         cause: Option<String>,
     },
     Heartbeat,
+    /// An integration's submit call answered (the executor's own report, never a worker's).
+    Submitted {
+        output: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -466,6 +478,11 @@ pub trait Store: Send + Sync {
         report: TaskReport,
         now: DateTime<Utc>,
     ) -> Result<TaskReportOutcome>;
+    /// Integration tasks in id order (see [`IntegrationTaskQuery`]).
+    async fn integration_tasks(
+        &self,
+        query: IntegrationTaskQuery,
+    ) -> Result<Vec<ActivityTaskRecord>>;
 }
 
 /// `impl Store` for a backend whose aggregate files (state machines, executions, activities, tags...)
@@ -604,6 +621,13 @@ macro_rules! store_from_aggregates {
                 now: DateTime<Utc>,
             ) -> Result<TaskReportOutcome> {
                 <$backend>::activity_task_report(self, token, report, now).await
+            }
+
+            async fn integration_tasks(
+                &self,
+                query: IntegrationTaskQuery,
+            ) -> Result<Vec<ActivityTaskRecord>> {
+                <$backend>::integration_tasks(self, query).await
             }
         }
     };

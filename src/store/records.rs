@@ -279,7 +279,8 @@ pub(crate) fn reports_before_abort(
                 }
                 ("ActivityFailed", Value::Object(d))
             }
-            Signal::TaskHeartbeat { .. } => continue,
+            // An integration's submit response: the engine records it, StopExecution has no event for it.
+            Signal::TaskHeartbeat { .. } | Signal::TaskSubmitted { .. } => continue,
         };
         events.push(HistoryEvent {
             id: last_event_id + 1 + events.len() as i64,

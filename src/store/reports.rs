@@ -50,5 +50,9 @@ fn judge(
             close: None,
             signal: Signal::TaskHeartbeat { task },
         },
+        TaskReport::Submitted { output } => Accepted {
+            close: None,
+            signal: Signal::TaskSubmitted { task, output },
+        },
     })
 }

@@ -347,6 +347,38 @@ macro_rules! same_sql {
                 rows.iter().map($crate::store::records::execution).collect()
             }
 
+            pub(super) async fn integration_tasks(
+                &self,
+                query: $crate::store::IntegrationTaskQuery,
+            ) -> $crate::store::Result<Vec<$crate::store::ActivityTaskRecord>> {
+                use $crate::store::records::TASK_COLUMNS;
+                // Integration tasks are the task rows whose "activity" is an `arn:aws:states:::` resource.
+                let rows = match query.closed_since {
+                    None => {
+                        sqlx::query(&format!(
+                            "SELECT {TASK_COLUMNS} FROM activity_tasks \
+                             WHERE status IN ('SCHEDULED', 'STARTED') \
+                             AND activity_arn LIKE 'arn:aws:states:::%' ORDER BY id LIMIT $1"
+                        ))
+                        .bind($crate::store::rows::limit_param(query.limit))
+                        .fetch_all(&self.$reads)
+                        .await?
+                    }
+                    Some(since) => {
+                        sqlx::query(&format!(
+                            "SELECT {TASK_COLUMNS} FROM activity_tasks \
+                             WHERE status IN ('CANCELLED', 'TIMED_OUT') AND closed_at >= $1 \
+                             AND activity_arn LIKE 'arn:aws:states:::%' ORDER BY id LIMIT $2"
+                        ))
+                        .bind($crate::store::rows::Time(since))
+                        .bind($crate::store::rows::limit_param(query.limit))
+                        .fetch_all(&self.$reads)
+                        .await?
+                    }
+                };
+                rows.iter().map($crate::store::records::task).collect()
+            }
+
             pub(super) async fn activity_list(
                 &self,
                 after_name: Option<&str>,

@@ -31,6 +31,9 @@ impl Stepper<'_> {
             "StateMachine": {"Id": self.info.state_machine_arn, "Name": self.info.state_machine_name},
             "State": state,
         });
+        if let Some(token) = &a.task_token {
+            ctx["Task"] = json!({"Token": token});
+        }
         if let Some((index, value)) = map_item {
             ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
         }

@@ -35,6 +35,7 @@ use map::MapStep;
 use task::TaskStep;
 use variables::{add_assigned, Assignments, Scopes, Variables};
 
+pub use task::{is_lambda_function, runnable_integration, takes_task_token};
 pub use variables::{MAX_TOTAL_VARIABLE_BYTES, MAX_VARIABLE_BYTES};
 
 /// AWS's limit on state input/output and task results, in UTF-8 bytes.
@@ -78,6 +79,11 @@ pub enum Signal {
     TaskHeartbeat {
         task: String,
     },
+    /// An integration's submit call answered (`.sync`, `.waitForTaskToken`): recorded as `TaskSubmitted`.
+    TaskSubmitted {
+        task: String,
+        output: String,
+    },
 }
 
 impl Signal {
@@ -86,7 +92,8 @@ impl Signal {
             Signal::TaskStarted { task, .. }
             | Signal::TaskSucceeded { task, .. }
             | Signal::TaskFailed { task, .. }
-            | Signal::TaskHeartbeat { task } => task,
+            | Signal::TaskHeartbeat { task }
+            | Signal::TaskSubmitted { task, .. } => task,
         }
     }
 }
@@ -100,7 +107,15 @@ pub enum Command {
         activity_arn: String,
         input: String,
     },
-    /// The task is over from the engine's side (timed out, or its execution/branch was aborted): a late
+    /// Run a service integration (`resource`, an `arn:aws:states:::` ARN) with these parameters (JSON text).
+    /// `token` is the task's token (`$$.Task.Token` for callbacks); its answers come back as signals.
+    StartTask {
+        task: String,
+        resource: String,
+        token: String,
+        parameters: String,
+    },
+    /// The task (an activity's or an integration's) is over from the engine's side (timed out, or its execution/branch was aborted): a late
     /// SendTask* must get `TaskTimedOut`.
     CloseActivity { task: String, reason: CloseReason },
 }
@@ -143,11 +158,33 @@ pub trait Resources {
     /// Whether an activity with this ARN exists (an activity Task on a missing one fails with States.Runtime).
     fn activity_exists(&self, activity_arn: &str) -> bool;
     /// Why a Task resource that is not an activity cannot be run here, or `None` if it can.
+    /// The mocked response of invocation `invocation` (0-based, every attempt counts) of Task `state` in a
+    /// mocked execution; `None` when the test case does not mock the state (it runs for real).
+    fn mocked_response(
+        &self,
+        _state_machine: &str,
+        _test_case: &str,
+        _state: &str,
+        _invocation: u32,
+    ) -> Option<MockedResponse> {
+        None
+    }
     fn unsupported(&self, resource: &str) -> Option<String> {
         Some(format!(
             "The resource '{resource}' is not supported by this service: only activity tasks run here."
         ))
     }
+}
+
+/// A mocked Task invocation (Step Functions Local's `MockConfigFile.json`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MockedResponse {
+    /// The service's result.
+    Return(Value),
+    /// A failure that Retry and Catch see.
+    Throw { error: String, cause: String },
+    /// The test case mocks the state but has no response for this invocation: the execution fails.
+    Missing,
 }
 
 /// Time, entropy and resource lookups for one advance: the engine has none of its own.
@@ -166,6 +203,12 @@ pub struct ExecutionState {
     pub deadline: Option<DateTime<Utc>>,
     pub finished: bool,
     root: Thread,
+    /// The test case of a mocked execution (`stateMachineArn#TestCase`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mock_test_case: Option<String>,
+    /// Invocations so far of each mocked Task state (the next one's number).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    mock_invocations: std::collections::BTreeMap<String, u32>,
 }
 
 /// A line of execution: the top level, one Parallel branch, or one Map iteration.
@@ -216,6 +259,9 @@ struct Active {
     retries: Vec<u32>,
     retry_count: u32,
     step: Step,
+    /// The token of this attempt of a callback or run-a-job Task (`$$.Task.Token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    task_token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -263,6 +309,8 @@ impl ExecutionState {
             deadline,
             finished: false,
             root,
+            mock_test_case: None,
+            mock_invocations: Default::default(),
         }
     }
 
@@ -282,6 +330,10 @@ impl ExecutionState {
             now: env.now,
             rng: &mut *env.rng,
             resources: env.resources,
+            mock: self
+                .mock_test_case
+                .as_deref()
+                .map(|case| (case, &mut self.mock_invocations)),
             next_id: self.next_event_id,
             exhausted: false,
             out: Advance::default(),
@@ -394,6 +446,8 @@ struct Stepper<'a> {
     now: DateTime<Utc>,
     rng: &'a mut dyn rand::RngCore,
     resources: &'a dyn Resources,
+    /// A mocked execution's test case and its invocation counts.
+    mock: Option<(&'a str, &'a mut std::collections::BTreeMap<String, u32>)>,
     next_id: i64,
     /// The history cap was reached: nothing more is recorded, and the execution fails.
     exhausted: bool,
@@ -523,6 +577,7 @@ impl Stepper<'_> {
             retries: vec![0; state.retry.len()],
             retry_count: 0,
             step: Step::Backoff { until: self.now },
+            task_token: None,
         });
         let flow = self.start(th, state, active);
         self.settle(th, flow);
@@ -597,6 +652,7 @@ impl Stepper<'_> {
 
     /// A state's work from its entry (or from a retry, for Task, Parallel and Map).
     fn start(&mut self, th: &mut Thread, state: &State, mut a: Box<Active>) -> Flow {
+        self.draw_task_token(state, &mut a);
         if let Some(fields) = &state.jsonata {
             return self.start_jsonata(th, state, fields, a);
         }
@@ -729,7 +785,17 @@ impl Stepper<'_> {
                 resource,
                 timeout,
                 heartbeat,
-            } => self.start_task(th, a, resource, timeout.as_ref(), heartbeat.as_ref()),
+            } => {
+                // A retry of a callback task gets a new token, so its Parameters are evaluated again.
+                let a = match a.retry_count > 0 && a.task_token.is_some() {
+                    true => match self.retry_task_parameters(state, a) {
+                        Ok(a) => a,
+                        Err((a, e)) => return Flow::Fail(a, e),
+                    },
+                    false => a,
+                };
+                self.start_task(th, a, resource, timeout.as_ref(), heartbeat.as_ref())
+            }
             StateKind::Parallel { branches } => self.start_parallel(th, a, branches),
             StateKind::Map { .. } => self.start_map(th, state, a),
             _ => Flow::Block(a),

@@ -1,13 +1,16 @@
-//! Task states: activity tasks (scheduling, the worker's signals, TimeoutSeconds and HeartbeatSeconds), and
-//! resources this service cannot run, recorded as tasks that failed to start.
+//! Task states: activity tasks (scheduling, the worker's signals, TimeoutSeconds and HeartbeatSeconds), the
+//! service integrations the executor runs (`Command::StartTask`, answered by the same signals, recorded as
+//! `Task*` events), and resources this service cannot run, recorded as tasks that failed to start.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::errors::{error_details, StateError};
-use super::{to_text, Active, CloseReason, Command, Flow, Run, Signal, Step, Stepper, Thread};
-use crate::asl::model::{is_activity_arn, Seconds};
+use super::{
+    to_text, Active, CloseReason, Command, Flow, MockedResponse, Run, Signal, Step, Stepper, Thread,
+};
+use crate::asl::model::{is_activity_arn, Seconds, State, StateKind};
 use crate::asl::path::Roots;
 
 /// The largest TimeoutSeconds/HeartbeatSeconds AWS accepts.
@@ -24,6 +27,59 @@ pub(super) struct TaskStep {
     heartbeat_seconds: Option<u64>,
     pub(super) timeout_at: Option<DateTime<Utc>>,
     pub(super) heartbeat_at: Option<DateTime<Utc>>,
+    /// Set for a service integration the executor runs (absent: an activity task).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    integration: Option<IntegrationStep>,
+}
+
+/// What the `Task*` events of an integration task carry, and whether its submit response came.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct IntegrationStep {
+    resource_type: String,
+    resource: String,
+    submitted: bool,
+    /// A Lambda function ARN as the resource: `LambdaFunction*` events instead of `Task*`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    lambda_function: bool,
+}
+
+/// The service integrations the executor runs: `arn:aws:states:::states:startExecution` with each pattern,
+/// the HTTP Task `arn:aws:states:::http:invoke` and `arn:aws:states:::lambda:invoke` (request-response and
+/// callback). A Lambda function ARN as the resource is run too (see [`is_lambda_function`]).
+/// Other `arn:aws:states:::` resources fail to start (`TaskStartFailed`), as before.
+pub fn runnable_integration(resource: &str) -> Option<(String, String)> {
+    let rest = resource.strip_prefix("arn:aws:states:::")?;
+    let runnable = matches!(
+        rest,
+        "states:startExecution"
+            | "states:startExecution.sync"
+            | "states:startExecution.sync:2"
+            | "states:startExecution.waitForTaskToken"
+            | "http:invoke"
+            | "http:invoke.waitForTaskToken"
+            | "lambda:invoke"
+            | "lambda:invoke.waitForTaskToken"
+    );
+    runnable.then(|| integration_parts(resource))
+}
+
+/// `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`: the function's response is the result.
+pub fn is_lambda_function(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.split(':').collect();
+    (7..=8).contains(&parts.len())
+        && parts[0] == "arn"
+        && parts[2] == "lambda"
+        && parts[5] == "function"
+        && !parts[6].is_empty()
+}
+
+/// Whether the Context Object of this Task holds `Task.Token` (callback and run-a-job patterns).
+pub fn takes_task_token(resource: &str) -> bool {
+    // Any integration with these patterns (also one this service cannot run: a mocked one runs).
+    resource.starts_with("arn:aws:states:::")
+        && (resource.ends_with(".waitForTaskToken")
+            || resource.ends_with(".sync")
+            || resource.ends_with(".sync:2"))
 }
 
 impl Stepper<'_> {
@@ -60,16 +116,13 @@ impl Stepper<'_> {
             return Flow::Block(a);
         }
         let key = task.key.clone();
+        let (event_type, details) = task.event("TimedOut", json!({"error": "States.Timeout"}));
         self.out.commands.push(Command::CloseActivity {
             task: key,
             reason: CloseReason::TimedOut,
         });
         // AWS reports heartbeat expiry as States.Timeout too, with no cause.
-        let event = self.emit(
-            &mut th.last,
-            "ActivityTimedOut",
-            json!({"error": "States.Timeout"}),
-        );
+        let event = self.emit(&mut th.last, &event_type, details);
         Flow::Fail(
             a,
             StateError {
@@ -128,6 +181,9 @@ impl Stepper<'_> {
         heartbeat_seconds: Option<u64>,
     ) -> Flow {
         let input_text = to_text(&a.input);
+        if let Some(mocked) = self.mocked(&a.state) {
+            return self.run_mocked(th, a, resource, mocked, timeout_seconds, heartbeat_seconds);
+        }
         if is_activity_arn(resource) {
             if !self.resources.activity_exists(resource) {
                 let e = self.runtime(
@@ -159,6 +215,76 @@ impl Stepper<'_> {
                 heartbeat_seconds,
                 timeout_at: None,
                 heartbeat_at: None,
+                integration: None,
+            });
+            return Flow::Block(a);
+        }
+        if is_lambda_function(resource) {
+            let mut details = json!({"resource": resource, "input": input_text, "inputDetails": {"truncated": false}});
+            if let Some(t) = timeout_seconds {
+                details["timeoutInSeconds"] = json!(t);
+            }
+            let scheduled = self.emit(&mut th.last, "LambdaFunctionScheduled", details);
+            let key = scheduled.to_string();
+            let token = self.new_task_token();
+            self.out.commands.push(Command::StartTask {
+                task: key.clone(),
+                resource: resource.to_string(),
+                token,
+                parameters: input_text,
+            });
+            a.step = Step::Task(TaskStep {
+                key,
+                resource: resource.to_string(),
+                started: false,
+                timeout_seconds,
+                heartbeat_seconds,
+                timeout_at: None,
+                heartbeat_at: None,
+                integration: Some(IntegrationStep {
+                    resource_type: "lambda".into(),
+                    resource: resource.to_string(),
+                    submitted: false,
+                    lambda_function: true,
+                }),
+            });
+            return Flow::Block(a);
+        }
+        if let Some((resource_type, action)) = runnable_integration(resource) {
+            let mut details = json!({"resourceType": resource_type, "resource": action,
+                "region": self.region(), "parameters": input_text});
+            if let Some(t) = timeout_seconds {
+                details["timeoutInSeconds"] = json!(t);
+            }
+            if let Some(h) = heartbeat_seconds {
+                details["heartbeatInSeconds"] = json!(h);
+            }
+            let scheduled = self.emit(&mut th.last, "TaskScheduled", details);
+            let key = scheduled.to_string();
+            let token = match a.task_token.clone() {
+                Some(token) => token,
+                None => self.new_task_token(),
+            };
+            self.out.commands.push(Command::StartTask {
+                task: key.clone(),
+                resource: resource.to_string(),
+                token,
+                parameters: input_text,
+            });
+            a.step = Step::Task(TaskStep {
+                key,
+                resource: resource.to_string(),
+                started: false,
+                timeout_seconds,
+                heartbeat_seconds,
+                timeout_at: None,
+                heartbeat_at: None,
+                integration: Some(IntegrationStep {
+                    resource_type,
+                    resource: action,
+                    submitted: false,
+                    lambda_function: false,
+                }),
             });
             return Flow::Block(a);
         }
@@ -182,13 +308,7 @@ impl Stepper<'_> {
             )
         } else {
             let (resource_type, action) = integration_parts(resource);
-            let region = self
-                .info
-                .state_machine_arn
-                .split(':')
-                .nth(3)
-                .unwrap_or("")
-                .to_string();
+            let region = self.region();
             self.emit(
                 &mut th.last,
                 "TaskScheduled",
@@ -235,10 +355,26 @@ impl Stepper<'_> {
                         .heartbeat_seconds
                         .map(|s| self.now + Duration::seconds(s as i64));
                     let details = match worker_name {
-                        Some(w) => json!({"workerName": w}),
-                        None => json!({}),
+                        Some(w) if task.integration.is_none() => json!({"workerName": w}),
+                        _ => json!({}),
                     };
-                    self.emit(&mut th.last, "ActivityStarted", details);
+                    let (event_type, details) = task.event("Started", details);
+                    self.emit(&mut th.last, &event_type, details);
+                }
+                Flow::Block(a)
+            }
+            Signal::TaskSubmitted { output, .. } => {
+                // Recorded once: a re-driven integration may submit again.
+                let first = task
+                    .integration
+                    .as_mut()
+                    .is_some_and(|i| !std::mem::replace(&mut i.submitted, true));
+                if first {
+                    let (event_type, details) = task.event(
+                        "Submitted",
+                        json!({"output": output, "outputDetails": {"truncated": false}}),
+                    );
+                    self.emit(&mut th.last, &event_type, details);
                 }
                 Flow::Block(a)
             }
@@ -249,11 +385,11 @@ impl Stepper<'_> {
                 Flow::Block(a)
             }
             Signal::TaskSucceeded { output, .. } => {
-                let event = self.emit(
-                    &mut th.last,
-                    "ActivitySucceeded",
+                let (event_type, details) = task.event(
+                    "Succeeded",
                     json!({"output": output, "outputDetails": {"truncated": false}}),
                 );
+                let event = self.emit(&mut th.last, &event_type, details);
                 match serde_json::from_str::<Value>(output) {
                     Ok(result) => self.exit_with(state, a, result, event),
                     Err(e) => {
@@ -267,7 +403,8 @@ impl Stepper<'_> {
                 }
             }
             Signal::TaskFailed { error, cause, .. } => {
-                let event = self.emit(&mut th.last, "ActivityFailed", error_details(error, cause));
+                let (event_type, details) = task.event("Failed", error_details(error, cause));
+                let event = self.emit(&mut th.last, &event_type, details);
                 Flow::Fail(
                     a,
                     StateError {
@@ -281,6 +418,199 @@ impl Stepper<'_> {
             }
         };
         self.settle(th, flow);
+    }
+}
+
+impl TaskStep {
+    /// The event for `what` (`Started`, `Succeeded`, ...) of this task: `Activity<what>` with `details`, or
+    /// `Task<what>` with the integration's `resourceType` and `resource` first, as AWS orders them.
+    fn event(&self, what: &str, details: Value) -> (String, Value) {
+        match &self.integration {
+            None => (format!("Activity{what}"), details),
+            // LambdaFunctionStarted has no details.
+            Some(i) if i.lambda_function && what == "Started" => {
+                ("LambdaFunctionStarted".into(), Value::Null)
+            }
+            Some(i) if i.lambda_function => (format!("LambdaFunction{what}"), details),
+            Some(i) => {
+                let mut full = json!({"resourceType": i.resource_type, "resource": i.resource});
+                if let (Some(full), Value::Object(rest)) = (full.as_object_mut(), details) {
+                    full.extend(rest);
+                }
+                (format!("Task{what}"), full)
+            }
+        }
+    }
+}
+
+impl Stepper<'_> {
+    /// Gives a callback or run-a-job Task's attempt its token before its Parameters are evaluated.
+    pub(super) fn draw_task_token(&mut self, state: &State, a: &mut Active) {
+        if let StateKind::Task { resource, .. } = &state.kind {
+            if takes_task_token(resource) {
+                a.task_token = Some(self.new_task_token());
+            }
+        }
+    }
+
+    /// A retried callback Task: a new token, and InputPath and Parameters evaluated again with it.
+    pub(super) fn retry_task_parameters(
+        &mut self,
+        state: &State,
+        mut a: Box<Active>,
+    ) -> Result<Box<Active>, (Box<Active>, StateError)> {
+        self.draw_task_token(state, &mut a);
+        let ctx = self.context_if_used(state, &a);
+        let input = match self.input_path(state, &a, &ctx) {
+            Ok(i) => i,
+            Err(e) => return Err((a, e)),
+        };
+        match self.parameters(state, &a, input, &ctx) {
+            Ok(p) => {
+                a.input = p;
+                Ok(a)
+            }
+            Err(e) => Err((a, e)),
+        }
+    }
+
+    /// The mocked response of this invocation of a Task state, when the execution is mocked and its test
+    /// case mocks the state (the invocation is then counted).
+    fn mocked(&mut self, state: &str) -> Option<MockedResponse> {
+        let (case, counts) = self.mock.as_mut()?;
+        let invocation = counts.get(state).copied().unwrap_or(0);
+        let response = self.resources.mocked_response(
+            &self.info.state_machine_name,
+            case,
+            state,
+            invocation,
+        )?;
+        counts.insert(state.to_string(), invocation + 1);
+        Some(response)
+    }
+
+    /// A mocked Task: the events its resource would record, with the mocked result or error, at once.
+    fn run_mocked(
+        &mut self,
+        th: &mut Thread,
+        a: Box<Active>,
+        resource: &str,
+        mocked: MockedResponse,
+        timeout_seconds: Option<u64>,
+        heartbeat_seconds: Option<u64>,
+    ) -> Flow {
+        let input_text = to_text(&a.input);
+        let integration = if is_activity_arn(resource) {
+            None
+        } else if is_lambda_function(resource) {
+            Some(IntegrationStep {
+                resource_type: "lambda".into(),
+                resource: resource.to_string(),
+                submitted: false,
+                lambda_function: true,
+            })
+        } else {
+            let (resource_type, action) = integration_parts(resource);
+            Some(IntegrationStep {
+                resource_type,
+                resource: action,
+                submitted: false,
+                lambda_function: false,
+            })
+        };
+        let task = TaskStep {
+            key: String::new(),
+            resource: resource.to_string(),
+            started: true,
+            timeout_seconds,
+            heartbeat_seconds,
+            timeout_at: None,
+            heartbeat_at: None,
+            integration,
+        };
+        let mut scheduled = match &task.integration {
+            Some(i) if !i.lambda_function => json!({"resourceType": i.resource_type,
+                "resource": i.resource, "region": self.region(), "parameters": input_text}),
+            _ => {
+                json!({"resource": resource, "input": input_text, "inputDetails": {"truncated": false}})
+            }
+        };
+        if let Some(t) = timeout_seconds {
+            scheduled["timeoutInSeconds"] = json!(t);
+        }
+        if let (Some(h), false) = (
+            heartbeat_seconds,
+            task.integration.as_ref().is_some_and(|i| i.lambda_function),
+        ) {
+            scheduled["heartbeatInSeconds"] = json!(h);
+        }
+        let scheduled_type = match &task.integration {
+            None => "ActivityScheduled",
+            Some(i) if i.lambda_function => "LambdaFunctionScheduled",
+            Some(_) => "TaskScheduled",
+        };
+        self.emit(&mut th.last, scheduled_type, scheduled);
+        let (event_type, details) = task.event("Started", json!({}));
+        self.emit(&mut th.last, &event_type, details);
+        match mocked {
+            MockedResponse::Return(result) => {
+                let (event_type, details) = task.event(
+                    "Succeeded",
+                    json!({"output": to_text(&result), "outputDetails": {"truncated": false}}),
+                );
+                let event = self.emit(&mut th.last, &event_type, details);
+                let state = self
+                    .machine
+                    .state(&a.state)
+                    .expect("the active state exists");
+                self.exit_with(state, a, result, event)
+            }
+            MockedResponse::Throw { error, cause } => {
+                let (error, cause) = (Some(error), Some(cause));
+                let (event_type, details) = task.event("Failed", error_details(&error, &cause));
+                let event = self.emit(&mut th.last, &event_type, details);
+                Flow::Fail(
+                    a,
+                    StateError {
+                        error,
+                        cause,
+                        event,
+                        runtime: false,
+                        inner: false,
+                    },
+                )
+            }
+            MockedResponse::Missing => {
+                let message = format!(
+                    "The mock test case has no response for invocation {} of the state.",
+                    self.mock
+                        .as_ref()
+                        .and_then(|(_, c)| c.get(&a.state))
+                        .map_or(0, |n| n.saturating_sub(1))
+                );
+                let e = self.runtime(&a, message, th.last);
+                Flow::Fail(a, e)
+            }
+        }
+    }
+
+    /// The region of the execution's ARN (`TaskScheduled.region`).
+    fn region(&self) -> String {
+        self.info
+            .state_machine_arn
+            .split(':')
+            .nth(3)
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// A new task token (an integration's; activity tokens are made by the executor): 32 random bytes,
+    /// base64url, like the executor's.
+    pub(super) fn new_task_token(&mut self) -> String {
+        use base64::Engine;
+        let mut bytes = [0u8; 32];
+        self.rng.fill_bytes(&mut bytes);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     }
 }
 

@@ -77,7 +77,12 @@ impl Run {
         self.events.extend(out.events);
         for c in out.commands {
             match c {
-                Command::ScheduleActivity { task, input, .. } => self
+                Command::ScheduleActivity { task, input, .. }
+                | Command::StartTask {
+                    task,
+                    parameters: input,
+                    ..
+                } => self
                     .open
                     .push((task, serde_json::from_str(&input).unwrap())),
                 Command::CloseActivity { task, .. } => self.open.retain(|(t, _)| *t != task),

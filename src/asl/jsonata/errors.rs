@@ -47,9 +47,20 @@ impl std::fmt::Display for JsonataSyntaxError {
 impl std::error::Error for JsonataSyntaxError {}
 
 /// The parser's message as jsonata-js words it (AWS runs jsonata-js 2.0.6 wording), code removed.
-pub(crate) fn syntax_error(error: ParserError) -> JsonataSyntaxError {
+pub(crate) fn syntax_error(error: ParserError, source: &str) -> JsonataSyntaxError {
     let text = error.to_string();
     let text = text.strip_prefix("Parse error: ").unwrap_or(&text);
+    // jsonata-core reports an unterminated regex as an unterminated string, and has no code for an
+    // unclosed comment; jsonata-js tells them apart.
+    let text = match text {
+        "S0101: String literal must be terminated by a matching quote"
+            if strings_closed(source) =>
+        {
+            "S0302: No terminating / in regular expression"
+        }
+        "Unclosed comment" => "S0106: Comment has no closing tag",
+        other => other,
+    };
     let message = match split_code(text) {
         Some((code, message)) => {
             super::messages::fixed(code).map_or_else(|| jsjs_tokens(message), str::to_string)
@@ -60,6 +71,38 @@ pub(crate) fn syntax_error(error: ParserError) -> JsonataSyntaxError {
         kind: SyntaxErrorKind::Invalid,
         message,
     }
+}
+
+/// Whether every quoted string of `source` ends (comments and escapes honoured).
+fn strings_closed(source: &str) -> bool {
+    let mut chars = source.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' | '\'' => loop {
+                match chars.next() {
+                    None => return false,
+                    Some('\\') => {
+                        chars.next();
+                    }
+                    Some(q) if q == c => break,
+                    Some(_) => {}
+                }
+            },
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut star = false;
+                loop {
+                    match chars.next() {
+                        None => return true,
+                        Some('/') if star => break,
+                        Some(c) => star = c == '*',
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    true
 }
 
 /// `T1006: Attempted …` → (`T1006`, `Attempted …`).

@@ -9,6 +9,13 @@
 //! pure: the clock (`$now`, `$millis`) and the entropy (`$random`, `$uuid`, `$shuffle`) come from the
 //! [`Environment`].
 //!
+//! Choices made where no AWS recording says (each is tested, so a recording that disagrees shows where):
+//! the `$` / `$$` refusal reuses the wording of the recorded field-name refusal; argument failures of
+//! AWS's own functions are uncoded (`threw an error during evaluation: Invalid arguments in $hash: …`);
+//! a location inside a template array is written `list[1]`; in T0410/T0412 texts the function is named
+//! from the expression when jsonata-core does not say which one failed (the innermost call when several
+//! could have). The 200-term stack overflow AWS reports for `1+1+…` is not imitated.
+//!
 //! ```
 //! use sfn::asl::jsonata::{Environment, Expression, expression_body};
 //! use serde_json::json;
@@ -169,7 +176,7 @@ impl Expression {
                 kind: SyntaxErrorKind::Invalid,
                 message: "Syntax error".to_string(),
             })?
-            .map_err(errors::syntax_error)?;
+            .map_err(|e| errors::syntax_error(e, source))?;
         let facts = analysis::analyse(&ast);
         if let Some(name) = facts.top_level_references.first() {
             return Err(JsonataSyntaxError::unsupported_reference(name));

@@ -441,6 +441,15 @@ fn syntax_errors_are_invalid_jsonata_expressions() {
             "The symbol \"}\" cannot be used as a unary operator",
         ),
         ("$x :=", "Unexpected end of expression"),
+        (
+            "$match(\"a\", /abc",
+            "No terminating / in regular expression",
+        ),
+        (
+            "'it''s",
+            "String literal must be terminated by a matching quote",
+        ),
+        ("1 /* note", "Comment has no closing tag"),
         ("", "Unexpected end of expression"),
     ] {
         let error = Expression::compile(body).unwrap_err();

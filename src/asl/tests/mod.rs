@@ -124,7 +124,9 @@ impl Harness {
             .iter()
             .rev()
             .find_map(|c| match c {
-                Command::ScheduleActivity { task, .. } => Some(task.clone()),
+                Command::ScheduleActivity { task, .. } | Command::StartTask { task, .. } => {
+                    Some(task.clone())
+                }
                 _ => None,
             })
             .expect("a scheduled task")

@@ -245,3 +245,152 @@ fn task_seconds_from_a_path_must_be_in_range() {
         h.advance(&[started("3")]);
     }
 }
+
+/// The token and parameters of the newest `StartTask` command.
+fn last_start(h: &Harness) -> (String, String, Value) {
+    h.commands
+        .iter()
+        .rev()
+        .find_map(|c| match c {
+            Command::StartTask {
+                resource,
+                token,
+                parameters,
+                ..
+            } => Some((
+                resource.clone(),
+                token.clone(),
+                serde_json::from_str(parameters).unwrap(),
+            )),
+            _ => None,
+        })
+        .expect("a started integration task")
+}
+
+#[test]
+fn nested_sync_task_records_task_events_as_aws_does() {
+    // Recorded on AWS (test_start_execution_sync): TaskScheduled, TaskStarted, TaskSubmitted, TaskSucceeded.
+    let mut h = Harness::start(
+        json!({"StartAt": "StartExecution", "States": {"StartExecution": {"Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.sync",
+            "Parameters": {"StateMachineArn.$": "$.StateMachineArn", "Input.$": "$.Input",
+                           "Token.$": "$$.Task.Token"},
+            "TimeoutSeconds": 60, "End": true}}}),
+        json!({"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:child", "Input": null}),
+    );
+    let task = h.last_task();
+    let (resource, token, parameters) = last_start(&h);
+    assert_eq!(resource, "arn:aws:states:::states:startExecution.sync");
+    assert_eq!(
+        parameters["Token"],
+        json!(token),
+        "$$.Task.Token is the task's token"
+    );
+    assert_eq!(token.len(), 43);
+    h.advance(&[started(&task)]);
+    h.advance(&[Signal::TaskSubmitted {
+        task: task.clone(),
+        output: "{\"ExecutionArn\":\"x\"}".into(),
+    }]);
+    // A re-driven call may submit twice: recorded once.
+    h.advance(&[Signal::TaskSubmitted {
+        task: task.clone(),
+        output: "{}".into(),
+    }]);
+    h.advance(&[succeeded(&task, json!({"Status": "SUCCEEDED"}))]);
+    assert_eq!(
+        h.rows(),
+        rows(&[
+            (1, 0, "ExecutionStarted"),
+            (2, 0, "TaskStateEntered"),
+            (3, 2, "TaskScheduled"),
+            (4, 3, "TaskStarted"),
+            (5, 4, "TaskSubmitted"),
+            (6, 5, "TaskSucceeded"),
+            (7, 6, "TaskStateExited"),
+            (8, 7, "ExecutionSucceeded"),
+        ])
+    );
+    let scheduled = &h.history[2].details;
+    assert_eq!(scheduled["resourceType"], json!("states"));
+    assert_eq!(scheduled["resource"], json!("startExecution.sync"));
+    assert_eq!(scheduled["region"], json!("us-east-1"));
+    assert_eq!(scheduled["timeoutInSeconds"], json!(60));
+    assert_eq!(
+        h.history[3].details,
+        json!({"resourceType": "states", "resource": "startExecution.sync"})
+    );
+    assert_eq!(
+        h.history[4].details,
+        json!({"resourceType": "states", "resource": "startExecution.sync",
+               "output": "{\"ExecutionArn\":\"x\"}", "outputDetails": {"truncated": false}})
+    );
+    assert_eq!(
+        h.history[5].details["resource"],
+        json!("startExecution.sync")
+    );
+    assert_eq!(h.output(), json!({"Status": "SUCCEEDED"}));
+}
+
+#[test]
+fn integration_failure_timeout_and_retry_tokens() {
+    let mut h = Harness::start(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.waitForTaskToken",
+            "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:c",
+                           "Input": {"token.$": "$$.Task.Token"}},
+            "TimeoutSeconds": 5,
+            "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1}],
+            "End": true}}}),
+        json!({}),
+    );
+    let first = h.last_task();
+    let (_, token1, p1) = last_start(&h);
+    assert_eq!(p1["Input"]["token"], json!(token1));
+    h.advance(&[started(&first), failed(&first, "Boom", "c")]);
+    assert_eq!(h.history.last().unwrap().event_type, "TaskFailed");
+    assert_eq!(
+        h.history.last().unwrap().details,
+        json!({"resourceType": "states", "resource": "startExecution.waitForTaskToken",
+               "error": "Boom", "cause": "c"})
+    );
+    h.later(1);
+    let second = h.last_task();
+    let (_, token2, p2) = last_start(&h);
+    assert_ne!(first, second);
+    assert_ne!(token1, token2, "a retry gets a new token");
+    assert_eq!(
+        p2["Input"]["token"],
+        json!(token2),
+        "and its parameters carry it"
+    );
+    h.advance(&[started(&second)]);
+    h.later(5);
+    let last = h.history.last().unwrap();
+    assert_eq!(last.event_type, "ExecutionFailed");
+    let timed_out = &h.history[h.history.len() - 2];
+    assert_eq!(timed_out.event_type, "TaskTimedOut");
+    assert_eq!(
+        timed_out.details,
+        json!({"resourceType": "states", "resource": "startExecution.waitForTaskToken",
+               "error": "States.Timeout"})
+    );
+    assert!(h
+        .commands
+        .iter()
+        .any(|c| matches!(c, Command::CloseActivity { task, .. } if *task == second)));
+}
+
+#[test]
+fn request_response_has_no_token_in_its_context() {
+    let h = Harness::start(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution",
+            "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:c",
+                           "Token.$": "$$.Task.Token"},
+            "End": true}}}),
+        json!({}),
+    );
+    // As on AWS, the Context Object has Task.Token only in callback and run-a-job tasks.
+    assert_eq!(h.failure().0.as_deref(), Some("States.Runtime"));
+}

@@ -388,7 +388,9 @@ pub(super) fn classify_integration(rest: &str) -> Option<ResourceKind> {
                 && api_action.starts_with(|c: char| c.is_ascii_lowercase())
                 && api_action.chars().all(|c| c.is_ascii_alphanumeric())
         }
-        "http" => action == "invoke" && pattern == IntegrationPattern::RequestResponse,
+        // AWS documents request-response only; this service also runs `http:invoke.waitForTaskToken` (the
+        // request carries the token, the task waits for it), so it accepts that too.
+        "http" => action == "invoke" && pattern != IntegrationPattern::Sync,
         _ => INTEGRATIONS
             .iter()
             .any(|(name, actions)| *name == service && actions.contains(&action)),

@@ -152,7 +152,12 @@ pub(super) const LOCK_SPACE: i32 = 0x5346_4e00;
 const MIGRATION_LOCK: i32 = 3;
 
 /// Indexes the migrations build CONCURRENTLY (see [`PgStore::drop_invalid_indexes`]).
-const CONCURRENT_INDEXES: [&str; 2] = ["executions_running_due", "activity_tasks_by_execution"];
+const CONCURRENT_INDEXES: [&str; 4] = [
+    "executions_running_due",
+    "activity_tasks_by_execution",
+    "activity_tasks_integrations_open",
+    "activity_tasks_integrations_cancelled",
+];
 
 crate::store::store_from_aggregates!(PgStore);
 crate::store::same_sql::same_sql!(PgStore, sqlx::Postgres, reads: pool, writes: pool);

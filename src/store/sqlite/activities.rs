@@ -110,19 +110,23 @@ impl SqliteStore {
         .bind(token)
         .fetch_optional(&mut *tx)
         .await?;
+        // One writer: a StopExecution either committed before this (refused here) or runs after it
+        // (and records this report before the abort). A closed execution's tokens are all timed out,
+        // whatever became of the task (as on Postgres, and as AWS answers).
+        let status: Option<String> = sqlx::query_scalar(
+            "SELECT e.status FROM executions e JOIN activity_tasks t ON t.execution_id = e.id \
+             WHERE t.token = ?1",
+        )
+        .bind(token)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if status.is_some_and(|s| s != ExecutionStatus::Running.as_str()) {
+            return Ok(TaskReportOutcome::TimedOut);
+        }
         let (task, accepted) = match reports::decide(row.as_ref(), report)? {
             Ok(decided) => decided,
             Err(outcome) => return Ok(outcome),
         };
-        // One writer: a StopExecution either committed before this (refused here) or runs after it
-        // (and records this report before the abort).
-        let status: String = sqlx::query_scalar("SELECT status FROM executions WHERE id = ?1")
-            .bind(task.execution_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if status != ExecutionStatus::Running.as_str() {
-            return Ok(TaskReportOutcome::TimedOut);
-        }
         if let Some(status) = accepted.close {
             sqlx::query("UPDATE activity_tasks SET status = ?2, closed_at = ?3 WHERE id = ?1")
                 .bind(task.id)

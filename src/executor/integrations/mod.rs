@@ -1,0 +1,360 @@
+//! Service integrations the executor runs for Task states (`arn:aws:states:::…` resources), outside the
+//! pure engine and outside any transaction.
+//!
+//! The engine's `Command::StartTask` is committed with the step as a task row (the `activity_tasks` table,
+//! whose "activity" is the resource ARN, so no worker can poll it) holding the parameters and the task's
+//! token. This runner, in every executor process, claims such rows as a worker would (`TaskStarted` goes to
+//! the inbox), makes the call, and reports back through the same token path as SendTask*: `Submitted` for
+//! the submit response of `.sync`/`.waitForTaskToken`, then `Success`/`Failure`. Nothing lives only in
+//! memory: a sweep over the open rows re-drives a call whose process died (at-least-once; nested executions
+//! are started under a name derived from the token, so a re-driven start finds the child it already
+//! started), watches `.sync` children until they close, and stops the children of `.sync` tasks that
+//! were cancelled (the parent was stopped, failed elsewhere or timed out).
+
+pub mod http;
+pub mod lambda;
+pub mod mocks;
+pub mod nested;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use super::Executor;
+use crate::error::ApiError;
+use crate::store::{ActivityTaskRecord, IntegrationTaskQuery, TaskReport, TaskStatus};
+
+/// The `workerName` the runner claims integration tasks under.
+const WORKER: &str = "sfn-integrations";
+/// How often the open integration tasks are looked over when nothing wakes the runner.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// The least time between two sweeps (a burst of wake-ups makes one sweep).
+const SWEEP_SPACING: Duration = Duration::from_millis(50);
+/// A claimed task whose call left no trace for this long is driven again (its process died mid-call).
+const REDRIVE_AFTER: chrono::Duration = chrono::Duration::seconds(10);
+/// An HTTP call may take 60 s: only a claim older than that (and a margin) is surely dead.
+const REDRIVE_HTTP_AFTER: chrono::Duration = chrono::Duration::seconds(75);
+/// How long after a `.sync` task was cancelled its child is still looked at to be stopped.
+const STOP_CHILDREN_WITHIN: chrono::Duration = chrono::Duration::minutes(10);
+/// The most tasks one sweep looks at.
+const SWEEP_LIMIT: usize = 1000;
+
+/// StartExecution as the operations do it (names, ARNs, input, quota, versions and aliases): the one thing
+/// nested executions need from outside the executor. Set by `app` with [`Executor::set_execution_starter`].
+#[async_trait]
+pub trait ExecutionStarter: Send + Sync {
+    async fn start_child(&self, start: ChildStart) -> Result<ChildStarted, ApiError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildStart {
+    pub state_machine_arn: String,
+    pub name: String,
+    pub input: String,
+    pub trace_header: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildStarted {
+    pub execution_arn: String,
+    pub start_date: DateTime<Utc>,
+}
+
+/// The runner's memory of this process: the integration starter and the tasks it is calling right now.
+#[derive(Default)]
+pub(super) struct Integrations {
+    starter: OnceLock<Weak<dyn ExecutionStarter>>,
+    http_settings: OnceLock<Arc<http::HttpSettings>>,
+    lambda_endpoint: OnceLock<String>,
+    pub(super) mocks: OnceLock<Arc<mocks::MockConfig>>,
+    http: http::HttpClient,
+    in_flight: Mutex<HashSet<i64>>,
+}
+
+/// Takes a task id off the in-flight set when its call ends, however it ends.
+struct InFlight<'a>(&'a Integrations, i64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.lock().remove(&self.1);
+    }
+}
+
+impl Integrations {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<i64>> {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks the task as being called by this process; `None` when it already is.
+    fn begin(&self, id: i64) -> Option<InFlight<'_>> {
+        self.lock().insert(id).then_some(InFlight(self, id))
+    }
+}
+
+/// What the runner does with one integration task (one module per integration).
+enum Resource {
+    Nested(nested::Pattern),
+    /// The HTTP Task; `true` for `.waitForTaskToken`.
+    Http(bool),
+    Lambda(lambda::Form),
+}
+
+/// The task row of an integration: its "activity" (the resource the runner claims by) and its input. A
+/// Lambda function ARN is stored under one resource, with the function's name beside its payload.
+pub(super) fn task_row(resource: &str, parameters: &str) -> (String, String) {
+    if crate::asl::engine::is_lambda_function(resource) {
+        let payload: serde_json::Value =
+            serde_json::from_str(parameters).unwrap_or(serde_json::Value::Null);
+        let input = serde_json::json!({"FunctionName": resource, "Payload": payload});
+        return (lambda::FUNCTION_RESOURCE.to_string(), input.to_string());
+    }
+    (resource.to_string(), parameters.to_string())
+}
+
+const HTTP_RESOURCES: [&str; 2] = [
+    "arn:aws:states:::http:invoke",
+    "arn:aws:states:::http:invoke.waitForTaskToken",
+];
+
+fn resource(arn: &str) -> Option<Resource> {
+    if let Some(i) = HTTP_RESOURCES.iter().position(|r| *r == arn) {
+        return Some(Resource::Http(i == 1));
+    }
+    if let Some(form) = lambda::Form::of(arn) {
+        return Some(Resource::Lambda(form));
+    }
+    nested::Pattern::of(arn).map(Resource::Nested)
+}
+
+impl Executor {
+    /// Lets nested executions start children through the operations (`app` calls this once).
+    pub fn set_execution_starter(&self, starter: Weak<dyn ExecutionStarter>) {
+        let _ = self.integrations.starter.set(starter);
+    }
+
+    /// Where HTTP tasks may go and with which credentials (`app` calls this once; default: nowhere).
+    pub fn set_http_settings(&self, settings: http::HttpSettings) {
+        let _ = self.integrations.http_settings.set(Arc::new(settings));
+    }
+
+    /// The mocked responses of `--mock-config` (`app` calls this once).
+    pub fn set_mock_config(&self, config: mocks::MockConfig) {
+        let _ = self.integrations.mocks.set(Arc::new(config));
+    }
+
+    /// Whether `--mock-config` has this test case for this state machine (StartExecution with
+    /// `stateMachineArn#TestCase`).
+    pub fn has_mock_test_case(&self, state_machine: &str, test_case: &str) -> bool {
+        self.integrations
+            .mocks
+            .get()
+            .is_some_and(|m| m.has_test_case(state_machine, test_case))
+    }
+
+    /// Where Lambda's Invoke API is served (`--lambda-endpoint`); without it Lambda tasks fail.
+    pub fn set_lambda_endpoint(&self, endpoint: String) {
+        let _ = self.integrations.lambda_endpoint.set(endpoint);
+    }
+
+    fn starter(&self) -> Option<Arc<dyn ExecutionStarter>> {
+        self.integrations.starter.get().and_then(Weak::upgrade)
+    }
+
+    /// The runner loop of this process (started with the executor pool).
+    pub(super) async fn run_integrations(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let mut last_full: Option<tokio::time::Instant> = None;
+        // Whether the last sweep found integration work to watch: only then does a closed execution
+        // (thousands a second under load) make the runner look again before its next second.
+        let mut watching = true;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let (claims, sweep, closed) = self.wakeups.integration_reasons();
+            let full = last_full.is_none_or(|t| t.elapsed() >= SWEEP_INTERVAL);
+            if full || claims {
+                self.claim_integration_tasks().await;
+            }
+            if full || sweep || (closed && watching) {
+                if full {
+                    last_full = Some(tokio::time::Instant::now());
+                }
+                match self.sweep_integration_tasks().await {
+                    Ok(found) => watching = found,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "integration sweep failed; retried at the next one")
+                    }
+                }
+            }
+            let next_full = last_full.map_or(SWEEP_INTERVAL, |t| {
+                SWEEP_INTERVAL.saturating_sub(t.elapsed())
+            });
+            tokio::select! {
+                _ = self.wakeups.integrations() => {
+                    // A burst of wake-ups makes one look.
+                    tokio::time::sleep(SWEEP_SPACING).await;
+                }
+                _ = tokio::time::sleep(next_full) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// Claims every queued integration task and calls each in its own task.
+    async fn claim_integration_tasks(self: &Arc<Self>) {
+        let resources = nested::Pattern::RESOURCES
+            .into_iter()
+            .chain(HTTP_RESOURCES)
+            .chain(lambda::Form::RESOURCES);
+        for arn in resources {
+            loop {
+                let now = self.clock.now();
+                let claimed = match self
+                    .control
+                    .activity_task_claim(arn, Some(WORKER), now)
+                    .await
+                {
+                    Ok(Some(task)) => task,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, resource = arn, "claiming integration tasks failed");
+                        break;
+                    }
+                };
+                self.wakeups.work_due();
+                let this = self.clone();
+                tokio::spawn(async move { this.drive(claimed).await });
+            }
+        }
+    }
+
+    /// Makes a claimed task's call and reports its outcome.
+    async fn drive(self: Arc<Self>, task: ActivityTaskRecord) {
+        let Some(_in_flight) = self.integrations.begin(task.id) else {
+            return;
+        };
+        match resource(&task.activity_arn) {
+            Some(Resource::Nested(pattern)) => self.start_child(&task, pattern).await,
+            Some(Resource::Http(callback)) => self.call_http(&task, callback).await,
+            Some(Resource::Lambda(form)) => self.invoke_lambda(&task, form).await,
+            None => {
+                self.report(
+                    &task,
+                    TaskReport::Failure {
+                        error: Some("States.TaskFailed".into()),
+                        cause: Some(format!(
+                            "The resource '{}' is not supported by this service.",
+                            task.activity_arn
+                        )),
+                    },
+                )
+                .await
+            }
+        }
+    }
+
+    /// Looks over the open integration tasks (re-drives stale calls, watches `.sync` children) and the
+    /// recently cancelled ones (stops their `.sync` children).
+    /// Returns whether there was anything to watch.
+    async fn sweep_integration_tasks(self: &Arc<Self>) -> Result<bool, crate::store::Error> {
+        let open = self
+            .control
+            .integration_tasks(IntegrationTaskQuery {
+                closed_since: None,
+                limit: SWEEP_LIMIT,
+            })
+            .await?;
+        let now = self.clock.now();
+        let mut found = !open.is_empty();
+        for task in open {
+            if task.status != TaskStatus::Started || self.integrations.lock().contains(&task.id) {
+                continue;
+            }
+            match resource(&task.activity_arn) {
+                Some(Resource::Nested(pattern)) => self.watch_child(&task, pattern, now).await,
+                // At least once: a request-response call whose process died is made again. A callback's
+                // call is not (it may have reached the server, which holds the token): the task waits for
+                // its token, TimeoutSeconds or HeartbeatSeconds.
+                Some(
+                    Resource::Http(false)
+                    | Resource::Lambda(lambda::Form::Direct | lambda::Form::Invoke),
+                ) if task
+                    .started_at
+                    .is_none_or(|t| now - t >= REDRIVE_HTTP_AFTER) =>
+                {
+                    let this = self.clone();
+                    let task = task.clone();
+                    tokio::spawn(async move { this.drive(task).await });
+                }
+                _ => {}
+            }
+        }
+        let cancelled = self
+            .control
+            .integration_tasks(IntegrationTaskQuery {
+                closed_since: Some(now - STOP_CHILDREN_WITHIN),
+                limit: SWEEP_LIMIT,
+            })
+            .await?;
+        found |= !cancelled.is_empty();
+        for task in cancelled {
+            if let Some(Resource::Nested(pattern)) = resource(&task.activity_arn) {
+                if pattern.waits_for_child() {
+                    self.stop_orphan(&task).await;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Makes an HTTP Task's request; a callback task then waits for its token.
+    async fn call_http(&self, task: &ActivityTaskRecord, callback: bool) {
+        let parameters: serde_json::Value =
+            serde_json::from_str(&task.input).unwrap_or(serde_json::Value::Null);
+        let settings = self
+            .integrations
+            .http_settings
+            .get()
+            .cloned()
+            .unwrap_or_default();
+        let report = match self.integrations.http.invoke(&settings, &parameters).await {
+            Ok(result) if callback => TaskReport::Submitted {
+                output: result.to_string(),
+            },
+            Ok(result) => TaskReport::Success {
+                output: result.to_string(),
+            },
+            Err(f) => TaskReport::Failure {
+                error: Some(f.error),
+                cause: Some(f.cause),
+            },
+        };
+        self.report(task, report).await
+    }
+
+    /// Reports to the task's execution (through its token, like a worker); a task already closed (the
+    /// parent stopped, timed out, or another process reported first) is left as it is.
+    async fn report(&self, task: &ActivityTaskRecord, report: TaskReport) {
+        match self
+            .control
+            .activity_task_report(&task.token, report, self.clock.now())
+            .await
+        {
+            Ok(crate::store::TaskReportOutcome::Accepted) => self.wakeups.work_due(),
+            Ok(_) => {}
+            Err(e) => {
+                // The task stays STARTED: the sweep drives it again.
+                tracing::warn!(error = %e, task = task.id, "reporting an integration's outcome failed")
+            }
+        }
+    }
+}
+
+/// Whether a claimed task was claimed long enough ago that its call must have died with its process.
+fn stale(task: &ActivityTaskRecord, now: DateTime<Utc>) -> bool {
+    task.started_at.is_none_or(|t| now - t >= REDRIVE_AFTER)
+}

@@ -1,0 +1,418 @@
+//! The HTTP Task (`arn:aws:states:::http:invoke`) through the real server against a local HTTP server, on
+//! both backends: the request it sends, AWS's result shape, 4xx, 5xx with Retry, TimeoutSeconds, a refused
+//! host (no request sent), connections' credentials, and the callback pattern.
+
+mod common;
+mod integrations_support;
+
+use std::io::Write;
+use std::time::Duration;
+
+use common::{Backend, TestServer};
+use integrations_support::*;
+use serde_json::{json, Value};
+use sfn::api::pb;
+use sfn::api::pb::history_event::Details;
+
+const API_KEY_CONNECTION: &str =
+    "arn:aws:events:us-east-1:123456789012:connection/api/0b0e6c9a-0000-0000-0000-000000000001";
+const OAUTH_CONNECTION: &str =
+    "arn:aws:events:us-east-1:123456789012:connection/oauth/0b0e6c9a-0000-0000-0000-000000000003";
+const BASIC_CONNECTION: &str =
+    "arn:aws:events:us-east-1:123456789012:connection/basic/0b0e6c9a-0000-0000-0000-000000000002";
+
+fn http_task(parameters: Value, extra: Value) -> Value {
+    let mut task = json!({"Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+        "Parameters": parameters, "End": true});
+    if let (Some(t), Value::Object(extra)) = (task.as_object_mut(), extra) {
+        t.extend(extra);
+    }
+    json!({"StartAt": "Call", "States": {"Call": task}})
+}
+
+/// A server allowed to call `allowed` (and nothing else), with two connections configured.
+async fn server_allowing(backend: Backend, allowed: &str) -> (TestServer, tempfile::NamedTempFile) {
+    let mut connections = tempfile::NamedTempFile::new().unwrap();
+    write!(
+        connections,
+        "{}",
+        json!({"Connections": [
+            {"ConnectionArn": API_KEY_CONNECTION, "AuthorizationType": "API_KEY",
+             "AuthParameters": {"ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "secret-key"},
+                                "InvocationHttpParameters": {"QueryStringParameters": [{"Key": "tenant", "Value": "t1"}]}}},
+            {"ConnectionArn": BASIC_CONNECTION, "AuthorizationType": "BASIC",
+             "AuthParameters": {"BasicAuthParameters": {"Username": "user", "Password": "pass"}}},
+            {"ConnectionArn": OAUTH_CONNECTION, "AuthorizationType": "OAUTH_CLIENT_CREDENTIALS",
+             "AuthParameters": {"OAuthParameters": {"AuthorizationEndpoint": format!("http://{allowed}/token"),
+                "HttpMethod": "POST", "ClientParameters": {"ClientID": "id", "ClientSecret": "secret"}}}}]})
+    )
+    .unwrap();
+    let path = connections.path().to_path_buf();
+    let allowed = allowed.to_string();
+    let server = TestServer::start_on(backend, move |args| {
+        args.integrations.http_allow = vec![allowed];
+        args.integrations.connections = Some(path);
+    })
+    .await;
+    (server, connections)
+}
+
+/// A GET with headers, query parameters and an API-key connection; a POST with a URL-encoded body and
+/// basic credentials: what the server receives, and the result and history AWS records.
+async fn requests_and_results_are_shaped_as_aws(backend: Backend) {
+    let api = TestHttpServer::start(|r, _| match r.path.as_str() {
+        "/token" => Answer::json(
+            200,
+            json!({"access_token": "tok-1", "token_type": "Bearer"}),
+        ),
+        _ => Answer::json(
+            200,
+            json!({"method": r.method, "path": r.path, "query": r.query}),
+        ),
+    })
+    .await;
+    let (mut server, _connections) = server_allowing(backend, &api.addr.to_string()).await;
+    let get = create_machine(
+        &mut server,
+        "get",
+        http_task(
+            json!({"ApiEndpoint.$": "States.Format('{}/orders/{}', $.base, $.id)", "Method": "GET",
+                   "Headers": {"x-trace": "abc"}, "QueryParameters": {"q": "a b", "tag": ["x", "y"]},
+                   "Authentication": {"ConnectionArn": API_KEY_CONNECTION}}),
+            json!({"ResultSelector": {"body.$": "$.ResponseBody", "code.$": "$.StatusCode", "text.$": "$.StatusText",
+                                      "type.$": "$.Headers.content-type"}}),
+        ),
+    )
+    .await;
+    let execution = start(
+        &mut server,
+        &get,
+        json!({"base": format!("http://{}", api.addr), "id": 7}),
+    )
+    .await;
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(
+        status(&d),
+        "SUCCEEDED",
+        "{:?}",
+        history(&mut server, &execution).await
+    );
+    assert_eq!(
+        json_of(&d.output.unwrap()),
+        json!({"body": {"method": "GET", "path": "/orders/7", "query": "q=a+b&tag=x&tag=y&tenant=t1"},
+               "code": 200, "text": "OK", "type": ["application/json"]})
+    );
+    let sent = &api.received()[0];
+    assert_eq!(sent.header("x-trace"), Some("abc"));
+    assert_eq!(sent.header("x-api-key"), Some("secret-key"));
+    assert_eq!(
+        sent.header("user-agent"),
+        Some("Amazon|StepFunctions|HttpInvoke|us-east-1")
+    );
+    let events = history(&mut server, &execution).await;
+    let types: Vec<String> = events.iter().map(type_name).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let Some(Details::TaskScheduledEventDetails(s)) = &events[2].details else {
+        panic!("TaskScheduled details");
+    };
+    assert_eq!(
+        (s.resource_type.as_str(), s.resource.as_str()),
+        ("http", "invoke")
+    );
+    let Some(Details::TaskSucceededEventDetails(ok)) = &events[4].details else {
+        panic!("TaskSucceeded details");
+    };
+    let result = json_of(ok.output.as_deref().unwrap());
+    let keys: Vec<&str> = result
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["Headers", "ResponseBody", "StatusCode", "StatusText"]
+    );
+
+    let post = create_machine(
+        &mut server,
+        "post",
+        http_task(
+            json!({"ApiEndpoint": api.url("/form"), "Method": "POST",
+                   "RequestBody": {"items": ["a", "b"], "name": "n"},
+                   "Transform": {"RequestBodyEncoding": "URL_ENCODED",
+                                 "RequestEncodingOptions": {"ArrayFormat": "BRACKETS"}},
+                   "Authentication": {"ConnectionArn": BASIC_CONNECTION}}),
+            json!({}),
+        ),
+    )
+    .await;
+    let execution = start(&mut server, &post, json!({})).await;
+    assert_eq!(
+        status(&wait_closed(&mut server, &execution).await),
+        "SUCCEEDED"
+    );
+    let sent = &api.received()[1];
+    assert_eq!(sent.method, "POST");
+    assert_eq!(sent.body, "items%5B%5D=a&items%5B%5D=b&name=n");
+    assert_eq!(
+        sent.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(sent.header("authorization"), Some("Basic dXNlcjpwYXNz"));
+
+    // A connection that is not configured adds nothing; a JSON body is sent as JSON.
+    let unconfigured = create_machine(
+        &mut server,
+        "unconfigured",
+        http_task(
+            json!({"ApiEndpoint": api.url("/json"), "Method": "PUT", "RequestBody": {"k": [1, 2]},
+                   "Authentication": {"ConnectionArn": "arn:aws:events:us-east-1:123456789012:connection/none/x"}}),
+            json!({}),
+        ),
+    )
+    .await;
+    let execution = start(&mut server, &unconfigured, json!({})).await;
+    assert_eq!(
+        status(&wait_closed(&mut server, &execution).await),
+        "SUCCEEDED"
+    );
+    let sent = &api.received()[2];
+    assert_eq!(sent.body, r#"{"k":[1,2]}"#);
+    assert_eq!(sent.header("content-type"), Some("application/json"));
+    assert_eq!(sent.header("authorization"), None);
+    assert_eq!(sent.header("x-api-key"), None);
+
+    // OAuth client credentials: a token from the connection's endpoint, then the call with it.
+    let oauth = create_machine(
+        &mut server,
+        "oauth",
+        http_task(
+            json!({"ApiEndpoint": api.url("/secured"), "Method": "GET",
+                   "Authentication": {"ConnectionArn": OAUTH_CONNECTION}}),
+            json!({}),
+        ),
+    )
+    .await;
+    let execution = start(&mut server, &oauth, json!({})).await;
+    assert_eq!(
+        status(&wait_closed(&mut server, &execution).await),
+        "SUCCEEDED"
+    );
+    let received = api.received();
+    let token_request = &received[3];
+    assert_eq!(token_request.path, "/token");
+    assert_eq!(token_request.body, "grant_type=client_credentials");
+    assert_eq!(
+        token_request.header("authorization"),
+        Some("Basic aWQ6c2VjcmV0")
+    );
+    assert_eq!(received[4].path, "/secured");
+    assert_eq!(received[4].header("authorization"), Some("Bearer tok-1"));
+}
+
+/// 404 is `States.Http.StatusCode.404` (caught); 503 twice then 200 succeeds through Retry; a response slower
+/// than TimeoutSeconds is `States.Timeout`.
+async fn status_codes_retries_and_timeouts(backend: Backend) {
+    let flaky_calls = std::sync::atomic::AtomicUsize::new(0);
+    let api = TestHttpServer::start(move |r, _| match r.path.as_str() {
+        "/missing" => Answer::json(404, json!({"message": "no such thing"})),
+        "/flaky" if flaky_calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 => {
+            Answer::json(503, json!({"message": "busy"}))
+        }
+        "/slow" => Answer {
+            delay: Duration::from_secs(4),
+            ..Answer::json(200, json!({}))
+        },
+        _ => Answer {
+            status: 200,
+            headers: vec![],
+            body: "plain text".into(),
+            delay: Duration::ZERO,
+        },
+    })
+    .await;
+    let (mut server, _connections) = server_allowing(backend, &api.addr.to_string()).await;
+    let missing = create_machine(
+        &mut server,
+        "missing",
+        json!({"StartAt": "Call", "States": {
+            "Call": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+                     "Parameters": {"ApiEndpoint": api.url("/missing"), "Method": "GET"},
+                     "Catch": [{"ErrorEquals": ["States.Http.StatusCode.404"], "Next": "Caught"}], "End": true},
+            "Caught": {"Type": "Pass", "End": true}}}),
+    )
+    .await;
+    let execution = start(&mut server, &missing, json!({})).await;
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(status(&d), "SUCCEEDED");
+    let caught = json_of(&d.output.unwrap());
+    assert_eq!(caught["Error"], json!("States.Http.StatusCode.404"));
+    let cause = json_of(caught["Cause"].as_str().unwrap());
+    assert_eq!(cause["StatusCode"], json!(404));
+    assert_eq!(cause["ResponseBody"], json!({"message": "no such thing"}));
+
+    let flaky = create_machine(
+        &mut server,
+        "flaky",
+        http_task(
+            json!({"ApiEndpoint": api.url("/flaky"), "Method": "GET"}),
+            json!({"Retry": [{"ErrorEquals": ["States.Http.StatusCode.503"], "IntervalSeconds": 1, "BackoffRate": 1}]}),
+        ),
+    )
+    .await;
+    let execution = start(&mut server, &flaky, json!({})).await;
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(status(&d), "SUCCEEDED");
+    // A body that is not JSON stays a string.
+    assert_eq!(
+        json_of(&d.output.unwrap())["ResponseBody"],
+        json!("plain text")
+    );
+    let types: Vec<String> = history(&mut server, &execution)
+        .await
+        .iter()
+        .map(type_name)
+        .collect();
+    assert_eq!(types.iter().filter(|t| *t == "TaskScheduled").count(), 3);
+    assert_eq!(types.iter().filter(|t| *t == "TaskFailed").count(), 2);
+
+    let slow = create_machine(
+        &mut server,
+        "slow",
+        http_task(
+            json!({"ApiEndpoint": api.url("/slow"), "Method": "GET"}),
+            json!({"TimeoutSeconds": 1}),
+        ),
+    )
+    .await;
+    let execution = start(&mut server, &slow, json!({})).await;
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(status(&d), "FAILED");
+    let events = history(&mut server, &execution).await;
+    let timed_out = &events[events.len() - 2];
+    assert_eq!(type_name(timed_out), "TaskTimedOut");
+    assert_eq!(
+        failure(&mut server, &execution).await,
+        (Some("States.Timeout".into()), None)
+    );
+}
+
+/// A host that is not allowed is refused before anything is sent: a `States.Permissions` task failure
+/// that says which flag allows it. With no `--http-allow` at all, nothing may be called.
+async fn refused_hosts_get_no_request(backend: Backend) {
+    let api = TestHttpServer::start(|_, _| Answer::json(200, json!({}))).await;
+    // Allowed: another port of the same host only.
+    let (mut server, _connections) = server_allowing(backend, "127.0.0.1:1").await;
+    for (name, endpoint) in [
+        ("other_port", api.url("/x")),
+        (
+            "metadata",
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+        ),
+    ] {
+        let machine = create_machine(
+            &mut server,
+            name,
+            http_task(json!({"ApiEndpoint": endpoint, "Method": "GET"}), json!({})),
+        )
+        .await;
+        let execution = start(&mut server, &machine, json!({})).await;
+        let d = wait_closed(&mut server, &execution).await;
+        assert_eq!(status(&d), "FAILED");
+        let (error, cause) = failure(&mut server, &execution).await;
+        assert_eq!(error.as_deref(), Some("States.Permissions"));
+        assert!(cause.unwrap().contains("--http-allow"));
+    }
+    assert!(api.received().is_empty(), "no request was sent");
+}
+
+/// `http:invoke.waitForTaskToken`: the request carries `$$.Task.Token`, the task waits for it
+/// (SendTaskFailure here); HeartbeatSeconds without heartbeats times it out.
+async fn callback_waits_for_the_token(backend: Backend) {
+    let api = TestHttpServer::start(|_, _| Answer::json(202, json!({"queued": true}))).await;
+    let (mut server, _connections) = server_allowing(backend, &api.addr.to_string()).await;
+    let definition = |heartbeat: u64| {
+        json!({"StartAt": "Call", "States": {"Call": {"Type": "Task",
+            "Resource": "arn:aws:states:::http:invoke.waitForTaskToken",
+            "Parameters": {"ApiEndpoint": api.url("/jobs"), "Method": "POST",
+                           "RequestBody": {"token.$": "$$.Task.Token"}},
+            "HeartbeatSeconds": heartbeat, "End": true}}})
+    };
+    let machine = create_machine(&mut server, "callback", definition(30)).await;
+    let execution = start(&mut server, &machine, json!({})).await;
+    wait_for_type(&mut server, &execution, "TaskSubmitted").await;
+    let events = history(&mut server, &execution).await;
+    let Some(Details::TaskSubmittedEventDetails(submitted)) = &events[4].details else {
+        panic!("TaskSubmitted details");
+    };
+    assert_eq!(
+        json_of(submitted.output.as_deref().unwrap())["StatusCode"],
+        json!(202)
+    );
+    let token = json_of(&api.received()[0].body)["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    server
+        .client
+        .send_task_failure(pb::SendTaskFailureRequest {
+            task_token: token,
+            error: Some("Job.Failed".into()),
+            cause: Some("it broke".into()),
+        })
+        .await
+        .expect("failure accepted");
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(status(&d), "FAILED");
+    assert_eq!(
+        failure(&mut server, &execution).await,
+        (Some("Job.Failed".into()), Some("it broke".into()))
+    );
+    assert_eq!(
+        type_name(&history(&mut server, &execution).await[5]),
+        "TaskFailed"
+    );
+
+    let machine = create_machine(&mut server, "no_heartbeat", definition(1)).await;
+    let execution = start(&mut server, &machine, json!({})).await;
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(status(&d), "FAILED");
+    assert_eq!(
+        failure(&mut server, &execution).await,
+        (Some("States.Timeout".into()), None)
+    );
+    let types: Vec<String> = history(&mut server, &execution)
+        .await
+        .iter()
+        .map(type_name)
+        .collect();
+    assert_eq!(
+        types[2..],
+        [
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskTimedOut",
+            "ExecutionFailed"
+        ]
+    );
+}
+
+on_both_backends!(
+    requests_and_results_are_shaped_as_aws,
+    status_codes_retries_and_timeouts,
+    refused_hosts_get_no_request,
+    callback_waits_for_the_token,
+);
