@@ -269,4 +269,15 @@ impl StepFunctions for StepFunctionsApi {
                 .await,
         )
     }
+
+    async fn validate_state_machine_definition(
+        &self,
+        req: Request<pb::ValidateStateMachineDefinitionRequest>,
+    ) -> Reply<pb::ValidateStateMachineDefinitionResponse> {
+        reply(
+            self.service
+                .validate_state_machine_definition(req.into_inner().into())
+                .await,
+        )
+    }
 }

@@ -15,7 +15,7 @@ use super::shapes::{
 use super::Service;
 use super::{execution_does_not_exist, state_machine_deleting, state_machine_does_not_exist};
 use crate::domain::arn::{check_arn, ResourceType};
-use crate::domain::enums::AwsEnum;
+use crate::domain::enums::{AwsEnum, EnumValue};
 use crate::domain::names::validate_name;
 use crate::domain::pagination::{
     decode_optional, encode_token, finish_page, page_size, MAX_EXECUTIONS_TOKEN_LEN, MAX_TOKEN_LEN,
@@ -210,6 +210,13 @@ impl Service {
             "stateMachineArn",
             &[ResourceType::StateMachine],
         )?;
+        if req.status_filter == Some(EnumValue::Unknown("PENDING_REDRIVE".into())) {
+            // AWS: PENDING_REDRIVE filters a Map Run's children (mapRunArn), never a state machine's.
+            return Err(ApiError::new(
+                ErrorKind::ValidationException,
+                "The statusFilter PENDING_REDRIVE can only be used with a mapRunArn",
+            ));
+        }
         let status = req
             .status_filter
             .map(|status| status.check("statusFilter"))

@@ -9,6 +9,7 @@ mod quotas;
 pub mod shapes;
 mod state_machines;
 mod tags;
+mod validation;
 
 pub use quotas::Quotas;
 pub use shapes::*;

@@ -1,4 +1,4 @@
-//! The requests and responses of the 22 operations, in plain Rust: members are the snake_case of AWS's
+//! The requests and responses of the operations, in plain Rust: members are the snake_case of AWS's
 //! member names, dates are UTC instants, enums are AWS's. Each door (gRPC in `api`, later AWS JSON)
 //! converts its own wire form to and from these, so the operations know no wire format.
 //!
@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::asl::HistoryEvent;
 use crate::domain::enums::{
     EnumValue, ExecutionStatus, LogLevel, StateMachineStatus, StateMachineType,
+    ValidationResultCode, ValidationSeverity,
 };
 pub use crate::domain::tags::Tag;
 
@@ -372,4 +373,34 @@ pub struct ListTagsForResourceRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListTagsForResourceResponse {
     pub tags: Vec<Tag>,
+}
+
+// Definition validation.
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ValidateStateMachineDefinitionRequest {
+    pub definition: String,
+    /// Absent: STANDARD.
+    pub r#type: Option<EnumValue<StateMachineType>>,
+    /// Absent: ERROR (errors only); WARNING reports warnings too.
+    pub severity: Option<EnumValue<ValidationSeverity>>,
+    /// 0 (absent) means 100; out of range is the operation's ValidationException.
+    pub max_results: i32,
+}
+
+/// ValidateStateMachineDefinitionDiagnostic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidateStateMachineDefinitionDiagnostic {
+    pub severity: ValidationSeverity,
+    pub code: String,
+    pub message: String,
+    /// A JSON pointer into the definition; absent when the problem is not about one place.
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidateStateMachineDefinitionResponse {
+    pub result: ValidationResultCode,
+    pub diagnostics: Vec<ValidateStateMachineDefinitionDiagnostic>,
+    pub truncated: bool,
 }
