@@ -372,6 +372,9 @@ impl From<ops::DescribeStateMachineResponse> for pb::DescribeStateMachineRespons
             creation_date: date(resp.creation_date),
             logging_configuration: Some(resp.logging_configuration.into()),
             tracing_configuration: Some(resp.tracing_configuration.into()),
+            revision_id: resp.revision_id,
+            description: resp.description,
+            label: resp.label,
         }
     }
 }
@@ -392,6 +395,7 @@ impl From<ops::UpdateStateMachineResponse> for pb::UpdateStateMachineResponse {
     fn from(resp: ops::UpdateStateMachineResponse) -> Self {
         pb::UpdateStateMachineResponse {
             update_date: date(resp.update_date),
+            revision_id: resp.revision_id,
         }
     }
 }
@@ -458,6 +462,8 @@ impl From<ops::DescribeExecutionResponse> for pb::DescribeExecutionResponse {
             output: resp.output,
             output_details: resp.output_details.map(Into::into),
             trace_header: resp.trace_header,
+            error: resp.error,
+            cause: resp.cause,
         }
     }
 }
@@ -517,6 +523,8 @@ impl From<ops::DescribeStateMachineForExecutionResponse>
             update_date: date(resp.update_date),
             logging_configuration: Some(resp.logging_configuration.into()),
             tracing_configuration: Some(resp.tracing_configuration.into()),
+            revision_id: resp.revision_id,
+            label: resp.label,
         }
     }
 }

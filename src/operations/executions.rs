@@ -185,6 +185,10 @@ impl Service {
         let output = execution
             .output
             .filter(|_| execution.status == ExecutionStatus::Succeeded);
+        // AWS: error and cause only when the execution failed (not for a timeout or an abort).
+        let failed = execution.status == ExecutionStatus::Failed;
+        let error = execution.error.filter(|_| failed);
+        let cause = execution.cause.filter(|_| failed);
         Ok(DescribeExecutionResponse {
             execution_arn: execution.arn,
             state_machine_arn: execution.state_machine_arn,
@@ -197,6 +201,8 @@ impl Service {
             output_details: output.as_ref().and_then(|_| included()),
             output,
             trace_header: execution.trace_header,
+            error,
+            cause,
         })
     }
 
@@ -316,6 +322,8 @@ impl Service {
             update_date: version.update_date,
             logging_configuration: logging_configuration(&version.logging_configuration)?,
             tracing_configuration: tracing_configuration(&version.tracing_configuration)?,
+            revision_id: version.revision_id,
+            label: None,
         })
     }
 

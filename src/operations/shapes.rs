@@ -185,6 +185,12 @@ pub struct DescribeStateMachineResponse {
     pub creation_date: DateTime<Utc>,
     pub logging_configuration: LoggingConfiguration,
     pub tracing_configuration: TracingConfiguration,
+    /// Absent for the revision CreateStateMachine made.
+    pub revision_id: Option<String>,
+    /// A version's description (absent for a state machine).
+    pub description: Option<String>,
+    /// A Distributed Map's label (never set: no Map Runs here).
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -199,6 +205,7 @@ pub struct UpdateStateMachineRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateStateMachineResponse {
     pub update_date: DateTime<Utc>,
+    pub revision_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -270,6 +277,9 @@ pub struct DescribeExecutionResponse {
     pub output: Option<String>,
     pub output_details: Option<CloudWatchEventsExecutionDataDetails>,
     pub trace_header: Option<String>,
+    /// Only for a FAILED execution whose failure carried them.
+    pub error: Option<String>,
+    pub cause: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -324,6 +334,9 @@ pub struct DescribeStateMachineForExecutionResponse {
     pub update_date: DateTime<Utc>,
     pub logging_configuration: LoggingConfiguration,
     pub tracing_configuration: TracingConfiguration,
+    /// The revision the execution ran (absent for the revision CreateStateMachine made).
+    pub revision_id: Option<String>,
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -113,6 +113,9 @@ impl Service {
             creation_date: machine.creation_date,
             logging_configuration: logging_configuration(&machine.version.logging_configuration)?,
             tracing_configuration: tracing_configuration(&machine.version.tracing_configuration)?,
+            revision_id: machine.version.revision_id,
+            description: None,
+            label: None,
         })
     }
 
@@ -159,10 +162,12 @@ impl Service {
             logging_configuration: logging,
             tracing_configuration: tracing,
             update_date: self.clock.now(),
+            revision_id: uuid::Uuid::new_v4().to_string(),
         };
         match self.store.state_machine_update(change).await? {
             UpdateOutcome::Updated(version) => Ok(UpdateStateMachineResponse {
                 update_date: version.update_date,
+                revision_id: version.revision_id,
             }),
             UpdateOutcome::NotFound => Err(state_machine_does_not_exist(&arn)),
             UpdateOutcome::Deleting => Err(state_machine_deleting(&arn)),

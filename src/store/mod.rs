@@ -140,6 +140,8 @@ pub struct VersionRecord {
     /// JSON text of the tracing configuration (AWS member names).
     pub tracing_configuration: String,
     pub update_date: DateTime<Utc>,
+    /// AWS's revisionId: `None` for the revision CreateStateMachine made.
+    pub revision_id: Option<String>,
 }
 
 /// A state machine with its current version.
@@ -179,6 +181,8 @@ pub struct StateMachineChange {
     pub logging_configuration: Option<String>,
     pub tracing_configuration: Option<String>,
     pub update_date: DateTime<Utc>,
+    /// The revisionId of the new revision, kept only when the change changes something.
+    pub revision_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use super::*;
 /// A state machine joined with its current version (columns as [`state_machine`] reads them).
 pub(crate) const STATE_MACHINE_SELECT: &str = "SELECT sm.id, sm.arn, sm.name, sm.type, sm.status, sm.creation_date, \
      v.id AS version_id, v.definition, v.role_arn, v.logging_configuration, v.tracing_configuration, \
-     v.update_date \
+     v.update_date, v.revision_id \
      FROM state_machines sm JOIN state_machine_versions v ON v.id = sm.current_version_id";
 
 /// An execution joined with its state machine (columns as [`execution`] reads them).
@@ -33,6 +33,7 @@ pub(crate) fn version(row: &impl Columns, id_column: &str) -> Result<VersionReco
         logging_configuration: row.text("logging_configuration")?,
         tracing_configuration: row.text("tracing_configuration")?,
         update_date: row.time("update_date")?,
+        revision_id: row.text_opt("revision_id")?,
     })
 }
 
@@ -160,14 +161,38 @@ pub(crate) fn created_state_machine(
             logging_configuration: new.logging_configuration,
             tracing_configuration: new.tracing_configuration,
             update_date: new.creation_date,
+            revision_id: None,
         },
     }
 }
 
-/// The next version: the current one with the change's members (its id is set by the insert).
+/// The next version: the current one with the change's members (its id is set by the insert). A change
+/// that changes nothing keeps the current revisionId.
 pub(crate) fn changed_version(current: VersionRecord, change: StateMachineChange) -> VersionRecord {
+    let unchanged = change
+        .definition
+        .as_ref()
+        .is_none_or(|d| *d == current.definition)
+        && change
+            .role_arn
+            .as_ref()
+            .is_none_or(|r| *r == current.role_arn)
+        && change
+            .logging_configuration
+            .as_ref()
+            .is_none_or(|l| *l == current.logging_configuration)
+        && change
+            .tracing_configuration
+            .as_ref()
+            .is_none_or(|t| *t == current.tracing_configuration);
+    let revision_id = if unchanged {
+        current.revision_id
+    } else {
+        Some(change.revision_id)
+    };
     VersionRecord {
         id: 0,
+        revision_id,
         definition: change.definition.unwrap_or(current.definition),
         role_arn: change.role_arn.unwrap_or(current.role_arn),
         logging_configuration: change

@@ -85,8 +85,8 @@ macro_rules! same_sql {
             ) -> $crate::store::Result<()> {
                 version.id = sqlx::query_scalar(
                     "INSERT INTO state_machine_versions (state_machine_id, definition, role_arn, \
-                     logging_configuration, tracing_configuration, update_date) \
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                     logging_configuration, tracing_configuration, update_date, revision_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 )
                 .bind(state_machine_id)
                 .bind(&version.definition)
@@ -94,6 +94,7 @@ macro_rules! same_sql {
                 .bind(&version.logging_configuration)
                 .bind(&version.tracing_configuration)
                 .bind($crate::store::rows::Time(version.update_date))
+                .bind(&version.revision_id)
                 .fetch_one(&mut **tx)
                 .await?;
                 sqlx::query("UPDATE state_machines SET current_version_id = $2 WHERE id = $1")
@@ -385,7 +386,7 @@ macro_rules! same_sql {
             ) -> $crate::store::Result<Option<$crate::store::VersionRecord>> {
                 let row = sqlx::query(
                     "SELECT id, definition, role_arn, logging_configuration, tracing_configuration, \
-                     update_date FROM state_machine_versions WHERE id = $1",
+                     update_date, revision_id FROM state_machine_versions WHERE id = $1",
                 )
                 .bind(version_id)
                 .fetch_optional(&self.$reads)
