@@ -258,6 +258,9 @@ to_pb_via_from!(
     UntagResourceResponse,
     ListTagsForResourceResponse,
     ValidateStateMachineDefinitionResponse,
+    PublishStateMachineVersionResponse,
+    ListStateMachineVersionsResponse,
+    DeleteStateMachineVersionResponse,
 );
 
 /// Requests and responses whose members carry over one for one (same names, same types).
@@ -345,6 +348,8 @@ impl From<pb::CreateStateMachineRequest> for ops::CreateStateMachineRequest {
             logging_configuration: req.logging_configuration.map(Into::into),
             tags: tags_from_pb(req.tags),
             tracing_configuration: req.tracing_configuration.map(Into::into),
+            publish: req.publish,
+            version_description: req.version_description,
         }
     }
 }
@@ -354,6 +359,7 @@ impl From<ops::CreateStateMachineResponse> for pb::CreateStateMachineResponse {
         pb::CreateStateMachineResponse {
             state_machine_arn: resp.state_machine_arn,
             creation_date: date(resp.creation_date),
+            state_machine_version_arn: resp.state_machine_version_arn,
         }
     }
 }
@@ -387,6 +393,8 @@ impl From<pb::UpdateStateMachineRequest> for ops::UpdateStateMachineRequest {
             role_arn: req.role_arn,
             logging_configuration: req.logging_configuration.map(Into::into),
             tracing_configuration: req.tracing_configuration.map(Into::into),
+            publish: req.publish,
+            version_description: req.version_description,
         }
     }
 }
@@ -396,6 +404,7 @@ impl From<ops::UpdateStateMachineResponse> for pb::UpdateStateMachineResponse {
         pb::UpdateStateMachineResponse {
             update_date: date(resp.update_date),
             revision_id: resp.revision_id,
+            state_machine_version_arn: resp.state_machine_version_arn,
         }
     }
 }
@@ -571,6 +580,44 @@ impl From<ops::ListTagsForResourceResponse> for pb::ListTagsForResourceResponse 
         }
     }
 }
+
+// Versions.
+
+same_members!(pb::PublishStateMachineVersionRequest => ops {
+    state_machine_arn, revision_id, description
+});
+
+impl From<ops::PublishStateMachineVersionResponse> for pb::PublishStateMachineVersionResponse {
+    fn from(resp: ops::PublishStateMachineVersionResponse) -> Self {
+        pb::PublishStateMachineVersionResponse {
+            creation_date: date(resp.creation_date),
+            state_machine_version_arn: resp.state_machine_version_arn,
+        }
+    }
+}
+
+same_members!(pb::ListStateMachineVersionsRequest => ops {
+    state_machine_arn, max_results, next_token
+});
+
+impl From<ops::ListStateMachineVersionsResponse> for pb::ListStateMachineVersionsResponse {
+    fn from(resp: ops::ListStateMachineVersionsResponse) -> Self {
+        pb::ListStateMachineVersionsResponse {
+            state_machine_versions: resp
+                .state_machine_versions
+                .into_iter()
+                .map(|v| pb::StateMachineVersionListItem {
+                    state_machine_version_arn: v.state_machine_version_arn,
+                    creation_date: date(v.creation_date),
+                })
+                .collect(),
+            next_token: resp.next_token,
+        }
+    }
+}
+
+same_members!(pb::DeleteStateMachineVersionRequest => ops { state_machine_version_arn });
+same_members!(ops::DeleteStateMachineVersionResponse => pb {});
 
 // Definition validation.
 

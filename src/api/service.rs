@@ -280,4 +280,37 @@ impl StepFunctions for StepFunctionsApi {
                 .await,
         )
     }
+
+    async fn publish_state_machine_version(
+        &self,
+        req: Request<pb::PublishStateMachineVersionRequest>,
+    ) -> Reply<pb::PublishStateMachineVersionResponse> {
+        reply(
+            self.service
+                .publish_state_machine_version(req.into_inner().into())
+                .await,
+        )
+    }
+
+    async fn list_state_machine_versions(
+        &self,
+        req: Request<pb::ListStateMachineVersionsRequest>,
+    ) -> Reply<pb::ListStateMachineVersionsResponse> {
+        reply(
+            self.service
+                .list_state_machine_versions(req.into_inner().into())
+                .await,
+        )
+    }
+
+    async fn delete_state_machine_version(
+        &self,
+        req: Request<pb::DeleteStateMachineVersionRequest>,
+    ) -> Reply<pb::DeleteStateMachineVersionResponse> {
+        reply(
+            self.service
+                .delete_state_machine_version(req.into_inner().into())
+                .await,
+        )
+    }
 }

@@ -10,6 +10,7 @@ pub mod shapes;
 mod state_machines;
 mod tags;
 mod validation;
+mod versions;
 
 pub use quotas::Quotas;
 pub use shapes::*;

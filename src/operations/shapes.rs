@@ -161,12 +161,18 @@ pub struct CreateStateMachineRequest {
     pub logging_configuration: Option<LoggingConfigurationInput>,
     pub tags: Vec<Tag>,
     pub tracing_configuration: Option<TracingConfiguration>,
+    /// Publish the created revision as version 1.
+    pub publish: bool,
+    /// Only with `publish`.
+    pub version_description: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateStateMachineResponse {
     pub state_machine_arn: String,
     pub creation_date: DateTime<Utc>,
+    /// With `publish`: the version published.
+    pub state_machine_version_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -200,12 +206,18 @@ pub struct UpdateStateMachineRequest {
     pub role_arn: Option<String>,
     pub logging_configuration: Option<LoggingConfigurationInput>,
     pub tracing_configuration: Option<TracingConfiguration>,
+    /// Publish the revision the update makes current.
+    pub publish: bool,
+    /// Only with `publish`.
+    pub version_description: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateStateMachineResponse {
     pub update_date: DateTime<Utc>,
     pub revision_id: Option<String>,
+    /// With `publish`: the version published (an existing one when the revision already had one).
+    pub state_machine_version_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -417,3 +429,47 @@ pub struct ValidateStateMachineDefinitionResponse {
     pub diagnostics: Vec<ValidateStateMachineDefinitionDiagnostic>,
     pub truncated: bool,
 }
+
+// Versions.
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PublishStateMachineVersionRequest {
+    pub state_machine_arn: String,
+    /// The revision expected to be current (`INITIAL`: the one CreateStateMachine made).
+    pub revision_id: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishStateMachineVersionResponse {
+    pub creation_date: DateTime<Utc>,
+    pub state_machine_version_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListStateMachineVersionsRequest {
+    pub state_machine_arn: String,
+    /// 0 (absent) means the default page size; out of range is the operation's ValidationException.
+    pub max_results: i32,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateMachineVersionListItem {
+    pub state_machine_version_arn: String,
+    pub creation_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListStateMachineVersionsResponse {
+    pub state_machine_versions: Vec<StateMachineVersionListItem>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeleteStateMachineVersionRequest {
+    pub state_machine_version_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeleteStateMachineVersionResponse {}

@@ -144,6 +144,50 @@ pub struct VersionRecord {
     pub revision_id: Option<String>,
 }
 
+/// A published version of a state machine: its number and the revision it froze.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedVersionRecord {
+    pub number: i64,
+    pub description: Option<String>,
+    pub creation_date: DateTime<Utc>,
+    pub revision: VersionRecord,
+}
+
+/// Which revision a publish expects to be current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpectedRevision {
+    /// Whatever is current.
+    Current,
+    /// The revision with this revisionId (`None`: the revision CreateStateMachine made).
+    Revision(Option<String>),
+}
+
+/// PublishStateMachineVersion, or the publish of Create/UpdateStateMachine.
+#[derive(Debug, Clone)]
+pub struct PublishVersion {
+    pub state_machine_id: i64,
+    pub expected: ExpectedRevision,
+    pub description: Option<String>,
+    pub creation_date: DateTime<Utc>,
+    /// How many versions a machine may have: past it the outcome is `LimitExceeded`.
+    pub quota: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// A new version, numbered after every number the machine gave before.
+    Published(PublishedVersionRecord),
+    /// The current revision was already published: that version, unchanged.
+    Existing(PublishedVersionRecord),
+    /// The current revision is not the expected one; this is its revisionId.
+    RevisionConflict {
+        current: Option<String>,
+    },
+    LimitExceeded,
+    NotFound,
+    Deleting,
+}
+
 /// A state machine with its current version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateMachineRecord {
@@ -414,6 +458,22 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Vec<StateMachineRecord>>;
     async fn state_machine_version(&self, version_id: i64) -> Result<Option<VersionRecord>>;
+    /// Publishes the current revision (in one transaction with the checks of [`PublishOutcome`]).
+    async fn version_publish(&self, publish: PublishVersion) -> Result<PublishOutcome>;
+    async fn version_get(
+        &self,
+        state_machine_id: i64,
+        number: i64,
+    ) -> Result<Option<PublishedVersionRecord>>;
+    /// A machine's versions, newest first, numbers below `before_number`, at most `limit`.
+    async fn version_list(
+        &self,
+        state_machine_id: i64,
+        before_number: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<PublishedVersionRecord>>;
+    /// Whether it existed.
+    async fn version_delete(&self, state_machine_id: i64, number: i64) -> Result<bool>;
 
     // --- activities ---
 
@@ -518,6 +578,31 @@ macro_rules! store_from_aggregates {
                 version_id: i64,
             ) -> Result<Option<VersionRecord>> {
                 <$backend>::state_machine_version(self, version_id).await
+            }
+
+            async fn version_publish(&self, publish: PublishVersion) -> Result<PublishOutcome> {
+                <$backend>::version_publish(self, publish).await
+            }
+
+            async fn version_get(
+                &self,
+                state_machine_id: i64,
+                number: i64,
+            ) -> Result<Option<PublishedVersionRecord>> {
+                <$backend>::version_get(self, state_machine_id, number).await
+            }
+
+            async fn version_list(
+                &self,
+                state_machine_id: i64,
+                before_number: Option<i64>,
+                limit: usize,
+            ) -> Result<Vec<PublishedVersionRecord>> {
+                <$backend>::version_list(self, state_machine_id, before_number, limit).await
+            }
+
+            async fn version_delete(&self, state_machine_id: i64, number: i64) -> Result<bool> {
+                <$backend>::version_delete(self, state_machine_id, number).await
             }
 
             async fn activity_create(&self, new: NewActivity) -> Result<(ActivityRecord, bool)> {

@@ -37,6 +37,21 @@ pub(crate) fn version(row: &impl Columns, id_column: &str) -> Result<VersionReco
     })
 }
 
+/// A published version joined with its revision (columns as [`PUBLISHED_VERSION_SELECT`] reads them).
+pub(crate) const PUBLISHED_VERSION_SELECT: &str = "SELECT pv.number, pv.description, \
+     pv.creation_date AS published_date, v.id, v.definition, v.role_arn, v.logging_configuration, \
+     v.tracing_configuration, v.update_date, v.revision_id \
+     FROM state_machine_published_versions pv JOIN state_machine_versions v ON v.id = pv.version_id";
+
+pub(crate) fn published_version(row: &impl Columns) -> Result<PublishedVersionRecord> {
+    Ok(PublishedVersionRecord {
+        number: row.int("number")?,
+        description: row.text_opt("description")?,
+        creation_date: row.time("published_date")?,
+        revision: version(row, "id")?,
+    })
+}
+
 pub(crate) fn state_machine(row: &impl Columns) -> Result<StateMachineRecord> {
     Ok(StateMachineRecord {
         id: row.int("id")?,

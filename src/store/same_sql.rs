@@ -77,6 +77,138 @@ macro_rules! same_sql {
                 Ok(UpdateOutcome::Updated(version))
             }
 
+            pub(super) async fn version_publish(
+                &self,
+                publish: $crate::store::PublishVersion,
+            ) -> $crate::store::Result<$crate::store::PublishOutcome> {
+                use $crate::store::{records, ExpectedRevision, PublishOutcome, StateMachineStatus};
+                let mut tx = self.$writes.begin().await?;
+                let row = sqlx::query(&format!(
+                    "{} WHERE sm.id = $1{}",
+                    records::STATE_MACHINE_SELECT,
+                    Self::LOCK_MACHINE
+                ))
+                .bind(publish.state_machine_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Ok(PublishOutcome::NotFound);
+                };
+                let machine = records::state_machine(&row)?;
+                if machine.status == StateMachineStatus::Deleting {
+                    return Ok(PublishOutcome::Deleting);
+                }
+                let current = machine.version.revision_id.clone();
+                if let ExpectedRevision::Revision(expected) = &publish.expected {
+                    if *expected != current {
+                        return Ok(PublishOutcome::RevisionConflict { current });
+                    }
+                }
+                // Publishing a revision that already has a version gives that version (the same
+                // revisionId is the same definition, role and configuration).
+                let rows = sqlx::query(&format!(
+                    "{} WHERE pv.state_machine_id = $1 ORDER BY pv.number DESC",
+                    records::PUBLISHED_VERSION_SELECT
+                ))
+                .bind(machine.id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let versions = rows
+                    .iter()
+                    .map(records::published_version)
+                    .collect::<$crate::store::Result<Vec<_>>>()?;
+                if let Some(existing) = versions
+                    .iter()
+                    .find(|v| v.revision.revision_id == current)
+                {
+                    return Ok(PublishOutcome::Existing(existing.clone()));
+                }
+                if versions.len() as u64 >= publish.quota {
+                    return Ok(PublishOutcome::LimitExceeded);
+                }
+                let number: i64 = sqlx::query_scalar(
+                    "UPDATE state_machines SET last_version_number = last_version_number + 1 \
+                     WHERE id = $1 RETURNING last_version_number",
+                )
+                .bind(machine.id)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO state_machine_published_versions \
+                     (state_machine_id, number, version_id, description, creation_date) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(machine.id)
+                .bind(number)
+                .bind(machine.version.id)
+                .bind(&publish.description)
+                .bind($crate::store::rows::Time(publish.creation_date))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(PublishOutcome::Published($crate::store::PublishedVersionRecord {
+                    number,
+                    description: publish.description,
+                    creation_date: publish.creation_date,
+                    revision: machine.version,
+                }))
+            }
+
+            pub(super) async fn version_get(
+                &self,
+                state_machine_id: i64,
+                number: i64,
+            ) -> $crate::store::Result<Option<$crate::store::PublishedVersionRecord>> {
+                let row = sqlx::query(&format!(
+                    "{} WHERE pv.state_machine_id = $1 AND pv.number = $2",
+                    $crate::store::records::PUBLISHED_VERSION_SELECT
+                ))
+                .bind(state_machine_id)
+                .bind(number)
+                .fetch_optional(&self.$reads)
+                .await?;
+                row.as_ref()
+                    .map($crate::store::records::published_version)
+                    .transpose()
+            }
+
+            pub(super) async fn version_list(
+                &self,
+                state_machine_id: i64,
+                before_number: Option<i64>,
+                limit: usize,
+            ) -> $crate::store::Result<Vec<$crate::store::PublishedVersionRecord>> {
+                let rows = sqlx::query(&format!(
+                    "{} WHERE pv.state_machine_id = $1 AND ($2 IS NULL OR pv.number < $2) \
+                     ORDER BY pv.number DESC LIMIT $3",
+                    $crate::store::records::PUBLISHED_VERSION_SELECT
+                ))
+                .bind(state_machine_id)
+                .bind(before_number)
+                .bind(limit as i64)
+                .fetch_all(&self.$reads)
+                .await?;
+                rows.iter()
+                    .map($crate::store::records::published_version)
+                    .collect()
+            }
+
+            pub(super) async fn version_delete(
+                &self,
+                state_machine_id: i64,
+                number: i64,
+            ) -> $crate::store::Result<bool> {
+                let deleted = sqlx::query(
+                    "DELETE FROM state_machine_published_versions \
+                     WHERE state_machine_id = $1 AND number = $2",
+                )
+                .bind(state_machine_id)
+                .bind(number)
+                .execute(&self.$writes)
+                .await?;
+                Ok(deleted.rows_affected() > 0)
+            }
+
             /// Inserts `version` as the machine's new current version and sets its id.
             pub(super) async fn version_insert(
                 tx: &mut sqlx::Transaction<'_, $db>,
