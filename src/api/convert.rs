@@ -261,6 +261,11 @@ to_pb_via_from!(
     PublishStateMachineVersionResponse,
     ListStateMachineVersionsResponse,
     DeleteStateMachineVersionResponse,
+    CreateStateMachineAliasResponse,
+    DescribeStateMachineAliasResponse,
+    UpdateStateMachineAliasResponse,
+    DeleteStateMachineAliasResponse,
+    ListStateMachineAliasesResponse,
 );
 
 /// Requests and responses whose members carry over one for one (same names, same types).
@@ -618,6 +623,107 @@ impl From<ops::ListStateMachineVersionsResponse> for pb::ListStateMachineVersion
 
 same_members!(pb::DeleteStateMachineVersionRequest => ops { state_machine_version_arn });
 same_members!(ops::DeleteStateMachineVersionResponse => pb {});
+
+// Aliases.
+
+fn routing_from_pb(
+    routing: Vec<pb::RoutingConfigurationListItem>,
+) -> Vec<ops::RoutingConfigurationListItem> {
+    routing
+        .into_iter()
+        .map(|r| ops::RoutingConfigurationListItem {
+            state_machine_version_arn: r.state_machine_version_arn,
+            weight: r.weight.into(),
+        })
+        .collect()
+}
+
+fn routing_to_pb(
+    routing: Vec<ops::RoutingConfigurationListItem>,
+) -> Vec<pb::RoutingConfigurationListItem> {
+    routing
+        .into_iter()
+        .map(|r| pb::RoutingConfigurationListItem {
+            state_machine_version_arn: r.state_machine_version_arn,
+            // Checked to be 0..=100 when stored.
+            weight: r.weight.clamp(0, 100) as i32,
+        })
+        .collect()
+}
+
+impl From<pb::CreateStateMachineAliasRequest> for ops::CreateStateMachineAliasRequest {
+    fn from(req: pb::CreateStateMachineAliasRequest) -> Self {
+        ops::CreateStateMachineAliasRequest {
+            description: req.description,
+            name: req.name,
+            routing_configuration: routing_from_pb(req.routing_configuration),
+        }
+    }
+}
+
+impl From<ops::CreateStateMachineAliasResponse> for pb::CreateStateMachineAliasResponse {
+    fn from(resp: ops::CreateStateMachineAliasResponse) -> Self {
+        pb::CreateStateMachineAliasResponse {
+            state_machine_alias_arn: resp.state_machine_alias_arn,
+            creation_date: date(resp.creation_date),
+        }
+    }
+}
+
+same_members!(pb::DescribeStateMachineAliasRequest => ops { state_machine_alias_arn });
+
+impl From<ops::DescribeStateMachineAliasResponse> for pb::DescribeStateMachineAliasResponse {
+    fn from(resp: ops::DescribeStateMachineAliasResponse) -> Self {
+        pb::DescribeStateMachineAliasResponse {
+            state_machine_alias_arn: resp.state_machine_alias_arn,
+            name: resp.name,
+            description: resp.description,
+            routing_configuration: routing_to_pb(resp.routing_configuration),
+            creation_date: date(resp.creation_date),
+            update_date: date(resp.update_date),
+        }
+    }
+}
+
+impl From<pb::UpdateStateMachineAliasRequest> for ops::UpdateStateMachineAliasRequest {
+    fn from(req: pb::UpdateStateMachineAliasRequest) -> Self {
+        ops::UpdateStateMachineAliasRequest {
+            state_machine_alias_arn: req.state_machine_alias_arn,
+            description: req.description,
+            routing_configuration: routing_from_pb(req.routing_configuration),
+        }
+    }
+}
+
+impl From<ops::UpdateStateMachineAliasResponse> for pb::UpdateStateMachineAliasResponse {
+    fn from(resp: ops::UpdateStateMachineAliasResponse) -> Self {
+        pb::UpdateStateMachineAliasResponse {
+            update_date: date(resp.update_date),
+        }
+    }
+}
+
+same_members!(pb::DeleteStateMachineAliasRequest => ops { state_machine_alias_arn });
+same_members!(ops::DeleteStateMachineAliasResponse => pb {});
+same_members!(pb::ListStateMachineAliasesRequest => ops {
+    state_machine_arn, max_results, next_token
+});
+
+impl From<ops::ListStateMachineAliasesResponse> for pb::ListStateMachineAliasesResponse {
+    fn from(resp: ops::ListStateMachineAliasesResponse) -> Self {
+        pb::ListStateMachineAliasesResponse {
+            state_machine_aliases: resp
+                .state_machine_aliases
+                .into_iter()
+                .map(|a| pb::StateMachineAliasListItem {
+                    state_machine_alias_arn: a.state_machine_alias_arn,
+                    creation_date: date(a.creation_date),
+                })
+                .collect(),
+            next_token: resp.next_token,
+        }
+    }
+}
 
 // Definition validation.
 

@@ -3,6 +3,7 @@
 //! storage is behind [`Store`].
 
 mod activities;
+mod aliases;
 mod configuration;
 mod executions;
 mod quotas;

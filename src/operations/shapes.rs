@@ -473,3 +473,81 @@ pub struct DeleteStateMachineVersionRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeleteStateMachineVersionResponse {}
+
+// Aliases.
+
+/// RoutingConfigurationListItem as a caller sends it (checked by the operation).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoutingConfigurationListItem {
+    pub state_machine_version_arn: String,
+    pub weight: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CreateStateMachineAliasRequest {
+    pub description: Option<String>,
+    pub name: String,
+    pub routing_configuration: Vec<RoutingConfigurationListItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateStateMachineAliasResponse {
+    pub state_machine_alias_arn: String,
+    pub creation_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DescribeStateMachineAliasRequest {
+    pub state_machine_alias_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeStateMachineAliasResponse {
+    pub state_machine_alias_arn: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub routing_configuration: Vec<RoutingConfigurationListItem>,
+    pub creation_date: DateTime<Utc>,
+    pub update_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UpdateStateMachineAliasRequest {
+    pub state_machine_alias_arn: String,
+    pub description: Option<String>,
+    /// Empty: keep the routing.
+    pub routing_configuration: Vec<RoutingConfigurationListItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateStateMachineAliasResponse {
+    pub update_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeleteStateMachineAliasRequest {
+    pub state_machine_alias_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeleteStateMachineAliasResponse {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListStateMachineAliasesRequest {
+    /// A state machine ARN, or a version ARN (the aliases routing to that version).
+    pub state_machine_arn: String,
+    pub max_results: i32,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateMachineAliasListItem {
+    pub state_machine_alias_arn: String,
+    pub creation_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListStateMachineAliasesResponse {
+    pub state_machine_aliases: Vec<StateMachineAliasListItem>,
+    pub next_token: Option<String>,
+}

@@ -16,7 +16,7 @@ use crate::domain::validation::check_max_len;
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::store::{
     ExpectedRevision, PublishOutcome, PublishVersion, PublishedVersionRecord, StateMachineRecord,
-    StateMachineStatus,
+    StateMachineStatus, VersionDeleteOutcome,
 };
 
 /// AWS: 1,000 versions per state machine.
@@ -156,7 +156,16 @@ impl Service {
             return Err(invalid_version_arn(&arn));
         };
         if let Some(machine) = self.store.state_machine_get(machine_arn).await? {
-            self.store.version_delete(machine.id, number).await?;
+            let outcome = self.store.version_delete(machine.id, number).await?;
+            if let VersionDeleteOutcome::RoutedBy(aliases) = outcome {
+                return Err(ApiError::new(
+                    ErrorKind::ConflictException,
+                    format!(
+                        "Version to be deleted must not be referenced by an alias. Current list of aliases referencing this version: [{}]",
+                        aliases.join(", ")
+                    ),
+                ));
+            }
         }
         Ok(DeleteStateMachineVersionResponse {})
     }

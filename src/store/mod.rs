@@ -188,6 +188,67 @@ pub enum PublishOutcome {
     Deleting,
 }
 
+/// One route of an alias: a version number of the alias's machine and its weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AliasRoute {
+    pub version: i64,
+    pub weight: i64,
+}
+
+/// A state machine alias.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasRecord {
+    pub state_machine_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub routing: Vec<AliasRoute>,
+    pub creation_date: DateTime<Utc>,
+    pub update_date: DateTime<Utc>,
+}
+
+/// CreateStateMachineAlias's row.
+#[derive(Debug, Clone)]
+pub struct NewAlias {
+    pub state_machine_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub routing: Vec<AliasRoute>,
+    pub creation_date: DateTime<Utc>,
+    /// How many aliases a machine may have: past it the outcome is `LimitExceeded`.
+    pub quota: u64,
+}
+
+/// UpdateStateMachineAlias: the members given (None = keep).
+#[derive(Debug, Clone)]
+pub struct AliasChange {
+    pub state_machine_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub routing: Option<Vec<AliasRoute>>,
+    pub update_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AliasOutcome {
+    /// Created or updated.
+    Written(AliasRecord),
+    /// Create: an alias with that name exists (untouched).
+    Existing(AliasRecord),
+    /// A routed version does not exist (its number).
+    VersionMissing(i64),
+    LimitExceeded,
+    /// Update: no such alias; create: no such machine.
+    NotFound,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionDeleteOutcome {
+    Deleted,
+    NotFound,
+    /// Aliases route to it (their names, in name order): nothing was deleted.
+    RoutedBy(Vec<String>),
+}
+
 /// A state machine with its current version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateMachineRecord {
@@ -472,8 +533,28 @@ pub trait Store: Send + Sync {
         before_number: Option<i64>,
         limit: usize,
     ) -> Result<Vec<PublishedVersionRecord>>;
+    /// Deletes a version no alias routes to.
+    async fn version_delete(
+        &self,
+        state_machine_id: i64,
+        number: i64,
+    ) -> Result<VersionDeleteOutcome>;
+
+    // --- aliases ---
+
+    /// Inserts the alias when its versions exist, the name is free and the quota allows.
+    async fn alias_create(&self, new: NewAlias) -> Result<AliasOutcome>;
+    async fn alias_get(&self, state_machine_id: i64, name: &str) -> Result<Option<AliasRecord>>;
+    async fn alias_update(&self, change: AliasChange) -> Result<AliasOutcome>;
     /// Whether it existed.
-    async fn version_delete(&self, state_machine_id: i64, number: i64) -> Result<bool>;
+    async fn alias_delete(&self, state_machine_id: i64, name: &str) -> Result<bool>;
+    /// A machine's aliases in name order, names after `after_name`, at most `limit`.
+    async fn alias_list(
+        &self,
+        state_machine_id: i64,
+        after_name: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AliasRecord>>;
 
     // --- activities ---
 
@@ -601,8 +682,41 @@ macro_rules! store_from_aggregates {
                 <$backend>::version_list(self, state_machine_id, before_number, limit).await
             }
 
-            async fn version_delete(&self, state_machine_id: i64, number: i64) -> Result<bool> {
+            async fn version_delete(
+                &self,
+                state_machine_id: i64,
+                number: i64,
+            ) -> Result<VersionDeleteOutcome> {
                 <$backend>::version_delete(self, state_machine_id, number).await
+            }
+
+            async fn alias_create(&self, new: NewAlias) -> Result<AliasOutcome> {
+                <$backend>::alias_create(self, new).await
+            }
+
+            async fn alias_get(
+                &self,
+                state_machine_id: i64,
+                name: &str,
+            ) -> Result<Option<AliasRecord>> {
+                <$backend>::alias_get(self, state_machine_id, name).await
+            }
+
+            async fn alias_update(&self, change: AliasChange) -> Result<AliasOutcome> {
+                <$backend>::alias_update(self, change).await
+            }
+
+            async fn alias_delete(&self, state_machine_id: i64, name: &str) -> Result<bool> {
+                <$backend>::alias_delete(self, state_machine_id, name).await
+            }
+
+            async fn alias_list(
+                &self,
+                state_machine_id: i64,
+                after_name: Option<&str>,
+                limit: usize,
+            ) -> Result<Vec<AliasRecord>> {
+                <$backend>::alias_list(self, state_machine_id, after_name, limit).await
             }
 
             async fn activity_create(&self, new: NewActivity) -> Result<(ActivityRecord, bool)> {

@@ -52,6 +52,26 @@ pub(crate) fn published_version(row: &impl Columns) -> Result<PublishedVersionRe
     })
 }
 
+pub(crate) const ALIAS_COLUMNS: &str =
+    "state_machine_id, name, description, routing_configuration, creation_date, update_date";
+
+pub(crate) fn alias(row: &impl Columns) -> Result<AliasRecord> {
+    let routing = row.text("routing_configuration")?;
+    Ok(AliasRecord {
+        state_machine_id: row.int("state_machine_id")?,
+        name: row.text("name")?,
+        description: row.text_opt("description")?,
+        routing: serde_json::from_str(&routing)
+            .map_err(|e| Error::Other(format!("unreadable alias routing: {e}").into()))?,
+        creation_date: row.time("creation_date")?,
+        update_date: row.time("update_date")?,
+    })
+}
+
+pub(crate) fn routing_json(routing: &[AliasRoute]) -> String {
+    serde_json::to_string(routing).unwrap_or_else(|_| "[]".into())
+}
+
 pub(crate) fn state_machine(row: &impl Columns) -> Result<StateMachineRecord> {
     Ok(StateMachineRecord {
         id: row.int("id")?,

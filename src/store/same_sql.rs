@@ -193,20 +193,225 @@ macro_rules! same_sql {
                     .collect()
             }
 
+            /// Locks the machine row (so alias and version writes of one machine take turns) and tells
+            /// whether it exists.
+            async fn machine_lock(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                state_machine_id: i64,
+            ) -> $crate::store::Result<bool> {
+                let row = sqlx::query(&format!(
+                    "{} WHERE sm.id = $1{}",
+                    $crate::store::records::STATE_MACHINE_SELECT,
+                    Self::LOCK_MACHINE
+                ))
+                .bind(state_machine_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+                Ok(row.is_some())
+            }
+
+            async fn aliases_of(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                state_machine_id: i64,
+            ) -> $crate::store::Result<Vec<$crate::store::AliasRecord>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM state_machine_aliases WHERE state_machine_id = $1 ORDER BY name",
+                    $crate::store::records::ALIAS_COLUMNS
+                ))
+                .bind(state_machine_id)
+                .fetch_all(&mut **tx)
+                .await?;
+                rows.iter().map($crate::store::records::alias).collect()
+            }
+
+            /// The first routed version number that is not published, if any.
+            async fn missing_version(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                state_machine_id: i64,
+                routing: &[$crate::store::AliasRoute],
+            ) -> $crate::store::Result<Option<i64>> {
+                for route in routing {
+                    let exists: bool = sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM state_machine_published_versions \
+                         WHERE state_machine_id = $1 AND number = $2)",
+                    )
+                    .bind(state_machine_id)
+                    .bind(route.version)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    if !exists {
+                        return Ok(Some(route.version));
+                    }
+                }
+                Ok(None)
+            }
+
             pub(super) async fn version_delete(
                 &self,
                 state_machine_id: i64,
                 number: i64,
-            ) -> $crate::store::Result<bool> {
+            ) -> $crate::store::Result<$crate::store::VersionDeleteOutcome> {
+                use $crate::store::VersionDeleteOutcome;
+                let mut tx = self.$writes.begin().await?;
+                if !Self::machine_lock(&mut tx, state_machine_id).await? {
+                    return Ok(VersionDeleteOutcome::NotFound);
+                }
+                let routed_by: Vec<String> = Self::aliases_of(&mut tx, state_machine_id)
+                    .await?
+                    .into_iter()
+                    .filter(|a| a.routing.iter().any(|r| r.version == number))
+                    .map(|a| a.name)
+                    .collect();
+                if !routed_by.is_empty() {
+                    return Ok(VersionDeleteOutcome::RoutedBy(routed_by));
+                }
                 let deleted = sqlx::query(
                     "DELETE FROM state_machine_published_versions \
                      WHERE state_machine_id = $1 AND number = $2",
                 )
                 .bind(state_machine_id)
                 .bind(number)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(if deleted.rows_affected() > 0 {
+                    VersionDeleteOutcome::Deleted
+                } else {
+                    VersionDeleteOutcome::NotFound
+                })
+            }
+
+            pub(super) async fn alias_create(
+                &self,
+                new: $crate::store::NewAlias,
+            ) -> $crate::store::Result<$crate::store::AliasOutcome> {
+                use $crate::store::{records, AliasOutcome, AliasRecord};
+                let mut tx = self.$writes.begin().await?;
+                if !Self::machine_lock(&mut tx, new.state_machine_id).await? {
+                    return Ok(AliasOutcome::NotFound);
+                }
+                let aliases = Self::aliases_of(&mut tx, new.state_machine_id).await?;
+                if let Some(existing) = aliases.iter().find(|a| a.name == new.name) {
+                    return Ok(AliasOutcome::Existing(existing.clone()));
+                }
+                if aliases.len() as u64 >= new.quota {
+                    return Ok(AliasOutcome::LimitExceeded);
+                }
+                if let Some(number) =
+                    Self::missing_version(&mut tx, new.state_machine_id, &new.routing).await?
+                {
+                    return Ok(AliasOutcome::VersionMissing(number));
+                }
+                sqlx::query(
+                    "INSERT INTO state_machine_aliases (state_machine_id, name, description, \
+                     routing_configuration, creation_date, update_date) VALUES ($1, $2, $3, $4, $5, $5)",
+                )
+                .bind(new.state_machine_id)
+                .bind(&new.name)
+                .bind(&new.description)
+                .bind(records::routing_json(&new.routing))
+                .bind($crate::store::rows::Time(new.creation_date))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(AliasOutcome::Written(AliasRecord {
+                    state_machine_id: new.state_machine_id,
+                    name: new.name,
+                    description: new.description,
+                    routing: new.routing,
+                    creation_date: new.creation_date,
+                    update_date: new.creation_date,
+                }))
+            }
+
+            pub(super) async fn alias_get(
+                &self,
+                state_machine_id: i64,
+                name: &str,
+            ) -> $crate::store::Result<Option<$crate::store::AliasRecord>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {} FROM state_machine_aliases WHERE state_machine_id = $1 AND name = $2",
+                    $crate::store::records::ALIAS_COLUMNS
+                ))
+                .bind(state_machine_id)
+                .bind(name)
+                .fetch_optional(&self.$reads)
+                .await?;
+                row.as_ref().map($crate::store::records::alias).transpose()
+            }
+
+            pub(super) async fn alias_update(
+                &self,
+                change: $crate::store::AliasChange,
+            ) -> $crate::store::Result<$crate::store::AliasOutcome> {
+                use $crate::store::{records, AliasOutcome};
+                let mut tx = self.$writes.begin().await?;
+                if !Self::machine_lock(&mut tx, change.state_machine_id).await? {
+                    return Ok(AliasOutcome::NotFound);
+                }
+                let aliases = Self::aliases_of(&mut tx, change.state_machine_id).await?;
+                let Some(mut alias) = aliases.into_iter().find(|a| a.name == change.name) else {
+                    return Ok(AliasOutcome::NotFound);
+                };
+                if let Some(routing) = change.routing {
+                    if let Some(number) =
+                        Self::missing_version(&mut tx, change.state_machine_id, &routing).await?
+                    {
+                        return Ok(AliasOutcome::VersionMissing(number));
+                    }
+                    alias.routing = routing;
+                }
+                if change.description.is_some() {
+                    alias.description = change.description;
+                }
+                alias.update_date = change.update_date;
+                sqlx::query(
+                    "UPDATE state_machine_aliases SET description = $3, routing_configuration = $4, \
+                     update_date = $5 WHERE state_machine_id = $1 AND name = $2",
+                )
+                .bind(alias.state_machine_id)
+                .bind(&alias.name)
+                .bind(&alias.description)
+                .bind(records::routing_json(&alias.routing))
+                .bind($crate::store::rows::Time(alias.update_date))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(AliasOutcome::Written(alias))
+            }
+
+            pub(super) async fn alias_delete(
+                &self,
+                state_machine_id: i64,
+                name: &str,
+            ) -> $crate::store::Result<bool> {
+                let deleted = sqlx::query(
+                    "DELETE FROM state_machine_aliases WHERE state_machine_id = $1 AND name = $2",
+                )
+                .bind(state_machine_id)
+                .bind(name)
                 .execute(&self.$writes)
                 .await?;
                 Ok(deleted.rows_affected() > 0)
+            }
+
+            pub(super) async fn alias_list(
+                &self,
+                state_machine_id: i64,
+                after_name: Option<&str>,
+                limit: usize,
+            ) -> $crate::store::Result<Vec<$crate::store::AliasRecord>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM state_machine_aliases WHERE state_machine_id = $1 \
+                     AND ($2 IS NULL OR name > $2) ORDER BY name LIMIT $3",
+                    $crate::store::records::ALIAS_COLUMNS
+                ))
+                .bind(state_machine_id)
+                .bind(after_name)
+                .bind(limit as i64)
+                .fetch_all(&self.$reads)
+                .await?;
+                rows.iter().map($crate::store::records::alias).collect()
             }
 
             /// Inserts `version` as the machine's new current version and sets its id.
