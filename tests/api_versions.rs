@@ -143,6 +143,17 @@ async fn publish_on_create_and_update(backend: Backend) {
         DEFINITION
     );
 
+    // Executions of a version are not run yet: refused, never started on another revision.
+    let refused = client
+        .start_execution(pb::StartExecutionRequest {
+            state_machine_arn: format!("{machine}:1"),
+            name: None,
+            input: None,
+            trace_header: None,
+        })
+        .await;
+    assert_error_kind(refused, "ValidationException");
+
     // Without publish, an update makes no version.
     let unpublished = update_to(&mut client, &machine, DEFINITION, false).await;
     assert_eq!(unpublished.state_machine_version_arn, None);

@@ -14,7 +14,7 @@ use super::shapes::{
 };
 use super::Service;
 use super::{execution_does_not_exist, state_machine_deleting, state_machine_does_not_exist};
-use crate::domain::arn::{check_arn, ResourceType};
+use crate::domain::arn::{check_arn, split_qualifier, ResourceType};
 use crate::domain::enums::{AwsEnum, EnumValue};
 use crate::domain::names::validate_name;
 use crate::domain::pagination::{
@@ -86,6 +86,17 @@ impl Service {
             "stateMachineArn",
             &[ResourceType::StateMachine],
         )?;
+        if let (_, Some(_)) = split_qualifier(&machine_arn) {
+            // Executions of versions and aliases need the start path to run a revision that is not the
+            // machine's current one; until then such a start is refused rather than run on the wrong one.
+            return Err(ApiError::new(
+                ErrorKind::ValidationException,
+                format!(
+                    "Starting an execution of a state machine version or alias is not supported yet: '{}'",
+                    crate::domain::validation::echo(&machine_arn)
+                ),
+            ));
+        }
         // proto3 cannot tell an absent name from an empty one; both mean "generate one".
         let name = match req.name.filter(|n| !n.is_empty()) {
             Some(name) => {
