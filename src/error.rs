@@ -9,6 +9,8 @@ pub enum ErrorKind {
     ActivityDoesNotExist,
     ActivityLimitExceeded,
     ActivityWorkerLimitExceeded,
+    /// A versions write that lost to another one, or a revision that is no longer current (2023).
+    ConflictException,
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
     ExecutionLimitExceeded,
@@ -22,6 +24,8 @@ pub enum ErrorKind {
     InvalidTracingConfiguration,
     MissingRequiredParameter,
     ResourceNotFound,
+    /// 1,000 versions or 100 aliases per state machine (2023; HTTP 402 in AWS's model).
+    ServiceQuotaExceededException,
     StateMachineAlreadyExists,
     StateMachineDeleting,
     StateMachineDoesNotExist,
@@ -49,6 +53,7 @@ impl ErrorKind {
             ActivityDoesNotExist => "ActivityDoesNotExist",
             ActivityLimitExceeded => "ActivityLimitExceeded",
             ActivityWorkerLimitExceeded => "ActivityWorkerLimitExceeded",
+            ConflictException => "ConflictException",
             ExecutionAlreadyExists => "ExecutionAlreadyExists",
             ExecutionDoesNotExist => "ExecutionDoesNotExist",
             ExecutionLimitExceeded => "ExecutionLimitExceeded",
@@ -62,6 +67,7 @@ impl ErrorKind {
             InvalidTracingConfiguration => "InvalidTracingConfiguration",
             MissingRequiredParameter => "MissingRequiredParameter",
             ResourceNotFound => "ResourceNotFound",
+            ServiceQuotaExceededException => "ServiceQuotaExceededException",
             StateMachineAlreadyExists => "StateMachineAlreadyExists",
             StateMachineDeleting => "StateMachineDeleting",
             StateMachineDoesNotExist => "StateMachineDoesNotExist",
@@ -94,8 +100,10 @@ impl ErrorKind {
             | ActivityWorkerLimitExceeded
             | ExecutionLimitExceeded
             | StateMachineLimitExceeded
+            | ServiceQuotaExceededException
             | TooManyTags => Code::ResourceExhausted,
             StateMachineDeleting | TaskTimedOut => Code::FailedPrecondition,
+            ConflictException => Code::Aborted,
             StateMachineTypeNotSupported => Code::Unimplemented,
             InternalFailure => Code::Internal,
             ServiceUnavailable => Code::Unavailable,

@@ -11,7 +11,7 @@ use api_support::*;
 use common::Backend;
 use serde_json::{json, Value};
 use sfn::api::pb;
-use sfn::api::pb::StateMachineType::Standard;
+use sfn::api::pb::state_machine_type::Value::Standard;
 use sfn::domain::task_token::new_task_token;
 use sfn::store::postgres::PgStore;
 use sfn::store::{self as sfn_store, Store, TaskStatus};

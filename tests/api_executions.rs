@@ -10,7 +10,7 @@ use api_support::*;
 use serde_json::json;
 use sfn::api::pb;
 use sfn::api::pb::history_event::Details;
-use sfn::api::pb::StateMachineType::{Express, Standard};
+use sfn::api::pb::state_machine_type::Value::{Express, Standard};
 use sfn::store::Store;
 
 async fn describe(client: &mut Client, execution_arn: &str) -> pb::DescribeExecutionResponse {
@@ -105,7 +105,7 @@ async fn start_then_describe(backend: Backend) {
     let described = describe(&mut client, &started.execution_arn).await;
     assert_eq!(described.state_machine_arn, sm);
     assert_eq!(described.name, "run-1");
-    assert_eq!(described.status(), pb::ExecutionStatus::Running);
+    assert_eq!(described.status(), pb::execution_status::Value::Running);
     assert_eq!(described.start_date, started.start_date);
     assert_eq!(described.stop_date, None);
     assert_eq!(described.input, r#"{"a": 1}"#);
@@ -377,7 +377,7 @@ async fn describe_errors_and_output_only_when_succeeded() {
     set_closed(&server, &succeeded, "SUCCEEDED", "{\"r\":1}").await;
     set_closed(&server, &failed, "FAILED", "{\"r\":2}").await;
     let ok = describe(&mut client, &succeeded).await;
-    assert_eq!(ok.status(), pb::ExecutionStatus::Succeeded);
+    assert_eq!(ok.status(), pb::execution_status::Value::Succeeded);
     assert_eq!(ok.output.as_deref(), Some("{\"r\":1}"));
     assert_eq!(
         ok.output_details,
@@ -385,7 +385,7 @@ async fn describe_errors_and_output_only_when_succeeded() {
     );
     assert!(ok.stop_date.is_some());
     let ko = describe(&mut client, &failed).await;
-    assert_eq!(ko.status(), pb::ExecutionStatus::Failed);
+    assert_eq!(ko.status(), pb::execution_status::Value::Failed);
     assert_eq!(ko.output, None);
 }
 
@@ -411,13 +411,16 @@ async fn stop_aborts_once_and_records_the_event() {
         .unwrap()
         .into_inner();
     let described = describe(&mut client, &with_reason).await;
-    assert_eq!(described.status(), pb::ExecutionStatus::Aborted);
+    assert_eq!(described.status(), pb::execution_status::Value::Aborted);
     assert_eq!(described.stop_date, stopped.stop_date);
     let events = history(&mut client, &with_reason, 0, false, None)
         .await
         .events;
     assert_eq!(events.len(), 2);
-    assert_eq!(events[1].r#type(), pb::HistoryEventType::ExecutionAborted);
+    assert_eq!(
+        events[1].r#type(),
+        pb::history_event_type::Value::ExecutionAborted
+    );
     assert_eq!((events[1].id, events[1].previous_event_id), (2, 0));
     assert_eq!(events[1].timestamp, stopped.stop_date);
     assert_eq!(
@@ -509,7 +512,10 @@ async fn history_starts_with_execution_started_and_can_drop_data(backend: Backen
     assert_eq!(events.next_token, None);
     assert_eq!(events.events.len(), 1);
     let first = &events.events[0];
-    assert_eq!(first.r#type(), pb::HistoryEventType::ExecutionStarted);
+    assert_eq!(
+        first.r#type(),
+        pb::history_event_type::Value::ExecutionStarted
+    );
     assert_eq!((first.id, first.previous_event_id), (1, 0));
     assert_eq!(first.timestamp, started.start_date);
     let data = Some(pb::HistoryEventExecutionDataDetails {
@@ -662,7 +668,7 @@ async fn list_executions_newest_first_with_filter_and_stable_pages(backend: Back
         .await
         .unwrap();
 
-    let list = |status: pb::ExecutionStatus, max_results: i32, token: Option<String>| {
+    let list = |status: pb::execution_status::Value, max_results: i32, token: Option<String>| {
         pb::ListExecutionsRequest {
             state_machine_arn: sm.clone(),
             status_filter: status as i32,
@@ -671,7 +677,7 @@ async fn list_executions_newest_first_with_filter_and_stable_pages(backend: Back
         }
     };
     let all = client
-        .list_executions(list(pb::ExecutionStatus::Unspecified, 0, None))
+        .list_executions(list(pb::execution_status::Value::Unspecified, 0, None))
         .await
         .unwrap()
         .into_inner();
@@ -679,13 +685,13 @@ async fn list_executions_newest_first_with_filter_and_stable_pages(backend: Back
     assert_eq!(names, ["e5", "e4", "e3", "e2", "e1", "e0"]);
     assert_eq!(all.next_token, None);
     let aborted = &all.executions[3];
-    assert_eq!(aborted.status(), pb::ExecutionStatus::Aborted);
+    assert_eq!(aborted.status(), pb::execution_status::Value::Aborted);
     assert!(aborted.stop_date.is_some());
     assert_eq!(aborted.state_machine_arn, sm);
     assert_eq!(aborted.start_date, started[2].start_date);
 
     let only_aborted = client
-        .list_executions(list(pb::ExecutionStatus::Aborted, 0, None))
+        .list_executions(list(pb::execution_status::Value::Aborted, 0, None))
         .await
         .unwrap()
         .into_inner();
@@ -698,7 +704,7 @@ async fn list_executions_newest_first_with_filter_and_stable_pages(backend: Back
         ["e2"]
     );
     let succeeded = client
-        .list_executions(list(pb::ExecutionStatus::Succeeded, 0, None))
+        .list_executions(list(pb::execution_status::Value::Succeeded, 0, None))
         .await
         .unwrap()
         .into_inner();
@@ -707,7 +713,7 @@ async fn list_executions_newest_first_with_filter_and_stable_pages(backend: Back
     // Page by 2 while new executions start: they are newer than the cursor, so later pages neither
     // repeat nor skip anything.
     let first = client
-        .list_executions(list(pb::ExecutionStatus::Running, 2, None))
+        .list_executions(list(pb::execution_status::Value::Running, 2, None))
         .await
         .unwrap()
         .into_inner();
@@ -717,7 +723,7 @@ async fn list_executions_newest_first_with_filter_and_stable_pages(backend: Back
     let mut token = first.next_token;
     while let Some(current) = token {
         let page = client
-            .list_executions(list(pb::ExecutionStatus::Running, 2, Some(current)))
+            .list_executions(list(pb::execution_status::Value::Running, 2, Some(current)))
             .await
             .unwrap()
             .into_inner();
@@ -728,14 +734,14 @@ async fn list_executions_newest_first_with_filter_and_stable_pages(backend: Back
 
     // Tokens are bound to machine and filter.
     let token = client
-        .list_executions(list(pb::ExecutionStatus::Unspecified, 1, None))
+        .list_executions(list(pb::execution_status::Value::Unspecified, 1, None))
         .await
         .unwrap()
         .into_inner()
         .next_token
         .unwrap();
     for request in [
-        list(pb::ExecutionStatus::Running, 1, Some(token.clone())),
+        list(pb::execution_status::Value::Running, 1, Some(token.clone())),
         pb::ListExecutionsRequest {
             state_machine_arn: other.clone(),
             next_token: Some(token.clone()),
@@ -752,7 +758,7 @@ async fn list_executions_newest_first_with_filter_and_stable_pages(backend: Back
     let message = assert_error_kind(
         client
             .list_executions(list(
-                pb::ExecutionStatus::Unspecified,
+                pb::execution_status::Value::Unspecified,
                 1,
                 Some("x".repeat(3097)),
             ))
@@ -766,7 +772,7 @@ async fn list_executions_newest_first_with_filter_and_stable_pages(backend: Back
     assert_error_kind(
         client
             .list_executions(list(
-                pb::ExecutionStatus::Unspecified,
+                pb::execution_status::Value::Unspecified,
                 1,
                 Some("x".repeat(2000)),
             ))
@@ -775,7 +781,7 @@ async fn list_executions_newest_first_with_filter_and_stable_pages(backend: Back
     );
     assert_error_kind(
         client
-            .list_executions(list(pb::ExecutionStatus::Unspecified, 1001, None))
+            .list_executions(list(pb::execution_status::Value::Unspecified, 1001, None))
             .await,
         "ValidationException",
     );
@@ -788,7 +794,7 @@ async fn list_executions_newest_first_with_filter_and_stable_pages(backend: Back
             })
             .await,
         "ValidationException",
-        "1 validation error detected: Value '42' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, ABORTED, FAILED, RUNNING]",
+        "1 validation error detected: Value '42' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]",
     );
     let missing = arn(&server, "stateMachine:missing");
     assert_error(

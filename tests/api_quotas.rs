@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use api_support::*;
 use sfn::api::pb;
-use sfn::api::pb::StateMachineType::Standard;
+use sfn::api::pb::state_machine_type::Value::Standard;
 
 const PASS_DEFINITION: &str =
     r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"ok":true},"End":true}}}"#;

@@ -9,7 +9,7 @@ use common::Backend;
 
 use api_support::*;
 use sfn::api::pb;
-use sfn::api::pb::StateMachineType::{Express, Standard};
+use sfn::api::pb::state_machine_type::Value::{Express, Standard};
 
 const OTHER_DEFINITION: &str =
     r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":1,"End":true}}}"#;
@@ -73,12 +73,12 @@ async fn create_then_describe_returns_exact_definition_and_defaults(backend: Bac
     assert_eq!(described.definition, definition);
     assert_eq!(described.role_arn, ROLE);
     assert_eq!(described.r#type(), Standard);
-    assert_eq!(described.status(), pb::StateMachineStatus::Active);
+    assert_eq!(described.status(), pb::state_machine_status::Value::Active);
     assert_eq!(described.creation_date, created.creation_date);
     assert_eq!(
         described.logging_configuration,
         Some(pb::LoggingConfiguration {
-            level: pb::LogLevel::Off as i32,
+            level: pb::log_level::Value::Off as i32,
             include_execution_data: false,
             destinations: vec![],
         })
@@ -93,7 +93,7 @@ async fn create_keeps_logging_tracing_and_express_type(backend: Backend) {
     let server = api_server(backend).await;
     let mut client = server.client.clone();
     let logging = pb::LoggingConfiguration {
-        level: pb::LogLevel::Error as i32,
+        level: pb::log_level::Value::Error as i32,
         include_execution_data: true,
         destinations: vec![pb::LogDestination {
             cloud_watch_logs_log_group: Some(pb::CloudWatchLogsLogGroup {
@@ -140,7 +140,7 @@ async fn create_is_idempotent_on_exact_settings_only(backend: Backend) {
             tags: vec![tag("team", "b")],
             // An explicit OFF logging configuration equals an omitted one (our decision).
             logging_configuration: Some(pb::LoggingConfiguration {
-                level: pb::LogLevel::Off as i32,
+                level: pb::log_level::Value::Off as i32,
                 ..Default::default()
             }),
             ..create_request("idem", WAIT_DEFINITION)
@@ -223,7 +223,7 @@ async fn create_rejects_invalid_input(backend: Backend) {
         (
             pb::CreateStateMachineRequest {
                 logging_configuration: Some(pb::LoggingConfiguration {
-                    level: pb::LogLevel::All as i32,
+                    level: pb::log_level::Value::All as i32,
                     ..Default::default()
                 }),
                 ..create_request("l", WAIT_DEFINITION)
@@ -352,7 +352,7 @@ async fn update_makes_a_new_version_and_running_executions_keep_theirs(backend: 
     assert_eq!(for_after.update_date, updated.update_date);
     assert_eq!(
         for_after.logging_configuration.map(|l| l.level()),
-        Some(pb::LogLevel::Off)
+        Some(pb::log_level::Value::Off)
     );
 
     // Identical values succeed; tracing alone is an update too.
@@ -491,7 +491,10 @@ async fn delete_with_running_execution_is_deleting_until_it_ends(backend: Backen
         .unwrap();
 
     let described = describe(&mut client, &sm).await;
-    assert_eq!(described.status(), pb::StateMachineStatus::Deleting);
+    assert_eq!(
+        described.status(),
+        pb::state_machine_status::Value::Deleting
+    );
     let deleting = "StateMachineDeleting";
     assert_error_kind(
         client
@@ -526,7 +529,7 @@ async fn delete_with_running_execution_is_deleting_until_it_ends(backend: Backen
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(running.status(), pb::ExecutionStatus::Running);
+    assert_eq!(running.status(), pb::execution_status::Value::Running);
 
     // Ending the last execution finishes the deletion.
     client

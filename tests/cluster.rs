@@ -133,7 +133,7 @@ async fn wait_all_closed(
                 .await
                 .expect("describe")
                 .into_inner();
-            let status = pb::ExecutionStatus::try_from(d.status)
+            let status = pb::execution_status::Value::try_from(d.status)
                 .map(|s| s.as_str_name())
                 .unwrap_or("?");
             if status != "RUNNING" || Instant::now() > deadline {
@@ -163,7 +163,7 @@ async fn history_types(
     events
         .iter()
         .map(|e| {
-            let t = pb::HistoryEventType::try_from(e.r#type)
+            let t = pb::history_event_type::Value::try_from(e.r#type)
                 .map(|t| t.as_str_name().to_string())
                 .unwrap_or_default();
             (e.id, t)
@@ -505,7 +505,7 @@ async fn nested_executions_survive_a_killed_process() {
             .unwrap()
             .into_inner();
         assert_eq!(
-            pb::ExecutionStatus::try_from(d.status)
+            pb::execution_status::Value::try_from(d.status)
                 .unwrap()
                 .as_str_name(),
             "SUCCEEDED"

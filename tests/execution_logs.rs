@@ -52,14 +52,14 @@ async fn each_level_logs_its_events(backend: Backend) {
     ] {
         let logging = match level {
             "OFF" => pb::LoggingConfiguration {
-                level: pb::LogLevel::Off as i32,
+                level: pb::log_level::Value::Off as i32,
                 ..Default::default()
             },
             _ => pb::LoggingConfiguration {
                 level: match level {
-                    "ALL" => pb::LogLevel::All,
-                    "ERROR" => pb::LogLevel::Error,
-                    _ => pb::LogLevel::Fatal,
+                    "ALL" => pb::log_level::Value::All,
+                    "ERROR" => pb::log_level::Value::Error,
+                    _ => pb::log_level::Value::Fatal,
                 } as i32,
                 include_execution_data: include,
                 destinations: vec![pb::LogDestination {
@@ -102,7 +102,7 @@ async fn each_level_logs_its_events(backend: Backend) {
                 .await
                 .unwrap()
                 .into_inner();
-            if d.status() != pb::ExecutionStatus::Running {
+            if d.status() != pb::execution_status::Value::Running {
                 break;
             }
             assert!(Instant::now() < deadline, "{arn} never ended");

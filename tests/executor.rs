@@ -68,7 +68,7 @@ async fn describe(server: &mut TestServer, execution: &str) -> pb::DescribeExecu
 }
 
 fn status_name(d: &pb::DescribeExecutionResponse) -> &'static str {
-    pb::ExecutionStatus::try_from(d.status)
+    pb::execution_status::Value::try_from(d.status)
         .map(|s| s.as_str_name())
         .unwrap_or("?")
 }
@@ -129,7 +129,7 @@ fn types(events: &[pb::HistoryEvent]) -> Vec<String> {
     events
         .iter()
         .map(|e| {
-            pb::HistoryEventType::try_from(e.r#type)
+            pb::history_event_type::Value::try_from(e.r#type)
                 .map(|t| t.as_str_name().to_string())
                 .unwrap_or_default()
         })

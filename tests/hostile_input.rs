@@ -26,7 +26,7 @@ use bytes::BufMut;
 use common::{Backend, TestServer};
 use prost::Message;
 use sfn::api::pb;
-use sfn::api::pb::StateMachineType::Standard;
+use sfn::api::pb::state_machine_type::Value::Standard;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::{Response, Status};
@@ -101,12 +101,12 @@ async fn history(client: &mut Client, execution_arn: &str) -> Vec<pb::HistoryEve
 }
 
 fn event_type(event: &pb::HistoryEvent) -> &'static str {
-    pb::HistoryEventType::try_from(event.r#type)
+    pb::history_event_type::Value::try_from(event.r#type)
         .map(|t| t.as_str_name())
         .unwrap_or("?")
 }
 
-async fn status_of(client: &mut Client, execution_arn: &str) -> pb::ExecutionStatus {
+async fn status_of(client: &mut Client, execution_arn: &str) -> pb::execution_status::Value {
     let status = client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: execution_arn.into(),
@@ -115,7 +115,7 @@ async fn status_of(client: &mut Client, execution_arn: &str) -> pb::ExecutionSta
         .unwrap()
         .into_inner()
         .status;
-    pb::ExecutionStatus::try_from(status).unwrap()
+    pb::execution_status::Value::try_from(status).unwrap()
 }
 
 const PASS: &str = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#;
@@ -189,7 +189,10 @@ async fn payloads_are_parsed_like_the_executor(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!(described.input, with_nul, "input returned as sent");
-    assert_eq!(described.status, pb::ExecutionStatus::Succeeded as i32);
+    assert_eq!(
+        described.status,
+        pb::execution_status::Value::Succeeded as i32
+    );
     assert_eq!(described.output.as_deref(), Some(with_nul));
 
     // Task output, through a worker.
@@ -238,7 +241,7 @@ async fn payloads_are_parsed_like_the_executor(backend: Backend) {
         .await
         .expect("valid output accepted");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while status_of(&mut client, &run.execution_arn).await == pb::ExecutionStatus::Running {
+    while status_of(&mut client, &run.execution_arn).await == pb::execution_status::Value::Running {
         assert!(Instant::now() < deadline, "execution did not finish");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -249,7 +252,10 @@ async fn payloads_are_parsed_like_the_executor(backend: Backend) {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(described.status, pb::ExecutionStatus::Succeeded as i32);
+    assert_eq!(
+        described.status,
+        pb::execution_status::Value::Succeeded as i32
+    );
     assert_eq!(described.output.as_deref(), Some(with_nul));
     still_serving(&mut client).await;
 }
@@ -478,7 +484,7 @@ async fn nul_in_plain_members_is_refused(backend: Backend) {
     assert_eq!(executions_of(&mut client, &sm).await.len(), 1);
     assert_eq!(
         status_of(&mut client, &run.execution_arn).await,
-        pb::ExecutionStatus::Running
+        pb::execution_status::Value::Running
     );
     assert!(client
         .list_tags_for_resource(pb::ListTagsForResourceRequest {
@@ -546,13 +552,15 @@ async fn nul_made_by_the_engine_is_stored(backend: Backend) {
         .unwrap()
         .into_inner();
         let deadline = Instant::now() + Duration::from_secs(10);
-        while status_of(&mut client, &run.execution_arn).await == pb::ExecutionStatus::Running {
+        while status_of(&mut client, &run.execution_arn).await
+            == pb::execution_status::Value::Running
+        {
             assert!(Instant::now() < deadline, "execution stayed RUNNING");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(
             status_of(&mut client, &run.execution_arn).await,
-            pb::ExecutionStatus::Failed
+            pb::execution_status::Value::Failed
         );
         let events = history(&mut client, &run.execution_arn).await;
         let failed = events.last().expect("events");
@@ -692,7 +700,7 @@ async fn history_pages_have_a_byte_budget(backend: Backend) {
     let input = format!("\"{}\"", "x".repeat(250_000));
     let run = start_execution(&mut client, &sm, Some("run"), Some(&input)).await;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while status_of(&mut client, &run.execution_arn).await == pb::ExecutionStatus::Running {
+    while status_of(&mut client, &run.execution_arn).await == pb::execution_status::Value::Running {
         assert!(Instant::now() < deadline, "execution did not finish");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -927,7 +935,7 @@ async fn stop_racing_a_report(backend: Backend) {
         }
         assert_ne!(
             status_of(&mut client, &run.execution_arn).await,
-            pb::ExecutionStatus::Running,
+            pb::execution_status::Value::Running,
             "run{i}"
         );
         // Event ids stay 1, 2, 3, ... with no gap or repeat.

@@ -112,7 +112,7 @@ async fn executions_of_each_outcome_are_counted(backend: Backend) {
                 .await
                 .expect("describe")
                 .into_inner();
-            if d.status != pb::ExecutionStatus::Running as i32 {
+            if d.status != pb::execution_status::Value::Running as i32 {
                 break;
             }
             assert!(tokio::time::Instant::now() < deadline, "{arn} never closed");

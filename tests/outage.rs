@@ -174,7 +174,7 @@ async fn health_and_calls_follow_a_database_outage() {
             })
             .await;
         if let Ok(d) = described {
-            if d.get_ref().status() == pb::ExecutionStatus::Succeeded {
+            if d.get_ref().status() == pb::execution_status::Value::Succeeded {
                 break;
             }
         }

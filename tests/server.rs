@@ -295,7 +295,7 @@ async fn sigterm_answers_long_polls_and_exits_promptly(backend: Backend) {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(described.status(), pb::ExecutionStatus::Running);
+    assert_eq!(described.status(), pb::execution_status::Value::Running);
     client
         .send_task_success(pb::SendTaskSuccessRequest {
             task_token: first.unwrap(),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use api_support::*;
 use common::{Backend, TestServer};
 use sfn::api::pb;
-use sfn::api::pb::StateMachineType::Standard;
+use sfn::api::pb::state_machine_type::Value::Standard;
 use sfn::config::Role;
 use sfn::store::sqlite::SqliteStore;
 
@@ -90,7 +90,7 @@ async fn file_is_private_and_a_dead_owners_leases_are_released() {
             .unwrap()
             .into_inner()
             .status;
-        if status == pb::ExecutionStatus::Succeeded as i32 {
+        if status == pb::execution_status::Value::Succeeded as i32 {
             break;
         }
         assert!(

@@ -294,11 +294,11 @@ async fn wait_succeeded(client: &mut StepFunctionsClient<Channel>, arn: &str) {
             .unwrap()
             .into_inner()
             .status;
-        if status == pb::ExecutionStatus::Succeeded as i32 {
+        if status == pb::execution_status::Value::Succeeded as i32 {
             return;
         }
         assert!(
-            status == pb::ExecutionStatus::Running as i32 && Instant::now() < deadline,
+            status == pb::execution_status::Value::Running as i32 && Instant::now() < deadline,
             "execution {arn} ended as {status}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -70,7 +70,7 @@ async fn events(client: &mut Client, execution: &str, data: bool) -> Vec<pb::His
 }
 
 fn type_name(event: &pb::HistoryEvent) -> String {
-    pb::HistoryEventType::try_from(event.r#type)
+    pb::history_event_type::Value::try_from(event.r#type)
         .map(|t| t.as_str_name().to_string())
         .unwrap_or_default()
 }
@@ -114,7 +114,7 @@ async fn closed(client: &mut Client, execution: &str) -> pb::DescribeExecutionRe
             .await
             .expect("describe")
             .into_inner();
-        if d.status != pb::ExecutionStatus::Running as i32 {
+        if d.status != pb::execution_status::Value::Running as i32 {
             return d;
         }
         assert!(Instant::now() < deadline, "{execution} still running");
@@ -176,7 +176,7 @@ async fn variables_are_recorded_in_the_history_and_dropped_without_data(backend:
     let task_input = work_one(client, &activity, json!({"by": "w7", "noise": 1})).await;
     assert_eq!(task_input, json!({"job": 9}));
     let done = closed(client, &execution).await;
-    assert_eq!(done.status, pb::ExecutionStatus::Succeeded as i32);
+    assert_eq!(done.status, pb::execution_status::Value::Succeeded as i32);
     assert_eq!(
         serde_json::from_str::<Value>(done.output.as_deref().unwrap()).unwrap(),
         json!({"secret": "s3", "worker": "w7", "attempt": 2, "verdict": "second try", "job": "w7"})
@@ -347,13 +347,13 @@ async fn a_killed_process_loses_no_variables(backend: Backend) {
     work_one(&mut client, &activity, json!({"by": "after-crash"})).await;
     work_one(&mut client, &jsonata_activity, json!({"ignored": true})).await;
     let done = closed(&mut client, &jsonata_execution).await;
-    assert_eq!(done.status, pb::ExecutionStatus::Succeeded as i32);
+    assert_eq!(done.status, pb::execution_status::Value::Succeeded as i32);
     assert_eq!(
         serde_json::from_str::<Value>(done.output.as_deref().unwrap()).unwrap(),
         json!({"summary": "small: 20", "from": {"error": "States.QueryEvaluationError"}})
     );
     let done = closed(&mut client, &execution).await;
-    assert_eq!(done.status, pb::ExecutionStatus::Succeeded as i32);
+    assert_eq!(done.status, pb::execution_status::Value::Succeeded as i32);
     assert_eq!(
         serde_json::from_str::<Value>(done.output.as_deref().unwrap()).unwrap(),
         json!({"secret": "kept", "worker": "after-crash", "attempt": 2, "verdict": "second try", "job": "after-crash"})
@@ -416,7 +416,7 @@ async fn a_jsonata_workflow_runs_and_records_its_evaluation_failure(backend: Bac
     let task_input = work_one(client, &activity, json!({"price": 50})).await;
     assert_eq!(task_input, json!({"sku": "A-1", "qty": 3}));
     let done = closed(client, &execution).await;
-    assert_eq!(done.status, pb::ExecutionStatus::Succeeded as i32);
+    assert_eq!(done.status, pb::execution_status::Value::Succeeded as i32);
     assert_eq!(
         serde_json::from_str::<Value>(done.output.as_deref().unwrap()).unwrap(),
         json!({"summary": "big: 150", "from": {"error": "States.QueryEvaluationError"}})

@@ -8,6 +8,7 @@ use super::history::{history_event_to_pb, timestamp};
 use super::pb;
 use crate::domain::enums::{
     EnumValue, ExecutionStatus, LogLevel, StateMachineStatus, StateMachineType,
+    ValidationResultCode, ValidationSeverity,
 };
 use crate::error::ApiResult;
 use crate::operations as ops;
@@ -30,74 +31,106 @@ fn unknown<T>(value: i32) -> Option<EnumValue<T>> {
 }
 
 fn machine_type_from_pb(value: i32) -> Option<EnumValue<StateMachineType>> {
-    match pb::StateMachineType::try_from(value) {
-        Ok(pb::StateMachineType::Unspecified) => None,
-        Ok(pb::StateMachineType::Standard) => Some(StateMachineType::Standard.into()),
-        Ok(pb::StateMachineType::Express) => Some(StateMachineType::Express.into()),
+    match pb::state_machine_type::Value::try_from(value) {
+        Ok(pb::state_machine_type::Value::Unspecified) => None,
+        Ok(pb::state_machine_type::Value::Standard) => Some(StateMachineType::Standard.into()),
+        Ok(pb::state_machine_type::Value::Express) => Some(StateMachineType::Express.into()),
         Err(_) => unknown(value),
     }
 }
 
 fn execution_status_from_pb(value: i32) -> Option<EnumValue<ExecutionStatus>> {
-    match pb::ExecutionStatus::try_from(value) {
-        Ok(pb::ExecutionStatus::Unspecified) => None,
-        Ok(pb::ExecutionStatus::Running) => Some(ExecutionStatus::Running.into()),
-        Ok(pb::ExecutionStatus::Succeeded) => Some(ExecutionStatus::Succeeded.into()),
-        Ok(pb::ExecutionStatus::Failed) => Some(ExecutionStatus::Failed.into()),
-        Ok(pb::ExecutionStatus::TimedOut) => Some(ExecutionStatus::TimedOut.into()),
-        Ok(pb::ExecutionStatus::Aborted) => Some(ExecutionStatus::Aborted.into()),
+    match pb::execution_status::Value::try_from(value) {
+        Ok(pb::execution_status::Value::Unspecified) => None,
+        Ok(pb::execution_status::Value::Running) => Some(ExecutionStatus::Running.into()),
+        Ok(pb::execution_status::Value::Succeeded) => Some(ExecutionStatus::Succeeded.into()),
+        Ok(pb::execution_status::Value::Failed) => Some(ExecutionStatus::Failed.into()),
+        Ok(pb::execution_status::Value::TimedOut) => Some(ExecutionStatus::TimedOut.into()),
+        Ok(pb::execution_status::Value::Aborted) => Some(ExecutionStatus::Aborted.into()),
+        // Only a filter of Map Run children, which this service does not have: the operation refuses it.
+        Ok(pb::execution_status::Value::PendingRedrive) => {
+            Some(EnumValue::Unknown("PENDING_REDRIVE".into()))
+        }
         Err(_) => unknown(value),
     }
 }
 
 fn log_level_from_pb(value: i32) -> Option<EnumValue<LogLevel>> {
-    match pb::LogLevel::try_from(value) {
-        Ok(pb::LogLevel::Unspecified) => None,
-        Ok(pb::LogLevel::All) => Some(LogLevel::All.into()),
-        Ok(pb::LogLevel::Error) => Some(LogLevel::Error.into()),
-        Ok(pb::LogLevel::Fatal) => Some(LogLevel::Fatal.into()),
-        Ok(pb::LogLevel::Off) => Some(LogLevel::Off.into()),
+    match pb::log_level::Value::try_from(value) {
+        Ok(pb::log_level::Value::Unspecified) => None,
+        Ok(pb::log_level::Value::All) => Some(LogLevel::All.into()),
+        Ok(pb::log_level::Value::Error) => Some(LogLevel::Error.into()),
+        Ok(pb::log_level::Value::Fatal) => Some(LogLevel::Fatal.into()),
+        Ok(pb::log_level::Value::Off) => Some(LogLevel::Off.into()),
         Err(_) => unknown(value),
     }
 }
 
-impl From<StateMachineType> for pb::StateMachineType {
+fn severity_from_pb(value: i32) -> Option<EnumValue<ValidationSeverity>> {
+    use pb::validate_state_machine_definition_severity::Value;
+    match Value::try_from(value) {
+        Ok(Value::Unspecified) => None,
+        Ok(Value::Error) => Some(ValidationSeverity::Error.into()),
+        Ok(Value::Warning) => Some(ValidationSeverity::Warning.into()),
+        Err(_) => unknown(value),
+    }
+}
+
+impl From<ValidationSeverity> for pb::validate_state_machine_definition_severity::Value {
+    fn from(severity: ValidationSeverity) -> Self {
+        match severity {
+            ValidationSeverity::Error => Self::Error,
+            ValidationSeverity::Warning => Self::Warning,
+        }
+    }
+}
+
+impl From<ValidationResultCode> for pb::validate_state_machine_definition_result_code::Value {
+    fn from(result: ValidationResultCode) -> Self {
+        match result {
+            ValidationResultCode::Ok => Self::Ok,
+            ValidationResultCode::Fail => Self::Fail,
+        }
+    }
+}
+
+impl From<StateMachineType> for pb::state_machine_type::Value {
     fn from(machine_type: StateMachineType) -> Self {
         match machine_type {
-            StateMachineType::Standard => pb::StateMachineType::Standard,
-            StateMachineType::Express => pb::StateMachineType::Express,
+            StateMachineType::Standard => pb::state_machine_type::Value::Standard,
+            StateMachineType::Express => pb::state_machine_type::Value::Express,
         }
     }
 }
 
-impl From<StateMachineStatus> for pb::StateMachineStatus {
+impl From<StateMachineStatus> for pb::state_machine_status::Value {
     fn from(status: StateMachineStatus) -> Self {
         match status {
-            StateMachineStatus::Active => pb::StateMachineStatus::Active,
-            StateMachineStatus::Deleting => pb::StateMachineStatus::Deleting,
+            StateMachineStatus::Active => pb::state_machine_status::Value::Active,
+            StateMachineStatus::Deleting => pb::state_machine_status::Value::Deleting,
         }
     }
 }
 
-impl From<ExecutionStatus> for pb::ExecutionStatus {
+impl From<ExecutionStatus> for pb::execution_status::Value {
     fn from(status: ExecutionStatus) -> Self {
         match status {
-            ExecutionStatus::Running => pb::ExecutionStatus::Running,
-            ExecutionStatus::Succeeded => pb::ExecutionStatus::Succeeded,
-            ExecutionStatus::Failed => pb::ExecutionStatus::Failed,
-            ExecutionStatus::TimedOut => pb::ExecutionStatus::TimedOut,
-            ExecutionStatus::Aborted => pb::ExecutionStatus::Aborted,
+            ExecutionStatus::Running => pb::execution_status::Value::Running,
+            ExecutionStatus::Succeeded => pb::execution_status::Value::Succeeded,
+            ExecutionStatus::Failed => pb::execution_status::Value::Failed,
+            ExecutionStatus::TimedOut => pb::execution_status::Value::TimedOut,
+            ExecutionStatus::Aborted => pb::execution_status::Value::Aborted,
         }
     }
 }
 
-impl From<LogLevel> for pb::LogLevel {
+impl From<LogLevel> for pb::log_level::Value {
     fn from(level: LogLevel) -> Self {
         match level {
-            LogLevel::All => pb::LogLevel::All,
-            LogLevel::Error => pb::LogLevel::Error,
-            LogLevel::Fatal => pb::LogLevel::Fatal,
-            LogLevel::Off => pb::LogLevel::Off,
+            LogLevel::All => pb::log_level::Value::All,
+            LogLevel::Error => pb::log_level::Value::Error,
+            LogLevel::Fatal => pb::log_level::Value::Fatal,
+            LogLevel::Off => pb::log_level::Value::Off,
         }
     }
 }
@@ -159,7 +192,7 @@ impl From<pb::LoggingConfiguration> for ops::LoggingConfigurationInput {
 impl From<ops::LoggingConfiguration> for pb::LoggingConfiguration {
     fn from(config: ops::LoggingConfiguration) -> Self {
         pb::LoggingConfiguration {
-            level: pb::LogLevel::from(config.level) as i32,
+            level: pb::log_level::Value::from(config.level) as i32,
             include_execution_data: config.include_execution_data,
             destinations: config.destinations.into_iter().map(Into::into).collect(),
         }
@@ -224,6 +257,15 @@ to_pb_via_from!(
     TagResourceResponse,
     UntagResourceResponse,
     ListTagsForResourceResponse,
+    ValidateStateMachineDefinitionResponse,
+    PublishStateMachineVersionResponse,
+    ListStateMachineVersionsResponse,
+    DeleteStateMachineVersionResponse,
+    CreateStateMachineAliasResponse,
+    DescribeStateMachineAliasResponse,
+    UpdateStateMachineAliasResponse,
+    DeleteStateMachineAliasResponse,
+    ListStateMachineAliasesResponse,
 );
 
 /// Requests and responses whose members carry over one for one (same names, same types).
@@ -311,6 +353,8 @@ impl From<pb::CreateStateMachineRequest> for ops::CreateStateMachineRequest {
             logging_configuration: req.logging_configuration.map(Into::into),
             tags: tags_from_pb(req.tags),
             tracing_configuration: req.tracing_configuration.map(Into::into),
+            publish: req.publish,
+            version_description: req.version_description,
         }
     }
 }
@@ -320,6 +364,7 @@ impl From<ops::CreateStateMachineResponse> for pb::CreateStateMachineResponse {
         pb::CreateStateMachineResponse {
             state_machine_arn: resp.state_machine_arn,
             creation_date: date(resp.creation_date),
+            state_machine_version_arn: resp.state_machine_version_arn,
         }
     }
 }
@@ -331,13 +376,16 @@ impl From<ops::DescribeStateMachineResponse> for pb::DescribeStateMachineRespons
         pb::DescribeStateMachineResponse {
             state_machine_arn: resp.state_machine_arn,
             name: resp.name,
-            status: pb::StateMachineStatus::from(resp.status) as i32,
+            status: pb::state_machine_status::Value::from(resp.status) as i32,
             definition: resp.definition,
             role_arn: resp.role_arn,
-            r#type: pb::StateMachineType::from(resp.r#type) as i32,
+            r#type: pb::state_machine_type::Value::from(resp.r#type) as i32,
             creation_date: date(resp.creation_date),
             logging_configuration: Some(resp.logging_configuration.into()),
             tracing_configuration: Some(resp.tracing_configuration.into()),
+            revision_id: resp.revision_id,
+            description: resp.description,
+            label: resp.label,
         }
     }
 }
@@ -350,6 +398,8 @@ impl From<pb::UpdateStateMachineRequest> for ops::UpdateStateMachineRequest {
             role_arn: req.role_arn,
             logging_configuration: req.logging_configuration.map(Into::into),
             tracing_configuration: req.tracing_configuration.map(Into::into),
+            publish: req.publish,
+            version_description: req.version_description,
         }
     }
 }
@@ -358,6 +408,8 @@ impl From<ops::UpdateStateMachineResponse> for pb::UpdateStateMachineResponse {
     fn from(resp: ops::UpdateStateMachineResponse) -> Self {
         pb::UpdateStateMachineResponse {
             update_date: date(resp.update_date),
+            revision_id: resp.revision_id,
+            state_machine_version_arn: resp.state_machine_version_arn,
         }
     }
 }
@@ -375,7 +427,7 @@ impl From<ops::ListStateMachinesResponse> for pb::ListStateMachinesResponse {
                 .map(|m| pb::StateMachineListItem {
                     state_machine_arn: m.state_machine_arn,
                     name: m.name,
-                    r#type: pb::StateMachineType::from(m.r#type) as i32,
+                    r#type: pb::state_machine_type::Value::from(m.r#type) as i32,
                     creation_date: date(m.creation_date),
                 })
                 .collect(),
@@ -416,7 +468,7 @@ impl From<ops::DescribeExecutionResponse> for pb::DescribeExecutionResponse {
             execution_arn: resp.execution_arn,
             state_machine_arn: resp.state_machine_arn,
             name: resp.name,
-            status: pb::ExecutionStatus::from(resp.status) as i32,
+            status: pb::execution_status::Value::from(resp.status) as i32,
             start_date: date(resp.start_date),
             stop_date: resp.stop_date.and_then(date),
             input: resp.input,
@@ -424,6 +476,8 @@ impl From<ops::DescribeExecutionResponse> for pb::DescribeExecutionResponse {
             output: resp.output,
             output_details: resp.output_details.map(Into::into),
             trace_header: resp.trace_header,
+            error: resp.error,
+            cause: resp.cause,
         }
     }
 }
@@ -449,7 +503,7 @@ impl From<ops::ListExecutionsResponse> for pb::ListExecutionsResponse {
                     execution_arn: e.execution_arn,
                     state_machine_arn: e.state_machine_arn,
                     name: e.name,
-                    status: pb::ExecutionStatus::from(e.status) as i32,
+                    status: pb::execution_status::Value::from(e.status) as i32,
                     start_date: date(e.start_date),
                     stop_date: e.stop_date.and_then(date),
                 })
@@ -483,6 +537,8 @@ impl From<ops::DescribeStateMachineForExecutionResponse>
             update_date: date(resp.update_date),
             logging_configuration: Some(resp.logging_configuration.into()),
             tracing_configuration: Some(resp.tracing_configuration.into()),
+            revision_id: resp.revision_id,
+            label: resp.label,
         }
     }
 }
@@ -530,6 +586,184 @@ impl From<ops::ListTagsForResourceResponse> for pb::ListTagsForResourceResponse 
     }
 }
 
+// Versions.
+
+same_members!(pb::PublishStateMachineVersionRequest => ops {
+    state_machine_arn, revision_id, description
+});
+
+impl From<ops::PublishStateMachineVersionResponse> for pb::PublishStateMachineVersionResponse {
+    fn from(resp: ops::PublishStateMachineVersionResponse) -> Self {
+        pb::PublishStateMachineVersionResponse {
+            creation_date: date(resp.creation_date),
+            state_machine_version_arn: resp.state_machine_version_arn,
+        }
+    }
+}
+
+same_members!(pb::ListStateMachineVersionsRequest => ops {
+    state_machine_arn, max_results, next_token
+});
+
+impl From<ops::ListStateMachineVersionsResponse> for pb::ListStateMachineVersionsResponse {
+    fn from(resp: ops::ListStateMachineVersionsResponse) -> Self {
+        pb::ListStateMachineVersionsResponse {
+            state_machine_versions: resp
+                .state_machine_versions
+                .into_iter()
+                .map(|v| pb::StateMachineVersionListItem {
+                    state_machine_version_arn: v.state_machine_version_arn,
+                    creation_date: date(v.creation_date),
+                })
+                .collect(),
+            next_token: resp.next_token,
+        }
+    }
+}
+
+same_members!(pb::DeleteStateMachineVersionRequest => ops { state_machine_version_arn });
+same_members!(ops::DeleteStateMachineVersionResponse => pb {});
+
+// Aliases.
+
+fn routing_from_pb(
+    routing: Vec<pb::RoutingConfigurationListItem>,
+) -> Vec<ops::RoutingConfigurationListItem> {
+    routing
+        .into_iter()
+        .map(|r| ops::RoutingConfigurationListItem {
+            state_machine_version_arn: r.state_machine_version_arn,
+            weight: r.weight.into(),
+        })
+        .collect()
+}
+
+fn routing_to_pb(
+    routing: Vec<ops::RoutingConfigurationListItem>,
+) -> Vec<pb::RoutingConfigurationListItem> {
+    routing
+        .into_iter()
+        .map(|r| pb::RoutingConfigurationListItem {
+            state_machine_version_arn: r.state_machine_version_arn,
+            // Checked to be 0..=100 when stored.
+            weight: r.weight.clamp(0, 100) as i32,
+        })
+        .collect()
+}
+
+impl From<pb::CreateStateMachineAliasRequest> for ops::CreateStateMachineAliasRequest {
+    fn from(req: pb::CreateStateMachineAliasRequest) -> Self {
+        ops::CreateStateMachineAliasRequest {
+            description: req.description,
+            name: req.name,
+            routing_configuration: routing_from_pb(req.routing_configuration),
+        }
+    }
+}
+
+impl From<ops::CreateStateMachineAliasResponse> for pb::CreateStateMachineAliasResponse {
+    fn from(resp: ops::CreateStateMachineAliasResponse) -> Self {
+        pb::CreateStateMachineAliasResponse {
+            state_machine_alias_arn: resp.state_machine_alias_arn,
+            creation_date: date(resp.creation_date),
+        }
+    }
+}
+
+same_members!(pb::DescribeStateMachineAliasRequest => ops { state_machine_alias_arn });
+
+impl From<ops::DescribeStateMachineAliasResponse> for pb::DescribeStateMachineAliasResponse {
+    fn from(resp: ops::DescribeStateMachineAliasResponse) -> Self {
+        pb::DescribeStateMachineAliasResponse {
+            state_machine_alias_arn: resp.state_machine_alias_arn,
+            name: resp.name,
+            description: resp.description,
+            routing_configuration: routing_to_pb(resp.routing_configuration),
+            creation_date: date(resp.creation_date),
+            update_date: date(resp.update_date),
+        }
+    }
+}
+
+impl From<pb::UpdateStateMachineAliasRequest> for ops::UpdateStateMachineAliasRequest {
+    fn from(req: pb::UpdateStateMachineAliasRequest) -> Self {
+        ops::UpdateStateMachineAliasRequest {
+            state_machine_alias_arn: req.state_machine_alias_arn,
+            description: req.description,
+            routing_configuration: routing_from_pb(req.routing_configuration),
+        }
+    }
+}
+
+impl From<ops::UpdateStateMachineAliasResponse> for pb::UpdateStateMachineAliasResponse {
+    fn from(resp: ops::UpdateStateMachineAliasResponse) -> Self {
+        pb::UpdateStateMachineAliasResponse {
+            update_date: date(resp.update_date),
+        }
+    }
+}
+
+same_members!(pb::DeleteStateMachineAliasRequest => ops { state_machine_alias_arn });
+same_members!(ops::DeleteStateMachineAliasResponse => pb {});
+same_members!(pb::ListStateMachineAliasesRequest => ops {
+    state_machine_arn, max_results, next_token
+});
+
+impl From<ops::ListStateMachineAliasesResponse> for pb::ListStateMachineAliasesResponse {
+    fn from(resp: ops::ListStateMachineAliasesResponse) -> Self {
+        pb::ListStateMachineAliasesResponse {
+            state_machine_aliases: resp
+                .state_machine_aliases
+                .into_iter()
+                .map(|a| pb::StateMachineAliasListItem {
+                    state_machine_alias_arn: a.state_machine_alias_arn,
+                    creation_date: date(a.creation_date),
+                })
+                .collect(),
+            next_token: resp.next_token,
+        }
+    }
+}
+
+// Definition validation.
+
+impl From<pb::ValidateStateMachineDefinitionRequest>
+    for ops::ValidateStateMachineDefinitionRequest
+{
+    fn from(req: pb::ValidateStateMachineDefinitionRequest) -> Self {
+        ops::ValidateStateMachineDefinitionRequest {
+            definition: req.definition,
+            r#type: machine_type_from_pb(req.r#type),
+            severity: severity_from_pb(req.severity),
+            max_results: req.max_results,
+        }
+    }
+}
+
+impl From<ops::ValidateStateMachineDefinitionResponse>
+    for pb::ValidateStateMachineDefinitionResponse
+{
+    fn from(resp: ops::ValidateStateMachineDefinitionResponse) -> Self {
+        pb::ValidateStateMachineDefinitionResponse {
+            result: pb::validate_state_machine_definition_result_code::Value::from(resp.result)
+                as i32,
+            diagnostics: resp
+                .diagnostics
+                .into_iter()
+                .map(|d| pb::ValidateStateMachineDefinitionDiagnostic {
+                    severity: pb::validate_state_machine_definition_severity::Value::from(
+                        d.severity,
+                    ) as i32,
+                    code: d.code,
+                    message: d.message,
+                    location: d.location,
+                })
+                .collect(),
+            truncated: resp.truncated,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,7 +786,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.message,
-            "1 validation error detected: Value '99' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, ABORTED, FAILED, RUNNING]"
+            "1 validation error detected: Value '99' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]"
         );
     }
 }

@@ -23,8 +23,8 @@ pub fn timestamp(instant: DateTime<Utc>) -> prost_types::Timestamp {
 /// AWS uses for the event type. A type unknown to the API or details that don't match their type are
 /// a corrupt store, hence an internal error.
 pub fn history_event_to_pb(event: &HistoryEvent) -> ApiResult<pb::HistoryEvent> {
-    let event_type = pb::HistoryEventType::from_str_name(&event.event_type)
-        .filter(|t| *t != pb::HistoryEventType::Unspecified)
+    let event_type = pb::history_event_type::Value::from_str_name(&event.event_type)
+        .filter(|t| *t != pb::history_event_type::Value::Unspecified)
         .ok_or_else(|| {
             ApiError::internal(format!(
                 "history event {} has unknown type {:?}",
@@ -137,7 +137,7 @@ mod tests {
         let pb = history_event_to_pb(&event("PassStateEntered", json!({"name": "A"}))).unwrap();
         assert_eq!(pb.id, 3);
         assert_eq!(pb.previous_event_id, 2);
-        assert_eq!(pb.r#type(), pb::HistoryEventType::PassStateEntered);
+        assert_eq!(pb.r#type(), pb::history_event_type::Value::PassStateEntered);
         assert_eq!(
             pb.timestamp,
             Some(prost_types::Timestamp {

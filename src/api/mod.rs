@@ -26,3 +26,90 @@ pub mod pb {
     pub const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/error_details_descriptor.bin"));
 }
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::pb;
+    use crate::domain::enums::{
+        AwsEnum, ExecutionStatus, LogLevel, StateMachineStatus, StateMachineType,
+    };
+
+    /// Every enum of the API is `message X { enum Value { UNSPECIFIED = 0; <AWS names> } }`: value names
+    /// are scoped by their message, so enums can grow and share AWS's names, and the proto3 JSON form
+    /// (which prints value names) is AWS's.
+    #[test]
+    fn every_enum_is_nested_in_a_message_of_its_own_with_aws_value_names() {
+        let set = prost_types::FileDescriptorSet::decode(pb::FILE_DESCRIPTOR_SET).unwrap();
+        let mut enums = Vec::new();
+        for file in set
+            .file
+            .iter()
+            .filter(|f| f.package() == "stepfunctions.v1")
+        {
+            assert!(
+                file.enum_type.is_empty(),
+                "{}: a top-level enum shares the package's value names",
+                file.name()
+            );
+            for message in &file.message_type {
+                for nested in &message.enum_type {
+                    assert_eq!(nested.name(), "Value", "in {}", message.name());
+                    assert_eq!(nested.value[0].name(), "UNSPECIFIED");
+                    assert_eq!(nested.value[0].number(), 0);
+                    let names: Vec<&str> = nested.value[1..].iter().map(|v| v.name()).collect();
+                    enums.push((message.name().to_string(), names));
+                }
+            }
+        }
+        let names_of = |enum_name: &str| -> Vec<&str> {
+            enums
+                .iter()
+                .find(|(name, _)| name == enum_name)
+                .unwrap_or_else(|| panic!("{enum_name} missing"))
+                .1
+                .clone()
+        };
+        let aws = |names: &[&'static str]| names.to_vec();
+        assert_eq!(
+            names_of("ExecutionStatus"),
+            aws(&[
+                ExecutionStatus::Running.aws_name(),
+                ExecutionStatus::Succeeded.aws_name(),
+                ExecutionStatus::Failed.aws_name(),
+                ExecutionStatus::TimedOut.aws_name(),
+                ExecutionStatus::Aborted.aws_name(),
+                "PENDING_REDRIVE",
+            ])
+        );
+        assert_eq!(
+            names_of("StateMachineType"),
+            aws(&[
+                StateMachineType::Standard.aws_name(),
+                StateMachineType::Express.aws_name()
+            ])
+        );
+        assert_eq!(
+            names_of("StateMachineStatus"),
+            aws(&[
+                StateMachineStatus::Active.aws_name(),
+                StateMachineStatus::Deleting.aws_name()
+            ])
+        );
+        assert_eq!(
+            names_of("LogLevel"),
+            aws(&[
+                LogLevel::All.aws_name(),
+                LogLevel::Error.aws_name(),
+                LogLevel::Fatal.aws_name(),
+                LogLevel::Off.aws_name()
+            ])
+        );
+        // Today's 62 history event types, in the model's order.
+        let events = names_of("HistoryEventType");
+        assert_eq!(events.len(), 62);
+        assert_eq!(events[0], "ActivityFailed");
+        assert_eq!(events[61], "EvaluationFailed");
+    }
+}

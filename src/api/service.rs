@@ -269,4 +269,103 @@ impl StepFunctions for StepFunctionsApi {
                 .await,
         )
     }
+
+    async fn validate_state_machine_definition(
+        &self,
+        req: Request<pb::ValidateStateMachineDefinitionRequest>,
+    ) -> Reply<pb::ValidateStateMachineDefinitionResponse> {
+        reply(
+            self.service
+                .validate_state_machine_definition(req.into_inner().into())
+                .await,
+        )
+    }
+
+    async fn publish_state_machine_version(
+        &self,
+        req: Request<pb::PublishStateMachineVersionRequest>,
+    ) -> Reply<pb::PublishStateMachineVersionResponse> {
+        reply(
+            self.service
+                .publish_state_machine_version(req.into_inner().into())
+                .await,
+        )
+    }
+
+    async fn list_state_machine_versions(
+        &self,
+        req: Request<pb::ListStateMachineVersionsRequest>,
+    ) -> Reply<pb::ListStateMachineVersionsResponse> {
+        reply(
+            self.service
+                .list_state_machine_versions(req.into_inner().into())
+                .await,
+        )
+    }
+
+    async fn delete_state_machine_version(
+        &self,
+        req: Request<pb::DeleteStateMachineVersionRequest>,
+    ) -> Reply<pb::DeleteStateMachineVersionResponse> {
+        reply(
+            self.service
+                .delete_state_machine_version(req.into_inner().into())
+                .await,
+        )
+    }
+
+    async fn create_state_machine_alias(
+        &self,
+        req: Request<pb::CreateStateMachineAliasRequest>,
+    ) -> Reply<pb::CreateStateMachineAliasResponse> {
+        reply(
+            self.service
+                .create_state_machine_alias(req.into_inner().into())
+                .await,
+        )
+    }
+
+    async fn describe_state_machine_alias(
+        &self,
+        req: Request<pb::DescribeStateMachineAliasRequest>,
+    ) -> Reply<pb::DescribeStateMachineAliasResponse> {
+        reply(
+            self.service
+                .describe_state_machine_alias(req.into_inner().into())
+                .await,
+        )
+    }
+
+    async fn update_state_machine_alias(
+        &self,
+        req: Request<pb::UpdateStateMachineAliasRequest>,
+    ) -> Reply<pb::UpdateStateMachineAliasResponse> {
+        reply(
+            self.service
+                .update_state_machine_alias(req.into_inner().into())
+                .await,
+        )
+    }
+
+    async fn delete_state_machine_alias(
+        &self,
+        req: Request<pb::DeleteStateMachineAliasRequest>,
+    ) -> Reply<pb::DeleteStateMachineAliasResponse> {
+        reply(
+            self.service
+                .delete_state_machine_alias(req.into_inner().into())
+                .await,
+        )
+    }
+
+    async fn list_state_machine_aliases(
+        &self,
+        req: Request<pb::ListStateMachineAliasesRequest>,
+    ) -> Reply<pb::ListStateMachineAliasesResponse> {
+        reply(
+            self.service
+                .list_state_machine_aliases(req.into_inner().into())
+                .await,
+        )
+    }
 }

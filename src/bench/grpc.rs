@@ -60,7 +60,7 @@ fn system_time(timestamp: Option<&prost_types::Timestamp>) -> SystemTime {
 }
 
 fn run_status(status: i32) -> RunStatus {
-    match pb::ExecutionStatus::try_from(status) {
+    match pb::execution_status::Value::try_from(status) {
         Ok(status) => RunStatus::from_aws(status.as_str_name()),
         Err(_) => RunStatus::Other,
     }
@@ -159,7 +159,7 @@ impl BenchClient for GrpcBenchClient {
                 .into_inner();
             events.extend(page.events.iter().map(|event| {
                 BenchEvent {
-                    event_type: pb::HistoryEventType::try_from(event.r#type)
+                    event_type: pb::history_event_type::Value::try_from(event.r#type)
                         .map(|t| t.as_str_name().to_string())
                         .unwrap_or_default(),
                     timestamp: system_time(event.timestamp.as_ref()),
@@ -237,15 +237,15 @@ mod tests {
     #[test]
     fn execution_status_values_map_to_run_status() {
         assert_eq!(
-            run_status(pb::ExecutionStatus::Running as i32),
+            run_status(pb::execution_status::Value::Running as i32),
             RunStatus::Running
         );
         assert_eq!(
-            run_status(pb::ExecutionStatus::Succeeded as i32),
+            run_status(pb::execution_status::Value::Succeeded as i32),
             RunStatus::Succeeded
         );
         assert_eq!(
-            run_status(pb::ExecutionStatus::Aborted as i32),
+            run_status(pb::execution_status::Value::Aborted as i32),
             RunStatus::Aborted
         );
         assert_eq!(run_status(99), RunStatus::Other);

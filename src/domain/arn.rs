@@ -22,6 +22,11 @@ impl ArnScope {
         format!("{}:stateMachine:{name}", self.prefix())
     }
 
+    /// A published version of a state machine: `<state machine ARN>:<number>`.
+    pub fn state_machine_version(&self, state_machine_arn: &str, number: i64) -> String {
+        format!("{state_machine_arn}:{number}")
+    }
+
     pub fn activity(&self, name: &str) -> String {
         format!("{}:activity:{name}", self.prefix())
     }
@@ -108,6 +113,34 @@ pub fn check_arn(
     }
 }
 
+/// What follows a state machine's name in its ARN: a version number or an alias name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MachineQualifier {
+    Version(i64),
+    Alias(String),
+}
+
+/// Splits a checked state machine ARN into the machine's own ARN and its qualifier
+/// (`…:stateMachine:<name>:<version or alias>`). Names cannot hold `:`, so the split is unambiguous.
+pub fn split_qualifier(arn: &str) -> (&str, Option<MachineQualifier>) {
+    let Some((_, rest)) = split_states_arn(arn) else {
+        return (arn, None);
+    };
+    let Some((_, qualifier)) = rest.split_once(':') else {
+        return (arn, None);
+    };
+    let unqualified = &arn[..arn.len() - qualifier.len() - 1];
+    let parsed = if !qualifier.is_empty() && qualifier.bytes().all(|b| b.is_ascii_digit()) {
+        match qualifier.parse::<i64>() {
+            Ok(number) => MachineQualifier::Version(number),
+            Err(_) => MachineQualifier::Alias(qualifier.to_string()),
+        }
+    } else {
+        MachineQualifier::Alias(qualifier.to_string())
+    };
+    (unqualified, Some(parsed))
+}
+
 /// For tagging operations: any well-formed Step Functions ARN passes (untaggable or unknown ones are
 /// `ResourceNotFound` after the lookup); a non-ARN is `InvalidArn`.
 pub fn check_any_states_arn(arn: &str, member: &str) -> Result<(), ApiError> {
@@ -134,6 +167,25 @@ pub fn check_foreign_arn(arn: &str, member: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(invalid_arn(format!("Invalid ARN prefix: {}", echo(arn))))
+    }
+}
+
+#[cfg(test)]
+mod qualifier_tests {
+    use super::*;
+
+    #[test]
+    fn qualified_state_machine_arns_split_into_machine_and_qualifier() {
+        let sm = "arn:aws:states:us-east-1:123456789012:stateMachine:orders";
+        assert_eq!(split_qualifier(sm), (sm, None));
+        assert_eq!(
+            split_qualifier(&format!("{sm}:12")),
+            (sm, Some(MachineQualifier::Version(12)))
+        );
+        assert_eq!(
+            split_qualifier(&format!("{sm}:prod")),
+            (sm, Some(MachineQualifier::Alias("prod".into())))
+        );
     }
 }
 

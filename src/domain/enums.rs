@@ -52,8 +52,9 @@ aws_enum!(
     StateMachineStatus ["[ACTIVE, DELETING]"] { Active => "ACTIVE", Deleting => "DELETING" }
 );
 aws_enum!(
-    /// ExecutionStatus.
-    ExecutionStatus ["[SUCCEEDED, TIMED_OUT, ABORTED, FAILED, RUNNING]"] {
+    /// ExecutionStatus. Today's value set also lists PENDING_REDRIVE, a status only Map Run children
+    /// (Distributed Map) have: as a filter it is refused by the operation, and no execution has it.
+    ExecutionStatus ["[SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]"] {
         Running => "RUNNING",
         Succeeded => "SUCCEEDED",
         Failed => "FAILED",
@@ -64,6 +65,15 @@ aws_enum!(
 aws_enum!(
     /// LogLevel.
     LogLevel ["[ALL, ERROR, FATAL, OFF]"] { All => "ALL", Error => "ERROR", Fatal => "FATAL", Off => "OFF" }
+);
+
+aws_enum!(
+    /// ValidateStateMachineDefinitionSeverity.
+    ValidationSeverity ["[ERROR, WARNING]"] { Error => "ERROR", Warning => "WARNING" }
+);
+aws_enum!(
+    /// ValidateStateMachineDefinitionResultCode.
+    ValidationResultCode ["[OK, FAIL]"] { Ok => "OK", Fail => "FAIL" }
 );
 
 /// An enum member as a caller sent it: one of AWS's values, or something else, kept as its text for the

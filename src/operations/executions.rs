@@ -14,8 +14,8 @@ use super::shapes::{
 };
 use super::Service;
 use super::{execution_does_not_exist, state_machine_deleting, state_machine_does_not_exist};
-use crate::domain::arn::{check_arn, ResourceType};
-use crate::domain::enums::AwsEnum;
+use crate::domain::arn::{check_arn, split_qualifier, ResourceType};
+use crate::domain::enums::{AwsEnum, EnumValue};
 use crate::domain::names::validate_name;
 use crate::domain::pagination::{
     decode_optional, encode_token, finish_page, page_size, MAX_EXECUTIONS_TOKEN_LEN, MAX_TOKEN_LEN,
@@ -90,6 +90,17 @@ impl Service {
             "stateMachineArn",
             &[ResourceType::StateMachine],
         )?;
+        if let (_, Some(_)) = split_qualifier(&machine_arn) {
+            // Executions of versions and aliases need the start path to run a revision that is not the
+            // machine's current one; until then such a start is refused rather than run on the wrong one.
+            return Err(ApiError::new(
+                ErrorKind::ValidationException,
+                format!(
+                    "Starting an execution of a state machine version or alias is not supported yet: '{}'",
+                    crate::domain::validation::echo(&machine_arn)
+                ),
+            ));
+        }
         // proto3 cannot tell an absent name from an empty one; both mean "generate one".
         let name = match req.name.filter(|n| !n.is_empty()) {
             Some(name) => {
@@ -201,6 +212,10 @@ impl Service {
         let output = execution
             .output
             .filter(|_| execution.status == ExecutionStatus::Succeeded);
+        // AWS: error and cause only when the execution failed (not for a timeout or an abort).
+        let failed = execution.status == ExecutionStatus::Failed;
+        let error = execution.error.filter(|_| failed);
+        let cause = execution.cause.filter(|_| failed);
         Ok(DescribeExecutionResponse {
             execution_arn: execution.arn,
             state_machine_arn: execution.state_machine_arn,
@@ -213,6 +228,8 @@ impl Service {
             output_details: output.as_ref().and_then(|_| included()),
             output,
             trace_header: execution.trace_header,
+            error,
+            cause,
         })
     }
 
@@ -226,6 +243,13 @@ impl Service {
             "stateMachineArn",
             &[ResourceType::StateMachine],
         )?;
+        if req.status_filter == Some(EnumValue::Unknown("PENDING_REDRIVE".into())) {
+            // AWS: PENDING_REDRIVE filters a Map Run's children (mapRunArn), never a state machine's.
+            return Err(ApiError::new(
+                ErrorKind::ValidationException,
+                "The statusFilter PENDING_REDRIVE can only be used with a mapRunArn",
+            ));
+        }
         let status = req
             .status_filter
             .map(|status| status.check("statusFilter"))
@@ -325,6 +349,8 @@ impl Service {
             update_date: version.update_date,
             logging_configuration: logging_configuration(&version.logging_configuration)?,
             tracing_configuration: tracing_configuration(&version.tracing_configuration)?,
+            revision_id: version.revision_id,
+            label: None,
         })
     }
 

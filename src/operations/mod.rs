@@ -3,12 +3,15 @@
 //! storage is behind [`Store`].
 
 mod activities;
+mod aliases;
 mod configuration;
 mod executions;
 mod quotas;
 pub mod shapes;
 mod state_machines;
 mod tags;
+mod validation;
+mod versions;
 
 pub use quotas::Quotas;
 pub use shapes::*;

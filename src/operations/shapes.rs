@@ -1,4 +1,4 @@
-//! The requests and responses of the 22 operations, in plain Rust: members are the snake_case of AWS's
+//! The requests and responses of the operations, in plain Rust: members are the snake_case of AWS's
 //! member names, dates are UTC instants, enums are AWS's. Each door (gRPC in `api`, later AWS JSON)
 //! converts its own wire form to and from these, so the operations know no wire format.
 //!
@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::asl::HistoryEvent;
 use crate::domain::enums::{
     EnumValue, ExecutionStatus, LogLevel, StateMachineStatus, StateMachineType,
+    ValidationResultCode, ValidationSeverity,
 };
 pub use crate::domain::tags::Tag;
 
@@ -160,12 +161,18 @@ pub struct CreateStateMachineRequest {
     pub logging_configuration: Option<LoggingConfigurationInput>,
     pub tags: Vec<Tag>,
     pub tracing_configuration: Option<TracingConfiguration>,
+    /// Publish the created revision as version 1.
+    pub publish: bool,
+    /// Only with `publish`.
+    pub version_description: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateStateMachineResponse {
     pub state_machine_arn: String,
     pub creation_date: DateTime<Utc>,
+    /// With `publish`: the version published.
+    pub state_machine_version_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -184,6 +191,12 @@ pub struct DescribeStateMachineResponse {
     pub creation_date: DateTime<Utc>,
     pub logging_configuration: LoggingConfiguration,
     pub tracing_configuration: TracingConfiguration,
+    /// Absent for the revision CreateStateMachine made.
+    pub revision_id: Option<String>,
+    /// A version's description (absent for a state machine).
+    pub description: Option<String>,
+    /// A Distributed Map's label (never set: no Map Runs here).
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -193,11 +206,18 @@ pub struct UpdateStateMachineRequest {
     pub role_arn: Option<String>,
     pub logging_configuration: Option<LoggingConfigurationInput>,
     pub tracing_configuration: Option<TracingConfiguration>,
+    /// Publish the revision the update makes current.
+    pub publish: bool,
+    /// Only with `publish`.
+    pub version_description: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateStateMachineResponse {
     pub update_date: DateTime<Utc>,
+    pub revision_id: Option<String>,
+    /// With `publish`: the version published (an existing one when the revision already had one).
+    pub state_machine_version_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -269,6 +289,9 @@ pub struct DescribeExecutionResponse {
     pub output: Option<String>,
     pub output_details: Option<CloudWatchEventsExecutionDataDetails>,
     pub trace_header: Option<String>,
+    /// Only for a FAILED execution whose failure carried them.
+    pub error: Option<String>,
+    pub cause: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -323,6 +346,9 @@ pub struct DescribeStateMachineForExecutionResponse {
     pub update_date: DateTime<Utc>,
     pub logging_configuration: LoggingConfiguration,
     pub tracing_configuration: TracingConfiguration,
+    /// The revision the execution ran (absent for the revision CreateStateMachine made).
+    pub revision_id: Option<String>,
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -372,4 +398,156 @@ pub struct ListTagsForResourceRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListTagsForResourceResponse {
     pub tags: Vec<Tag>,
+}
+
+// Definition validation.
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ValidateStateMachineDefinitionRequest {
+    pub definition: String,
+    /// Absent: STANDARD.
+    pub r#type: Option<EnumValue<StateMachineType>>,
+    /// Absent: ERROR (errors only); WARNING reports warnings too.
+    pub severity: Option<EnumValue<ValidationSeverity>>,
+    /// 0 (absent) means 100; out of range is the operation's ValidationException.
+    pub max_results: i32,
+}
+
+/// ValidateStateMachineDefinitionDiagnostic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidateStateMachineDefinitionDiagnostic {
+    pub severity: ValidationSeverity,
+    pub code: String,
+    pub message: String,
+    /// A JSON pointer into the definition; absent when the problem is not about one place.
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidateStateMachineDefinitionResponse {
+    pub result: ValidationResultCode,
+    pub diagnostics: Vec<ValidateStateMachineDefinitionDiagnostic>,
+    pub truncated: bool,
+}
+
+// Versions.
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PublishStateMachineVersionRequest {
+    pub state_machine_arn: String,
+    /// The revision expected to be current (`INITIAL`: the one CreateStateMachine made).
+    pub revision_id: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishStateMachineVersionResponse {
+    pub creation_date: DateTime<Utc>,
+    pub state_machine_version_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListStateMachineVersionsRequest {
+    pub state_machine_arn: String,
+    /// 0 (absent) means the default page size; out of range is the operation's ValidationException.
+    pub max_results: i32,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateMachineVersionListItem {
+    pub state_machine_version_arn: String,
+    pub creation_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListStateMachineVersionsResponse {
+    pub state_machine_versions: Vec<StateMachineVersionListItem>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeleteStateMachineVersionRequest {
+    pub state_machine_version_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeleteStateMachineVersionResponse {}
+
+// Aliases.
+
+/// RoutingConfigurationListItem as a caller sends it (checked by the operation).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoutingConfigurationListItem {
+    pub state_machine_version_arn: String,
+    pub weight: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CreateStateMachineAliasRequest {
+    pub description: Option<String>,
+    pub name: String,
+    pub routing_configuration: Vec<RoutingConfigurationListItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateStateMachineAliasResponse {
+    pub state_machine_alias_arn: String,
+    pub creation_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DescribeStateMachineAliasRequest {
+    pub state_machine_alias_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeStateMachineAliasResponse {
+    pub state_machine_alias_arn: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub routing_configuration: Vec<RoutingConfigurationListItem>,
+    pub creation_date: DateTime<Utc>,
+    pub update_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UpdateStateMachineAliasRequest {
+    pub state_machine_alias_arn: String,
+    pub description: Option<String>,
+    /// Empty: keep the routing.
+    pub routing_configuration: Vec<RoutingConfigurationListItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateStateMachineAliasResponse {
+    pub update_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeleteStateMachineAliasRequest {
+    pub state_machine_alias_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeleteStateMachineAliasResponse {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListStateMachineAliasesRequest {
+    /// A state machine ARN, or a version ARN (the aliases routing to that version).
+    pub state_machine_arn: String,
+    pub max_results: i32,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateMachineAliasListItem {
+    pub state_machine_alias_arn: String,
+    pub creation_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListStateMachineAliasesResponse {
+    pub state_machine_aliases: Vec<StateMachineAliasListItem>,
+    pub next_token: Option<String>,
 }

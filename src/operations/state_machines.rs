@@ -9,9 +9,12 @@ use super::shapes::{
     ListStateMachinesRequest, ListStateMachinesResponse, StateMachineListItem,
     UpdateStateMachineRequest, UpdateStateMachineResponse,
 };
+use super::versions::check_description;
 use super::{quotas, state_machine_deleting, state_machine_does_not_exist, Service};
 use crate::asl::validate_definition;
-use crate::domain::arn::{check_arn, check_foreign_arn, ResourceType};
+use crate::domain::arn::{
+    check_arn, check_foreign_arn, split_qualifier, MachineQualifier, ResourceType,
+};
 use crate::domain::enums::StateMachineType;
 use crate::domain::names::validate_name;
 use crate::domain::pagination::{decode_optional, finish_page, page_size, MAX_TOKEN_LEN};
@@ -19,7 +22,7 @@ use crate::domain::tags::validate_tags;
 use crate::domain::validation::{check_max_len, check_min_len};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::store::{
-    self, DeleteOutcome, NewStateMachine, StateMachineChange, StateMachineRecord,
+    self, DeleteOutcome, ExpectedRevision, NewStateMachine, StateMachineChange, StateMachineRecord,
     StateMachineStatus, UpdateOutcome,
 };
 
@@ -59,6 +62,7 @@ impl Service {
         let tracing = tracing_json(req.tracing_configuration.as_ref())?;
         let arn = self.scope.state_machine(&req.name);
         let tags = validate_tags(req.tags, &arn)?;
+        check_version_description(req.publish, req.version_description.as_deref())?;
         check_definition(&req.definition, machine_type)?;
 
         let new = NewStateMachine {
@@ -74,26 +78,44 @@ impl Service {
             quota: self.quotas.state_machines,
         };
         self.store.state_machine_finish_deletions().await?;
-        if let Some(existing) = self.store.state_machine_get(&arn).await? {
-            return idempotent_create(&existing, &new);
-        }
-        match self.store.state_machine_create(new.clone()).await {
-            Ok(created) => Ok(CreateStateMachineResponse {
-                state_machine_arn: created.arn,
-                creation_date: created.creation_date,
-            }),
-            // Lost a race with a concurrent create of the same name: judge against the winner.
-            Err(store::Error::UniqueViolation(_)) => {
-                match self.store.state_machine_get(&arn).await? {
-                    Some(existing) => idempotent_create(&existing, &new),
-                    None => Err(ApiError::internal(
-                        "state machine vanished after a name conflict",
-                    )),
+        let machine = match self.store.state_machine_get(&arn).await? {
+            Some(existing) => idempotent_create(existing, &new)?,
+            None => match self.store.state_machine_create(new.clone()).await {
+                Ok(created) => created,
+                // Lost a race with a concurrent create of the same name: judge against the winner.
+                Err(store::Error::UniqueViolation(_)) => {
+                    match self.store.state_machine_get(&arn).await? {
+                        Some(existing) => idempotent_create(existing, &new)?,
+                        None => {
+                            return Err(ApiError::internal(
+                                "state machine vanished after a name conflict",
+                            ))
+                        }
+                    }
                 }
-            }
-            Err(store::Error::LimitExceeded) => Err(quotas::state_machine_limit_exceeded()),
-            Err(other) => Err(other.into()),
-        }
+                Err(store::Error::LimitExceeded) => {
+                    return Err(quotas::state_machine_limit_exceeded())
+                }
+                Err(other) => return Err(other.into()),
+            },
+        };
+        let state_machine_version_arn = if req.publish {
+            let expected = ExpectedRevision::Revision(machine.version.revision_id.clone());
+            let version = self
+                .publish_version(&machine, expected, req.version_description)
+                .await?;
+            Some(
+                self.scope
+                    .state_machine_version(&machine.arn, version.number),
+            )
+        } else {
+            None
+        };
+        Ok(CreateStateMachineResponse {
+            state_machine_arn: machine.arn,
+            creation_date: machine.creation_date,
+            state_machine_version_arn,
+        })
     }
 
     pub async fn describe_state_machine(
@@ -102,6 +124,16 @@ impl Service {
     ) -> ApiResult<DescribeStateMachineResponse> {
         let arn = req.state_machine_arn;
         check_arn(&arn, "stateMachineArn", &[ResourceType::StateMachine])?;
+        match split_qualifier(&arn) {
+            (machine_arn, Some(MachineQualifier::Version(number))) => {
+                return self.describe_version(&arn, machine_arn, number).await
+            }
+            // Aliases are not served yet: no machine has this ARN.
+            (_, Some(MachineQualifier::Alias(_))) => {
+                return Err(state_machine_does_not_exist(&arn))
+            }
+            (_, None) => {}
+        }
         let machine = self.find_state_machine(&arn).await?;
         Ok(DescribeStateMachineResponse {
             state_machine_arn: machine.arn,
@@ -113,6 +145,9 @@ impl Service {
             creation_date: machine.creation_date,
             logging_configuration: logging_configuration(&machine.version.logging_configuration)?,
             tracing_configuration: tracing_configuration(&machine.version.tracing_configuration)?,
+            revision_id: machine.version.revision_id,
+            description: None,
+            label: None,
         })
     }
 
@@ -135,6 +170,7 @@ impl Service {
         if let Some(role_arn) = &req.role_arn {
             check_foreign_arn(role_arn, "roleArn")?;
         }
+        check_version_description(req.publish, req.version_description.as_deref())?;
         let logging = req
             .logging_configuration
             .as_ref()
@@ -159,14 +195,28 @@ impl Service {
             logging_configuration: logging,
             tracing_configuration: tracing,
             update_date: self.clock.now(),
+            revision_id: uuid::Uuid::new_v4().to_string(),
         };
-        match self.store.state_machine_update(change).await? {
-            UpdateOutcome::Updated(version) => Ok(UpdateStateMachineResponse {
-                update_date: version.update_date,
-            }),
-            UpdateOutcome::NotFound => Err(state_machine_does_not_exist(&arn)),
-            UpdateOutcome::Deleting => Err(state_machine_deleting(&arn)),
-        }
+        let version = match self.store.state_machine_update(change).await? {
+            UpdateOutcome::Updated(version) => version,
+            UpdateOutcome::NotFound => return Err(state_machine_does_not_exist(&arn)),
+            UpdateOutcome::Deleting => return Err(state_machine_deleting(&arn)),
+        };
+        let state_machine_version_arn = if req.publish {
+            // The revision this update made: a concurrent update in between is AWS's ConflictException.
+            let expected = ExpectedRevision::Revision(version.revision_id.clone());
+            let published = self
+                .publish_version(&machine, expected, req.version_description)
+                .await?;
+            Some(self.scope.state_machine_version(&arn, published.number))
+        } else {
+            None
+        };
+        Ok(UpdateStateMachineResponse {
+            update_date: version.update_date,
+            revision_id: version.revision_id,
+            state_machine_version_arn,
+        })
     }
 
     /// Removes the machine at once when nothing runs, else marks it DELETING (see `store` docs).
@@ -217,12 +267,23 @@ impl Service {
     }
 }
 
+/// `versionDescription` only with `publish` (AWS's ValidationException).
+fn check_version_description(publish: bool, description: Option<&str>) -> ApiResult<()> {
+    if description.is_some() && !publish {
+        return Err(ApiError::new(
+            ErrorKind::ValidationException,
+            "Version description can only be set when publish is true",
+        ));
+    }
+    check_description(description, "versionDescription")
+}
+
 /// CreateStateMachine on a taken name: same definition (byte for byte), type, logging and tracing →
 /// the existing machine; otherwise StateMachineAlreadyExists. Role and tags of the repeat are ignored.
 fn idempotent_create(
-    existing: &StateMachineRecord,
+    existing: StateMachineRecord,
     new: &NewStateMachine,
-) -> ApiResult<CreateStateMachineResponse> {
+) -> ApiResult<StateMachineRecord> {
     if existing.status == StateMachineStatus::Deleting {
         return Err(state_machine_deleting(&existing.arn));
     }
@@ -231,10 +292,7 @@ fn idempotent_create(
         && existing.version.logging_configuration == new.logging_configuration
         && existing.version.tracing_configuration == new.tracing_configuration;
     if same {
-        Ok(CreateStateMachineResponse {
-            state_machine_arn: existing.arn.clone(),
-            creation_date: existing.creation_date,
-        })
+        Ok(existing)
     } else {
         Err(ApiError::new(
             ErrorKind::StateMachineAlreadyExists,

@@ -140,6 +140,113 @@ pub struct VersionRecord {
     /// JSON text of the tracing configuration (AWS member names).
     pub tracing_configuration: String,
     pub update_date: DateTime<Utc>,
+    /// AWS's revisionId: `None` for the revision CreateStateMachine made.
+    pub revision_id: Option<String>,
+}
+
+/// A published version of a state machine: its number and the revision it froze.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedVersionRecord {
+    pub number: i64,
+    pub description: Option<String>,
+    pub creation_date: DateTime<Utc>,
+    pub revision: VersionRecord,
+}
+
+/// Which revision a publish expects to be current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpectedRevision {
+    /// Whatever is current.
+    Current,
+    /// The revision with this revisionId (`None`: the revision CreateStateMachine made).
+    Revision(Option<String>),
+}
+
+/// PublishStateMachineVersion, or the publish of Create/UpdateStateMachine.
+#[derive(Debug, Clone)]
+pub struct PublishVersion {
+    pub state_machine_id: i64,
+    pub expected: ExpectedRevision,
+    pub description: Option<String>,
+    pub creation_date: DateTime<Utc>,
+    /// How many versions a machine may have: past it the outcome is `LimitExceeded`.
+    pub quota: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// A new version, numbered after every number the machine gave before.
+    Published(PublishedVersionRecord),
+    /// The current revision was already published: that version, unchanged.
+    Existing(PublishedVersionRecord),
+    /// The current revision is not the expected one; this is its revisionId.
+    RevisionConflict {
+        current: Option<String>,
+    },
+    LimitExceeded,
+    NotFound,
+    Deleting,
+}
+
+/// One route of an alias: a version number of the alias's machine and its weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AliasRoute {
+    pub version: i64,
+    pub weight: i64,
+}
+
+/// A state machine alias.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasRecord {
+    pub state_machine_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub routing: Vec<AliasRoute>,
+    pub creation_date: DateTime<Utc>,
+    pub update_date: DateTime<Utc>,
+}
+
+/// CreateStateMachineAlias's row.
+#[derive(Debug, Clone)]
+pub struct NewAlias {
+    pub state_machine_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub routing: Vec<AliasRoute>,
+    pub creation_date: DateTime<Utc>,
+    /// How many aliases a machine may have: past it the outcome is `LimitExceeded`.
+    pub quota: u64,
+}
+
+/// UpdateStateMachineAlias: the members given (None = keep).
+#[derive(Debug, Clone)]
+pub struct AliasChange {
+    pub state_machine_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub routing: Option<Vec<AliasRoute>>,
+    pub update_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AliasOutcome {
+    /// Created or updated.
+    Written(AliasRecord),
+    /// Create: an alias with that name exists (untouched).
+    Existing(AliasRecord),
+    /// A routed version does not exist (its number).
+    VersionMissing(i64),
+    LimitExceeded,
+    /// Update: no such alias; create: no such machine.
+    NotFound,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionDeleteOutcome {
+    Deleted,
+    NotFound,
+    /// Aliases route to it (their names, in name order): nothing was deleted.
+    RoutedBy(Vec<String>),
 }
 
 /// A state machine with its current version.
@@ -179,6 +286,8 @@ pub struct StateMachineChange {
     pub logging_configuration: Option<String>,
     pub tracing_configuration: Option<String>,
     pub update_date: DateTime<Utc>,
+    /// The revisionId of the new revision, kept only when the change changes something.
+    pub revision_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -422,6 +531,42 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Vec<StateMachineRecord>>;
     async fn state_machine_version(&self, version_id: i64) -> Result<Option<VersionRecord>>;
+    /// Publishes the current revision (in one transaction with the checks of [`PublishOutcome`]).
+    async fn version_publish(&self, publish: PublishVersion) -> Result<PublishOutcome>;
+    async fn version_get(
+        &self,
+        state_machine_id: i64,
+        number: i64,
+    ) -> Result<Option<PublishedVersionRecord>>;
+    /// A machine's versions, newest first, numbers below `before_number`, at most `limit`.
+    async fn version_list(
+        &self,
+        state_machine_id: i64,
+        before_number: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<PublishedVersionRecord>>;
+    /// Deletes a version no alias routes to.
+    async fn version_delete(
+        &self,
+        state_machine_id: i64,
+        number: i64,
+    ) -> Result<VersionDeleteOutcome>;
+
+    // --- aliases ---
+
+    /// Inserts the alias when its versions exist, the name is free and the quota allows.
+    async fn alias_create(&self, new: NewAlias) -> Result<AliasOutcome>;
+    async fn alias_get(&self, state_machine_id: i64, name: &str) -> Result<Option<AliasRecord>>;
+    async fn alias_update(&self, change: AliasChange) -> Result<AliasOutcome>;
+    /// Whether it existed.
+    async fn alias_delete(&self, state_machine_id: i64, name: &str) -> Result<bool>;
+    /// A machine's aliases in name order, names after `after_name`, at most `limit`.
+    async fn alias_list(
+        &self,
+        state_machine_id: i64,
+        after_name: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AliasRecord>>;
 
     // --- activities ---
 
@@ -531,6 +676,64 @@ macro_rules! store_from_aggregates {
                 version_id: i64,
             ) -> Result<Option<VersionRecord>> {
                 <$backend>::state_machine_version(self, version_id).await
+            }
+
+            async fn version_publish(&self, publish: PublishVersion) -> Result<PublishOutcome> {
+                <$backend>::version_publish(self, publish).await
+            }
+
+            async fn version_get(
+                &self,
+                state_machine_id: i64,
+                number: i64,
+            ) -> Result<Option<PublishedVersionRecord>> {
+                <$backend>::version_get(self, state_machine_id, number).await
+            }
+
+            async fn version_list(
+                &self,
+                state_machine_id: i64,
+                before_number: Option<i64>,
+                limit: usize,
+            ) -> Result<Vec<PublishedVersionRecord>> {
+                <$backend>::version_list(self, state_machine_id, before_number, limit).await
+            }
+
+            async fn version_delete(
+                &self,
+                state_machine_id: i64,
+                number: i64,
+            ) -> Result<VersionDeleteOutcome> {
+                <$backend>::version_delete(self, state_machine_id, number).await
+            }
+
+            async fn alias_create(&self, new: NewAlias) -> Result<AliasOutcome> {
+                <$backend>::alias_create(self, new).await
+            }
+
+            async fn alias_get(
+                &self,
+                state_machine_id: i64,
+                name: &str,
+            ) -> Result<Option<AliasRecord>> {
+                <$backend>::alias_get(self, state_machine_id, name).await
+            }
+
+            async fn alias_update(&self, change: AliasChange) -> Result<AliasOutcome> {
+                <$backend>::alias_update(self, change).await
+            }
+
+            async fn alias_delete(&self, state_machine_id: i64, name: &str) -> Result<bool> {
+                <$backend>::alias_delete(self, state_machine_id, name).await
+            }
+
+            async fn alias_list(
+                &self,
+                state_machine_id: i64,
+                after_name: Option<&str>,
+                limit: usize,
+            ) -> Result<Vec<AliasRecord>> {
+                <$backend>::alias_list(self, state_machine_id, after_name, limit).await
             }
 
             async fn activity_create(&self, new: NewActivity) -> Result<(ActivityRecord, bool)> {

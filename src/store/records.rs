@@ -11,7 +11,7 @@ use super::*;
 /// A state machine joined with its current version (columns as [`state_machine`] reads them).
 pub(crate) const STATE_MACHINE_SELECT: &str = "SELECT sm.id, sm.arn, sm.name, sm.type, sm.status, sm.creation_date, \
      v.id AS version_id, v.definition, v.role_arn, v.logging_configuration, v.tracing_configuration, \
-     v.update_date \
+     v.update_date, v.revision_id \
      FROM state_machines sm JOIN state_machine_versions v ON v.id = sm.current_version_id";
 
 /// An execution joined with its state machine (columns as [`execution`] reads them).
@@ -33,7 +33,43 @@ pub(crate) fn version(row: &impl Columns, id_column: &str) -> Result<VersionReco
         logging_configuration: row.text("logging_configuration")?,
         tracing_configuration: row.text("tracing_configuration")?,
         update_date: row.time("update_date")?,
+        revision_id: row.text_opt("revision_id")?,
     })
+}
+
+/// A published version joined with its revision (columns as [`PUBLISHED_VERSION_SELECT`] reads them).
+pub(crate) const PUBLISHED_VERSION_SELECT: &str = "SELECT pv.number, pv.description, \
+     pv.creation_date AS published_date, v.id, v.definition, v.role_arn, v.logging_configuration, \
+     v.tracing_configuration, v.update_date, v.revision_id \
+     FROM state_machine_published_versions pv JOIN state_machine_versions v ON v.id = pv.version_id";
+
+pub(crate) fn published_version(row: &impl Columns) -> Result<PublishedVersionRecord> {
+    Ok(PublishedVersionRecord {
+        number: row.int("number")?,
+        description: row.text_opt("description")?,
+        creation_date: row.time("published_date")?,
+        revision: version(row, "id")?,
+    })
+}
+
+pub(crate) const ALIAS_COLUMNS: &str =
+    "state_machine_id, name, description, routing_configuration, creation_date, update_date";
+
+pub(crate) fn alias(row: &impl Columns) -> Result<AliasRecord> {
+    let routing = row.text("routing_configuration")?;
+    Ok(AliasRecord {
+        state_machine_id: row.int("state_machine_id")?,
+        name: row.text("name")?,
+        description: row.text_opt("description")?,
+        routing: serde_json::from_str(&routing)
+            .map_err(|e| Error::Other(format!("unreadable alias routing: {e}").into()))?,
+        creation_date: row.time("creation_date")?,
+        update_date: row.time("update_date")?,
+    })
+}
+
+pub(crate) fn routing_json(routing: &[AliasRoute]) -> String {
+    serde_json::to_string(routing).unwrap_or_else(|_| "[]".into())
 }
 
 pub(crate) fn state_machine(row: &impl Columns) -> Result<StateMachineRecord> {
@@ -160,14 +196,38 @@ pub(crate) fn created_state_machine(
             logging_configuration: new.logging_configuration,
             tracing_configuration: new.tracing_configuration,
             update_date: new.creation_date,
+            revision_id: None,
         },
     }
 }
 
-/// The next version: the current one with the change's members (its id is set by the insert).
+/// The next version: the current one with the change's members (its id is set by the insert). A change
+/// that changes nothing keeps the current revisionId.
 pub(crate) fn changed_version(current: VersionRecord, change: StateMachineChange) -> VersionRecord {
+    let unchanged = change
+        .definition
+        .as_ref()
+        .is_none_or(|d| *d == current.definition)
+        && change
+            .role_arn
+            .as_ref()
+            .is_none_or(|r| *r == current.role_arn)
+        && change
+            .logging_configuration
+            .as_ref()
+            .is_none_or(|l| *l == current.logging_configuration)
+        && change
+            .tracing_configuration
+            .as_ref()
+            .is_none_or(|t| *t == current.tracing_configuration);
+    let revision_id = if unchanged {
+        current.revision_id
+    } else {
+        Some(change.revision_id)
+    };
     VersionRecord {
         id: 0,
+        revision_id,
         definition: change.definition.unwrap_or(current.definition),
         role_arn: change.role_arn.unwrap_or(current.role_arn),
         logging_configuration: change

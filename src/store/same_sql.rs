@@ -77,6 +77,343 @@ macro_rules! same_sql {
                 Ok(UpdateOutcome::Updated(version))
             }
 
+            pub(super) async fn version_publish(
+                &self,
+                publish: $crate::store::PublishVersion,
+            ) -> $crate::store::Result<$crate::store::PublishOutcome> {
+                use $crate::store::{records, ExpectedRevision, PublishOutcome, StateMachineStatus};
+                let mut tx = self.$writes.begin().await?;
+                let row = sqlx::query(&format!(
+                    "{} WHERE sm.id = $1{}",
+                    records::STATE_MACHINE_SELECT,
+                    Self::LOCK_MACHINE
+                ))
+                .bind(publish.state_machine_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Ok(PublishOutcome::NotFound);
+                };
+                let machine = records::state_machine(&row)?;
+                if machine.status == StateMachineStatus::Deleting {
+                    return Ok(PublishOutcome::Deleting);
+                }
+                let current = machine.version.revision_id.clone();
+                if let ExpectedRevision::Revision(expected) = &publish.expected {
+                    if *expected != current {
+                        return Ok(PublishOutcome::RevisionConflict { current });
+                    }
+                }
+                // Publishing a revision that already has a version gives that version (the same
+                // revisionId is the same definition, role and configuration).
+                let rows = sqlx::query(&format!(
+                    "{} WHERE pv.state_machine_id = $1 ORDER BY pv.number DESC",
+                    records::PUBLISHED_VERSION_SELECT
+                ))
+                .bind(machine.id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let versions = rows
+                    .iter()
+                    .map(records::published_version)
+                    .collect::<$crate::store::Result<Vec<_>>>()?;
+                if let Some(existing) = versions
+                    .iter()
+                    .find(|v| v.revision.revision_id == current)
+                {
+                    return Ok(PublishOutcome::Existing(existing.clone()));
+                }
+                if versions.len() as u64 >= publish.quota {
+                    return Ok(PublishOutcome::LimitExceeded);
+                }
+                let number: i64 = sqlx::query_scalar(
+                    "UPDATE state_machines SET last_version_number = last_version_number + 1 \
+                     WHERE id = $1 RETURNING last_version_number",
+                )
+                .bind(machine.id)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO state_machine_published_versions \
+                     (state_machine_id, number, version_id, description, creation_date) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(machine.id)
+                .bind(number)
+                .bind(machine.version.id)
+                .bind(&publish.description)
+                .bind($crate::store::rows::Time(publish.creation_date))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(PublishOutcome::Published($crate::store::PublishedVersionRecord {
+                    number,
+                    description: publish.description,
+                    creation_date: publish.creation_date,
+                    revision: machine.version,
+                }))
+            }
+
+            pub(super) async fn version_get(
+                &self,
+                state_machine_id: i64,
+                number: i64,
+            ) -> $crate::store::Result<Option<$crate::store::PublishedVersionRecord>> {
+                let row = sqlx::query(&format!(
+                    "{} WHERE pv.state_machine_id = $1 AND pv.number = $2",
+                    $crate::store::records::PUBLISHED_VERSION_SELECT
+                ))
+                .bind(state_machine_id)
+                .bind(number)
+                .fetch_optional(&self.$reads)
+                .await?;
+                row.as_ref()
+                    .map($crate::store::records::published_version)
+                    .transpose()
+            }
+
+            pub(super) async fn version_list(
+                &self,
+                state_machine_id: i64,
+                before_number: Option<i64>,
+                limit: usize,
+            ) -> $crate::store::Result<Vec<$crate::store::PublishedVersionRecord>> {
+                let rows = sqlx::query(&format!(
+                    "{} WHERE pv.state_machine_id = $1 AND ($2 IS NULL OR pv.number < $2) \
+                     ORDER BY pv.number DESC LIMIT $3",
+                    $crate::store::records::PUBLISHED_VERSION_SELECT
+                ))
+                .bind(state_machine_id)
+                .bind(before_number)
+                .bind(limit as i64)
+                .fetch_all(&self.$reads)
+                .await?;
+                rows.iter()
+                    .map($crate::store::records::published_version)
+                    .collect()
+            }
+
+            /// Locks the machine row (so alias and version writes of one machine take turns) and tells
+            /// whether it exists.
+            async fn machine_lock(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                state_machine_id: i64,
+            ) -> $crate::store::Result<bool> {
+                let row = sqlx::query(&format!(
+                    "{} WHERE sm.id = $1{}",
+                    $crate::store::records::STATE_MACHINE_SELECT,
+                    Self::LOCK_MACHINE
+                ))
+                .bind(state_machine_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+                Ok(row.is_some())
+            }
+
+            async fn aliases_of(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                state_machine_id: i64,
+            ) -> $crate::store::Result<Vec<$crate::store::AliasRecord>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM state_machine_aliases WHERE state_machine_id = $1 ORDER BY name",
+                    $crate::store::records::ALIAS_COLUMNS
+                ))
+                .bind(state_machine_id)
+                .fetch_all(&mut **tx)
+                .await?;
+                rows.iter().map($crate::store::records::alias).collect()
+            }
+
+            /// The first routed version number that is not published, if any.
+            async fn missing_version(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                state_machine_id: i64,
+                routing: &[$crate::store::AliasRoute],
+            ) -> $crate::store::Result<Option<i64>> {
+                for route in routing {
+                    let exists: bool = sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM state_machine_published_versions \
+                         WHERE state_machine_id = $1 AND number = $2)",
+                    )
+                    .bind(state_machine_id)
+                    .bind(route.version)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    if !exists {
+                        return Ok(Some(route.version));
+                    }
+                }
+                Ok(None)
+            }
+
+            pub(super) async fn version_delete(
+                &self,
+                state_machine_id: i64,
+                number: i64,
+            ) -> $crate::store::Result<$crate::store::VersionDeleteOutcome> {
+                use $crate::store::VersionDeleteOutcome;
+                let mut tx = self.$writes.begin().await?;
+                if !Self::machine_lock(&mut tx, state_machine_id).await? {
+                    return Ok(VersionDeleteOutcome::NotFound);
+                }
+                let routed_by: Vec<String> = Self::aliases_of(&mut tx, state_machine_id)
+                    .await?
+                    .into_iter()
+                    .filter(|a| a.routing.iter().any(|r| r.version == number))
+                    .map(|a| a.name)
+                    .collect();
+                if !routed_by.is_empty() {
+                    return Ok(VersionDeleteOutcome::RoutedBy(routed_by));
+                }
+                let deleted = sqlx::query(
+                    "DELETE FROM state_machine_published_versions \
+                     WHERE state_machine_id = $1 AND number = $2",
+                )
+                .bind(state_machine_id)
+                .bind(number)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(if deleted.rows_affected() > 0 {
+                    VersionDeleteOutcome::Deleted
+                } else {
+                    VersionDeleteOutcome::NotFound
+                })
+            }
+
+            pub(super) async fn alias_create(
+                &self,
+                new: $crate::store::NewAlias,
+            ) -> $crate::store::Result<$crate::store::AliasOutcome> {
+                use $crate::store::{records, AliasOutcome, AliasRecord};
+                let mut tx = self.$writes.begin().await?;
+                if !Self::machine_lock(&mut tx, new.state_machine_id).await? {
+                    return Ok(AliasOutcome::NotFound);
+                }
+                let aliases = Self::aliases_of(&mut tx, new.state_machine_id).await?;
+                if let Some(existing) = aliases.iter().find(|a| a.name == new.name) {
+                    return Ok(AliasOutcome::Existing(existing.clone()));
+                }
+                if aliases.len() as u64 >= new.quota {
+                    return Ok(AliasOutcome::LimitExceeded);
+                }
+                if let Some(number) =
+                    Self::missing_version(&mut tx, new.state_machine_id, &new.routing).await?
+                {
+                    return Ok(AliasOutcome::VersionMissing(number));
+                }
+                sqlx::query(
+                    "INSERT INTO state_machine_aliases (state_machine_id, name, description, \
+                     routing_configuration, creation_date, update_date) VALUES ($1, $2, $3, $4, $5, $5)",
+                )
+                .bind(new.state_machine_id)
+                .bind(&new.name)
+                .bind(&new.description)
+                .bind(records::routing_json(&new.routing))
+                .bind($crate::store::rows::Time(new.creation_date))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(AliasOutcome::Written(AliasRecord {
+                    state_machine_id: new.state_machine_id,
+                    name: new.name,
+                    description: new.description,
+                    routing: new.routing,
+                    creation_date: new.creation_date,
+                    update_date: new.creation_date,
+                }))
+            }
+
+            pub(super) async fn alias_get(
+                &self,
+                state_machine_id: i64,
+                name: &str,
+            ) -> $crate::store::Result<Option<$crate::store::AliasRecord>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {} FROM state_machine_aliases WHERE state_machine_id = $1 AND name = $2",
+                    $crate::store::records::ALIAS_COLUMNS
+                ))
+                .bind(state_machine_id)
+                .bind(name)
+                .fetch_optional(&self.$reads)
+                .await?;
+                row.as_ref().map($crate::store::records::alias).transpose()
+            }
+
+            pub(super) async fn alias_update(
+                &self,
+                change: $crate::store::AliasChange,
+            ) -> $crate::store::Result<$crate::store::AliasOutcome> {
+                use $crate::store::{records, AliasOutcome};
+                let mut tx = self.$writes.begin().await?;
+                if !Self::machine_lock(&mut tx, change.state_machine_id).await? {
+                    return Ok(AliasOutcome::NotFound);
+                }
+                let aliases = Self::aliases_of(&mut tx, change.state_machine_id).await?;
+                let Some(mut alias) = aliases.into_iter().find(|a| a.name == change.name) else {
+                    return Ok(AliasOutcome::NotFound);
+                };
+                if let Some(routing) = change.routing {
+                    if let Some(number) =
+                        Self::missing_version(&mut tx, change.state_machine_id, &routing).await?
+                    {
+                        return Ok(AliasOutcome::VersionMissing(number));
+                    }
+                    alias.routing = routing;
+                }
+                if change.description.is_some() {
+                    alias.description = change.description;
+                }
+                alias.update_date = change.update_date;
+                sqlx::query(
+                    "UPDATE state_machine_aliases SET description = $3, routing_configuration = $4, \
+                     update_date = $5 WHERE state_machine_id = $1 AND name = $2",
+                )
+                .bind(alias.state_machine_id)
+                .bind(&alias.name)
+                .bind(&alias.description)
+                .bind(records::routing_json(&alias.routing))
+                .bind($crate::store::rows::Time(alias.update_date))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(AliasOutcome::Written(alias))
+            }
+
+            pub(super) async fn alias_delete(
+                &self,
+                state_machine_id: i64,
+                name: &str,
+            ) -> $crate::store::Result<bool> {
+                let deleted = sqlx::query(
+                    "DELETE FROM state_machine_aliases WHERE state_machine_id = $1 AND name = $2",
+                )
+                .bind(state_machine_id)
+                .bind(name)
+                .execute(&self.$writes)
+                .await?;
+                Ok(deleted.rows_affected() > 0)
+            }
+
+            pub(super) async fn alias_list(
+                &self,
+                state_machine_id: i64,
+                after_name: Option<&str>,
+                limit: usize,
+            ) -> $crate::store::Result<Vec<$crate::store::AliasRecord>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM state_machine_aliases WHERE state_machine_id = $1 \
+                     AND ($2 IS NULL OR name > $2) ORDER BY name LIMIT $3",
+                    $crate::store::records::ALIAS_COLUMNS
+                ))
+                .bind(state_machine_id)
+                .bind(after_name)
+                .bind(limit as i64)
+                .fetch_all(&self.$reads)
+                .await?;
+                rows.iter().map($crate::store::records::alias).collect()
+            }
+
             /// Inserts `version` as the machine's new current version and sets its id.
             pub(super) async fn version_insert(
                 tx: &mut sqlx::Transaction<'_, $db>,
@@ -85,8 +422,8 @@ macro_rules! same_sql {
             ) -> $crate::store::Result<()> {
                 version.id = sqlx::query_scalar(
                     "INSERT INTO state_machine_versions (state_machine_id, definition, role_arn, \
-                     logging_configuration, tracing_configuration, update_date) \
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                     logging_configuration, tracing_configuration, update_date, revision_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 )
                 .bind(state_machine_id)
                 .bind(&version.definition)
@@ -94,6 +431,7 @@ macro_rules! same_sql {
                 .bind(&version.logging_configuration)
                 .bind(&version.tracing_configuration)
                 .bind($crate::store::rows::Time(version.update_date))
+                .bind(&version.revision_id)
                 .fetch_one(&mut **tx)
                 .await?;
                 sqlx::query("UPDATE state_machines SET current_version_id = $2 WHERE id = $1")
@@ -417,7 +755,7 @@ macro_rules! same_sql {
             ) -> $crate::store::Result<Option<$crate::store::VersionRecord>> {
                 let row = sqlx::query(
                     "SELECT id, definition, role_arn, logging_configuration, tracing_configuration, \
-                     update_date FROM state_machine_versions WHERE id = $1",
+                     update_date, revision_id FROM state_machine_versions WHERE id = $1",
                 )
                 .bind(version_id)
                 .fetch_optional(&self.$reads)

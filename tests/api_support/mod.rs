@@ -77,7 +77,7 @@ pub async fn create_state_machine(
     client: &mut Client,
     name: &str,
     definition: &str,
-    machine_type: pb::StateMachineType,
+    machine_type: pb::state_machine_type::Value,
 ) -> String {
     client
         .create_state_machine(pb::CreateStateMachineRequest {

@@ -193,7 +193,7 @@ pub async fn describe(server: &mut TestServer, execution: &str) -> pb::DescribeE
 }
 
 pub fn status(d: &pb::DescribeExecutionResponse) -> &'static str {
-    pb::ExecutionStatus::try_from(d.status)
+    pb::execution_status::Value::try_from(d.status)
         .map(|s| s.as_str_name())
         .unwrap_or("?")
 }
@@ -231,7 +231,7 @@ pub async fn history(server: &mut TestServer, execution: &str) -> Vec<pb::Histor
 }
 
 pub fn type_name(e: &pb::HistoryEvent) -> String {
-    pb::HistoryEventType::try_from(e.r#type)
+    pb::history_event_type::Value::try_from(e.r#type)
         .map(|t| t.as_str_name().to_string())
         .unwrap_or_default()
 }

@@ -42,6 +42,7 @@ async fn state_machine_create_get_update_versions(backend: Backend) {
             logging_configuration: None,
             tracing_configuration: None,
             update_date: at(5),
+            revision_id: "rev-5".into(),
         })
         .await
         .unwrap();
@@ -52,6 +53,11 @@ async fn state_machine_create_get_update_versions(backend: Backend) {
     assert_eq!(version.definition, DEFINITION, "unchanged members are kept");
     assert_eq!(version.role_arn, "arn:aws:iam::123456789012:role/other");
     assert_eq!(version.update_date, at(5));
+    assert_eq!(
+        created.version.revision_id, None,
+        "the first revision has no id"
+    );
+    assert_eq!(version.revision_id.as_deref(), Some("rev-5"));
     let current = ctx
         .store
         .state_machine_get(&created.arn)
@@ -80,6 +86,25 @@ async fn state_machine_create_get_update_versions(backend: Backend) {
         Some(DEFINITION.to_string())
     );
 
+    // An update that changes nothing keeps the revision.
+    let same = ctx
+        .store
+        .state_machine_update(StateMachineChange {
+            state_machine_id: created.id,
+            definition: Some(DEFINITION.into()),
+            role_arn: Some("arn:aws:iam::123456789012:role/other".into()),
+            logging_configuration: None,
+            tracing_configuration: None,
+            update_date: at(7),
+            revision_id: "rev-7".into(),
+        })
+        .await
+        .unwrap();
+    let UpdateOutcome::Updated(same) = same else {
+        panic!("expected Updated, got {same:?}");
+    };
+    assert_eq!(same.revision_id.as_deref(), Some("rev-5"));
+
     let missing = ctx
         .store
         .state_machine_update(StateMachineChange {
@@ -89,6 +114,7 @@ async fn state_machine_create_get_update_versions(backend: Backend) {
             logging_configuration: None,
             tracing_configuration: None,
             update_date: at(6),
+            revision_id: "rev-6".into(),
         })
         .await
         .unwrap();
@@ -156,6 +182,7 @@ async fn deleting_machine_waits_for_its_running_executions(backend: Backend) {
             logging_configuration: None,
             tracing_configuration: None,
             update_date: at(1),
+            revision_id: "rev-1".into(),
         })
         .await
         .unwrap();
