@@ -343,6 +343,14 @@ def check_release(scenario: str, values: dict[str, Any]) -> list[dict[str, Any]]
             check(scenario, ports.get("metrics") == merged["metrics"]["port"], f"Deployment {name}: no metrics port")
             check(scenario, env.get("SFN_METRICS_LISTEN") == f"0.0.0.0:{merged['metrics']['port']}",
                   f"Deployment {name}: metrics not listening on all interfaces")
+        aws = merged["service"]["aws"]
+        serves_api = d["metadata"]["labels"].get("app.kubernetes.io/component") == "api"
+        if aws["enabled"] and serves_api:
+            check(scenario, ports.get("aws") == aws["port"], f"Deployment {name}: no aws port {aws['port']}")
+            check(scenario, env.get("SFN_AWS_LISTEN") == f"0.0.0.0:{aws['port']}",
+                  f"Deployment {name}: the AWS JSON protocol is not listening on all interfaces")
+        else:
+            check(scenario, "aws" not in ports, f"Deployment {name}: an aws port where none is served")
         autoscaled = any(h["spec"]["scaleTargetRef"]["name"] == name for h in by_kind.get("HorizontalPodAutoscaler", []))
         check(scenario, autoscaled != ("replicas" in d["spec"]),
               f"Deployment {name}: replicas must be set exactly when no HPA scales it")
@@ -357,6 +365,9 @@ def check_release(scenario: str, values: dict[str, Any]) -> list[dict[str, Any]]
         check(scenario, bool(selected(s["spec"]["selector"])), f"Service {s['metadata']['name']} selects no Deployment's pods")
         if merged["metrics"]["enabled"]:
             check(scenario, any(p["name"] == "metrics" for p in s["spec"]["ports"]), f"Service {s['metadata']['name']}: no metrics port")
+        if merged["service"]["aws"]["enabled"] and s["spec"].get("clusterIP") != "None":
+            check(scenario, any(p["name"] == "aws" and p["port"] == merged["service"]["aws"]["port"] for p in s["spec"]["ports"]),
+                  f"Service {s['metadata']['name']}: no aws port")
     for p in by_kind.get("PodDisruptionBudget", []):
         check(scenario, bool(selected(p["spec"]["selector"]["matchLabels"])), f"PDB {p['metadata']['name']} selects nothing")
     names = {d["metadata"]["name"] for d in deployments}
