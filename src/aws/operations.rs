@@ -180,4 +180,84 @@ mod tests {
             ErrorKind::SerializationException
         );
     }
+
+    #[test]
+    fn shapes_read_and_write_awss_json() {
+        use chrono::{TimeZone, Utc};
+        use serde_json::json;
+
+        use crate::asl::HistoryEvent;
+        use crate::domain::enums::{EnumValue, ExecutionStatus, LogLevel, StateMachineType};
+        use crate::operations::*;
+
+        let request: CreateStateMachineRequest = request(json!({
+            "name": "m", "definition": "{}", "roleArn": "r", "type": "EXPRESS",
+            "loggingConfiguration": {"level": "ALL", "includeExecutionData": true},
+            "tags": [{"key": "k", "value": "v"}], "publish": true
+        }))
+        .unwrap();
+        assert_eq!(
+            request.r#type,
+            Some(EnumValue::Known(StateMachineType::Express))
+        );
+        let logging = request.logging_configuration.unwrap();
+        assert_eq!(logging.level, Some(EnumValue::Known(LogLevel::All)));
+        assert!(logging.include_execution_data);
+        assert_eq!(request.tags[0].key, "k");
+        let unknown: ListExecutionsRequest =
+            request_of(json!({"stateMachineArn": "a", "statusFilter": "NAPPING"}));
+        assert_eq!(
+            unknown.status_filter,
+            Some(EnumValue::Unknown("NAPPING".to_string()))
+        );
+
+        let start = Utc.timestamp_millis_opt(1_735_732_800_123).unwrap();
+        let described = DescribeExecutionResponse {
+            execution_arn: "e".into(),
+            state_machine_arn: "m".into(),
+            name: "n".into(),
+            status: ExecutionStatus::Running,
+            start_date: start,
+            stop_date: None,
+            input: "{}".into(),
+            input_details: Some(CloudWatchEventsExecutionDataDetails { included: true }),
+            output: None,
+            output_details: None,
+            trace_header: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&described).unwrap(),
+            json!({"executionArn": "e", "stateMachineArn": "m", "name": "n", "status": "RUNNING",
+                   "startDate": 1735732800.123, "input": "{}", "inputDetails": {"included": true}})
+        );
+
+        let second = Utc.timestamp_opt(1_735_732_801, 0).unwrap();
+        let history = GetExecutionHistoryResponse {
+            events: vec![
+                HistoryEvent {
+                    id: 1,
+                    previous_event_id: 0,
+                    timestamp: second,
+                    event_type: "PassStateEntered".into(),
+                    details: json!({"name": "P", "input": "{}"}),
+                },
+                HistoryEvent {
+                    id: 2,
+                    previous_event_id: 1,
+                    timestamp: second,
+                    event_type: "MapStateSucceeded".into(),
+                    details: serde_json::Value::Null,
+                },
+            ],
+            next_token: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&history).unwrap(),
+            r#"{"events":[{"timestamp":1735732801,"type":"PassStateEntered","id":1,"previousEventId":0,"stateEnteredEventDetails":{"name":"P","input":"{}"}},{"timestamp":1735732801,"type":"MapStateSucceeded","id":2,"previousEventId":1}]}"#
+        );
+    }
+
+    fn request_of<T: DeserializeOwned>(body: Value) -> T {
+        request(body).unwrap()
+    }
 }
