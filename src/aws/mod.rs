@@ -84,7 +84,15 @@ pub async fn serve(listener: TcpListener, door: Arc<AwsDoor>, mut shutdown: watc
         connections.spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let door = door.clone();
-                async move { Ok::<_, Infallible>(answer(&door, request).await) }
+                async move {
+                    // On its own task, so that a bug that panics is the caller's InternalFailure (500)
+                    // instead of a dropped connection.
+                    let answered = tokio::spawn(async move { answer(&door, request).await }).await;
+                    Ok::<_, Infallible>(answered.unwrap_or_else(|e| {
+                        let request_id = uuid::Uuid::new_v4().to_string();
+                        error_reply(&request_id, &ApiError::internal(e))
+                    }))
+                }
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service);
