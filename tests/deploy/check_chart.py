@@ -481,6 +481,14 @@ def main() -> int:
         **with_url, "api": {"role": "api"}, "executor": {"replicas": 1}, "metrics": {"enabled": False},
         "serviceAccount": {"create": False, "name": "workloads"}, "leaseDuration": 120, "activityPollTimeout": "500ms",
     })
+    check_release("AWS JSON protocol off", {**with_url, "service": {"aws": {"enabled": False}}})
+    check_release("AWS JSON protocol on another port", {**with_url, "service": {"aws": {"port": 9083}}})
+    no_aws = resources(render({**with_url, "service": {"aws": {"enabled": False}}}))
+    for d in (r for r in no_aws if r["kind"] == "Deployment"):
+        env = {e["name"]: e.get("value") for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
+        check("aws off", env.get("SFN_AWS_LISTEN") == "off", f"Deployment {d['metadata']['name']}: SFN_AWS_LISTEN is not off")
+    for svc in (r for r in no_aws if r["kind"] == "Service"):
+        check("aws off", all(p["name"] != "aws" for p in svc["spec"]["ports"]), f"Service {svc['metadata']['name']}: aws port while off")
 
     # Names: nameOverride goes into the name label and the full name, fullnameOverride replaces the latter.
     named = resources(render({**with_url, "nameOverride": "flows"}))
