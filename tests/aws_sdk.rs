@@ -833,7 +833,64 @@ async fn a_long_poll_ends_at_graceful_shutdown(backend: Backend) {
     assert_eq!(answer.task_token(), None);
 }
 
+/// A worker whose connection goes away mid-poll takes no task: the next poller gets it.
+async fn a_poll_whose_caller_hung_up_takes_no_task(backend: Backend) {
+    let server = TestServer::start_on(backend, |args| {
+        args.activity_poll_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let sfn = client(&server);
+    let activity = sfn
+        .create_activity()
+        .name("flaky-workers")
+        .send()
+        .await
+        .expect("create activity");
+    let activity_arn = activity.activity_arn().to_string();
+    let machine = sfn
+        .create_state_machine()
+        .name("flaky")
+        .definition(activity_definition(&activity_arn))
+        .role_arn(ROLE_ARN)
+        .send()
+        .await
+        .expect("create state machine");
+
+    let addr = server.aws_addr.unwrap();
+    let body = serde_json::json!({"activityArn": activity_arn}).to_string();
+    let mut abandoned = tokio::net::TcpStream::connect(addr).await.unwrap();
+    abandoned
+        .write_all(
+            format!(
+                "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\n\
+                 X-Amz-Target: AWSStepFunctions.GetActivityTask\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(abandoned);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    sfn.start_execution()
+        .state_machine_arn(machine.state_machine_arn())
+        .send()
+        .await
+        .expect("start");
+    let task = tokio::time::timeout(
+        Duration::from_secs(15),
+        sfn.get_activity_task().activity_arn(&activity_arn).send(),
+    )
+    .await
+    .expect("the live worker gets the task, not the one that hung up")
+    .expect("GetActivityTask");
+    assert!(task.task_token().is_some());
+}
+
 on_both_backends!(
+    a_poll_whose_caller_hung_up_takes_no_task,
     every_operation_through_the_sdk,
     errors_are_awss_typed_errors,
     paginators_walk_every_page,

@@ -86,8 +86,11 @@ pub async fn serve(listener: TcpListener, door: Arc<AwsDoor>, mut shutdown: watc
                 let door = door.clone();
                 async move {
                     // On its own task, so that a bug that panics is the caller's InternalFailure (500)
-                    // instead of a dropped connection.
-                    let answered = tokio::spawn(async move { answer(&door, request).await }).await;
+                    // instead of a dropped connection; aborted when the caller goes away (hyper drops
+                    // this future), so a worker that hung up takes no activity task.
+                    let call = tokio::spawn(async move { answer(&door, request).await });
+                    let _abort = AbortOnDrop(call.abort_handle());
+                    let answered = call.await;
                     Ok::<_, Infallible>(answered.unwrap_or_else(|e| {
                         let request_id = uuid::Uuid::new_v4().to_string();
                         error_reply(&request_id, &ApiError::internal(e))
@@ -111,6 +114,15 @@ pub async fn serve(listener: TcpListener, door: Arc<AwsDoor>, mut shutdown: watc
     }
     while connections.join_next().await.is_some() {}
     tracing::info!("AWS JSON protocol server stopped");
+}
+
+/// Aborts a call's task when the connection that waits for it is dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn answer(door: &AwsDoor, request: Request<Incoming>) -> Response<Full<Bytes>> {
