@@ -19,6 +19,9 @@ use crate::store::backend::{redacted, Backend, DEFAULT_DATABASE_URL};
 use crate::store::lease::Wakeup;
 use tokio::sync::watch;
 
+use crate::aws::AwsDoor;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("cannot connect to the database: {0}")]
@@ -83,6 +86,8 @@ pub struct Listeners {
     pub grpc: TcpListener,
     /// The Prometheus endpoint; `None` when `--metrics-listen off`.
     pub metrics: Option<TcpListener>,
+    /// The AWS JSON protocol; `None` when `--aws-listen off`.
+    pub aws: Option<TcpListener>,
 }
 
 impl Listeners {
@@ -99,7 +104,14 @@ impl Listeners {
             ),
             None => None,
         };
-        Ok(Listeners { grpc, metrics })
+        let aws =
+            match args.aws_listen {
+                Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+                    format!("cannot listen for the AWS JSON protocol on {addr}: {e}")
+                })?),
+                None => None,
+            };
+        Ok(Listeners { grpc, metrics, aws })
     }
 }
 
@@ -123,9 +135,18 @@ pub async fn serve_with_clock(
     let Listeners {
         grpc: listener,
         metrics: metrics_listener,
+        aws: aws_listener,
     } = listeners;
     // Before the database: a bad certificate or auth file should fail without touching anything.
-    let server = secured_server(&args)?;
+    let principals = match &args.auth_file {
+        Some(path) => {
+            let principals = Arc::new(auth::load_auth_file(path)?);
+            tracing::info!(file = %path.display(), principals = principals.iter().count(), "callers authenticated");
+            Some(principals)
+        }
+        None => None,
+    };
+    let server = secured_server(&args, principals.clone())?;
     let backend = open_store(args.database_url.as_deref(), args.max_db_connections).await?;
     // One object serves both traits, so the operations and the executor share its connections.
     let store = backend.store();
@@ -215,16 +236,27 @@ pub async fn serve_with_clock(
             .set_serving::<StepFunctionsServer<StepFunctionsApi>>()
             .await;
     }
+    // The AWS door's health, kept with gRPC's.
+    let api_serving = Arc::new(AtomicBool::new(serves_api));
     let database_watch = tokio::spawn(watch_database(
         backend.clone(),
         leases_for_watch,
         health_reporter.clone(),
-        serves_api,
+        serves_api.then(|| api_serving.clone()),
         args.role.runs_executors(),
         clock_for_watch,
         executor_stopped.clone(),
     ));
     let step_functions = serves_api.then(|| StepFunctionsApi::server(service.clone()));
+    // The AWS JSON door serves the same operations (only in processes that serve the API).
+    let aws = aws_listener.filter(|_| serves_api).map(|listener| {
+        let door = AwsDoor::new(service.clone(), principals.clone(), api_serving.clone());
+        tokio::spawn(crate::aws::serve(
+            listener,
+            Arc::new(door),
+            executor_stopped.clone(),
+        ))
+    });
     let (reflection_v1, reflection_v1alpha) = if serves_api {
         (
             Some(reflection_builder().build_v1()?),
@@ -236,8 +268,10 @@ pub async fn serve_with_clock(
 
     let shutdown = {
         let health_reporter = health_reporter.clone();
+        let api_serving = api_serving.clone();
         async move {
             shutdown.await;
+            api_serving.store(false, Ordering::Relaxed);
             tracing::info!("shutting down: draining in-flight calls");
             stopping.shut_down();
             let _ = stop_executor.send(true);
@@ -264,6 +298,9 @@ pub async fn serve_with_clock(
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await?;
     tracing::info!("gRPC server stopped");
+    if let Some(aws) = aws {
+        let _ = aws.await;
+    }
     if let Some(executor) = executor {
         // Only panics inside the pool make this fail; the process is exiting either way.
         if let Err(e) = executor.await {
@@ -292,7 +329,8 @@ async fn watch_database(
     backend: Backend,
     leases: Arc<dyn crate::store::lease::LeaseStore>,
     health: tonic_health::server::HealthReporter,
-    serves_api: bool,
+    // The AWS door's health flag; `None` when this process does not serve the API.
+    api_serving: Option<Arc<AtomicBool>>,
     runs_executors: bool,
     clock: SharedClock,
     mut stopped: watch::Receiver<bool>,
@@ -341,7 +379,8 @@ async fn watch_database(
             tonic_health::ServingStatus::NotServing
         };
         health.set_service_status("", status).await;
-        if serves_api {
+        if let Some(api_serving) = &api_serving {
+            api_serving.store(up, Ordering::Relaxed);
             health
                 .set_service_status(
                     <StepFunctionsServer<StepFunctionsApi> as tonic::server::NamedService>::NAME,
@@ -357,7 +396,10 @@ type Layers = tower_layer::Stack<AuthLayer, tower_layer::Stack<RpcLayer, tower_l
 
 /// The gRPC server with the TLS and caller authentication `args` ask for (both off by default). Warns,
 /// once, when the API listens beyond loopback with nobody checked.
-fn secured_server(args: &ServeArgs) -> Result<Server<Layers>, AppError> {
+fn secured_server(
+    args: &ServeArgs,
+    principals: Option<Arc<auth::Principals>>,
+) -> Result<Server<Layers>, AppError> {
     let mut server = Server::builder();
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         let files = TlsFiles {
@@ -368,26 +410,19 @@ fn secured_server(args: &ServeArgs) -> Result<Server<Layers>, AppError> {
         server = auth::with_tls(server, &files)?;
         tracing::info!(mutual = files.client_ca.is_some(), "gRPC over TLS");
     }
-    let layer = match &args.auth_file {
-        Some(path) => {
-            let principals = auth::load_auth_file(path)?;
-            tracing::info!(file = %path.display(), principals = principals.iter().count(), "callers authenticated");
-            AuthLayer::new(principals)
-        }
+    let layer = match principals {
+        Some(principals) => AuthLayer::shared(principals),
         None => AuthLayer::open(),
     };
-    if auth::exposed_without_auth(
-        args.listen,
-        args.auth_file.is_some(),
-        args.role.serves_api(),
-    ) {
-        tracing::warn!(
-            listen = %args.listen,
-            "THE API IS OPEN TO ANYONE WHO CAN REACH {}: it listens beyond loopback without --auth-file, \
-             so any caller can create, run, read and delete state machines; set --auth-file (and \
-             --tls-cert/--tls-key) to protect it",
-            args.listen
-        );
+    for listen in std::iter::once(args.listen).chain(args.aws_listen) {
+        if auth::exposed_without_auth(listen, args.auth_file.is_some(), args.role.serves_api()) {
+            tracing::warn!(
+                %listen,
+                "THE API IS OPEN TO ANYONE WHO CAN REACH {listen}: it listens beyond loopback without \
+                 --auth-file, so any caller can create, run, read and delete state machines; set \
+                 --auth-file (and --tls-cert/--tls-key) to protect it",
+            );
+        }
     }
     // Outermost, so refused calls are traced and counted too.
     Ok(server.layer(RpcLayer).layer(layer))

@@ -34,6 +34,7 @@ impl Role {
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
+pub const DEFAULT_AWS_LISTEN: &str = "127.0.0.1:8083";
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 pub const DEFAULT_EXECUTORS: usize = 4;
@@ -108,6 +109,10 @@ pub struct ServeArgs {
     #[arg(long, env = "SFN_METRICS_LISTEN", default_value = DEFAULT_METRICS_LISTEN, value_parser = parse_optional_addr)]
     pub metrics_listen: OptionalAddr,
 
+    /// Address of the AWS JSON protocol listener (boto3, the AWS CLI, AWS SDKs: `endpoint_url`), or `off`.
+    #[arg(long, env = "SFN_AWS_LISTEN", default_value = DEFAULT_AWS_LISTEN, value_parser = parse_optional_addr)]
+    pub aws_listen: OptionalAddr,
+
     /// Log lines as `text` or `json` [default: json when stderr is not a terminal, else text].
     #[arg(long, env = "SFN_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -163,6 +168,7 @@ impl Default for ServeArgs {
             max_open_executions: Quotas::AWS.open_executions,
             otlp_endpoint: None,
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            aws_listen: Some(SocketAddr::from(([127, 0, 0, 1], 8083))),
             log_format: None,
             tls_cert: None,
             tls_key: None,

@@ -43,6 +43,14 @@ pub enum ErrorKind {
     UnrecognizedClientException,
     /// A known principal whose role does not allow the operation.
     AccessDeniedException,
+    /// A SigV4 signature that does not verify, or whose scope or time is wrong (AWS JSON door).
+    InvalidSignatureException,
+    /// An `Authorization` header that is not a complete SigV4 header (AWS JSON door).
+    IncompleteSignatureException,
+    /// An `X-Amz-Target` that names no operation (AWS JSON door).
+    UnknownOperationException,
+    /// A body that is not a JSON object of the operation's shape (AWS JSON door).
+    SerializationException,
 }
 
 impl ErrorKind {
@@ -82,6 +90,10 @@ impl ErrorKind {
             MissingAuthenticationTokenException => "MissingAuthenticationTokenException",
             UnrecognizedClientException => "UnrecognizedClientException",
             AccessDeniedException => "AccessDeniedException",
+            InvalidSignatureException => "InvalidSignatureException",
+            IncompleteSignatureException => "IncompleteSignatureException",
+            UnknownOperationException => "UnknownOperationException",
+            SerializationException => "SerializationException",
         }
     }
 
@@ -107,9 +119,11 @@ impl ErrorKind {
             StateMachineTypeNotSupported => Code::Unimplemented,
             InternalFailure => Code::Internal,
             ServiceUnavailable => Code::Unavailable,
-            MissingAuthenticationTokenException | UnrecognizedClientException => {
-                Code::Unauthenticated
-            }
+            MissingAuthenticationTokenException
+            | UnrecognizedClientException
+            | InvalidSignatureException
+            | IncompleteSignatureException => Code::Unauthenticated,
+            UnknownOperationException => Code::Unimplemented,
             AccessDeniedException => Code::PermissionDenied,
             InvalidArn
             | InvalidDefinition
@@ -120,7 +134,18 @@ impl ErrorKind {
             | InvalidToken
             | InvalidTracingConfiguration
             | MissingRequiredParameter
+            | SerializationException
             | ValidationException => Code::InvalidArgument,
+        }
+    }
+
+    /// The HTTP status of the error on the AWS JSON door: 400 for every client error (as AWS sends every
+    /// modelled Step Functions exception), 500/503 for server faults.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::InternalFailure => 500,
+            ErrorKind::ServiceUnavailable => 503,
+            _ => 400,
         }
     }
 }

@@ -6,13 +6,15 @@
 //! - [`store`]: persistence behind the `Store` trait (Postgres, SQLite); the only SQL.
 //! - [`executor`]: leases running executions and advances them with the engine.
 //! - [`api`]: the gRPC surface; thin handlers that call `operations` and map errors once.
-//! - [`auth`]: who may call the API (bearer tokens, roles) and TLS on its listener.
+//! - [`aws`]: the AWS JSON 1.0 protocol (boto3, the AWS CLI, AWS SDKs) onto the same `operations`.
+//! - [`auth`]: who may call the API (bearer tokens, SigV4, roles) and TLS on its listener.
 //! - [`app`]: wiring of all of the above for `sfn serve`.
 
 pub mod api;
 pub mod app;
 pub mod asl;
 pub mod auth;
+pub mod aws;
 pub mod bench;
 pub mod clock;
 pub mod config;

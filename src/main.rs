@@ -17,14 +17,16 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start: the size of the settings does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per process; boxing would only add noise
 enum Command {
-    /// Serve the Step Functions gRPC API and/or run executors.
+    /// Serve the Step Functions API (gRPC and the AWS JSON protocol) and/or run executors.
     Serve(Serve),
     /// Apply the database migrations and exit.
     Migrate(MigrateArgs),
-    /// Benchmark a running server (sfn's gRPC API or an AWS JSON endpoint such as moto).
+    /// Benchmark a running server (sfn's gRPC API, its AWS JSON door, or an AWS JSON endpoint such as moto).
     Bench(sfn::bench::BenchArgs),
 }
 

@@ -365,6 +365,7 @@ fn refused_args(folder: &Path) -> ServeArgs {
     ServeArgs {
         listen: "127.0.0.1:0".parse().unwrap(),
         metrics_listen: None,
+        aws_listen: None,
         database_url: Some(format!("sqlite://{}", folder.join("sfn.db").display())),
         ..ServeArgs::default()
     }

@@ -78,7 +78,7 @@ impl Process {
                 "2s",
             ])
             .args(["--activity-poll-timeout", "1s", "--max-db-connections", "8"])
-            .args(["--metrics-listen", "off"])
+            .args(["--metrics-listen", "off", "--aws-listen", "off"])
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

@@ -363,7 +363,7 @@ fn runtime_stage_runs_as_a_numeric_user_in_a_writable_folder() {
         .iter()
         .flat_map(|e| e.args.split_whitespace())
         .collect();
-    for port in ["50051", "9464"] {
+    for port in ["50051", "9464", "8083"] {
         assert!(exposed.contains(&port), "EXPOSE {port} (got {exposed:?})");
     }
 

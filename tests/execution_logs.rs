@@ -25,7 +25,7 @@ async fn each_level_logs_its_events(backend: Backend) {
     let addr = format!("127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sfn"))
         .args(["serve", "--listen", &addr, "--database-url", &url])
-        .args(["--metrics-listen", "off"])
+        .args(["--metrics-listen", "off", "--aws-listen", "off"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()

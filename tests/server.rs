@@ -151,6 +151,7 @@ async fn a_second_server_on_the_same_sqlite_file_refuses_clearly() {
     let args = ServeArgs {
         listen: "127.0.0.1:0".parse().unwrap(),
         metrics_listen: None,
+        aws_listen: None,
         database_url: Some(first.database_url.clone()),
         ..ServeArgs::default()
     };
@@ -184,7 +185,14 @@ async fn sigterm_answers_long_polls_and_exits_promptly(backend: Backend) {
         let addr = format!("127.0.0.1:{port}");
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_sfn"))
             .args(["serve", "--listen", &addr, "--database-url", url])
-            .args(["--activity-poll-timeout", "60s", "--metrics-listen", "off"])
+            .args([
+                "--activity-poll-timeout",
+                "60s",
+                "--metrics-listen",
+                "off",
+                "--aws-listen",
+                "off",
+            ])
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())
             .spawn()

@@ -143,7 +143,14 @@ fn serve(database_url: &str, otlp: &str, instance: &str) -> (Child, String) {
     let addr = format!("127.0.0.1:{port}");
     let child = Command::new(env!("CARGO_BIN_EXE_sfn"))
         .args(["serve", "--listen", &addr, "--database-url", database_url])
-        .args(["--otlp-endpoint", otlp, "--metrics-listen", "off"])
+        .args([
+            "--otlp-endpoint",
+            otlp,
+            "--metrics-listen",
+            "off",
+            "--aws-listen",
+            "off",
+        ])
         .args(["--activity-poll-timeout", "1s"])
         .env("RUST_LOG", "warn")
         .env("OTEL_SERVICE_INSTANCE_ID", instance)

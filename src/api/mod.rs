@@ -15,6 +15,23 @@ pub use rpc::RpcLayer;
 pub use service::{StepFunctionsApi, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
 pub use status::{status_from, ERROR_DOMAIN};
 
+/// The RPC names of the `StepFunctions` service, read from the compiled descriptor (AWS's operation
+/// names): what the AWS JSON door checks its table against.
+pub fn operation_names() -> Vec<String> {
+    use prost::Message;
+    let Ok(descriptors) = prost_types::FileDescriptorSet::decode(pb::FILE_DESCRIPTOR_SET) else {
+        return Vec::new();
+    };
+    descriptors
+        .file
+        .iter()
+        .flat_map(|file| &file.service)
+        .filter(|service| service.name() == "StepFunctions")
+        .flat_map(|service| &service.method)
+        .map(|method| method.name().to_string())
+        .collect()
+}
+
 /// The generated gRPC types and service of `proto/stepfunctions/v1`.
 pub mod pb {
     tonic::include_proto!("stepfunctions.v1");

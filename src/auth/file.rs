@@ -33,7 +33,7 @@ struct PrincipalShape {
     secret_access_key: Option<String>,
 }
 
-/// An AWS access key of a principal, for SigV4-signed calls (not checked anywhere yet).
+/// An AWS access key of a principal, for SigV4-signed calls on the AWS JSON door.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AwsKey {
     pub access_key_id: String,
@@ -75,6 +75,17 @@ impl Principals {
             }
         }
         found
+    }
+
+    /// The principal whose AWS access key has this id (key ids are unique in the file).
+    pub fn by_access_key(&self, access_key_id: &str) -> Option<(&Principal, &AwsKey)> {
+        self.principals.iter().find_map(|principal| {
+            principal
+                .aws_key
+                .as_ref()
+                .filter(|key| key.access_key_id == access_key_id)
+                .map(|key| (principal, key))
+        })
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Principal> {

@@ -32,8 +32,13 @@ impl AuthLayer {
     }
 
     pub fn new(principals: Principals) -> AuthLayer {
+        AuthLayer::shared(Arc::new(principals))
+    }
+
+    /// Checks against principals shared with the AWS JSON door.
+    pub fn shared(principals: Arc<Principals>) -> AuthLayer {
         AuthLayer {
-            principals: Some(Arc::new(principals)),
+            principals: Some(principals),
         }
     }
 }
@@ -107,18 +112,7 @@ pub(super) fn check(
     })?;
     // Reflection (and any other service) needs a known caller of any role.
     if let Some(operation) = path.strip_prefix(API_PREFIX) {
-        if !caller.role.allows(operation) {
-            tracing::debug!(principal = %caller.name, role = %caller.role, path, "call denied");
-            return Err(status_from(ApiError::new(
-                ErrorKind::AccessDeniedException,
-                format!(
-                    "User: {name} is not authorized to perform: states:{operation} because no \
-                     identity-based policy allows the states:{operation} action (role {role})",
-                    name = caller.name,
-                    role = caller.role,
-                ),
-            )));
-        }
+        super::authorize(&caller, operation).map_err(status_from)?;
     }
     tracing::debug!(principal = %caller.name, role = %caller.role, path, "call authenticated");
     Ok(Some(caller))

@@ -1,12 +1,15 @@
-//! Who may call the gRPC API: the auth file (`--auth-file`) names principals, each with a role and a bearer
-//! token; a tower layer on the server checks every call's `authorization: Bearer TOKEN` metadata against
-//! it; TLS (`--tls-cert`, `--tls-key`, `--tls-client-ca`) protects the tokens on the wire.
+//! Who may call the API: the auth file (`--auth-file`) names principals, each with a role, a bearer
+//! token and optionally an AWS access key; a tower layer on the gRPC server checks every call's
+//! `authorization: Bearer TOKEN` metadata against it, the AWS JSON door verifies SigV4 signatures made
+//! with the access keys ([`sigv4`]); TLS (`--tls-cert`, `--tls-key`, `--tls-client-ca`) protects the
+//! tokens on the wire.
 //!
 //! Health stays open (probes carry no token); reflection needs any known principal; each Step Functions
 //! operation needs a role that allows it. Without `--auth-file` every call is let through, as before.
 
 mod file;
 mod layer;
+pub mod sigv4;
 mod tls;
 
 use std::fmt;
@@ -73,6 +76,24 @@ impl fmt::Display for Role {
 pub struct Caller {
     pub name: Arc<str>,
     pub role: Role,
+}
+
+/// Whether `caller` may call `operation` (AWS's name; both doors check through here):
+/// AccessDeniedException when its role does not allow it.
+pub fn authorize(caller: &Caller, operation: &str) -> Result<(), crate::error::ApiError> {
+    if caller.role.allows(operation) {
+        return Ok(());
+    }
+    tracing::debug!(principal = %caller.name, role = %caller.role, operation, "call denied");
+    Err(crate::error::ApiError::new(
+        crate::error::ErrorKind::AccessDeniedException,
+        format!(
+            "User: {name} is not authorized to perform: states:{operation} because no \
+             identity-based policy allows the states:{operation} action (role {role})",
+            name = caller.name,
+            role = caller.role,
+        ),
+    ))
 }
 
 /// Why `sfn serve` refuses its TLS or authentication settings at start.

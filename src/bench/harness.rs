@@ -25,25 +25,31 @@ pub enum Target {
     Grpc(String),
     /// An AWS JSON 1.0 Step Functions endpoint such as moto (`http://host:port`).
     AwsJson(String),
+    /// Our own AWS JSON door (`aws+http://host:port`): the AWS JSON client, and every scenario (moto has
+    /// no GetActivityTask; we do).
+    AwsDoor(String),
 }
 
 impl Target {
-    /// `grpc://…` is our API; `http://…` an AWS JSON endpoint.
+    /// `grpc://…` is our API; `aws+http://…` our AWS JSON door; `http://…` another AWS JSON endpoint.
     pub fn parse(address: &str) -> Result<Self, String> {
-        if address.starts_with("grpc://") {
+        if address.starts_with("aws+http://") {
+            Ok(Target::AwsDoor(address.to_string()))
+        } else if address.starts_with("grpc://") {
             Ok(Target::Grpc(address.to_string()))
         } else if address.starts_with("http://") {
             Ok(Target::AwsJson(address.to_string()))
         } else {
             Err(format!(
-                "target {address}: use grpc://host:port (sfn) or http://host:port (AWS JSON, e.g. moto)"
+                "target {address}: use grpc://host:port (sfn), aws+http://host:port (sfn's AWS JSON door) \
+                 or http://host:port (AWS JSON, e.g. moto)"
             ))
         }
     }
 
     pub fn address(&self) -> &str {
         match self {
-            Target::Grpc(address) | Target::AwsJson(address) => address,
+            Target::Grpc(address) | Target::AwsJson(address) | Target::AwsDoor(address) => address,
         }
     }
 
@@ -52,6 +58,9 @@ impl Target {
         Ok(match self {
             Target::Grpc(address) => Arc::new(GrpcBenchClient::connect(address).await?),
             Target::AwsJson(address) => Arc::new(AwsJsonBenchClient::new(address)?),
+            Target::AwsDoor(address) => Arc::new(AwsJsonBenchClient::new(
+                address.strip_prefix("aws+").unwrap_or(address),
+            )?),
         })
     }
 }

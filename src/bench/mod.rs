@@ -1,6 +1,7 @@
 //! `sfn bench`: drives a running server over its API as user clients would, scenario by scenario, and prints a
-//! table plus one JSON line per (scenario, target). Targets are our gRPC API (`grpc://…`) or any AWS JSON 1.0
-//! Step Functions endpoint (`http://…`, e.g. moto), so the same scenarios compare both in one run.
+//! table plus one JSON line per (scenario, target). Targets are our gRPC API (`grpc://…`), our AWS JSON door
+//! (`aws+http://…`) or any AWS JSON 1.0 Step Functions endpoint (`http://…`, e.g. moto), so the same
+//! scenarios compare them in one run.
 
 mod aws_json;
 mod client;
@@ -23,8 +24,9 @@ pub use stats::{percentile, LatencySummary};
 /// Settings of `sfn bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Server to drive: grpc://host:port (sfn's gRPC API) or http://host:port (an AWS JSON 1.0 Step
-    /// Functions endpoint such as moto). Repeat to compare servers in one run.
+    /// Server to drive: grpc://host:port (sfn's gRPC API), aws+http://host:port (sfn's AWS JSON door) or
+    /// http://host:port (an AWS JSON 1.0 Step Functions endpoint such as moto). Repeat to compare servers
+    /// in one run.
     #[arg(long = "target", default_value = "grpc://127.0.0.1:50051")]
     pub targets: Vec<String>,
 

@@ -56,7 +56,7 @@ fn spawn_server(url: &str, role: &str, port: u16) -> Result<Child, String> {
     Command::new(exe)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--database-url", url, "--role", role, "--executors", "16"])
-        .args(["--metrics-listen", "off"])
+        .args(["--metrics-listen", "off", "--aws-listen", "off"])
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

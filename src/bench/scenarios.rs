@@ -237,7 +237,7 @@ pub async fn run_scenario(
                     ..Default::default()
                 }
             }
-            Target::Grpc(_) => {
+            Target::Grpc(_) | Target::AwsDoor(_) => {
                 executions_scenario(
                     scenario,
                     target,
@@ -259,7 +259,7 @@ pub async fn run_scenario(
                     ..Default::default()
                 }
             }
-            Target::Grpc(_) => {
+            Target::Grpc(_) | Target::AwsDoor(_) => {
                 // One caller (the idle case): poll at the finest interval, as the latency scenario does.
                 let polling = if settings.clients == 1 {
                     Settings {
@@ -804,6 +804,10 @@ mod tests {
         assert_eq!(
             Target::parse("http://127.0.0.1:5000"),
             Ok(Target::AwsJson("http://127.0.0.1:5000".to_string()))
+        );
+        assert_eq!(
+            Target::parse("aws+http://127.0.0.1:8083"),
+            Ok(Target::AwsDoor("aws+http://127.0.0.1:8083".to_string()))
         );
         assert!(Target::parse("127.0.0.1:50051").is_err());
         assert!(Target::parse("https://states.us-east-1.amazonaws.com").is_err());

@@ -26,6 +26,13 @@ macro_rules! aws_enum {
             }
         }
 
+        /// AWS's JSON form: the wire name.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
         impl AwsEnum for $name {
             const VALUE_SET: &'static str = $value_set;
 
@@ -103,6 +110,15 @@ impl<T: AwsEnum> EnumValue<T> {
                 &format!("satisfy enum value set: {}", T::VALUE_SET),
             )),
         }
+    }
+}
+
+/// AWS's JSON form: any string (an unknown one is kept for the operation's check); not a string is a
+/// serialization error.
+impl<'de, T: AwsEnum> serde::Deserialize<'de> for EnumValue<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Ok(EnumValue::parse(&name))
     }
 }
 

@@ -11,8 +11,9 @@ const MAX_KEY_LEN: usize = 128;
 const MAX_VALUE_LEN: usize = 256;
 const TAG_PATTERN: &str = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$";
 
-/// A tag as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A tag as stored (its serde form is AWS's JSON: `{"key": ..., "value": ...}`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Tag {
     pub key: String,
     pub value: String,

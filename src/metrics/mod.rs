@@ -26,6 +26,8 @@
 //! | `sfn_db_up` | gauge | 1 while the database answers the health check, else 0 |
 //! | `sfn_grpc_requests_total` | counter | `method` (the RPC), `code` (its gRPC status: OK, NOT_FOUND, ...); health and reflection not counted |
 //! | `sfn_grpc_request_duration_seconds` | histogram | `method`, `code` |
+//! | `sfn_aws_requests_total` | counter | `operation` (the `X-Amz-Target` operation, or `unknown`), `outcome` (`OK` or the AWS error name): calls on the AWS JSON door |
+//! | `sfn_aws_request_duration_seconds` | histogram | `operation`, `outcome` |
 
 pub mod prometheus;
 
@@ -65,6 +67,8 @@ pub struct Metrics {
     pub db_up: Gauge<u64>,
     pub grpc_requests: Counter<u64>,
     pub grpc_request_duration: Histogram<f64>,
+    pub aws_requests: Counter<u64>,
+    pub aws_request_duration: Histogram<f64>,
 }
 
 /// The process's meter provider and the reader the Prometheus endpoint collects from.
@@ -198,6 +202,14 @@ fn instruments(meter: Meter) -> Metrics {
         grpc_request_duration: seconds(
             "sfn.grpc.request.duration",
             "Time to answer a gRPC call, by method and code",
+        ),
+        aws_requests: counter(
+            "sfn.aws.requests",
+            "AWS JSON protocol calls answered, by operation and outcome",
+        ),
+        aws_request_duration: seconds(
+            "sfn.aws.request.duration",
+            "Time to answer an AWS JSON protocol call, by operation and outcome",
         ),
     }
 }

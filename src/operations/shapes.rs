@@ -1,12 +1,17 @@
 //! The requests and responses of the operations, in plain Rust: members are the snake_case of AWS's
-//! member names, dates are UTC instants, enums are AWS's. Each door (gRPC in `api`, later AWS JSON)
-//! converts its own wire form to and from these, so the operations know no wire format.
+//! member names, dates are UTC instants, enums are AWS's. The gRPC door (`api`) converts its proto
+//! messages to and from these; the AWS JSON door (`aws`) uses their serde form, which is AWS's JSON by
+//! construction (camelCase member names, dates as epoch seconds, enums as AWS spells them, absent members
+//! left out), so the operations know no wire format and the JSON mapping is these declarations.
 //!
 //! A request holds what the caller sent, unchecked: the operation validates it in AWS's order. Integers
 //! stay signed (`max_results`) and enum members stay [`EnumValue`]s for that reason: an out-of-range
 //! value is reported by the operation, after any earlier error in the same request.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use aws_json::{epoch_seconds, history_events, optional_epoch_seconds};
 
 use crate::asl::HistoryEvent;
 use crate::domain::enums::{
@@ -16,19 +21,23 @@ use crate::domain::enums::{
 pub use crate::domain::tags::Tag;
 
 /// CloudWatchLogsLogGroup.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct CloudWatchLogsLogGroup {
     pub log_group_arn: String,
 }
 
 /// LogDestination.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct LogDestination {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cloud_watch_logs_log_group: Option<CloudWatchLogsLogGroup>,
 }
 
 /// LoggingConfiguration as a caller sends it: the level may be absent (OFF) or not one of AWS's.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct LoggingConfigurationInput {
     pub level: Option<EnumValue<LogLevel>>,
     pub include_execution_data: bool,
@@ -36,7 +45,8 @@ pub struct LoggingConfigurationInput {
 }
 
 /// LoggingConfiguration as DescribeStateMachine(ForExecution) returns it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LoggingConfiguration {
     pub level: LogLevel,
     pub include_execution_data: bool,
@@ -44,114 +54,140 @@ pub struct LoggingConfiguration {
 }
 
 /// TracingConfiguration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct TracingConfiguration {
     pub enabled: bool,
 }
 
 /// CloudWatchEventsExecutionDataDetails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CloudWatchEventsExecutionDataDetails {
     pub included: bool,
 }
 
 // Activities.
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct CreateActivityRequest {
     pub name: String,
     pub tags: Vec<Tag>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CreateActivityResponse {
     pub activity_arn: String,
+    #[serde(serialize_with = "epoch_seconds")]
     pub creation_date: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct DescribeActivityRequest {
     pub activity_arn: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DescribeActivityResponse {
     pub activity_arn: String,
     pub name: String,
+    #[serde(serialize_with = "epoch_seconds")]
     pub creation_date: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct DeleteActivityRequest {
     pub activity_arn: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeleteActivityResponse {}
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ListActivitiesRequest {
     /// 0 (absent) means the default page size; out of range is the operation's ValidationException.
     pub max_results: i32,
     pub next_token: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ActivityListItem {
     pub activity_arn: String,
     pub name: String,
+    #[serde(serialize_with = "epoch_seconds")]
     pub creation_date: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListActivitiesResponse {
     pub activities: Vec<ActivityListItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct GetActivityTaskRequest {
     pub activity_arn: String,
     pub worker_name: Option<String>,
 }
 
 /// Both members absent when no task arrived before the poll timed out.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GetActivityTaskResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct SendTaskSuccessRequest {
     pub task_token: String,
     pub output: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SendTaskSuccessResponse {}
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct SendTaskFailureRequest {
     pub task_token: String,
     pub error: Option<String>,
     pub cause: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SendTaskFailureResponse {}
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct SendTaskHeartbeatRequest {
     pub task_token: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SendTaskHeartbeatResponse {}
 
 // State machines.
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct CreateStateMachineRequest {
     pub name: String,
     pub definition: String,
@@ -167,20 +203,24 @@ pub struct CreateStateMachineRequest {
     pub version_description: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CreateStateMachineResponse {
     pub state_machine_arn: String,
+    #[serde(serialize_with = "epoch_seconds")]
     pub creation_date: DateTime<Utc>,
     /// With `publish`: the version published.
     pub state_machine_version_arn: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct DescribeStateMachineRequest {
     pub state_machine_arn: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DescribeStateMachineResponse {
     pub state_machine_arn: String,
     pub name: String,
@@ -188,6 +228,7 @@ pub struct DescribeStateMachineResponse {
     pub definition: String,
     pub role_arn: String,
     pub r#type: StateMachineType,
+    #[serde(serialize_with = "epoch_seconds")]
     pub creation_date: DateTime<Utc>,
     pub logging_configuration: LoggingConfiguration,
     pub tracing_configuration: TracingConfiguration,
@@ -199,7 +240,8 @@ pub struct DescribeStateMachineResponse {
     pub label: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct UpdateStateMachineRequest {
     pub state_machine_arn: String,
     pub definition: Option<String>,
@@ -212,46 +254,56 @@ pub struct UpdateStateMachineRequest {
     pub version_description: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateStateMachineResponse {
+    #[serde(serialize_with = "epoch_seconds")]
     pub update_date: DateTime<Utc>,
     pub revision_id: Option<String>,
     /// With `publish`: the version published (an existing one when the revision already had one).
     pub state_machine_version_arn: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct DeleteStateMachineRequest {
     pub state_machine_arn: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeleteStateMachineResponse {}
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ListStateMachinesRequest {
     /// 0 (absent) means the default page size; out of range is the operation's ValidationException.
     pub max_results: i32,
     pub next_token: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StateMachineListItem {
     pub state_machine_arn: String,
     pub name: String,
     pub r#type: StateMachineType,
+    #[serde(serialize_with = "epoch_seconds")]
     pub creation_date: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListStateMachinesResponse {
     pub state_machines: Vec<StateMachineListItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
 
 // Executions.
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct StartExecutionRequest {
     pub state_machine_arn: String,
     /// Absent or empty: a generated UUID.
@@ -261,40 +313,55 @@ pub struct StartExecutionRequest {
     pub trace_header: Option<String>,
     /// The caller's W3C `traceparent` (gRPC metadata, not a member of AWS's request): the execution's
     /// trace continues the caller's.
+    #[serde(skip)]
     pub traceparent: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StartExecutionResponse {
     pub execution_arn: String,
+    #[serde(serialize_with = "epoch_seconds")]
     pub start_date: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct DescribeExecutionRequest {
     pub execution_arn: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DescribeExecutionResponse {
     pub execution_arn: String,
     pub state_machine_arn: String,
     pub name: String,
     pub status: ExecutionStatus,
+    #[serde(serialize_with = "epoch_seconds")]
     pub start_date: DateTime<Utc>,
+    #[serde(
+        serialize_with = "optional_epoch_seconds",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stop_date: Option<DateTime<Utc>>,
     pub input: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_details: Option<CloudWatchEventsExecutionDataDetails>,
     /// Only for a SUCCEEDED execution.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_details: Option<CloudWatchEventsExecutionDataDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_header: Option<String>,
     /// Only for a FAILED execution whose failure carried them.
     pub error: Option<String>,
     pub cause: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ListExecutionsRequest {
     pub state_machine_arn: String,
     /// Absent: every status.
@@ -304,45 +371,62 @@ pub struct ListExecutionsRequest {
     pub next_token: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExecutionListItem {
     pub execution_arn: String,
     pub state_machine_arn: String,
     pub name: String,
     pub status: ExecutionStatus,
+    #[serde(serialize_with = "epoch_seconds")]
     pub start_date: DateTime<Utc>,
+    #[serde(
+        serialize_with = "optional_epoch_seconds",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stop_date: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListExecutionsResponse {
     pub executions: Vec<ExecutionListItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct StopExecutionRequest {
     pub execution_arn: String,
     pub error: Option<String>,
     pub cause: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StopExecutionResponse {
+    #[serde(
+        serialize_with = "optional_epoch_seconds",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stop_date: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct DescribeStateMachineForExecutionRequest {
     pub execution_arn: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DescribeStateMachineForExecutionResponse {
     pub state_machine_arn: String,
     pub name: String,
     pub definition: String,
     pub role_arn: String,
+    #[serde(serialize_with = "epoch_seconds")]
     pub update_date: DateTime<Utc>,
     pub logging_configuration: LoggingConfiguration,
     pub tracing_configuration: TracingConfiguration,
@@ -351,7 +435,8 @@ pub struct DescribeStateMachineForExecutionResponse {
     pub label: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct GetExecutionHistoryRequest {
     pub execution_arn: String,
     /// 0 (absent) means the default page size; out of range is the operation's ValidationException.
@@ -364,38 +449,47 @@ pub struct GetExecutionHistoryRequest {
 
 /// The events as the engine recorded them (AWS JSON details), without their payloads when the request
 /// excluded execution data.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GetExecutionHistoryResponse {
+    #[serde(serialize_with = "history_events")]
     pub events: Vec<HistoryEvent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
 
 // Tags.
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct TagResourceRequest {
     pub resource_arn: String,
     pub tags: Vec<Tag>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TagResourceResponse {}
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct UntagResourceRequest {
     pub resource_arn: String,
     pub tag_keys: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UntagResourceResponse {}
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ListTagsForResourceRequest {
     pub resource_arn: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListTagsForResourceResponse {
     pub tags: Vec<Tag>,
 }
@@ -550,4 +644,71 @@ pub struct StateMachineAliasListItem {
 pub struct ListStateMachineAliasesResponse {
     pub state_machine_aliases: Vec<StateMachineAliasListItem>,
     pub next_token: Option<String>,
+}
+
+/// The serde forms AWS's JSON gives the members that are not plain strings, numbers or structures.
+mod aws_json {
+    use chrono::{DateTime, Utc};
+    use serde::ser::{SerializeMap, SerializeSeq};
+    use serde::Serializer;
+
+    use crate::asl::history::details_member;
+    use crate::asl::HistoryEvent;
+
+    /// A timestamp as AWS sends it: epoch seconds, a JSON number with the milliseconds as its fraction.
+    pub fn epoch_seconds<S: Serializer>(date: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        let millis = date.timestamp_millis();
+        if millis % 1000 == 0 {
+            // An integral JSON number (no `.0`), as AWS writes whole seconds.
+            s.serialize_i64(millis / 1000)
+        } else {
+            s.serialize_f64(millis as f64 / 1000.0)
+        }
+    }
+
+    pub fn optional_epoch_seconds<S: Serializer>(
+        date: &Option<DateTime<Utc>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match date {
+            Some(date) => epoch_seconds(date, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// History events as AWS's HistoryEvent: `timestamp`, `type`, `id`, `previousEventId` and the details
+    /// under their type's member (`stateEnteredEventDetails`, ...); events without details have none.
+    pub fn history_events<S: Serializer>(events: &[HistoryEvent], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(events.len()))?;
+        for event in events {
+            seq.serialize_element(&Event(event))?;
+        }
+        seq.end()
+    }
+
+    struct Event<'a>(&'a HistoryEvent);
+
+    struct Timestamp<'a>(&'a DateTime<Utc>);
+
+    impl serde::Serialize for Timestamp<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            epoch_seconds(self.0, s)
+        }
+    }
+
+    impl serde::Serialize for Event<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let event = self.0;
+            let details = details_member(&event.event_type).filter(|_| !event.details.is_null());
+            let mut map = s.serialize_map(Some(4 + usize::from(details.is_some())))?;
+            map.serialize_entry("timestamp", &Timestamp(&event.timestamp))?;
+            map.serialize_entry("type", &event.event_type)?;
+            map.serialize_entry("id", &event.id)?;
+            map.serialize_entry("previousEventId", &event.previous_event_id)?;
+            if let Some(member) = details {
+                map.serialize_entry(member, &event.details)?;
+            }
+            map.end()
+        }
+    }
 }

@@ -139,6 +139,8 @@ pub struct TestServer {
     pub clock: SharedClock,
     /// The Prometheus endpoint (`GET /metrics`).
     pub metrics_addr: Option<SocketAddr>,
+    /// The AWS JSON protocol listener (`None` when the test turned it off).
+    pub aws_addr: Option<SocketAddr>,
     database: Option<TestDatabase>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), sfn::app::AppError>>>,
@@ -219,15 +221,18 @@ impl TestServer {
         clock: SharedClock,
         endpoint: impl FnOnce(SocketAddr) -> Endpoint,
     ) -> TestServer {
-        // Port 0 for both: the test asks the listeners where they are.
+        // Port 0 for all: the test asks the listeners where they are.
+        let any_port = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
         let listeners = sfn::app::Listeners::bind(&ServeArgs {
-            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            metrics_listen: any_port,
+            aws_listen: args.aws_listen.and(any_port),
             ..args.clone()
         })
         .await
         .expect("bind test listeners");
         let addr = listeners.grpc.local_addr().expect("listener address");
         let metrics_addr = listeners.metrics.as_ref().and_then(|l| l.local_addr().ok());
+        let aws_addr = listeners.aws.as_ref().and_then(|l| l.local_addr().ok());
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let shutdown = async {
             let _ = shutdown_rx.await;
@@ -266,6 +271,7 @@ impl TestServer {
             backend,
             clock,
             metrics_addr,
+            aws_addr,
             database,
             shutdown: Some(shutdown_tx),
             server: Some(server),

@@ -343,6 +343,14 @@ def check_release(scenario: str, values: dict[str, Any]) -> list[dict[str, Any]]
             check(scenario, ports.get("metrics") == merged["metrics"]["port"], f"Deployment {name}: no metrics port")
             check(scenario, env.get("SFN_METRICS_LISTEN") == f"0.0.0.0:{merged['metrics']['port']}",
                   f"Deployment {name}: metrics not listening on all interfaces")
+        aws = merged["service"]["aws"]
+        serves_api = d["metadata"]["labels"].get("app.kubernetes.io/component") == "api"
+        if aws["enabled"] and serves_api:
+            check(scenario, ports.get("aws") == aws["port"], f"Deployment {name}: no aws port {aws['port']}")
+            check(scenario, env.get("SFN_AWS_LISTEN") == f"0.0.0.0:{aws['port']}",
+                  f"Deployment {name}: the AWS JSON protocol is not listening on all interfaces")
+        else:
+            check(scenario, "aws" not in ports, f"Deployment {name}: an aws port where none is served")
         autoscaled = any(h["spec"]["scaleTargetRef"]["name"] == name for h in by_kind.get("HorizontalPodAutoscaler", []))
         check(scenario, autoscaled != ("replicas" in d["spec"]),
               f"Deployment {name}: replicas must be set exactly when no HPA scales it")
@@ -357,6 +365,9 @@ def check_release(scenario: str, values: dict[str, Any]) -> list[dict[str, Any]]
         check(scenario, bool(selected(s["spec"]["selector"])), f"Service {s['metadata']['name']} selects no Deployment's pods")
         if merged["metrics"]["enabled"]:
             check(scenario, any(p["name"] == "metrics" for p in s["spec"]["ports"]), f"Service {s['metadata']['name']}: no metrics port")
+        if merged["service"]["aws"]["enabled"] and s["spec"].get("clusterIP") != "None":
+            check(scenario, any(p["name"] == "aws" and p["port"] == merged["service"]["aws"]["port"] for p in s["spec"]["ports"]),
+                  f"Service {s['metadata']['name']}: no aws port")
     for p in by_kind.get("PodDisruptionBudget", []):
         check(scenario, bool(selected(p["spec"]["selector"]["matchLabels"])), f"PDB {p['metadata']['name']} selects nothing")
     names = {d["metadata"]["name"] for d in deployments}
@@ -470,6 +481,14 @@ def main() -> int:
         **with_url, "api": {"role": "api"}, "executor": {"replicas": 1}, "metrics": {"enabled": False},
         "serviceAccount": {"create": False, "name": "workloads"}, "leaseDuration": 120, "activityPollTimeout": "500ms",
     })
+    check_release("AWS JSON protocol off", {**with_url, "service": {"aws": {"enabled": False}}})
+    check_release("AWS JSON protocol on another port", {**with_url, "service": {"aws": {"port": 9083}}})
+    no_aws = resources(render({**with_url, "service": {"aws": {"enabled": False}}}))
+    for d in (r for r in no_aws if r["kind"] == "Deployment"):
+        env = {e["name"]: e.get("value") for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
+        check("aws off", env.get("SFN_AWS_LISTEN") == "off", f"Deployment {d['metadata']['name']}: SFN_AWS_LISTEN is not off")
+    for svc in (r for r in no_aws if r["kind"] == "Service"):
+        check("aws off", all(p["name"] != "aws" for p in svc["spec"]["ports"]), f"Service {svc['metadata']['name']}: aws port while off")
 
     # Names: nameOverride goes into the name label and the full name, fullnameOverride replaces the latter.
     named = resources(render({**with_url, "nameOverride": "flows"}))

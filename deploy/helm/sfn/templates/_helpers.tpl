@@ -125,6 +125,8 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ .Values.quotas.openExecutions | int64 | quote }}
 - name: SFN_METRICS_LISTEN
   value: {{ if .Values.metrics.enabled }}{{ printf "0.0.0.0:%d" (int .Values.metrics.port) | quote }}{{ else }}"off"{{ end }}
+- name: SFN_AWS_LISTEN
+  value: {{ if .Values.service.aws.enabled }}{{ printf "0.0.0.0:%d" (int .Values.service.aws.port) | quote }}{{ else }}"off"{{ end }}
 - name: SFN_LOG_FORMAT
   value: {{ .Values.logFormat | quote }}
 - name: RUST_LOG
@@ -259,6 +261,11 @@ spec:
             - name: grpc
               containerPort: 50051
               protocol: TCP
+            {{- if and $servesApi $values.service.aws.enabled }}
+            - name: aws
+              containerPort: {{ $values.service.aws.port | int }}
+              protocol: TCP
+            {{- end }}
             {{- if $values.metrics.enabled }}
             - name: metrics
               containerPort: {{ $values.metrics.port | int }}

@@ -1,0 +1,265 @@
+//! The AWS JSON translation, as one table: each `X-Amz-Target` operation, the [`Service`] method it calls.
+//! A request body deserializes into the operation's request shape and the response shape serializes
+//! back (their serde form is AWS's JSON, see `operations::shapes`), so nothing here knows a member.
+
+use hyper::HeaderMap;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ErrorKind};
+use crate::operations::{Service, StartExecutionRequest};
+
+/// `X-Amz-Target` is `AWSStepFunctions.<Operation>`.
+pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
+
+macro_rules! operations {
+    (special: [$($special:literal),*], plain: [$($name:literal => $method:ident),+ $(,)?]) => {
+        /// Every operation the door serves, by AWS name (a test checks it against the gRPC service).
+        pub const OPERATIONS: &[&str] = &[$($special,)* $($name),+];
+
+        /// Calls `operation` with `body` (a JSON object) and returns the response body.
+        pub(super) async fn dispatch(
+            service: &Service,
+            operation: &str,
+            body: Value,
+            headers: &HeaderMap,
+        ) -> Result<Vec<u8>, ApiError> {
+            match operation {
+                "StartExecution" => {
+                    json(service.start_execution(start_execution(body, headers)?).await?)
+                }
+                $($name => json(service.$method(request(body)?).await?),)+
+                _ => Err(unknown_operation()),
+            }
+        }
+    };
+}
+
+operations!(
+    special: ["StartExecution"],
+    plain: [
+        "CreateActivity" => create_activity,
+        "CreateStateMachine" => create_state_machine,
+        "DeleteActivity" => delete_activity,
+        "DeleteStateMachine" => delete_state_machine,
+        "DescribeActivity" => describe_activity,
+        "DescribeExecution" => describe_execution,
+        "DescribeStateMachine" => describe_state_machine,
+        "DescribeStateMachineForExecution" => describe_state_machine_for_execution,
+        "GetActivityTask" => get_activity_task,
+        "GetExecutionHistory" => get_execution_history,
+        "ListActivities" => list_activities,
+        "ListExecutions" => list_executions,
+        "ListStateMachines" => list_state_machines,
+        "ListTagsForResource" => list_tags_for_resource,
+        "SendTaskFailure" => send_task_failure,
+        "SendTaskHeartbeat" => send_task_heartbeat,
+        "SendTaskSuccess" => send_task_success,
+        "StopExecution" => stop_execution,
+        "TagResource" => tag_resource,
+        "UntagResource" => untag_resource,
+        "UpdateStateMachine" => update_state_machine,
+    ]
+);
+
+/// The operation an `X-Amz-Target` names, as its `'static` table entry.
+pub fn operation_of(target: Option<&str>) -> Option<&'static str> {
+    let name = target?.strip_prefix(TARGET_PREFIX)?;
+    OPERATIONS.iter().copied().find(|op| *op == name)
+}
+
+pub fn unknown_operation() -> ApiError {
+    // AWS sends this one without a message.
+    ApiError::new(ErrorKind::UnknownOperationException, "")
+}
+
+/// A request body as the JSON object an operation reads: an empty body is `{}` (clients may send none
+/// for operations without members), `null` members are absent, anything but an object is refused.
+pub fn body_object(body: &[u8]) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| serialization(e.to_string()))?;
+    match value {
+        Value::Object(_) => Ok(without_nulls(value)),
+        Value::Array(_) => Err(serialization(
+            "Start of list found where not expected".to_string(),
+        )),
+        _ => Err(serialization(
+            "Expected a JSON object as the request body".to_string(),
+        )),
+    }
+}
+
+fn without_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
+}
+
+/// The operation's request shape; a member of the wrong JSON type is AWS's SerializationException.
+/// Unknown members are ignored, as AWS does (newer clients send members older servers do not know).
+fn request<T: DeserializeOwned>(body: Value) -> Result<T, ApiError> {
+    serde_json::from_value(body).map_err(|e| serialization(e.to_string()))
+}
+
+/// StartExecution also reads the caller's trace context from headers: X-Ray's `X-Amzn-Trace-Id` when the
+/// body has no `traceHeader`, and a W3C `traceparent` for our own traces.
+fn start_execution(body: Value, headers: &HeaderMap) -> Result<StartExecutionRequest, ApiError> {
+    let mut request: StartExecutionRequest = request(body)?;
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    if request.trace_header.is_none() {
+        request.trace_header = header("x-amzn-trace-id");
+    }
+    request.traceparent = header("traceparent");
+    Ok(request)
+}
+
+fn json<T: Serialize>(response: T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(&response).map_err(ApiError::internal)
+}
+
+fn serialization(message: String) -> ApiError {
+    ApiError::new(ErrorKind::SerializationException, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rpc_of_the_grpc_service_has_an_aws_target_and_no_more() {
+        let names = crate::api::operation_names();
+        let mut rpcs: Vec<&str> = names.iter().map(String::as_str).collect();
+        rpcs.sort_unstable();
+        assert!(rpcs.len() >= 22, "{rpcs:?}");
+        let mut targets = OPERATIONS.to_vec();
+        targets.sort_unstable();
+        assert_eq!(targets, rpcs);
+        for rpc in rpcs {
+            assert_eq!(
+                operation_of(Some(&format!("AWSStepFunctions.{rpc}"))),
+                Some(rpc)
+            );
+        }
+        assert_eq!(operation_of(Some("AWSStepFunctions.Nope")), None);
+        assert_eq!(operation_of(Some("StartExecution")), None);
+        assert_eq!(operation_of(None), None);
+    }
+
+    #[test]
+    fn bodies_are_objects_with_nulls_absent() {
+        assert_eq!(body_object(b"").unwrap(), serde_json::json!({}));
+        assert_eq!(
+            body_object(br#"{"name": null, "tags": [{"key": "k", "value": null}]}"#).unwrap(),
+            serde_json::json!({"tags": [{"key": "k"}]})
+        );
+        for bad in [&b"[1]"[..], b"\"x\"", b"{", b"nope"] {
+            assert_eq!(
+                body_object(bad).unwrap_err().kind,
+                ErrorKind::SerializationException
+            );
+        }
+        let wrong_type: Result<crate::operations::ListActivitiesRequest, _> =
+            request(serde_json::json!({"maxResults": "ten"}));
+        assert_eq!(
+            wrong_type.unwrap_err().kind,
+            ErrorKind::SerializationException
+        );
+    }
+
+    #[test]
+    fn shapes_read_and_write_awss_json() {
+        use chrono::{TimeZone, Utc};
+        use serde_json::json;
+
+        use crate::asl::HistoryEvent;
+        use crate::domain::enums::{EnumValue, ExecutionStatus, LogLevel, StateMachineType};
+        use crate::operations::*;
+
+        let request: CreateStateMachineRequest = request(json!({
+            "name": "m", "definition": "{}", "roleArn": "r", "type": "EXPRESS",
+            "loggingConfiguration": {"level": "ALL", "includeExecutionData": true},
+            "tags": [{"key": "k", "value": "v"}], "publish": true
+        }))
+        .unwrap();
+        assert_eq!(
+            request.r#type,
+            Some(EnumValue::Known(StateMachineType::Express))
+        );
+        let logging = request.logging_configuration.unwrap();
+        assert_eq!(logging.level, Some(EnumValue::Known(LogLevel::All)));
+        assert!(logging.include_execution_data);
+        assert_eq!(request.tags[0].key, "k");
+        let unknown: ListExecutionsRequest =
+            request_of(json!({"stateMachineArn": "a", "statusFilter": "NAPPING"}));
+        assert_eq!(
+            unknown.status_filter,
+            Some(EnumValue::Unknown("NAPPING".to_string()))
+        );
+
+        let start = Utc.timestamp_millis_opt(1_735_732_800_123).unwrap();
+        let described = DescribeExecutionResponse {
+            execution_arn: "e".into(),
+            state_machine_arn: "m".into(),
+            name: "n".into(),
+            status: ExecutionStatus::Running,
+            start_date: start,
+            stop_date: None,
+            input: "{}".into(),
+            input_details: Some(CloudWatchEventsExecutionDataDetails { included: true }),
+            output: None,
+            output_details: None,
+            trace_header: None,
+            error: None,
+            cause: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&described).unwrap(),
+            json!({"executionArn": "e", "stateMachineArn": "m", "name": "n", "status": "RUNNING",
+                   "startDate": 1735732800.123, "input": "{}", "inputDetails": {"included": true}})
+        );
+
+        let second = Utc.timestamp_opt(1_735_732_801, 0).unwrap();
+        let history = GetExecutionHistoryResponse {
+            events: vec![
+                HistoryEvent {
+                    id: 1,
+                    previous_event_id: 0,
+                    timestamp: second,
+                    event_type: "PassStateEntered".into(),
+                    details: json!({"name": "P", "input": "{}"}),
+                },
+                HistoryEvent {
+                    id: 2,
+                    previous_event_id: 1,
+                    timestamp: second,
+                    event_type: "MapStateSucceeded".into(),
+                    details: serde_json::Value::Null,
+                },
+            ],
+            next_token: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&history).unwrap(),
+            r#"{"events":[{"timestamp":1735732801,"type":"PassStateEntered","id":1,"previousEventId":0,"stateEnteredEventDetails":{"name":"P","input":"{}"}},{"timestamp":1735732801,"type":"MapStateSucceeded","id":2,"previousEventId":1}]}"#
+        );
+    }
+
+    fn request_of<T: DeserializeOwned>(body: Value) -> T {
+        request(body).unwrap()
+    }
+}

@@ -1,0 +1,900 @@
+//! The AWS JSON door driven by the Rust AWS SDK (`aws-sdk-sfn`, offline: endpoint URL, static dummy
+//! credentials, fixed region) through every operation, its errors and paginators, with SigV4 verified
+//! (auth file) and not; plus what only raw HTTP shows: protocol errors, headers, health, metrics, and a
+//! long poll ending at graceful shutdown.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sfn::error::ProvideErrorMetadata;
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType, LogLevel, StateMachineType, Tag};
+use aws_sdk_sfn::Client;
+use common::{Backend, TestServer};
+use sfn::config::Role;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/StepFunctionsRole";
+const ADMIN_KEY: (&str, &str) = (
+    "AKIDADMIN0000000001",
+    "admin-secret/0123456789abcdefghijklmn",
+);
+const WORKER_KEY: (&str, &str) = (
+    "AKIDWORKER000000001",
+    "worker-secret/0123456789abcdefghijklm",
+);
+
+/// A Task on an activity, then a Pass: the worker decides how the execution ends.
+fn activity_definition(activity_arn: &str) -> String {
+    serde_json::json!({
+        "StartAt": "Work",
+        "States": {
+            "Work": {"Type": "Task", "Resource": activity_arn, "Next": "Done"},
+            "Done": {"Type": "Pass", "End": true}
+        }
+    })
+    .to_string()
+}
+
+fn client_with(server: &TestServer, key: (&str, &str)) -> Client {
+    let addr = server.aws_addr.expect("the AWS door listens");
+    let config = aws_sdk_sfn::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(format!("http://{addr}"))
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(key.0, key.1, None, None, "test"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    Client::from_conf(config)
+}
+
+/// Any credentials: without an auth file they are not checked.
+fn client(server: &TestServer) -> Client {
+    client_with(server, ("AKIDANYTHING", "any-secret"))
+}
+
+/// The AWS error code and message of a failed SDK call.
+#[track_caller]
+fn aws_error<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
+    result: Result<T, E>,
+) -> (String, String) {
+    let error = result.expect_err("expected an AWS error");
+    (
+        error.code().unwrap_or_default().to_string(),
+        error.message().unwrap_or_default().to_string(),
+    )
+}
+
+async fn every_operation_through_the_sdk(backend: Backend) {
+    let server = TestServer::start_on(backend, |_| {}).await;
+    let sfn = client(&server);
+
+    // Activities.
+    let activity = sfn
+        .create_activity()
+        .name("worker-queue")
+        .tags(Tag::builder().key("team").value("core").build())
+        .send()
+        .await
+        .expect("CreateActivity");
+    let activity_arn = activity.activity_arn().to_string();
+    assert!(activity_arn.ends_with(":activity:worker-queue"));
+    let described = sfn
+        .describe_activity()
+        .activity_arn(&activity_arn)
+        .send()
+        .await
+        .expect("DescribeActivity");
+    assert_eq!(described.name(), "worker-queue");
+    assert_eq!(described.creation_date(), activity.creation_date());
+    let activities = sfn.list_activities().send().await.expect("ListActivities");
+    assert_eq!(activities.activities().len(), 1);
+
+    // State machines.
+    let created = sfn
+        .create_state_machine()
+        .name("flow")
+        .definition(activity_definition(&activity_arn))
+        .role_arn(ROLE_ARN)
+        .send()
+        .await
+        .expect("CreateStateMachine");
+    let machine_arn = created.state_machine_arn().to_string();
+    let machine = sfn
+        .describe_state_machine()
+        .state_machine_arn(&machine_arn)
+        .send()
+        .await
+        .expect("DescribeStateMachine");
+    assert_eq!(machine.name(), "flow");
+    assert_eq!(machine.r#type(), &StateMachineType::Standard);
+    assert_eq!(machine.role_arn(), ROLE_ARN);
+    assert_eq!(
+        machine.logging_configuration().and_then(|l| l.level()),
+        Some(&LogLevel::Off)
+    );
+    let updated = sfn
+        .update_state_machine()
+        .state_machine_arn(&machine_arn)
+        .role_arn("arn:aws:iam::123456789012:role/Other")
+        .send()
+        .await
+        .expect("UpdateStateMachine");
+    assert!(updated.update_date().secs() >= created.creation_date().secs());
+    let machines = sfn
+        .list_state_machines()
+        .send()
+        .await
+        .expect("ListStateMachines");
+    assert_eq!(machines.state_machines().len(), 1);
+    assert_eq!(
+        machines.state_machines()[0].state_machine_arn(),
+        machine_arn
+    );
+
+    // Tags.
+    sfn.tag_resource()
+        .resource_arn(&machine_arn)
+        .tags(Tag::builder().key("env").value("test").build())
+        .tags(Tag::builder().key("owner").value("me").build())
+        .send()
+        .await
+        .expect("TagResource");
+    sfn.untag_resource()
+        .resource_arn(&machine_arn)
+        .tag_keys("owner")
+        .send()
+        .await
+        .expect("UntagResource");
+    let tags = sfn
+        .list_tags_for_resource()
+        .resource_arn(&machine_arn)
+        .send()
+        .await
+        .expect("ListTagsForResource");
+    let tags: Vec<(&str, &str)> = tags
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or("")))
+        .collect();
+    assert_eq!(tags, [("env", "test")]);
+
+    // An execution that a worker completes, with a heartbeat on the way.
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(&machine_arn)
+        .name("run-1")
+        .input(r#"{"n": 1}"#)
+        .send()
+        .await
+        .expect("StartExecution");
+    let execution_arn = started.execution_arn().to_string();
+    let task = poll_task(&sfn, &activity_arn).await;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(task.input().unwrap()).unwrap(),
+        serde_json::json!({"n": 1})
+    );
+    let token = task.task_token().expect("a task").to_string();
+    sfn.send_task_heartbeat()
+        .task_token(&token)
+        .send()
+        .await
+        .expect("SendTaskHeartbeat");
+    sfn.send_task_success()
+        .task_token(&token)
+        .output(r#"{"done": true}"#)
+        .send()
+        .await
+        .expect("SendTaskSuccess");
+    let execution = wait_closed(&sfn, &execution_arn).await;
+    assert_eq!(execution.status(), &ExecutionStatus::Succeeded);
+    assert_eq!(execution.output(), Some(r#"{"done":true}"#));
+    assert_eq!(execution.name(), Some("run-1"));
+    assert!(execution.stop_date().is_some());
+    assert!(execution.start_date().as_nanos() > 0);
+
+    let history = sfn
+        .get_execution_history()
+        .execution_arn(&execution_arn)
+        .send()
+        .await
+        .expect("GetExecutionHistory");
+    let types: Vec<&HistoryEventType> = history.events().iter().map(|e| e.r#type()).collect();
+    assert_eq!(types.first(), Some(&&HistoryEventType::ExecutionStarted));
+    assert_eq!(types.last(), Some(&&HistoryEventType::ExecutionSucceeded));
+    assert!(types.contains(&&HistoryEventType::ActivitySucceeded));
+    let started_event = &history.events()[0];
+    assert_eq!(started_event.id(), 1);
+    assert_eq!(
+        started_event
+            .execution_started_event_details()
+            .and_then(|d| d.input()),
+        Some(r#"{"n": 1}"#)
+    );
+    let entered = history
+        .events()
+        .iter()
+        .find(|e| e.r#type() == &HistoryEventType::TaskStateEntered)
+        .expect("TaskStateEntered");
+    assert_eq!(
+        entered.state_entered_event_details().map(|d| d.name()),
+        Some("Work")
+    );
+
+    let for_execution = sfn
+        .describe_state_machine_for_execution()
+        .execution_arn(&execution_arn)
+        .send()
+        .await
+        .expect("DescribeStateMachineForExecution");
+    assert_eq!(for_execution.state_machine_arn(), machine_arn);
+    assert_eq!(
+        for_execution.role_arn(),
+        "arn:aws:iam::123456789012:role/Other"
+    );
+
+    // A task the worker fails; an execution that is stopped.
+    let failing = sfn
+        .start_execution()
+        .state_machine_arn(&machine_arn)
+        .send()
+        .await
+        .expect("StartExecution");
+    let task = poll_task(&sfn, &activity_arn).await;
+    sfn.send_task_failure()
+        .task_token(task.task_token().unwrap())
+        .error("Broken")
+        .cause("the worker gave up")
+        .send()
+        .await
+        .expect("SendTaskFailure");
+    assert_eq!(
+        wait_closed(&sfn, failing.execution_arn()).await.status(),
+        &ExecutionStatus::Failed
+    );
+    let stopped = sfn
+        .start_execution()
+        .state_machine_arn(&machine_arn)
+        .send()
+        .await
+        .expect("StartExecution");
+    let stop = sfn
+        .stop_execution()
+        .execution_arn(stopped.execution_arn())
+        .error("Halt")
+        .send()
+        .await
+        .expect("StopExecution");
+    assert!(stop.stop_date().secs() > 0);
+    let aborted = sfn
+        .list_executions()
+        .state_machine_arn(&machine_arn)
+        .status_filter(ExecutionStatus::Aborted)
+        .send()
+        .await
+        .expect("ListExecutions");
+    assert_eq!(aborted.executions().len(), 1);
+    assert_eq!(
+        aborted.executions()[0].execution_arn(),
+        stopped.execution_arn()
+    );
+
+    // An empty long poll answers with no token.
+    let empty = sfn
+        .get_activity_task()
+        .activity_arn(&activity_arn)
+        .send()
+        .await
+        .expect("GetActivityTask");
+    assert_eq!(empty.task_token(), None);
+
+    sfn.delete_state_machine()
+        .state_machine_arn(&machine_arn)
+        .send()
+        .await
+        .expect("DeleteStateMachine");
+    sfn.delete_activity()
+        .activity_arn(&activity_arn)
+        .send()
+        .await
+        .expect("DeleteActivity");
+    let (code, _) = aws_error(
+        sfn.describe_activity()
+            .activity_arn(&activity_arn)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ActivityDoesNotExist");
+}
+
+async fn poll_task(
+    sfn: &Client,
+    activity_arn: &str,
+) -> aws_sdk_sfn::operation::get_activity_task::GetActivityTaskOutput {
+    for _ in 0..30 {
+        let task = sfn
+            .get_activity_task()
+            .activity_arn(activity_arn)
+            .worker_name("sdk-worker")
+            .send()
+            .await
+            .expect("GetActivityTask");
+        if task.task_token().is_some() {
+            return task;
+        }
+    }
+    panic!("no activity task arrived");
+}
+
+async fn wait_closed(
+    sfn: &Client,
+    execution_arn: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    for _ in 0..300 {
+        let execution = sfn
+            .describe_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+            .expect("DescribeExecution");
+        if execution.status() != &ExecutionStatus::Running {
+            return execution;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{execution_arn} did not close");
+}
+
+async fn errors_are_awss_typed_errors(backend: Backend) {
+    let server = TestServer::start_on(backend, |args| args.role = Role::Api).await;
+    let sfn = client(&server);
+    let missing = "arn:aws:states:us-east-1:123456789012:stateMachine:nope";
+
+    // The SDK picks the typed variant from the error name.
+    let error = sfn
+        .describe_state_machine()
+        .state_machine_arn(missing)
+        .send()
+        .await
+        .expect_err("no such state machine")
+        .into_service_error();
+    assert!(error.is_state_machine_does_not_exist(), "{error:?}");
+    assert_eq!(
+        error.message(),
+        Some(format!("State Machine Does Not Exist: '{missing}'").as_str())
+    );
+
+    let (code, message) = aws_error(
+        sfn.describe_execution()
+            .execution_arn("not-an-arn")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidArn");
+    assert!(message.contains("not-an-arn"), "{message}");
+
+    let (code, _) = aws_error(
+        sfn.create_state_machine()
+            .name("bad")
+            .definition(r#"{"StartAt":"Nowhere","States":{}}"#)
+            .role_arn(ROLE_ARN)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidDefinition");
+
+    // Model constraints: AWS's ValidationException wording, with the member and the value.
+    let (code, message) = aws_error(sfn.list_activities().max_results(1001).send().await);
+    assert_eq!(code, "ValidationException");
+    assert_eq!(
+        message,
+        "1 validation error detected: Value '1001' at 'maxResults' failed to satisfy constraint: \
+         Member must have value less than or equal to 1000"
+    );
+    let (code, message) = aws_error(
+        sfn.list_executions()
+            .state_machine_arn(missing)
+            .status_filter(ExecutionStatus::from("SLEEPING"))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ValidationException");
+    assert_eq!(
+        message,
+        "1 validation error detected: Value 'SLEEPING' at 'statusFilter' failed to satisfy \
+         constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, ABORTED, FAILED, RUNNING]"
+    );
+    let (code, _) = aws_error(
+        sfn.send_task_success()
+            .task_token("garbage")
+            .output("{}")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidToken");
+    let machine = sfn
+        .create_state_machine()
+        .name("dup")
+        .definition(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#)
+        .role_arn(ROLE_ARN)
+        .send()
+        .await
+        .expect("create");
+    let (code, _) = aws_error(
+        sfn.create_state_machine()
+            .name("dup")
+            .definition(r#"{"StartAt":"Q","States":{"Q":{"Type":"Pass","End":true}}}"#)
+            .role_arn(ROLE_ARN)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "StateMachineAlreadyExists");
+    sfn.start_execution()
+        .state_machine_arn(machine.state_machine_arn())
+        .name("once")
+        .send()
+        .await
+        .expect("start");
+    let error = sfn
+        .start_execution()
+        .state_machine_arn(machine.state_machine_arn())
+        .name("once")
+        .input(r#"{"other": true}"#)
+        .send()
+        .await
+        .expect_err("same name, other input")
+        .into_service_error();
+    assert!(error.is_execution_already_exists(), "{error:?}");
+}
+
+async fn paginators_walk_every_page(backend: Backend) {
+    let server = TestServer::start_on(backend, |args| args.role = Role::Api).await;
+    let sfn = client(&server);
+    for i in 0..7 {
+        sfn.create_activity()
+            .name(format!("queue-{i}"))
+            .send()
+            .await
+            .expect("CreateActivity");
+    }
+    let first = sfn
+        .list_activities()
+        .max_results(3)
+        .send()
+        .await
+        .expect("first page");
+    assert_eq!(first.activities().len(), 3);
+    assert!(first.next_token().is_some());
+    let all: Vec<_> = sfn
+        .list_activities()
+        .max_results(3)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("every page");
+    let mut names: Vec<&str> = all.iter().map(|a| a.name()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["queue-0", "queue-1", "queue-2", "queue-3", "queue-4", "queue-5", "queue-6"]
+    );
+
+    let machine = sfn
+        .create_state_machine()
+        .name("waits")
+        .definition(r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3600,"End":true}}}"#)
+        .role_arn(ROLE_ARN)
+        .send()
+        .await
+        .expect("create");
+    for i in 0..5 {
+        sfn.start_execution()
+            .state_machine_arn(machine.state_machine_arn())
+            .name(format!("run-{i}"))
+            .send()
+            .await
+            .expect("start");
+    }
+    let pages: Vec<_> = sfn
+        .list_executions()
+        .state_machine_arn(machine.state_machine_arn())
+        .max_results(2)
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("every page");
+    assert_eq!(pages.len(), 3);
+    let executions: usize = pages.iter().map(|p| p.executions().len()).sum();
+    assert_eq!(executions, 5);
+
+    // A token longer than AWS allows is the model constraint's ValidationException.
+    let (code, message) = aws_error(
+        sfn.list_activities()
+            .next_token("x".repeat(1025))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ValidationException");
+    assert!(
+        message.ends_with("Member must have length less than or equal to 1024"),
+        "{message}"
+    );
+}
+
+fn write_auth_file(folder: &Path) -> PathBuf {
+    let text = serde_json::json!({
+        "principals": [
+            {"name": "ops", "role": "admin", "token": "ops-token-0123456789abcdef",
+             "access_key_id": ADMIN_KEY.0, "secret_access_key": ADMIN_KEY.1},
+            {"name": "worker-1", "role": "worker", "token": "worker-token-0123456789abcdef",
+             "access_key_id": WORKER_KEY.0, "secret_access_key": WORKER_KEY.1},
+        ]
+    });
+    let path = folder.join("auth.json");
+    std::fs::write(&path, text.to_string()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+async fn sigv4_is_verified_with_an_auth_file(backend: Backend) {
+    let folder = tempfile::tempdir().unwrap();
+    let path = write_auth_file(folder.path());
+    let server = TestServer::start_on(backend, |args| {
+        args.role = Role::Api;
+        args.auth_file = Some(path);
+    })
+    .await;
+
+    let admin = client_with(&server, ADMIN_KEY);
+    let activity = admin
+        .create_activity()
+        .name("signed")
+        .send()
+        .await
+        .expect("a correctly signed call passes");
+
+    let (code, message) = aws_error(
+        client_with(&server, (ADMIN_KEY.0, "not-the-secret"))
+            .list_activities()
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidSignatureException");
+    assert!(
+        message.starts_with("The request signature we calculated does not match"),
+        "{message}"
+    );
+    let (code, message) = aws_error(
+        client_with(&server, ("AKIDUNKNOWN", "whatever"))
+            .list_activities()
+            .send()
+            .await,
+    );
+    assert_eq!(code, "UnrecognizedClientException");
+    assert_eq!(
+        message,
+        "The security token included in the request is invalid."
+    );
+
+    // The worker role: activity work and Describe*, nothing else.
+    let worker = client_with(&server, WORKER_KEY);
+    worker
+        .describe_activity()
+        .activity_arn(activity.activity_arn())
+        .send()
+        .await
+        .expect("a worker may describe");
+    let empty = worker
+        .get_activity_task()
+        .activity_arn(activity.activity_arn())
+        .send()
+        .await
+        .expect("a worker may poll");
+    assert_eq!(empty.task_token(), None);
+    let (code, message) = aws_error(worker.create_activity().name("mine").send().await);
+    assert_eq!(code, "AccessDeniedException");
+    assert!(
+        message.starts_with("User: worker-1 is not authorized to perform: states:CreateActivity"),
+        "{message}"
+    );
+
+    // No signature at all.
+    let addr = server.aws_addr.unwrap();
+    let answer = raw(addr, "AWSStepFunctions.ListActivities", b"{}", &[]).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.error_type(), "MissingAuthenticationTokenException");
+}
+
+/// A raw HTTP/1.1 answer.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: serde_json::Value,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[track_caller]
+    fn error_type(&self) -> &str {
+        let code = self.body["__type"].as_str().expect("__type");
+        assert_eq!(self.header("x-amzn-ErrorType"), Some(code));
+        code
+    }
+}
+
+/// One request on its own connection, as a client without an SDK would send it.
+async fn raw(
+    addr: std::net::SocketAddr,
+    target: &str,
+    body: &[u8],
+    extra_headers: &[(&str, &str)],
+) -> Answer {
+    let mut request = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    if !target.is_empty() {
+        request.push_str(&format!("X-Amz-Target: {target}\r\n"));
+    }
+    for (name, value) in extra_headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    send_raw(addr, &bytes).await
+}
+
+async fn send_raw(addr: std::net::SocketAddr, request: &[u8]) -> Answer {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("read");
+    let text = String::from_utf8(response).expect("UTF-8 answer");
+    let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap();
+    let headers = lines
+        .filter_map(|line| line.split_once(": "))
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    Answer {
+        status: status.parse().unwrap(),
+        headers,
+        body: serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+async fn protocol_errors_headers_health_and_metrics(backend: Backend) {
+    let server = TestServer::start_on(backend, |args| args.role = Role::Api).await;
+    let addr = server.aws_addr.unwrap();
+
+    let ok = raw(addr, "AWSStepFunctions.ListStateMachines", b"", &[]).await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.body, serde_json::json!({"stateMachines": []}));
+    assert_eq!(
+        ok.header("content-type"),
+        Some("application/x-amz-json-1.0")
+    );
+    let request_id = ok.header("x-amzn-RequestId").expect("a request id");
+    assert_eq!(request_id.len(), 36, "a UUID: {request_id}");
+    assert!(ok.header("date").is_some());
+
+    // Timestamps are epoch seconds (numbers), enums AWS's names, absent members left out.
+    let created = raw(
+        addr,
+        "AWSStepFunctions.CreateStateMachine",
+        serde_json::json!({
+            "name": "m", "roleArn": ROLE_ARN, "type": "EXPRESS",
+            "definition": r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#,
+            "loggingConfiguration": null
+        })
+        .to_string()
+        .as_bytes(),
+        &[],
+    )
+    .await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    assert!(
+        created.body["creationDate"].is_number(),
+        "{:?}",
+        created.body
+    );
+    let described = raw(
+        addr,
+        "AWSStepFunctions.DescribeStateMachine",
+        serde_json::json!({"stateMachineArn": created.body["stateMachineArn"]})
+            .to_string()
+            .as_bytes(),
+        &[],
+    )
+    .await;
+    assert_eq!(described.body["type"], "EXPRESS");
+    assert_eq!(described.body["status"], "ACTIVE");
+    assert_eq!(
+        described.body["loggingConfiguration"],
+        serde_json::json!({"level": "OFF", "includeExecutionData": false, "destinations": []})
+    );
+    assert_eq!(
+        described.body["tracingConfiguration"],
+        serde_json::json!({"enabled": false})
+    );
+    assert!(described.body.get("label").is_none());
+
+    let unknown = raw(addr, "AWSStepFunctions.LaunchRocket", b"{}", &[]).await;
+    assert_eq!(unknown.status, 400);
+    assert_eq!(unknown.error_type(), "UnknownOperationException");
+    assert!(unknown.header("x-amzn-RequestId").is_some());
+    let no_target = raw(addr, "", b"{}", &[]).await;
+    assert_eq!(no_target.error_type(), "UnknownOperationException");
+    let not_json = raw(addr, "AWSStepFunctions.ListActivities", b"{nope", &[]).await;
+    assert_eq!(not_json.status, 400);
+    assert_eq!(not_json.error_type(), "SerializationException");
+    let wrong_type = raw(
+        addr,
+        "AWSStepFunctions.ListActivities",
+        br#"{"maxResults": "ten"}"#,
+        &[],
+    )
+    .await;
+    assert_eq!(wrong_type.error_type(), "SerializationException");
+    let list = raw(addr, "AWSStepFunctions.ListActivities", b"[]", &[]).await;
+    assert_eq!(list.error_type(), "SerializationException");
+    let missing = raw(addr, "AWSStepFunctions.DescribeActivity", b"{}", &[]).await;
+    assert_eq!(missing.status, 400);
+    assert!(
+        missing.body["message"].as_str().is_some(),
+        "{:?}",
+        missing.body
+    );
+
+    let health = send_raw(
+        addr,
+        format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.body["status"], "SERVING");
+
+    let metrics = server.metrics_addr.expect("metrics endpoint");
+    let scrape = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(metrics).unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text
+    })
+    .await
+    .unwrap();
+    assert!(
+        scrape
+            .lines()
+            .any(|l| l.starts_with("sfn_aws_requests_total{")
+                && l.contains("operation=\"ListStateMachines\"")
+                && l.contains("outcome=\"OK\"")),
+        "{scrape}"
+    );
+    assert!(
+        scrape
+            .lines()
+            .any(|l| l.starts_with("sfn_aws_requests_total{")
+                && l.contains("operation=\"unknown\"")
+                && l.contains("outcome=\"UnknownOperationException\"")),
+        "{scrape}"
+    );
+    assert!(scrape.contains("# TYPE sfn_aws_request_duration_seconds histogram"));
+}
+
+async fn a_long_poll_ends_at_graceful_shutdown(backend: Backend) {
+    let server = TestServer::start_on(backend, |args| {
+        args.role = Role::Api;
+        args.activity_poll_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let sfn = client(&server);
+    let activity = sfn
+        .create_activity()
+        .name("idle")
+        .send()
+        .await
+        .expect("create");
+    let poll = tokio::spawn(
+        sfn.get_activity_task()
+            .activity_arn(activity.activity_arn())
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let began = std::time::Instant::now();
+    let stopped = tokio::time::timeout(Duration::from_secs(10), server.stop()).await;
+    assert!(
+        matches!(stopped, Ok(Ok(()))),
+        "serve should return Ok: {stopped:?}"
+    );
+    assert!(began.elapsed() < Duration::from_secs(10));
+    let answer = poll.await.unwrap().expect("the poll gets its answer");
+    assert_eq!(answer.task_token(), None);
+}
+
+/// A worker whose connection goes away mid-poll takes no task: the next poller gets it.
+async fn a_poll_whose_caller_hung_up_takes_no_task(backend: Backend) {
+    let server = TestServer::start_on(backend, |args| {
+        args.activity_poll_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let sfn = client(&server);
+    let activity = sfn
+        .create_activity()
+        .name("flaky-workers")
+        .send()
+        .await
+        .expect("create activity");
+    let activity_arn = activity.activity_arn().to_string();
+    let machine = sfn
+        .create_state_machine()
+        .name("flaky")
+        .definition(activity_definition(&activity_arn))
+        .role_arn(ROLE_ARN)
+        .send()
+        .await
+        .expect("create state machine");
+
+    let addr = server.aws_addr.unwrap();
+    let body = serde_json::json!({"activityArn": activity_arn}).to_string();
+    let mut abandoned = tokio::net::TcpStream::connect(addr).await.unwrap();
+    abandoned
+        .write_all(
+            format!(
+                "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\n\
+                 X-Amz-Target: AWSStepFunctions.GetActivityTask\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(abandoned);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    sfn.start_execution()
+        .state_machine_arn(machine.state_machine_arn())
+        .send()
+        .await
+        .expect("start");
+    let task = tokio::time::timeout(
+        Duration::from_secs(15),
+        sfn.get_activity_task().activity_arn(&activity_arn).send(),
+    )
+    .await
+    .expect("the live worker gets the task, not the one that hung up")
+    .expect("GetActivityTask");
+    assert!(task.task_token().is_some());
+}
+
+on_both_backends!(
+    a_poll_whose_caller_hung_up_takes_no_task,
+    every_operation_through_the_sdk,
+    errors_are_awss_typed_errors,
+    paginators_walk_every_page,
+    sigv4_is_verified_with_an_auth_file,
+    protocol_errors_headers_health_and_metrics,
+    a_long_poll_ends_at_graceful_shutdown,
+);
