@@ -41,18 +41,25 @@ operations!(
     plain: [
         "CreateActivity" => create_activity,
         "CreateStateMachine" => create_state_machine,
+        "CreateStateMachineAlias" => create_state_machine_alias,
         "DeleteActivity" => delete_activity,
         "DeleteStateMachine" => delete_state_machine,
+        "DeleteStateMachineAlias" => delete_state_machine_alias,
+        "DeleteStateMachineVersion" => delete_state_machine_version,
         "DescribeActivity" => describe_activity,
         "DescribeExecution" => describe_execution,
         "DescribeStateMachine" => describe_state_machine,
+        "DescribeStateMachineAlias" => describe_state_machine_alias,
         "DescribeStateMachineForExecution" => describe_state_machine_for_execution,
         "GetActivityTask" => get_activity_task,
         "GetExecutionHistory" => get_execution_history,
         "ListActivities" => list_activities,
         "ListExecutions" => list_executions,
+        "ListStateMachineAliases" => list_state_machine_aliases,
+        "ListStateMachineVersions" => list_state_machine_versions,
         "ListStateMachines" => list_state_machines,
         "ListTagsForResource" => list_tags_for_resource,
+        "PublishStateMachineVersion" => publish_state_machine_version,
         "SendTaskFailure" => send_task_failure,
         "SendTaskHeartbeat" => send_task_heartbeat,
         "SendTaskSuccess" => send_task_success,
@@ -60,6 +67,9 @@ operations!(
         "TagResource" => tag_resource,
         "UntagResource" => untag_resource,
         "UpdateStateMachine" => update_state_machine,
+        "UpdateStateMachineAlias" => update_state_machine_alias,
+        // A FAIL result is an answer, not an error: HTTP 200 like any other.
+        "ValidateStateMachineDefinition" => validate_state_machine_definition,
     ]
 );
 
@@ -145,7 +155,7 @@ mod tests {
         let names = crate::api::operation_names();
         let mut rpcs: Vec<&str> = names.iter().map(String::as_str).collect();
         rpcs.sort_unstable();
-        assert!(rpcs.len() >= 22, "{rpcs:?}");
+        assert!(rpcs.len() >= 31, "{rpcs:?}");
         let mut targets = OPERATIONS.to_vec();
         targets.sort_unstable();
         assert_eq!(targets, rpcs);
