@@ -784,7 +784,8 @@ async fn errors_are_awss_typed_errors(backend: Backend) {
     assert_eq!(
         message,
         "1 validation error detected: Value 'SLEEPING' at 'statusFilter' failed to satisfy \
-         constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, ABORTED, FAILED, RUNNING]"
+         constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, \
+         ABORTED, FAILED, RUNNING]"
     );
     let (code, _) = aws_error(
         sfn.send_task_success()
