@@ -17,8 +17,6 @@ struct Cli {
     command: Command,
 }
 
-// Parsed once at start: the size of the settings does not matter.
-#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per process; boxing would only add noise
 enum Command {
