@@ -310,6 +310,385 @@ async fn every_operation_through_the_sdk(backend: Backend) {
     assert_eq!(code, "ActivityDoesNotExist");
 }
 
+/// Today's operations and members through the SDK: versions (publish on create and update, publish
+/// with a stale revision, list with the paginator, delete refused while an alias routes to it),
+/// alias CRUD and list, ValidateStateMachineDefinition's OK and FAIL (both HTTP 200), a failed
+/// execution's error and cause, and a JSONata execution's assignedVariables in its history.
+async fn todays_operations_through_the_sdk(backend: Backend) {
+    use aws_sdk_sfn::types::{
+        RoutingConfigurationListItem, ValidateStateMachineDefinitionResultCode,
+        ValidateStateMachineDefinitionSeverity,
+    };
+    let server = TestServer::start_on(backend, |_| {}).await;
+    let sfn = client(&server);
+    let pass = |result: &str| {
+        serde_json::json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": result, "End": true}}})
+            .to_string()
+    };
+
+    // Versions: publish on create, on update, and by PublishStateMachineVersion.
+    let created = sfn
+        .create_state_machine()
+        .name("versioned")
+        .definition(pass("one"))
+        .role_arn(ROLE_ARN)
+        .publish(true)
+        .version_description("first")
+        .send()
+        .await
+        .expect("CreateStateMachine publish");
+    let machine_arn = created.state_machine_arn().to_string();
+    let v1 = created
+        .state_machine_version_arn()
+        .expect("version 1")
+        .to_string();
+    assert_eq!(v1, format!("{machine_arn}:1"));
+    let unpublished = sfn
+        .create_state_machine()
+        .name("plain")
+        .definition(pass("x"))
+        .role_arn(ROLE_ARN)
+        .send()
+        .await
+        .expect("CreateStateMachine");
+    assert_eq!(unpublished.state_machine_version_arn(), None);
+    let described = sfn
+        .describe_state_machine()
+        .state_machine_arn(&machine_arn)
+        .send()
+        .await
+        .expect("DescribeStateMachine");
+    assert_eq!(described.revision_id(), None);
+    assert_eq!(described.description(), None);
+    let version = sfn
+        .describe_state_machine()
+        .state_machine_arn(&v1)
+        .send()
+        .await
+        .expect("DescribeStateMachine of a version");
+    assert_eq!(version.description(), Some("first"));
+    assert_eq!(version.state_machine_arn(), v1);
+
+    let updated = sfn
+        .update_state_machine()
+        .state_machine_arn(&machine_arn)
+        .definition(pass("two"))
+        .publish(true)
+        .version_description("second")
+        .send()
+        .await
+        .expect("UpdateStateMachine publish");
+    let revision = updated.revision_id().expect("a revision id").to_string();
+    let v2 = updated
+        .state_machine_version_arn()
+        .expect("version 2")
+        .to_string();
+    assert_eq!(v2, format!("{machine_arn}:2"));
+    let now = sfn
+        .describe_state_machine()
+        .state_machine_arn(&machine_arn)
+        .send()
+        .await
+        .expect("DescribeStateMachine after update");
+    assert_eq!(now.revision_id(), Some(revision.as_str()));
+
+    let updated = sfn
+        .update_state_machine()
+        .state_machine_arn(&machine_arn)
+        .definition(pass("three"))
+        .send()
+        .await
+        .expect("UpdateStateMachine");
+    assert_eq!(updated.state_machine_version_arn(), None);
+    let (code, message) = aws_error(
+        sfn.publish_state_machine_version()
+            .state_machine_arn(&machine_arn)
+            .revision_id(&revision)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ConflictException");
+    assert!(
+        message.starts_with(&format!(
+            "Failed to publish the State Machine version for revision {revision}."
+        )),
+        "{message}"
+    );
+    let published = sfn
+        .publish_state_machine_version()
+        .state_machine_arn(&machine_arn)
+        .description("third")
+        .send()
+        .await
+        .expect("PublishStateMachineVersion");
+    let v3 = published.state_machine_version_arn().to_string();
+    assert_eq!(v3, format!("{machine_arn}:3"));
+    // AWS's model gives these two lists no paginator: walk nextToken by hand, one item a page.
+    let mut versions: Vec<String> = Vec::new();
+    let mut token = None;
+    loop {
+        let page = sfn
+            .list_state_machine_versions()
+            .state_machine_arn(&machine_arn)
+            .max_results(1)
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("ListStateMachineVersions");
+        assert!(page.state_machine_versions().len() <= 1);
+        versions.extend(
+            page.state_machine_versions()
+                .iter()
+                .map(|v| v.state_machine_version_arn().to_string()),
+        );
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(versions, [v3.clone(), v2.clone(), v1.clone()]);
+
+    // Aliases.
+    let route = |arn: &str, weight: i32| {
+        RoutingConfigurationListItem::builder()
+            .state_machine_version_arn(arn)
+            .weight(weight)
+            .build()
+            .expect("routing item")
+    };
+    let alias = sfn
+        .create_state_machine_alias()
+        .name("live")
+        .description("canary")
+        .routing_configuration(route(&v2, 90))
+        .routing_configuration(route(&v3, 10))
+        .send()
+        .await
+        .expect("CreateStateMachineAlias");
+    let alias_arn = alias.state_machine_alias_arn().to_string();
+    assert_eq!(alias_arn, format!("{machine_arn}:live"));
+    let described = sfn
+        .describe_state_machine_alias()
+        .state_machine_alias_arn(&alias_arn)
+        .send()
+        .await
+        .expect("DescribeStateMachineAlias");
+    assert_eq!(described.name(), Some("live"));
+    assert_eq!(described.description(), Some("canary"));
+    let routes: Vec<(String, i32)> = described
+        .routing_configuration()
+        .iter()
+        .map(|r| (r.state_machine_version_arn().to_string(), r.weight()))
+        .collect();
+    assert_eq!(routes, [(v2.clone(), 90), (v3.clone(), 10)]);
+    assert_eq!(described.creation_date(), Some(alias.creation_date()));
+    sfn.update_state_machine_alias()
+        .state_machine_alias_arn(&alias_arn)
+        .routing_configuration(route(&v3, 100))
+        .send()
+        .await
+        .expect("UpdateStateMachineAlias");
+    let (code, message) = aws_error(
+        sfn.delete_state_machine_version()
+            .state_machine_version_arn(&v3)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ConflictException");
+    assert_eq!(
+        message,
+        "Version to be deleted must not be referenced by an alias. Current list of aliases \
+         referencing this version: [live]"
+    );
+    sfn.create_state_machine_alias()
+        .name("stable")
+        .routing_configuration(route(&v1, 100))
+        .send()
+        .await
+        .expect("CreateStateMachineAlias stable");
+    let mut aliases: Vec<String> = Vec::new();
+    let mut token = None;
+    loop {
+        let page = sfn
+            .list_state_machine_aliases()
+            .state_machine_arn(&machine_arn)
+            .max_results(1)
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("ListStateMachineAliases");
+        assert!(page.state_machine_aliases().len() <= 1);
+        aliases.extend(
+            page.state_machine_aliases()
+                .iter()
+                .map(|a| a.state_machine_alias_arn().to_string()),
+        );
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    aliases.sort();
+    assert_eq!(
+        aliases,
+        [alias_arn.clone(), format!("{machine_arn}:stable")]
+    );
+    sfn.delete_state_machine_alias()
+        .state_machine_alias_arn(&alias_arn)
+        .send()
+        .await
+        .expect("DeleteStateMachineAlias");
+    let (code, _) = aws_error(
+        sfn.describe_state_machine_alias()
+            .state_machine_alias_arn(&alias_arn)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ResourceNotFound");
+    sfn.delete_state_machine_version()
+        .state_machine_version_arn(&v3)
+        .send()
+        .await
+        .expect("DeleteStateMachineVersion");
+    let left = sfn
+        .list_state_machine_versions()
+        .state_machine_arn(&machine_arn)
+        .send()
+        .await
+        .expect("ListStateMachineVersions");
+    assert_eq!(left.state_machine_versions().len(), 2);
+
+    // ValidateStateMachineDefinition: FAIL is an answer (the SDK sees a 200), not an error.
+    let ok = sfn
+        .validate_state_machine_definition()
+        .definition(pass("ok"))
+        .send()
+        .await
+        .expect("ValidateStateMachineDefinition OK");
+    assert_eq!(ok.result(), &ValidateStateMachineDefinitionResultCode::Ok);
+    assert!(ok.diagnostics().is_empty());
+    assert_eq!(ok.truncated(), Some(false));
+    let broken = r#"{"StartAt":"S0","States":{"S0":{"Type":"Pass","InputPath":1,"Next":"S1"},"S1":{"Type":"Pass","InputPath":1,"End":true}}}"#;
+    let failed = sfn
+        .validate_state_machine_definition()
+        .definition(broken)
+        .severity(ValidateStateMachineDefinitionSeverity::Error)
+        .send()
+        .await
+        .expect("ValidateStateMachineDefinition FAIL");
+    assert_eq!(
+        failed.result(),
+        &ValidateStateMachineDefinitionResultCode::Fail
+    );
+    assert_eq!(failed.diagnostics().len(), 2);
+    for diagnostic in failed.diagnostics() {
+        assert_eq!(
+            diagnostic.severity(),
+            &ValidateStateMachineDefinitionSeverity::Error
+        );
+        assert!(!diagnostic.code().is_empty());
+        assert!(!diagnostic.message().is_empty());
+        assert!(
+            diagnostic
+                .location()
+                .is_some_and(|l| l.starts_with("/States/S")),
+            "{diagnostic:?}"
+        );
+    }
+    let truncated = sfn
+        .validate_state_machine_definition()
+        .definition(broken)
+        .max_results(1)
+        .send()
+        .await
+        .expect("ValidateStateMachineDefinition maxResults");
+    assert_eq!(truncated.diagnostics().len(), 1);
+    assert_eq!(truncated.truncated(), Some(true));
+
+    // DescribeExecution of a failed execution: its error and cause.
+    let failing = sfn
+        .create_state_machine()
+        .name("failing")
+        .definition(
+            serde_json::json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Broken", "Cause": "on purpose"}}})
+                .to_string(),
+        )
+        .role_arn(ROLE_ARN)
+        .send()
+        .await
+        .expect("CreateStateMachine failing");
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(failing.state_machine_arn())
+        .send()
+        .await
+        .expect("StartExecution");
+    let closed = wait_closed(&sfn, started.execution_arn()).await;
+    assert_eq!(closed.status(), &ExecutionStatus::Failed);
+    assert_eq!(closed.error(), Some("Broken"));
+    assert_eq!(closed.cause(), Some("on purpose"));
+    let ok_run = sfn
+        .start_execution()
+        .state_machine_arn(&machine_arn)
+        .send()
+        .await
+        .expect("StartExecution");
+    let succeeded = wait_closed(&sfn, ok_run.execution_arn()).await;
+    assert_eq!(succeeded.error(), None);
+    assert_eq!(succeeded.cause(), None);
+
+    // A JSONata execution's history: the variables a state assigned, as AWS writes them.
+    let jsonata = sfn
+        .create_state_machine()
+        .name("variables")
+        .definition(
+            serde_json::json!({
+                "QueryLanguage": "JSONata",
+                "StartAt": "Count",
+                "States": {
+                    "Count": {"Type": "Pass", "Assign": {"total": "{% 1 + 2 %}", "who": "sfn"}, "Next": "Use"},
+                    "Use": {"Type": "Pass", "Output": "{% $total %}", "End": true}
+                }
+            })
+            .to_string(),
+        )
+        .role_arn(ROLE_ARN)
+        .send()
+        .await
+        .expect("CreateStateMachine JSONata");
+    let run = sfn
+        .start_execution()
+        .state_machine_arn(jsonata.state_machine_arn())
+        .send()
+        .await
+        .expect("StartExecution JSONata");
+    let closed = wait_closed(&sfn, run.execution_arn()).await;
+    assert_eq!(closed.status(), &ExecutionStatus::Succeeded);
+    assert_eq!(closed.output(), Some("3"));
+    let events = sfn
+        .get_execution_history()
+        .execution_arn(run.execution_arn())
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("GetExecutionHistory");
+    let exited = events
+        .iter()
+        .find_map(|e| {
+            e.state_exited_event_details()
+                .filter(|d| d.name() == "Count")
+        })
+        .expect("Count exited");
+    let assigned = exited.assigned_variables().expect("assignedVariables");
+    assert_eq!(assigned.get("total").map(String::as_str), Some("3"));
+    assert_eq!(assigned.get("who").map(String::as_str), Some("\"sfn\""));
+    assert!(exited
+        .assigned_variables_details()
+        .is_some_and(|d| !d.truncated()));
+}
+
 async fn poll_task(
     sfn: &Client,
     activity_arn: &str,
@@ -405,7 +784,8 @@ async fn errors_are_awss_typed_errors(backend: Backend) {
     assert_eq!(
         message,
         "1 validation error detected: Value 'SLEEPING' at 'statusFilter' failed to satisfy \
-         constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, ABORTED, FAILED, RUNNING]"
+         constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, \
+         ABORTED, FAILED, RUNNING]"
     );
     let (code, _) = aws_error(
         sfn.send_task_success()
@@ -892,6 +1272,7 @@ async fn a_poll_whose_caller_hung_up_takes_no_task(backend: Backend) {
 on_both_backends!(
     a_poll_whose_caller_hung_up_takes_no_task,
     every_operation_through_the_sdk,
+    todays_operations_through_the_sdk,
     errors_are_awss_typed_errors,
     paginators_walk_every_page,
     sigv4_is_verified_with_an_auth_file,

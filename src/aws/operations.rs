@@ -41,18 +41,25 @@ operations!(
     plain: [
         "CreateActivity" => create_activity,
         "CreateStateMachine" => create_state_machine,
+        "CreateStateMachineAlias" => create_state_machine_alias,
         "DeleteActivity" => delete_activity,
         "DeleteStateMachine" => delete_state_machine,
+        "DeleteStateMachineAlias" => delete_state_machine_alias,
+        "DeleteStateMachineVersion" => delete_state_machine_version,
         "DescribeActivity" => describe_activity,
         "DescribeExecution" => describe_execution,
         "DescribeStateMachine" => describe_state_machine,
+        "DescribeStateMachineAlias" => describe_state_machine_alias,
         "DescribeStateMachineForExecution" => describe_state_machine_for_execution,
         "GetActivityTask" => get_activity_task,
         "GetExecutionHistory" => get_execution_history,
         "ListActivities" => list_activities,
         "ListExecutions" => list_executions,
+        "ListStateMachineAliases" => list_state_machine_aliases,
+        "ListStateMachineVersions" => list_state_machine_versions,
         "ListStateMachines" => list_state_machines,
         "ListTagsForResource" => list_tags_for_resource,
+        "PublishStateMachineVersion" => publish_state_machine_version,
         "SendTaskFailure" => send_task_failure,
         "SendTaskHeartbeat" => send_task_heartbeat,
         "SendTaskSuccess" => send_task_success,
@@ -60,6 +67,9 @@ operations!(
         "TagResource" => tag_resource,
         "UntagResource" => untag_resource,
         "UpdateStateMachine" => update_state_machine,
+        "UpdateStateMachineAlias" => update_state_machine_alias,
+        // A FAIL result is an answer, not an error: HTTP 200 like any other.
+        "ValidateStateMachineDefinition" => validate_state_machine_definition,
     ]
 );
 
@@ -145,7 +155,7 @@ mod tests {
         let names = crate::api::operation_names();
         let mut rpcs: Vec<&str> = names.iter().map(String::as_str).collect();
         rpcs.sort_unstable();
-        assert!(rpcs.len() >= 22, "{rpcs:?}");
+        assert!(rpcs.len() >= 31, "{rpcs:?}");
         let mut targets = OPERATIONS.to_vec();
         targets.sort_unstable();
         assert_eq!(targets, rpcs);
@@ -257,6 +267,200 @@ mod tests {
             serde_json::to_string(&history).unwrap(),
             r#"{"events":[{"timestamp":1735732801,"type":"PassStateEntered","id":1,"previousEventId":0,"stateEnteredEventDetails":{"name":"P","input":"{}"}},{"timestamp":1735732801,"type":"MapStateSucceeded","id":2,"previousEventId":1}]}"#
         );
+    }
+
+    #[test]
+    fn todays_shapes_leave_absent_members_out() {
+        use chrono::{TimeZone, Utc};
+        use serde_json::json;
+
+        use crate::domain::enums::{ValidationResultCode, ValidationSeverity};
+        use crate::operations::*;
+
+        let date = Utc.timestamp_opt(1_735_732_800, 0).unwrap();
+        let created = CreateStateMachineResponse {
+            state_machine_arn: "m".into(),
+            creation_date: date,
+            state_machine_version_arn: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&created).unwrap(),
+            json!({"stateMachineArn": "m", "creationDate": 1735732800})
+        );
+        let updated = UpdateStateMachineResponse {
+            update_date: date,
+            revision_id: Some("r".into()),
+            state_machine_version_arn: Some("m:2".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&updated).unwrap(),
+            json!({"updateDate": 1735732800, "revisionId": "r", "stateMachineVersionArn": "m:2"})
+        );
+        let failed = ValidateStateMachineDefinitionResponse {
+            result: ValidationResultCode::Fail,
+            diagnostics: vec![
+                ValidateStateMachineDefinitionDiagnostic {
+                    severity: ValidationSeverity::Error,
+                    code: "SCHEMA_VALIDATION_FAILED".into(),
+                    message: "m".into(),
+                    location: Some("/States/A".into()),
+                },
+                ValidateStateMachineDefinitionDiagnostic {
+                    severity: ValidationSeverity::Error,
+                    code: "INVALID_JSON_DESCRIPTION".into(),
+                    message: "n".into(),
+                    location: None,
+                },
+            ],
+            truncated: false,
+        };
+        assert_eq!(
+            serde_json::to_value(&failed).unwrap(),
+            json!({"result": "FAIL", "diagnostics": [
+                {"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": "m", "location": "/States/A"},
+                {"severity": "ERROR", "code": "INVALID_JSON_DESCRIPTION", "message": "n"}
+            ], "truncated": false})
+        );
+        let alias = DescribeStateMachineAliasResponse {
+            state_machine_alias_arn: "m:live".into(),
+            name: "live".into(),
+            description: None,
+            routing_configuration: vec![RoutingConfigurationListItem {
+                state_machine_version_arn: "m:1".into(),
+                weight: 100,
+            }],
+            creation_date: date,
+            update_date: date,
+        };
+        assert_eq!(
+            serde_json::to_value(&alias).unwrap(),
+            json!({"stateMachineAliasArn": "m:live", "name": "live",
+                   "routingConfiguration": [{"stateMachineVersionArn": "m:1", "weight": 100}],
+                   "creationDate": 1735732800, "updateDate": 1735732800})
+        );
+        let versions = ListStateMachineVersionsResponse {
+            state_machine_versions: vec![StateMachineVersionListItem {
+                state_machine_version_arn: "m:1".into(),
+                creation_date: date,
+            }],
+            next_token: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&versions).unwrap(),
+            json!({"stateMachineVersions": [{"stateMachineVersionArn": "m:1", "creationDate": 1735732800}]})
+        );
+        assert_eq!(
+            serde_json::to_value(DeleteStateMachineVersionResponse {}).unwrap(),
+            json!({})
+        );
+
+        let validate: ValidateStateMachineDefinitionRequest = request_of(
+            json!({"definition": "{}", "type": "EXPRESS", "severity": "WARNING", "maxResults": 5}),
+        );
+        assert_eq!(validate.max_results, 5);
+        assert!(validate.severity.is_some() && validate.r#type.is_some());
+        let publish: PublishStateMachineVersionRequest = request_of(
+            json!({"stateMachineArn": "m", "revisionId": "INITIAL", "description": "d"}),
+        );
+        assert_eq!(publish.revision_id.as_deref(), Some("INITIAL"));
+        let alias: CreateStateMachineAliasRequest = request_of(json!({"name": "live",
+            "routingConfiguration": [{"stateMachineVersionArn": "m:1", "weight": 100}]}));
+        assert_eq!(alias.routing_configuration[0].weight, 100);
+        let update: UpdateStateMachineRequest =
+            request_of(json!({"stateMachineArn": "m", "publish": true, "versionDescription": "v"}));
+        assert!(update.publish);
+        assert_eq!(update.version_description.as_deref(), Some("v"));
+    }
+
+    /// Each event type the engine writes, with the HistoryEvent member AWS's model puts its details in
+    /// (none for the types whose AWS events carry no details).
+    #[test]
+    fn every_event_type_has_awss_details_member() {
+        use crate::asl::history::details_member;
+        let with_details = [
+            ("ActivityFailed", "activityFailedEventDetails"),
+            (
+                "ActivityScheduleFailed",
+                "activityScheduleFailedEventDetails",
+            ),
+            ("ActivityScheduled", "activityScheduledEventDetails"),
+            ("ActivityStarted", "activityStartedEventDetails"),
+            ("ActivitySucceeded", "activitySucceededEventDetails"),
+            ("ActivityTimedOut", "activityTimedOutEventDetails"),
+            ("EvaluationFailed", "evaluationFailedEventDetails"),
+            ("ExecutionAborted", "executionAbortedEventDetails"),
+            ("ExecutionFailed", "executionFailedEventDetails"),
+            ("ExecutionStarted", "executionStartedEventDetails"),
+            ("ExecutionSucceeded", "executionSucceededEventDetails"),
+            ("ExecutionTimedOut", "executionTimedOutEventDetails"),
+            ("LambdaFunctionFailed", "lambdaFunctionFailedEventDetails"),
+            (
+                "LambdaFunctionScheduleFailed",
+                "lambdaFunctionScheduleFailedEventDetails",
+            ),
+            (
+                "LambdaFunctionScheduled",
+                "lambdaFunctionScheduledEventDetails",
+            ),
+            (
+                "LambdaFunctionStartFailed",
+                "lambdaFunctionStartFailedEventDetails",
+            ),
+            (
+                "LambdaFunctionSucceeded",
+                "lambdaFunctionSucceededEventDetails",
+            ),
+            (
+                "LambdaFunctionTimedOut",
+                "lambdaFunctionTimedOutEventDetails",
+            ),
+            ("MapIterationAborted", "mapIterationAbortedEventDetails"),
+            ("MapIterationFailed", "mapIterationFailedEventDetails"),
+            ("MapIterationStarted", "mapIterationStartedEventDetails"),
+            ("MapIterationSucceeded", "mapIterationSucceededEventDetails"),
+            ("MapStateStarted", "mapStateStartedEventDetails"),
+            ("TaskFailed", "taskFailedEventDetails"),
+            ("TaskScheduled", "taskScheduledEventDetails"),
+            ("TaskStartFailed", "taskStartFailedEventDetails"),
+            ("TaskStarted", "taskStartedEventDetails"),
+            ("TaskSubmitFailed", "taskSubmitFailedEventDetails"),
+            ("TaskSubmitted", "taskSubmittedEventDetails"),
+            ("TaskSucceeded", "taskSucceededEventDetails"),
+            ("TaskTimedOut", "taskTimedOutEventDetails"),
+        ];
+        for (event_type, member) in with_details {
+            assert_eq!(details_member(event_type), Some(member), "{event_type}");
+        }
+        for state in [
+            "Choice", "Fail", "Map", "Parallel", "Pass", "Succeed", "Task", "Wait",
+        ] {
+            assert_eq!(
+                details_member(&format!("{state}StateEntered")),
+                Some("stateEnteredEventDetails")
+            );
+        }
+        for state in [
+            "Choice", "Map", "Parallel", "Pass", "Succeed", "Task", "Wait",
+        ] {
+            assert_eq!(
+                details_member(&format!("{state}StateExited")),
+                Some("stateExitedEventDetails")
+            );
+        }
+        for bare in [
+            "LambdaFunctionStarted",
+            "MapStateAborted",
+            "MapStateFailed",
+            "MapStateSucceeded",
+            "ParallelStateAborted",
+            "ParallelStateFailed",
+            "ParallelStateStarted",
+            "ParallelStateSucceeded",
+            "TaskStateAborted",
+            "WaitStateAborted",
+        ] {
+            assert_eq!(details_member(bare), None, "{bare}");
+        }
     }
 
     fn request_of<T: DeserializeOwned>(body: Value) -> T {

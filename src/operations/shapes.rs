@@ -210,6 +210,7 @@ pub struct CreateStateMachineResponse {
     #[serde(serialize_with = "epoch_seconds")]
     pub creation_date: DateTime<Utc>,
     /// With `publish`: the version published.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state_machine_version_arn: Option<String>,
 }
 
@@ -233,10 +234,13 @@ pub struct DescribeStateMachineResponse {
     pub logging_configuration: LoggingConfiguration,
     pub tracing_configuration: TracingConfiguration,
     /// Absent for the revision CreateStateMachine made.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub revision_id: Option<String>,
     /// A version's description (absent for a state machine).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// A Distributed Map's label (never set: no Map Runs here).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
 }
 
@@ -259,8 +263,10 @@ pub struct UpdateStateMachineRequest {
 pub struct UpdateStateMachineResponse {
     #[serde(serialize_with = "epoch_seconds")]
     pub update_date: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub revision_id: Option<String>,
     /// With `publish`: the version published (an existing one when the revision already had one).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state_machine_version_arn: Option<String>,
 }
 
@@ -356,7 +362,9 @@ pub struct DescribeExecutionResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_header: Option<String>,
     /// Only for a FAILED execution whose failure carried them.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
 }
 
@@ -431,7 +439,9 @@ pub struct DescribeStateMachineForExecutionResponse {
     pub logging_configuration: LoggingConfiguration,
     pub tracing_configuration: TracingConfiguration,
     /// The revision the execution ran (absent for the revision CreateStateMachine made).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub revision_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
 }
 
@@ -496,7 +506,8 @@ pub struct ListTagsForResourceResponse {
 
 // Definition validation.
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ValidateStateMachineDefinitionRequest {
     pub definition: String,
     /// Absent: STANDARD.
@@ -508,16 +519,20 @@ pub struct ValidateStateMachineDefinitionRequest {
 }
 
 /// ValidateStateMachineDefinitionDiagnostic.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ValidateStateMachineDefinitionDiagnostic {
     pub severity: ValidationSeverity,
     pub code: String,
     pub message: String,
     /// A JSON pointer into the definition; absent when the problem is not about one place.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A FAIL result is still a successful call (HTTP 200): the problems are the answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ValidateStateMachineDefinitionResponse {
     pub result: ValidationResultCode,
     pub diagnostics: Vec<ValidateStateMachineDefinitionDiagnostic>,
@@ -526,7 +541,8 @@ pub struct ValidateStateMachineDefinitionResponse {
 
 // Versions.
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct PublishStateMachineVersionRequest {
     pub state_machine_arn: String,
     /// The revision expected to be current (`INITIAL`: the one CreateStateMachine made).
@@ -534,13 +550,16 @@ pub struct PublishStateMachineVersionRequest {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PublishStateMachineVersionResponse {
+    #[serde(serialize_with = "epoch_seconds")]
     pub creation_date: DateTime<Utc>,
     pub state_machine_version_arn: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ListStateMachineVersionsRequest {
     pub state_machine_arn: String,
     /// 0 (absent) means the default page size; out of range is the operation's ValidationException.
@@ -548,64 +567,81 @@ pub struct ListStateMachineVersionsRequest {
     pub next_token: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StateMachineVersionListItem {
     pub state_machine_version_arn: String,
+    #[serde(serialize_with = "epoch_seconds")]
     pub creation_date: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListStateMachineVersionsResponse {
     pub state_machine_versions: Vec<StateMachineVersionListItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct DeleteStateMachineVersionRequest {
     pub state_machine_version_arn: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeleteStateMachineVersionResponse {}
 
 // Aliases.
 
-/// RoutingConfigurationListItem as a caller sends it (checked by the operation).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// RoutingConfigurationListItem: as a caller sends it (checked by the operation) and as Describe
+/// returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct RoutingConfigurationListItem {
     pub state_machine_version_arn: String,
     pub weight: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct CreateStateMachineAliasRequest {
     pub description: Option<String>,
     pub name: String,
     pub routing_configuration: Vec<RoutingConfigurationListItem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CreateStateMachineAliasResponse {
     pub state_machine_alias_arn: String,
+    #[serde(serialize_with = "epoch_seconds")]
     pub creation_date: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct DescribeStateMachineAliasRequest {
     pub state_machine_alias_arn: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DescribeStateMachineAliasResponse {
     pub state_machine_alias_arn: String,
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub routing_configuration: Vec<RoutingConfigurationListItem>,
+    #[serde(serialize_with = "epoch_seconds")]
     pub creation_date: DateTime<Utc>,
+    #[serde(serialize_with = "epoch_seconds")]
     pub update_date: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct UpdateStateMachineAliasRequest {
     pub state_machine_alias_arn: String,
     pub description: Option<String>,
@@ -613,36 +649,46 @@ pub struct UpdateStateMachineAliasRequest {
     pub routing_configuration: Vec<RoutingConfigurationListItem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateStateMachineAliasResponse {
+    #[serde(serialize_with = "epoch_seconds")]
     pub update_date: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct DeleteStateMachineAliasRequest {
     pub state_machine_alias_arn: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeleteStateMachineAliasResponse {}
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ListStateMachineAliasesRequest {
     /// A state machine ARN, or a version ARN (the aliases routing to that version).
     pub state_machine_arn: String,
+    /// 0 (absent) means the default page size; out of range is the operation's ValidationException.
     pub max_results: i32,
     pub next_token: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StateMachineAliasListItem {
     pub state_machine_alias_arn: String,
+    #[serde(serialize_with = "epoch_seconds")]
     pub creation_date: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListStateMachineAliasesResponse {
     pub state_machine_aliases: Vec<StateMachineAliasListItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
 
