@@ -174,6 +174,15 @@ pub async fn serve_with_clock(
     if let Some(endpoint) = &args.integrations.lambda_endpoint {
         executor.set_lambda_endpoint(endpoint.clone());
     }
+    // AWS services (DynamoDB, SQS, EventBridge) at the endpoints of the flags or the AWS_* environment.
+    executor.set_aws_settings(
+        crate::executor::integrations::aws::AwsSettings::resolve(
+            &args.integrations,
+            &args.region,
+            |name| std::env::var(name).ok(),
+        )
+        .map_err(AppError::Integrations)?,
+    );
     if let Some(path) = &args.integrations.mock_config {
         let text = std::fs::read_to_string(path)
             .map_err(|e| AppError::Integrations(format!("cannot read {}: {e}", path.display())))?;
