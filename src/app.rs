@@ -180,6 +180,7 @@ pub async fn serve_with_clock(
             &args.integrations,
             &args.region,
             |name| std::env::var(name).ok(),
+            |path| std::fs::read_to_string(path).ok(),
         )
         .map_err(AppError::Integrations)?,
     );

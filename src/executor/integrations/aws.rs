@@ -145,12 +145,14 @@ pub struct AwsSettings {
 
 impl AwsSettings {
     /// From the flags (which clap also fills from `AWS_ENDPOINT_URL`, `AWS_REGION` and the credential
-    /// variables) and `env` for the per-service endpoints and `AWS_DEFAULT_REGION`; `region` is the
-    /// server's own when neither names one.
+    /// variables), `env` for the per-service endpoints, `AWS_DEFAULT_REGION` and the shared files'
+    /// variables, and the shared credentials and config files (`read`), in the AWS SDKs' order; `region`
+    /// is the server's own when none names one.
     pub fn resolve(
         flags: &crate::config::IntegrationArgs,
         region: &str,
         env: impl Fn(&str) -> Option<String>,
+        read: impl Fn(&std::path::Path) -> Option<String>,
     ) -> Result<AwsSettings, String> {
         let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
         let mut service_endpoints = HashMap::new();
@@ -177,13 +179,15 @@ impl AwsSettings {
             }),
             _ => None,
         };
+        let shared = SharedFiles::read(&env, read);
         Ok(AwsSettings {
             endpoint: nonempty(flags.aws_endpoint_url.clone()),
             service_endpoints,
             region: nonempty(flags.aws_region.clone())
                 .or_else(|| nonempty(env("AWS_DEFAULT_REGION")))
+                .or_else(|| shared.value("region"))
                 .unwrap_or_else(|| region.to_string()),
-            credentials,
+            credentials: credentials.or_else(|| shared.credentials()),
         })
     }
 
@@ -193,6 +197,78 @@ impl AwsSettings {
             .or(self.endpoint.as_ref())
             .map(String::as_str)
     }
+}
+
+/// The selected profile (`AWS_PROFILE`, else `default`) of the shared credentials file
+/// (`AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`) and of the config file (`AWS_CONFIG_FILE`,
+/// else `~/.aws/config`, where it is `[profile NAME]` except for `[default]`).
+struct SharedFiles {
+    credentials: HashMap<String, String>,
+    config: HashMap<String, String>,
+}
+
+impl SharedFiles {
+    fn read(
+        env: &impl Fn(&str) -> Option<String>,
+        read: impl Fn(&std::path::Path) -> Option<String>,
+    ) -> SharedFiles {
+        let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".to_string());
+        let home = env("HOME").map(std::path::PathBuf::from);
+        let path = |var: &str, name: &str| {
+            env(var)
+                .map(std::path::PathBuf::from)
+                .or_else(|| home.as_ref().map(|h| h.join(".aws").join(name)))
+        };
+        let section = |file: Option<std::path::PathBuf>, header: &str| {
+            file.and_then(|f| read(&f))
+                .map(|text| ini_section(&text, header))
+                .unwrap_or_default()
+        };
+        let config_header = if profile == "default" {
+            "default".to_string()
+        } else {
+            format!("profile {profile}")
+        };
+        SharedFiles {
+            credentials: section(path("AWS_SHARED_CREDENTIALS_FILE", "credentials"), &profile),
+            config: section(path("AWS_CONFIG_FILE", "config"), &config_header),
+        }
+    }
+
+    fn value(&self, key: &str) -> Option<String> {
+        self.credentials
+            .get(key)
+            .or_else(|| self.config.get(key))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    }
+
+    fn credentials(&self) -> Option<AwsCredentials> {
+        Some(AwsCredentials {
+            access_key_id: self.value("aws_access_key_id")?,
+            secret_access_key: self.value("aws_secret_access_key")?,
+            session_token: self.value("aws_session_token"),
+        })
+    }
+}
+
+/// The `key = value` lines of `[header]` in an INI text (comments `#`/`;`; keys lower-cased).
+fn ini_section(text: &str, header: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut inside = false;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            inside = name.split_whitespace().collect::<Vec<_>>().join(" ") == header;
+            continue;
+        }
+        if let (true, Some((key, value))) = (inside, line.split_once('=')) {
+            out.insert(key.trim().to_ascii_lowercase(), value.trim().to_string());
+        }
+    }
+    out
 }
 
 fn failure(error: impl Into<String>, cause: impl Into<String>) -> TaskReport {
@@ -498,7 +574,7 @@ mod tests {
             "AWS_DEFAULT_REGION" => Some("eu-west-1".to_string()),
             _ => None,
         };
-        let settings = AwsSettings::resolve(&flags, "us-east-1", env).unwrap();
+        let settings = AwsSettings::resolve(&flags, "us-east-1", env, |_| None).unwrap();
         assert_eq!(settings.endpoint(&SERVICES[0]), Some("http://ddb:8000"));
         assert_eq!(settings.endpoint(&SERVICES[1]), Some("http://all:4566"));
         assert_eq!(settings.region, "eu-west-1");
@@ -508,7 +584,7 @@ mod tests {
             aws_region: Some("ap-south-1".into()),
             ..IntegrationArgs::default()
         };
-        let settings = AwsSettings::resolve(&flags, "us-east-1", |_| None).unwrap();
+        let settings = AwsSettings::resolve(&flags, "us-east-1", |_| None, |_| None).unwrap();
         assert_eq!(settings.endpoint(&SERVICES[1]), Some("http://mq:9324"));
         assert_eq!(settings.endpoint(&SERVICES[0]), None);
         assert_eq!(settings.region, "ap-south-1");
@@ -517,7 +593,47 @@ mod tests {
             aws_service_endpoints: vec!["sqs".into()],
             ..IntegrationArgs::default()
         };
-        assert!(AwsSettings::resolve(&bad, "us-east-1", |_| None).is_err());
+        assert!(AwsSettings::resolve(&bad, "us-east-1", |_| None, |_| None).is_err());
+    }
+
+    #[test]
+    fn shared_files_give_credentials_and_region_of_the_profile() {
+        let files = |path: &std::path::Path| {
+            match path.to_str()? {
+            "/home/u/.aws/credentials" => Some(
+                "[default]\naws_access_key_id = DEF\naws_secret_access_key = d\n\
+                 [ci]\n# comment\naws_access_key_id = CI\naws_secret_access_key = c\naws_session_token = t\n"
+                    .to_string(),
+            ),
+            "/home/u/.aws/config" => {
+                Some("[default]\nregion = us-west-2\n[profile ci]\nregion = eu-north-1\n".to_string())
+            }
+            _ => None,
+        }
+        };
+        let flags = IntegrationArgs::default();
+        let env = |name: &str| match name {
+            "HOME" => Some("/home/u".to_string()),
+            "AWS_PROFILE" => Some("ci".to_string()),
+            _ => None,
+        };
+        let settings = AwsSettings::resolve(&flags, "us-east-1", env, files).unwrap();
+        let credentials = settings.credentials.unwrap();
+        assert_eq!(credentials.access_key_id, "CI");
+        assert_eq!(credentials.session_token.as_deref(), Some("t"));
+        assert_eq!(settings.region, "eu-north-1");
+        let home = |name: &str| (name == "HOME").then(|| "/home/u".to_string());
+        let settings = AwsSettings::resolve(&flags, "us-east-1", home, files).unwrap();
+        assert_eq!(settings.credentials.unwrap().access_key_id, "DEF");
+        assert_eq!(settings.region, "us-west-2");
+        // The environment's keys come first.
+        let keyed = IntegrationArgs {
+            aws_access_key_id: Some("ENV".into()),
+            aws_secret_access_key: Some("e".into()),
+            ..IntegrationArgs::default()
+        };
+        let settings = AwsSettings::resolve(&keyed, "us-east-1", home, files).unwrap();
+        assert_eq!(settings.credentials.unwrap().access_key_id, "ENV");
     }
 
     #[test]
