@@ -2,7 +2,8 @@
 //! server (`moto_server`, installed from PyPI into the test tools' venv), on both backends: requests signed
 //! with SigV4 to the configured endpoint, AWS's result shapes and error names, the SQS callback round trip
 //! answered by a consumer of the queue, events delivered to a rule's target, and the failures of a server
-//! that lacks an endpoint, credentials, or the allow-list entry.
+//! that lacks an endpoint, credentials, or the allow-list entry; and SigV4 checked by moto with
+//! authentication on (an IAM user's key accepted, a wrong secret refused).
 
 mod common;
 mod integrations_support;
@@ -34,6 +35,11 @@ impl Drop for Moto {
 
 impl Moto {
     fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// With `env` for moto (`INITIAL_NO_AUTH_ACTION_COUNT` makes it check signatures).
+    fn start_with(env: &[(&str, &str)]) -> Moto {
         let python = common::tools::python_with(&["moto[server]"]);
         let moto_server = python.with_file_name("moto_server");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -43,6 +49,7 @@ impl Moto {
             .port();
         let child = Command::new(moto_server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -269,6 +276,58 @@ async fn eventbridge_put_events(backend: Backend) {
     assert_eq!(delivered["detail"], json!({"id": "o-3"}));
 }
 
+/// Requests are signed as AWS checks them: moto with authentication on accepts the server's calls with
+/// an IAM user's key and refuses them with a wrong secret.
+async fn requests_are_signed_with_sigv4(backend: Backend) {
+    // The first four calls (the setup below) pass unauthenticated; every later one is verified.
+    let moto = Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]);
+    let key = json_of(&moto.boto(
+        "iam = boto3.client('iam', **kw)\n\
+         iam.create_user(UserName='sfn')\n\
+         k = iam.create_access_key(UserName='sfn')['AccessKey']\n\
+         iam.put_user_policy(UserName='sfn', PolicyName='all', PolicyDocument=json.dumps(\
+         {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}))\n\
+         ddb.create_table(TableName='orders', KeySchema=[{'AttributeName':'id','KeyType':'HASH'}], \
+         AttributeDefinitions=[{'AttributeName':'id','AttributeType':'S'}], BillingMode='PAY_PER_REQUEST')\n\
+         print(json.dumps({'id': k['AccessKeyId'], 'secret': k['SecretAccessKey']}))",
+    ));
+    let definition = json!({"StartAt": "Put", "States": {
+        "Put": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Parameters": {"TableName": "orders", "Item": {"id": {"S": "signed"}}},
+            "ResultPath": null, "Next": "Get"},
+        "Get": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+            "Parameters": {"TableName": "orders", "Key": {"id": {"S": "signed"}}},
+            "OutputPath": "$.Item", "End": true}}});
+    for (secret, signed_right) in [(key["secret"].as_str().unwrap(), true), ("wrong", false)] {
+        let (url, port) = (moto.url(), moto.port);
+        let (id, secret) = (key["id"].as_str().unwrap().to_string(), secret.to_string());
+        let mut server = TestServer::start_on(backend, move |args| {
+            args.integrations.aws_endpoint_url = Some(url);
+            args.integrations.http_allow = vec![format!("127.0.0.1:{port}")];
+            args.integrations.aws_access_key_id = Some(id);
+            args.integrations.aws_secret_access_key = Some(secret);
+        })
+        .await;
+        let machine = create_machine(&mut server, "signed", definition.clone()).await;
+        let execution = start(&mut server, &machine, json!({})).await;
+        let d = wait_closed(&mut server, &execution).await;
+        if signed_right {
+            assert_eq!(
+                status(&d),
+                "SUCCEEDED",
+                "{:#?}",
+                history(&mut server, &execution).await
+            );
+            assert_eq!(output(&d), json!({"id": {"S": "signed"}}));
+        } else {
+            assert_eq!(status(&d), "FAILED");
+            let (error, cause) = failure(&mut server, &execution).await;
+            assert_eq!(error.as_deref(), Some("DynamoDB.SignatureDoesNotMatch"));
+            assert!(cause.unwrap().contains("Status Code: 403"));
+        }
+    }
+}
+
 /// A machine whose getItem catches every error into its output.
 fn caught_get_item() -> Value {
     json!({"StartAt": "Get", "States": {
@@ -330,4 +389,5 @@ on_both_backends!(
     sqs_callback_round_trip,
     eventbridge_put_events,
     unconfigured_services_fail_clearly,
+    requests_are_signed_with_sigv4,
 );

@@ -459,6 +459,13 @@ fn header<'a>(response: &'a Incoming, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// The text of the first `<name>…</name>` of an XML error body.
+fn xml_element(text: &str, name: &str) -> Option<String> {
+    let start = text.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = start + text[start..].find(&format!("</{name}>"))?;
+    Some(text[start..end].to_string()).filter(|t| !t.is_empty())
+}
+
 /// What a JSON-protocol response means for the task.
 fn aws_outcome(response: &Incoming, call: AwsCall) -> TaskReport {
     let service = call.service;
@@ -479,21 +486,25 @@ fn aws_outcome(response: &Incoming, call: AwsCall) -> TaskReport {
                 let t = t.rsplit('#').next().unwrap_or(t);
                 t.split(':').next().unwrap_or(t).to_string()
             })
-            .filter(|c| !c.is_empty());
+            .filter(|c| !c.is_empty())
+            // Some emulators answer authentication errors in the query protocol's XML.
+            .or_else(|| xml_element(&text, "Code"));
         let message = parsed
             .as_ref()
             .and_then(|v| v.get("message").or_else(|| v.get("Message")))
             .and_then(Value::as_str)
             .map(str::to_string)
+            .or_else(|| xml_element(&text, "Message"))
             .unwrap_or(text);
         let (name, code) = match code {
             Some(code) if service.suffix_exception && !code.ends_with("Exception") => {
                 (format!("{code}Exception"), code)
             }
             Some(code) => (code.clone(), code),
+            // The SDK's base exception of the service (`DynamoDB.AmazonDynamoDBException`).
             None => (
-                format!("{}Exception", service.v1_name),
-                format!("{}Exception", service.v1_name),
+                format!("Amazon{}Exception", service.error_prefix),
+                format!("Amazon{}Exception", service.error_prefix),
             ),
         };
         return failure(
@@ -681,6 +692,12 @@ mod tests {
         assert!(matches!(
             aws_outcome(&response(400, r#"{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"no"}"#), sqs),
             TaskReport::Failure { error: Some(e), .. } if e == "SQS.QueueDoesNotExistException"));
+        assert_eq!(
+            aws_outcome(&response(403, "<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>bad</Message></Error></Errors></ErrorResponse>"), dynamo),
+            failure("DynamoDB.SignatureDoesNotMatch", "bad (Service: AmazonDynamoDBv2; Status Code: 403; Error Code: SignatureDoesNotMatch; Request ID: r1; Proxy: null)")
+        );
+        assert!(matches!(aws_outcome(&response(500, "oops"), dynamo),
+            TaskReport::Failure { error: Some(e), .. } if e == "DynamoDB.AmazonDynamoDBException"));
         let TaskReport::Success { output } = aws_outcome(&response(200, r#"{"Item":{}}"#), dynamo)
         else {
             panic!("success")
