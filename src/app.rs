@@ -177,7 +177,14 @@ pub async fn serve_with_clock(
     // AWS services (DynamoDB, SQS, EventBridge) at the endpoints of the flags or the AWS_* environment.
     executor.set_aws_settings(
         crate::executor::integrations::aws::AwsSettings::resolve(
-            &args.integrations,
+            &crate::executor::integrations::aws::AwsFlags {
+                aws_endpoint_url: args.integrations.aws_endpoint_url.clone(),
+                aws_service_endpoints: args.integrations.aws_service_endpoints.clone(),
+                aws_region: args.integrations.aws_region.clone(),
+                aws_access_key_id: args.integrations.aws_access_key_id.clone(),
+                aws_secret_access_key: args.integrations.aws_secret_access_key.clone(),
+                aws_session_token: args.integrations.aws_session_token.clone(),
+            },
             &args.region,
             |name| std::env::var(name).ok(),
             |path| std::fs::read_to_string(path).ok(),

@@ -132,6 +132,18 @@ impl AwsCall {
     }
 }
 
+/// What the operator gave as flags (or the AWS_* variables clap reads): `--aws-endpoint-url`,
+/// `--aws-service-endpoint SERVICE=URL`, `--aws-region` and the credentials.
+#[derive(Debug, Clone, Default)]
+pub struct AwsFlags {
+    pub aws_endpoint_url: Option<String>,
+    pub aws_service_endpoints: Vec<String>,
+    pub aws_region: Option<String>,
+    pub aws_access_key_id: Option<String>,
+    pub aws_secret_access_key: Option<String>,
+    pub aws_session_token: Option<String>,
+}
+
 /// Where AWS services are and who calls them (resolved once at start-up).
 #[derive(Debug, Clone, Default)]
 pub struct AwsSettings {
@@ -149,7 +161,7 @@ impl AwsSettings {
     /// variables, and the shared credentials and config files (`read`), in the AWS SDKs' order; `region`
     /// is the server's own when none names one.
     pub fn resolve(
-        flags: &crate::config::IntegrationArgs,
+        flags: &AwsFlags,
         region: &str,
         env: impl Fn(&str) -> Option<String>,
         read: impl Fn(&std::path::Path) -> Option<String>,
@@ -545,7 +557,7 @@ fn aws_outcome(response: &Incoming, call: AwsCall) -> TaskReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::IntegrationArgs;
+    type IntegrationArgs = AwsFlags;
 
     fn response(status: u16, body: &str) -> Incoming {
         Incoming {
