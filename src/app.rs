@@ -195,6 +195,23 @@ pub async fn serve_with_clock(
     if let Some(endpoint) = &args.integrations.lambda_endpoint {
         executor.set_lambda_endpoint(endpoint.clone());
     }
+    // AWS services (DynamoDB, SQS, EventBridge) at the endpoints of the flags or the AWS_* environment.
+    executor.set_aws_settings(
+        crate::executor::integrations::aws::AwsSettings::resolve(
+            &crate::executor::integrations::aws::AwsFlags {
+                aws_endpoint_url: args.integrations.aws_endpoint_url.clone(),
+                aws_service_endpoints: args.integrations.aws_service_endpoints.clone(),
+                aws_region: args.integrations.aws_region.clone(),
+                aws_access_key_id: args.integrations.aws_access_key_id.clone(),
+                aws_secret_access_key: args.integrations.aws_secret_access_key.clone(),
+                aws_session_token: args.integrations.aws_session_token.clone(),
+            },
+            &args.region,
+            |name| std::env::var(name).ok(),
+            |path| std::fs::read_to_string(path).ok(),
+        )
+        .map_err(AppError::Integrations)?,
+    );
     if let Some(path) = &args.integrations.mock_config {
         let text = std::fs::read_to_string(path)
             .map_err(|e| AppError::Integrations(format!("cannot read {}: {e}", path.display())))?;

@@ -201,6 +201,31 @@ pub struct IntegrationArgs {
     /// test case, its Task states answering with the mocked responses.
     #[arg(long, env = "SFN_MOCK_CONFIG")]
     pub mock_config: Option<PathBuf>,
+
+    /// Base URL of every AWS service Task states call (DynamoDB, SQS, EventBridge), as the AWS SDKs read
+    /// it; `AWS_ENDPOINT_URL_<SERVICE>` in the environment (e.g. `AWS_ENDPOINT_URL_DYNAMODB`) or
+    /// `--aws-service-endpoint` overrides it per service. Its host must also be allowed with --http-allow.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub aws_endpoint_url: Option<String>,
+
+    /// `SERVICE=URL` (e.g. `dynamodb=http://127.0.0.1:8000`): one service's endpoint; repeat the flag.
+    #[arg(long = "aws-service-endpoint", value_name = "SERVICE=URL")]
+    pub aws_service_endpoints: Vec<String>,
+
+    /// Region AWS calls are signed for when the resource's ARN names none [default: AWS_DEFAULT_REGION,
+    /// else --region].
+    #[arg(long, env = "AWS_REGION")]
+    pub aws_region: Option<String>,
+
+    /// Credentials AWS calls are signed with (SigV4).
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    pub aws_access_key_id: Option<String>,
+
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub aws_secret_access_key: Option<String>,
+
+    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
+    pub aws_session_token: Option<String>,
 }
 
 /// Settings of `sfn migrate`.

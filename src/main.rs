@@ -51,6 +51,14 @@ async fn main() -> ExitCode {
         if shown.database_url.is_some() {
             shown.database_url = Some("(set)".to_string());
         }
+        for secret in [
+            &mut shown.integrations.aws_secret_access_key,
+            &mut shown.integrations.aws_session_token,
+        ] {
+            if secret.is_some() {
+                *secret = Some("(set)".to_string());
+            }
+        }
         println!("{shown:#?}");
         return ExitCode::SUCCESS;
     }

@@ -177,7 +177,8 @@ async fn mocked_failures_and_unmocked_runs(backend: Backend) {
     assert_eq!(refused.code(), tonic::Code::InvalidArgument);
     assert!(refused.message().contains("NoSuchCase"), "{refused:?}");
 
-    // Without a test case DynamoDB is really called: this server cannot, so the task fails to start.
+    // Without a test case DynamoDB is really called: this server has no endpoint for it, so the task
+    // fails with the SDK's client error naming what to configure.
     let execution = start(&mut server, &machine, json!({"id": "o-2"})).await;
     let d = wait_closed(&mut server, &execution).await;
     assert_eq!(status(&d), "FAILED");
@@ -186,7 +187,10 @@ async fn mocked_failures_and_unmocked_runs(backend: Backend) {
         .iter()
         .map(type_name)
         .collect();
-    assert!(types.contains(&"TaskStartFailed".to_string()), "{types:?}");
+    assert!(types.contains(&"TaskFailed".to_string()), "{types:?}");
+    let (error, cause) = failure(&mut server, &execution).await;
+    assert_eq!(error.as_deref(), Some("DynamoDB.SdkClientException"));
+    assert!(cause.unwrap().contains("AWS_ENDPOINT_URL_DYNAMODB"));
 }
 
 on_both_backends!(

@@ -44,8 +44,9 @@ struct IntegrationStep {
 }
 
 /// The service integrations the executor runs: `arn:aws:states:::states:startExecution` with each pattern,
-/// the HTTP Task `arn:aws:states:::http:invoke` and `arn:aws:states:::lambda:invoke` (request-response and
-/// callback). A Lambda function ARN as the resource is run too (see [`is_lambda_function`]).
+/// the HTTP Task `arn:aws:states:::http:invoke`, `arn:aws:states:::lambda:invoke` (request-response and
+/// callback), and DynamoDB's item actions, `sqs:sendMessage` and `events:putEvents` (AWS services at a
+/// configured endpoint). A Lambda function ARN as the resource is run too (see [`is_lambda_function`]).
 /// Other `arn:aws:states:::` resources fail to start (`TaskStartFailed`), as before.
 pub fn runnable_integration(resource: &str) -> Option<(String, String)> {
     let rest = resource.strip_prefix("arn:aws:states:::")?;
@@ -59,6 +60,14 @@ pub fn runnable_integration(resource: &str) -> Option<(String, String)> {
             | "http:invoke.waitForTaskToken"
             | "lambda:invoke"
             | "lambda:invoke.waitForTaskToken"
+            | "dynamodb:getItem"
+            | "dynamodb:putItem"
+            | "dynamodb:updateItem"
+            | "dynamodb:deleteItem"
+            | "sqs:sendMessage"
+            | "sqs:sendMessage.waitForTaskToken"
+            | "events:putEvents"
+            | "events:putEvents.waitForTaskToken"
     );
     runnable.then(|| integration_parts(resource))
 }

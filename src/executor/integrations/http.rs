@@ -363,6 +363,24 @@ impl HttpClient {
         self.send(&settings, out).await
     }
 
+    /// Sends a request built by another integration (AWS services) to a host of the allow-list.
+    pub(super) async fn send_allowed(
+        &self,
+        settings: &HttpSettings,
+        method: Method,
+        uri: Uri,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<Incoming, HttpFailure> {
+        let out = Outgoing {
+            method,
+            uri,
+            headers,
+            body: Some(body),
+        };
+        self.send(settings, out).await
+    }
+
     /// Runs an HTTP Task with its parameters: the AWS-shaped result, or the failure.
     pub(super) async fn invoke(
         &self,

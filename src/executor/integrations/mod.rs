@@ -11,10 +11,12 @@
 //! started), watches `.sync` children until they close, and stops the children of `.sync` tasks that
 //! were cancelled (the parent was stopped, failed elsewhere or timed out).
 
+pub mod aws;
 pub mod http;
 pub mod lambda;
 pub mod mocks;
 pub mod nested;
+pub mod sigv4;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -70,6 +72,7 @@ pub(super) struct Integrations {
     starter: OnceLock<Weak<dyn ExecutionStarter>>,
     http_settings: OnceLock<Arc<http::HttpSettings>>,
     lambda_endpoint: OnceLock<String>,
+    aws: OnceLock<Arc<aws::AwsSettings>>,
     pub(super) mocks: OnceLock<Arc<mocks::MockConfig>>,
     http: http::HttpClient,
     in_flight: Mutex<HashSet<i64>>,
@@ -101,6 +104,7 @@ enum Resource {
     /// The HTTP Task; `true` for `.waitForTaskToken`.
     Http(bool),
     Lambda(lambda::Form),
+    Aws(aws::AwsCall),
 }
 
 /// The task row of an integration: its "activity" (the resource the runner claims by) and its input. A
@@ -126,6 +130,9 @@ fn resource(arn: &str) -> Option<Resource> {
     }
     if let Some(form) = lambda::Form::of(arn) {
         return Some(Resource::Lambda(form));
+    }
+    if let Some(call) = aws::AwsCall::of(arn) {
+        return Some(Resource::Aws(call));
     }
     nested::Pattern::of(arn).map(Resource::Nested)
 }
@@ -206,10 +213,12 @@ impl Executor {
 
     /// Claims every queued integration task and calls each in its own task.
     async fn claim_integration_tasks(self: &Arc<Self>) {
+        let aws_resources = aws::AwsCall::resources();
         let resources = nested::Pattern::RESOURCES
             .into_iter()
             .chain(HTTP_RESOURCES)
-            .chain(lambda::Form::RESOURCES);
+            .chain(lambda::Form::RESOURCES)
+            .chain(aws_resources.iter().map(String::as_str));
         for arn in resources {
             loop {
                 let now = self.clock.now();
@@ -241,6 +250,7 @@ impl Executor {
             Some(Resource::Nested(pattern)) => self.start_child(&task, pattern).await,
             Some(Resource::Http(callback)) => self.call_http(&task, callback).await,
             Some(Resource::Lambda(form)) => self.invoke_lambda(&task, form).await,
+            Some(Resource::Aws(call)) => self.call_aws(&task, call).await,
             None => {
                 self.report(
                     &task,
@@ -281,7 +291,10 @@ impl Executor {
                 // its token, TimeoutSeconds or HeartbeatSeconds.
                 Some(
                     Resource::Http(false)
-                    | Resource::Lambda(lambda::Form::Direct | lambda::Form::Invoke),
+                    | Resource::Lambda(lambda::Form::Direct | lambda::Form::Invoke)
+                    | Resource::Aws(aws::AwsCall {
+                        callback: false, ..
+                    }),
                 ) if task
                     .started_at
                     .is_none_or(|t| now - t >= REDRIVE_HTTP_AFTER) =>
