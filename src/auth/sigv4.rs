@@ -45,6 +45,12 @@ pub fn verify(
         .to_str()
         .map_err(|_| incomplete("Authorization header is not valid text".to_string()))?;
     let header = AuthorizationHeader::parse(authorization, request.headers)?;
+    // An unsigned Host would let a signature made for another server be replayed here.
+    if !header.signed_headers.iter().any(|name| name == "host") {
+        return Err(incomplete(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".to_string(),
+        ));
+    }
     let (principal, key) = principals
         .by_access_key(header.access_key_id)
         .ok_or_else(|| {
@@ -136,12 +142,9 @@ pub fn canonical_request(request: &SignedRequest<'_>, signed_headers: &[String])
         headers.push_str(&values.join(","));
         headers.push('\n');
     }
-    let payload_hash = request
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .unwrap_or_else(|| hex::encode(Sha256::digest(request.body)));
+    // Always the hash of the body received, never the client's `x-amz-content-sha256`: trusting that
+    // header would let a replayed signature carry any other body.
+    let payload_hash = hex::encode(Sha256::digest(request.body));
     format!(
         "{}\n{path}\n{query}\n{headers}\n{}\n{payload_hash}",
         request.method,
@@ -414,6 +417,27 @@ mod tests {
             kind(check(&signed(body, "20250101T120100Z", "wrong"), body, now)),
             ErrorKind::InvalidSignatureException
         );
+        // The same signature with another body, even when the client's content hash names the original.
+        let mut replayed = headers.clone();
+        replayed.insert(
+            "x-amz-content-sha256",
+            hex::encode(Sha256::digest(body.as_bytes()))
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            kind(check(&replayed, "{\"maxResults\":1}", now)),
+            ErrorKind::InvalidSignatureException
+        );
+        // A signature that does not cover Host is refused before it is checked.
+        let mut hostless = headers.clone();
+        let value = hostless["authorization"]
+            .to_str()
+            .unwrap()
+            .replace("content-type;host;", "content-type;");
+        hostless.insert("authorization", value.parse().unwrap());
+        let err = check(&hostless, body, now).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::IncompleteSignatureException);
         // Ten minutes off either way.
         let err = check(&headers, body, at("20250101T121100Z")).unwrap_err();
         assert_eq!(
