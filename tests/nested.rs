@@ -429,9 +429,51 @@ async fn stopping_a_parent_stops_its_sync_child(backend: Backend) {
     assert_eq!(status(&describe(&mut server, &execution).await), "ABORTED");
 }
 
+/// A `Name` the definition fixes is the caller's to keep unique: once an execution of that name has
+/// ended, a later task starting the same name and input fails with
+/// `StepFunctions.ExecutionAlreadyExistsException` rather than reporting the old execution as its child.
+async fn a_fixed_name_already_used_fails_the_task(backend: Backend) {
+    let mut server = TestServer::start_on(backend, |_| {}).await;
+    let child = create_machine(
+        &mut server,
+        "quick",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    )
+    .await;
+    let parent = create_machine(
+        &mut server,
+        "named_caller",
+        json!({"StartAt": "S", "States": {"S": {"Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {"StateMachineArn": child, "Name": "fixed-child", "Input": {"n": 1}},
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Done"}],
+            "Next": "Done"}, "Done": {"Type": "Succeed"}}}),
+    )
+    .await;
+    let first = start(&mut server, &parent, json!({})).await;
+    let d = wait_closed(&mut server, &first).await;
+    assert_eq!(status(&d), "SUCCEEDED");
+    let output = json_of(&d.output.unwrap());
+    assert!(output.get("err").is_none(), "{output}");
+    assert!(output["ExecutionArn"]
+        .as_str()
+        .unwrap()
+        .ends_with(":fixed-child"));
+
+    let second = start(&mut server, &parent, json!({})).await;
+    let d = wait_closed(&mut server, &second).await;
+    assert_eq!(status(&d), "SUCCEEDED");
+    let err = &json_of(&d.output.unwrap())["err"];
+    assert_eq!(
+        err["Error"],
+        json!("StepFunctions.ExecutionAlreadyExistsException")
+    );
+}
+
 on_both_backends!(
     sync_three_levels_deep,
     request_response_and_child_failures,
     callback_completes_with_the_token,
     stopping_a_parent_stops_its_sync_child,
+    a_fixed_name_already_used_fails_the_task,
 );

@@ -122,7 +122,7 @@ impl Executor {
         };
         let started = match starter.start_child(start).await {
             Ok(started) => started,
-            Err(e) => match self.own_child(&call, &e).await {
+            Err(e) => match self.own_child(task, &call, &e).await {
                 Some(child) => ChildStarted {
                     execution_arn: child.arn,
                     start_date: child.start_date,
@@ -147,7 +147,15 @@ impl Executor {
     }
 
     /// The child a previous attempt of this call started, when StartExecution says the name is taken.
-    async fn own_child(&self, call: &Call, refused: &ApiError) -> Option<ExecutionRecord> {
+    /// A name derived from the token can only be this task's; a name the definition gives may belong to
+    /// an older execution, which is this task's only if it started after the task was scheduled (else the
+    /// task fails with ExecutionAlreadyExists, as on AWS).
+    async fn own_child(
+        &self,
+        task: &ActivityTaskRecord,
+        call: &Call,
+        refused: &ApiError,
+    ) -> Option<ExecutionRecord> {
         if refused.kind != ErrorKind::ExecutionAlreadyExists {
             return None;
         }
@@ -156,7 +164,8 @@ impl Executor {
             .execution_get(&call.child_arn()?)
             .await
             .ok()??;
-        (child.input == call.input).then_some(child)
+        let ours = call.name == child_name(&task.token) || child.start_date >= task.created_at;
+        (ours && child.input == call.input).then_some(child)
     }
 
     /// A claimed task no call of this process is working on: drive it again if its process died before
