@@ -41,6 +41,7 @@ const OPERATIONS: &[&str] = &[
     "StartExecution",
     "StopExecution",
     "TagResource",
+    "TestState",
     "UntagResource",
     "UpdateStateMachine",
     "UpdateStateMachineAlias",

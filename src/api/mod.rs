@@ -5,6 +5,7 @@
 
 pub mod codec;
 mod convert;
+mod convert_test_state;
 mod history;
 mod rpc;
 mod service;

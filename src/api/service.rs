@@ -281,6 +281,10 @@ impl StepFunctions for StepFunctionsApi {
         )
     }
 
+    async fn test_state(&self, req: Request<pb::TestStateRequest>) -> Reply<pb::TestStateResponse> {
+        reply(self.service.test_state(req.into_inner().into()).await)
+    }
+
     async fn publish_state_machine_version(
         &self,
         req: Request<pb::PublishStateMachineVersionRequest>,

@@ -65,6 +65,7 @@ operations!(
         "SendTaskSuccess" => send_task_success,
         "StopExecution" => stop_execution,
         "TagResource" => tag_resource,
+        "TestState" => test_state,
         "UntagResource" => untag_resource,
         "UpdateStateMachine" => update_state_machine,
         "UpdateStateMachineAlias" => update_state_machine_alias,

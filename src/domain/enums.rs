@@ -82,6 +82,27 @@ aws_enum!(
     /// ValidateStateMachineDefinitionResultCode.
     ValidationResultCode ["[OK, FAIL]"] { Ok => "OK", Fail => "FAIL" }
 );
+aws_enum!(
+    /// InspectionLevel (TestState).
+    InspectionLevel ["[INFO, DEBUG, TRACE]"] { Info => "INFO", Debug => "DEBUG", Trace => "TRACE" }
+);
+aws_enum!(
+    /// MockResponseValidationMode (TestState's mock).
+    MockResponseValidationMode ["[STRICT, PRESENT, NONE]"] {
+        Strict => "STRICT",
+        Present => "PRESENT",
+        None => "NONE",
+    }
+);
+aws_enum!(
+    /// TestExecutionStatus (TestState's answer).
+    TestExecutionStatus ["[SUCCEEDED, FAILED, RETRIABLE, CAUGHT_ERROR]"] {
+        Succeeded => "SUCCEEDED",
+        Failed => "FAILED",
+        Retriable => "RETRIABLE",
+        CaughtError => "CAUGHT_ERROR",
+    }
+);
 
 /// An enum member as a caller sent it: one of AWS's values, or something else, kept as its text for the
 /// error message. The operation checks it ([`EnumValue::check`]) at its place in AWS's check order, so an

@@ -10,6 +10,7 @@ mod quotas;
 pub mod shapes;
 mod state_machines;
 mod tags;
+mod test_state;
 mod validation;
 mod versions;
 

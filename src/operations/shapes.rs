@@ -15,8 +15,9 @@ use aws_json::{epoch_seconds, history_events, optional_epoch_seconds};
 
 use crate::asl::HistoryEvent;
 use crate::domain::enums::{
-    EnumValue, ExecutionStatus, LogLevel, StateMachineStatus, StateMachineType,
-    ValidationResultCode, ValidationSeverity,
+    EnumValue, ExecutionStatus, InspectionLevel, LogLevel, MockResponseValidationMode,
+    StateMachineStatus, StateMachineType, TestExecutionStatus, ValidationResultCode,
+    ValidationSeverity,
 };
 pub use crate::domain::tags::Tag;
 
@@ -537,6 +538,114 @@ pub struct ValidateStateMachineDefinitionResponse {
     pub result: ValidationResultCode,
     pub diagnostics: Vec<ValidateStateMachineDefinitionDiagnostic>,
     pub truncated: bool,
+}
+
+// TestState.
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TestStateRequest {
+    /// One state, or a whole state machine when `state_name` is given.
+    pub definition: String,
+    pub role_arn: Option<String>,
+    pub input: Option<String>,
+    /// Absent: INFO.
+    pub inspection_level: Option<EnumValue<InspectionLevel>>,
+    pub reveal_secrets: bool,
+    /// A JSON object: the variables the state reads.
+    pub variables: Option<String>,
+    pub state_name: Option<String>,
+    pub mock: Option<MockInput>,
+    /// A Context Object (JSON) replacing the generated one; only with a mock.
+    pub context: Option<String>,
+    pub state_configuration: Option<TestStateConfiguration>,
+}
+
+/// MockInput: the result or the error the state under test gets instead of calling anything.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MockInput {
+    pub result: Option<String>,
+    pub error_output: Option<MockErrorOutput>,
+    /// Absent: STRICT.
+    pub field_validation_mode: Option<EnumValue<MockResponseValidationMode>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MockErrorOutput {
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+/// TestStateConfiguration.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TestStateConfiguration {
+    pub retrier_retry_count: Option<i32>,
+    pub error_caused_by_state: Option<String>,
+    pub map_iteration_failure_count: Option<i32>,
+    pub map_item_reader_data: Option<String>,
+}
+
+/// TestState's answer. Payloads are JSON text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestStateResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspection_data: Option<InspectionData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_state: Option<String>,
+    pub status: TestExecutionStatus,
+}
+
+/// InspectionData (DEBUG and TRACE): the values the state's data flow made, as JSON text; a member the
+/// state did not produce is absent.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InspectionData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_arguments: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_input_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_parameters: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_result_selector: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_result_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variables: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_details: Option<InspectionErrorDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tolerated_failure_count: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tolerated_failure_percentage: Option<f32>,
+}
+
+/// InspectionErrorDetails: the retrier or catcher that handled the error.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InspectionErrorDetails {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catch_index: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_index: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_backoff_interval_seconds: Option<i32>,
 }
 
 // Versions.

@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::errors::StateError;
+use super::test_state::Seen;
 use super::{timestamp_text, to_text, Active, Assignments, Flow, Stepper};
 use crate::asl::model::{PathField, ResultPathField, State, StateKind};
 use crate::asl::path::Roots;
@@ -11,6 +12,9 @@ use crate::asl::path::Roots;
 impl Stepper<'_> {
     /// The Context Object as a state sees it.
     pub(super) fn context(&self, a: &Active, map_item: Option<(usize, &Value)>) -> Value {
+        if let Some(ctx) = self.context_override() {
+            return ctx;
+        }
         let mut state = json!({"Name": a.state, "EnteredTime": timestamp_text(a.entered_time)});
         if let Some(s) = self.machine.state(&a.state) {
             if matches!(
@@ -25,7 +29,7 @@ impl Stepper<'_> {
                 "Id": self.info.execution_arn,
                 "Input": self.info.input,
                 "Name": self.info.name,
-                "RoleArn": self.info.role_arn,
+                "RoleArn": super::test_state::role_arn_value(&self.info.role_arn),
                 "StartTime": timestamp_text(self.info.start_time),
             },
             "StateMachine": {"Id": self.info.state_machine_arn, "Name": self.info.state_machine_name},
@@ -109,6 +113,7 @@ impl Stepper<'_> {
             return self.finish_jsonata(state, fields, a, result);
         }
         let ctx = self.context_if_used(state, a);
+        self.inspect(Seen::Result, &result);
         let result = match &state.result_selector {
             None => result,
             Some(t) => t
@@ -122,6 +127,7 @@ impl Stepper<'_> {
                 )
                 .map_err(|f| self.state_error(a, f, event))?,
         };
+        self.inspect(Seen::AfterResultSelector, &result);
         let assign = self.evaluate_assign(a, state.assign.as_ref(), &result, &ctx, event)?;
         let combined = match &state.result_path {
             ResultPathField::Discard => a.raw_input.clone(),
@@ -141,6 +147,7 @@ impl Stepper<'_> {
                     })?
             }
         };
+        self.inspect(Seen::AfterResultPath, &combined);
         let output = self.output_path(state, a, combined, &ctx, event)?;
         Ok((output, assign))
     }

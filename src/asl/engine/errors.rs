@@ -95,6 +95,7 @@ impl Stepper<'_> {
         mut a: Box<Active>,
         err: StateError,
     ) {
+        self.probe_failure(&err);
         if !err.runtime {
             let retrier = state
                 .retry
@@ -103,6 +104,7 @@ impl Stepper<'_> {
                 .find(|(_, r)| error_matches(&r.error_equals, &err.error));
             if let Some((i, r)) = retrier {
                 let attempt = a.retries[i];
+                self.probe_retrier(i);
                 if attempt < r.max_attempts {
                     let mut delay = r.interval_seconds * r.backoff_rate.powi(attempt as i32);
                     if let Some(max) = r.max_delay_seconds {
@@ -110,6 +112,9 @@ impl Stepper<'_> {
                     }
                     if r.full_jitter {
                         delay *= (self.rng.next_u32() as f64) / (u32::MAX as f64);
+                    }
+                    if self.probe_retry(th, delay, &err) {
+                        return;
                     }
                     a.retries[i] += 1;
                     a.retry_count += 1;
@@ -129,6 +134,7 @@ impl Stepper<'_> {
                 .enumerate()
                 .find(|(_, c)| error_matches(&c.error_equals, &err.error))
             {
+                self.probe_catch_index(index);
                 th.last = err.event;
                 if err.inner {
                     self.emit(
@@ -198,6 +204,9 @@ impl Stepper<'_> {
         output: Value,
         assigned: Option<Value>,
     ) {
+        if self.probe_caught(th, &output, &catcher.next) {
+            return;
+        }
         let mut details = json!({"name": a.state, "output": to_text(&output), "outputDetails": {"truncated": false}});
         add_assigned(&mut details, assigned);
         self.emit(

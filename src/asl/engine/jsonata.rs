@@ -288,6 +288,7 @@ impl Stepper<'_> {
                     },
                     None => a.raw_input.clone(),
                 };
+                self.inspect(super::test_state::Seen::AfterArguments, &a.input);
                 self.start_work(th, state, a)
             }
             StateKind::Map { .. } => {
@@ -450,6 +451,7 @@ impl Stepper<'_> {
         a: &Active,
         result: Value,
     ) -> Result<(Value, Option<Assignments>), StateError> {
+        self.inspect(super::test_state::Seen::Result, &result);
         let states = self.states(state, a, None).with("result", result.clone());
         self.output_and_assign(
             a,

@@ -16,6 +16,7 @@ mod jsonata;
 mod map;
 mod parallel;
 mod task;
+pub mod test_state;
 mod variables;
 mod wait;
 
@@ -33,6 +34,7 @@ use super::path::Roots;
 use errors::{error_details, StateError};
 use map::MapStep;
 use task::TaskStep;
+use test_state::Seen;
 use variables::{add_assigned, Assignments, Scopes, Variables};
 
 pub use task::{is_lambda_function, runnable_integration, takes_task_token};
@@ -338,6 +340,7 @@ impl ExecutionState {
             exhausted: false,
             out: Advance::default(),
             scopes: Scopes::default(),
+            probe: None,
         };
         for signal in signals {
             stepper.signal_task(&mut self.root, signal);
@@ -454,6 +457,8 @@ struct Stepper<'a> {
     out: Advance,
     /// The variables of the thread being run and of the threads it runs inside, outermost first.
     scopes: Scopes,
+    /// Set when one state runs under TestState (see [`test_state`]).
+    probe: Option<&'a mut test_state::Probe>,
 }
 
 impl Stepper<'_> {
@@ -574,7 +579,7 @@ impl Stepper<'_> {
             entered_time: self.now,
             raw_input,
             input: Value::Null,
-            retries: vec![0; state.retry.len()],
+            retries: vec![self.retries_made(); state.retry.len()],
             retry_count: 0,
             step: Step::Backoff { until: self.now },
             task_token: None,
@@ -631,6 +636,9 @@ impl Stepper<'_> {
                     (_, None, Transition::Next(next)) => Some(next.clone()),
                     (_, None, Transition::End) => None,
                 };
+                if self.probe_exit(th, &output, &next) {
+                    return;
+                }
                 th.run = match next {
                     Some(state) => Run::Enter {
                         state,
@@ -662,12 +670,14 @@ impl Stepper<'_> {
             Ok(i) => i,
             Err(e) => return Flow::Fail(a, e),
         };
+        self.inspect(Seen::AfterInputPath, &input);
         match &state.kind {
             StateKind::Pass { result } => {
                 let effective = match self.parameters(state, &a, input, &ctx) {
                     Ok(p) => p,
                     Err(e) => return Flow::Fail(a, e),
                 };
+                self.inspect(Seen::AfterParameters, &effective);
                 let result = result.clone().unwrap_or(effective);
                 self.exit_with(state, a, result, entered)
             }
@@ -761,6 +771,7 @@ impl Stepper<'_> {
                     Ok(p) => p,
                     Err(e) => return Flow::Fail(a, e),
                 };
+                self.inspect(Seen::AfterParameters, &a.input);
                 self.start_work(th, state, a)
             }
             StateKind::Map { .. } => {
@@ -772,6 +783,11 @@ impl Stepper<'_> {
 
     /// The part of Task, Parallel and Map that a retry runs again.
     fn start_work(&mut self, th: &mut Thread, state: &State, a: Box<Active>) -> Flow {
+        // Under TestState a mock answers Task, Map and Parallel instead of their work.
+        let a = match self.mocked_work(state, a) {
+            Ok(flow) => return flow,
+            Err(a) => a,
+        };
         if let (StateKind::Task { resource, .. }, Some(fields)) =
             (&state.kind, state.jsonata.as_deref())
         {

@@ -32,6 +32,13 @@ pub(super) struct TaskStep {
     integration: Option<IntegrationStep>,
 }
 
+impl TaskStep {
+    /// The Task's resource ARN.
+    pub(super) fn resource(&self) -> &str {
+        &self.resource
+    }
+}
+
 /// What the `Task*` events of an integration task carry, and whether its submit response came.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct IntegrationStep {
