@@ -404,6 +404,71 @@ async fn map_and_parallel(backend: Backend) {
     assert_eq!(resp.status(), Status::Failed);
     assert_eq!(resp.error.as_deref(), Some("MockException"));
 
+    // mapIterationFailureCount against the Map's ToleratedFailureCount (test_map_state_failure_count,
+    // BASE_MAP_STATE_CATCH and BASE_MAP_STATE_RETRY).
+    let tolerant = |handlers: Value| {
+        let mut state = json!({"Type": "Map", "QueryLanguage": "JSONata",
+            "Items": "{% $states.input.Values %}",
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "TestState", "States": {"TestState": {"Type": "Task",
+                    "Resource": "arn:aws:lambda:us-east-1:123456789012:function:yourHelloWorldFunction",
+                    "End": true}}},
+            "ToleratedFailureCount": 1, "End": true});
+        for (k, v) in handlers.as_object().unwrap() {
+            state[k] = v.clone();
+        }
+        state
+    };
+    let catch = tolerant(json!({"Catch": [
+        {"ErrorEquals": ["MockException"], "Output": "{% $states.errorOutput %}", "Next": "HandleMockError"},
+        {"ErrorEquals": ["States.ExceedToleratedFailureThreshold"], "Output": "{% $states.errorOutput %}",
+            "Next": "HandleThreshold"}]}));
+    let retry = tolerant(
+        json!({"Retry": [{"ErrorEquals": ["MockException"], "MaxAttempts": 3},
+        {"ErrorEquals": ["States.ExceedToleratedFailureThreshold"], "MaxAttempts": 2}]}),
+    );
+    let values = json!({"Values": ["first", "second", "third"]});
+    let with_failures = |state: &Value, failures: i32, result: Value| pb::TestStateRequest {
+        role_arn: Some(ROLE.into()),
+        mock: mock_result(result),
+        state_configuration: Some(pb::TestStateConfiguration {
+            map_iteration_failure_count: Some(failures),
+            ..Default::default()
+        }),
+        ..request(state.clone(), values.clone(), Level::Debug)
+    };
+    for state in [&catch, &retry] {
+        let resp = test_state(&mut client, with_failures(state, 0, json!([1, 1, 1]))).await;
+        assert_eq!(resp.status(), Status::Succeeded);
+        assert_eq!(parsed(&resp.output), Some(json!([1, 1, 1])));
+        assert_eq!(
+            inspection(&resp),
+            json!({"input": values, "maxConcurrency": 0, "toleratedFailureCount": 1})
+        );
+    }
+    let threshold = "The specified tolerated failure threshold was exceeded";
+    let resp = test_state(&mut client, with_failures(&catch, 2, json!([0, 0, 1]))).await;
+    assert_eq!(resp.status(), Status::CaughtError);
+    assert_eq!(resp.next_state.as_deref(), Some("HandleThreshold"));
+    assert_eq!(
+        resp.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+    assert_eq!(resp.cause.as_deref(), Some(threshold));
+    assert_eq!(
+        inspection(&resp),
+        json!({"errorDetails": {"catchIndex": 1}, "input": values, "maxConcurrency": 0,
+            "toleratedFailureCount": 1})
+    );
+    let resp = test_state(&mut client, with_failures(&retry, 2, json!([0, 0, 1]))).await;
+    assert_eq!(resp.status(), Status::Retriable);
+    assert_eq!(resp.cause.as_deref(), Some(threshold));
+    assert_eq!(
+        inspection(&resp),
+        json!({"errorDetails": {"retryBackoffIntervalSeconds": 1, "retryIndex": 1}, "input": values,
+            "maxConcurrency": 0, "toleratedFailureCount": 1})
+    );
+
     // Without a mock, Map and Parallel are refused.
     for state in [map, parallel] {
         let mut req = request(state, json!({}), Level::Info);

@@ -173,6 +173,7 @@ impl Service {
             mock,
             context,
             retrier_retry_count,
+            map_iteration_failures: map_failures.map(|n| n as u32),
             info,
         };
         let outcome = test_state::run(&machine, run, now, &mut rand::rng());

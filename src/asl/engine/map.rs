@@ -176,17 +176,17 @@ impl MapStep {
 
 /// ToleratedFailureCount and ToleratedFailurePercentage.
 #[derive(Clone, Copy)]
-struct Tolerance {
-    count: Option<u64>,
-    percentage: Option<f64>,
+pub(super) struct Tolerance {
+    pub(super) count: Option<u64>,
+    pub(super) percentage: Option<f64>,
 }
 
 impl Tolerance {
-    fn is_set(self) -> bool {
+    pub(super) fn is_set(self) -> bool {
         self.count.is_some() || self.percentage.is_some()
     }
 
-    fn allows(self, failures: u64, items: usize) -> bool {
+    pub(super) fn allows(self, failures: u64, items: usize) -> bool {
         let total = items.max(1) as f64;
         self.count.is_some_and(|n| failures <= n)
             || self

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::errors::StateError;
+use super::map::Tolerance;
 use super::variables::{Scopes, Variables};
 use super::{
     Active, Advance, ExecutionInfo, Flow, Resources, Run, Signal, Step, Stepper, Thread,
@@ -38,6 +39,8 @@ pub struct TestRun {
     pub context: Option<Value>,
     /// The attempts already made by the retrier that matches the error (`retrierRetryCount`).
     pub retrier_retry_count: u32,
+    /// How many iterations of a mocked Map failed (`mapIterationFailureCount`).
+    pub map_iteration_failures: Option<u32>,
     pub info: ExecutionInfo,
 }
 
@@ -85,6 +88,7 @@ pub(super) struct Probe {
     mock: Option<TestMock>,
     context: Option<Value>,
     retry_count: u32,
+    map_failures: Option<u32>,
     seen: Inspection,
     /// The latest failure that went through Retry and Catch.
     error: Option<(Option<String>, Option<String>)>,
@@ -140,12 +144,14 @@ pub fn run(
         mock,
         context,
         retrier_retry_count,
+        map_iteration_failures,
         info,
     } = run;
     let mut probe = Probe {
         mock,
         context,
         retry_count: retrier_retry_count,
+        map_failures: map_iteration_failures,
         ..Probe::default()
     };
     let mut root = Thread {
@@ -338,6 +344,34 @@ impl Stepper<'_> {
             return Err(a);
         };
         let entered = a.entered_event;
+        let failures = self.probe.as_deref().and_then(|p| p.map_failures);
+        if let (Some(failures), TestMock::Result(Value::Array(items))) = (failures, &mock) {
+            if let StateKind::Map {
+                tolerated_failure_count,
+                tolerated_failure_percentage,
+                ..
+            } = &state.kind
+            {
+                // The Map's own tolerance decides; without one, failed iterations do not fail the
+                // Map under test (as recorded on AWS).
+                let tolerance = Tolerance {
+                    count: *tolerated_failure_count,
+                    percentage: *tolerated_failure_percentage,
+                };
+                if tolerance.is_set() && !tolerance.allows(failures.into(), items.len()) {
+                    let error = StateError {
+                        error: Some("States.ExceedToleratedFailureThreshold".into()),
+                        cause: Some(
+                            "The specified tolerated failure threshold was exceeded".into(),
+                        ),
+                        event: entered,
+                        runtime: false,
+                        inner: false,
+                    };
+                    return Ok(Flow::Fail(a, error));
+                }
+            }
+        }
         Ok(match mock {
             TestMock::Result(result) => self.exit_with(state, a, result, entered),
             TestMock::Error { error, cause } => Flow::Fail(

@@ -46,6 +46,7 @@ fn test_with(
             mock,
             context: None,
             retrier_retry_count: retries,
+            map_iteration_failures: None,
             info,
         },
         now,
