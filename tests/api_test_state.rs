@@ -66,6 +66,7 @@ fn inspection(resp: &pb::TestStateResponse) -> Value {
         ("result", &d.result),
         ("afterResultSelector", &d.after_result_selector),
         ("afterResultPath", &d.after_result_path),
+        ("afterItemsPath", &d.after_items_path),
         ("variables", &d.variables),
     ] {
         if let Some(value) = parsed(text) {
@@ -467,6 +468,23 @@ async fn map_and_parallel(backend: Backend) {
         inspection(&resp),
         json!({"errorDetails": {"retryBackoffIntervalSeconds": 1, "retryIndex": 1}, "input": values,
             "maxConcurrency": 0, "toleratedFailureCount": 1})
+    );
+
+    // A JSONPath Map reports InputPath and ItemsPath before the mocked error (test_state_machine_with_state_error).
+    let machine = json!({"StartAt": "Map", "States": {"Map": {"Type": "Map",
+        "InputPath": "$", "ItemsPath": "$.Values", "ToleratedFailureCount": 2,
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+        "End": true}}});
+    let mut req = request(machine, values.clone(), Level::Debug);
+    req.state_name = Some("Map".into());
+    req.mock = mock_error("MockException", "Mock the error cause.");
+    let resp = test_state(&mut client, req).await;
+    assert_eq!(resp.status(), Status::Failed);
+    assert_eq!(resp.cause.as_deref(), Some("Mock the error cause."));
+    assert_eq!(
+        inspection(&resp),
+        json!({"afterInputPath": values, "afterItemsPath": values["Values"], "input": values,
+            "maxConcurrency": 0, "toleratedFailureCount": 2})
     );
 
     // Without a mock, Map and Parallel are refused.

@@ -87,6 +87,7 @@ impl ToPb for ops::TestStateResponse {
                 result: d.result,
                 after_result_selector: d.after_result_selector,
                 after_result_path: d.after_result_path,
+                after_items_path: d.after_items_path,
                 variables: d.variables,
                 error_details: d.error_details.map(|e| pb::InspectionErrorDetails {
                     catch_index: e.catch_index,

@@ -625,6 +625,8 @@ pub struct InspectionData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_result_path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_items_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub variables: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_details: Option<InspectionErrorDetails>,

@@ -433,6 +433,7 @@ fn inspection_data(seen: Inspection) -> InspectionData {
         result: seen.result.as_ref().map(text),
         after_result_selector: seen.after_result_selector.as_ref().map(text),
         after_result_path: seen.after_result_path.as_ref().map(text),
+        after_items_path: seen.after_items_path.as_ref().map(text),
         variables: seen.variables.as_ref().map(text),
         error_details,
         max_concurrency: seen.max_concurrency.map(|n| n.min(i32::MAX as u64) as i32),

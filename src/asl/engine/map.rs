@@ -199,9 +199,7 @@ impl Stepper<'_> {
     /// Starts (or restarts, after a retry's backoff) a Map: reads its items and MaxConcurrency.
     pub(super) fn start_map(&mut self, th: &mut Thread, state: &State, mut a: Box<Active>) -> Flow {
         let StateKind::Map {
-            items_path,
-            max_concurrency,
-            ..
+            max_concurrency, ..
         } = &state.kind
         else {
             return Flow::Block(a);
@@ -223,38 +221,11 @@ impl Stepper<'_> {
             a.step = Step::Map(map);
             return self.poll(th, a);
         }
-        let ctx = self.context_if_used(state, &a);
-        let items = match items_path {
-            None => Ok(a.input.clone()),
-            Some(p) => p
-                .read_in(&Roots {
-                    input: &a.input,
-                    context: &ctx,
-                    variables: &self.scopes,
-                })
-                .map_err(|e| {
-                    self.runtime(
-                        &a,
-                        format!("Invalid path '{}' : {}", p.as_str(), e.message),
-                        th.last,
-                    )
-                }),
-        };
-        let items = match items {
-            Ok(Value::Array(items)) => items,
-            Ok(other) => {
-                let e = self.runtime(
-                    &a,
-                    format!(
-                        "The ItemsPath field of the Map state must reference a JSON array, but the value is: {}",
-                        to_text(&other)
-                    ),
-                    th.last,
-                );
-                return Flow::Fail(a, e);
-            }
+        let items = match self.map_items(state, &a, th.last) {
+            Ok(items) => items,
             Err(e) => return Flow::Fail(a, e),
         };
+        let ctx = self.context_if_used(state, &a);
         let max_concurrency = match max_concurrency {
             None => 0,
             Some(Seconds::Literal(n)) => *n as usize,
@@ -297,6 +268,52 @@ impl Stepper<'_> {
 
     /// Passes over the iterations until the Map must wait: start iterations into free slots, drive the
     /// running ones, record those that ended; again while that freed slots for iterations still pending.
+    /// A JSONPath Map's items: ItemsPath over the effective input, which must be an array.
+    pub(super) fn map_items(
+        &mut self,
+        state: &State,
+        a: &Active,
+        event: i64,
+    ) -> Result<Vec<Value>, StateError> {
+        let StateKind::Map { items_path, .. } = &state.kind else {
+            return Ok(Vec::new());
+        };
+        let ctx = self.context_if_used(state, a);
+        let items = match items_path {
+            None => Ok(a.input.clone()),
+            Some(p) => p
+                .read_in(&Roots {
+                    input: &a.input,
+                    context: &ctx,
+                    variables: &self.scopes,
+                })
+                .map_err(|e| {
+                    self.runtime(
+                        a,
+                        format!("Invalid path '{}' : {}", p.as_str(), e.message),
+                        event,
+                    )
+                }),
+        };
+        match items? {
+            Value::Array(items) => {
+                if self.probe.is_some() {
+                    let seen = Value::Array(items.clone());
+                    self.inspect(super::test_state::Seen::AfterItemsPath, &seen);
+                }
+                Ok(items)
+            }
+            other => Err(self.runtime(
+                a,
+                format!(
+                    "The ItemsPath field of the Map state must reference a JSON array, but the value is: {}",
+                    to_text(&other)
+                ),
+                event,
+            )),
+        }
+    }
+
     pub(super) fn poll_map(&mut self, th: &mut Thread, state: &State, mut a: Box<Active>) -> Flow {
         let StateKind::Map {
             iterator,

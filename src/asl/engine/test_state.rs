@@ -62,6 +62,7 @@ pub struct Inspection {
     pub result: Option<Value>,
     pub after_result_selector: Option<Value>,
     pub after_result_path: Option<Value>,
+    pub after_items_path: Option<Value>,
     pub variables: Option<Value>,
     pub max_concurrency: Option<u64>,
     pub tolerated_failure_count: Option<u64>,
@@ -111,6 +112,7 @@ pub(super) enum Seen {
     Result,
     AfterResultSelector,
     AfterResultPath,
+    AfterItemsPath,
 }
 
 /// Nothing outside is asked: activities are only run mocked, and the Task resources the executor runs
@@ -254,7 +256,7 @@ pub fn run(
 /// AWS reports, per state type, only some of the values (as recorded against AWS): a Pass with `Result`
 /// has no InputPath/Parameters stage and one without it no result; Choice, Wait, Succeed and Fail stop at
 /// InputPath; a mocked Parallel reports the result's ResultSelector and ResultPath only; a mocked Map its
-/// input, InputPath and its concurrency settings.
+/// input, InputPath, ItemsPath and its concurrency settings.
 fn keep_reported(state: &State, seen: &mut Inspection) {
     match &state.kind {
         StateKind::Pass { result: Some(_) } => {
@@ -320,6 +322,7 @@ impl Stepper<'_> {
             Seen::Result => &mut probe.seen.result,
             Seen::AfterResultSelector => &mut probe.seen.after_result_selector,
             Seen::AfterResultPath => &mut probe.seen.after_result_path,
+            Seen::AfterItemsPath => &mut probe.seen.after_items_path,
         };
         *slot = Some(value.clone());
     }
@@ -344,6 +347,12 @@ impl Stepper<'_> {
             return Err(a);
         };
         let entered = a.entered_event;
+        // A JSONPath Map's ItemsPath is still applied (and reported) before the mock answers.
+        if matches!(state.kind, StateKind::Map { .. }) && state.jsonata.is_none() {
+            if let Err(e) = self.map_items(state, &a, entered) {
+                return Ok(Flow::Fail(a, e));
+            }
+        }
         let failures = self.probe.as_deref().and_then(|p| p.map_failures);
         if let (Some(failures), TestMock::Result(Value::Array(items))) = (failures, &mock) {
             if let StateKind::Map {
