@@ -228,7 +228,19 @@ async fn states_without_a_mock(backend: Backend) {
     assert_eq!(resp.next_state.as_deref(), Some("After"));
     assert_eq!(parsed(&resp.output), Some(json!("HelloWorld")));
 
-    // A Task without a mock is not called here: an integration failure that Catch sees.
+    // A Task without a mock is not called here: an integration failure (uncaught: FAILED)...
+    let mut task = request(
+        json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "f"}, "End": true}),
+        json!({}),
+        Level::Info,
+    );
+    task.role_arn = Some(ROLE.into());
+    let resp = test_state(&mut client, task).await;
+    assert_eq!(resp.status(), Status::Failed);
+    assert_eq!(resp.error.as_deref(), Some("States.TaskFailed"));
+    assert!(resp.cause.as_deref().unwrap().contains("specify a mock"));
+    // ... that Catch sees.
     let mut task = request(
         json!({"Type": "Task", "Resource": "arn:aws:states:::http:invoke",
             "Parameters": {"ApiEndpoint": "https://example.com", "Method": "GET"},
@@ -746,6 +758,35 @@ async fn validation_messages(backend: Backend) {
             "Invalid Context object provided: Context object contains 'Task' when state is not a Task state with a '.sync' or '.waitForTaskToken' service integration pattern",
         ),
     ];
+    let cases = cases.into_iter().chain([
+        (
+            pb::TestStateRequest {
+                role_arn: Some(ROLE.into()),
+                ..request(
+                    json!({"Type": "Task",
+                        "Resource": "arn:aws:states:us-east-1:123456789012:activity:work", "End": true}),
+                    json!({}),
+                    Level::Info,
+                )
+            },
+            "ValidationException",
+            "TestState does not support Activity tasks when a mock is not specified.",
+        ),
+        (
+            // Only the tested state's own transitions may lead out of the test; a branch's may not.
+            pb::TestStateRequest {
+                mock: mock_result(json!([{}])),
+                ..request(
+                    json!({"Type": "Parallel", "Branches": [{"StartAt": "B",
+                        "States": {"B": {"Type": "Pass", "Next": "Nowhere"}}}], "Next": "Out"}),
+                    json!({}),
+                    Level::Info,
+                )
+            },
+            "InvalidDefinition",
+            "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: Missing 'Next' target: Nowhere at /States/StateName/Branches/0/States/B/Next, MISSING_END_STATE: Workflow has no terminal state at /States/StateName/Branches/0'",
+        ),
+    ]);
     for (req, expected_name, expected_message) in cases {
         let (name, message) = aws_error(client.test_state(req.clone()).await);
         assert_eq!(
