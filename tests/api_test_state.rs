@@ -840,6 +840,21 @@ async fn through_the_aws_door(backend: Backend) {
         answer["message"],
         json!("RoleArn must be specified when testing a Task state")
     );
+
+    // The enum as AWS checks it, and an input that is not JSON.
+    let body = json!({"definition": json!({"Type": "Succeed"}).to_string(),
+        "inspectionLevel": "VERBOSE"});
+    let (status, answer) = aws_call(addr, &body).await;
+    assert_eq!(status, 400);
+    assert_eq!(answer["__type"], json!("ValidationException"));
+    assert_eq!(
+        answer["message"],
+        json!("1 validation error detected: Value 'VERBOSE' at 'inspectionLevel' failed to satisfy constraint: Member must satisfy enum value set: [INFO, DEBUG, TRACE]")
+    );
+    let body = json!({"definition": json!({"Type": "Succeed"}).to_string(), "input": "{not json"});
+    let (status, answer) = aws_call(addr, &body).await;
+    assert_eq!(status, 400);
+    assert_eq!(answer["__type"], json!("InvalidExecutionInput"));
 }
 
 async fn aws_call(addr: std::net::SocketAddr, body: &Value) -> (u16, Value) {
