@@ -467,8 +467,7 @@ impl Stepper<'_> {
     }
 }
 
-/// The Context Object of a state under test without a caller's one: as an execution's, under an express
-/// execution ARN (AWS shows `RoleArn` null when no role was given).
+/// `$$.Execution.RoleArn`: only a test without a role has none, and AWS shows it as null.
 pub fn role_arn_value(role_arn: &str) -> Value {
     if role_arn.is_empty() {
         Value::Null
