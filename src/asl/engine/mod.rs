@@ -232,9 +232,14 @@ struct Thread {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Run {
-    Enter { state: String, input: Value },
+    Enter {
+        state: String,
+        input: Value,
+    },
     Active(Box<Active>),
-    Done { output: Value },
+    Done {
+        output: Value,
+    },
     Failed(Box<ThreadFailure>),
     Aborted,
     /// Aborted from outside (a sibling failed) while in this state; kept so a redrive can run it again.
