@@ -36,6 +36,7 @@ const EVENT_DETAILS_MESSAGES: &[&str] = &[
     "ExecutionSucceededEventDetails",
     "ExecutionAbortedEventDetails",
     "ExecutionTimedOutEventDetails",
+    "ExecutionRedrivenEventDetails",
     "MapStateStartedEventDetails",
     "MapIterationEventDetails",
     "LambdaFunctionFailedEventDetails",

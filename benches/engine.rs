@@ -93,6 +93,8 @@ fn run(machine: &StateMachine, input: &Value) -> usize {
         role_arn: "arn:aws:iam::123456789012:role/bench".into(),
         start_time: Utc::now(),
         input: input.clone(),
+        redrive_count: 0,
+        redrive_time: None,
     };
     let mut state = ExecutionState::new(info, machine);
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);

@@ -14,6 +14,8 @@ pub enum ErrorKind {
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
     ExecutionLimitExceeded,
+    /// RedriveExecution on an execution that cannot be redriven (2023).
+    ExecutionNotRedrivable,
     InvalidArn,
     InvalidDefinition,
     InvalidExecutionInput,
@@ -65,6 +67,7 @@ impl ErrorKind {
             ExecutionAlreadyExists => "ExecutionAlreadyExists",
             ExecutionDoesNotExist => "ExecutionDoesNotExist",
             ExecutionLimitExceeded => "ExecutionLimitExceeded",
+            ExecutionNotRedrivable => "ExecutionNotRedrivable",
             InvalidArn => "InvalidArn",
             InvalidDefinition => "InvalidDefinition",
             InvalidExecutionInput => "InvalidExecutionInput",
@@ -114,7 +117,9 @@ impl ErrorKind {
             | StateMachineLimitExceeded
             | ServiceQuotaExceededException
             | TooManyTags => Code::ResourceExhausted,
-            StateMachineDeleting | TaskTimedOut => Code::FailedPrecondition,
+            StateMachineDeleting | TaskTimedOut | ExecutionNotRedrivable => {
+                Code::FailedPrecondition
+            }
             ConflictException => Code::Aborted,
             StateMachineTypeNotSupported => Code::Unimplemented,
             InternalFailure => Code::Internal,

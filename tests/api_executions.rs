@@ -674,6 +674,7 @@ async fn list_executions_newest_first_with_filter_and_stable_pages(backend: Back
             status_filter: status as i32,
             max_results,
             next_token: token,
+            ..Default::default()
         }
     };
     let all = client

@@ -251,9 +251,27 @@ async fn every_operation_through_the_sdk(backend: Backend) {
         .send()
         .await
         .expect("SendTaskFailure");
+    let failed = wait_closed(&sfn, failing.execution_arn()).await;
+    assert_eq!(failed.status(), &ExecutionStatus::Failed);
+    // Today's members, as the SDK reads them: redriveCount 0 and REDRIVABLE until a redrive.
+    assert_eq!(failed.redrive_count(), Some(0));
     assert_eq!(
-        wait_closed(&sfn, failing.execution_arn()).await.status(),
-        &ExecutionStatus::Failed
+        failed.redrive_status(),
+        Some(&aws_sdk_sfn::types::ExecutionRedriveStatus::Redrivable)
+    );
+    let missing = failing
+        .execution_arn()
+        .replace(":execution:", ":execution:nope-");
+    let err = sfn
+        .redrive_execution()
+        .execution_arn(&missing)
+        .send()
+        .await
+        .expect_err("RedriveExecution of a missing execution");
+    assert!(
+        err.as_service_error()
+            .is_some_and(|e| e.is_execution_does_not_exist()),
+        "{err:?}"
     );
     let stopped = sfn
         .start_execution()

@@ -35,6 +35,7 @@ const OPERATIONS: &[&str] = &[
     "ListStateMachines",
     "ListTagsForResource",
     "PublishStateMachineVersion",
+    "RedriveExecution",
     "SendTaskFailure",
     "SendTaskHeartbeat",
     "SendTaskSuccess",

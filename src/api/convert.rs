@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use super::history::{history_event_to_pb, timestamp};
 use super::pb;
 use crate::domain::enums::{
-    EnumValue, ExecutionStatus, LogLevel, StateMachineStatus, StateMachineType,
-    ValidationResultCode, ValidationSeverity,
+    EnumValue, ExecutionRedriveFilter, ExecutionRedriveStatus, ExecutionStatus, LogLevel,
+    StateMachineStatus, StateMachineType, ValidationResultCode, ValidationSeverity,
 };
 use crate::error::ApiResult;
 use crate::operations as ops;
@@ -253,6 +253,7 @@ to_pb_via_from!(
     DescribeExecutionResponse,
     ListExecutionsResponse,
     StopExecutionResponse,
+    RedriveExecutionResponse,
     DescribeStateMachineForExecutionResponse,
     TagResourceResponse,
     UntagResourceResponse,
@@ -478,6 +479,47 @@ impl From<ops::DescribeExecutionResponse> for pb::DescribeExecutionResponse {
             trace_header: resp.trace_header,
             error: resp.error,
             cause: resp.cause,
+            redrive_count: resp.redrive_count as i32,
+            redrive_date: resp.redrive_date.and_then(date),
+            redrive_status: pb::execution_redrive_status::Value::from(resp.redrive_status) as i32,
+            redrive_status_reason: resp.redrive_status_reason,
+        }
+    }
+}
+
+impl From<ExecutionRedriveStatus> for pb::execution_redrive_status::Value {
+    fn from(status: ExecutionRedriveStatus) -> Self {
+        match status {
+            ExecutionRedriveStatus::Redrivable => pb::execution_redrive_status::Value::Redrivable,
+            ExecutionRedriveStatus::NotRedrivable => {
+                pb::execution_redrive_status::Value::NotRedrivable
+            }
+            ExecutionRedriveStatus::RedrivableByMapRun => {
+                pb::execution_redrive_status::Value::RedrivableByMapRun
+            }
+        }
+    }
+}
+
+fn redrive_filter_from_pb(value: i32) -> Option<EnumValue<ExecutionRedriveFilter>> {
+    match pb::execution_redrive_filter::Value::try_from(value) {
+        Ok(pb::execution_redrive_filter::Value::Unspecified) => None,
+        Ok(pb::execution_redrive_filter::Value::Redriven) => {
+            Some(ExecutionRedriveFilter::Redriven.into())
+        }
+        Ok(pb::execution_redrive_filter::Value::NotRedriven) => {
+            Some(ExecutionRedriveFilter::NotRedriven.into())
+        }
+        Err(_) => unknown(value),
+    }
+}
+
+same_members!(pb::RedriveExecutionRequest => ops { execution_arn, client_token });
+
+impl From<ops::RedriveExecutionResponse> for pb::RedriveExecutionResponse {
+    fn from(resp: ops::RedriveExecutionResponse) -> Self {
+        pb::RedriveExecutionResponse {
+            redrive_date: date(resp.redrive_date),
         }
     }
 }
@@ -487,6 +529,7 @@ impl From<pb::ListExecutionsRequest> for ops::ListExecutionsRequest {
         ops::ListExecutionsRequest {
             state_machine_arn: req.state_machine_arn,
             status_filter: execution_status_from_pb(req.status_filter),
+            redrive_filter: redrive_filter_from_pb(req.redrive_filter),
             max_results: req.max_results,
             next_token: req.next_token,
         }
@@ -506,6 +549,8 @@ impl From<ops::ListExecutionsResponse> for pb::ListExecutionsResponse {
                     status: pb::execution_status::Value::from(e.status) as i32,
                     start_date: date(e.start_date),
                     stop_date: e.stop_date.and_then(date),
+                    redrive_count: e.redrive_count as i32,
+                    redrive_date: e.redrive_date.and_then(date),
                 })
                 .collect(),
             next_token: resp.next_token,

@@ -79,6 +79,7 @@ fn details_from_json(member: &str, json: &Value) -> Result<Details, serde_json::
         "executionStartedEventDetails" => D::ExecutionStartedEventDetails(parse(json)?),
         "executionSucceededEventDetails" => D::ExecutionSucceededEventDetails(parse(json)?),
         "executionAbortedEventDetails" => D::ExecutionAbortedEventDetails(parse(json)?),
+        "executionRedrivenEventDetails" => D::ExecutionRedrivenEventDetails(parse(json)?),
         "executionTimedOutEventDetails" => D::ExecutionTimedOutEventDetails(parse(json)?),
         "mapStateStartedEventDetails" => D::MapStateStartedEventDetails(parse(json)?),
         "mapIterationStartedEventDetails" => D::MapIterationStartedEventDetails(parse(json)?),

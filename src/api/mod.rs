@@ -51,7 +51,8 @@ mod tests {
 
     use super::pb;
     use crate::domain::enums::{
-        AwsEnum, ExecutionStatus, LogLevel, StateMachineStatus, StateMachineType,
+        AwsEnum, ExecutionRedriveFilter, ExecutionRedriveStatus, ExecutionStatus, LogLevel,
+        StateMachineStatus, StateMachineType,
     };
 
     /// Every enum of the API is `message X { enum Value { UNSPECIFIED = 0; <AWS names> } }`: value names
@@ -122,6 +123,21 @@ mod tests {
                 LogLevel::Error.aws_name(),
                 LogLevel::Fatal.aws_name(),
                 LogLevel::Off.aws_name()
+            ])
+        );
+        assert_eq!(
+            names_of("ExecutionRedriveStatus"),
+            aws(&[
+                ExecutionRedriveStatus::Redrivable.aws_name(),
+                ExecutionRedriveStatus::NotRedrivable.aws_name(),
+                ExecutionRedriveStatus::RedrivableByMapRun.aws_name()
+            ])
+        );
+        assert_eq!(
+            names_of("ExecutionRedriveFilter"),
+            aws(&[
+                ExecutionRedriveFilter::Redriven.aws_name(),
+                ExecutionRedriveFilter::NotRedriven.aws_name()
             ])
         );
         // Today's 62 history event types, in the model's order.

@@ -238,6 +238,17 @@ impl StepFunctions for StepFunctionsApi {
         reply(self.service.start_execution(shape).await)
     }
 
+    async fn redrive_execution(
+        &self,
+        req: Request<pb::RedriveExecutionRequest>,
+    ) -> Reply<pb::RedriveExecutionResponse> {
+        reply(
+            self.service
+                .redrive_execution(req.into_inner().into())
+                .await,
+        )
+    }
+
     async fn stop_execution(
         &self,
         req: Request<pb::StopExecutionRequest>,

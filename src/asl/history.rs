@@ -42,6 +42,7 @@ pub fn details_member(event_type: &str) -> Option<&'static str> {
         "ExecutionStarted" => "executionStartedEventDetails",
         "ExecutionSucceeded" => "executionSucceededEventDetails",
         "ExecutionAborted" => "executionAbortedEventDetails",
+        "ExecutionRedriven" => "executionRedrivenEventDetails",
         "ExecutionTimedOut" => "executionTimedOutEventDetails",
         "MapStateStarted" => "mapStateStartedEventDetails",
         "MapIterationStarted" => "mapIterationStartedEventDetails",

@@ -60,6 +60,7 @@ operations!(
         "ListStateMachines" => list_state_machines,
         "ListTagsForResource" => list_tags_for_resource,
         "PublishStateMachineVersion" => publish_state_machine_version,
+        "RedriveExecution" => redrive_execution,
         "SendTaskFailure" => send_task_failure,
         "SendTaskHeartbeat" => send_task_heartbeat,
         "SendTaskSuccess" => send_task_success,
@@ -237,11 +238,19 @@ mod tests {
             trace_header: None,
             error: None,
             cause: None,
+            redrive_count: 0,
+            redrive_date: None,
+            redrive_status: crate::domain::enums::ExecutionRedriveStatus::NotRedrivable,
+            redrive_status_reason: Some("Execution is RUNNING and cannot be redriven".into()),
         };
+        // redriveCount and redriveStatus are always there (AWS sends redriveCount 0); redriveDate only after
+        // a redrive.
         assert_eq!(
             serde_json::to_value(&described).unwrap(),
             json!({"executionArn": "e", "stateMachineArn": "m", "name": "n", "status": "RUNNING",
-                   "startDate": 1735732800.123, "input": "{}", "inputDetails": {"included": true}})
+                   "startDate": 1735732800.123, "input": "{}", "inputDetails": {"included": true},
+                   "redriveCount": 0, "redriveStatus": "NOT_REDRIVABLE",
+                   "redriveStatusReason": "Execution is RUNNING and cannot be redriven"})
         );
 
         let second = Utc.timestamp_opt(1_735_732_801, 0).unwrap();
@@ -390,6 +399,7 @@ mod tests {
             ("ActivityTimedOut", "activityTimedOutEventDetails"),
             ("EvaluationFailed", "evaluationFailedEventDetails"),
             ("ExecutionAborted", "executionAbortedEventDetails"),
+            ("ExecutionRedriven", "executionRedrivenEventDetails"),
             ("ExecutionFailed", "executionFailedEventDetails"),
             ("ExecutionStarted", "executionStartedEventDetails"),
             ("ExecutionSucceeded", "executionSucceededEventDetails"),

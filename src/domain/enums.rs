@@ -70,6 +70,21 @@ aws_enum!(
     }
 );
 aws_enum!(
+    /// ExecutionRedriveStatus (2023). REDRIVABLE_BY_MAP_RUN is for Distributed Map children only.
+    ExecutionRedriveStatus ["[REDRIVABLE, NOT_REDRIVABLE, REDRIVABLE_BY_MAP_RUN]"] {
+        Redrivable => "REDRIVABLE",
+        NotRedrivable => "NOT_REDRIVABLE",
+        RedrivableByMapRun => "REDRIVABLE_BY_MAP_RUN",
+    }
+);
+aws_enum!(
+    /// ExecutionRedriveFilter (ListExecutions' redriveFilter, 2023).
+    ExecutionRedriveFilter ["[REDRIVEN, NOT_REDRIVEN]"] {
+        Redriven => "REDRIVEN",
+        NotRedriven => "NOT_REDRIVEN",
+    }
+);
+aws_enum!(
     /// LogLevel.
     LogLevel ["[ALL, ERROR, FATAL, OFF]"] { All => "ALL", Error => "ERROR", Fatal => "FATAL", Off => "OFF" }
 );

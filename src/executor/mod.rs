@@ -11,6 +11,7 @@
 
 mod execution_log;
 pub mod integrations;
+mod redrive;
 pub mod retention;
 mod spans;
 mod start;

@@ -158,6 +158,8 @@ impl Executor {
                 role_arn: machine.version.role_arn.clone(),
                 start_time: start.start_date,
                 input,
+                redrive_count: 0,
+                redrive_time: None,
             };
             let mut state = ExecutionState::new(info, &compiled.machine);
             state.mock_test_case = start.mock_test_case.clone();

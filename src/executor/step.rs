@@ -573,6 +573,8 @@ fn stored_state(
                 role_arn: leased.role_arn.clone(),
                 start_time: leased.start_date,
                 input,
+                redrive_count: 0,
+                redrive_time: None,
             };
             Ok(ExecutionState::new(info, machine))
         }

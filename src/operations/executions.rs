@@ -15,7 +15,7 @@ use super::shapes::{
 use super::Service;
 use super::{execution_does_not_exist, state_machine_deleting, state_machine_does_not_exist};
 use crate::domain::arn::{check_arn, split_qualifier, ResourceType};
-use crate::domain::enums::{AwsEnum, EnumValue};
+use crate::domain::enums::{AwsEnum, EnumValue, ExecutionRedriveFilter};
 use crate::domain::names::validate_name;
 use crate::domain::pagination::{
     decode_optional, encode_token, finish_page, page_size, MAX_EXECUTIONS_TOKEN_LEN, MAX_TOKEN_LEN,
@@ -68,7 +68,7 @@ fn cursor_date(micros: i64) -> ApiResult<DateTime<Utc>> {
 
 impl Service {
     /// Looks up a standard execution by a checked ARN.
-    async fn find_execution(&self, arn: &str) -> ApiResult<ExecutionRecord> {
+    pub(super) async fn find_execution(&self, arn: &str) -> ApiResult<ExecutionRecord> {
         check_arn(arn, "executionArn", &[ResourceType::Execution])?;
         self.store
             .execution_get(arn)
@@ -207,6 +207,8 @@ impl Service {
         req: DescribeExecutionRequest,
     ) -> ApiResult<DescribeExecutionResponse> {
         let execution = self.find_execution(&req.execution_arn).await?;
+        let (redrive_status, redrive_status_reason) =
+            super::redrive::redrive_status(&execution, self.clock.now());
         let included = || Some(CloudWatchEventsExecutionDataDetails { included: true });
         // AWS returns output only for SUCCEEDED executions.
         let output = execution
@@ -217,6 +219,10 @@ impl Service {
         let error = execution.error.filter(|_| failed);
         let cause = execution.cause.filter(|_| failed);
         Ok(DescribeExecutionResponse {
+            redrive_count: execution.redrive.count,
+            redrive_date: execution.redrive.date,
+            redrive_status,
+            redrive_status_reason,
             execution_arn: execution.arn,
             state_machine_arn: execution.state_machine_arn,
             name: execution.name,
@@ -254,10 +260,15 @@ impl Service {
             .status_filter
             .map(|status| status.check("statusFilter"))
             .transpose()?;
+        let redrive_filter = req
+            .redrive_filter
+            .map(|filter| filter.check("redriveFilter"))
+            .transpose()?;
         let limit = page_size(req.max_results)?;
         let query_key = format!(
-            "ListExecutions\0{machine_arn}\0{}",
-            status.map(AwsEnum::aws_name).unwrap_or_default()
+            "ListExecutions\0{machine_arn}\0{}\0{}",
+            status.map(AwsEnum::aws_name).unwrap_or_default(),
+            redrive_filter.map(AwsEnum::aws_name).unwrap_or_default()
         );
         let now = self.clock.now();
         let cursor: Option<ExecutionCursor> = decode_optional(
@@ -281,6 +292,7 @@ impl Service {
             .execution_list(ExecutionListQuery {
                 state_machine_id: machine.id,
                 status,
+                redriven: redrive_filter.map(|f| f == ExecutionRedriveFilter::Redriven),
                 after,
                 limit: limit + 1,
             })
@@ -302,6 +314,8 @@ impl Service {
                     status: e.status,
                     start_date: e.start_date,
                     stop_date: e.stop_date,
+                    redrive_count: e.redrive.count,
+                    redrive_date: e.redrive.date,
                 })
                 .collect(),
             next_token,

@@ -7,6 +7,7 @@ mod aliases;
 mod configuration;
 mod executions;
 mod quotas;
+mod redrive;
 pub mod shapes;
 mod state_machines;
 mod tags;

@@ -15,9 +15,9 @@ use aws_json::{epoch_seconds, history_events, optional_epoch_seconds};
 
 use crate::asl::HistoryEvent;
 use crate::domain::enums::{
-    EnumValue, ExecutionStatus, InspectionLevel, LogLevel, MockResponseValidationMode,
-    StateMachineStatus, StateMachineType, TestExecutionStatus, ValidationResultCode,
-    ValidationSeverity,
+    EnumValue, ExecutionRedriveFilter, ExecutionRedriveStatus, ExecutionStatus, InspectionLevel,
+    LogLevel, MockResponseValidationMode, StateMachineStatus, StateMachineType, TestExecutionStatus,
+    ValidationResultCode, ValidationSeverity,
 };
 pub use crate::domain::tags::Tag;
 
@@ -367,6 +367,33 @@ pub struct DescribeExecutionResponse {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// Always present (0 before any redrive), as AWS sends it.
+    pub redrive_count: u32,
+    /// Absent until the first redrive.
+    #[serde(
+        serialize_with = "optional_epoch_seconds",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub redrive_date: Option<DateTime<Utc>>,
+    pub redrive_status: ExecutionRedriveStatus,
+    /// Why it is NOT_REDRIVABLE (absent when it is redrivable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redrive_status_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RedriveExecutionRequest {
+    pub execution_arn: String,
+    /// Absent: every call redrives (AWS's SDKs fill one in).
+    pub client_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedriveExecutionResponse {
+    #[serde(serialize_with = "epoch_seconds")]
+    pub redrive_date: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -375,6 +402,8 @@ pub struct ListExecutionsRequest {
     pub state_machine_arn: String,
     /// Absent: every status.
     pub status_filter: Option<EnumValue<ExecutionStatus>>,
+    /// Absent: redriven or not.
+    pub redrive_filter: Option<EnumValue<ExecutionRedriveFilter>>,
     /// 0 (absent) means the default page size; out of range is the operation's ValidationException.
     pub max_results: i32,
     pub next_token: Option<String>,
@@ -394,6 +423,13 @@ pub struct ExecutionListItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub stop_date: Option<DateTime<Utc>>,
+    /// Always present (0 before any redrive).
+    pub redrive_count: u32,
+    #[serde(
+        serialize_with = "optional_epoch_seconds",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub redrive_date: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -355,6 +355,42 @@ pub struct ExecutionRecord {
     pub start_date: DateTime<Utc>,
     pub stop_date: Option<DateTime<Utc>>,
     pub express: bool,
+    pub redrive: RedriveRecord,
+    /// The id of its newest history event.
+    pub last_event_id: i64,
+    /// Its state machine is being deleted.
+    pub machine_deleting: bool,
+}
+
+/// What RedriveExecution left on an execution.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RedriveRecord {
+    /// 0 until the first redrive.
+    pub count: u32,
+    pub date: Option<DateTime<Utc>>,
+    /// The clientToken of the last redrive.
+    pub token: Option<String>,
+}
+
+/// RedriveExecution's write: the execution reopened RUNNING from `from` (its status as read), with its
+/// new engine state and the `ExecutionRedriven` event, due at once.
+#[derive(Debug, Clone)]
+pub struct RedriveWrite {
+    pub execution_id: i64,
+    /// The status and redrive count the caller read; the write happens only if both are unchanged.
+    pub from: ExecutionStatus,
+    pub count: u32,
+    pub date: DateTime<Utc>,
+    pub token: Option<String>,
+    pub engine_state: String,
+    pub event: HistoryEvent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedriveOutcome {
+    Redriven(Box<ExecutionRecord>),
+    /// The execution changed since it was read (another redrive, or it was deleted): nothing was written.
+    Changed,
 }
 
 /// StartExecution's row. The version and the role recorded in `ExecutionStarted` are those current
@@ -448,6 +484,8 @@ pub enum StopOutcome {
 pub struct ExecutionListQuery {
     pub state_machine_id: i64,
     pub status: Option<ExecutionStatus>,
+    /// ListExecutions' redriveFilter: only executions redriven at least once (true) or never (false).
+    pub redriven: Option<bool>,
     /// (start_date, id) of the last execution of the previous page.
     pub after: Option<(DateTime<Utc>, i64)>,
     pub limit: usize,
@@ -604,6 +642,10 @@ pub trait Store: Send + Sync {
     async fn execution_list(&self, query: ExecutionListQuery) -> Result<Vec<ExecutionRecord>>;
     /// Aborts a RUNNING execution: status, `ExecutionAborted` event, fencing, open tasks cancelled.
     async fn execution_stop(&self, stop: StopRequest) -> Result<StopOutcome>;
+    /// RedriveExecution's write, in one transaction fenced by the status and redrive count read.
+    async fn execution_redrive(&self, redrive: RedriveWrite) -> Result<RedriveOutcome>;
+    /// The engine state an execution was left in (`None` before its first advance).
+    async fn execution_engine_state(&self, execution_id: i64) -> Result<Option<String>>;
     async fn history_page(&self, query: HistoryQuery) -> Result<Vec<HistoryEvent>>;
 
     // --- activity tasks ---
@@ -802,6 +844,12 @@ macro_rules! store_from_aggregates {
 
             async fn execution_stop(&self, stop: StopRequest) -> Result<StopOutcome> {
                 <$backend>::execution_stop(self, stop).await
+            }
+            async fn execution_redrive(&self, redrive: RedriveWrite) -> Result<RedriveOutcome> {
+                <$backend>::execution_redrive(self, redrive).await
+            }
+            async fn execution_engine_state(&self, execution_id: i64) -> Result<Option<String>> {
+                <$backend>::execution_engine_state(self, execution_id).await
             }
 
             async fn history_page(&self, query: HistoryQuery) -> Result<Vec<HistoryEvent>> {

@@ -17,7 +17,8 @@ pub(crate) const STATE_MACHINE_SELECT: &str = "SELECT sm.id, sm.arn, sm.name, sm
 /// An execution joined with its state machine (columns as [`execution`] reads them).
 pub(crate) const EXECUTION_SELECT: &str = "SELECT e.id, e.arn, e.state_machine_id, sm.arn AS state_machine_arn, \
      sm.name AS state_machine_name, e.version_id, e.name, e.status, e.input, e.output, e.error, e.cause, \
-     e.trace_header, e.trace_context, e.start_date, e.stop_date, e.express \
+     e.trace_header, e.trace_context, e.start_date, e.stop_date, e.express, e.redrive_count, \
+     e.redrive_date, e.redrive_token, e.last_event_id, sm.status AS state_machine_status \
      FROM executions e JOIN state_machines sm ON sm.id = e.state_machine_id";
 
 /// An activity task's columns, as [`task`] reads them.
@@ -112,6 +113,13 @@ pub(crate) fn execution(row: &impl Columns) -> Result<ExecutionRecord> {
         start_date: row.time("start_date")?,
         stop_date: row.time_opt("stop_date")?,
         express: row.flag("express")?,
+        redrive: super::RedriveRecord {
+            count: u32::try_from(row.int("redrive_count")?).unwrap_or(u32::MAX),
+            date: row.time_opt("redrive_date")?,
+            token: row.text_opt("redrive_token")?,
+        },
+        last_event_id: row.int("last_event_id")?,
+        machine_deleting: row.text("state_machine_status")? == "DELETING",
     })
 }
 

@@ -597,6 +597,60 @@ macro_rules! same_sql {
                 Ok(StopOutcome::Stopped(record))
             }
 
+            /// RedriveExecution: the closed execution RUNNING again, due at once, with its new engine state
+            /// and `ExecutionRedriven`; fenced by the status and redrive count its caller read. Its old
+            /// inbox rows (reports to tasks of the closed run) are dropped.
+            pub(super) async fn redrive_write(
+                &self,
+                redrive: $crate::store::RedriveWrite,
+            ) -> $crate::store::Result<$crate::store::RedriveOutcome> {
+                use $crate::store::rows::Time;
+                use $crate::store::RedriveOutcome;
+                let mut tx = self.$writes.begin().await?;
+                let updated = sqlx::query(
+                    "UPDATE executions SET status = 'RUNNING', stop_date = NULL, output = NULL, \
+                     error = NULL, cause = NULL, engine_state = $4, due_at = $5, lease_owner = NULL, \
+                     lease_expires_at = NULL, lease_version = lease_version + 1, step_failures = 0, \
+                     last_event_id = $6, redrive_count = redrive_count + 1, redrive_date = $5, \
+                     redrive_token = $7 \
+                     WHERE id = $1 AND status = $2 AND redrive_count = $3",
+                )
+                .bind(redrive.execution_id)
+                .bind(redrive.from.as_str())
+                .bind(i64::from(redrive.count))
+                .bind(&redrive.engine_state)
+                .bind(Time(redrive.date))
+                .bind(redrive.event.id)
+                .bind(&redrive.token)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if updated == 0 {
+                    return Ok(RedriveOutcome::Changed);
+                }
+                sqlx::query("DELETE FROM execution_inbox WHERE execution_id = $1")
+                    .bind(redrive.execution_id)
+                    .execute(&mut *tx)
+                    .await?;
+                Self::insert_event(&mut tx, redrive.execution_id, &redrive.event).await?;
+                let record = Self::execution_by_id(&mut tx, redrive.execution_id).await?;
+                tx.commit().await?;
+                Ok(RedriveOutcome::Redriven(Box::new(record)))
+            }
+
+            /// The engine state a closed execution was left in (NULL before its first advance).
+            pub(super) async fn execution_engine_state(
+                &self,
+                execution_id: i64,
+            ) -> $crate::store::Result<Option<String>> {
+                let state: Option<Option<String>> =
+                    sqlx::query_scalar("SELECT engine_state FROM executions WHERE id = $1")
+                        .bind(execution_id)
+                        .fetch_optional(&self.$reads)
+                        .await?;
+                Ok(state.flatten())
+            }
+
             /// `LeaseStore::lease_release`: fenced by version and owner.
             pub(super) async fn release(
                 &self,
@@ -672,6 +726,7 @@ macro_rules! same_sql {
                     "{} WHERE e.state_machine_id = $1 \
                      AND ($2 IS NULL OR e.status = $2) \
                      AND ($3 IS NULL OR (e.start_date, e.id) < ($3, $4)) \
+                     AND ($6 IS NULL OR (e.redrive_count > 0) = $6) \
                      ORDER BY e.start_date DESC, e.id DESC LIMIT $5",
                     $crate::store::records::EXECUTION_SELECT
                 ))
@@ -680,6 +735,7 @@ macro_rules! same_sql {
                 .bind(query.after.map(|(date, _)| Time(date)))
                 .bind(query.after.map(|(_, id)| id))
                 .bind($crate::store::rows::limit_param(query.limit))
+                .bind(query.redriven)
                 .fetch_all(&self.$reads)
                 .await?;
                 rows.iter().map($crate::store::records::execution).collect()

@@ -129,6 +129,7 @@ async fn execution_list_newest_first_with_keyset_pages(backend: Backend) {
                 .execution_list(ExecutionListQuery {
                     state_machine_id: machine_id,
                     status,
+                    redriven: None,
                     after,
                     limit: 2,
                 })

@@ -325,6 +325,7 @@ async fn concurrent_starts_each_get_their_own_outcome(backend: Backend) {
         .execution_list(ExecutionListQuery {
             state_machine_id: machine.id,
             status: None,
+            redriven: None,
             after: None,
             limit: 100,
         })

@@ -31,10 +31,14 @@ impl Stepper<'_> {
                 "Name": self.info.name,
                 "RoleArn": super::test_state::role_arn_value(&self.info.role_arn),
                 "StartTime": timestamp_text(self.info.start_time),
+                "RedriveCount": self.info.redrive_count,
             },
             "StateMachine": {"Id": self.info.state_machine_arn, "Name": self.info.state_machine_name},
             "State": state,
         });
+        if let Some(time) = self.info.redrive_time {
+            ctx["Execution"]["RedriveTime"] = json!(timestamp_text(time));
+        }
         if let Some(token) = &a.task_token {
             ctx["Task"] = json!({"Token": token});
         }

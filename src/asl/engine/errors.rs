@@ -148,12 +148,12 @@ impl Stepper<'_> {
                     let caught = self.catch_jsonata(state, fields, index, &a, error_output(&err));
                     let (output, assign) = match caught {
                         Ok(caught) => caught,
-                        Err(e) => return self.fail_thread(th, state, e),
+                        Err(e) => return self.fail_thread(th, state, a, e),
                     };
                     let assigned = match assign {
                         Some(assign) => match self.apply_assignments(&a, assign, th.last) {
                             Ok(assigned) => Some(assigned),
-                            Err(e) => return self.fail_thread(th, state, e),
+                            Err(e) => return self.fail_thread(th, state, a, e),
                         },
                         None => None,
                     };
@@ -171,13 +171,13 @@ impl Stepper<'_> {
                             format!("Unable to apply ResultPath: {}", e.message),
                             th.last,
                         );
-                        return self.fail_thread(th, state, err);
+                        return self.fail_thread(th, state, a, err);
                     }
                 };
                 // The catcher's Assign reads the Error Output; the state's own Assign is not evaluated.
                 let assigned = match self.catcher_assign(th, state, &a, catcher, &err) {
                     Ok(assigned) => assigned,
-                    Err(e) => return self.fail_thread(th, state, e),
+                    Err(e) => return self.fail_thread(th, state, a, e),
                 };
                 return self.leave_by_catcher(th, state, &a, catcher, output, assigned);
             }
@@ -191,7 +191,7 @@ impl Stepper<'_> {
                 Value::Null,
             );
         }
-        self.fail_thread(th, state, err)
+        self.fail_thread(th, state, a, err)
     }
 
     /// The state exits through a catcher: its Exited event, then the catcher's Next.
@@ -241,12 +241,19 @@ impl Stepper<'_> {
         }
     }
 
-    pub(super) fn fail_thread(&mut self, th: &mut Thread, state: &State, err: StateError) {
+    pub(super) fn fail_thread(
+        &mut self,
+        th: &mut Thread,
+        state: &State,
+        a: Box<Active>,
+        err: StateError,
+    ) {
         th.run = Run::Failed(Box::new(ThreadFailure {
             error: err.error,
             cause: err.cause,
             event: err.event,
             task_aborted: matches!(state.kind, StateKind::Task { .. }),
+            at: Some(a),
         }));
     }
 

@@ -137,6 +137,43 @@ impl MapStep {
         self.skip_started();
     }
 
+    pub(super) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Readies the Map of a failed or aborted state for a redrive: iterations that succeeded keep their
+    /// results, the others are run again from the state each stopped in (or from the start when it kept
+    /// nothing). False when there is nothing to keep (the iterations were already gathered).
+    pub(super) fn prepare_redrive(&mut self, machine: &crate::asl::model::StateMachine) -> bool {
+        if self.iterations.len() != self.items.len() {
+            return false;
+        }
+        for iteration in self.iterations.iter_mut() {
+            if let Iteration::Running(thread) = iteration {
+                if matches!(thread.run, Run::Failed(_)) {
+                    // Counted again if it fails again.
+                    self.failures = self.failures.saturating_sub(1);
+                }
+                let run = std::mem::replace(&mut thread.run, Run::Aborted);
+                match super::redrive::restart(machine, run) {
+                    Some(run) => thread.run = run,
+                    None => *iteration = Iteration::Pending,
+                }
+            }
+        }
+        self.running = self
+            .iterations
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| matches!(i, Iteration::Running(_)))
+            .map(|(index, _)| index)
+            .collect();
+        self.next_pending = 0;
+        self.skip_started();
+        self.freed_by = None;
+        true
+    }
+
     /// Every iteration is Done (a success or a tolerated failure).
     fn all_done(&self) -> bool {
         !self.has_pending() && self.running.is_empty()
@@ -264,6 +301,19 @@ impl Stepper<'_> {
         );
         a.step = Step::Map(MapStep::new(items, max_concurrency, started));
         self.poll(th, a)
+    }
+
+    /// A redriven Map: the iterations it runs again get a new `MapIterationStarted` after `started`.
+    pub(super) fn restart_iterations(&mut self, map: &mut MapStep, name: &str, started: i64) {
+        map.started_event = started;
+        map.last_succeeded = started;
+        for (index, thread) in map.running_mut() {
+            thread.last = self.emit_after(
+                started,
+                "MapIterationStarted",
+                json!({"name": name, "index": index}),
+            );
+        }
     }
 
     /// Passes over the iterations until the Map must wait: start iterations into free slots, drive the

@@ -15,6 +15,7 @@ mod errors;
 mod jsonata;
 mod map;
 mod parallel;
+mod redrive;
 mod task;
 pub mod test_state;
 mod variables;
@@ -55,6 +56,12 @@ pub struct ExecutionInfo {
     pub role_arn: String,
     pub start_time: DateTime<Utc>,
     pub input: Value,
+    /// How many times the execution was redriven (`$$.Execution.RedriveCount`).
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub redrive_count: u32,
+    /// When it was last redriven (`$$.Execution.RedriveTime`), absent before the first redrive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_time: Option<DateTime<Utc>>,
 }
 
 /// A message from outside the engine about one of its open tasks (`task` is the key the engine gave it in
@@ -227,11 +234,20 @@ struct Thread {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Run {
-    Enter { state: String, input: Value },
+    Enter {
+        state: String,
+        input: Value,
+    },
     Active(Box<Active>),
-    Done { output: Value },
+    Done {
+        output: Value,
+    },
     Failed(Box<ThreadFailure>),
     Aborted,
+    /// Aborted from outside (a sibling failed) while in this state; kept so a redrive can run it again.
+    Halted(Box<Active>),
+    /// A redriven Parallel or Map: entered again, keeping the branches/iterations that succeeded.
+    Reenter(Box<Active>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -242,6 +258,10 @@ struct ThreadFailure {
     event: i64,
     /// The failing state was a Task: inside a branch or iteration it still gets a TaskStateAborted.
     task_aborted: bool,
+    /// The state that failed, as it stood (its raw input; a Parallel's branches, a Map's iterations):
+    /// what a redrive runs again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    at: Option<Box<Active>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -390,9 +410,12 @@ impl ExecutionState {
         }
         let mut out = std::mem::take(&mut stepper.out);
         self.next_event_id = stepper.next_id;
-        if out.outcome.is_some() {
+        if let Some(outcome) = &out.outcome {
             self.finished = true;
-            self.root.run = Run::Aborted;
+            // A failed or timed-out execution keeps where it stood, for RedriveExecution.
+            if matches!(outcome, Outcome::Succeeded { .. }) {
+                self.root.run = Run::Aborted;
+            }
         } else {
             out.wake_at = earliest(next_timer(&self.root), self.deadline);
         }
@@ -431,6 +454,10 @@ fn next_timer(th: &Thread) -> Option<DateTime<Utc>> {
 }
 
 fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+fn is_zero_u32(n: &u32) -> bool {
     *n == 0
 }
 
@@ -538,6 +565,7 @@ impl Stepper<'_> {
             }
             match std::mem::replace(&mut th.run, Run::Aborted) {
                 Run::Enter { state, input } => self.enter(th, state, input),
+                Run::Reenter(a) => self.reenter(th, a),
                 Run::Active(a) => {
                     let flow = self.poll(th, a);
                     let blocked = matches!(flow, Flow::Block(_));
@@ -563,6 +591,7 @@ impl Stepper<'_> {
                 cause: Some(format!("The state '{name}' does not exist.")),
                 event: th.last,
                 task_aborted: false,
+                at: None,
             }));
             return;
         };
@@ -841,8 +870,14 @@ impl Stepper<'_> {
     /// Stops a thread from outside (a sibling failed): its running state gets its Aborted event.
     fn abort(&mut self, th: &mut Thread, prev: i64) {
         let run = std::mem::replace(&mut th.run, Run::Aborted);
-        let Run::Active(mut a) = run else {
-            return;
+        let mut a = match run {
+            Run::Active(a) => a,
+            // A branch that succeeded keeps its result (a redrive does not run it again).
+            done @ Run::Done { .. } => {
+                th.run = done;
+                return;
+            }
+            _ => return,
         };
         let machine = self.machine;
         let type_name = machine.state(&a.state).map_or("Task", State::type_name);
@@ -871,6 +906,7 @@ impl Stepper<'_> {
             Step::Wait { .. } | Step::Backoff { .. } => {}
         }
         self.emit_after(prev, &format!("{type_name}StateAborted"), Value::Null);
+        th.run = Run::Halted(a);
     }
 
     /// Closes every open task without events (the execution ends: timeout or history cap).

@@ -68,6 +68,8 @@ impl Stepper<'_> {
                     self.abort(branch, event);
                 }
             }
+            // Kept with the failed state: a redrive runs again only the branches that did not succeed.
+            a.step = Step::Parallel { branches };
             return Flow::Fail(a, failure.into_state_error());
         }
         if !branches.iter().all(|b| matches!(b.run, Run::Done { .. })) {

@@ -50,6 +50,8 @@ impl Run {
             role_arn: "arn:aws:iam::123456789012:role/r".into(),
             start_time: now,
             input,
+            redrive_count: 0,
+            redrive_time: None,
         };
         let state = ExecutionState::new(info, &machine);
         Run {
@@ -348,8 +350,247 @@ fn map_of_1000_tasks_over_its_tolerance_aborts_the_running_ones_as_before() {
         run.events_hash(),
         "c759bb1d3203bb02f231bb060e7863e58f483ca3c51028993f159af094043877"
     );
+    // The history is the same; only the last stored state differs from before redrive existed: a failed
+    // execution now keeps the Map as it stood (for RedriveExecution) instead of dropping it.
     assert_eq!(
         run.states_hash(),
-        "6be1ad34e3d0b67e1357154c8c81c760aa271d68099e75f261dcfc27e7848d58"
+        "83c2af1c17f6e8a985acdfb30b090b8711963dc274417d2e340691f981ce9265"
     );
+}
+
+// ---- RedriveExecution ---------------------------------------------------------------------------------
+
+impl Run {
+    /// Answers the open tasks `pick` chooses (`Some(true)`: fail, `Some(false)`: succeed); the others stay open.
+    fn answer(&mut self, pick: impl Fn(i64) -> Option<bool>) {
+        let mut signals = vec![];
+        for (task, input) in std::mem::take(&mut self.open) {
+            let n = input.as_i64().unwrap();
+            let Some(fail) = pick(n) else {
+                self.open.push((task, input));
+                continue;
+            };
+            signals.push(Signal::TaskStarted {
+                task: task.clone(),
+                worker_name: None,
+            });
+            signals.push(match fail {
+                true => Signal::TaskFailed {
+                    task,
+                    error: Some("Bad".into()),
+                    cause: Some(format!("item {n}")),
+                },
+                false => Signal::TaskSucceeded {
+                    task,
+                    output: json!({"n": n}).to_string(),
+                },
+            });
+        }
+        self.advance(&signals);
+    }
+
+    /// RedriveExecution: the engine reopens the execution after its last event, then advances.
+    fn redrive(&mut self, count: u32) {
+        let last = self.events.last().unwrap().id;
+        let redriven = self.state.redrive(&self.machine, last, self.now, count);
+        self.events.push(redriven);
+        self.outcome = None;
+        self.open.clear();
+        self.advance(&[]);
+    }
+
+    fn types_from(&self, id: i64) -> Vec<String> {
+        self.events
+            .iter()
+            .filter(|e| e.id >= id)
+            .map(|e| e.event_type.clone())
+            .collect()
+    }
+
+    fn last_id(&self) -> i64 {
+        self.events.last().unwrap().id
+    }
+}
+
+#[test]
+fn redriven_task_runs_again_with_its_input_and_fresh_retries_and_earlier_states_do_not() {
+    let mut run = Run::start(
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Result": 7, "Next": "T"},
+            "T": {"Type": "Task", "Resource": ACTIVITY, "Next": "C",
+                  "Retry": [{"ErrorEquals": ["Bad"], "MaxAttempts": 1, "IntervalSeconds": 0}]},
+            "C": {"Type": "Pass", "Parameters": {"count.$": "$$.Execution.RedriveCount",
+                  "time.$": "$$.Execution.RedriveTime", "n.$": "$.n"}, "End": true}}}),
+        json!({}),
+    );
+    run.advance(&[]);
+    run.answer(|_| Some(true));
+    run.advance(&[]);
+    run.answer(|_| Some(true));
+    assert!(matches!(run.outcome, Some(Outcome::Failed { .. })));
+    assert_eq!(run.count("ActivityScheduled"), 2);
+    let failed_at = run.last_id();
+    assert_eq!(run.events.last().unwrap().event_type, "ExecutionFailed");
+
+    run.now += Duration::hours(1);
+    run.redrive(1);
+    let redriven = &run.events[(failed_at) as usize - 1];
+    assert_eq!(redriven.event_type, "ExecutionRedriven");
+    assert_eq!(redriven.id, failed_at + 1);
+    assert_eq!(redriven.previous_event_id, failed_at);
+    assert_eq!(redriven.details, json!({"redriveCount": 1}));
+    // The failed Task is entered again, after ExecutionRedriven, with the input it had; P is not re-run.
+    let entered = &run.events[(failed_at + 1) as usize - 1];
+    assert_eq!(entered.event_type, "TaskStateEntered");
+    assert_eq!(entered.previous_event_id, failed_at + 1);
+    assert_eq!(entered.details["input"], "7");
+    assert_eq!(run.count("PassStateEntered"), 1);
+    // The retry counter starts again: one failure is retried again.
+    run.answer(|_| Some(true));
+    run.advance(&[]);
+    assert_eq!(run.count("ActivityScheduled"), 4);
+    run.state = serde_json::from_str(&serde_json::to_string(&run.state).unwrap()).unwrap();
+    run.open = run
+        .open
+        .iter()
+        .map(|(t, _)| (t.clone(), json!(7)))
+        .collect();
+    run.answer(|_| Some(false));
+    let Some(Outcome::Succeeded { output }) = &run.outcome else {
+        panic!("not succeeded: {:?}", run.outcome);
+    };
+    let output: Value = serde_json::from_str(output).unwrap();
+    assert_eq!(
+        output,
+        json!({"count": 1, "time": "2024-01-01T01:00:00.000Z", "n": 7})
+    );
+}
+
+fn map_definition(max_concurrency: u64) -> Value {
+    json!({"StartAt": "M", "States": {
+        "M": {"Type": "Map", "MaxConcurrency": max_concurrency, "End": true,
+            "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACTIVITY, "End": true}}}}}})
+}
+
+#[test]
+fn redriven_map_runs_only_its_failed_and_aborted_iterations() {
+    let mut run = Run::start(map_definition(0), items(5));
+    run.advance(&[]);
+    // 0 and 1 succeed, 2 fails, 3 and 4 are still running: aborted.
+    run.answer(|n| match n {
+        0 | 1 => Some(false),
+        2 => Some(true),
+        _ => None,
+    });
+    assert!(matches!(run.outcome, Some(Outcome::Failed { .. })));
+    assert_eq!(run.count("MapIterationAborted"), 2);
+    let before = run.last_id();
+    run.redrive(1);
+    assert_eq!(
+        run.types_from(before + 1)[..4],
+        [
+            "ExecutionRedriven",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapIterationStarted"
+        ]
+    );
+    let mut rerun: Vec<i64> = run.open.iter().map(|(_, i)| i.as_i64().unwrap()).collect();
+    rerun.sort();
+    assert_eq!(rerun, vec![2, 3, 4]);
+    run.answer(|_| Some(false));
+    assert_eq!(
+        run.outcome,
+        Some(Outcome::Succeeded {
+            output: r#"[{"n":0},{"n":1},{"n":2},{"n":3},{"n":4}]"#.into()
+        })
+    );
+}
+
+#[test]
+fn redriven_map_keeps_its_max_concurrency_and_pending_items() {
+    let mut run = Run::start(map_definition(2), items(5));
+    run.advance(&[]);
+    run.answer(|n| Some(n == 1));
+    assert!(matches!(run.outcome, Some(Outcome::Failed { .. })));
+    run.redrive(1);
+    // Item 1 runs again; items 2.. had not started, so they start as slots free up.
+    let open: Vec<i64> = run.open.iter().map(|(_, i)| i.as_i64().unwrap()).collect();
+    assert_eq!(open, vec![1, 2]);
+    while run.outcome.is_none() {
+        run.answer(|_| Some(false));
+    }
+    assert_eq!(
+        run.outcome,
+        Some(Outcome::Succeeded {
+            output: r#"[{"n":0},{"n":1},{"n":2},{"n":3},{"n":4}]"#.into()
+        })
+    );
+}
+
+#[test]
+fn redriven_parallel_runs_only_its_failed_branch_from_the_failed_state() {
+    let mut run = Run::start(
+        json!({"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "Next": "TA"},
+                                        "TA": {"Type": "Task", "Resource": ACTIVITY, "End": true}}},
+            {"StartAt": "TB", "States": {"TB": {"Type": "Task", "Resource": ACTIVITY, "End": true,
+                                                "Parameters": {"n": 2}, "OutputPath": "$.n"}}}]}}}),
+        json!({}),
+    );
+    run.advance(&[]);
+    // TB's input is {"n": 2}; answer it first, then fail TA.
+    let open = std::mem::take(&mut run.open);
+    run.open = open
+        .into_iter()
+        .map(|(t, i)| (t, i.get("n").cloned().unwrap_or(i)))
+        .collect();
+    run.answer(|n| (n == 2).then_some(false));
+    run.answer(|_| Some(true));
+    assert!(matches!(run.outcome, Some(Outcome::Failed { .. })));
+    let before = run.last_id();
+    run.redrive(1);
+    assert_eq!(
+        run.types_from(before + 1),
+        [
+            "ExecutionRedriven",
+            "ParallelStateEntered",
+            "ParallelStateStarted",
+            "TaskStateEntered",
+            "ActivityScheduled"
+        ]
+    );
+    assert_eq!(run.open.len(), 1);
+    run.answer(|_| Some(false));
+    assert_eq!(
+        run.outcome,
+        Some(Outcome::Succeeded {
+            output: r#"[{"n":1},2]"#.into()
+        })
+    );
+}
+
+#[test]
+fn redriven_timed_out_execution_gets_its_whole_timeout_again() {
+    let mut run = Run::start(
+        json!({"TimeoutSeconds": 10, "StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": ACTIVITY, "End": true}}}),
+        json!(5),
+    );
+    run.advance(&[]);
+    run.now += Duration::seconds(10);
+    run.advance(&[]);
+    assert!(matches!(run.outcome, Some(Outcome::TimedOut { .. })));
+    run.now += Duration::days(1);
+    let mut env = StepEnv {
+        now: run.now,
+        rng: &mut run.rng,
+        resources: &World,
+    };
+    let last = run.events.last().unwrap().id;
+    run.state.redrive(&run.machine, last, run.now, 1);
+    let out = run.state.advance(&run.machine, &[], &mut env);
+    assert_eq!(out.wake_at, Some(run.now + Duration::seconds(10)));
+    assert!(out.outcome.is_none());
+    assert_eq!(out.events[0].event_type, "TaskStateEntered");
 }

@@ -57,6 +57,8 @@ impl Harness {
             role_arn: "arn:aws:iam::123456789012:role/r".into(),
             start_time: now,
             input: input.clone(),
+            redrive_count: 0,
+            redrive_time: None,
         };
         let state = ExecutionState::new(info, &machine);
         let started = HistoryEvent {
@@ -430,7 +432,7 @@ fn context_object_fields() {
         h.output()["ctx"],
         json!({
             "Execution": {"Id": "arn:aws:states:us-east-1:123456789012:execution:sm:e1", "Input": {"a": 1}, "Name": "e1",
-                          "RoleArn": "arn:aws:iam::123456789012:role/r", "StartTime": "2024-01-01T00:00:00.000Z"},
+                          "RoleArn": "arn:aws:iam::123456789012:role/r", "StartTime": "2024-01-01T00:00:00.000Z", "RedriveCount": 0},
             "StateMachine": {"Id": "arn:aws:states:us-east-1:123456789012:stateMachine:sm", "Name": "sm"},
             "State": {"Name": "P", "EnteredTime": "2024-01-01T00:00:00.000Z"}
         })

@@ -9,6 +9,15 @@ impl PgStore {
         self.starts.start(new).await
     }
 
+    /// RedriveExecution's write (shared SQL), then a wake-up of the executors of other processes.
+    pub(super) async fn execution_redrive(&self, redrive: RedriveWrite) -> Result<RedriveOutcome> {
+        let outcome = self.redrive_write(redrive).await?;
+        if matches!(outcome, RedriveOutcome::Redriven(_)) {
+            self.notifier.work();
+        }
+        Ok(outcome)
+    }
+
     pub(super) async fn executions_purge(
         &self,
         closed_before: DateTime<Utc>,

@@ -263,7 +263,7 @@ impl Starter {
                 .await?;
             return Ok(StartOutcome::NameTaken(records::execution(&existing)?));
         };
-        let (status, due_at, _, stop_date) = new.initial_state();
+        let (status, due_at, last_event_id, stop_date) = new.initial_state();
         let closing = new
             .first_step
             .as_ref()
@@ -297,6 +297,9 @@ impl Starter {
             start_date: new.start_date,
             stop_date,
             express: new.express,
+            redrive: Default::default(),
+            last_event_id,
+            machine_deleting: false,
         };
         for arn in &scheduled {
             self.notifier.activity(arn);

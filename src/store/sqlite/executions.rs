@@ -4,6 +4,11 @@ use super::*;
 use crate::store::rows::Time;
 
 impl SqliteStore {
+    /// RedriveExecution's write (shared SQL); SQLite has one process, woken by the executor itself.
+    pub(super) async fn execution_redrive(&self, redrive: RedriveWrite) -> Result<RedriveOutcome> {
+        self.redrive_write(redrive).await
+    }
+
     pub(super) async fn executions_purge(
         &self,
         closed_before: DateTime<Utc>,

@@ -1,0 +1,5 @@
+-- RedriveExecution (AWS, 2023-11): how many times an execution was redriven, when it last was, and the
+-- clientToken of that redrive (a repeat of the same token within 15 minutes answers without redriving).
+ALTER TABLE executions ADD COLUMN redrive_count BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE executions ADD COLUMN redrive_date TIMESTAMPTZ;
+ALTER TABLE executions ADD COLUMN redrive_token TEXT;

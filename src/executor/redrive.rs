@@ -1,0 +1,73 @@
+//! RedriveExecution: a closed execution reopened. The engine restarts, in its stored state, the states that
+//! did not succeed and appends `ExecutionRedriven`; the store writes that, RUNNING and due at once, in one
+//! transaction fenced by the status and redrive count the caller read (a concurrent redrive or a second
+//! call finds the execution changed and writes nothing). The claim loop then runs the restarted states.
+
+use chrono::{DateTime, Utc};
+
+use super::Executor;
+use crate::asl::{ExecutionInfo, ExecutionState};
+use crate::store::{self, ExecutionRecord, RedriveOutcome, RedriveWrite};
+
+impl Executor {
+    /// Redrives `execution` (closed, as read by the caller) at `now`, remembering the caller's token.
+    pub async fn redrive(
+        &self,
+        execution: &ExecutionRecord,
+        token: Option<String>,
+        now: DateTime<Utc>,
+    ) -> store::Result<RedriveOutcome> {
+        let version = self
+            .control
+            .state_machine_version(execution.version_id)
+            .await?
+            .ok_or(store::Error::NotFound)?;
+        let unusable = |e: String| store::Error::Other(e.into());
+        let compiled = self
+            .compiled_from(&version)
+            .map_err(|e| unusable(e.to_string()))?;
+        let mut state = match self.control.execution_engine_state(execution.id).await? {
+            Some(text) => serde_json::from_str::<ExecutionState>(&text).map_err(|e| {
+                unusable(format!("the execution's stored state cannot be read: {e}"))
+            })?,
+            // Closed before its first advance (stopped at once): it starts from the beginning.
+            None => {
+                let input = serde_json::from_str(&execution.input)
+                    .map_err(|e| unusable(format!("the execution input cannot be read: {e}")))?;
+                let info = ExecutionInfo {
+                    execution_arn: execution.arn.clone(),
+                    name: execution.name.clone(),
+                    state_machine_arn: execution.state_machine_arn.clone(),
+                    state_machine_name: execution.state_machine_name.clone(),
+                    role_arn: version.role_arn.clone(),
+                    start_time: execution.start_date,
+                    input,
+                    redrive_count: 0,
+                    redrive_time: None,
+                };
+                ExecutionState::new(info, &compiled.machine)
+            }
+        };
+        let count = execution.redrive.count + 1;
+        let event = state.redrive(&compiled.machine, execution.last_event_id, now, count);
+        let engine_state = serde_json::to_string(&state)
+            .map_err(|e| unusable(format!("the engine state cannot be written: {e}")))?;
+        let outcome = self
+            .control
+            .execution_redrive(RedriveWrite {
+                execution_id: execution.id,
+                from: execution.status,
+                count: execution.redrive.count,
+                date: now,
+                token,
+                engine_state,
+                event,
+            })
+            .await?;
+        if let RedriveOutcome::Redriven(redriven) = &outcome {
+            tracing::info!(execution = %redriven.arn, redrive_count = count, "execution redriven");
+            self.wakeups.work_due();
+        }
+        Ok(outcome)
+    }
+}
