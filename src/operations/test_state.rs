@@ -165,6 +165,8 @@ impl Service {
             role_arn: req.role_arn.clone().unwrap_or_default(),
             start_time: now,
             input: input.clone(),
+            redrive_count: 0,
+            redrive_time: None,
         };
         let run = TestRun {
             state: name,

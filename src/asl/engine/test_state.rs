@@ -440,6 +440,7 @@ impl Stepper<'_> {
             cause: err.cause.clone(),
             event: err.event,
             task_aborted: false,
+            at: None,
         }));
         true
     }

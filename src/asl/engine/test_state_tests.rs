@@ -31,6 +31,8 @@ fn test_with(
         role_arn: String::new(),
         start_time: now,
         input: input.clone(),
+        redrive_count: 0,
+        redrive_time: None,
     };
     let variables = match variables {
         Value::Object(vars) => vars,
