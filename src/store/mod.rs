@@ -478,10 +478,13 @@ pub struct ActivityTaskRecord {
 }
 
 /// Integration tasks (task rows of `arn:aws:states:::` resources) the executor's integration runner
-/// looks after: the open ones, or (with `closed_since`) those cancelled or timed out since then.
+/// looks after: the open ones, or (with `closed_since`) those cancelled or timed out since then; at most
+/// `limit` of them with ids above `after_id` (a keyset cursor: the runner resumes after the last id it
+/// saw and wraps around, so every task is visited however many there are).
 #[derive(Debug, Clone)]
 pub struct IntegrationTaskQuery {
     pub closed_since: Option<DateTime<Utc>>,
+    pub after_id: i64,
     pub limit: usize,
 }
 

@@ -695,9 +695,10 @@ macro_rules! same_sql {
                     None => {
                         sqlx::query(&format!(
                             "SELECT {TASK_COLUMNS} FROM activity_tasks \
-                             WHERE status IN ('SCHEDULED', 'STARTED') \
-                             AND activity_arn LIKE 'arn:aws:states:::%' ORDER BY id LIMIT $1"
+                             WHERE status IN ('SCHEDULED', 'STARTED') AND id > $1 \
+                             AND activity_arn LIKE 'arn:aws:states:::%' ORDER BY id LIMIT $2"
                         ))
+                        .bind(query.after_id)
                         .bind($crate::store::rows::limit_param(query.limit))
                         .fetch_all(&self.$reads)
                         .await?
@@ -706,9 +707,10 @@ macro_rules! same_sql {
                         sqlx::query(&format!(
                             "SELECT {TASK_COLUMNS} FROM activity_tasks \
                              WHERE status IN ('CANCELLED', 'TIMED_OUT') AND closed_at >= $1 \
-                             AND activity_arn LIKE 'arn:aws:states:::%' ORDER BY id LIMIT $2"
+                             AND id > $2 AND activity_arn LIKE 'arn:aws:states:::%' ORDER BY id LIMIT $3"
                         ))
                         .bind($crate::store::rows::Time(since))
+                        .bind(query.after_id)
                         .bind($crate::store::rows::limit_param(query.limit))
                         .fetch_all(&self.$reads)
                         .await?

@@ -256,7 +256,67 @@ async fn activity_tasks_claim_report_and_inbox(backend: Backend) {
     );
 }
 
+/// The integration runner's sweep pages the open integration tasks by id: a page resumes after the
+/// last id it was given, so tasks beyond the first page are reached (none starves behind 1,000 others).
+async fn integration_tasks_page_after_an_id(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let execution = start(&ctx, &machine, "t").await;
+    let mut ids = Vec::new();
+    for (i, resource) in [
+        "arn:aws:states:::http:invoke",
+        "arn:act",
+        "arn:aws:states:::lambda:invoke",
+        "arn:aws:states:::http:invoke",
+        "arn:aws:states:::states:startExecution",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let task = ctx
+            .facts
+            .activity_task_schedule(NewActivityTask {
+                token: format!("tok-{i}"),
+                activity_arn: resource.into(),
+                execution_id: execution.id,
+                task_key: format!("K{i}"),
+                input: "{}".into(),
+                created_at: at(1),
+            })
+            .await
+            .unwrap();
+        if resource.starts_with("arn:aws:states:::") {
+            ids.push(task.id);
+        }
+    }
+    let page = |after_id: i64, limit: usize| {
+        let store = ctx.store.clone();
+        async move {
+            store
+                .integration_tasks(IntegrationTaskQuery {
+                    closed_since: None,
+                    after_id,
+                    limit,
+                })
+                .await
+                .unwrap()
+                .iter()
+                .map(|t| t.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(page(0, 2).await, ids[..2]);
+    assert_eq!(
+        page(ids[1], 2).await,
+        ids[2..4],
+        "resumes after the last id"
+    );
+    assert_eq!(page(ids[3], 2).await, Vec::<i64>::new());
+    assert_eq!(page(0, 10).await, ids);
+}
+
 on_both_backends!(
     activities_create_is_idempotent_and_lists_by_name,
     activity_tasks_claim_report_and_inbox,
+    integration_tasks_page_after_an_id,
 );

@@ -76,6 +76,24 @@ pub(super) struct Integrations {
     pub(super) mocks: OnceLock<Arc<mocks::MockConfig>>,
     http: http::HttpClient,
     in_flight: Mutex<HashSet<i64>>,
+    /// Where the next sweep resumes: the last open and the last cancelled task id it looked at.
+    cursor: Mutex<SweepCursor>,
+}
+
+/// The sweep's keyset cursors: each page resumes after the last id seen and wraps around once a page
+/// comes back short, so every open task is visited however many there are.
+#[derive(Debug, Default, Clone, Copy)]
+struct SweepCursor {
+    open: i64,
+    cancelled: i64,
+}
+
+/// The cursor after a page: its last id, or the start again when the page was the last one.
+fn next_cursor(page: &[ActivityTaskRecord], limit: usize) -> i64 {
+    match page.last() {
+        Some(last) if page.len() >= limit => last.id,
+        _ => 0,
+    }
 }
 
 /// Takes a task id off the in-flight set when its call ends, however it ends.
@@ -271,13 +289,20 @@ impl Executor {
     /// recently cancelled ones (stops their `.sync` children).
     /// Returns whether there was anything to watch.
     async fn sweep_integration_tasks(self: &Arc<Self>) -> Result<bool, crate::store::Error> {
+        let cursor = *self
+            .integrations
+            .cursor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let open = self
             .control
             .integration_tasks(IntegrationTaskQuery {
                 closed_since: None,
+                after_id: cursor.open,
                 limit: SWEEP_LIMIT,
             })
             .await?;
+        let next_open = next_cursor(&open, SWEEP_LIMIT);
         let now = self.clock.now();
         let mut found = !open.is_empty();
         for task in open {
@@ -310,9 +335,18 @@ impl Executor {
             .control
             .integration_tasks(IntegrationTaskQuery {
                 closed_since: Some(now - STOP_CHILDREN_WITHIN),
+                after_id: cursor.cancelled,
                 limit: SWEEP_LIMIT,
             })
             .await?;
+        *self
+            .integrations
+            .cursor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = SweepCursor {
+            open: next_open,
+            cancelled: next_cursor(&cancelled, SWEEP_LIMIT),
+        };
         found |= !cancelled.is_empty();
         for task in cancelled {
             if let Some(Resource::Nested(pattern)) = resource(&task.activity_arn) {
@@ -370,4 +404,33 @@ impl Executor {
 /// Whether a claimed task was claimed long enough ago that its call must have died with its process.
 fn stale(task: &ActivityTaskRecord, now: DateTime<Utc>) -> bool {
     task.started_at.is_none_or(|t| now - t >= REDRIVE_AFTER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: i64) -> ActivityTaskRecord {
+        ActivityTaskRecord {
+            id,
+            token: format!("t{id}"),
+            activity_arn: HTTP_RESOURCES[0].into(),
+            execution_id: 1,
+            task_key: "K".into(),
+            input: "{}".into(),
+            status: TaskStatus::Started,
+            worker_name: None,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            started_at: None,
+            closed_at: None,
+        }
+    }
+
+    #[test]
+    fn the_sweep_cursor_resumes_after_a_full_page_and_wraps_after_a_short_one() {
+        let full: Vec<_> = (1..=3).map(task).collect();
+        assert_eq!(next_cursor(&full, 3), 3);
+        assert_eq!(next_cursor(&full[..2], 3), 0);
+        assert_eq!(next_cursor(&[], 3), 0);
+    }
 }
