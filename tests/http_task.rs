@@ -416,3 +416,34 @@ on_both_backends!(
     refused_hosts_get_no_request,
     callback_waits_for_the_token,
 );
+
+/// What an idle server costs the database in integration statements: every claim and sweep of the
+/// integration runner reads `activity_tasks`, so the table's scans per second while nothing runs are that
+/// cost (Postgres counts them; SQLite has no such statistics). It was ~19/s: one claim statement per
+/// integration resource and two sweep reads, every second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_runner_reads_the_task_table_rarely() {
+    let server = TestServer::start_on(Backend::Postgres, |_| {}).await;
+    let pool = sqlx::PgPool::connect(&server.database_url).await.unwrap();
+    // Backends report their statistics at most once a second, and when idle after up to 10 s: sample over
+    // a long window after the start-up's own statements were reported.
+    let scans = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COALESCE(seq_scan, 0) + COALESCE(idx_scan, 0) FROM pg_stat_user_tables \
+             WHERE relname = 'activity_tasks'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let before = scans().await;
+    let window = Duration::from_secs(20);
+    tokio::time::sleep(window).await;
+    let per_second = (scans().await - before) as f64 / window.as_secs_f64();
+    eprintln!("idle integration reads of activity_tasks: {per_second:.2}/s");
+    assert!(
+        per_second < 2.5,
+        "{per_second:.2} scans/s of activity_tasks while idle"
+    );
+}

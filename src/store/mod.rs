@@ -626,6 +626,15 @@ pub trait Store: Send + Sync {
         report: TaskReport,
         now: DateTime<Utc>,
     ) -> Result<TaskReportOutcome>;
+    /// Hands up to `limit` queued integration tasks (task rows of `arn:aws:states:::` resources), oldest
+    /// first, to the integration runner as one claim would each (→ STARTED, TaskStarted inbox message):
+    /// one statement for every resource, so an idle runner costs one read.
+    async fn integration_tasks_claim(
+        &self,
+        worker_name: &str,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<ActivityTaskRecord>>;
     /// Integration tasks in id order (see [`IntegrationTaskQuery`]).
     async fn integration_tasks(
         &self,
@@ -827,6 +836,15 @@ macro_rules! store_from_aggregates {
                 now: DateTime<Utc>,
             ) -> Result<TaskReportOutcome> {
                 <$backend>::activity_task_report(self, token, report, now).await
+            }
+
+            async fn integration_tasks_claim(
+                &self,
+                worker_name: &str,
+                now: DateTime<Utc>,
+                limit: usize,
+            ) -> Result<Vec<ActivityTaskRecord>> {
+                <$backend>::integration_tasks_claim(self, worker_name, now, limit).await
             }
 
             async fn integration_tasks(

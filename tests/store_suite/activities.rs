@@ -315,7 +315,82 @@ async fn integration_tasks_page_after_an_id(backend: Backend) {
     assert_eq!(page(0, 10).await, ids);
 }
 
+/// The runner claims the queued tasks of every integration resource with one statement, oldest first,
+/// as a worker's claim would each (TaskStarted in the inbox), and never an activity's task.
+async fn integration_tasks_are_claimed_in_one_batch(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let execution = start(&ctx, &machine, "t").await;
+    for (i, resource) in [
+        "arn:aws:states:::http:invoke",
+        "arn:act",
+        "arn:aws:states:::lambda:invoke",
+        "arn:aws:states:::states:startExecution.sync:2",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        ctx.facts
+            .activity_task_schedule(NewActivityTask {
+                token: format!("tok-{i}"),
+                activity_arn: resource.into(),
+                execution_id: execution.id,
+                task_key: format!("K{i}"),
+                input: "{}".into(),
+                created_at: at(1),
+            })
+            .await
+            .unwrap();
+    }
+    let claim = |limit: usize| {
+        let store = ctx.store.clone();
+        async move {
+            store
+                .integration_tasks_claim("runner", at(2), limit)
+                .await
+                .unwrap()
+        }
+    };
+    let first = claim(2).await;
+    let tokens: Vec<&str> = first.iter().map(|t| t.token.as_str()).collect();
+    assert_eq!(
+        tokens,
+        ["tok-0", "tok-2"],
+        "oldest first, activities skipped"
+    );
+    assert!(first.iter().all(|t| t.status == TaskStatus::Started
+        && t.started_at == Some(at(2))
+        && t.worker_name.as_deref() == Some("runner")));
+    let rest = claim(10).await;
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].token, "tok-3");
+    assert!(claim(10).await.is_empty());
+    assert_eq!(
+        ctx.facts
+            .activity_task_get("tok-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        TaskStatus::Scheduled
+    );
+    let messages: Vec<Value> = ctx
+        .facts
+        .inbox_list(execution.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| serde_json::from_str(&m.message).unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        ["K0", "K2", "K3"]
+            .map(|k| json!({"kind": "TaskStarted", "task": k, "workerName": "runner"}))
+    );
+}
+
 on_both_backends!(
+    integration_tasks_are_claimed_in_one_batch,
     activities_create_is_idempotent_and_lists_by_name,
     activity_tasks_claim_report_and_inbox,
     integration_tasks_page_after_an_id,

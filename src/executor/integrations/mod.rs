@@ -32,8 +32,13 @@ use crate::store::{ActivityTaskRecord, IntegrationTaskQuery, TaskReport, TaskSta
 
 /// The `workerName` the runner claims integration tasks under.
 const WORKER: &str = "sfn-integrations";
+/// How often queued integration tasks are claimed when no wake-up said one was queued (another process's
+/// notification lost).
+const CLAIM_INTERVAL: Duration = Duration::from_secs(1);
+/// The most tasks one claim statement takes.
+const CLAIM_BATCH: usize = 100;
 /// How often the open integration tasks are looked over when nothing wakes the runner.
-const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+const SWEEP_INTERVAL: Duration = Duration::from_secs(3);
 /// The least time between two sweeps (a burst of wake-ups makes one sweep).
 const SWEEP_SPACING: Duration = Duration::from_millis(50);
 /// A claimed task whose call left no trace for this long is driven again (its process died mid-call).
@@ -189,25 +194,29 @@ impl Executor {
         self.integrations.starter.get().and_then(Weak::upgrade)
     }
 
-    /// The runner loop of this process (started with the executor pool).
+    /// The runner loop of this process (started with the executor pool). Idle, it costs one claim read a
+    /// second and a sweep (two reads) every few seconds; wake-ups make it claim (a task was queued) or
+    /// sweep (an execution was stopped, or one closed while `.sync` children are watched) at once.
     pub(super) async fn run_integrations(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let mut last_full: Option<tokio::time::Instant> = None;
-        // Whether the last sweep found integration work to watch: only then does a closed execution
-        // (thousands a second under load) make the runner look again before its next second.
+        let mut last_claim: Option<tokio::time::Instant> = None;
+        let mut last_sweep: Option<tokio::time::Instant> = None;
+        // Whether the last sweep found nested tasks waiting for a child: only then does a closed
+        // execution (thousands a second under load) make the runner sweep before its timer.
         let mut watching = true;
         loop {
             if *shutdown.borrow() {
                 break;
             }
             let (claims, sweep, closed) = self.wakeups.integration_reasons();
-            let full = last_full.is_none_or(|t| t.elapsed() >= SWEEP_INTERVAL);
-            if full || claims {
+            let due = |last: Option<tokio::time::Instant>, every| {
+                last.is_none_or(|t: tokio::time::Instant| t.elapsed() >= every)
+            };
+            if claims || due(last_claim, CLAIM_INTERVAL) {
+                last_claim = Some(tokio::time::Instant::now());
                 self.claim_integration_tasks().await;
             }
-            if full || sweep || (closed && watching) {
-                if full {
-                    last_full = Some(tokio::time::Instant::now());
-                }
+            if sweep || (closed && watching) || due(last_sweep, SWEEP_INTERVAL) {
+                last_sweep = Some(tokio::time::Instant::now());
                 match self.sweep_integration_tasks().await {
                     Ok(found) => watching = found,
                     Err(e) => {
@@ -215,46 +224,47 @@ impl Executor {
                     }
                 }
             }
-            let next_full = last_full.map_or(SWEEP_INTERVAL, |t| {
-                SWEEP_INTERVAL.saturating_sub(t.elapsed())
-            });
+            let left = |last: Option<tokio::time::Instant>, every: Duration| {
+                last.map_or(every, |t| every.saturating_sub(t.elapsed()))
+            };
+            let next = left(last_claim, CLAIM_INTERVAL).min(left(last_sweep, SWEEP_INTERVAL));
             tokio::select! {
                 _ = self.wakeups.integrations() => {
                     // A burst of wake-ups makes one look.
                     tokio::time::sleep(SWEEP_SPACING).await;
                 }
-                _ = tokio::time::sleep(next_full) => {}
+                _ = tokio::time::sleep(next) => {}
                 _ = shutdown.changed() => {}
             }
         }
     }
 
-    /// Claims every queued integration task and calls each in its own task.
+    /// Claims every queued integration task (one statement per batch, whatever the resource) and calls
+    /// each in its own task.
     async fn claim_integration_tasks(self: &Arc<Self>) {
-        let aws_resources = aws::AwsCall::resources();
-        let resources = nested::Pattern::RESOURCES
-            .into_iter()
-            .chain(HTTP_RESOURCES)
-            .chain(lambda::Form::RESOURCES)
-            .chain(aws_resources.iter().map(String::as_str));
-        for arn in resources {
-            loop {
-                let now = self.clock.now();
-                let claimed = match self
-                    .control
-                    .activity_task_claim(arn, Some(WORKER), now)
-                    .await
-                {
-                    Ok(Some(task)) => task,
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, resource = arn, "claiming integration tasks failed");
-                        break;
-                    }
-                };
+        loop {
+            let now = self.clock.now();
+            let claimed = match self
+                .control
+                .integration_tasks_claim(WORKER, now, CLAIM_BATCH)
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming integration tasks failed");
+                    return;
+                }
+            };
+            let full = claimed.len() >= CLAIM_BATCH;
+            if !claimed.is_empty() {
                 self.wakeups.work_due();
+            }
+            for task in claimed {
                 let this = self.clone();
-                tokio::spawn(async move { this.drive(claimed).await });
+                tokio::spawn(async move { this.drive(task).await });
+            }
+            if !full {
+                return;
             }
         }
     }
@@ -287,7 +297,7 @@ impl Executor {
 
     /// Looks over the open integration tasks (re-drives stale calls, watches `.sync` children) and the
     /// recently cancelled ones (stops their `.sync` children).
-    /// Returns whether there was anything to watch.
+    /// Returns whether nested tasks wait for a child (a closing execution may be one).
     async fn sweep_integration_tasks(self: &Arc<Self>) -> Result<bool, crate::store::Error> {
         let cursor = *self
             .integrations
@@ -304,7 +314,9 @@ impl Executor {
             .await?;
         let next_open = next_cursor(&open, SWEEP_LIMIT);
         let now = self.clock.now();
-        let mut found = !open.is_empty();
+        let found = open.iter().any(|t| {
+            matches!(resource(&t.activity_arn), Some(Resource::Nested(p)) if p.waits_for_child())
+        });
         for task in open {
             if task.status != TaskStatus::Started || self.integrations.lock().contains(&task.id) {
                 continue;
@@ -347,7 +359,6 @@ impl Executor {
             open: next_open,
             cancelled: next_cursor(&cancelled, SWEEP_LIMIT),
         };
-        found |= !cancelled.is_empty();
         for task in cancelled {
             if let Some(Resource::Nested(pattern)) = resource(&task.activity_arn) {
                 if pattern.waits_for_child() {
