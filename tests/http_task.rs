@@ -410,11 +410,95 @@ async fn callback_waits_for_the_token(backend: Backend) {
     );
 }
 
+/// A callback call whose process died before its submit response was recorded (a server shut down while
+/// the request hangs) is driven again by the next process once its claim expired, and not before; the
+/// task then completes through the token the second call carried.
+async fn a_call_whose_process_died_is_driven_again(backend: Backend) {
+    let api = TestHttpServer::start(|_, n| {
+        let mut answer = Answer::json(202, json!({"queued": n}));
+        if n == 0 {
+            answer.delay = Duration::from_secs(120);
+        }
+        answer
+    })
+    .await;
+    let clock = sfn::clock::ManualClock::new(chrono::Utc::now());
+    let allowed = api.addr.to_string();
+    let mut server = TestServer::start_timed(backend, clock.clone(), move |args| {
+        args.integrations.http_allow = vec![allowed];
+    })
+    .await;
+    let machine = create_machine(
+        &mut server,
+        "redriven",
+        json!({"StartAt": "Call", "States": {"Call": {"Type": "Task",
+            "Resource": "arn:aws:states:::http:invoke.waitForTaskToken",
+            "Parameters": {"ApiEndpoint": api.url("/jobs"), "Method": "POST",
+                           "RequestBody": {"token.$": "$$.Task.Token"}},
+            "End": true}}}),
+    )
+    .await;
+    let execution = start(&mut server, &machine, json!({})).await;
+    let received = |n: usize| {
+        let api = &api;
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(15);
+            while api.received().len() < n {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "request {n} never came"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    received(1).await;
+    let mut server = server.restart().await;
+    // The claim still holds: no sweep of the new process calls again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(api.received().len(), 1);
+    clock.advance(Duration::from_secs(31));
+    received(2).await;
+    wait_for_type(&mut server, &execution, "TaskSubmitted").await;
+    let token = json_of(&api.received()[1].body)["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    server
+        .client
+        .send_task_success(pb::SendTaskSuccessRequest {
+            task_token: token,
+            output: r#""done""#.into(),
+        })
+        .await
+        .expect("success accepted");
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(status(&d), "SUCCEEDED");
+    let types: Vec<String> = history(&mut server, &execution)
+        .await
+        .iter()
+        .map(type_name)
+        .collect();
+    assert_eq!(
+        types[2..],
+        [
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(api.received().len(), 2);
+}
+
 on_both_backends!(
     requests_and_results_are_shaped_as_aws,
     status_codes_retries_and_timeouts,
     refused_hosts_get_no_request,
     callback_waits_for_the_token,
+    a_call_whose_process_died_is_driven_again,
 );
 
 /// What an idle server costs the database in integration statements: every claim and sweep of the

@@ -685,6 +685,46 @@ macro_rules! same_sql {
                 rows.iter().map($crate::store::records::execution).collect()
             }
 
+            pub(super) async fn integration_task_renew(
+                &self,
+                id: i64,
+                claim_version: i64,
+                claim_until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE activity_tasks SET claim_expires_at = $3 WHERE id = $1 AND claim_version = $2 \
+                     AND status = 'STARTED' AND claim_expires_at IS NOT NULL",
+                )
+                .bind(id)
+                .bind(claim_version)
+                .bind($crate::store::rows::Time(claim_until))
+                .execute(&self.$writes)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub(super) async fn integration_task_reclaim(
+                &self,
+                id: i64,
+                claim_version: i64,
+                now: chrono::DateTime<chrono::Utc>,
+                claim_until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<Option<$crate::store::ActivityTaskRecord>> {
+                use $crate::store::records::TASK_COLUMNS;
+                let row = sqlx::query(&format!(
+                    "UPDATE activity_tasks SET claim_version = claim_version + 1, claim_expires_at = $4 \
+                     WHERE id = $1 AND claim_version = $2 AND status = 'STARTED' \
+                     AND claim_expires_at <= $3 RETURNING {TASK_COLUMNS}"
+                ))
+                .bind(id)
+                .bind(claim_version)
+                .bind($crate::store::rows::Time(now))
+                .bind($crate::store::rows::Time(claim_until))
+                .fetch_optional(&self.$writes)
+                .await?;
+                row.as_ref().map($crate::store::records::task).transpose()
+            }
+
             pub(super) async fn integration_tasks(
                 &self,
                 query: $crate::store::IntegrationTaskQuery,

@@ -346,7 +346,7 @@ async fn integration_tasks_are_claimed_in_one_batch(backend: Backend) {
         let store = ctx.store.clone();
         async move {
             store
-                .integration_tasks_claim("runner", at(2), limit)
+                .integration_tasks_claim("runner", at(2), at(32), limit)
                 .await
                 .unwrap()
         }
@@ -389,7 +389,112 @@ async fn integration_tasks_are_claimed_in_one_batch(backend: Backend) {
     );
 }
 
+/// A runner's claim on a call: renewed while it runs, taken over by one process once it expired (the
+/// next version), and the old claim's reports and renewals refused; a submit response ends the claim.
+async fn integration_claims_expire_and_fence_reports(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let execution = start(&ctx, &machine, "t").await;
+    ctx.facts
+        .activity_task_schedule(NewActivityTask {
+            token: "tok".into(),
+            activity_arn: "arn:aws:states:::http:invoke.waitForTaskToken".into(),
+            execution_id: execution.id,
+            task_key: "K".into(),
+            input: "{}".into(),
+            created_at: at(1),
+        })
+        .await
+        .unwrap();
+    let claimed = ctx
+        .store
+        .integration_tasks_claim("runner", at(2), at(32), 10)
+        .await
+        .unwrap();
+    let first = &claimed[0];
+    assert_eq!(first.claim_expires_at, Some(at(32)));
+    let id = first.id;
+    let v1 = first.claim_version;
+    assert!(ctx
+        .store
+        .integration_task_renew(id, v1, at(40))
+        .await
+        .unwrap());
+    assert_eq!(
+        ctx.store
+            .integration_task_reclaim(id, v1, at(39), at(70))
+            .await
+            .unwrap(),
+        None,
+        "a renewed claim holds"
+    );
+    let second = ctx
+        .store
+        .integration_task_reclaim(id, v1, at(40), at(70))
+        .await
+        .unwrap()
+        .expect("an expired claim is taken over");
+    let v2 = second.claim_version;
+    assert_eq!(v2, v1 + 1);
+    assert_eq!(second.claim_expires_at, Some(at(70)));
+    assert_eq!(
+        ctx.store
+            .integration_task_reclaim(id, v1, at(80), at(90))
+            .await
+            .unwrap(),
+        None,
+        "only one process takes it over"
+    );
+    assert!(!ctx
+        .store
+        .integration_task_renew(id, v1, at(50))
+        .await
+        .unwrap());
+    let submitted = TaskReport::Submitted {
+        output: "{}".into(),
+    };
+    assert_eq!(
+        ctx.store
+            .integration_task_report("tok", v1, submitted.clone(), at(41))
+            .await
+            .unwrap(),
+        TaskReportOutcome::AlreadyClosed,
+        "the first call's late report is refused"
+    );
+    assert_eq!(
+        ctx.store
+            .integration_task_report("tok", v2, submitted, at(42))
+            .await
+            .unwrap(),
+        TaskReportOutcome::Accepted
+    );
+    let task = ctx.facts.activity_task_get("tok").await.unwrap().unwrap();
+    assert_eq!(task.claim_expires_at, None, "the call is done");
+    assert!(!ctx
+        .store
+        .integration_task_renew(id, v2, at(50))
+        .await
+        .unwrap());
+    assert_eq!(
+        ctx.store
+            .integration_task_reclaim(id, v2, at(1000), at(1030))
+            .await
+            .unwrap(),
+        None,
+        "a task waiting for its token is not driven again"
+    );
+    // A worker's report (SendTaskSuccess) needs no claim.
+    assert_eq!(
+        ctx.store
+            .activity_task_report("tok", TaskReport::Heartbeat, at(43))
+            .await
+            .unwrap(),
+        TaskReportOutcome::Accepted
+    );
+}
+
 on_both_backends!(
+    integration_claims_expire_and_fence_reports,
     integration_tasks_are_claimed_in_one_batch,
     activities_create_is_idempotent_and_lists_by_name,
     activity_tasks_claim_report_and_inbox,

@@ -6,9 +6,10 @@
 //! token. This runner, in every executor process, claims such rows as a worker would (`TaskStarted` goes to
 //! the inbox), makes the call, and reports back through the same token path as SendTask*: `Submitted` for
 //! the submit response of `.sync`/`.waitForTaskToken`, then `Success`/`Failure`. Nothing lives only in
-//! memory: a sweep over the open rows re-drives a call whose process died (at-least-once; nested executions
-//! are started under a name derived from the token, so a re-driven start finds the child it already
-//! started), watches `.sync` children until they close, and stops the children of `.sync` tasks that
+//! memory: a call holds its row by a claim it renews while it runs, and a sweep over the open rows
+//! re-drives a call whose claim expired (its process died or lost the report; at-least-once, the old
+//! call's reports fenced off by the claim's version; nested executions are started under a name derived
+//! from the token, so a re-driven start finds the child it already started), watches `.sync` children until they close, and stops the children of `.sync` tasks that
 //! were cancelled (the parent was stopped, failed elsewhere or timed out).
 
 pub mod aws;
@@ -41,10 +42,15 @@ const CLAIM_BATCH: usize = 100;
 const SWEEP_INTERVAL: Duration = Duration::from_secs(3);
 /// The least time between two sweeps (a burst of wake-ups makes one sweep).
 const SWEEP_SPACING: Duration = Duration::from_millis(50);
-/// A claimed task whose call left no trace for this long is driven again (its process died mid-call).
-const REDRIVE_AFTER: chrono::Duration = chrono::Duration::seconds(10);
-/// An HTTP call may take 60 s: only a claim older than that (and a margin) is surely dead.
-const REDRIVE_HTTP_AFTER: chrono::Duration = chrono::Duration::seconds(75);
+/// How long a claim on a task's call holds without renewal: a call whose claim expired is driven again by
+/// any process (its process died, or its report was lost). A running call renews it, however long the
+/// call takes (an OAuth token fetch and the request, a 15-minute Lambda), so a live call is never sent
+/// twice.
+const CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(30);
+/// A running call renews its claim once this much of the lease is left...
+const RENEW_WHEN_LEFT: chrono::Duration = chrono::Duration::seconds(20);
+/// ...looking this often (the clock may be a test's).
+const RENEW_CHECK: Duration = Duration::from_millis(500);
 /// How long after a `.sync` task was cancelled its child is still looked at to be stopped.
 const STOP_CHILDREN_WITHIN: chrono::Duration = chrono::Duration::minutes(10);
 /// The most tasks one sweep looks at.
@@ -81,6 +87,8 @@ pub(super) struct Integrations {
     pub(super) mocks: OnceLock<Arc<mocks::MockConfig>>,
     http: http::HttpClient,
     in_flight: Mutex<HashSet<i64>>,
+    /// The process's shutdown signal (set when the runner starts): calls in flight are dropped on it.
+    shutdown: OnceLock<watch::Receiver<bool>>,
     /// Where the next sweep resumes: the last open and the last cancelled task id it looked at.
     cursor: Mutex<SweepCursor>,
 }
@@ -198,6 +206,7 @@ impl Executor {
     /// second and a sweep (two reads) every few seconds; wake-ups make it claim (a task was queued) or
     /// sweep (an execution was stopped, or one closed while `.sync` children are watched) at once.
     pub(super) async fn run_integrations(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let _ = self.integrations.shutdown.set(shutdown.clone());
         let mut last_claim: Option<tokio::time::Instant> = None;
         let mut last_sweep: Option<tokio::time::Instant> = None;
         // Whether the last sweep found nested tasks waiting for a child: only then does a closed
@@ -246,7 +255,7 @@ impl Executor {
             let now = self.clock.now();
             let claimed = match self
                 .control
-                .integration_tasks_claim(WORKER, now, CLAIM_BATCH)
+                .integration_tasks_claim(WORKER, now, now + CLAIM_LEASE, CLAIM_BATCH)
                 .await
             {
                 Ok(claimed) => claimed,
@@ -269,19 +278,63 @@ impl Executor {
         }
     }
 
-    /// Makes a claimed task's call and reports its outcome.
+    /// Makes a claimed task's call and reports its outcome, renewing the claim while the call runs. The
+    /// call is dropped (no report; its claim expires and another process drives it again) when the claim
+    /// was lost, or the process shuts down.
     async fn drive(self: Arc<Self>, task: ActivityTaskRecord) {
         let Some(_in_flight) = self.integrations.begin(task.id) else {
             return;
         };
+        let mut shutdown = self.integrations.shutdown.get().cloned();
+        let call = self.call(&task);
+        tokio::pin!(call);
+        let mut until = task.claim_expires_at;
+        loop {
+            tokio::select! {
+                _ = &mut call => return,
+                _ = async {
+                    match shutdown.as_mut() {
+                        Some(s) => { let _ = s.wait_for(|stopping| *stopping).await; }
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    tracing::info!(task = task.id, "shutting down: an integration call is left to be driven again");
+                    return;
+                }
+                _ = tokio::time::sleep(RENEW_CHECK) => {
+                    let now = self.clock.now();
+                    let Some(held) = until.filter(|u| *u - now <= RENEW_WHEN_LEFT) else {
+                        continue;
+                    };
+                    let next = now + CLAIM_LEASE;
+                    match self
+                        .control
+                        .integration_task_renew(task.id, task.claim_version, next)
+                        .await
+                    {
+                        Ok(true) => until = Some(next),
+                        Ok(false) => {
+                            tracing::info!(task = task.id, "an integration call's claim is gone: the call is dropped");
+                            return;
+                        }
+                        // Tried again at the next check; past the expiry another process may re-drive.
+                        Err(e) => tracing::warn!(error = %e, task = task.id, until = %held, "renewing an integration call's claim failed"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The call of a claimed task and its report.
+    async fn call(&self, task: &ActivityTaskRecord) {
         match resource(&task.activity_arn) {
-            Some(Resource::Nested(pattern)) => self.start_child(&task, pattern).await,
-            Some(Resource::Http(callback)) => self.call_http(&task, callback).await,
-            Some(Resource::Lambda(form)) => self.invoke_lambda(&task, form).await,
-            Some(Resource::Aws(call)) => self.call_aws(&task, call).await,
+            Some(Resource::Nested(pattern)) => self.start_child(task, pattern).await,
+            Some(Resource::Http(callback)) => self.call_http(task, callback).await,
+            Some(Resource::Lambda(form)) => self.invoke_lambda(task, form).await,
+            Some(Resource::Aws(call)) => self.call_aws(task, call).await,
             None => {
                 self.report(
-                    &task,
+                    task,
                     TaskReport::Failure {
                         error: Some("States.TaskFailed".into()),
                         cause: Some(format!(
@@ -323,23 +376,10 @@ impl Executor {
             }
             match resource(&task.activity_arn) {
                 Some(Resource::Nested(pattern)) => self.watch_child(&task, pattern, now).await,
-                // At least once: a request-response call whose process died is made again. A callback's
-                // call is not (it may have reached the server, which holds the token): the task waits for
-                // its token, TimeoutSeconds or HeartbeatSeconds.
-                Some(
-                    Resource::Http(false)
-                    | Resource::Lambda(lambda::Form::Direct | lambda::Form::Invoke)
-                    | Resource::Aws(aws::AwsCall {
-                        callback: false, ..
-                    }),
-                ) if task
-                    .started_at
-                    .is_none_or(|t| now - t >= REDRIVE_HTTP_AFTER) =>
-                {
-                    let this = self.clone();
-                    let task = task.clone();
-                    tokio::spawn(async move { this.drive(task).await });
-                }
+                // At least once: a call whose claim expired (its process died before reporting, or the
+                // report was lost) is made again, a callback's too (until its submit response is
+                // recorded, nothing says the call reached the service).
+                Some(_) if claim_expired(&task, now) => self.redrive(&task, now).await,
                 _ => {}
             }
         }
@@ -394,12 +434,35 @@ impl Executor {
         self.report(task, report).await
     }
 
-    /// Reports to the task's execution (through its token, like a worker); a task already closed (the
-    /// parent stopped, timed out, or another process reported first) is left as it is.
+    /// Takes over a task whose claim expired (one process wins) and drives its call again.
+    async fn redrive(self: &Arc<Self>, task: &ActivityTaskRecord, now: DateTime<Utc>) {
+        match self
+            .control
+            .integration_task_reclaim(task.id, task.claim_version, now, now + CLAIM_LEASE)
+            .await
+        {
+            Ok(Some(task)) => {
+                tracing::info!(
+                    task = task.id,
+                    "an integration call whose claim expired is driven again"
+                );
+                let this = self.clone();
+                tokio::spawn(async move { this.drive(task).await });
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, task = task.id, "reclaiming an integration task failed")
+            }
+        }
+    }
+
+    /// Reports to the task's execution (through its token, like a worker, fenced by the claim the call
+    /// holds); a task already closed (the parent stopped, timed out, or another process reported first)
+    /// or claimed again since is left as it is.
     async fn report(&self, task: &ActivityTaskRecord, report: TaskReport) {
         match self
             .control
-            .activity_task_report(&task.token, report, self.clock.now())
+            .integration_task_report(&task.token, task.claim_version, report, self.clock.now())
             .await
         {
             Ok(crate::store::TaskReportOutcome::Accepted) => self.wakeups.work_due(),
@@ -412,9 +475,9 @@ impl Executor {
     }
 }
 
-/// Whether a claimed task was claimed long enough ago that its call must have died with its process.
-fn stale(task: &ActivityTaskRecord, now: DateTime<Utc>) -> bool {
-    task.started_at.is_none_or(|t| now - t >= REDRIVE_AFTER)
+/// Whether a started task's call is claimed by nobody alive: its claim expired unrenewed.
+fn claim_expired(task: &ActivityTaskRecord, now: DateTime<Utc>) -> bool {
+    task.claim_expires_at.is_some_and(|t| t <= now)
 }
 
 #[cfg(test)]
@@ -434,6 +497,8 @@ mod tests {
             created_at: DateTime::<Utc>::UNIX_EPOCH,
             started_at: None,
             closed_at: None,
+            claim_version: 1,
+            claim_expires_at: None,
         }
     }
 

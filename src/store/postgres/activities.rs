@@ -80,13 +80,15 @@ impl PgStore {
         &self,
         worker_name: &str,
         now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<ActivityTaskRecord>> {
         // As `activity_task_claim`, for every integration resource at once (the open-integrations index
         // finds them); an execution with several claimed tasks is made due once.
         let rows = sqlx::query(&format!(
             "WITH task AS ( \
-                 UPDATE activity_tasks SET status = 'STARTED', worker_name = $1, started_at = $2 \
+                 UPDATE activity_tasks SET status = 'STARTED', worker_name = $1, started_at = $2, \
+                     claim_version = claim_version + 1, claim_expires_at = $4 \
                  WHERE id IN (SELECT t.id FROM activity_tasks t JOIN executions e ON e.id = t.execution_id \
                               WHERE t.status = 'SCHEDULED' AND t.activity_arn LIKE 'arn:aws:states:::%' \
                               ORDER BY t.id LIMIT $3 FOR UPDATE OF t, e SKIP LOCKED) \
@@ -106,6 +108,7 @@ impl PgStore {
         .bind(worker_name)
         .bind(now)
         .bind(crate::store::rows::limit_param(limit))
+        .bind(claim_until)
         .fetch_all(&self.pool)
         .await?;
         let tasks = rows.iter().map(records::task).collect::<Result<Vec<_>>>()?;
@@ -115,9 +118,10 @@ impl PgStore {
         Ok(tasks)
     }
 
-    pub(super) async fn activity_task_report(
+    pub(super) async fn task_report(
         &self,
         token: &str,
+        fence: Option<i64>,
         report: TaskReport,
         now: DateTime<Utc>,
     ) -> Result<TaskReportOutcome> {
@@ -143,10 +147,16 @@ impl PgStore {
         .bind(token)
         .fetch_optional(&mut *tx)
         .await?;
-        let (task, accepted) = match reports::decide(row.as_ref(), report)? {
+        let (task, accepted) = match reports::decide(row.as_ref(), fence, report)? {
             Ok(decided) => decided,
             Err(outcome) => return Ok(outcome),
         };
+        if accepted.end_claim {
+            sqlx::query("UPDATE activity_tasks SET claim_expires_at = NULL WHERE id = $1")
+                .bind(task.id)
+                .execute(&mut *tx)
+                .await?;
+        }
         let close_task = accepted.close.map(|status| (task.id, status));
         Self::post_inbox(
             &mut tx,

@@ -101,6 +101,7 @@ impl SqliteStore {
         &self,
         worker_name: &str,
         now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<ActivityTaskRecord>> {
         // An idle runner looks on the reader only. The open-integrations index answers it: SQLite uses a
@@ -116,7 +117,8 @@ impl SqliteStore {
         }
         let mut tx = self.writer.begin().await?;
         let rows = sqlx::query(&format!(
-            "UPDATE activity_tasks SET status = 'STARTED', worker_name = ?1, started_at = ?2 \
+            "UPDATE activity_tasks SET status = 'STARTED', worker_name = ?1, started_at = ?2, \
+             claim_version = claim_version + 1, claim_expires_at = ?4 \
              WHERE id IN (SELECT id FROM activity_tasks WHERE status IN ('SCHEDULED', 'STARTED') \
                           AND status = 'SCHEDULED' AND activity_arn LIKE 'arn:aws:states:::%' ORDER BY id LIMIT ?3) \
              RETURNING {TASK_COLUMNS}"
@@ -124,6 +126,7 @@ impl SqliteStore {
         .bind(worker_name)
         .bind(Time(now))
         .bind(crate::store::rows::limit_param(limit))
+        .bind(Time(claim_until))
         .fetch_all(&mut *tx)
         .await?;
         let mut tasks = rows.iter().map(records::task).collect::<Result<Vec<_>>>()?;
@@ -139,9 +142,10 @@ impl SqliteStore {
         Ok(tasks)
     }
 
-    pub(super) async fn activity_task_report(
+    pub(super) async fn task_report(
         &self,
         token: &str,
+        fence: Option<i64>,
         report: TaskReport,
         now: DateTime<Utc>,
     ) -> Result<TaskReportOutcome> {
@@ -165,7 +169,7 @@ impl SqliteStore {
         if status.is_some_and(|s| s != ExecutionStatus::Running.as_str()) {
             return Ok(TaskReportOutcome::TimedOut);
         }
-        let (task, accepted) = match reports::decide(row.as_ref(), report)? {
+        let (task, accepted) = match reports::decide(row.as_ref(), fence, report)? {
             Ok(decided) => decided,
             Err(outcome) => return Ok(outcome),
         };
@@ -174,6 +178,12 @@ impl SqliteStore {
                 .bind(task.id)
                 .bind(status.as_str())
                 .bind(Time(now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        if accepted.end_claim {
+            sqlx::query("UPDATE activity_tasks SET claim_expires_at = NULL WHERE id = ?1")
+                .bind(task.id)
                 .execute(&mut *tx)
                 .await?;
         }
