@@ -21,7 +21,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Map, Value};
 
 /// AWS's hard cap on one HTTP Task call, whatever TimeoutSeconds says.
-const CALL_LIMIT: Duration = Duration::from_secs(60);
+pub(super) const CALL_LIMIT: Duration = Duration::from_secs(60);
 /// The most response body kept (the result must fit the state payload limit anyway).
 const MAX_BODY: usize = 10 * 1024 * 1024;
 
@@ -249,8 +249,13 @@ pub(super) struct Incoming {
 }
 
 impl HttpClient {
-    /// Sends a request to an allowed host (refused otherwise, before anything is sent) within the 60 s cap.
-    async fn send(&self, settings: &HttpSettings, out: Outgoing) -> Result<Incoming, HttpFailure> {
+    /// Sends a request to an allowed host (refused otherwise, before anything is sent) within `limit`.
+    async fn send(
+        &self,
+        settings: &HttpSettings,
+        out: Outgoing,
+        limit: Duration,
+    ) -> Result<Incoming, HttpFailure> {
         let scheme = out.uri.scheme_str().unwrap_or("");
         let host = out.uri.host().unwrap_or("").to_string();
         let port = out
@@ -329,23 +334,27 @@ impl HttpClient {
                 body,
             })
         };
-        match tokio::time::timeout(CALL_LIMIT, call).await {
+        match tokio::time::timeout(limit, call).await {
             Ok(result) => result,
             Err(_) => Err(fail(
                 "States.Http.Socket",
-                "The HTTP request did not complete within 60 seconds.",
+                format!(
+                    "The HTTP request did not complete within {} seconds.",
+                    limit.as_secs()
+                ),
             )),
         }
     }
 
     /// Sends a request built by another integration (Lambda) to an endpoint the operator configured
-    /// (no allow-list: the operator named it).
+    /// (no allow-list: the operator named it), within `limit`.
     pub(super) async fn send_configured(
         &self,
         method: Method,
         uri: Uri,
         headers: Vec<(String, String)>,
         body: Vec<u8>,
+        limit: Duration,
     ) -> Result<Incoming, HttpFailure> {
         let host = uri.host().unwrap_or("").to_string();
         let port = uri.port_u16().unwrap_or(80);
@@ -360,7 +369,7 @@ impl HttpClient {
             headers,
             body: Some(body),
         };
-        self.send(&settings, out).await
+        self.send(&settings, out, limit).await
     }
 
     /// Sends a request built by another integration (AWS services) to a host of the allow-list.
@@ -378,7 +387,7 @@ impl HttpClient {
             headers,
             body: Some(body),
         };
-        self.send(settings, out).await
+        self.send(settings, out, CALL_LIMIT).await
     }
 
     /// Runs an HTTP Task with its parameters: the AWS-shaped result, or the failure.
@@ -513,6 +522,7 @@ impl HttpClient {
                     headers,
                     body,
                 },
+                CALL_LIMIT,
             )
             .await?;
         let result = http_result(&response);
@@ -582,6 +592,7 @@ impl HttpClient {
                     headers,
                     body,
                 },
+                CALL_LIMIT,
             )
             .await?;
         let token = serde_json::from_slice::<Value>(&response.body)
