@@ -493,7 +493,72 @@ async fn a_call_whose_process_died_is_driven_again(backend: Backend) {
     assert_eq!(api.received().len(), 2);
 }
 
+/// `--integration-concurrency` bounds the calls in flight (the other tasks wait queued), and a response
+/// body over the 256 KiB payload limit fails its task with States.DataLimitExceeded without being read
+/// (it used to be buffered up to 10 MiB, then failed as a socket error).
+async fn calls_are_bounded_and_big_bodies_fail(backend: Backend) {
+    let api = TestHttpServer::start(|r, _| {
+        if r.path == "/big" {
+            return Answer {
+                status: 200,
+                headers: vec![("content-type".into(), "text/plain".into())],
+                body: "x".repeat(20 * 1024 * 1024),
+                delay: Duration::ZERO,
+            };
+        }
+        Answer {
+            delay: Duration::from_secs(3),
+            ..Answer::json(200, json!({"ok": true}))
+        }
+    })
+    .await;
+    let allowed = api.addr.to_string();
+    let mut server = TestServer::start_on(backend, move |args| {
+        args.integrations.http_allow = vec![allowed];
+        args.integrations.integration_concurrency = Some(2);
+    })
+    .await;
+    let machine = |path: &str| {
+        http_task(
+            json!({"ApiEndpoint": api.url(path), "Method": "GET"}),
+            json!({}),
+        )
+    };
+    let slow = create_machine(&mut server, "slow", machine("/slow")).await;
+    let mut executions = Vec::new();
+    for _ in 0..4 {
+        executions.push(start(&mut server, &slow, json!({})).await);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while api.received().len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no calls");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(api.received().len(), 2, "two calls at once");
+    for execution in &executions {
+        let d = wait_closed(&mut server, execution).await;
+        assert_eq!(status(&d), "SUCCEEDED");
+    }
+    assert_eq!(api.received().len(), 4);
+
+    let big = create_machine(&mut server, "big", machine("/big")).await;
+    let execution = start(&mut server, &big, json!({})).await;
+    assert_eq!(
+        status(&wait_closed(&mut server, &execution).await),
+        "FAILED"
+    );
+    assert_eq!(
+        failure(&mut server, &execution).await,
+        (
+            Some("States.DataLimitExceeded".into()),
+            Some("The state/task 'http' returned a result with a size exceeding the maximum number of bytes service limit.".into())
+        )
+    );
+}
+
 on_both_backends!(
+    calls_are_bounded_and_big_bodies_fail,
     requests_and_results_are_shaped_as_aws,
     status_codes_retries_and_timeouts,
     refused_hosts_get_no_request,

@@ -453,6 +453,10 @@ impl Executor {
             Err(HttpFailure { error, cause }) if error == "States.Permissions" => {
                 return failure(error, cause)
             }
+            Err(f) if f.error == super::http::DATA_LIMIT => {
+                let HttpFailure { error, cause } = f.naming(call.service.resource);
+                return failure(error, cause);
+            }
             Err(HttpFailure { cause, .. }) => {
                 return failure(
                     client_error,

@@ -22,14 +22,29 @@ use serde_json::{json, Map, Value};
 
 /// AWS's hard cap on one HTTP Task call, whatever TimeoutSeconds says.
 pub(super) const CALL_LIMIT: Duration = Duration::from_secs(60);
-/// The most response body kept (the result must fit the state payload limit anyway).
-const MAX_BODY: usize = 10 * 1024 * 1024;
+/// The most response body read: a task's result must fit the 256 KiB state payload, so a longer body
+/// fails the task (States.DataLimitExceeded) without being buffered.
+const MAX_BODY: usize = 256 * 1024;
+/// AWS's error for a task result over the payload limit.
+pub(super) const DATA_LIMIT: &str = "States.DataLimitExceeded";
 
 /// The failure of an HTTP Task: AWS's error name and a cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpFailure {
     pub error: String,
     pub cause: String,
+}
+
+impl HttpFailure {
+    /// AWS names the resource in a too-large result's cause (`lambda`, a function ARN, `http`...).
+    pub(super) fn naming(mut self, resource: &str) -> HttpFailure {
+        if self.error == DATA_LIMIT {
+            self.cause = format!(
+                "The state/task '{resource}' returned a result with a size exceeding the maximum number of bytes service limit."
+            );
+        }
+        self
+    }
 }
 
 fn fail(error: impl Into<String>, cause: impl Into<String>) -> HttpFailure {
@@ -320,6 +335,9 @@ impl HttpClient {
                 .collect()
                 .await
                 .map_err(|e| {
+                    if e.is::<http_body_util::LengthLimitError>() {
+                        return fail(DATA_LIMIT, "");
+                    }
                     fail(
                         "States.Http.Socket",
                         format!("Reading the HTTP response failed: {e}"),

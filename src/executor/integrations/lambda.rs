@@ -138,6 +138,15 @@ impl Executor {
             .await
         {
             Ok(r) => r,
+            Err(f) if f.error == super::http::DATA_LIMIT => {
+                let name = if form == Form::Direct {
+                    function
+                } else {
+                    "lambda"
+                };
+                let HttpFailure { error, cause } = f.naming(name);
+                return failure(error, cause);
+            }
             Err(HttpFailure { cause, .. }) => {
                 return failure(
                     "Lambda.SdkClientException",

@@ -36,6 +36,8 @@ const WORKER: &str = "sfn-integrations";
 /// How often queued integration tasks are claimed when no wake-up said one was queued (another process's
 /// notification lost).
 const CLAIM_INTERVAL: Duration = Duration::from_secs(1);
+/// How many calls one process makes at once unless `--integration-concurrency` says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 256;
 /// The most tasks one claim statement takes.
 const CLAIM_BATCH: usize = 100;
 /// How often the open integration tasks are looked over when nothing wakes the runner.
@@ -87,6 +89,8 @@ pub(super) struct Integrations {
     pub(super) mocks: OnceLock<Arc<mocks::MockConfig>>,
     http: http::HttpClient,
     in_flight: Mutex<HashSet<i64>>,
+    /// Bounds the calls in flight: a task is claimed only when a permit is free.
+    permits: OnceLock<Arc<tokio::sync::Semaphore>>,
     /// The process's shutdown signal (set when the runner starts): calls in flight are dropped on it.
     shutdown: OnceLock<watch::Receiver<bool>>,
     /// Where the next sweep resumes: the last open and the last cancelled task id it looked at.
@@ -121,6 +125,11 @@ impl Drop for InFlight<'_> {
 impl Integrations {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<i64>> {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn permits(&self) -> &Arc<tokio::sync::Semaphore> {
+        self.permits
+            .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(DEFAULT_CONCURRENCY)))
     }
 
     /// Marks the task as being called by this process; `None` when it already is.
@@ -193,6 +202,15 @@ impl Executor {
             .is_some_and(|m| m.has_test_case(state_machine, test_case))
     }
 
+    /// How many integration calls this process makes at once (`--integration-concurrency`; `app` calls
+    /// this once, before the runner starts).
+    pub fn set_integration_concurrency(&self, calls: usize) {
+        let _ = self
+            .integrations
+            .permits
+            .set(Arc::new(tokio::sync::Semaphore::new(calls.max(1))));
+    }
+
     /// Where Lambda's Invoke API is served (`--lambda-endpoint`); without it Lambda tasks fail.
     pub fn set_lambda_endpoint(&self, endpoint: String) {
         let _ = self.integrations.lambda_endpoint.set(endpoint);
@@ -252,10 +270,16 @@ impl Executor {
     /// each in its own task.
     async fn claim_integration_tasks(self: &Arc<Self>) {
         loop {
+            // Only as many as there are free permits: the rest stay queued for this or another process.
+            let free = self.integrations.permits().available_permits();
+            let limit = free.min(CLAIM_BATCH);
+            if limit == 0 {
+                return;
+            }
             let now = self.clock.now();
             let claimed = match self
                 .control
-                .integration_tasks_claim(WORKER, now, now + CLAIM_LEASE, CLAIM_BATCH)
+                .integration_tasks_claim(WORKER, now, now + CLAIM_LEASE, limit)
                 .await
             {
                 Ok(claimed) => claimed,
@@ -264,7 +288,7 @@ impl Executor {
                     return;
                 }
             };
-            let full = claimed.len() >= CLAIM_BATCH;
+            let full = claimed.len() >= limit;
             if !claimed.is_empty() {
                 self.wakeups.work_due();
             }
@@ -283,6 +307,9 @@ impl Executor {
     /// was lost, or the process shuts down.
     async fn drive(self: Arc<Self>, task: ActivityTaskRecord) {
         let Some(_in_flight) = self.integrations.begin(task.id) else {
+            return;
+        };
+        let Ok(_permit) = self.integrations.permits().clone().acquire_owned().await else {
             return;
         };
         let mut shutdown = self.integrations.shutdown.get().cloned();
@@ -419,7 +446,8 @@ impl Executor {
             .get()
             .cloned()
             .unwrap_or_default();
-        let report = match self.integrations.http.invoke(&settings, &parameters).await {
+        let called = self.integrations.http.invoke(&settings, &parameters).await;
+        let report = match called.map_err(|f| f.naming("http")) {
             Ok(result) if callback => TaskReport::Submitted {
                 output: result.to_string(),
             },
@@ -436,6 +464,9 @@ impl Executor {
 
     /// Takes over a task whose claim expired (one process wins) and drives its call again.
     async fn redrive(self: &Arc<Self>, task: &ActivityTaskRecord, now: DateTime<Utc>) {
+        if self.integrations.permits().available_permits() == 0 {
+            return;
+        }
         match self
             .control
             .integration_task_reclaim(task.id, task.claim_version, now, now + CLAIM_LEASE)
