@@ -557,7 +557,60 @@ async fn calls_are_bounded_and_big_bodies_fail(backend: Backend) {
     );
 }
 
+/// A callback token whose task already closed is answered TaskTimedOut, as AWS answers it
+/// (TaskDoesNotExist is an activity's answer), while the execution goes on.
+async fn a_closed_callback_token_is_timed_out(backend: Backend) {
+    let api = TestHttpServer::start(|_, _| Answer::json(202, json!({"queued": true}))).await;
+    let (mut server, _connections) = server_allowing(backend, &api.addr.to_string()).await;
+    let machine = create_machine(
+        &mut server,
+        "callback_then_wait",
+        json!({"StartAt": "Call", "States": {
+            "Call": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke.waitForTaskToken",
+                     "Parameters": {"ApiEndpoint": api.url("/jobs"), "Method": "POST",
+                                    "RequestBody": {"token.$": "$$.Task.Token"}},
+                     "Next": "Later"},
+            "Later": {"Type": "Wait", "Seconds": 600, "End": true}}}),
+    )
+    .await;
+    let execution = start(&mut server, &machine, json!({})).await;
+    wait_for_type(&mut server, &execution, "TaskSubmitted").await;
+    let token = json_of(&api.received()[0].body)["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let success = || pb::SendTaskSuccessRequest {
+        task_token: token.clone(),
+        output: "{}".into(),
+    };
+    server
+        .client
+        .send_task_success(success())
+        .await
+        .expect("accepted");
+    wait_for_type(&mut server, &execution, "WaitStateEntered").await;
+    let late = server
+        .client
+        .send_task_success(success())
+        .await
+        .unwrap_err();
+    assert!(late.message().starts_with("TaskTimedOut"), "{late:?}");
+    let heartbeat = server
+        .client
+        .send_task_heartbeat(pb::SendTaskHeartbeatRequest {
+            task_token: token.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        heartbeat.message().starts_with("TaskTimedOut"),
+        "{heartbeat:?}"
+    );
+    assert_eq!(status(&describe(&mut server, &execution).await), "RUNNING");
+}
+
 on_both_backends!(
+    a_closed_callback_token_is_timed_out,
     calls_are_bounded_and_big_bodies_fail,
     requests_and_results_are_shaped_as_aws,
     status_codes_retries_and_timeouts,

@@ -45,6 +45,14 @@ fn judge(
 ) -> std::result::Result<Accepted, TaskReportOutcome> {
     match task.status {
         TaskStatus::TimedOut | TaskStatus::Cancelled => return Err(TaskReportOutcome::TimedOut),
+        // AWS answers a callback token whose task is closed with TaskTimedOut ("the task token has either
+        // expired or the task associated with the token has already been closed"); TaskDoesNotExist is
+        // an activity's. An integration's task row is one whose "activity" is the resource.
+        TaskStatus::Succeeded | TaskStatus::Failed
+            if task.activity_arn.starts_with("arn:aws:states:::") =>
+        {
+            return Err(TaskReportOutcome::TimedOut)
+        }
         TaskStatus::Succeeded | TaskStatus::Failed => return Err(TaskReportOutcome::AlreadyClosed),
         TaskStatus::Scheduled | TaskStatus::Started => {}
     }
