@@ -32,6 +32,15 @@ fn http_task(parameters: Value, extra: Value) -> Value {
 
 /// A server allowed to call `allowed` (and nothing else), with two connections configured.
 async fn server_allowing(backend: Backend, allowed: &str) -> (TestServer, tempfile::NamedTempFile) {
+    server_allowing_timed(backend, allowed, sfn::clock::system()).await
+}
+
+/// [`server_allowing`] with the server's time taken from `clock`.
+async fn server_allowing_timed(
+    backend: Backend,
+    allowed: &str,
+    clock: sfn::clock::SharedClock,
+) -> (TestServer, tempfile::NamedTempFile) {
     let mut connections = tempfile::NamedTempFile::new().unwrap();
     write!(
         connections,
@@ -49,7 +58,7 @@ async fn server_allowing(backend: Backend, allowed: &str) -> (TestServer, tempfi
     .unwrap();
     let path = connections.path().to_path_buf();
     let allowed = allowed.to_string();
-    let server = TestServer::start_on(backend, move |args| {
+    let server = TestServer::start_timed(backend, clock, move |args| {
         args.integrations.http_allow = vec![allowed];
         args.integrations.connections = Some(path);
     })
@@ -609,7 +618,74 @@ async fn a_closed_callback_token_is_timed_out(backend: Backend) {
     assert_eq!(status(&describe(&mut server, &execution).await), "RUNNING");
 }
 
+/// A call slower than any fixed re-drive window (an OAuth token fetch, then the request) keeps its claim
+/// for as long as it runs, so no process takes it over and sends it twice: time moves 90 s while it is in
+/// flight (past the 75 s after which another process used to send it again), its claim still holds.
+async fn a_slow_call_keeps_its_claim(backend: Backend) {
+    let api = TestHttpServer::start(|r, _| {
+        let delay = if r.path == "/token" { 2 } else { 6 };
+        Answer {
+            delay: Duration::from_secs(delay),
+            ..Answer::json(200, json!({"access_token": "tok-1", "ok": true}))
+        }
+    })
+    .await;
+    let clock = sfn::clock::ManualClock::new(chrono::Utc::now());
+    let (mut server, _connections) =
+        server_allowing_timed(backend, &api.addr.to_string(), clock.clone()).await;
+    let machine = create_machine(
+        &mut server,
+        "slow_oauth",
+        http_task(
+            json!({"ApiEndpoint": api.url("/call"), "Method": "POST",
+                   "Authentication": {"ConnectionArn": OAUTH_CONNECTION}}),
+            json!({}),
+        ),
+    )
+    .await;
+    let execution = start(&mut server, &machine, json!({})).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while api.received().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no token request");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for _ in 0..9 {
+        clock.advance(Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    assert_eq!(status(&describe(&mut server, &execution).await), "RUNNING");
+    // Read beside the server (a SQLite file's lock is the server's: read it with a bare connection).
+    let now = sfn::clock::Clock::now(clock.as_ref());
+    let sql = "SELECT claim_expires_at > $1 FROM activity_tasks WHERE status = 'STARTED'";
+    let renewed: bool = match backend {
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&server.database_url).await.unwrap();
+            sqlx::query_scalar(sql)
+                .bind(now)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&server.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql)
+                .bind(now.timestamp_micros())
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(renewed, "the running call renewed its claim");
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(status(&d), "SUCCEEDED");
+    let paths: Vec<String> = api.received().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, ["/token", "/call"], "sent once");
+}
+
 on_both_backends!(
+    a_slow_call_keeps_its_claim,
     a_closed_callback_token_is_timed_out,
     calls_are_bounded_and_big_bodies_fail,
     requests_and_results_are_shaped_as_aws,
