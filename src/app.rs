@@ -192,6 +192,9 @@ pub async fn serve_with_clock(
     let starter: Arc<dyn crate::executor::ExecutionStarter> = service.clone();
     executor.set_execution_starter(Arc::downgrade(&starter));
     executor.set_http_settings(http_settings(&args)?);
+    if let Some(calls) = args.integrations.integration_concurrency {
+        executor.set_integration_concurrency(calls as usize);
+    }
     if let Some(endpoint) = &args.integrations.lambda_endpoint {
         executor.set_lambda_endpoint(endpoint.clone());
     }

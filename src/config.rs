@@ -197,6 +197,11 @@ pub struct IntegrationArgs {
     #[arg(long, env = "SFN_LAMBDA_ENDPOINT")]
     pub lambda_endpoint: Option<String>,
 
+    /// How many integration calls (HTTP, Lambda, AWS services, nested starts) one process makes at once;
+    /// further tasks wait queued [default: 256].
+    #[arg(long, env = "SFN_INTEGRATION_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..))]
+    pub integration_concurrency: Option<u32>,
+
     /// Step Functions Local's MockConfigFile.json: StartExecution with `stateMachineArn#TestCase` runs that
     /// test case, its Task states answering with the mocked responses.
     #[arg(long, env = "SFN_MOCK_CONFIG")]

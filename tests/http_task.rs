@@ -32,6 +32,15 @@ fn http_task(parameters: Value, extra: Value) -> Value {
 
 /// A server allowed to call `allowed` (and nothing else), with two connections configured.
 async fn server_allowing(backend: Backend, allowed: &str) -> (TestServer, tempfile::NamedTempFile) {
+    server_allowing_timed(backend, allowed, sfn::clock::system()).await
+}
+
+/// [`server_allowing`] with the server's time taken from `clock`.
+async fn server_allowing_timed(
+    backend: Backend,
+    allowed: &str,
+    clock: sfn::clock::SharedClock,
+) -> (TestServer, tempfile::NamedTempFile) {
     let mut connections = tempfile::NamedTempFile::new().unwrap();
     write!(
         connections,
@@ -49,7 +58,7 @@ async fn server_allowing(backend: Backend, allowed: &str) -> (TestServer, tempfi
     .unwrap();
     let path = connections.path().to_path_buf();
     let allowed = allowed.to_string();
-    let server = TestServer::start_on(backend, move |args| {
+    let server = TestServer::start_timed(backend, clock, move |args| {
         args.integrations.http_allow = vec![allowed];
         args.integrations.connections = Some(path);
     })
@@ -410,9 +419,309 @@ async fn callback_waits_for_the_token(backend: Backend) {
     );
 }
 
+/// A callback call whose process died before its submit response was recorded (a server shut down while
+/// the request hangs) is driven again by the next process once its claim expired, and not before; the
+/// task then completes through the token the second call carried.
+async fn a_call_whose_process_died_is_driven_again(backend: Backend) {
+    let api = TestHttpServer::start(|_, n| {
+        let mut answer = Answer::json(202, json!({"queued": n}));
+        if n == 0 {
+            answer.delay = Duration::from_secs(120);
+        }
+        answer
+    })
+    .await;
+    let clock = sfn::clock::ManualClock::new(chrono::Utc::now());
+    let allowed = api.addr.to_string();
+    let mut server = TestServer::start_timed(backend, clock.clone(), move |args| {
+        args.integrations.http_allow = vec![allowed];
+    })
+    .await;
+    let machine = create_machine(
+        &mut server,
+        "redriven",
+        json!({"StartAt": "Call", "States": {"Call": {"Type": "Task",
+            "Resource": "arn:aws:states:::http:invoke.waitForTaskToken",
+            "Parameters": {"ApiEndpoint": api.url("/jobs"), "Method": "POST",
+                           "RequestBody": {"token.$": "$$.Task.Token"}},
+            "End": true}}}),
+    )
+    .await;
+    let execution = start(&mut server, &machine, json!({})).await;
+    let received = |n: usize| {
+        let api = &api;
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(15);
+            while api.received().len() < n {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "request {n} never came"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    received(1).await;
+    let mut server = server.restart().await;
+    // The claim still holds: no sweep of the new process calls again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(api.received().len(), 1);
+    clock.advance(Duration::from_secs(31));
+    received(2).await;
+    wait_for_type(&mut server, &execution, "TaskSubmitted").await;
+    let token = json_of(&api.received()[1].body)["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    server
+        .client
+        .send_task_success(pb::SendTaskSuccessRequest {
+            task_token: token,
+            output: r#""done""#.into(),
+        })
+        .await
+        .expect("success accepted");
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(status(&d), "SUCCEEDED");
+    let types: Vec<String> = history(&mut server, &execution)
+        .await
+        .iter()
+        .map(type_name)
+        .collect();
+    assert_eq!(
+        types[2..],
+        [
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(api.received().len(), 2);
+}
+
+/// `--integration-concurrency` bounds the calls in flight (the other tasks wait queued), and a response
+/// body over the 256 KiB payload limit fails its task with States.DataLimitExceeded without being read
+/// (it used to be buffered up to 10 MiB, then failed as a socket error).
+async fn calls_are_bounded_and_big_bodies_fail(backend: Backend) {
+    let api = TestHttpServer::start(|r, _| {
+        if r.path == "/big" {
+            return Answer {
+                status: 200,
+                headers: vec![("content-type".into(), "text/plain".into())],
+                body: "x".repeat(20 * 1024 * 1024),
+                delay: Duration::ZERO,
+            };
+        }
+        Answer {
+            delay: Duration::from_secs(3),
+            ..Answer::json(200, json!({"ok": true}))
+        }
+    })
+    .await;
+    let allowed = api.addr.to_string();
+    let mut server = TestServer::start_on(backend, move |args| {
+        args.integrations.http_allow = vec![allowed];
+        args.integrations.integration_concurrency = Some(2);
+    })
+    .await;
+    let machine = |path: &str| {
+        http_task(
+            json!({"ApiEndpoint": api.url(path), "Method": "GET"}),
+            json!({}),
+        )
+    };
+    let slow = create_machine(&mut server, "slow", machine("/slow")).await;
+    let mut executions = Vec::new();
+    for _ in 0..4 {
+        executions.push(start(&mut server, &slow, json!({})).await);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while api.received().len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no calls");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(api.received().len(), 2, "two calls at once");
+    for execution in &executions {
+        let d = wait_closed(&mut server, execution).await;
+        assert_eq!(status(&d), "SUCCEEDED");
+    }
+    assert_eq!(api.received().len(), 4);
+
+    let big = create_machine(&mut server, "big", machine("/big")).await;
+    let execution = start(&mut server, &big, json!({})).await;
+    assert_eq!(
+        status(&wait_closed(&mut server, &execution).await),
+        "FAILED"
+    );
+    assert_eq!(
+        failure(&mut server, &execution).await,
+        (
+            Some("States.DataLimitExceeded".into()),
+            Some("The state/task 'http' returned a result with a size exceeding the maximum number of bytes service limit.".into())
+        )
+    );
+}
+
+/// A callback token whose task already closed is answered TaskTimedOut, as AWS answers it
+/// (TaskDoesNotExist is an activity's answer), while the execution goes on.
+async fn a_closed_callback_token_is_timed_out(backend: Backend) {
+    let api = TestHttpServer::start(|_, _| Answer::json(202, json!({"queued": true}))).await;
+    let (mut server, _connections) = server_allowing(backend, &api.addr.to_string()).await;
+    let machine = create_machine(
+        &mut server,
+        "callback_then_wait",
+        json!({"StartAt": "Call", "States": {
+            "Call": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke.waitForTaskToken",
+                     "Parameters": {"ApiEndpoint": api.url("/jobs"), "Method": "POST",
+                                    "RequestBody": {"token.$": "$$.Task.Token"}},
+                     "Next": "Later"},
+            "Later": {"Type": "Wait", "Seconds": 600, "End": true}}}),
+    )
+    .await;
+    let execution = start(&mut server, &machine, json!({})).await;
+    wait_for_type(&mut server, &execution, "TaskSubmitted").await;
+    let token = json_of(&api.received()[0].body)["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let success = || pb::SendTaskSuccessRequest {
+        task_token: token.clone(),
+        output: "{}".into(),
+    };
+    server
+        .client
+        .send_task_success(success())
+        .await
+        .expect("accepted");
+    wait_for_type(&mut server, &execution, "WaitStateEntered").await;
+    let late = server
+        .client
+        .send_task_success(success())
+        .await
+        .unwrap_err();
+    assert!(late.message().starts_with("TaskTimedOut"), "{late:?}");
+    let heartbeat = server
+        .client
+        .send_task_heartbeat(pb::SendTaskHeartbeatRequest {
+            task_token: token.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        heartbeat.message().starts_with("TaskTimedOut"),
+        "{heartbeat:?}"
+    );
+    assert_eq!(status(&describe(&mut server, &execution).await), "RUNNING");
+}
+
+/// A call slower than any fixed re-drive window (an OAuth token fetch, then the request) keeps its claim
+/// for as long as it runs, so no process takes it over and sends it twice: time moves 90 s while it is in
+/// flight (past the 75 s after which another process used to send it again), its claim still holds.
+async fn a_slow_call_keeps_its_claim(backend: Backend) {
+    let api = TestHttpServer::start(|r, _| {
+        let delay = if r.path == "/token" { 2 } else { 6 };
+        Answer {
+            delay: Duration::from_secs(delay),
+            ..Answer::json(200, json!({"access_token": "tok-1", "ok": true}))
+        }
+    })
+    .await;
+    let clock = sfn::clock::ManualClock::new(chrono::Utc::now());
+    let (mut server, _connections) =
+        server_allowing_timed(backend, &api.addr.to_string(), clock.clone()).await;
+    let machine = create_machine(
+        &mut server,
+        "slow_oauth",
+        http_task(
+            json!({"ApiEndpoint": api.url("/call"), "Method": "POST",
+                   "Authentication": {"ConnectionArn": OAUTH_CONNECTION}}),
+            json!({}),
+        ),
+    )
+    .await;
+    let execution = start(&mut server, &machine, json!({})).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while api.received().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no token request");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for _ in 0..9 {
+        clock.advance(Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    assert_eq!(status(&describe(&mut server, &execution).await), "RUNNING");
+    // Read beside the server (a SQLite file's lock is the server's: read it with a bare connection).
+    let now = sfn::clock::Clock::now(clock.as_ref());
+    let sql = "SELECT claim_expires_at > $1 FROM activity_tasks WHERE status = 'STARTED'";
+    let renewed: bool = match backend {
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&server.database_url).await.unwrap();
+            sqlx::query_scalar(sql)
+                .bind(now)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&server.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql)
+                .bind(now.timestamp_micros())
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(renewed, "the running call renewed its claim");
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(status(&d), "SUCCEEDED");
+    let paths: Vec<String> = api.received().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, ["/token", "/call"], "sent once");
+}
+
 on_both_backends!(
+    a_slow_call_keeps_its_claim,
+    a_closed_callback_token_is_timed_out,
+    calls_are_bounded_and_big_bodies_fail,
     requests_and_results_are_shaped_as_aws,
     status_codes_retries_and_timeouts,
     refused_hosts_get_no_request,
     callback_waits_for_the_token,
+    a_call_whose_process_died_is_driven_again,
 );
+
+/// What an idle server costs the database in integration statements: every claim and sweep of the
+/// integration runner reads `activity_tasks`, so the table's scans per second while nothing runs are that
+/// cost (Postgres counts them; SQLite has no such statistics). It was ~19/s: one claim statement per
+/// integration resource and two sweep reads, every second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_runner_reads_the_task_table_rarely() {
+    let server = TestServer::start_on(Backend::Postgres, |_| {}).await;
+    let pool = sqlx::PgPool::connect(&server.database_url).await.unwrap();
+    // Backends report their statistics at most once a second, and when idle after up to 10 s: sample over
+    // a long window after the start-up's own statements were reported.
+    let scans = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COALESCE(seq_scan, 0) + COALESCE(idx_scan, 0) FROM pg_stat_user_tables \
+             WHERE relname = 'activity_tasks'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let before = scans().await;
+    let window = Duration::from_secs(20);
+    tokio::time::sleep(window).await;
+    let per_second = (scans().await - before) as f64 / window.as_secs_f64();
+    eprintln!("idle integration reads of activity_tasks: {per_second:.2}/s");
+    assert!(
+        per_second < 2.5,
+        "{per_second:.2} scans/s of activity_tasks while idle"
+    );
+}

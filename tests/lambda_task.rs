@@ -44,6 +44,11 @@ async fn fake_lambda() -> TestHttpServer {
                 ..Answer::json(429, json!({"Type": "User", "message": "Rate Exceeded."}))
             },
             "busy" => Answer::json(200, json!("HelloWorld!")),
+            // Longer than the HTTP Task's 60 s cap, well within Lambda's 15 minutes.
+            "slow" => Answer {
+                delay: std::time::Duration::from_secs(63),
+                ..Answer::json(200, json!({"slept": true}))
+            },
             other => Answer {
                 headers: vec![
                     ("x-amzn-ErrorType".into(), "ResourceNotFoundException".into()),
@@ -279,7 +284,38 @@ async fn lambda_callback(backend: Backend) {
     assert_eq!(json_of(&d.output.unwrap()), json!({"done": true}));
 }
 
+/// A function may run 15 minutes: an Invoke is not cut at the HTTP Task's 60 s cap.
+async fn a_slow_function_is_waited_for(backend: Backend) {
+    let lambda = fake_lambda().await;
+    let endpoint = format!("http://{}", lambda.addr);
+    let mut server = TestServer::start_on(backend, move |args| {
+        args.integrations.lambda_endpoint = Some(endpoint);
+    })
+    .await;
+    let machine = create_machine(
+        &mut server,
+        "slow",
+        one_task(json!({"Type": "Task", "Resource": format!("{FUNCTION}slow"), "End": true})),
+    )
+    .await;
+    let execution = start(&mut server, &machine, json!({})).await;
+    tokio::time::sleep(std::time::Duration::from_secs(62)).await;
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(
+        status(&d),
+        "SUCCEEDED",
+        "{:?}",
+        failure(&mut server, &execution).await
+    );
+    assert_eq!(
+        json_of(d.output.as_deref().unwrap()),
+        json!({"slept": true})
+    );
+    assert_eq!(lambda.received().len(), 1);
+}
+
 on_both_backends!(
+    a_slow_function_is_waited_for,
     function_arn_tasks,
     lambda_invoke_tasks,
     no_endpoint_fails_as_unreachable,

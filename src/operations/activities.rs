@@ -222,7 +222,8 @@ impl Service {
     }
 
     /// Unknown token → InvalidToken; task closed by a timeout or its execution's end → TaskTimedOut;
-    /// closed by an earlier success/failure → TaskDoesNotExist (our reading: AWS does not document where one ends and the other begins).
+    /// an activity's task closed by an earlier success/failure → TaskDoesNotExist (our reading: AWS does not
+    /// document where one ends and the other begins); a callback token's closed task → TaskTimedOut (AWS).
     async fn report_task(&self, token: &str, report: TaskReport) -> ApiResult<()> {
         match self
             .store

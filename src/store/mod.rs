@@ -513,13 +513,20 @@ pub struct ActivityTaskRecord {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// The integration runner's claim: bumped by each claim of the call, which fences its reports.
+    pub claim_version: i64,
+    /// Until when the claimed call is surely alive (renewed while it runs; `None` once it is done).
+    pub claim_expires_at: Option<DateTime<Utc>>,
 }
 
 /// Integration tasks (task rows of `arn:aws:states:::` resources) the executor's integration runner
-/// looks after: the open ones, or (with `closed_since`) those cancelled or timed out since then.
+/// looks after: the open ones, or (with `closed_since`) those cancelled or timed out since then; at most
+/// `limit` of them with ids above `after_id` (a keyset cursor: the runner resumes after the last id it
+/// saw and wraps around, so every task is visited however many there are).
 #[derive(Debug, Clone)]
 pub struct IntegrationTaskQuery {
     pub closed_since: Option<DateTime<Utc>>,
+    pub after_id: i64,
     pub limit: usize,
 }
 
@@ -662,6 +669,45 @@ pub trait Store: Send + Sync {
     async fn activity_task_report(
         &self,
         token: &str,
+        report: TaskReport,
+        now: DateTime<Utc>,
+    ) -> Result<TaskReportOutcome>;
+    /// Hands up to `limit` queued integration tasks (task rows of `arn:aws:states:::` resources), oldest
+    /// first, to the integration runner as one claim would each (→ STARTED, TaskStarted inbox message):
+    /// one statement for every resource, so an idle runner costs one read.
+    /// Each claim takes the next `claim_version` and holds the task until `claim_until`.
+    async fn integration_tasks_claim(
+        &self,
+        worker_name: &str,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<ActivityTaskRecord>>;
+    /// Extends a running call's claim; false when the task is no longer that claim's (closed, its call
+    /// done, or re-driven by another process).
+    async fn integration_task_renew(
+        &self,
+        id: i64,
+        claim_version: i64,
+        claim_until: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Takes over a started task whose claim expired at `now` (its process died, or lost the report):
+    /// the next `claim_version`, held until `claim_until`. `None` when another process took it first,
+    /// or it closed.
+    async fn integration_task_reclaim(
+        &self,
+        id: i64,
+        claim_version: i64,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+    ) -> Result<Option<ActivityTaskRecord>>;
+    /// The runner's report for its call, as [`Store::activity_task_report`], fenced by the claim it
+    /// holds: a task claimed again since is `AlreadyClosed` to it. A `Submitted` report ends the claim
+    /// (the call is done; the task waits for its token or child).
+    async fn integration_task_report(
+        &self,
+        token: &str,
+        claim_version: i64,
         report: TaskReport,
         now: DateTime<Utc>,
     ) -> Result<TaskReportOutcome>;
@@ -871,7 +917,48 @@ macro_rules! store_from_aggregates {
                 report: TaskReport,
                 now: DateTime<Utc>,
             ) -> Result<TaskReportOutcome> {
-                <$backend>::activity_task_report(self, token, report, now).await
+                <$backend>::task_report(self, token, None, report, now).await
+            }
+
+            async fn integration_tasks_claim(
+                &self,
+                worker_name: &str,
+                now: DateTime<Utc>,
+                claim_until: DateTime<Utc>,
+                limit: usize,
+            ) -> Result<Vec<ActivityTaskRecord>> {
+                <$backend>::integration_tasks_claim(self, worker_name, now, claim_until, limit)
+                    .await
+            }
+
+            async fn integration_task_renew(
+                &self,
+                id: i64,
+                claim_version: i64,
+                claim_until: DateTime<Utc>,
+            ) -> Result<bool> {
+                <$backend>::integration_task_renew(self, id, claim_version, claim_until).await
+            }
+
+            async fn integration_task_reclaim(
+                &self,
+                id: i64,
+                claim_version: i64,
+                now: DateTime<Utc>,
+                claim_until: DateTime<Utc>,
+            ) -> Result<Option<ActivityTaskRecord>> {
+                <$backend>::integration_task_reclaim(self, id, claim_version, now, claim_until)
+                    .await
+            }
+
+            async fn integration_task_report(
+                &self,
+                token: &str,
+                claim_version: i64,
+                report: TaskReport,
+                now: DateTime<Utc>,
+            ) -> Result<TaskReportOutcome> {
+                <$backend>::task_report(self, token, Some(claim_version), report, now).await
             }
 
             async fn integration_tasks(

@@ -24,7 +24,7 @@ pub(crate) const EXECUTION_SELECT: &str = "SELECT e.id, e.arn, e.state_machine_i
 /// An activity task's columns, as [`task`] reads them.
 pub const TASK_COLUMNS: &str =
     "id, token, activity_arn, execution_id, task_key, input, status, worker_name, \
-     created_at, started_at, closed_at";
+     created_at, started_at, closed_at, claim_version, claim_expires_at";
 
 pub(crate) fn version(row: &impl Columns, id_column: &str) -> Result<VersionRecord> {
     Ok(VersionRecord {
@@ -136,6 +136,8 @@ pub fn task(row: &impl Columns) -> Result<ActivityTaskRecord> {
         created_at: row.time("created_at")?,
         started_at: row.time_opt("started_at")?,
         closed_at: row.time_opt("closed_at")?,
+        claim_version: row.int("claim_version")?,
+        claim_expires_at: row.time_opt("claim_expires_at")?,
     })
 }
 

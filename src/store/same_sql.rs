@@ -741,6 +741,46 @@ macro_rules! same_sql {
                 rows.iter().map($crate::store::records::execution).collect()
             }
 
+            pub(super) async fn integration_task_renew(
+                &self,
+                id: i64,
+                claim_version: i64,
+                claim_until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE activity_tasks SET claim_expires_at = $3 WHERE id = $1 AND claim_version = $2 \
+                     AND status = 'STARTED' AND claim_expires_at IS NOT NULL",
+                )
+                .bind(id)
+                .bind(claim_version)
+                .bind($crate::store::rows::Time(claim_until))
+                .execute(&self.$writes)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub(super) async fn integration_task_reclaim(
+                &self,
+                id: i64,
+                claim_version: i64,
+                now: chrono::DateTime<chrono::Utc>,
+                claim_until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<Option<$crate::store::ActivityTaskRecord>> {
+                use $crate::store::records::TASK_COLUMNS;
+                let row = sqlx::query(&format!(
+                    "UPDATE activity_tasks SET claim_version = claim_version + 1, claim_expires_at = $4 \
+                     WHERE id = $1 AND claim_version = $2 AND status = 'STARTED' \
+                     AND claim_expires_at <= $3 RETURNING {TASK_COLUMNS}"
+                ))
+                .bind(id)
+                .bind(claim_version)
+                .bind($crate::store::rows::Time(now))
+                .bind($crate::store::rows::Time(claim_until))
+                .fetch_optional(&self.$writes)
+                .await?;
+                row.as_ref().map($crate::store::records::task).transpose()
+            }
+
             pub(super) async fn integration_tasks(
                 &self,
                 query: $crate::store::IntegrationTaskQuery,
@@ -751,9 +791,10 @@ macro_rules! same_sql {
                     None => {
                         sqlx::query(&format!(
                             "SELECT {TASK_COLUMNS} FROM activity_tasks \
-                             WHERE status IN ('SCHEDULED', 'STARTED') \
-                             AND activity_arn LIKE 'arn:aws:states:::%' ORDER BY id LIMIT $1"
+                             WHERE status IN ('SCHEDULED', 'STARTED') AND id > $1 \
+                             AND activity_arn LIKE 'arn:aws:states:::%' ORDER BY id LIMIT $2"
                         ))
+                        .bind(query.after_id)
                         .bind($crate::store::rows::limit_param(query.limit))
                         .fetch_all(&self.$reads)
                         .await?
@@ -762,9 +803,10 @@ macro_rules! same_sql {
                         sqlx::query(&format!(
                             "SELECT {TASK_COLUMNS} FROM activity_tasks \
                              WHERE status IN ('CANCELLED', 'TIMED_OUT') AND closed_at >= $1 \
-                             AND activity_arn LIKE 'arn:aws:states:::%' ORDER BY id LIMIT $2"
+                             AND id > $2 AND activity_arn LIKE 'arn:aws:states:::%' ORDER BY id LIMIT $3"
                         ))
                         .bind($crate::store::rows::Time(since))
+                        .bind(query.after_id)
                         .bind($crate::store::rows::limit_param(query.limit))
                         .fetch_all(&self.$reads)
                         .await?

@@ -256,7 +256,247 @@ async fn activity_tasks_claim_report_and_inbox(backend: Backend) {
     );
 }
 
+/// The integration runner's sweep pages the open integration tasks by id: a page resumes after the
+/// last id it was given, so tasks beyond the first page are reached (none starves behind 1,000 others).
+async fn integration_tasks_page_after_an_id(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let execution = start(&ctx, &machine, "t").await;
+    let mut ids = Vec::new();
+    for (i, resource) in [
+        "arn:aws:states:::http:invoke",
+        "arn:act",
+        "arn:aws:states:::lambda:invoke",
+        "arn:aws:states:::http:invoke",
+        "arn:aws:states:::states:startExecution",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let task = ctx
+            .facts
+            .activity_task_schedule(NewActivityTask {
+                token: format!("tok-{i}"),
+                activity_arn: resource.into(),
+                execution_id: execution.id,
+                task_key: format!("K{i}"),
+                input: "{}".into(),
+                created_at: at(1),
+            })
+            .await
+            .unwrap();
+        if resource.starts_with("arn:aws:states:::") {
+            ids.push(task.id);
+        }
+    }
+    let page = |after_id: i64, limit: usize| {
+        let store = ctx.store.clone();
+        async move {
+            store
+                .integration_tasks(IntegrationTaskQuery {
+                    closed_since: None,
+                    after_id,
+                    limit,
+                })
+                .await
+                .unwrap()
+                .iter()
+                .map(|t| t.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(page(0, 2).await, ids[..2]);
+    assert_eq!(
+        page(ids[1], 2).await,
+        ids[2..4],
+        "resumes after the last id"
+    );
+    assert_eq!(page(ids[3], 2).await, Vec::<i64>::new());
+    assert_eq!(page(0, 10).await, ids);
+}
+
+/// The runner claims the queued tasks of every integration resource with one statement, oldest first,
+/// as a worker's claim would each (TaskStarted in the inbox), and never an activity's task.
+async fn integration_tasks_are_claimed_in_one_batch(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let execution = start(&ctx, &machine, "t").await;
+    for (i, resource) in [
+        "arn:aws:states:::http:invoke",
+        "arn:act",
+        "arn:aws:states:::lambda:invoke",
+        "arn:aws:states:::states:startExecution.sync:2",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        ctx.facts
+            .activity_task_schedule(NewActivityTask {
+                token: format!("tok-{i}"),
+                activity_arn: resource.into(),
+                execution_id: execution.id,
+                task_key: format!("K{i}"),
+                input: "{}".into(),
+                created_at: at(1),
+            })
+            .await
+            .unwrap();
+    }
+    let claim = |limit: usize| {
+        let store = ctx.store.clone();
+        async move {
+            store
+                .integration_tasks_claim("runner", at(2), at(32), limit)
+                .await
+                .unwrap()
+        }
+    };
+    let first = claim(2).await;
+    let tokens: Vec<&str> = first.iter().map(|t| t.token.as_str()).collect();
+    assert_eq!(
+        tokens,
+        ["tok-0", "tok-2"],
+        "oldest first, activities skipped"
+    );
+    assert!(first.iter().all(|t| t.status == TaskStatus::Started
+        && t.started_at == Some(at(2))
+        && t.worker_name.as_deref() == Some("runner")));
+    let rest = claim(10).await;
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].token, "tok-3");
+    assert!(claim(10).await.is_empty());
+    assert_eq!(
+        ctx.facts
+            .activity_task_get("tok-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        TaskStatus::Scheduled
+    );
+    let messages: Vec<Value> = ctx
+        .facts
+        .inbox_list(execution.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| serde_json::from_str(&m.message).unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        ["K0", "K2", "K3"]
+            .map(|k| json!({"kind": "TaskStarted", "task": k, "workerName": "runner"}))
+    );
+}
+
+/// A runner's claim on a call: renewed while it runs, taken over by one process once it expired (the
+/// next version), and the old claim's reports and renewals refused; a submit response ends the claim.
+async fn integration_claims_expire_and_fence_reports(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let execution = start(&ctx, &machine, "t").await;
+    ctx.facts
+        .activity_task_schedule(NewActivityTask {
+            token: "tok".into(),
+            activity_arn: "arn:aws:states:::http:invoke.waitForTaskToken".into(),
+            execution_id: execution.id,
+            task_key: "K".into(),
+            input: "{}".into(),
+            created_at: at(1),
+        })
+        .await
+        .unwrap();
+    let claimed = ctx
+        .store
+        .integration_tasks_claim("runner", at(2), at(32), 10)
+        .await
+        .unwrap();
+    let first = &claimed[0];
+    assert_eq!(first.claim_expires_at, Some(at(32)));
+    let id = first.id;
+    let v1 = first.claim_version;
+    assert!(ctx
+        .store
+        .integration_task_renew(id, v1, at(40))
+        .await
+        .unwrap());
+    assert_eq!(
+        ctx.store
+            .integration_task_reclaim(id, v1, at(39), at(70))
+            .await
+            .unwrap(),
+        None,
+        "a renewed claim holds"
+    );
+    let second = ctx
+        .store
+        .integration_task_reclaim(id, v1, at(40), at(70))
+        .await
+        .unwrap()
+        .expect("an expired claim is taken over");
+    let v2 = second.claim_version;
+    assert_eq!(v2, v1 + 1);
+    assert_eq!(second.claim_expires_at, Some(at(70)));
+    assert_eq!(
+        ctx.store
+            .integration_task_reclaim(id, v1, at(80), at(90))
+            .await
+            .unwrap(),
+        None,
+        "only one process takes it over"
+    );
+    assert!(!ctx
+        .store
+        .integration_task_renew(id, v1, at(50))
+        .await
+        .unwrap());
+    let submitted = TaskReport::Submitted {
+        output: "{}".into(),
+    };
+    assert_eq!(
+        ctx.store
+            .integration_task_report("tok", v1, submitted.clone(), at(41))
+            .await
+            .unwrap(),
+        TaskReportOutcome::AlreadyClosed,
+        "the first call's late report is refused"
+    );
+    assert_eq!(
+        ctx.store
+            .integration_task_report("tok", v2, submitted, at(42))
+            .await
+            .unwrap(),
+        TaskReportOutcome::Accepted
+    );
+    let task = ctx.facts.activity_task_get("tok").await.unwrap().unwrap();
+    assert_eq!(task.claim_expires_at, None, "the call is done");
+    assert!(!ctx
+        .store
+        .integration_task_renew(id, v2, at(50))
+        .await
+        .unwrap());
+    assert_eq!(
+        ctx.store
+            .integration_task_reclaim(id, v2, at(1000), at(1030))
+            .await
+            .unwrap(),
+        None,
+        "a task waiting for its token is not driven again"
+    );
+    // A worker's report (SendTaskSuccess) needs no claim.
+    assert_eq!(
+        ctx.store
+            .activity_task_report("tok", TaskReport::Heartbeat, at(43))
+            .await
+            .unwrap(),
+        TaskReportOutcome::Accepted
+    );
+}
+
 on_both_backends!(
+    integration_claims_expire_and_fence_reports,
+    integration_tasks_are_claimed_in_one_batch,
     activities_create_is_idempotent_and_lists_by_name,
     activity_tasks_claim_report_and_inbox,
+    integration_tasks_page_after_an_id,
 );

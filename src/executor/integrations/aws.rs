@@ -89,7 +89,8 @@ pub(super) struct AwsCall {
 }
 
 impl AwsCall {
-    /// Every resource this runner claims.
+    /// Every resource this runner calls (the runner claims them all by their `arn:aws:states:::` prefix).
+    #[cfg(test)]
     pub(super) fn resources() -> Vec<String> {
         let mut out = Vec::new();
         for service in &SERVICES {
@@ -451,6 +452,10 @@ impl Executor {
             Ok(r) => r,
             Err(HttpFailure { error, cause }) if error == "States.Permissions" => {
                 return failure(error, cause)
+            }
+            Err(f) if f.error == super::http::DATA_LIMIT => {
+                let HttpFailure { error, cause } = f.naming(call.service.resource);
+                return failure(error, cause);
             }
             Err(HttpFailure { cause, .. }) => {
                 return failure(

@@ -21,15 +21,30 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Map, Value};
 
 /// AWS's hard cap on one HTTP Task call, whatever TimeoutSeconds says.
-const CALL_LIMIT: Duration = Duration::from_secs(60);
-/// The most response body kept (the result must fit the state payload limit anyway).
-const MAX_BODY: usize = 10 * 1024 * 1024;
+pub(super) const CALL_LIMIT: Duration = Duration::from_secs(60);
+/// The most response body read: a task's result must fit the 256 KiB state payload, so a longer body
+/// fails the task (States.DataLimitExceeded) without being buffered.
+const MAX_BODY: usize = 256 * 1024;
+/// AWS's error for a task result over the payload limit.
+pub(super) const DATA_LIMIT: &str = "States.DataLimitExceeded";
 
 /// The failure of an HTTP Task: AWS's error name and a cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpFailure {
     pub error: String,
     pub cause: String,
+}
+
+impl HttpFailure {
+    /// AWS names the resource in a too-large result's cause (`lambda`, a function ARN, `http`...).
+    pub(super) fn naming(mut self, resource: &str) -> HttpFailure {
+        if self.error == DATA_LIMIT {
+            self.cause = format!(
+                "The state/task '{resource}' returned a result with a size exceeding the maximum number of bytes service limit."
+            );
+        }
+        self
+    }
 }
 
 fn fail(error: impl Into<String>, cause: impl Into<String>) -> HttpFailure {
@@ -249,8 +264,13 @@ pub(super) struct Incoming {
 }
 
 impl HttpClient {
-    /// Sends a request to an allowed host (refused otherwise, before anything is sent) within the 60 s cap.
-    async fn send(&self, settings: &HttpSettings, out: Outgoing) -> Result<Incoming, HttpFailure> {
+    /// Sends a request to an allowed host (refused otherwise, before anything is sent) within `limit`.
+    async fn send(
+        &self,
+        settings: &HttpSettings,
+        out: Outgoing,
+        limit: Duration,
+    ) -> Result<Incoming, HttpFailure> {
         let scheme = out.uri.scheme_str().unwrap_or("");
         let host = out.uri.host().unwrap_or("").to_string();
         let port = out
@@ -315,6 +335,9 @@ impl HttpClient {
                 .collect()
                 .await
                 .map_err(|e| {
+                    if e.is::<http_body_util::LengthLimitError>() {
+                        return fail(DATA_LIMIT, "");
+                    }
                     fail(
                         "States.Http.Socket",
                         format!("Reading the HTTP response failed: {e}"),
@@ -329,23 +352,27 @@ impl HttpClient {
                 body,
             })
         };
-        match tokio::time::timeout(CALL_LIMIT, call).await {
+        match tokio::time::timeout(limit, call).await {
             Ok(result) => result,
             Err(_) => Err(fail(
                 "States.Http.Socket",
-                "The HTTP request did not complete within 60 seconds.",
+                format!(
+                    "The HTTP request did not complete within {} seconds.",
+                    limit.as_secs()
+                ),
             )),
         }
     }
 
     /// Sends a request built by another integration (Lambda) to an endpoint the operator configured
-    /// (no allow-list: the operator named it).
+    /// (no allow-list: the operator named it), within `limit`.
     pub(super) async fn send_configured(
         &self,
         method: Method,
         uri: Uri,
         headers: Vec<(String, String)>,
         body: Vec<u8>,
+        limit: Duration,
     ) -> Result<Incoming, HttpFailure> {
         let host = uri.host().unwrap_or("").to_string();
         let port = uri.port_u16().unwrap_or(80);
@@ -360,7 +387,7 @@ impl HttpClient {
             headers,
             body: Some(body),
         };
-        self.send(&settings, out).await
+        self.send(&settings, out, limit).await
     }
 
     /// Sends a request built by another integration (AWS services) to a host of the allow-list.
@@ -378,7 +405,7 @@ impl HttpClient {
             headers,
             body: Some(body),
         };
-        self.send(settings, out).await
+        self.send(settings, out, CALL_LIMIT).await
     }
 
     /// Runs an HTTP Task with its parameters: the AWS-shaped result, or the failure.
@@ -513,6 +540,7 @@ impl HttpClient {
                     headers,
                     body,
                 },
+                CALL_LIMIT,
             )
             .await?;
         let result = http_result(&response);
@@ -582,6 +610,7 @@ impl HttpClient {
                     headers,
                     body,
                 },
+                CALL_LIMIT,
             )
             .await?;
         let token = serde_json::from_slice::<Value>(&response.body)

@@ -15,6 +15,11 @@ use super::http::{HttpFailure, Incoming};
 use super::Executor;
 use crate::store::{ActivityTaskRecord, TaskReport};
 
+/// How long an Invoke may take: a function runs up to 15 minutes (Lambda's own limit), far beyond the
+/// HTTP Task's 60 s cap; a margin covers Lambda's start. The task's TimeoutSeconds still closes the task
+/// sooner (the engine times it out; the call's late report is refused).
+const INVOKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(900 + 10);
+
 /// The task rows of function-ARN tasks (the function's name is in the row's input).
 pub(super) const FUNCTION_RESOURCE: &str = "arn:aws:states:::lambda:function";
 
@@ -123,10 +128,25 @@ impl Executor {
         let response = match self
             .integrations
             .http
-            .send_configured(Method::POST, uri, headers, payload.into_bytes())
+            .send_configured(
+                Method::POST,
+                uri,
+                headers,
+                payload.into_bytes(),
+                INVOKE_LIMIT,
+            )
             .await
         {
             Ok(r) => r,
+            Err(f) if f.error == super::http::DATA_LIMIT => {
+                let name = if form == Form::Direct {
+                    function
+                } else {
+                    "lambda"
+                };
+                let HttpFailure { error, cause } = f.naming(name);
+                return failure(error, cause);
+            }
             Err(HttpFailure { cause, .. }) => {
                 return failure(
                     "Lambda.SdkClientException",

@@ -6,9 +6,10 @@
 //! token. This runner, in every executor process, claims such rows as a worker would (`TaskStarted` goes to
 //! the inbox), makes the call, and reports back through the same token path as SendTask*: `Submitted` for
 //! the submit response of `.sync`/`.waitForTaskToken`, then `Success`/`Failure`. Nothing lives only in
-//! memory: a sweep over the open rows re-drives a call whose process died (at-least-once; nested executions
-//! are started under a name derived from the token, so a re-driven start finds the child it already
-//! started), watches `.sync` children until they close, and stops the children of `.sync` tasks that
+//! memory: a call holds its row by a claim it renews while it runs, and a sweep over the open rows
+//! re-drives a call whose claim expired (its process died or lost the report; at-least-once, the old
+//! call's reports fenced off by the claim's version; nested executions are started under a name derived
+//! from the token, so a re-driven start finds the child it already started), watches `.sync` children until they close, and stops the children of `.sync` tasks that
 //! were cancelled (the parent was stopped, failed elsewhere or timed out).
 
 pub mod aws;
@@ -32,14 +33,26 @@ use crate::store::{ActivityTaskRecord, IntegrationTaskQuery, TaskReport, TaskSta
 
 /// The `workerName` the runner claims integration tasks under.
 const WORKER: &str = "sfn-integrations";
+/// How often queued integration tasks are claimed when no wake-up said one was queued (another process's
+/// notification lost).
+const CLAIM_INTERVAL: Duration = Duration::from_secs(1);
+/// How many calls one process makes at once unless `--integration-concurrency` says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 256;
+/// The most tasks one claim statement takes.
+const CLAIM_BATCH: usize = 100;
 /// How often the open integration tasks are looked over when nothing wakes the runner.
-const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+const SWEEP_INTERVAL: Duration = Duration::from_secs(3);
 /// The least time between two sweeps (a burst of wake-ups makes one sweep).
 const SWEEP_SPACING: Duration = Duration::from_millis(50);
-/// A claimed task whose call left no trace for this long is driven again (its process died mid-call).
-const REDRIVE_AFTER: chrono::Duration = chrono::Duration::seconds(10);
-/// An HTTP call may take 60 s: only a claim older than that (and a margin) is surely dead.
-const REDRIVE_HTTP_AFTER: chrono::Duration = chrono::Duration::seconds(75);
+/// How long a claim on a task's call holds without renewal: a call whose claim expired is driven again by
+/// any process (its process died, or its report was lost). A running call renews it, however long the
+/// call takes (an OAuth token fetch and the request, a 15-minute Lambda), so a live call is never sent
+/// twice.
+const CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(30);
+/// A running call renews its claim once this much of the lease is left...
+const RENEW_WHEN_LEFT: chrono::Duration = chrono::Duration::seconds(20);
+/// ...looking this often (the clock may be a test's).
+const RENEW_CHECK: Duration = Duration::from_millis(500);
 /// How long after a `.sync` task was cancelled its child is still looked at to be stopped.
 const STOP_CHILDREN_WITHIN: chrono::Duration = chrono::Duration::minutes(10);
 /// The most tasks one sweep looks at.
@@ -76,6 +89,28 @@ pub(super) struct Integrations {
     pub(super) mocks: OnceLock<Arc<mocks::MockConfig>>,
     http: http::HttpClient,
     in_flight: Mutex<HashSet<i64>>,
+    /// Bounds the calls in flight: a task is claimed only when a permit is free.
+    permits: OnceLock<Arc<tokio::sync::Semaphore>>,
+    /// The process's shutdown signal (set when the runner starts): calls in flight are dropped on it.
+    shutdown: OnceLock<watch::Receiver<bool>>,
+    /// Where the next sweep resumes: the last open and the last cancelled task id it looked at.
+    cursor: Mutex<SweepCursor>,
+}
+
+/// The sweep's keyset cursors: each page resumes after the last id seen and wraps around once a page
+/// comes back short, so every open task is visited however many there are.
+#[derive(Debug, Default, Clone, Copy)]
+struct SweepCursor {
+    open: i64,
+    cancelled: i64,
+}
+
+/// The cursor after a page: its last id, or the start again when the page was the last one.
+fn next_cursor(page: &[ActivityTaskRecord], limit: usize) -> i64 {
+    match page.last() {
+        Some(last) if page.len() >= limit => last.id,
+        _ => 0,
+    }
 }
 
 /// Takes a task id off the in-flight set when its call ends, however it ends.
@@ -90,6 +125,11 @@ impl Drop for InFlight<'_> {
 impl Integrations {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<i64>> {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn permits(&self) -> &Arc<tokio::sync::Semaphore> {
+        self.permits
+            .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(DEFAULT_CONCURRENCY)))
     }
 
     /// Marks the task as being called by this process; `None` when it already is.
@@ -162,6 +202,15 @@ impl Executor {
             .is_some_and(|m| m.has_test_case(state_machine, test_case))
     }
 
+    /// How many integration calls this process makes at once (`--integration-concurrency`; `app` calls
+    /// this once, before the runner starts).
+    pub fn set_integration_concurrency(&self, calls: usize) {
+        let _ = self
+            .integrations
+            .permits
+            .set(Arc::new(tokio::sync::Semaphore::new(calls.max(1))));
+    }
+
     /// Where Lambda's Invoke API is served (`--lambda-endpoint`); without it Lambda tasks fail.
     pub fn set_lambda_endpoint(&self, endpoint: String) {
         let _ = self.integrations.lambda_endpoint.set(endpoint);
@@ -171,25 +220,30 @@ impl Executor {
         self.integrations.starter.get().and_then(Weak::upgrade)
     }
 
-    /// The runner loop of this process (started with the executor pool).
+    /// The runner loop of this process (started with the executor pool). Idle, it costs one claim read a
+    /// second and a sweep (two reads) every few seconds; wake-ups make it claim (a task was queued) or
+    /// sweep (an execution was stopped, or one closed while `.sync` children are watched) at once.
     pub(super) async fn run_integrations(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let mut last_full: Option<tokio::time::Instant> = None;
-        // Whether the last sweep found integration work to watch: only then does a closed execution
-        // (thousands a second under load) make the runner look again before its next second.
+        let _ = self.integrations.shutdown.set(shutdown.clone());
+        let mut last_claim: Option<tokio::time::Instant> = None;
+        let mut last_sweep: Option<tokio::time::Instant> = None;
+        // Whether the last sweep found nested tasks waiting for a child: only then does a closed
+        // execution (thousands a second under load) make the runner sweep before its timer.
         let mut watching = true;
         loop {
             if *shutdown.borrow() {
                 break;
             }
             let (claims, sweep, closed) = self.wakeups.integration_reasons();
-            let full = last_full.is_none_or(|t| t.elapsed() >= SWEEP_INTERVAL);
-            if full || claims {
+            let due = |last: Option<tokio::time::Instant>, every| {
+                last.is_none_or(|t: tokio::time::Instant| t.elapsed() >= every)
+            };
+            if claims || due(last_claim, CLAIM_INTERVAL) {
+                last_claim = Some(tokio::time::Instant::now());
                 self.claim_integration_tasks().await;
             }
-            if full || sweep || (closed && watching) {
-                if full {
-                    last_full = Some(tokio::time::Instant::now());
-                }
+            if sweep || (closed && watching) || due(last_sweep, SWEEP_INTERVAL) {
+                last_sweep = Some(tokio::time::Instant::now());
                 match self.sweep_integration_tasks().await {
                     Ok(found) => watching = found,
                     Err(e) => {
@@ -197,63 +251,117 @@ impl Executor {
                     }
                 }
             }
-            let next_full = last_full.map_or(SWEEP_INTERVAL, |t| {
-                SWEEP_INTERVAL.saturating_sub(t.elapsed())
-            });
+            let left = |last: Option<tokio::time::Instant>, every: Duration| {
+                last.map_or(every, |t| every.saturating_sub(t.elapsed()))
+            };
+            let next = left(last_claim, CLAIM_INTERVAL).min(left(last_sweep, SWEEP_INTERVAL));
             tokio::select! {
                 _ = self.wakeups.integrations() => {
                     // A burst of wake-ups makes one look.
                     tokio::time::sleep(SWEEP_SPACING).await;
                 }
-                _ = tokio::time::sleep(next_full) => {}
+                _ = tokio::time::sleep(next) => {}
                 _ = shutdown.changed() => {}
             }
         }
     }
 
-    /// Claims every queued integration task and calls each in its own task.
+    /// Claims every queued integration task (one statement per batch, whatever the resource) and calls
+    /// each in its own task.
     async fn claim_integration_tasks(self: &Arc<Self>) {
-        let aws_resources = aws::AwsCall::resources();
-        let resources = nested::Pattern::RESOURCES
-            .into_iter()
-            .chain(HTTP_RESOURCES)
-            .chain(lambda::Form::RESOURCES)
-            .chain(aws_resources.iter().map(String::as_str));
-        for arn in resources {
-            loop {
-                let now = self.clock.now();
-                let claimed = match self
-                    .control
-                    .activity_task_claim(arn, Some(WORKER), now)
-                    .await
-                {
-                    Ok(Some(task)) => task,
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, resource = arn, "claiming integration tasks failed");
-                        break;
-                    }
-                };
+        loop {
+            // Only as many as there are free permits: the rest stay queued for this or another process.
+            let free = self.integrations.permits().available_permits();
+            let limit = free.min(CLAIM_BATCH);
+            if limit == 0 {
+                return;
+            }
+            let now = self.clock.now();
+            let claimed = match self
+                .control
+                .integration_tasks_claim(WORKER, now, now + CLAIM_LEASE, limit)
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming integration tasks failed");
+                    return;
+                }
+            };
+            let full = claimed.len() >= limit;
+            if !claimed.is_empty() {
                 self.wakeups.work_due();
+            }
+            for task in claimed {
                 let this = self.clone();
-                tokio::spawn(async move { this.drive(claimed).await });
+                tokio::spawn(async move { this.drive(task).await });
+            }
+            if !full {
+                return;
             }
         }
     }
 
-    /// Makes a claimed task's call and reports its outcome.
+    /// Makes a claimed task's call and reports its outcome, renewing the claim while the call runs. The
+    /// call is dropped (no report; its claim expires and another process drives it again) when the claim
+    /// was lost, or the process shuts down.
     async fn drive(self: Arc<Self>, task: ActivityTaskRecord) {
         let Some(_in_flight) = self.integrations.begin(task.id) else {
             return;
         };
+        let Ok(_permit) = self.integrations.permits().clone().acquire_owned().await else {
+            return;
+        };
+        let mut shutdown = self.integrations.shutdown.get().cloned();
+        let call = self.call(&task);
+        tokio::pin!(call);
+        let mut until = task.claim_expires_at;
+        loop {
+            tokio::select! {
+                _ = &mut call => return,
+                _ = async {
+                    match shutdown.as_mut() {
+                        Some(s) => { let _ = s.wait_for(|stopping| *stopping).await; }
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    tracing::info!(task = task.id, "shutting down: an integration call is left to be driven again");
+                    return;
+                }
+                _ = tokio::time::sleep(RENEW_CHECK) => {
+                    let now = self.clock.now();
+                    let Some(held) = until.filter(|u| *u - now <= RENEW_WHEN_LEFT) else {
+                        continue;
+                    };
+                    let next = now + CLAIM_LEASE;
+                    match self
+                        .control
+                        .integration_task_renew(task.id, task.claim_version, next)
+                        .await
+                    {
+                        Ok(true) => until = Some(next),
+                        Ok(false) => {
+                            tracing::info!(task = task.id, "an integration call's claim is gone: the call is dropped");
+                            return;
+                        }
+                        // Tried again at the next check; past the expiry another process may re-drive.
+                        Err(e) => tracing::warn!(error = %e, task = task.id, until = %held, "renewing an integration call's claim failed"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The call of a claimed task and its report.
+    async fn call(&self, task: &ActivityTaskRecord) {
         match resource(&task.activity_arn) {
-            Some(Resource::Nested(pattern)) => self.start_child(&task, pattern).await,
-            Some(Resource::Http(callback)) => self.call_http(&task, callback).await,
-            Some(Resource::Lambda(form)) => self.invoke_lambda(&task, form).await,
-            Some(Resource::Aws(call)) => self.call_aws(&task, call).await,
+            Some(Resource::Nested(pattern)) => self.start_child(task, pattern).await,
+            Some(Resource::Http(callback)) => self.call_http(task, callback).await,
+            Some(Resource::Lambda(form)) => self.invoke_lambda(task, form).await,
+            Some(Resource::Aws(call)) => self.call_aws(task, call).await,
             None => {
                 self.report(
-                    &task,
+                    task,
                     TaskReport::Failure {
                         error: Some("States.TaskFailed".into()),
                         cause: Some(format!(
@@ -269,40 +377,36 @@ impl Executor {
 
     /// Looks over the open integration tasks (re-drives stale calls, watches `.sync` children) and the
     /// recently cancelled ones (stops their `.sync` children).
-    /// Returns whether there was anything to watch.
+    /// Returns whether nested tasks wait for a child (a closing execution may be one).
     async fn sweep_integration_tasks(self: &Arc<Self>) -> Result<bool, crate::store::Error> {
+        let cursor = *self
+            .integrations
+            .cursor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let open = self
             .control
             .integration_tasks(IntegrationTaskQuery {
                 closed_since: None,
+                after_id: cursor.open,
                 limit: SWEEP_LIMIT,
             })
             .await?;
+        let next_open = next_cursor(&open, SWEEP_LIMIT);
         let now = self.clock.now();
-        let mut found = !open.is_empty();
+        let found = open.iter().any(|t| {
+            matches!(resource(&t.activity_arn), Some(Resource::Nested(p)) if p.waits_for_child())
+        });
         for task in open {
             if task.status != TaskStatus::Started || self.integrations.lock().contains(&task.id) {
                 continue;
             }
             match resource(&task.activity_arn) {
                 Some(Resource::Nested(pattern)) => self.watch_child(&task, pattern, now).await,
-                // At least once: a request-response call whose process died is made again. A callback's
-                // call is not (it may have reached the server, which holds the token): the task waits for
-                // its token, TimeoutSeconds or HeartbeatSeconds.
-                Some(
-                    Resource::Http(false)
-                    | Resource::Lambda(lambda::Form::Direct | lambda::Form::Invoke)
-                    | Resource::Aws(aws::AwsCall {
-                        callback: false, ..
-                    }),
-                ) if task
-                    .started_at
-                    .is_none_or(|t| now - t >= REDRIVE_HTTP_AFTER) =>
-                {
-                    let this = self.clone();
-                    let task = task.clone();
-                    tokio::spawn(async move { this.drive(task).await });
-                }
+                // At least once: a call whose claim expired (its process died before reporting, or the
+                // report was lost) is made again, a callback's too (until its submit response is
+                // recorded, nothing says the call reached the service).
+                Some(_) if claim_expired(&task, now) => self.redrive(&task, now).await,
                 _ => {}
             }
         }
@@ -310,10 +414,18 @@ impl Executor {
             .control
             .integration_tasks(IntegrationTaskQuery {
                 closed_since: Some(now - STOP_CHILDREN_WITHIN),
+                after_id: cursor.cancelled,
                 limit: SWEEP_LIMIT,
             })
             .await?;
-        found |= !cancelled.is_empty();
+        *self
+            .integrations
+            .cursor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = SweepCursor {
+            open: next_open,
+            cancelled: next_cursor(&cancelled, SWEEP_LIMIT),
+        };
         for task in cancelled {
             if let Some(Resource::Nested(pattern)) = resource(&task.activity_arn) {
                 if pattern.waits_for_child() {
@@ -334,7 +446,8 @@ impl Executor {
             .get()
             .cloned()
             .unwrap_or_default();
-        let report = match self.integrations.http.invoke(&settings, &parameters).await {
+        let called = self.integrations.http.invoke(&settings, &parameters).await;
+        let report = match called.map_err(|f| f.naming("http")) {
             Ok(result) if callback => TaskReport::Submitted {
                 output: result.to_string(),
             },
@@ -349,12 +462,38 @@ impl Executor {
         self.report(task, report).await
     }
 
-    /// Reports to the task's execution (through its token, like a worker); a task already closed (the
-    /// parent stopped, timed out, or another process reported first) is left as it is.
+    /// Takes over a task whose claim expired (one process wins) and drives its call again.
+    async fn redrive(self: &Arc<Self>, task: &ActivityTaskRecord, now: DateTime<Utc>) {
+        if self.integrations.permits().available_permits() == 0 {
+            return;
+        }
+        match self
+            .control
+            .integration_task_reclaim(task.id, task.claim_version, now, now + CLAIM_LEASE)
+            .await
+        {
+            Ok(Some(task)) => {
+                tracing::info!(
+                    task = task.id,
+                    "an integration call whose claim expired is driven again"
+                );
+                let this = self.clone();
+                tokio::spawn(async move { this.drive(task).await });
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, task = task.id, "reclaiming an integration task failed")
+            }
+        }
+    }
+
+    /// Reports to the task's execution (through its token, like a worker, fenced by the claim the call
+    /// holds); a task already closed (the parent stopped, timed out, or another process reported first)
+    /// or claimed again since is left as it is.
     async fn report(&self, task: &ActivityTaskRecord, report: TaskReport) {
         match self
             .control
-            .activity_task_report(&task.token, report, self.clock.now())
+            .integration_task_report(&task.token, task.claim_version, report, self.clock.now())
             .await
         {
             Ok(crate::store::TaskReportOutcome::Accepted) => self.wakeups.work_due(),
@@ -367,7 +506,38 @@ impl Executor {
     }
 }
 
-/// Whether a claimed task was claimed long enough ago that its call must have died with its process.
-fn stale(task: &ActivityTaskRecord, now: DateTime<Utc>) -> bool {
-    task.started_at.is_none_or(|t| now - t >= REDRIVE_AFTER)
+/// Whether a started task's call is claimed by nobody alive: its claim expired unrenewed.
+fn claim_expired(task: &ActivityTaskRecord, now: DateTime<Utc>) -> bool {
+    task.claim_expires_at.is_some_and(|t| t <= now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: i64) -> ActivityTaskRecord {
+        ActivityTaskRecord {
+            id,
+            token: format!("t{id}"),
+            activity_arn: HTTP_RESOURCES[0].into(),
+            execution_id: 1,
+            task_key: "K".into(),
+            input: "{}".into(),
+            status: TaskStatus::Started,
+            worker_name: None,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            started_at: None,
+            closed_at: None,
+            claim_version: 1,
+            claim_expires_at: None,
+        }
+    }
+
+    #[test]
+    fn the_sweep_cursor_resumes_after_a_full_page_and_wraps_after_a_short_one() {
+        let full: Vec<_> = (1..=3).map(task).collect();
+        assert_eq!(next_cursor(&full, 3), 3);
+        assert_eq!(next_cursor(&full[..2], 3), 0);
+        assert_eq!(next_cursor(&[], 3), 0);
+    }
 }

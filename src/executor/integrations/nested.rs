@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{stale, ChildStart, ChildStarted, Executor};
+use super::{claim_expired, ChildStart, ChildStarted, Executor};
 use crate::domain::enums::AwsEnum;
 use crate::error::{ApiError, ErrorKind};
 use crate::store::{ActivityTaskRecord, ExecutionRecord, ExecutionStatus, TaskReport};
@@ -186,11 +186,7 @@ impl Executor {
             None => None,
         };
         match child {
-            None if stale(task, now) => {
-                let this = self.clone();
-                let task = task.clone();
-                tokio::spawn(async move { this.drive(task).await });
-            }
+            None if claim_expired(task, now) => self.redrive(task, now).await,
             None => {}
             Some(child) => match pattern {
                 Pattern::RequestResponse => {
@@ -354,6 +350,8 @@ mod tests {
             created_at: Utc::now(),
             started_at: None,
             closed_at: None,
+            claim_version: 1,
+            claim_expires_at: None,
         }
     }
 

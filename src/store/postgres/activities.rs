@@ -76,9 +76,52 @@ impl PgStore {
         Ok(Some(task))
     }
 
-    pub(super) async fn activity_task_report(
+    pub(super) async fn integration_tasks_claim(
+        &self,
+        worker_name: &str,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<ActivityTaskRecord>> {
+        // As `activity_task_claim`, for every integration resource at once (the open-integrations index
+        // finds them); an execution with several claimed tasks is made due once.
+        let rows = sqlx::query(&format!(
+            "WITH task AS ( \
+                 UPDATE activity_tasks SET status = 'STARTED', worker_name = $1, started_at = $2, \
+                     claim_version = claim_version + 1, claim_expires_at = $4 \
+                 WHERE id IN (SELECT t.id FROM activity_tasks t JOIN executions e ON e.id = t.execution_id \
+                              WHERE t.status = 'SCHEDULED' AND t.activity_arn LIKE 'arn:aws:states:::%' \
+                              ORDER BY t.id LIMIT $3 FOR UPDATE OF t, e SKIP LOCKED) \
+                 RETURNING {TASK_COLUMNS} \
+             ), posted AS ( \
+                 INSERT INTO execution_inbox (execution_id, message, created_at) \
+                 SELECT execution_id, json_build_object('kind', 'TaskStarted', 'task', task_key, \
+                                                        'workerName', worker_name)::TEXT, $2 \
+                 FROM task ORDER BY id \
+             ), due AS ( \
+                 UPDATE executions e SET due_at = $2, inbox_seq = e.inbox_seq + 1 \
+                 FROM (SELECT DISTINCT execution_id FROM task) d \
+                 WHERE e.id = d.execution_id AND e.status = 'RUNNING' \
+             ) \
+             SELECT * FROM task ORDER BY id"
+        ))
+        .bind(worker_name)
+        .bind(now)
+        .bind(crate::store::rows::limit_param(limit))
+        .bind(claim_until)
+        .fetch_all(&self.pool)
+        .await?;
+        let tasks = rows.iter().map(records::task).collect::<Result<Vec<_>>>()?;
+        if !tasks.is_empty() {
+            self.notifier.work();
+        }
+        Ok(tasks)
+    }
+
+    pub(super) async fn task_report(
         &self,
         token: &str,
+        fence: Option<i64>,
         report: TaskReport,
         now: DateTime<Utc>,
     ) -> Result<TaskReportOutcome> {
@@ -104,10 +147,16 @@ impl PgStore {
         .bind(token)
         .fetch_optional(&mut *tx)
         .await?;
-        let (task, accepted) = match reports::decide(row.as_ref(), report)? {
+        let (task, accepted) = match reports::decide(row.as_ref(), fence, report)? {
             Ok(decided) => decided,
             Err(outcome) => return Ok(outcome),
         };
+        if accepted.end_claim {
+            sqlx::query("UPDATE activity_tasks SET claim_expires_at = NULL WHERE id = $1")
+                .bind(task.id)
+                .execute(&mut *tx)
+                .await?;
+        }
         let close_task = accepted.close.map(|status| (task.id, status));
         Self::post_inbox(
             &mut tx,

@@ -97,9 +97,55 @@ impl SqliteStore {
         Ok(Some(task))
     }
 
-    pub(super) async fn activity_task_report(
+    pub(super) async fn integration_tasks_claim(
+        &self,
+        worker_name: &str,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<ActivityTaskRecord>> {
+        // An idle runner looks on the reader only. The open-integrations index answers it: SQLite uses a
+        // partial index only when the query repeats the index's terms, hence the redundant status IN.
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM activity_tasks WHERE status IN ('SCHEDULED', 'STARTED') \
+             AND activity_arn LIKE 'arn:aws:states:::%' AND status = 'SCHEDULED')",
+        )
+        .fetch_one(&self.reader)
+        .await?;
+        if waiting == 0 {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.writer.begin().await?;
+        let rows = sqlx::query(&format!(
+            "UPDATE activity_tasks SET status = 'STARTED', worker_name = ?1, started_at = ?2, \
+             claim_version = claim_version + 1, claim_expires_at = ?4 \
+             WHERE id IN (SELECT id FROM activity_tasks WHERE status IN ('SCHEDULED', 'STARTED') \
+                          AND status = 'SCHEDULED' AND activity_arn LIKE 'arn:aws:states:::%' ORDER BY id LIMIT ?3) \
+             RETURNING {TASK_COLUMNS}"
+        ))
+        .bind(worker_name)
+        .bind(Time(now))
+        .bind(crate::store::rows::limit_param(limit))
+        .bind(Time(claim_until))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut tasks = rows.iter().map(records::task).collect::<Result<Vec<_>>>()?;
+        tasks.sort_by_key(|t| t.id);
+        for task in &tasks {
+            let started = Signal::TaskStarted {
+                task: task.task_key.clone(),
+                worker_name: task.worker_name.clone(),
+            };
+            Self::post_inbox(&mut tx, task.execution_id, &started, now).await?;
+        }
+        tx.commit().await?;
+        Ok(tasks)
+    }
+
+    pub(super) async fn task_report(
         &self,
         token: &str,
+        fence: Option<i64>,
         report: TaskReport,
         now: DateTime<Utc>,
     ) -> Result<TaskReportOutcome> {
@@ -123,7 +169,7 @@ impl SqliteStore {
         if status.is_some_and(|s| s != ExecutionStatus::Running.as_str()) {
             return Ok(TaskReportOutcome::TimedOut);
         }
-        let (task, accepted) = match reports::decide(row.as_ref(), report)? {
+        let (task, accepted) = match reports::decide(row.as_ref(), fence, report)? {
             Ok(decided) => decided,
             Err(outcome) => return Ok(outcome),
         };
@@ -132,6 +178,12 @@ impl SqliteStore {
                 .bind(task.id)
                 .bind(status.as_str())
                 .bind(Time(now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        if accepted.end_claim {
+            sqlx::query("UPDATE activity_tasks SET claim_expires_at = NULL WHERE id = ?1")
+                .bind(task.id)
                 .execute(&mut *tx)
                 .await?;
         }

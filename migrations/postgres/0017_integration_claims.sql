@@ -1,0 +1,6 @@
+-- The integration runner's claim on a task row. claim_version fences a call's reports: a process that
+-- re-drives a call takes the next version, so the first call's late report is refused. claim_expires_at is
+-- renewed while the call runs and cleared once the call is done (the task then waits for its token or its
+-- child); a claim left to expire means its process died or lost the report, and another one re-drives it.
+ALTER TABLE activity_tasks ADD COLUMN claim_version BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN claim_expires_at TIMESTAMPTZ;
