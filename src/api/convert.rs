@@ -478,6 +478,8 @@ impl From<ops::DescribeExecutionResponse> for pb::DescribeExecutionResponse {
             trace_header: resp.trace_header,
             error: resp.error,
             cause: resp.cause,
+            state_machine_version_arn: resp.state_machine_version_arn,
+            state_machine_alias_arn: resp.state_machine_alias_arn,
         }
     }
 }
@@ -506,6 +508,8 @@ impl From<ops::ListExecutionsResponse> for pb::ListExecutionsResponse {
                     status: pb::execution_status::Value::from(e.status) as i32,
                     start_date: date(e.start_date),
                     stop_date: e.stop_date.and_then(date),
+                    state_machine_version_arn: e.state_machine_version_arn,
+                    state_machine_alias_arn: e.state_machine_alias_arn,
                 })
                 .collect(),
             next_token: resp.next_token,

@@ -236,6 +236,8 @@ mod tests {
             trace_header: None,
             error: None,
             cause: None,
+            state_machine_version_arn: None,
+            state_machine_alias_arn: None,
         };
         assert_eq!(
             serde_json::to_value(&described).unwrap(),

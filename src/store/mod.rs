@@ -355,6 +355,20 @@ pub struct ExecutionRecord {
     pub start_date: DateTime<Utc>,
     pub stop_date: Option<DateTime<Utc>>,
     pub express: bool,
+    /// The version ARN it was started through (or its alias routed to); None for an unqualified start.
+    pub state_machine_version_arn: Option<String>,
+    /// The alias ARN it was started through.
+    pub state_machine_alias_arn: Option<String>,
+}
+
+/// An execution started through a version or alias ARN: it runs that version's revision, whatever the
+/// machine's current one is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedVia {
+    /// The revision (`state_machine_versions` row) the version froze.
+    pub version_id: i64,
+    pub version_arn: String,
+    pub alias_arn: Option<String>,
 }
 
 /// StartExecution's row. The version and the role recorded in `ExecutionStarted` are those current
@@ -374,10 +388,13 @@ pub struct NewExecution {
     pub lease: Option<lease::LeaseRequest>,
     /// The execution's first advance, committed with the insert.
     pub first_step: Option<FirstStep>,
+    /// Started through a version or alias: the revision it runs (None: the current one).
+    pub via: Option<StartedVia>,
 }
 
 /// The first advance of a new execution, computed by the caller from the machine's version `version_id`;
-/// the start commits only while that is still the current version (else [`StartOutcome::VersionChanged`]).
+/// the start commits only while that is still the current version (else [`StartOutcome::VersionChanged`]),
+/// or, for a start through a version or alias, while it is the revision `via` names.
 #[derive(Debug, Clone)]
 pub struct FirstStep {
     pub version_id: i64,
@@ -448,6 +465,10 @@ pub enum StopOutcome {
 pub struct ExecutionListQuery {
     pub state_machine_id: i64,
     pub status: Option<ExecutionStatus>,
+    /// Only the executions that ran this version (started through it or through an alias routed to it).
+    pub version_arn: Option<String>,
+    /// Only the executions started through this alias.
+    pub alias_arn: Option<String>,
     /// (start_date, id) of the last execution of the previous page.
     pub after: Option<(DateTime<Utc>, i64)>,
     pub limit: usize,

@@ -672,6 +672,8 @@ macro_rules! same_sql {
                     "{} WHERE e.state_machine_id = $1 \
                      AND ($2 IS NULL OR e.status = $2) \
                      AND ($3 IS NULL OR (e.start_date, e.id) < ($3, $4)) \
+                     AND ($6 IS NULL OR e.state_machine_version_arn = $6) \
+                     AND ($7 IS NULL OR e.state_machine_alias_arn = $7) \
                      ORDER BY e.start_date DESC, e.id DESC LIMIT $5",
                     $crate::store::records::EXECUTION_SELECT
                 ))
@@ -680,6 +682,8 @@ macro_rules! same_sql {
                 .bind(query.after.map(|(date, _)| Time(date)))
                 .bind(query.after.map(|(_, id)| id))
                 .bind($crate::store::rows::limit_param(query.limit))
+                .bind(query.version_arn.as_deref())
+                .bind(query.alias_arn.as_deref())
                 .fetch_all(&self.$reads)
                 .await?;
                 rows.iter().map($crate::store::records::execution).collect()
