@@ -39,6 +39,7 @@ const OPERATIONS: &[&str] = &[
     "SendTaskHeartbeat",
     "SendTaskSuccess",
     "StartExecution",
+    "StartSyncExecution",
     "StopExecution",
     "TagResource",
     "UntagResource",

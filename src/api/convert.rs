@@ -250,6 +250,7 @@ to_pb_via_from!(
     DeleteStateMachineResponse,
     ListStateMachinesResponse,
     StartExecutionResponse,
+    StartSyncExecutionResponse,
     DescribeExecutionResponse,
     ListExecutionsResponse,
     StopExecutionResponse,
@@ -447,6 +448,51 @@ impl From<pb::StartExecutionRequest> for ops::StartExecutionRequest {
             trace_header: req.trace_header,
             // From the call's metadata, set by the handler.
             traceparent: None,
+        }
+    }
+}
+
+impl From<pb::StartSyncExecutionRequest> for ops::StartSyncExecutionRequest {
+    fn from(req: pb::StartSyncExecutionRequest) -> Self {
+        ops::StartSyncExecutionRequest {
+            state_machine_arn: req.state_machine_arn,
+            name: req.name,
+            input: req.input,
+            trace_header: req.trace_header,
+            // From the call's metadata, set by the handler.
+            traceparent: None,
+        }
+    }
+}
+
+impl From<ops::StartSyncExecutionResponse> for pb::StartSyncExecutionResponse {
+    fn from(resp: ops::StartSyncExecutionResponse) -> Self {
+        use crate::domain::enums::SyncExecutionStatus as S;
+        let status = match resp.status {
+            S::Succeeded => pb::sync_execution_status::Value::Succeeded,
+            S::Failed => pb::sync_execution_status::Value::Failed,
+            S::TimedOut => pb::sync_execution_status::Value::TimedOut,
+        };
+        pb::StartSyncExecutionResponse {
+            execution_arn: resp.execution_arn,
+            state_machine_arn: resp.state_machine_arn,
+            name: resp.name,
+            start_date: date(resp.start_date),
+            stop_date: date(resp.stop_date),
+            status: status as i32,
+            error: resp.error,
+            cause: resp.cause,
+            input: resp.input,
+            input_details: resp.input_details.map(Into::into),
+            output: resp.output,
+            output_details: resp.output_details.map(Into::into),
+            trace_header: resp.trace_header,
+            billing_details: Some(pb::BillingDetails {
+                billed_memory_used_in_mb: resp.billing_details.billed_memory_used_in_mb,
+                billed_duration_in_milliseconds: resp
+                    .billing_details
+                    .billed_duration_in_milliseconds,
+            }),
         }
     }
 }

@@ -63,6 +63,7 @@ operations!(
         "SendTaskFailure" => send_task_failure,
         "SendTaskHeartbeat" => send_task_heartbeat,
         "SendTaskSuccess" => send_task_success,
+        "StartSyncExecution" => start_sync_execution,
         "StopExecution" => stop_execution,
         "TagResource" => tag_resource,
         "UntagResource" => untag_resource,

@@ -70,6 +70,14 @@ aws_enum!(
     }
 );
 aws_enum!(
+    /// SyncExecutionStatus: how a StartSyncExecution ended.
+    SyncExecutionStatus ["[SUCCEEDED, FAILED, TIMED_OUT]"] {
+        Succeeded => "SUCCEEDED",
+        Failed => "FAILED",
+        TimedOut => "TIMED_OUT",
+    }
+);
+aws_enum!(
     /// LogLevel.
     LogLevel ["[ALL, ERROR, FATAL, OFF]"] { All => "ALL", Error => "ERROR", Fatal => "FATAL", Off => "OFF" }
 );

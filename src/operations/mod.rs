@@ -9,12 +9,14 @@ mod executions;
 mod quotas;
 pub mod shapes;
 mod state_machines;
+mod sync_execution;
 mod tags;
 mod validation;
 mod versions;
 
 pub use quotas::Quotas;
 pub use shapes::*;
+pub use sync_execution::{billed_duration_ms, EXPRESS_LIMIT};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
