@@ -528,6 +528,7 @@ async fn history_starts_with_execution_started_and_can_drop_data(backend: Backen
                 input: Some("[1]".into()),
                 input_details: data,
                 role_arn: Some(ROLE.into()),
+                ..Default::default()
             }
         ))
     );
@@ -548,6 +549,7 @@ async fn history_starts_with_execution_started_and_can_drop_data(backend: Backen
                 input: None,
                 input_details: data,
                 role_arn: Some(ROLE.into()),
+                ..Default::default()
             }
         ))
     );

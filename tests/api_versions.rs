@@ -143,16 +143,29 @@ async fn publish_on_create_and_update(backend: Backend) {
         DEFINITION
     );
 
-    // Executions of a version are not run yet: refused, never started on another revision.
-    let refused = client
+    // An execution of a version records it (tests/api_version_starts.rs runs them).
+    let started = client
         .start_execution(pb::StartExecutionRequest {
             state_machine_arn: format!("{machine}:1"),
             name: None,
             input: None,
             trace_header: None,
         })
-        .await;
-    assert_error_kind(refused, "ValidationException");
+        .await
+        .expect("start version 1")
+        .into_inner();
+    let described = client
+        .describe_execution(pb::DescribeExecutionRequest {
+            execution_arn: started.execution_arn,
+        })
+        .await
+        .expect("describe")
+        .into_inner();
+    assert_eq!(described.state_machine_arn, machine);
+    assert_eq!(
+        described.state_machine_version_arn,
+        Some(format!("{machine}:1"))
+    );
 
     // Without publish, an update makes no version.
     let unpublished = update_to(&mut client, &machine, DEFINITION, false).await;

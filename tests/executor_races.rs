@@ -202,6 +202,7 @@ async fn set_up(
             express: false,
             lease: None,
             first_step: None,
+            via: None,
         })
         .await
         .expect("start");

@@ -40,6 +40,7 @@ const OPERATIONS: &[&str] = &[
     "SendTaskHeartbeat",
     "SendTaskSuccess",
     "StartExecution",
+    "StartSyncExecution",
     "StopExecution",
     "TagResource",
     "TestState",

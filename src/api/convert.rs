@@ -250,6 +250,7 @@ to_pb_via_from!(
     DeleteStateMachineResponse,
     ListStateMachinesResponse,
     StartExecutionResponse,
+    StartSyncExecutionResponse,
     DescribeExecutionResponse,
     ListExecutionsResponse,
     StopExecutionResponse,
@@ -452,6 +453,51 @@ impl From<pb::StartExecutionRequest> for ops::StartExecutionRequest {
     }
 }
 
+impl From<pb::StartSyncExecutionRequest> for ops::StartSyncExecutionRequest {
+    fn from(req: pb::StartSyncExecutionRequest) -> Self {
+        ops::StartSyncExecutionRequest {
+            state_machine_arn: req.state_machine_arn,
+            name: req.name,
+            input: req.input,
+            trace_header: req.trace_header,
+            // From the call's metadata, set by the handler.
+            traceparent: None,
+        }
+    }
+}
+
+impl From<ops::StartSyncExecutionResponse> for pb::StartSyncExecutionResponse {
+    fn from(resp: ops::StartSyncExecutionResponse) -> Self {
+        use crate::domain::enums::SyncExecutionStatus as S;
+        let status = match resp.status {
+            S::Succeeded => pb::sync_execution_status::Value::Succeeded,
+            S::Failed => pb::sync_execution_status::Value::Failed,
+            S::TimedOut => pb::sync_execution_status::Value::TimedOut,
+        };
+        pb::StartSyncExecutionResponse {
+            execution_arn: resp.execution_arn,
+            state_machine_arn: resp.state_machine_arn,
+            name: resp.name,
+            start_date: date(resp.start_date),
+            stop_date: date(resp.stop_date),
+            status: status as i32,
+            error: resp.error,
+            cause: resp.cause,
+            input: resp.input,
+            input_details: resp.input_details.map(Into::into),
+            output: resp.output,
+            output_details: resp.output_details.map(Into::into),
+            trace_header: resp.trace_header,
+            billing_details: Some(pb::BillingDetails {
+                billed_memory_used_in_mb: resp.billing_details.billed_memory_used_in_mb,
+                billed_duration_in_milliseconds: resp
+                    .billing_details
+                    .billed_duration_in_milliseconds,
+            }),
+        }
+    }
+}
+
 impl From<ops::StartExecutionResponse> for pb::StartExecutionResponse {
     fn from(resp: ops::StartExecutionResponse) -> Self {
         pb::StartExecutionResponse {
@@ -483,6 +529,8 @@ impl From<ops::DescribeExecutionResponse> for pb::DescribeExecutionResponse {
             redrive_date: resp.redrive_date.and_then(date),
             redrive_status: pb::execution_redrive_status::Value::from(resp.redrive_status) as i32,
             redrive_status_reason: resp.redrive_status_reason,
+            state_machine_version_arn: resp.state_machine_version_arn,
+            state_machine_alias_arn: resp.state_machine_alias_arn,
         }
     }
 }
@@ -551,6 +599,8 @@ impl From<ops::ListExecutionsResponse> for pb::ListExecutionsResponse {
                     stop_date: e.stop_date.and_then(date),
                     redrive_count: e.redrive_count as i32,
                     redrive_date: e.redrive_date.and_then(date),
+                    state_machine_version_arn: e.state_machine_version_arn,
+                    state_machine_alias_arn: e.state_machine_alias_arn,
                 })
                 .collect(),
             next_token: resp.next_token,

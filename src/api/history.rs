@@ -153,12 +153,15 @@ mod tests {
         let cases: Vec<(&str, Value, Option<Details>)> = vec![
             (
                 "ExecutionStarted",
-                json!({"input": "{}", "inputDetails": {"truncated": false}, "roleArn": "arn:aws:iam::1:role/r"}),
+                json!({"input": "{}", "inputDetails": {"truncated": false}, "roleArn": "arn:aws:iam::1:role/r",
+                       "stateMachineVersionArn": "arn:sm:2", "stateMachineAliasArn": "arn:sm:live"}),
                 Some(Details::ExecutionStartedEventDetails(
                     pb::ExecutionStartedEventDetails {
                         input: Some("{}".into()),
                         input_details: data(false),
                         role_arn: Some("arn:aws:iam::1:role/r".into()),
+                        state_machine_alias_arn: Some("arn:sm:live".into()),
+                        state_machine_version_arn: Some("arn:sm:2".into()),
                     },
                 )),
             ),

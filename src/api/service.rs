@@ -247,6 +247,19 @@ impl StepFunctions for StepFunctionsApi {
                 .redrive_execution(req.into_inner().into())
                 .await,
         )
+    async fn start_sync_execution(
+        &self,
+        req: Request<pb::StartSyncExecutionRequest>,
+    ) -> Reply<pb::StartSyncExecutionResponse> {
+        let traceparent = req
+            .metadata()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let mut shape: crate::operations::shapes::StartSyncExecutionRequest =
+            req.into_inner().into();
+        shape.traceparent = traceparent;
+        reply(self.service.start_sync_execution(shape).await)
     }
 
     async fn stop_execution(

@@ -64,6 +64,7 @@ operations!(
         "SendTaskFailure" => send_task_failure,
         "SendTaskHeartbeat" => send_task_heartbeat,
         "SendTaskSuccess" => send_task_success,
+        "StartSyncExecution" => start_sync_execution,
         "StopExecution" => stop_execution,
         "TagResource" => tag_resource,
         "TestState" => test_state,
@@ -242,6 +243,8 @@ mod tests {
             redrive_date: None,
             redrive_status: crate::domain::enums::ExecutionRedriveStatus::NotRedrivable,
             redrive_status_reason: Some("Execution is RUNNING and cannot be redriven".into()),
+            state_machine_version_arn: None,
+            state_machine_alias_arn: None,
         };
         // redriveCount and redriveStatus are always there (AWS sends redriveCount 0); redriveDate only after
         // a redrive.

@@ -82,6 +82,11 @@ aws_enum!(
     ExecutionRedriveFilter ["[REDRIVEN, NOT_REDRIVEN]"] {
         Redriven => "REDRIVEN",
         NotRedriven => "NOT_REDRIVEN",
+    /// SyncExecutionStatus: how a StartSyncExecution ended.
+    SyncExecutionStatus ["[SUCCEEDED, FAILED, TIMED_OUT]"] {
+        Succeeded => "SUCCEEDED",
+        Failed => "FAILED",
+        TimedOut => "TIMED_OUT",
     }
 );
 aws_enum!(

@@ -33,6 +33,9 @@ pub struct ExecutionStart {
     pub express: bool,
     /// The `--mock-config` test case the execution runs (`stateMachineArn#TestCase`).
     pub mock_test_case: Option<String>,
+    /// Started through a version or alias ARN: the machine passed to [`Executor::start`] then carries
+    /// that version's revision, which the execution runs.
+    pub via: Option<store::StartedVia>,
 }
 
 /// What a start did.
@@ -87,6 +90,7 @@ impl Executor {
                 express: start.express,
                 lease: reservation.as_ref().map(|r| r.request.clone()),
                 first_step,
+                via: start.via.clone(),
             };
             // In its own task, so that a caller who goes away mid-call cannot strand a committed execution
             // leased to this process without running it.

@@ -24,6 +24,8 @@ pub struct Wakeups {
     integration_claims: AtomicBool,
     integration_sweep: AtomicBool,
     execution_closed: AtomicBool,
+    /// Every execution close in this process (StartSyncExecution waits on it).
+    closed: Notify,
     activities: Mutex<HashMap<String, Arc<ActivityWaiter>>>,
     /// True once the process is shutting down: long polls answer at once instead of holding the drain.
     stopping: watch::Sender<bool>,
@@ -37,6 +39,7 @@ impl Default for Wakeups {
             integration_claims: AtomicBool::new(false),
             integration_sweep: AtomicBool::new(false),
             execution_closed: AtomicBool::new(false),
+            closed: Notify::new(),
             activities: Mutex::default(),
             stopping: watch::Sender::new(false),
         }
@@ -98,8 +101,15 @@ impl Wakeups {
 
     /// An execution closed: maybe a `.sync` child whose parent's task the runner completes.
     pub fn execution_closed(&self) {
+        self.closed.notify_waiters();
         self.execution_closed.store(true, Ordering::SeqCst);
         self.integrations.notify_one();
+    }
+
+    /// Resolves at the next [`Wakeups::execution_closed`] after it is enabled (`Notified::enable`), so
+    /// a close between a look at the execution and the wait is not missed.
+    pub fn execution_closed_wait(&self) -> tokio::sync::futures::Notified<'_> {
+        self.closed.notified()
     }
 
     /// What woke the runner since it last asked: (claim, sweep, an execution closed); each is reset.

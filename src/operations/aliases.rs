@@ -135,6 +135,20 @@ fn check_routing(routing: &[RoutingConfigurationListItem]) -> ApiResult<(String,
     Ok((machine.unwrap_or_default().to_string(), routes))
 }
 
+/// The version an alias routes one start to: `roll` is uniform in 0..100 and the routes' weights sum
+/// to 100, so each route is picked with its weight's chance (a 0-weight route never).
+pub(super) fn pick_route(routing: &[AliasRoute], roll: u32) -> i64 {
+    let mut below = 0;
+    for route in routing {
+        below += route.weight;
+        if i64::from(roll) < below {
+            return route.version;
+        }
+    }
+    // Not reached with weights summing to 100; the last route is the safe answer.
+    routing.last().map_or(0, |r| r.version)
+}
+
 /// AWS's answer for an alias (or its machine) that does not exist.
 fn resource_not_found() -> ApiError {
     ApiError::new(
@@ -378,5 +392,45 @@ impl Service {
                 .collect(),
             next_token,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_is_picked_by_its_weight() {
+        let routing = [
+            AliasRoute {
+                version: 3,
+                weight: 80,
+            },
+            AliasRoute {
+                version: 7,
+                weight: 20,
+            },
+        ];
+        let picks: Vec<i64> = (0..100).map(|roll| pick_route(&routing, roll)).collect();
+        assert_eq!(picks.iter().filter(|&&v| v == 3).count(), 80);
+        assert_eq!(picks.iter().filter(|&&v| v == 7).count(), 20);
+        assert_eq!(pick_route(&routing, 79), 3);
+        assert_eq!(pick_route(&routing, 80), 7);
+        let zero_first = [
+            AliasRoute {
+                version: 1,
+                weight: 0,
+            },
+            AliasRoute {
+                version: 2,
+                weight: 100,
+            },
+        ];
+        assert!((0..100).all(|roll| pick_route(&zero_first, roll) == 2));
+        let single = [AliasRoute {
+            version: 5,
+            weight: 100,
+        }];
+        assert!((0..100).all(|roll| pick_route(&single, roll) == 5));
     }
 }

@@ -14,7 +14,7 @@ use super::shapes::{
 };
 use super::Service;
 use super::{execution_does_not_exist, state_machine_deleting, state_machine_does_not_exist};
-use crate::domain::arn::{check_arn, split_qualifier, ResourceType};
+use crate::domain::arn::{check_arn, split_qualifier, MachineQualifier, ResourceType};
 use crate::domain::enums::{AwsEnum, EnumValue, ExecutionRedriveFilter};
 use crate::domain::names::validate_name;
 use crate::domain::pagination::{
@@ -25,9 +25,10 @@ use crate::domain::validation::{check_max_len, check_no_nul, constraint_violatio
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::executor::ExecutionStart;
 use crate::store::{
-    ExecutionListQuery, ExecutionRecord, ExecutionStatus, HistoryQuery, StartOutcome,
-    StateMachineType, StopOutcome,
+    ExecutionListQuery, ExecutionRecord, ExecutionStatus, HistoryQuery, StartOutcome, StartedVia,
+    StateMachineRecord, StateMachineType, StopOutcome,
 };
+use std::sync::Arc;
 
 const MAX_TRACE_HEADER_LEN: usize = 256;
 pub(super) const MAX_ERROR_LEN: usize = 256;
@@ -76,6 +77,53 @@ impl Service {
             .ok_or_else(|| execution_does_not_exist(arn))
     }
 
+    /// What a StartExecution ARN runs: the machine with its current revision for an unqualified ARN; for
+    /// a version ARN that version's revision, for an alias one of its versions picked at random by
+    /// weight. A version, alias or machine that does not exist is StateMachineDoesNotExist naming the
+    /// ARN as given (AWS, StartExecution of a deleted version).
+    pub(super) async fn start_target(
+        &self,
+        machine_arn: &str,
+        cached: bool,
+    ) -> ApiResult<(Arc<StateMachineRecord>, Option<StartedVia>)> {
+        let (base_arn, qualifier) = split_qualifier(machine_arn);
+        let Some(qualifier) = qualifier else {
+            return Ok((self.machine_for_start(machine_arn, cached).await?, None));
+        };
+        let not_found = || state_machine_does_not_exist(machine_arn);
+        let machine = match self.machine_for_start(base_arn, cached).await {
+            Err(e) if e.kind == ErrorKind::StateMachineDoesNotExist => return Err(not_found()),
+            other => other?,
+        };
+        let (number, alias_arn) = match qualifier {
+            MachineQualifier::Version(number) => (number, None),
+            MachineQualifier::Alias(name) => {
+                let alias = self
+                    .store
+                    .alias_get(machine.id, &name)
+                    .await?
+                    .ok_or_else(not_found)?;
+                let number = super::aliases::pick_route(&alias.routing, route_roll());
+                (number, Some(machine_arn.to_string()))
+            }
+        };
+        let version = self
+            .store
+            .version_get(machine.id, number)
+            .await?
+            .ok_or_else(not_found)?;
+        let via = StartedVia {
+            version_id: version.revision.id,
+            version_arn: self.scope.state_machine_version(base_arn, number),
+            alias_arn,
+        };
+        let pinned = StateMachineRecord {
+            version: version.revision,
+            ..(*machine).clone()
+        };
+        Ok((Arc::new(pinned), Some(via)))
+    }
+
     pub async fn start_execution(
         &self,
         req: StartExecutionRequest,
@@ -90,17 +138,6 @@ impl Service {
             "stateMachineArn",
             &[ResourceType::StateMachine],
         )?;
-        if let (_, Some(_)) = split_qualifier(&machine_arn) {
-            // Executions of versions and aliases need the start path to run a revision that is not the
-            // machine's current one; until then such a start is refused rather than run on the wrong one.
-            return Err(ApiError::new(
-                ErrorKind::ValidationException,
-                format!(
-                    "Starting an execution of a state machine version or alias is not supported yet: '{}'",
-                    crate::domain::validation::echo(&machine_arn)
-                ),
-            ));
-        }
         // proto3 cannot tell an absent name from an empty one; both mean "generate one".
         let name = match req.name.filter(|n| !n.is_empty()) {
             Some(name) => {
@@ -118,8 +155,10 @@ impl Service {
         // The machine comes from a per-process cache: the start itself checks that it still exists (by id)
         // and is current; if it was deleted (and maybe re-created) read it again and retry once.
         let mut cached = true;
+        let (base_arn, _) = split_qualifier(&machine_arn);
+        let base_arn = base_arn.to_string();
         let outcome = loop {
-            let machine = self.machine_for_start(&machine_arn, cached).await?;
+            let (machine, via) = self.start_target(&machine_arn, cached).await?;
             if let Some(case) = &mock_test_case {
                 if !self.executor.has_mock_test_case(&machine.name, case) {
                     return Err(ApiError::new(
@@ -161,14 +200,15 @@ impl Service {
                 start_date,
                 express,
                 mock_test_case: mock_test_case.clone(),
+                via,
             };
             let started = self.executor.start(&machine, start).await?;
             if started.machine_changed {
-                self.forget_machine(&machine_arn);
+                self.forget_machine(&base_arn);
             }
             match started.outcome {
                 StartOutcome::MachineNotFound if cached => {
-                    self.forget_machine(&machine_arn);
+                    self.forget_machine(&base_arn);
                     cached = false;
                 }
                 outcome => break outcome,
@@ -236,6 +276,8 @@ impl Service {
             trace_header: execution.trace_header,
             error,
             cause,
+            state_machine_version_arn: execution.state_machine_version_arn,
+            state_machine_alias_arn: execution.state_machine_alias_arn,
         })
     }
 
@@ -277,7 +319,34 @@ impl Service {
             MAX_EXECUTIONS_TOKEN_LEN,
             now,
         )?;
-        let machine = self.find_state_machine(&machine_arn).await?;
+        let (machine, version_arn, alias_arn) = match split_qualifier(&machine_arn) {
+            (_, None) => (self.find_state_machine(&machine_arn).await?, None, None),
+            // A version or alias ARN lists the executions associated with it (AWS): those that ran the
+            // version (through it or an alias), or those started through the alias.
+            (base, Some(qualifier)) => {
+                let not_found = || state_machine_does_not_exist(&machine_arn);
+                let machine = self
+                    .store
+                    .state_machine_get(base)
+                    .await?
+                    .ok_or_else(not_found)?;
+                let exists = match &qualifier {
+                    MachineQualifier::Version(number) => {
+                        self.store.version_get(machine.id, *number).await?.is_some()
+                    }
+                    MachineQualifier::Alias(name) => {
+                        self.store.alias_get(machine.id, name).await?.is_some()
+                    }
+                };
+                if !exists {
+                    return Err(not_found());
+                }
+                match qualifier {
+                    MachineQualifier::Version(_) => (machine, Some(machine_arn.clone()), None),
+                    MachineQualifier::Alias(_) => (machine, None, Some(machine_arn.clone())),
+                }
+            }
+        };
         if machine.machine_type == StateMachineType::Express {
             return Err(ApiError::new(
                 ErrorKind::StateMachineTypeNotSupported,
@@ -293,6 +362,8 @@ impl Service {
                 state_machine_id: machine.id,
                 status,
                 redriven: redrive_filter.map(|f| f == ExecutionRedriveFilter::Redriven),
+                version_arn,
+                alias_arn,
                 after,
                 limit: limit + 1,
             })
@@ -316,6 +387,8 @@ impl Service {
                     stop_date: e.stop_date,
                     redrive_count: e.redrive.count,
                     redrive_date: e.redrive.date,
+                    state_machine_version_arn: e.state_machine_version_arn,
+                    state_machine_alias_arn: e.state_machine_alias_arn,
                 })
                 .collect(),
             next_token,
@@ -451,6 +524,11 @@ fn event_bytes(details: &serde_json::Value) -> usize {
         Value::Object(members) => members.iter().map(|(k, v)| k.len() + event_bytes(v)).sum(),
         _ => 0,
     }
+}
+
+/// A uniformly random number in 0..100 that picks an alias's route (see `aliases::pick_route`).
+fn route_roll() -> u32 {
+    (Uuid::new_v4().as_u128() % 100) as u32
 }
 
 /// StartExecution's answer when the name belongs to `existing`: idempotent only while that execution runs

@@ -10,6 +10,7 @@ mod quotas;
 mod redrive;
 pub mod shapes;
 mod state_machines;
+mod sync_execution;
 mod tags;
 mod test_state;
 mod validation;
@@ -17,6 +18,7 @@ mod versions;
 
 pub use quotas::Quotas;
 pub use shapes::*;
+pub use sync_execution::{billed_duration_ms, EXPRESS_LIMIT};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -324,6 +324,57 @@ pub struct StartExecutionRequest {
     pub traceparent: Option<String>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StartSyncExecutionRequest {
+    pub state_machine_arn: String,
+    /// Absent or empty: a generated UUID.
+    pub name: Option<String>,
+    /// Absent: `{}`.
+    pub input: Option<String>,
+    pub trace_header: Option<String>,
+    /// As for StartExecution: the caller's W3C `traceparent`.
+    #[serde(skip)]
+    pub traceparent: Option<String>,
+}
+
+/// BillingDetails of a StartSyncExecution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BillingDetails {
+    #[serde(rename = "billedMemoryUsedInMB")]
+    pub billed_memory_used_in_mb: i64,
+    pub billed_duration_in_milliseconds: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartSyncExecutionResponse {
+    pub execution_arn: String,
+    pub state_machine_arn: String,
+    pub name: String,
+    #[serde(serialize_with = "epoch_seconds")]
+    pub start_date: DateTime<Utc>,
+    #[serde(serialize_with = "epoch_seconds")]
+    pub stop_date: DateTime<Utc>,
+    pub status: crate::domain::enums::SyncExecutionStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    pub input: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_details: Option<CloudWatchEventsExecutionDataDetails>,
+    /// Only when SUCCEEDED.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_details: Option<CloudWatchEventsExecutionDataDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_header: Option<String>,
+    pub billing_details: BillingDetails,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StartExecutionResponse {
@@ -379,6 +430,12 @@ pub struct DescribeExecutionResponse {
     /// Why it is NOT_REDRIVABLE (absent when it is redrivable).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redrive_status_reason: Option<String>,
+    /// Started through a version or alias: the version it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_machine_version_arn: Option<String>,
+    /// Started through an alias.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_machine_alias_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -430,6 +487,10 @@ pub struct ExecutionListItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub redrive_date: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_machine_version_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_machine_alias_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

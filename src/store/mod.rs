@@ -391,6 +391,20 @@ pub enum RedriveOutcome {
     Redriven(Box<ExecutionRecord>),
     /// The execution changed since it was read (another redrive, or it was deleted): nothing was written.
     Changed,
+    /// The version ARN it was started through (or its alias routed to); None for an unqualified start.
+    pub state_machine_version_arn: Option<String>,
+    /// The alias ARN it was started through.
+    pub state_machine_alias_arn: Option<String>,
+}
+
+/// An execution started through a version or alias ARN: it runs that version's revision, whatever the
+/// machine's current one is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedVia {
+    /// The revision (`state_machine_versions` row) the version froze.
+    pub version_id: i64,
+    pub version_arn: String,
+    pub alias_arn: Option<String>,
 }
 
 /// StartExecution's row. The version and the role recorded in `ExecutionStarted` are those current
@@ -410,10 +424,13 @@ pub struct NewExecution {
     pub lease: Option<lease::LeaseRequest>,
     /// The execution's first advance, committed with the insert.
     pub first_step: Option<FirstStep>,
+    /// Started through a version or alias: the revision it runs (None: the current one).
+    pub via: Option<StartedVia>,
 }
 
 /// The first advance of a new execution, computed by the caller from the machine's version `version_id`;
-/// the start commits only while that is still the current version (else [`StartOutcome::VersionChanged`]).
+/// the start commits only while that is still the current version (else [`StartOutcome::VersionChanged`]),
+/// or, for a start through a version or alias, while it is the revision `via` names.
 #[derive(Debug, Clone)]
 pub struct FirstStep {
     pub version_id: i64,
@@ -486,6 +503,10 @@ pub struct ExecutionListQuery {
     pub status: Option<ExecutionStatus>,
     /// ListExecutions' redriveFilter: only executions redriven at least once (true) or never (false).
     pub redriven: Option<bool>,
+    /// Only the executions that ran this version (started through it or through an alias routed to it).
+    pub version_arn: Option<String>,
+    /// Only the executions started through this alias.
+    pub alias_arn: Option<String>,
     /// (start_date, id) of the last execution of the previous page.
     pub after: Option<(DateTime<Utc>, i64)>,
     pub limit: usize,

@@ -18,7 +18,8 @@ pub(crate) const STATE_MACHINE_SELECT: &str = "SELECT sm.id, sm.arn, sm.name, sm
 pub(crate) const EXECUTION_SELECT: &str = "SELECT e.id, e.arn, e.state_machine_id, sm.arn AS state_machine_arn, \
      sm.name AS state_machine_name, e.version_id, e.name, e.status, e.input, e.output, e.error, e.cause, \
      e.trace_header, e.trace_context, e.start_date, e.stop_date, e.express, e.redrive_count, \
-     e.redrive_date, e.redrive_token, e.last_event_id, sm.status AS state_machine_status \
+     e.redrive_date, e.redrive_token, e.last_event_id, sm.status AS state_machine_status, \
+     e.state_machine_version_arn, e.state_machine_alias_arn \
      FROM executions e JOIN state_machines sm ON sm.id = e.state_machine_id";
 
 /// An activity task's columns, as [`task`] reads them.
@@ -120,6 +121,8 @@ pub(crate) fn execution(row: &impl Columns) -> Result<ExecutionRecord> {
         },
         last_event_id: row.int("last_event_id")?,
         machine_deleting: row.text("state_machine_status")? == "DELETING",
+        state_machine_version_arn: row.text_opt("state_machine_version_arn")?,
+        state_machine_alias_arn: row.text_opt("state_machine_alias_arn")?,
     })
 }
 
@@ -298,16 +301,24 @@ pub(crate) fn lookup_arns(arns: &[String]) -> Vec<&str> {
 
 /// History event 1 of every execution.
 pub(crate) fn execution_started(new: &NewExecution, role_arn: &str) -> HistoryEvent {
+    let mut details = json!({
+        "input": new.input,
+        "inputDetails": {"truncated": false},
+        "roleArn": role_arn,
+    });
+    // AWS: the version and alias the execution was started through, only when it was.
+    if let Some(via) = &new.via {
+        details["stateMachineVersionArn"] = json!(via.version_arn);
+        if let Some(alias) = &via.alias_arn {
+            details["stateMachineAliasArn"] = json!(alias);
+        }
+    }
     HistoryEvent {
         id: 1,
         previous_event_id: 0,
         timestamp: new.start_date,
         event_type: "ExecutionStarted".to_string(),
-        details: json!({
-            "input": new.input,
-            "inputDetails": {"truncated": false},
-            "roleArn": role_arn,
-        }),
+        details,
     }
 }
 
@@ -453,6 +464,11 @@ mod tests {
             express: false,
             lease: None,
             first_step: None,
+            via: Some(StartedVia {
+                version_id: 1,
+                version_arn: "arn:sm:1".into(),
+                alias_arn: Some("arn:sm:live".into()),
+            }),
         };
         let role = "arn:aws:iam::123456789012:role/r";
         let (before, after) = execution_started_around_role(&new);

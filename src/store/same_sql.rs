@@ -727,6 +727,8 @@ macro_rules! same_sql {
                      AND ($2 IS NULL OR e.status = $2) \
                      AND ($3 IS NULL OR (e.start_date, e.id) < ($3, $4)) \
                      AND ($6 IS NULL OR (e.redrive_count > 0) = $6) \
+                     AND ($7 IS NULL OR e.state_machine_version_arn = $7) \
+                     AND ($8 IS NULL OR e.state_machine_alias_arn = $8) \
                      ORDER BY e.start_date DESC, e.id DESC LIMIT $5",
                     $crate::store::records::EXECUTION_SELECT
                 ))
@@ -736,6 +738,8 @@ macro_rules! same_sql {
                 .bind(query.after.map(|(_, id)| id))
                 .bind($crate::store::rows::limit_param(query.limit))
                 .bind(query.redriven)
+                .bind(query.version_arn.as_deref())
+                .bind(query.alias_arn.as_deref())
                 .fetch_all(&self.$reads)
                 .await?;
                 rows.iter().map($crate::store::records::execution).collect()

@@ -59,6 +59,7 @@ async fn execution_start_records_first_event_and_name_rules(backend: Backend) {
             express: true,
             lease: None,
             first_step: None,
+            via: None,
         })
         .await
         .unwrap();
@@ -87,6 +88,7 @@ async fn execution_start_records_first_event_and_name_rules(backend: Backend) {
             express: false,
             lease: None,
             first_step: None,
+            via: None,
         })
         .await
         .unwrap();
@@ -130,6 +132,8 @@ async fn execution_list_newest_first_with_keyset_pages(backend: Backend) {
                     state_machine_id: machine_id,
                     status,
                     redriven: None,
+                    version_arn: None,
+                    alias_arn: None,
                     after,
                     limit: 2,
                 })

@@ -119,6 +119,7 @@ async fn start_at(
             express: false,
             lease: None,
             first_step: None,
+            via: None,
         })
         .await
         .expect("start execution")

@@ -28,6 +28,7 @@ async fn leased_start_skips_the_claim_and_expires_like_a_claim(backend: Backend)
                         until: t0 + Duration::seconds(30),
                     }),
                     first_step: None,
+                    via: None,
                 })
                 .await
                 .expect("start")
@@ -121,6 +122,7 @@ async fn start_with_first_step_commits_it_with_the_insert(backend: Backend) {
         express: false,
         lease: None,
         first_step: Some(FirstStep { version_id, step }),
+        via: None,
     };
     let ended = StepWrite {
         engine_state: r#"{"done":true}"#.into(),
@@ -250,6 +252,7 @@ async fn concurrent_starts_each_get_their_own_outcome(backend: Backend) {
         express: false,
         lease: None,
         first_step,
+        via: None,
     };
     let waits = |name: &str| StepWrite {
         engine_state: "{}".into(),
@@ -326,6 +329,8 @@ async fn concurrent_starts_each_get_their_own_outcome(backend: Backend) {
             state_machine_id: machine.id,
             status: None,
             redriven: None,
+            version_arn: None,
+            alias_arn: None,
             after: None,
             limit: 100,
         })

@@ -24,22 +24,24 @@ const WRITERS: usize = 2;
 const MAX_BATCH: usize = 64;
 
 /// One start, alone: the execution, its ExecutionStarted event and, when given, its first step, written
-/// only while the machine is ACTIVE (and at the first step's version) and the name is free. The foreign
+/// only while the machine is ACTIVE (and at the first step's version) and the name is free. A start through
+/// a version or alias ($31) runs that revision instead of the current one. The foreign
 /// keys' KEY SHARE locks order this against a concurrent DeleteStateMachine (FOR UPDATE), so a delete always
 /// sees the new execution. No row: no such machine; `execution_id` NULL: DELETING, another version, or the
 /// name is taken.
 const START_EXECUTION: &str = "\
 WITH sm AS (
-    SELECT sm.id, sm.arn, sm.name, sm.status, sm.current_version_id, v.role_arn
-    FROM state_machines sm JOIN state_machine_versions v ON v.id = sm.current_version_id
+    SELECT sm.id, sm.arn, sm.name, sm.status, v.id AS run_version_id, v.role_arn
+    FROM state_machines sm JOIN state_machine_versions v ON v.id = COALESCE($31::BIGINT, sm.current_version_id)
     WHERE sm.id = $2
 ), ins AS (
     INSERT INTO executions (arn, state_machine_id, version_id, name, status, input, trace_header, start_date,
                             express, due_at, last_event_id, lease_owner, lease_expires_at, lease_version,
-                            engine_state, output, error, cause, stop_date, trace_context)
-    SELECT $1, sm.id, sm.current_version_id, $3, $12, $4, $5, $6, $7, $13, $14, $8, $9,
-           CASE WHEN $8::TEXT IS NULL THEN 0 ELSE 1 END, $11, $15, $16, $17, $18, $30
-    FROM sm WHERE sm.status = 'ACTIVE' AND ($10::BIGINT IS NULL OR sm.current_version_id = $10)
+                            engine_state, output, error, cause, stop_date, trace_context,
+                            state_machine_version_arn, state_machine_alias_arn)
+    SELECT $1, sm.id, sm.run_version_id, $3, $12, $4, $5, $6, $7, $13, $14, $8, $9,
+           CASE WHEN $8::TEXT IS NULL THEN 0 ELSE 1 END, $11, $15, $16, $17, $18, $30, $32, $33
+    FROM sm WHERE sm.status = 'ACTIVE' AND ($10::BIGINT IS NULL OR sm.run_version_id = $10)
     ON CONFLICT DO NOTHING
     RETURNING id, due_at, lease_expires_at, lease_version
 ), ev AS (
@@ -55,7 +57,7 @@ WITH sm AS (
     SELECT t.token, t.arn, ins.id, t.key, t.input, 'SCHEDULED', $6
     FROM ins, UNNEST($24::TEXT[], $25::TEXT[], $26::TEXT[], $27::TEXT[]) AS t(token, arn, key, input)
 )
-SELECT sm.status, sm.arn AS state_machine_arn, sm.name AS state_machine_name, sm.current_version_id AS version_id,
+SELECT sm.status, sm.arn AS state_machine_arn, sm.name AS state_machine_name, sm.run_version_id AS version_id,
        sm.role_arn, ins.id AS execution_id, ins.due_at, ins.lease_expires_at, ins.lease_version
 FROM sm LEFT JOIN ins ON TRUE";
 
@@ -155,6 +157,9 @@ impl Starter {
             .bind(started.0)
             .bind(started.1)
             .bind(&new.trace_context)
+            .bind(new.via.as_ref().map(|v| v.version_id))
+            .bind(new.via.as_ref().map(|v| v.version_arn.as_str()))
+            .bind(new.via.as_ref().and_then(|v| v.alias_arn.as_deref()))
             .fetch_optional(&self.pool)
             .await;
         let row = match result {
@@ -300,6 +305,8 @@ impl Starter {
             redrive: Default::default(),
             last_event_id,
             machine_deleting: false,
+            state_machine_version_arn: new.via.as_ref().map(|v| v.version_arn.clone()),
+            state_machine_alias_arn: new.via.as_ref().and_then(|v| v.alias_arn.clone()),
         };
         for arn in &scheduled {
             self.notifier.activity(arn);
@@ -334,7 +341,13 @@ impl Starter {
     /// statement committed but its answer was lost with the connection, the replay reports those starts
     /// as NameTaken: the same answer a client retrying after a lost reply would get.)
     async fn write(&self, batch: Vec<Request>) {
-        if batch.len() == 1 {
+        // Starts through a version or alias (each its own revision) are written alone.
+        let (alone, batch): (Vec<Request>, Vec<Request>) =
+            batch.into_iter().partition(|(new, _)| new.via.is_some());
+        for (new, reply) in alone {
+            let _ = reply.send(self.start_one(new).await);
+        }
+        if batch.len() <= 1 {
             for (new, reply) in batch {
                 let _ = reply.send(self.start_one(new).await);
             }

@@ -7,11 +7,13 @@ use crate::store::rows::Time;
 impl SqliteStore {
     pub(super) async fn execution_start(&self, new: NewExecution) -> Result<StartOutcome> {
         let mut tx = self.writer.begin().await?;
+        // A start through a version or alias runs that revision instead of the current one.
         let machine = sqlx::query(
-            "SELECT sm.status, sm.current_version_id, v.role_arn FROM state_machines sm \
-             JOIN state_machine_versions v ON v.id = sm.current_version_id WHERE sm.id = ?1",
+            "SELECT sm.status, v.id AS run_version_id, v.role_arn FROM state_machines sm \
+             JOIN state_machine_versions v ON v.id = COALESCE(?2, sm.current_version_id) WHERE sm.id = ?1",
         )
         .bind(new.state_machine_id)
+        .bind(new.via.as_ref().map(|v| v.version_id))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(machine) = machine else {
@@ -20,7 +22,7 @@ impl SqliteStore {
         if StateMachineStatus::parse(machine.try_get("status")?)? == StateMachineStatus::Deleting {
             return Ok(StartOutcome::MachineDeleting);
         }
-        let version_id: i64 = machine.try_get("current_version_id")?;
+        let version_id: i64 = machine.try_get("run_version_id")?;
         if new
             .first_step
             .as_ref()
@@ -34,8 +36,10 @@ impl SqliteStore {
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO executions (arn, state_machine_id, version_id, name, status, input, \
              trace_header, start_date, express, due_at, last_event_id, lease_owner, lease_expires_at, \
-             lease_version, engine_state, output, error, cause, stop_date, trace_context) \
-             VALUES (?1, ?2, ?3, ?4, ?12, ?5, ?6, ?7, ?8, ?13, ?14, ?9, ?10, ?11, ?15, ?16, ?17, ?18, ?19, ?20) \
+             lease_version, engine_state, output, error, cause, stop_date, trace_context, \
+             state_machine_version_arn, state_machine_alias_arn) \
+             VALUES (?1, ?2, ?3, ?4, ?12, ?5, ?6, ?7, ?8, ?13, ?14, ?9, ?10, ?11, ?15, ?16, ?17, ?18, ?19, ?20, \
+             ?21, ?22) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(&new.arn)
@@ -58,6 +62,8 @@ impl SqliteStore {
         .bind(row.cause)
         .bind(row.stop_date.map(Time))
         .bind(&new.trace_context)
+        .bind(new.via.as_ref().map(|v| v.version_arn.as_str()))
+        .bind(new.via.as_ref().and_then(|v| v.alias_arn.as_deref()))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(execution_id) = inserted else {

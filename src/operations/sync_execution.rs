@@ -1,0 +1,245 @@
+//! StartSyncExecution: an EXPRESS execution run to its end inside the call. It starts as StartExecution
+//! does (version and alias ARNs included), then waits for the execution to close: woken when an execution
+//! closes in this process, and looking again every `POLL` for one another process ran. Past the Express
+//! limit of 5 minutes (measured on the injected clock) the execution is stopped and the answer is TIMED_OUT.
+//! A caller that goes away (its deadline) drops the wait; the execution runs on.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::shapes::{
+    BillingDetails, CloudWatchEventsExecutionDataDetails, StartExecutionRequest,
+    StartSyncExecutionRequest, StartSyncExecutionResponse,
+};
+use super::Service;
+use crate::domain::arn::{check_arn, ResourceType};
+use crate::domain::enums::SyncExecutionStatus;
+use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::store::{ExecutionRecord, ExecutionStatus, StateMachineType, StopOutcome};
+
+/// AWS: an Express execution runs at most 5 minutes.
+pub const EXPRESS_LIMIT: Duration = Duration::from_secs(300);
+/// How often the wait looks at the execution when no close in this process woke it.
+const POLL: Duration = Duration::from_millis(100);
+/// AWS bills every sync execution at 64 MB.
+const BILLED_MEMORY_MB: i64 = 64;
+
+/// AWS's billed duration: rounded up to 100 ms, at least 100 ms.
+pub fn billed_duration_ms(start: DateTime<Utc>, stop: DateTime<Utc>) -> i64 {
+    let micros = (stop - start).num_microseconds().unwrap_or(i64::MAX).max(0);
+    // Whole 100 ms steps, rounded up (a started millisecond counts).
+    let steps = micros.saturating_add(99_999) / 100_000;
+    (steps * 100).max(100)
+}
+
+/// What the wait does with the execution as it was read at `now`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SyncDecision {
+    /// Closed: answer with it.
+    Closed,
+    /// Still running within the limit: wait on.
+    Wait,
+    /// Still running past the Express limit: stop it and answer TIMED_OUT.
+    TimedOut,
+}
+
+pub fn sync_decision(
+    status: ExecutionStatus,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+    limit: Duration,
+) -> SyncDecision {
+    if status != ExecutionStatus::Running {
+        return SyncDecision::Closed;
+    }
+    let elapsed = (now - start).to_std().unwrap_or_default();
+    match elapsed >= limit {
+        true => SyncDecision::TimedOut,
+        false => SyncDecision::Wait,
+    }
+}
+
+fn type_not_supported() -> ApiError {
+    ApiError::new(
+        ErrorKind::StateMachineTypeNotSupported,
+        "This operation is not supported by this type of state machine",
+    )
+}
+
+impl Service {
+    pub async fn start_sync_execution(
+        &self,
+        req: StartSyncExecutionRequest,
+    ) -> ApiResult<StartSyncExecutionResponse> {
+        let machine_arn = req.state_machine_arn.clone();
+        let unmocked = machine_arn.split('#').next().unwrap_or_default();
+        check_arn(unmocked, "stateMachineArn", &[ResourceType::StateMachine])?;
+        let (machine, _) = self.start_target(unmocked, true).await?;
+        if machine.machine_type != StateMachineType::Express {
+            return Err(type_not_supported());
+        }
+        let trace_header = req.trace_header.clone();
+        let started = self
+            .start_execution(StartExecutionRequest {
+                state_machine_arn: req.state_machine_arn,
+                name: req.name,
+                input: req.input,
+                trace_header: req.trace_header,
+                traceparent: req.traceparent,
+            })
+            .await?;
+        let execution = self.wait_until_closed(&started.execution_arn).await?;
+        Ok(sync_response(execution, trace_header))
+    }
+
+    /// The execution once closed (or stopped past the Express limit).
+    async fn wait_until_closed(&self, arn: &str) -> ApiResult<SyncClosed> {
+        loop {
+            // Registered before the read, so a close between the read and the wait is not missed.
+            let closed = self.wakeups.execution_closed_wait();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            let execution = self.store.execution_get(arn).await?.ok_or_else(|| {
+                ApiError::internal(format!("the execution {arn} vanished while it ran"))
+            })?;
+            match sync_decision(
+                execution.status,
+                execution.start_date,
+                self.clock.now(),
+                EXPRESS_LIMIT,
+            ) {
+                SyncDecision::Closed => {
+                    return Ok(SyncClosed {
+                        execution,
+                        timed_out: false,
+                    })
+                }
+                SyncDecision::TimedOut => return self.time_out(execution).await,
+                SyncDecision::Wait => {}
+            }
+            tokio::select! {
+                _ = &mut closed => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// Stops an execution that outran the Express limit; one that closed meanwhile is answered as it
+    /// closed.
+    async fn time_out(&self, execution: ExecutionRecord) -> ApiResult<SyncClosed> {
+        let outcome = self
+            .executor
+            .stop(
+                &execution,
+                Some("States.Timeout".into()),
+                Some("The Express execution ran longer than 5 minutes".into()),
+            )
+            .await?;
+        Ok(match outcome {
+            StopOutcome::Stopped(stopped) => SyncClosed {
+                execution: stopped,
+                timed_out: true,
+            },
+            StopOutcome::AlreadyClosed(closed) => SyncClosed {
+                execution: closed,
+                timed_out: false,
+            },
+            StopOutcome::NotFound => SyncClosed {
+                execution,
+                timed_out: true,
+            },
+        })
+    }
+}
+
+struct SyncClosed {
+    execution: ExecutionRecord,
+    timed_out: bool,
+}
+
+fn sync_response(closed: SyncClosed, trace_header: Option<String>) -> StartSyncExecutionResponse {
+    let SyncClosed {
+        execution,
+        timed_out,
+    } = closed;
+    let status = match execution.status {
+        _ if timed_out => SyncExecutionStatus::TimedOut,
+        ExecutionStatus::Succeeded => SyncExecutionStatus::Succeeded,
+        ExecutionStatus::TimedOut => SyncExecutionStatus::TimedOut,
+        // SyncExecutionStatus has no ABORTED: an execution stopped by StopExecution did not succeed.
+        _ => SyncExecutionStatus::Failed,
+    };
+    let stop_date = execution.stop_date.unwrap_or(execution.start_date);
+    let failed = status == SyncExecutionStatus::Failed;
+    let included = || Some(CloudWatchEventsExecutionDataDetails { included: true });
+    StartSyncExecutionResponse {
+        execution_arn: execution.arn,
+        state_machine_arn: execution.state_machine_arn,
+        name: execution.name,
+        start_date: execution.start_date,
+        stop_date,
+        status,
+        error: execution.error.filter(|_| failed),
+        cause: execution.cause.filter(|_| failed),
+        input: execution.input,
+        input_details: included(),
+        // AWS: output only when SUCCEEDED; outputDetails always.
+        output: execution
+            .output
+            .filter(|_| status == SyncExecutionStatus::Succeeded),
+        output_details: included(),
+        trace_header: trace_header.or(execution.trace_header),
+        billing_details: BillingDetails {
+            billed_memory_used_in_mb: BILLED_MEMORY_MB,
+            billed_duration_in_milliseconds: billed_duration_ms(execution.start_date, stop_date),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(1_700_000_000_000 + ms).unwrap()
+    }
+
+    #[test]
+    fn billing_rounds_up_to_100_ms_with_a_minimum_of_100() {
+        assert_eq!(billed_duration_ms(at(0), at(0)), 100);
+        assert_eq!(billed_duration_ms(at(0), at(1)), 100);
+        assert_eq!(billed_duration_ms(at(0), at(100)), 100);
+        assert_eq!(billed_duration_ms(at(0), at(101)), 200);
+        assert_eq!(billed_duration_ms(at(0), at(7_550)), 7_600);
+        // A fraction of a millisecond counts as one.
+        let start = at(0);
+        assert_eq!(
+            billed_duration_ms(start, start + chrono::Duration::microseconds(100_001)),
+            200
+        );
+    }
+
+    #[test]
+    fn the_wait_times_out_at_the_express_limit() {
+        let limit = EXPRESS_LIMIT;
+        let running = ExecutionStatus::Running;
+        assert_eq!(
+            sync_decision(running, at(0), at(299_999), limit),
+            SyncDecision::Wait
+        );
+        assert_eq!(
+            sync_decision(running, at(0), at(300_000), limit),
+            SyncDecision::TimedOut
+        );
+        assert_eq!(
+            sync_decision(ExecutionStatus::Failed, at(0), at(400_000), limit),
+            SyncDecision::Closed
+        );
+        assert_eq!(
+            sync_decision(ExecutionStatus::Succeeded, at(0), at(1), limit),
+            SyncDecision::Closed
+        );
+    }
+}
