@@ -8,6 +8,7 @@
 //! - [`api`]: the gRPC surface; thin handlers that call `operations` and map errors once.
 //! - [`aws`]: the AWS JSON 1.0 protocol (boto3, the AWS CLI, AWS SDKs) onto the same `operations`.
 //! - [`auth`]: who may call the API (bearer tokens, SigV4, roles) and TLS on its listener.
+//! - [`sigv4`]: AWS Signature Version 4, once, for `auth` (verifying callers) and `executor` (signing calls).
 //! - [`app`]: wiring of all of the above for `sfn serve`.
 
 pub mod api;
@@ -23,6 +24,7 @@ pub mod error;
 pub mod executor;
 pub mod metrics;
 pub mod operations;
+pub mod sigv4;
 pub mod store;
 pub mod telemetry;
 pub mod traces;

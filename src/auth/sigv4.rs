@@ -1,22 +1,19 @@
-//! AWS Signature Version 4, server side: the AWS JSON door checks each request's `Authorization` header
-//! against the access keys of the auth file, as AWS does (the algorithm mirrors botocore's `SigV4Auth`),
-//! and answers with AWS's error names and wording when it does not verify.
+//! SigV4 on the AWS JSON door: who signed a request. Each request's `Authorization` header is checked
+//! against the access keys of the auth file with the one SigV4 implementation (`crate::sigv4`); what is
+//! the door's own is here: which key, which scope and time window it accepts, and AWS's error names and
+//! wording when a request does not verify.
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use hmac::{Hmac, Mac};
 use hyper::HeaderMap;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::{Caller, Principals};
 use crate::error::{ApiError, ErrorKind};
+use crate::sigv4::{self, MalformedAuthorization, Scope, AMZ_DATE_FORMAT};
 
-const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// The signing name of Step Functions, the service part of the credential scope.
 pub const SERVICE: &str = "states";
 /// How far a request's time may be from ours (AWS's window for JSON services).
 const MAX_SKEW: Duration = Duration::minutes(5);
-const AMZ_DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 
 /// The parts of a request a signature covers.
 pub struct SignedRequest<'a> {
@@ -61,8 +58,34 @@ pub fn verify(
         })?;
     header.check_scope()?;
     check_time(header.amz_date, header.time, now)?;
-    let expected = signature(&key.secret_access_key, &header, request);
-    if !bool::from(expected.as_bytes().ct_eq(header.signature.as_bytes())) {
+    // The headers the client says it signed, as received (a missing one is signed with no value).
+    let signed: Vec<(String, Vec<String>)> = header
+        .signed_headers
+        .iter()
+        .map(|name| {
+            let values = request
+                .headers
+                .get_all(name.as_str())
+                .iter()
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+                .collect();
+            (name.clone(), values)
+        })
+        .collect();
+    let signed_request = sigv4::Request {
+        method: request.method,
+        path: request.path,
+        query: request.query,
+        headers: &signed,
+        body: request.body,
+    };
+    if !sigv4::verify(
+        &key.secret_access_key,
+        header.amz_date,
+        &header.scope,
+        &signed_request,
+        header.signature,
+    ) {
         return Err(invalid_signature(
             "The request signature we calculated does not match the signature you provided. Check your \
              AWS Secret Access Key and signing method. Consult the service documentation for details.",
@@ -71,95 +94,10 @@ pub fn verify(
     Ok(principal.caller.clone())
 }
 
-/// The signature of `request` with `secret` (hex), over the headers the client said it signed.
-fn signature(
-    secret: &str,
-    header: &AuthorizationHeader<'_>,
-    request: &SignedRequest<'_>,
-) -> String {
-    let canonical = canonical_request(request, &header.signed_headers);
-    let scope = format!(
-        "{}/{}/{}/{}",
-        header.scope_date, header.region, header.service, header.terminator
-    );
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{}\n{scope}\n{}",
-        header.amz_date,
-        hex::encode(Sha256::digest(canonical.as_bytes()))
-    );
-    let mut key = hmac(
-        format!("AWS4{secret}").as_bytes(),
-        header.scope_date.as_bytes(),
-    );
-    for part in [header.region, header.service, header.terminator] {
-        key = hmac(&key, part.as_bytes());
-    }
-    hex::encode(hmac(&key, string_to_sign.as_bytes()))
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    // HMAC takes keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// SigV4's canonical request: method, path, sorted query, the signed headers (trimmed, inner blanks
-/// collapsed, repeated headers joined by commas), their names, and the payload's SHA-256.
-pub fn canonical_request(request: &SignedRequest<'_>, signed_headers: &[String]) -> String {
-    let path = if request.path.is_empty() {
-        "/"
-    } else {
-        request.path
-    };
-    let mut query: Vec<(&str, &str)> = request
-        .query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-        .collect();
-    query.sort_unstable();
-    let query = query
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut headers = String::new();
-    for name in signed_headers {
-        let values: Vec<String> = request
-            .headers
-            .get_all(name.as_str())
-            .iter()
-            .map(|value| {
-                String::from_utf8_lossy(value.as_bytes())
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect();
-        headers.push_str(name);
-        headers.push(':');
-        headers.push_str(&values.join(","));
-        headers.push('\n');
-    }
-    // Always the hash of the body received, never the client's `x-amz-content-sha256`: trusting that
-    // header would let a replayed signature carry any other body.
-    let payload_hash = hex::encode(Sha256::digest(request.body));
-    format!(
-        "{}\n{path}\n{query}\n{headers}\n{}\n{payload_hash}",
-        request.method,
-        signed_headers.join(";")
-    )
-}
-
-/// `AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/states/aws4_request, SignedHeaders=a;b,
-/// Signature=hex`, with the request's `X-Amz-Date`.
+/// A request's `Authorization` header, read with its `X-Amz-Date`.
 struct AuthorizationHeader<'a> {
     access_key_id: &'a str,
-    scope_date: &'a str,
-    region: &'a str,
-    service: &'a str,
-    terminator: &'a str,
+    scope: Scope<'a>,
     signed_headers: Vec<String>,
     signature: &'a str,
     amz_date: &'a str,
@@ -168,51 +106,36 @@ struct AuthorizationHeader<'a> {
 
 impl<'a> AuthorizationHeader<'a> {
     fn parse(value: &'a str, headers: &'a HeaderMap) -> Result<Self, ApiError> {
-        let Some(parameters) = value.strip_prefix(ALGORITHM) else {
-            let algorithm = value.split_whitespace().next().unwrap_or("");
-            return Err(incomplete(format!(
-                "Unsupported AWS 'algorithm': '{algorithm}'. Authorization={value}"
-            )));
-        };
-        let (mut credential, mut signed_headers, mut signature) = (None, None, None);
-        for part in parameters.split(',') {
-            let part = part.trim();
-            if part.is_empty() {
-                continue;
+        let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok());
+        // AWS names every missing parameter, and a missing date, in one message.
+        let mut missing = String::new();
+        let parameters = match sigv4::parse_authorization(value) {
+            Ok(parameters) => Some(parameters),
+            Err(MalformedAuthorization::Algorithm(algorithm)) => {
+                return Err(incomplete(format!(
+                    "Unsupported AWS 'algorithm': '{algorithm}'. Authorization={value}"
+                )));
             }
-            let Some((key, v)) = part.split_once('=') else {
+            Err(MalformedAuthorization::NotKeyValue(part)) => {
                 return Err(incomplete(format!(
                     "'{part}' not a valid key=value pair (missing equal-sign) in Authorization header: '{value}'"
                 )));
-            };
-            match key.trim() {
-                "Credential" => credential = Some(v.trim()),
-                "SignedHeaders" => signed_headers = Some(v.trim()),
-                "Signature" => signature = Some(v.trim()),
-                _ => {}
             }
-        }
-        let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok());
-        let mut missing = String::new();
-        for (name, present) in [
-            ("Credential", credential.is_some()),
-            ("Signature", signature.is_some()),
-            ("SignedHeaders", signed_headers.is_some()),
-        ] {
-            if !present {
-                missing.push_str(&format!(
-                    "Authorization header requires '{name}' parameter. "
-                ));
+            Err(MalformedAuthorization::Missing(names)) => {
+                for name in names {
+                    missing.push_str(&format!(
+                        "Authorization header requires '{name}' parameter. "
+                    ));
+                }
+                None
             }
-        }
+        };
         if amz_date.is_none() {
             missing.push_str(
                 "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ",
             );
         }
-        let (Some(credential), Some(signed_headers), Some(signature), Some(amz_date)) =
-            (credential, signed_headers, signature, amz_date)
-        else {
+        let (Some(parameters), Some(amz_date)) = (parameters, amz_date) else {
             return Err(incomplete(format!("{missing}Authorization={value}")));
         };
         let time = NaiveDateTime::parse_from_str(amz_date, AMZ_DATE_FORMAT)
@@ -223,25 +146,18 @@ impl<'a> AuthorizationHeader<'a> {
                 ))
             })?
             .and_utc();
-        let parts: Vec<&str> = credential.split('/').collect();
-        let [access_key_id, scope_date, region, service, terminator] = parts[..] else {
+        let Some((access_key_id, scope)) = sigv4::parse_credential(parameters.credential) else {
             return Err(incomplete(format!(
                 "Credential must have exactly 5 slash-delimited elements, e.g. \
-                 keyid/date/region/service/term, got '{credential}'"
+                 keyid/date/region/service/term, got '{}'",
+                parameters.credential
             )));
         };
         Ok(AuthorizationHeader {
             access_key_id,
-            scope_date,
-            region,
-            service,
-            terminator,
-            signed_headers: signed_headers
-                .split(';')
-                .map(|name| name.trim().to_ascii_lowercase())
-                .filter(|name| !name.is_empty())
-                .collect(),
-            signature,
+            scope,
+            signed_headers: sigv4::parse_signed_headers(parameters.signed_headers),
+            signature: parameters.signature,
             amz_date,
             time,
         })
@@ -249,28 +165,29 @@ impl<'a> AuthorizationHeader<'a> {
 
     /// The credential scope must name this service, a region, the request's day and the terminator.
     fn check_scope(&self) -> Result<(), ApiError> {
-        if self.service != SERVICE {
+        let scope = &self.scope;
+        if scope.service != SERVICE {
             return Err(invalid_signature(&format!(
                 "Credential should be scoped to correct service: '{SERVICE}'. "
             )));
         }
-        if self.region.is_empty() {
+        if scope.region.is_empty() {
             return Err(invalid_signature(
                 "Credential should be scoped to a valid region. ",
             ));
         }
-        if self.terminator != "aws4_request" {
+        if scope.terminator != sigv4::TERMINATOR {
             return Err(invalid_signature(&format!(
                 "Credential should be scoped with a valid terminator: 'aws4_request', not '{}'. ",
-                self.terminator
+                scope.terminator
             )));
         }
         let day = &self.amz_date[..8.min(self.amz_date.len())];
-        if self.scope_date != day {
+        if scope.date != day {
             return Err(invalid_signature(&format!(
                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from \
                  HTTP: '{}' != '{day}', from '{}'.",
-                self.scope_date, self.amz_date
+                scope.date, self.amz_date
             )));
         }
         Ok(())
@@ -309,6 +226,8 @@ fn invalid_signature(message: &str) -> ApiError {
 mod tests {
     use std::path::Path;
 
+    use sha2::{Digest, Sha256};
+
     use super::*;
 
     fn principals() -> Principals {
@@ -322,45 +241,34 @@ mod tests {
         .expect("auth file")
     }
 
-    /// Signs like a client would (same functions, independent of `verify`'s parsing).
+    /// Signs like a client would: the shared signer over the headers as sent.
     fn signed(body: &str, amz_date: &str, secret: &str) -> HeaderMap {
+        let sent = [
+            ("content-type", "application/x-amz-json-1.0"),
+            ("host", "localhost:8083"),
+            ("x-amz-date", amz_date),
+            ("x-amz-target", "AWSStepFunctions.ListActivities"),
+        ];
         let mut headers = HeaderMap::new();
-        headers.insert("host", "localhost:8083".parse().unwrap());
-        headers.insert(
-            "content-type",
-            "application/x-amz-json-1.0".parse().unwrap(),
-        );
-        headers.insert("x-amz-date", amz_date.parse().unwrap());
-        headers.insert(
-            "x-amz-target",
-            "AWSStepFunctions.ListActivities".parse().unwrap(),
-        );
-        let names: Vec<String> = ["content-type", "host", "x-amz-date", "x-amz-target"]
-            .map(String::from)
-            .to_vec();
-        let header = AuthorizationHeader {
-            access_key_id: "AKIDEXAMPLE",
-            scope_date: &amz_date[..8],
-            region: "us-east-1",
-            service: "states",
-            terminator: "aws4_request",
-            signed_headers: names.clone(),
-            signature: "",
+        for (name, value) in sent {
+            headers.insert(name, value.parse().unwrap());
+        }
+        let signed: Vec<(String, Vec<String>)> = sent
+            .iter()
+            .map(|(n, v)| (n.to_string(), vec![v.to_string()]))
+            .collect();
+        let value = sigv4::sign(
+            "AKIDEXAMPLE",
+            secret,
             amz_date,
-            time: Utc::now(),
-        };
-        let request = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &headers,
-            body: body.as_bytes(),
-        };
-        let signature = signature(secret, &header, &request);
-        let value = format!(
-            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{}/us-east-1/states/aws4_request, SignedHeaders={}, Signature={signature}",
-            &amz_date[..8],
-            names.join(";")
+            &Scope::new(&amz_date[..8], "us-east-1", SERVICE),
+            &sigv4::Request {
+                method: "POST",
+                path: "/",
+                query: "",
+                headers: &signed,
+                body: body.as_bytes(),
+            },
         );
         headers.insert("authorization", value.parse().unwrap());
         headers
@@ -384,19 +292,6 @@ mod tests {
         NaiveDateTime::parse_from_str(text, AMZ_DATE_FORMAT)
             .unwrap()
             .and_utc()
-    }
-
-    #[test]
-    fn the_signing_key_chain_matches_awss_published_example() {
-        // AWS's documented example (IAM ListUsers, us-east-1, 20150830): the derived signing key.
-        let mut key = hmac(b"AWS4wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", b"20150830");
-        for part in ["us-east-1", "iam", "aws4_request"] {
-            key = hmac(&key, part.as_bytes());
-        }
-        assert_eq!(
-            hex::encode(key),
-            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
-        );
     }
 
     #[test]

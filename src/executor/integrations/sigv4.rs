@@ -1,10 +1,12 @@
-//! Outbound AWS Signature Version 4 (the `Authorization` header every AWS API, and every emulator that
-//! checks it, expects). Only what the JSON-protocol calls need: a request whose path and query are already
-//! URI-encoded, a body hashed whole.
+//! Outbound SigV4: the `Authorization` header every AWS API, and every emulator that checks it, expects
+//! on the executor's calls to AWS services. The algorithm is `crate::sigv4`'s; what is the caller's own
+//! is here: the credentials, the headers added (`X-Amz-Date`, `X-Amz-Security-Token`) and that every
+//! header sent is signed. Only what the JSON-protocol calls need: a request whose path and query are
+//! already URI-encoded, a body hashed whole.
 
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+
+use crate::sigv4::{self, Scope, AMZ_DATE_FORMAT};
 
 /// The credentials a request is signed with.
 #[derive(Clone, PartialEq, Eq)]
@@ -35,17 +37,6 @@ pub struct SigningRequest<'a> {
     pub body: &'a [u8],
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    // HMAC accepts keys of any length: `new_from_slice` cannot fail.
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
-
 /// The headers to add to `request` (`X-Amz-Date`, `X-Amz-Security-Token` with a session token, and
 /// `Authorization`), signed for `region` and `service` at `time`.
 pub fn sign(
@@ -55,86 +46,42 @@ pub fn sign(
     service: &str,
     time: DateTime<Utc>,
 ) -> Vec<(String, String)> {
-    let amz_date = time.format("%Y%m%dT%H%M%SZ").to_string();
+    let amz_date = time.format(AMZ_DATE_FORMAT).to_string();
     let date = time.format("%Y%m%d").to_string();
     let mut added = vec![("X-Amz-Date".to_string(), amz_date.clone())];
     if let Some(token) = &credentials.session_token {
         added.push(("X-Amz-Security-Token".to_string(), token.clone()));
     }
-    // Canonical headers: lower-case names, trimmed values with inner runs of spaces collapsed, sorted.
-    let mut headers: Vec<(String, String)> = request
+    // Every header sent is signed: lower-case names, sorted (a stable sort keeps a repeated header's
+    // values in the order they are sent), one entry per name.
+    let mut sent: Vec<(String, &str)> = request
         .headers
         .iter()
         .chain(added.iter())
-        .map(|(n, v)| {
-            (
-                n.to_ascii_lowercase(),
-                v.split_whitespace().collect::<Vec<_>>().join(" "),
-            )
-        })
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.as_str()))
         .collect();
-    headers.sort();
-    let mut canonical_headers = String::new();
-    let mut names: Vec<&str> = Vec::new();
-    for (name, value) in &headers {
-        if names.last() == Some(&name.as_str()) {
-            // A repeated header is one line with its values comma-separated.
-            canonical_headers.pop();
-            canonical_headers.push_str(&format!(",{value}\n"));
-            continue;
+    sent.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut headers: Vec<(String, Vec<String>)> = Vec::new();
+    for (name, value) in sent {
+        match headers.last_mut() {
+            Some((last, values)) if *last == name => values.push(value.to_string()),
+            _ => headers.push((name, vec![value.to_string()])),
         }
-        canonical_headers.push_str(&format!("{name}:{value}\n"));
-        names.push(name);
     }
-    let signed_headers = names.join(";");
-    let mut query: Vec<&str> = request.query.split('&').filter(|p| !p.is_empty()).collect();
-    query.sort_by(|a, b| {
-        let key = |p: &&str| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (k.to_string(), v.to_string())
-        };
-        key(a).cmp(&key(b))
-    });
-    let query: Vec<String> = query
-        .iter()
-        .map(|p| match p.split_once('=') {
-            Some(_) => p.to_string(),
-            None => format!("{p}="),
-        })
-        .collect();
-    let canonical_request = format!(
-        "{}\n{}\n{}\n{}\n{}\n{}",
-        request.method,
-        if request.path.is_empty() {
-            "/"
-        } else {
-            request.path
+    let authorization = sigv4::sign(
+        &credentials.access_key_id,
+        &credentials.secret_access_key,
+        &amz_date,
+        &Scope::new(&date, region, service),
+        &sigv4::Request {
+            method: request.method,
+            path: request.path,
+            query: request.query,
+            headers: &headers,
+            body: request.body,
         },
-        query.join("&"),
-        canonical_headers,
-        signed_headers,
-        sha256_hex(request.body)
     );
-    let scope = format!("{date}/{region}/{service}/aws4_request");
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    );
-    let k_date = hmac(
-        format!("AWS4{}", credentials.secret_access_key).as_bytes(),
-        date.as_bytes(),
-    );
-    let k_region = hmac(&k_date, region.as_bytes());
-    let k_service = hmac(&k_region, service.as_bytes());
-    let k_signing = hmac(&k_service, b"aws4_request");
-    let signature = hex::encode(hmac(&k_signing, string_to_sign.as_bytes()));
-    added.push((
-        "Authorization".to_string(),
-        format!(
-            "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
-            credentials.access_key_id
-        ),
-    ));
+    added.push(("Authorization".to_string(), authorization));
     added
 }
 
