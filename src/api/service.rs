@@ -247,6 +247,8 @@ impl StepFunctions for StepFunctionsApi {
                 .redrive_execution(req.into_inner().into())
                 .await,
         )
+    }
+
     async fn start_sync_execution(
         &self,
         req: Request<pb::StartSyncExecutionRequest>,

@@ -82,6 +82,9 @@ aws_enum!(
     ExecutionRedriveFilter ["[REDRIVEN, NOT_REDRIVEN]"] {
         Redriven => "REDRIVEN",
         NotRedriven => "NOT_REDRIVEN",
+    }
+);
+aws_enum!(
     /// SyncExecutionStatus: how a StartSyncExecution ended.
     SyncExecutionStatus ["[SUCCEEDED, FAILED, TIMED_OUT]"] {
         Succeeded => "SUCCEEDED",

@@ -360,6 +360,10 @@ pub struct ExecutionRecord {
     pub last_event_id: i64,
     /// Its state machine is being deleted.
     pub machine_deleting: bool,
+    /// The version ARN it was started through (or its alias routed to); None for an unqualified start.
+    pub state_machine_version_arn: Option<String>,
+    /// The alias ARN it was started through.
+    pub state_machine_alias_arn: Option<String>,
 }
 
 /// What RedriveExecution left on an execution.
@@ -391,10 +395,6 @@ pub enum RedriveOutcome {
     Redriven(Box<ExecutionRecord>),
     /// The execution changed since it was read (another redrive, or it was deleted): nothing was written.
     Changed,
-    /// The version ARN it was started through (or its alias routed to); None for an unqualified start.
-    pub state_machine_version_arn: Option<String>,
-    /// The alias ARN it was started through.
-    pub state_machine_alias_arn: Option<String>,
 }
 
 /// An execution started through a version or alias ARN: it runs that version's revision, whatever the

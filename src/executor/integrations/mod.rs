@@ -406,7 +406,7 @@ impl Executor {
                 // At least once: a call whose claim expired (its process died before reporting, or the
                 // report was lost) is made again, a callback's too (until its submit response is
                 // recorded, nothing says the call reached the service).
-                Some(_) if claim_expired(&task, now) => self.redrive(&task, now).await,
+                Some(_) if claim_expired(&task, now) => self.redrive_call(&task, now).await,
                 _ => {}
             }
         }
@@ -463,7 +463,7 @@ impl Executor {
     }
 
     /// Takes over a task whose claim expired (one process wins) and drives its call again.
-    async fn redrive(self: &Arc<Self>, task: &ActivityTaskRecord, now: DateTime<Utc>) {
+    async fn redrive_call(self: &Arc<Self>, task: &ActivityTaskRecord, now: DateTime<Utc>) {
         if self.integrations.permits().available_permits() == 0 {
             return;
         }

@@ -186,7 +186,7 @@ impl Executor {
             None => None,
         };
         match child {
-            None if claim_expired(task, now) => self.redrive(task, now).await,
+            None if claim_expired(task, now) => self.redrive_call(task, now).await,
             None => {}
             Some(child) => match pattern {
                 Pattern::RequestResponse => {
