@@ -25,12 +25,23 @@ async fn every_scenario_runs_without_errors(backend: Backend) {
         json_only: true,
         pgbench: None,
         scale_out_database: None,
+        // The count-bounded scenarios at tiny sizes: 20 timers, Maps of 5 activity tasks.
+        burst_executions: 20,
+        burst_executions_aws_json: 20,
+        burst_lead: None,
+        map_items: vec![5],
+        map_workers: vec![1, 2],
+        // The server runs in this process: its CPU is this process's.
+        server_pid: Some(std::process::id()),
+        postgres_cpu: false,
     };
 
     let reports = measure(&args, |_| {}).await.unwrap();
 
     let names: Vec<&str> = reports.iter().map(|r| r.scenario).collect();
-    let expected: Vec<&str> = args.scenarios.iter().map(|s| s.name()).collect();
+    // map-activity reports one round per worker count.
+    let mut expected: Vec<&str> = args.scenarios.iter().map(|s| s.name()).collect();
+    expected.push(Scenario::MapActivity.name());
     assert_eq!(names, expected);
     for report in &reports {
         assert_eq!(report.skipped, None, "{}", report.scenario);
@@ -43,6 +54,30 @@ async fn every_scenario_runs_without_errors(backend: Backend) {
         assert!(report.completed > 0, "{}", report.to_json());
         assert!(!report.latencies.is_empty(), "{}", report.to_json());
     }
+    // 10 ms ticks: only the 2 s closed loops surely consume a measurable amount.
+    let pass_chain = reports[0].to_json();
+    assert!(
+        pass_chain["server_cpu_us_per_unit"].as_f64().unwrap_or(0.0) > 0.0,
+        "{pass_chain}"
+    );
+    let burst = reports
+        .iter()
+        .find(|r| r.scenario == "timer-burst")
+        .unwrap()
+        .to_json();
+    assert_eq!(burst["completed"], 20, "{burst}");
+    assert_eq!(burst["wait_exit_lateness_ms"]["samples"], 20, "{burst}");
+    assert!(burst["last_end_after_due_ms"].is_number(), "{burst}");
+    let rounds: Vec<_> = reports
+        .iter()
+        .filter(|r| r.scenario == "map-activity")
+        .map(|r| (r.items, r.workers, r.completed))
+        .collect();
+    assert_eq!(
+        rounds,
+        vec![(Some(5), Some(1), 5), (Some(5), Some(2), 5)],
+        "every task of each Map answered once"
+    );
     server.stop().await.unwrap();
 }
 

@@ -279,6 +279,12 @@ impl BenchClient for AwsJsonBenchClient {
         let body = json!({"taskToken": task_token, "output": output});
         self.call("SendTaskSuccess", &body).await.map(|_| ())
     }
+
+    async fn stop_execution(&self, execution_arn: &str) -> Result<(), BenchError> {
+        let body = json!({"executionArn": execution_arn, "error": "sfn.bench.Unfinished",
+            "cause": "the round's window ended"});
+        self.call("StopExecution", &body).await.map(|_| ())
+    }
 }
 
 #[cfg(test)]

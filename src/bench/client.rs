@@ -110,4 +110,6 @@ pub trait BenchClient: Send + Sync {
     ) -> Result<Option<ActivityTask>, BenchError>;
     /// Reports an activity task as succeeded.
     async fn send_task_success(&self, task_token: &str, output: &str) -> Result<(), BenchError>;
+    /// Stops a running execution (a round that did not finish in its window is not left running).
+    async fn stop_execution(&self, execution_arn: &str) -> Result<(), BenchError>;
 }

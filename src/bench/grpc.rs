@@ -209,6 +209,20 @@ impl BenchClient for GrpcBenchClient {
             .map_err(grpc_error("SendTaskSuccess"))?;
         Ok(())
     }
+
+    async fn stop_execution(&self, execution_arn: &str) -> Result<(), BenchError> {
+        let request = pb::StopExecutionRequest {
+            execution_arn: execution_arn.to_string(),
+            error: Some("sfn.bench.Unfinished".to_string()),
+            cause: Some("the round's window ended".to_string()),
+        };
+        self.client
+            .clone()
+            .stop_execution(request)
+            .await
+            .map_err(grpc_error("StopExecution"))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

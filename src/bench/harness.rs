@@ -303,6 +303,7 @@ pub(super) fn base_report(
         duration_s: settings.duration.as_secs_f64(),
         clients,
         completed: tally.completed,
+        drained: tally.drained,
         errors: tally.errors,
         first_error: tally.first_error.clone(),
         notes,

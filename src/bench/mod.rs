@@ -3,8 +3,10 @@
 //! (`aws+http://…`) or any AWS JSON 1.0 Step Functions endpoint (`http://…`, e.g. moto), so the same
 //! scenarios compare them in one run.
 
+mod async_work;
 mod aws_json;
 mod client;
+mod cpu;
 mod grpc;
 mod harness;
 mod pgbench;
@@ -15,9 +17,11 @@ mod stats;
 
 use std::time::Duration;
 
+pub use async_work::AsyncSizes;
 pub use client::{ActivityTask, BenchClient, BenchError, BenchEvent, RunStatus};
+pub use cpu::CpuProbe;
 pub use harness::{Settings, Target};
-pub use report::{format_ratios, format_table, Latency, Rate, ScenarioReport};
+pub use report::{format_ratios, format_table, Figure, Latency, Rate, ScenarioReport};
 pub use scenarios::Scenario;
 pub use stats::{percentile, LatencySummary};
 
@@ -72,6 +76,35 @@ pub struct BenchArgs {
     /// database there and starts `sfn serve` processes of this binary on free loopback ports.
     #[arg(long, value_name = "DATABASE_URL")]
     pub scale_out_database: Option<String>,
+
+    /// Executions in the timer-burst scenario against sfn (grpc:// and aws+http:// targets).
+    #[arg(long, default_value_t = 20_000)]
+    pub burst_executions: u64,
+
+    /// Executions in the timer-burst scenario against http:// targets (moto runs threads per execution).
+    #[arg(long, default_value_t = 2_000)]
+    pub burst_executions_aws_json: u64,
+
+    /// Seconds from the start of a timer burst to its due instant; by default estimated from a short
+    /// probe of the StartExecution rate (the due instant must come after the last start).
+    #[arg(long, value_name = "SECONDS")]
+    pub burst_lead: Option<u64>,
+
+    /// Map sizes of the map-activity scenario, one round each (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "100,1000,5000")]
+    pub map_items: Vec<u64>,
+
+    /// Worker counts of the map-activity scenario, one round each per size (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,8")]
+    pub map_workers: Vec<usize>,
+
+    /// PID of the `sfn serve` under test: report its CPU time per unit of work (Linux /proc).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+
+    /// Also report the CPU time of every postgres process on this host per unit of work.
+    #[arg(long)]
+    pub postgres_cpu: bool,
 }
 
 /// Runs the benchmark; fails when a scenario saw errors (speed never fails it), so CI can run a short smoke.
@@ -151,6 +184,17 @@ pub async fn measure(
         drain_timeout: Duration::from_secs(args.drain_timeout),
     };
     let run_id = uuid::Uuid::new_v4().simple().to_string();
+    let sizes = AsyncSizes {
+        burst_executions: args.burst_executions,
+        burst_executions_aws_json: args.burst_executions_aws_json,
+        burst_lead: args.burst_lead.map(Duration::from_secs),
+        map_items: args.map_items.clone(),
+        map_workers: args.map_workers.clone(),
+    };
+    let probe = CpuProbe {
+        server_pid: args.server_pid,
+        postgres: args.postgres_cpu,
+    };
 
     let mut reports = Vec::new();
     if let Some(url) = &args.pgbench {
@@ -178,13 +222,41 @@ pub async fn measure(
             continue;
         }
         for target in &targets {
+            if scenario == Scenario::MapActivity {
+                // One report per (items, workers) round, each with its own CPU figures.
+                for report in
+                    async_work::map_activity(target, &settings, &sizes, &probe, &run_id).await
+                {
+                    on_report(&report);
+                    reports.push(report);
+                }
+                continue;
+            }
             eprintln!(
-                "sfn bench: {} against {} ({}s)",
+                "sfn bench: {} against {} ({})",
                 scenario.name(),
                 target.address(),
-                settings.duration.as_secs()
+                match scenario {
+                    Scenario::TimerBurst => "counted, not timed".to_string(),
+                    _ => format!("{}s", settings.duration.as_secs()),
+                }
             );
-            let report = scenarios::run_scenario(scenario, target, &settings, &run_id).await;
+            let before = probe.sample();
+            let mut report = match scenario {
+                Scenario::TimerBurst => async_work::timer_burst(target, &settings, &sizes, &run_id)
+                    .await
+                    .unwrap_or_else(|error| ScenarioReport {
+                        scenario: scenario.name(),
+                        target: target.address().to_string(),
+                        errors: 1,
+                        first_error: Some(format!("setup: {error}")),
+                        ..Default::default()
+                    }),
+                _ => scenarios::run_scenario(scenario, target, &settings, &run_id).await,
+            };
+            if matches!(target, Target::Grpc(_) | Target::AwsDoor(_)) {
+                cpu::add_cpu_figures(&mut report, before, probe.sample());
+            }
             on_report(&report);
             reports.push(report);
         }

@@ -21,6 +21,15 @@ pub struct Latency {
     pub summary: LatencySummary,
 }
 
+/// A single measured value that is neither a rate nor a distribution, e.g. how late the last timer fired.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// Human label, with its unit; `key` is its JSON member name.
+    pub label: &'static str,
+    pub key: &'static str,
+    pub value: f64,
+}
+
 /// The result of one scenario against one target.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ScenarioReport {
@@ -30,14 +39,21 @@ pub struct ScenarioReport {
     pub skipped: Option<String>,
     pub duration_s: f64,
     pub clients: usize,
-    /// Activity workers (the activity scenario only).
+    /// Activity workers (the activity scenarios only).
     pub workers: Option<usize>,
+    /// Size of the unit of work where a scenario runs several (map-activity: Map items; timer-burst:
+    /// executions in the burst).
+    pub items: Option<u64>,
     /// Units of work finished inside the measurement window (executions, calls or tasks).
     pub completed: u64,
     pub errors: u64,
     pub first_error: Option<String>,
     pub rates: Vec<Rate>,
     pub latencies: Vec<Latency>,
+    /// Single values (e.g. the server's CPU time per unit of work).
+    pub figures: Vec<Figure>,
+    /// Units that finished after the window (drained, not counted); they still cost server CPU.
+    pub drained: u64,
     /// Extra observations worth a line (e.g. drained executions, early timers).
     pub notes: Vec<String>,
     /// How the figures were measured.
@@ -72,6 +88,9 @@ impl ScenarioReport {
         if let Some(workers) = self.workers {
             line.insert("workers".into(), json!(workers));
         }
+        if let Some(items) = self.items {
+            line.insert("items".into(), json!(items));
+        }
         line.insert("completed".into(), json!(self.completed));
         line.insert("errors".into(), json!(self.errors));
         if let Some(error) = &self.first_error {
@@ -92,6 +111,9 @@ impl ScenarioReport {
                     "max": round(summary.max_ms, 3),
                 }),
             );
+        }
+        for figure in &self.figures {
+            line.insert(figure.key.into(), json!(round(figure.value, 1)));
         }
         if !self.notes.is_empty() {
             line.insert("notes".into(), json!(self.notes));
@@ -114,8 +136,13 @@ const NUMERIC: [bool; 9] = [false, false, false, true, true, true, true, true, t
 
 fn report_rows(report: &ScenarioReport) -> Vec<[String; 9]> {
     let mut rows = Vec::new();
+    let scenario = match (report.items, report.workers) {
+        (Some(items), Some(workers)) => format!("{} N={items} W={workers}", report.scenario),
+        (Some(items), None) => format!("{} N={items}", report.scenario),
+        _ => report.scenario.to_string(),
+    };
     let mut first = [
-        report.scenario.to_string(),
+        scenario,
         report.target.clone(),
         String::new(),
         String::new(),
@@ -156,6 +183,12 @@ fn report_rows(report: &ScenarioReport) -> Vec<[String; 9]> {
             latency.summary.samples.to_string(),
             String::new(),
         ]
+    }));
+    metric_rows.extend(report.figures.iter().map(|figure| {
+        let mut row: [String; 7] = Default::default();
+        row[0] = figure.label.to_string();
+        row[1] = format!("{:.1}", figure.value);
+        row
     }));
     if metric_rows.is_empty() {
         metric_rows.push(Default::default());
@@ -208,16 +241,18 @@ pub fn format_table(reports: &[ScenarioReport]) -> String {
 /// For each scenario run against several targets: how the first target's headline rate compares to each other's.
 pub fn format_ratios(reports: &[ScenarioReport]) -> Vec<String> {
     let mut lines = Vec::new();
-    let mut scenarios: Vec<&'static str> = Vec::new();
+    // Rounds of one scenario with other sizes (map-activity's N and W) are not compared with each other.
+    let group = |r: &ScenarioReport| (r.scenario, r.items, r.workers);
+    let mut groups = Vec::new();
     for report in reports {
-        if !scenarios.contains(&report.scenario) {
-            scenarios.push(report.scenario);
+        if !groups.contains(&group(report)) {
+            groups.push(group(report));
         }
     }
-    for scenario in scenarios {
+    for key in groups {
         let measured: Vec<&ScenarioReport> = reports
             .iter()
-            .filter(|r| r.scenario == scenario && r.skipped.is_none())
+            .filter(|r| group(r) == key && r.skipped.is_none())
             .collect();
         let Some((first, others)) = measured.split_first() else {
             continue;
@@ -228,7 +263,8 @@ pub fn format_ratios(reports: &[ScenarioReport]) -> Vec<String> {
         for other in others {
             if let Some(rate) = other.headline_rate().filter(|r| r.per_second > 0.0) {
                 lines.push(format!(
-                    "{scenario}: {} is {:.1}x {} ({})",
+                    "{}: {} is {:.1}x {} ({})",
+                    key.0,
                     first.target,
                     base.per_second / rate.per_second,
                     other.target,

@@ -53,11 +53,15 @@ pub enum Scenario {
     ScaleOut,
     /// A parent whose one Task starts a 1-state Pass child with `states:startExecution.sync:2`.
     Nested,
+    /// N executions parked on one Wait that ends at the same instant: how late they leave it.
+    TimerBurst,
+    /// One Map of N activity Tasks served by W workers: tasks/s.
+    MapActivity,
 }
 
 impl Scenario {
     /// All scenarios, in the order they run by default.
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 11] = [
         Scenario::PassChain,
         Scenario::JsonataChain,
         Scenario::StartOnly,
@@ -67,6 +71,8 @@ impl Scenario {
         Scenario::Wait,
         Scenario::ScaleOut,
         Scenario::Nested,
+        Scenario::TimerBurst,
+        Scenario::MapActivity,
     ];
 
     /// The name used on the command line and in the output.
@@ -81,6 +87,8 @@ impl Scenario {
             Scenario::Wait => "wait",
             Scenario::ScaleOut => "scale-out",
             Scenario::Nested => "nested",
+            Scenario::TimerBurst => "timer-burst",
+            Scenario::MapActivity => "map-activity",
         }
     }
 }
@@ -273,6 +281,15 @@ pub async fn run_scenario(
             }
         },
         Scenario::Wait => wait(target, settings, run_id).await,
+        // Sized by counts, not the window: `measure` runs them through `async_work`.
+        Scenario::TimerBurst | Scenario::MapActivity => {
+            return ScenarioReport {
+                scenario: scenario.name(),
+                target: target.address().to_string(),
+                skipped: Some("runs through sfn bench's measure (async_work)".to_string()),
+                ..Default::default()
+            }
+        }
         // It starts its own servers (see `scale_out`); `measure` runs it once, not per target.
         Scenario::ScaleOut => {
             return ScenarioReport {
