@@ -16,8 +16,8 @@ use aws_json::{epoch_seconds, history_events, optional_epoch_seconds};
 use crate::asl::HistoryEvent;
 use crate::domain::enums::{
     EnumValue, ExecutionRedriveFilter, ExecutionRedriveStatus, ExecutionStatus, InspectionLevel,
-    LogLevel, MockResponseValidationMode, StateMachineStatus, StateMachineType, TestExecutionStatus,
-    ValidationResultCode, ValidationSeverity,
+    LogLevel, MockResponseValidationMode, StateMachineStatus, StateMachineType,
+    TestExecutionStatus, ValidationResultCode, ValidationSeverity,
 };
 pub use crate::domain::tags::Tag;
 
