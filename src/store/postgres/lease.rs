@@ -48,8 +48,9 @@ ORDER BY claimed.due_at";
 
 /// One advance in one statement (one round trip, one durable commit). Every write hangs off `upd`, the
 /// fenced update of the execution row: when the lease is no longer ours `upd` is empty and nothing is written.
-/// The row lock taken by `upd` orders this against inbox writers: one that committed first changed `due_at`
-/// (seen here through the re-read of the locked row), one that comes later sets `due_at` after us; either way
+/// The row lock taken by `upd` orders this against inbox writers: one that committed first bumped `inbox_seq`
+/// and changed `due_at` (seen here through the re-read of the locked row; `inbox_seq` too, because two reports
+/// can carry the same `due_at`), one that comes later sets `due_at` after us; either way
 /// a message that arrived during the step makes the execution due again. A step that closes a task or the
 /// execution must also have seen every message (a report it missed would be acknowledged yet ignored): `$25`
 /// asks for that, and the check is on `inbox_seq`, a counter on the locked row that every inbox writer
@@ -67,7 +68,7 @@ WITH upd AS (
         output = $6, error = $7, cause = $8,
         stop_date = CASE WHEN $5::TEXT IS NULL THEN NULL ELSE $9 END,
         due_at = CASE WHEN $5::TEXT IS NOT NULL THEN NULL
-                      WHEN due_at IS DISTINCT FROM $10 THEN $9
+                      WHEN due_at IS DISTINCT FROM $10 OR ($26::BIGINT IS NOT NULL AND inbox_seq <> $26) THEN $9
                       WHEN EXISTS (SELECT 1 FROM execution_inbox i
                                    WHERE i.execution_id = $1 AND i.id <> ALL($17::BIGINT[])
                                      AND i.id <> ALL($27::BIGINT[])) THEN $9
