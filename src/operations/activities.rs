@@ -31,6 +31,9 @@ const LIST_QUERY: &str = "ListActivities";
 /// Between wake-ups, a long poll re-checks the store this often. Tasks queued in this process or announced by
 /// another one (Postgres NOTIFY) wake polls at once; the re-check only covers a missed notification.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// A claim that found tasks queued but all of their executions busy (a step commit or a report holds the
+/// row for a few milliseconds) tries again this soon: nothing would wake the poll when the row is released.
+const BUSY_RETRY: Duration = Duration::from_millis(5);
 
 impl Service {
     /// CreateActivity is idempotent on the name: a repeat returns the original ARN and creationDate
@@ -173,7 +176,8 @@ impl Service {
             if now >= deadline {
                 return Ok(GetActivityTaskResponse::default());
             }
-            let wake_at = deadline.min(now + POLL_INTERVAL);
+            let busy = self.store.activity_tasks_queued(&arn).await?;
+            let wake_at = deadline.min(now + if busy { BUSY_RETRY } else { POLL_INTERVAL });
             tokio::select! {
                 // Shutting down: answer now (no task) rather than hold the drain for the poll's timeout.
                 _ = self.wakeups.stopping() => return Ok(GetActivityTaskResponse::default()),

@@ -685,6 +685,9 @@ pub trait Store: Send + Sync {
         worker_name: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<ActivityTaskRecord>>;
+    /// Whether the activity has SCHEDULED tasks: after a claim found none to take, true means they were
+    /// there but their executions were busy (locked by a step or a report) and a retry will get one.
+    async fn activity_tasks_queued(&self, activity_arn: &str) -> Result<bool>;
     /// Applies a worker's report for an open task (closes it for success/failure) and posts the
     /// matching inbox message.
     async fn activity_task_report(
@@ -930,6 +933,10 @@ macro_rules! store_from_aggregates {
                 now: DateTime<Utc>,
             ) -> Result<Option<ActivityTaskRecord>> {
                 <$backend>::activity_task_claim(self, activity_arn, worker_name, now).await
+            }
+
+            async fn activity_tasks_queued(&self, activity_arn: &str) -> Result<bool> {
+                <$backend>::activity_tasks_queued(self, activity_arn).await
             }
 
             async fn activity_task_report(

@@ -879,6 +879,20 @@ macro_rules! same_sql {
                 row.as_ref().map($crate::store::records::activity).transpose()
             }
 
+            pub(super) async fn activity_tasks_queued(
+                &self,
+                activity_arn: &str,
+            ) -> $crate::store::Result<bool> {
+                let row = sqlx::query(
+                    "SELECT EXISTS (SELECT 1 FROM activity_tasks \
+                     WHERE activity_arn = $1 AND status = 'SCHEDULED') AS queued",
+                )
+                .bind(activity_arn)
+                .fetch_one(&self.$reads)
+                .await?;
+                Ok(sqlx::Row::try_get(&row, "queued")?)
+            }
+
             pub(super) async fn execution_get(
                 &self,
                 arn: &str,

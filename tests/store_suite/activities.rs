@@ -111,6 +111,8 @@ async fn activity_tasks_claim_report_and_inbox(backend: Backend) {
         Err(Error::UniqueViolation(_))
     ));
 
+    assert!(ctx.store.activity_tasks_queued("arn:act").await.unwrap());
+    assert!(!ctx.store.activity_tasks_queued("arn:none").await.unwrap());
     let claimed = ctx
         .store
         .activity_task_claim("arn:act", Some("worker-1"), at(2))
@@ -135,6 +137,11 @@ async fn activity_tasks_claim_report_and_inbox(backend: Backend) {
             .unwrap(),
         None
     );
+    assert!(
+        !ctx.store.activity_tasks_queued("arn:act").await.unwrap(),
+        "every task of the activity was taken"
+    );
+    assert!(ctx.store.activity_tasks_queued("arn:other").await.unwrap());
 
     let report = |token: &'static str, report: TaskReport| {
         let store = ctx.store.clone();
