@@ -282,6 +282,8 @@ async fn times_out_at_the_express_limit(backend: Backend) {
         }
         clock.advance(Duration::from_secs(301));
     };
+    // The call has no time limit of its own: TIMED_OUT is the execution's stored status, set by the
+    // executor at the Express limit as at a TimeoutSeconds.
     assert_eq!(
         resp.status,
         pb::sync_execution_status::Value::TimedOut as i32

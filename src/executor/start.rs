@@ -18,6 +18,8 @@ use crate::store::{self, records, FirstStep, NewExecution, StartOutcome, StateMa
 
 /// The largest first step StartExecution runs itself (history events); bigger ones run after the start.
 const MAX_INLINE_EVENTS: usize = 1000;
+/// AWS: an EXPRESS execution runs at most 5 minutes.
+const EXPRESS_DURATION_LIMIT_SECONDS: i64 = 300;
 
 /// A checked StartExecution request, for the state machine it names.
 #[derive(Debug, Clone)]
@@ -166,6 +168,13 @@ impl Executor {
                 redrive_time: None,
             };
             let mut state = ExecutionState::new(info, &compiled.machine);
+            if start.express {
+                // An EXPRESS execution runs at most 5 minutes: past that it times out like one whose
+                // TimeoutSeconds ran out (ExecutionTimedOut, TIMED_OUT), whichever comes first.
+                let limit =
+                    start.start_date + chrono::Duration::seconds(EXPRESS_DURATION_LIMIT_SECONDS);
+                state.deadline = Some(state.deadline.map_or(limit, |d| d.min(limit)));
+            }
             state.mock_test_case = start.mock_test_case.clone();
             self.run_engine(&compiled, state, &[], start.start_date)
                 .await

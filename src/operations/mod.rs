@@ -18,7 +18,7 @@ mod versions;
 
 pub use quotas::Quotas;
 pub use shapes::*;
-pub use sync_execution::{billed_duration_ms, EXPRESS_LIMIT};
+pub use sync_execution::billed_duration_ms;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

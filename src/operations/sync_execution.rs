@@ -1,8 +1,9 @@
 //! StartSyncExecution: an EXPRESS execution run to its end inside the call. It starts as StartExecution
 //! does (version and alias ARNs included), then waits for the execution to close: woken when an execution
-//! closes in this process, and looking again every `POLL` for one another process ran. Past the Express
-//! limit of 5 minutes (measured on the injected clock) the execution is stopped and the answer is TIMED_OUT.
-//! A caller that goes away (its deadline) drops the wait; the execution runs on.
+//! closes in this process, and looking again every `POLL` for one another process ran. The Express limit of
+//! 5 minutes is the executor's: it times the execution out (ExecutionTimedOut) as it would at its
+//! TimeoutSeconds, and the answer is TIMED_OUT. A caller that goes away (its deadline) drops the wait; the
+//! execution runs on.
 
 use std::time::Duration;
 
@@ -16,10 +17,8 @@ use super::Service;
 use crate::domain::arn::{check_arn, ResourceType};
 use crate::domain::enums::SyncExecutionStatus;
 use crate::error::{ApiError, ApiResult, ErrorKind};
-use crate::store::{ExecutionRecord, ExecutionStatus, StateMachineType, StopOutcome};
+use crate::store::{ExecutionRecord, ExecutionStatus, StateMachineType};
 
-/// AWS: an Express execution runs at most 5 minutes.
-pub const EXPRESS_LIMIT: Duration = Duration::from_secs(300);
 /// How often the wait looks at the execution when no close in this process woke it.
 const POLL: Duration = Duration::from_millis(100);
 /// AWS bills every sync execution at 64 MB.
@@ -31,33 +30,6 @@ pub fn billed_duration_ms(start: DateTime<Utc>, stop: DateTime<Utc>) -> i64 {
     // Whole 100 ms steps, rounded up (a started millisecond counts).
     let steps = micros.saturating_add(99_999) / 100_000;
     (steps * 100).max(100)
-}
-
-/// What the wait does with the execution as it was read at `now`.
-#[derive(Debug, PartialEq, Eq)]
-pub enum SyncDecision {
-    /// Closed: answer with it.
-    Closed,
-    /// Still running within the limit: wait on.
-    Wait,
-    /// Still running past the Express limit: stop it and answer TIMED_OUT.
-    TimedOut,
-}
-
-pub fn sync_decision(
-    status: ExecutionStatus,
-    start: DateTime<Utc>,
-    now: DateTime<Utc>,
-    limit: Duration,
-) -> SyncDecision {
-    if status != ExecutionStatus::Running {
-        return SyncDecision::Closed;
-    }
-    let elapsed = (now - start).to_std().unwrap_or_default();
-    match elapsed >= limit {
-        true => SyncDecision::TimedOut,
-        false => SyncDecision::Wait,
-    }
 }
 
 fn type_not_supported() -> ApiError {
@@ -93,8 +65,8 @@ impl Service {
         Ok(sync_response(execution, trace_header))
     }
 
-    /// The execution once closed (or stopped past the Express limit).
-    async fn wait_until_closed(&self, arn: &str) -> ApiResult<SyncClosed> {
+    /// The execution once closed.
+    async fn wait_until_closed(&self, arn: &str) -> ApiResult<ExecutionRecord> {
         loop {
             // Registered before the read, so a close between the read and the wait is not missed.
             let closed = self.wakeups.execution_closed_wait();
@@ -103,20 +75,8 @@ impl Service {
             let execution = self.store.execution_get(arn).await?.ok_or_else(|| {
                 ApiError::internal(format!("the execution {arn} vanished while it ran"))
             })?;
-            match sync_decision(
-                execution.status,
-                execution.start_date,
-                self.clock.now(),
-                EXPRESS_LIMIT,
-            ) {
-                SyncDecision::Closed => {
-                    return Ok(SyncClosed {
-                        execution,
-                        timed_out: false,
-                    })
-                }
-                SyncDecision::TimedOut => return self.time_out(execution).await,
-                SyncDecision::Wait => {}
+            if execution.status != ExecutionStatus::Running {
+                return Ok(execution);
             }
             tokio::select! {
                 _ = &mut closed => {}
@@ -124,47 +84,13 @@ impl Service {
             }
         }
     }
-
-    /// Stops an execution that outran the Express limit; one that closed meanwhile is answered as it
-    /// closed.
-    async fn time_out(&self, execution: ExecutionRecord) -> ApiResult<SyncClosed> {
-        let outcome = self
-            .executor
-            .stop(
-                &execution,
-                Some("States.Timeout".into()),
-                Some("The Express execution ran longer than 5 minutes".into()),
-            )
-            .await?;
-        Ok(match outcome {
-            StopOutcome::Stopped(stopped) => SyncClosed {
-                execution: stopped,
-                timed_out: true,
-            },
-            StopOutcome::AlreadyClosed(closed) => SyncClosed {
-                execution: closed,
-                timed_out: false,
-            },
-            StopOutcome::NotFound => SyncClosed {
-                execution,
-                timed_out: true,
-            },
-        })
-    }
 }
 
-struct SyncClosed {
+fn sync_response(
     execution: ExecutionRecord,
-    timed_out: bool,
-}
-
-fn sync_response(closed: SyncClosed, trace_header: Option<String>) -> StartSyncExecutionResponse {
-    let SyncClosed {
-        execution,
-        timed_out,
-    } = closed;
+    trace_header: Option<String>,
+) -> StartSyncExecutionResponse {
     let status = match execution.status {
-        _ if timed_out => SyncExecutionStatus::TimedOut,
         ExecutionStatus::Succeeded => SyncExecutionStatus::Succeeded,
         ExecutionStatus::TimedOut => SyncExecutionStatus::TimedOut,
         // SyncExecutionStatus has no ABORTED: an execution stopped by StopExecution did not succeed.
@@ -218,28 +144,6 @@ mod tests {
         assert_eq!(
             billed_duration_ms(start, start + chrono::Duration::microseconds(100_001)),
             200
-        );
-    }
-
-    #[test]
-    fn the_wait_times_out_at_the_express_limit() {
-        let limit = EXPRESS_LIMIT;
-        let running = ExecutionStatus::Running;
-        assert_eq!(
-            sync_decision(running, at(0), at(299_999), limit),
-            SyncDecision::Wait
-        );
-        assert_eq!(
-            sync_decision(running, at(0), at(300_000), limit),
-            SyncDecision::TimedOut
-        );
-        assert_eq!(
-            sync_decision(ExecutionStatus::Failed, at(0), at(400_000), limit),
-            SyncDecision::Closed
-        );
-        assert_eq!(
-            sync_decision(ExecutionStatus::Succeeded, at(0), at(1), limit),
-            SyncDecision::Closed
         );
     }
 }
