@@ -522,3 +522,142 @@ async fn nested_executions_survive_a_killed_process() {
     drop(survivor);
     db.drop_now().await;
 }
+
+/// A Map that fans out 1,000 activity tasks, its process killed (SIGKILL) part-way through the answers: the
+/// other process takes the execution over once the lease runs out, and every task is handed out once and
+/// its answer lands once, in its place in the Map's output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_map_fan_out_survives_a_killed_process() {
+    let db = Database::create().await;
+    let survivor = Process::spawn(&db.url, &[]);
+    let mut victim = Process::spawn(&db.url, &[]);
+    let mut client = survivor.client().await;
+    let mut victim_client = victim.client().await;
+
+    let activity = client
+        .create_activity(pb::CreateActivityRequest {
+            name: "fan-out".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .activity_arn;
+    let machine = client
+        .create_state_machine(pb::CreateStateMachineRequest {
+            name: "fan-out".into(),
+            role_arn: ROLE.into(),
+            definition: json!({"StartAt": "Each", "States": {
+                "Each": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 0, "End": true,
+                         "Iterator": {"StartAt": "Work", "States": {
+                             "Work": {"Type": "Task", "Resource": activity, "End": true}}}}}})
+            .to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .state_machine_arn;
+
+    const N: u64 = 1000;
+    let items: Vec<Value> = (0..N).map(|i| json!({"i": i})).collect();
+    // Started, and so first leased, by the process that will die.
+    let execution = victim_client
+        .start_execution(pb::StartExecutionRequest {
+            state_machine_arn: machine,
+            input: Some(json!({"items": items}).to_string()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .execution_arn;
+
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let mut c = client.clone();
+        let activity = activity.clone();
+        let answered = answered.clone();
+        workers.push(tokio::spawn(async move {
+            let mut done = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(120);
+            let mut idle = 0;
+            while Instant::now() < deadline && idle < 5 {
+                let r = c
+                    .get_activity_task(pb::GetActivityTaskRequest {
+                        activity_arn: activity.clone(),
+                        worker_name: Some(format!("w{w}")),
+                    })
+                    .await
+                    .expect("poll")
+                    .into_inner();
+                let Some(token) = r.task_token else {
+                    idle += 1;
+                    continue;
+                };
+                idle = 0;
+                let input: Value = serde_json::from_str(&r.input.unwrap_or_default()).unwrap();
+                c.send_task_success(pb::SendTaskSuccessRequest {
+                    task_token: token,
+                    output: json!({"done": input["i"]}).to_string(),
+                })
+                .await
+                .expect("success");
+                done.push(input["i"].as_u64().unwrap());
+                answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            done
+        }));
+    }
+
+    let kill_by = Instant::now() + Duration::from_secs(60);
+    while answered.load(std::sync::atomic::Ordering::Relaxed) < N / 3 && Instant::now() < kill_by {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let at_kill = answered.load(std::sync::atomic::Ordering::Relaxed);
+    victim.kill();
+    assert!(
+        at_kill > 0 && at_kill < N,
+        "killed mid-way ({at_kill} answered)"
+    );
+
+    let mut delivered = Vec::new();
+    for w in workers {
+        delivered.extend(w.await.unwrap());
+    }
+    delivered.sort();
+    assert_eq!(
+        delivered,
+        (0..N).collect::<Vec<_>>(),
+        "each task handed out exactly once"
+    );
+    let statuses = wait_all_closed(
+        &mut client,
+        std::slice::from_ref(&execution),
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(statuses[&execution], "SUCCEEDED");
+    let output = client
+        .describe_execution(pb::DescribeExecutionRequest {
+            execution_arn: execution.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .output
+        .expect("output");
+    let output: Value = serde_json::from_str(&output).unwrap();
+    let expected: Vec<Value> = (0..N).map(|i| json!({"done": i})).collect();
+    assert_eq!(
+        output,
+        Value::Array(expected),
+        "each answer once, in its place"
+    );
+    let events = history_types(&mut client, &execution).await;
+    let ids: Vec<i32> = events.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, (1..=events.len() as i32).collect::<Vec<_>>());
+    drop(survivor);
+    db.drop_now().await;
+}
