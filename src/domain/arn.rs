@@ -120,6 +120,11 @@ pub enum MachineQualifier {
     Alias(String),
 }
 
+/// Whether an execution ARN is an EXPRESS execution's (`arn:aws:states:<region>:<account>:express:...`).
+pub fn is_express_execution(arn: &str) -> bool {
+    arn.split(':').nth(5) == Some(ResourceType::Express.segment())
+}
+
 /// Splits a checked state machine ARN into the machine's own ARN and its qualifier
 /// (`…:stateMachine:<name>:<version or alias>`). Names cannot hold `:`, so the split is unambiguous.
 pub fn split_qualifier(arn: &str) -> (&str, Option<MachineQualifier>) {

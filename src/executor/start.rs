@@ -12,7 +12,8 @@ use super::execution_log::ExecutionLogging;
 use super::spans::{Closed, Traced};
 use super::step::StepSummary;
 use super::{Executor, StepError};
-use crate::asl::{ExecutionInfo, ExecutionState};
+use crate::asl::{ExecutionInfo, ExecutionState, StateMachine};
+use crate::domain::arn::is_express_execution;
 use crate::store::lease::{LeaseRequest, LeasedExecution, StepWrite};
 use crate::store::{self, records, FirstStep, NewExecution, StartOutcome, StateMachineRecord};
 
@@ -20,6 +21,20 @@ use crate::store::{self, records, FirstStep, NewExecution, StartOutcome, StateMa
 const MAX_INLINE_EVENTS: usize = 1000;
 /// AWS: an EXPRESS execution runs at most 5 minutes.
 const EXPRESS_DURATION_LIMIT_SECONDS: i64 = 300;
+
+/// The engine state of an execution before its first advance, wherever that advance runs (inside
+/// StartExecution, or in a step after a start without one). An EXPRESS execution runs at most 5 minutes:
+/// past that it times out like one whose TimeoutSeconds ran out (ExecutionTimedOut, TIMED_OUT).
+pub(super) fn fresh_state(info: ExecutionInfo, machine: &StateMachine) -> ExecutionState {
+    let express = is_express_execution(&info.execution_arn);
+    let start = info.start_time;
+    let mut state = ExecutionState::new(info, machine);
+    if express {
+        let limit = start + chrono::Duration::seconds(EXPRESS_DURATION_LIMIT_SECONDS);
+        state.deadline = Some(state.deadline.map_or(limit, |d| d.min(limit)));
+    }
+    state
+}
 
 /// A checked StartExecution request, for the state machine it names.
 #[derive(Debug, Clone)]
@@ -167,14 +182,7 @@ impl Executor {
                 redrive_count: 0,
                 redrive_time: None,
             };
-            let mut state = ExecutionState::new(info, &compiled.machine);
-            if start.express {
-                // An EXPRESS execution runs at most 5 minutes: past that it times out like one whose
-                // TimeoutSeconds ran out (ExecutionTimedOut, TIMED_OUT), whichever comes first.
-                let limit =
-                    start.start_date + chrono::Duration::seconds(EXPRESS_DURATION_LIMIT_SECONDS);
-                state.deadline = Some(state.deadline.map_or(limit, |d| d.min(limit)));
-            }
+            let mut state = fresh_state(info, &compiled.machine);
             state.mock_test_case = start.mock_test_case.clone();
             self.run_engine(&compiled, state, &[], start.start_date)
                 .await
@@ -278,5 +286,45 @@ impl Executor {
             this.advance(leased).await;
             drop(reservation.permit);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn state(arn: &str, timeout_seconds: Option<u64>) -> ExecutionState {
+        let mut definition =
+            serde_json::json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+        if let Some(s) = timeout_seconds {
+            definition["TimeoutSeconds"] = s.into();
+        }
+        let machine = StateMachine::from_json(&definition).expect("definition");
+        let info = ExecutionInfo {
+            execution_arn: arn.into(),
+            name: "e".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            state_machine_name: "m".into(),
+            role_arn: String::new(),
+            start_time: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            input: serde_json::json!({}),
+            redrive_count: 0,
+            redrive_time: None,
+        };
+        fresh_state(info, &machine)
+    }
+
+    #[test]
+    fn express_executions_end_within_five_minutes_wherever_their_first_advance_runs() {
+        let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let express = "arn:aws:states:us-east-1:123456789012:express:m:e:0b6c";
+        let standard = "arn:aws:states:us-east-1:123456789012:execution:m:e";
+        let minutes = |m| Some(start + chrono::Duration::minutes(m));
+        assert_eq!(state(express, None).deadline, minutes(5));
+        assert_eq!(state(express, Some(60)).deadline, minutes(1));
+        assert_eq!(state(express, Some(3600)).deadline, minutes(5));
+        assert_eq!(state(standard, None).deadline, None);
+        assert_eq!(state(standard, Some(3600)).deadline, minutes(60));
     }
 }

@@ -576,7 +576,7 @@ fn stored_state(
                 redrive_count: 0,
                 redrive_time: None,
             };
-            Ok(ExecutionState::new(info, machine))
+            Ok(super::start::fresh_state(info, machine))
         }
     }
 }
