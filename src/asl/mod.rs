@@ -18,6 +18,9 @@ pub mod model;
 pub mod path;
 pub mod template;
 pub mod validate;
+pub mod variable_references;
+
+pub use variable_references::variable_references;
 
 #[cfg(test)]
 mod tests;
