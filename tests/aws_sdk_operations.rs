@@ -616,6 +616,16 @@ async fn todays_operations_through_the_sdk(backend: Backend) {
         .send()
         .await
         .expect("CreateStateMachine JSONata");
+    // variableReferences: the states reading variables, as the SDK reads AWS's map of lists.
+    let described = sfn
+        .describe_state_machine()
+        .state_machine_arn(jsonata.state_machine_arn())
+        .send()
+        .await
+        .expect("DescribeStateMachine JSONata");
+    let references = described.variable_references().expect("variableReferences");
+    assert_eq!(references.len(), 1, "{references:?}");
+    assert_eq!(references.get("Use"), Some(&vec!["total".to_string()]));
     let run = sfn
         .start_execution()
         .state_machine_arn(jsonata.state_machine_arn())
@@ -625,6 +635,13 @@ async fn todays_operations_through_the_sdk(backend: Backend) {
     let closed = wait_closed(&sfn, run.execution_arn()).await;
     assert_eq!(closed.status(), &ExecutionStatus::Succeeded);
     assert_eq!(closed.output(), Some("3"));
+    let for_execution = sfn
+        .describe_state_machine_for_execution()
+        .execution_arn(run.execution_arn())
+        .send()
+        .await
+        .expect("DescribeStateMachineForExecution JSONata");
+    assert_eq!(for_execution.variable_references(), Some(references));
     let events = sfn
         .get_execution_history()
         .execution_arn(run.execution_arn())

@@ -19,6 +19,24 @@ pub trait ToPb {
     fn to_pb(self) -> ApiResult<Self::Pb>;
 }
 
+/// `variableReferences` as proto3 maps it: each list a ListValue of strings (JSON: AWS's arrays).
+fn variable_references(
+    references: std::collections::BTreeMap<String, Vec<String>>,
+) -> std::collections::HashMap<String, prost_types::ListValue> {
+    references
+        .into_iter()
+        .map(|(state, names)| {
+            let values = names
+                .into_iter()
+                .map(|name| prost_types::Value {
+                    kind: Some(prost_types::value::Kind::StringValue(name)),
+                })
+                .collect();
+            (state, prost_types::ListValue { values })
+        })
+        .collect()
+}
+
 fn date(instant: DateTime<Utc>) -> Option<prost_types::Timestamp> {
     Some(timestamp(instant))
 }
@@ -388,6 +406,7 @@ impl From<ops::DescribeStateMachineResponse> for pb::DescribeStateMachineRespons
             revision_id: resp.revision_id,
             description: resp.description,
             label: resp.label,
+            variable_references: variable_references(resp.variable_references),
         }
     }
 }
@@ -634,6 +653,7 @@ impl From<ops::DescribeStateMachineForExecutionResponse>
             tracing_configuration: Some(resp.tracing_configuration.into()),
             revision_id: resp.revision_id,
             label: resp.label,
+            variable_references: variable_references(resp.variable_references),
         }
     }
 }

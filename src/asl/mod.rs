@@ -6,6 +6,8 @@
 //! - [`path`], [`intrinsics`], [`template`], [`choice`]: JSONPath, `States.*` functions, payload templates,
 //!   Choice rules.
 //! - [`jsonata`]: JSONata expressions (`{% … %}`), `$states`, AWS's added functions and error texts.
+//! - [`variable_references`]: the workflow variables each state reads (DescribeStateMachine's
+//!   `variableReferences`).
 //! - [`engine`]: the step function (`ExecutionState::advance`): signals and time in, history events and
 //!   commands out.
 
@@ -18,6 +20,9 @@ pub mod model;
 pub mod path;
 pub mod template;
 pub mod validate;
+pub mod variable_references;
+
+pub use variable_references::variable_references;
 
 #[cfg(test)]
 mod tests;

@@ -428,6 +428,8 @@ impl Service {
             .state_machine_version(execution.version_id)
             .await?
             .ok_or_else(|| execution_does_not_exist(&req.execution_arn))?;
+        // Computed from the stored definition on each call: cheap, and no column to migrate.
+        let variable_references = crate::asl::variable_references(&version.definition);
         Ok(DescribeStateMachineForExecutionResponse {
             state_machine_arn: execution.state_machine_arn,
             name: execution.state_machine_name,
@@ -438,6 +440,7 @@ impl Service {
             tracing_configuration: tracing_configuration(&version.tracing_configuration)?,
             revision_id: version.revision_id,
             label: None,
+            variable_references,
         })
     }
 

@@ -8,6 +8,8 @@
 //! stay signed (`max_results`) and enum members stay [`EnumValue`]s for that reason: an out-of-range
 //! value is reported by the operation, after any earlier error in the same request.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -243,6 +245,9 @@ pub struct DescribeStateMachineResponse {
     /// A Distributed Map's label (never set: no Map Runs here).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// Per state, the workflow variables it reads (see `asl::variable_references`); absent when none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub variable_references: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -541,6 +546,9 @@ pub struct DescribeStateMachineForExecutionResponse {
     pub revision_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// Per state, the workflow variables it reads (see `asl::variable_references`); absent when none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub variable_references: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]

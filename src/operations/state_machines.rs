@@ -135,6 +135,8 @@ impl Service {
             (_, None) => {}
         }
         let machine = self.find_state_machine(&arn).await?;
+        // Computed from the stored definition on each call: cheap, and no column to migrate.
+        let variable_references = crate::asl::variable_references(&machine.version.definition);
         Ok(DescribeStateMachineResponse {
             state_machine_arn: machine.arn,
             name: machine.name,
@@ -148,6 +150,7 @@ impl Service {
             revision_id: machine.version.revision_id,
             description: None,
             label: None,
+            variable_references,
         })
     }
 

@@ -188,6 +188,8 @@ impl Service {
             .version_get(machine.id, number)
             .await?
             .ok_or_else(not_found)?;
+        // Computed from the stored definition on each call: cheap, and no column to migrate.
+        let variable_references = crate::asl::variable_references(&version.revision.definition);
         Ok(DescribeStateMachineResponse {
             state_machine_arn: version_arn.to_string(),
             name: machine.name,
@@ -201,6 +203,7 @@ impl Service {
             revision_id: version.revision.revision_id,
             description: version.description,
             label: None,
+            variable_references,
         })
     }
 }
