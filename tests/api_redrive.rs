@@ -580,6 +580,63 @@ async fn redrive_window_tokens_and_filter(backend: Backend) {
     assert_eq!(all.into_inner().executions.len(), 2);
 }
 
+/// An execution that closed before the upgrade that brought RedriveExecution was stored without the states a
+/// redrive restarts from; the migration marks it, and it is not redrivable, with AWS's reason for executions
+/// started before RedriveExecution existed (rather than re-run from StartAt).
+async fn executions_closed_before_redrive_existed_are_not_redrivable(backend: Backend) {
+    let server = TestServer::start_on(backend, |_| {}).await;
+    let mut client = server.client.clone();
+    let sm = machine(
+        &mut client,
+        "old",
+        json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}),
+    )
+    .await;
+    let execution = start_execution(&mut client, &sm, None, None)
+        .await
+        .execution_arn;
+    wait_status(&mut client, &execution, Status::Failed).await;
+    assert_eq!(
+        describe(&mut client, &execution).await.redrive_status(),
+        RedriveStatus::Redrivable
+    );
+    // What migration 0016 does to every execution closed before it ran.
+    let sql = "UPDATE executions SET closed_before_redrive = TRUE WHERE arn = ";
+    match backend {
+        Backend::Postgres => {
+            use sqlx::Connection;
+            let mut db = sqlx::PgConnection::connect(&server.database_url)
+                .await
+                .unwrap();
+            sqlx::query(&format!("{sql}$1"))
+                .bind(&execution)
+                .execute(&mut db)
+                .await
+                .unwrap();
+        }
+        Backend::Sqlite => {
+            use sqlx::Connection;
+            let mut db = sqlx::SqliteConnection::connect(&server.database_url)
+                .await
+                .unwrap();
+            sqlx::query(&format!("{sql}?1"))
+                .bind(&execution)
+                .execute(&mut db)
+                .await
+                .unwrap();
+        }
+    }
+    let reason = "Execution was started before the launch of RedriveExecution";
+    let described = describe(&mut client, &execution).await;
+    assert_eq!(described.redrive_status(), RedriveStatus::NotRedrivable);
+    assert_eq!(described.redrive_status_reason.as_deref(), Some(reason));
+    assert_error(
+        redrive(&mut client, &execution, None).await,
+        "ExecutionNotRedrivable",
+        reason,
+    );
+}
+
 on_both_backends!(
     failed_task_is_redriven_to_success_without_rerunning_earlier_states,
     inline_map_redrive_reruns_only_failed_and_aborted_iterations,
@@ -587,4 +644,5 @@ on_both_backends!(
     timed_out_and_aborted_executions_are_redriven,
     requests_that_cannot_redrive,
     redrive_window_tokens_and_filter,
+    executions_closed_before_redrive_existed_are_not_redrivable,
 );

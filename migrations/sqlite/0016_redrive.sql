@@ -3,3 +3,7 @@
 ALTER TABLE executions ADD COLUMN redrive_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE executions ADD COLUMN redrive_date INTEGER;
 ALTER TABLE executions ADD COLUMN redrive_token TEXT;
+-- Executions that closed before this migration were stored without the states a redrive restarts from: AWS
+-- calls them "started before the launch of RedriveExecution", and they cannot be redriven.
+ALTER TABLE executions ADD COLUMN closed_before_redrive INTEGER NOT NULL DEFAULT 0;
+UPDATE executions SET closed_before_redrive = 1 WHERE status <> 'RUNNING';

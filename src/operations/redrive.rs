@@ -37,6 +37,9 @@ pub(super) fn not_redrivable(execution: &ExecutionRecord, now: DateTime<Utc>) ->
         }
         ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted => {}
     }
+    if execution.redrive.closed_before_redrive {
+        return Some("Execution was started before the launch of RedriveExecution".into());
+    }
     // Room for ExecutionRedriven and at least one more event.
     if execution.last_event_id >= MAX_HISTORY_EVENTS - 1 {
         return Some("Execution history event limit exceeded".into());

@@ -374,6 +374,8 @@ pub struct RedriveRecord {
     pub date: Option<DateTime<Utc>>,
     /// The clientToken of the last redrive.
     pub token: Option<String>,
+    /// It closed before this service could redrive (its stored state kept nothing to restart from).
+    pub closed_before_redrive: bool,
 }
 
 /// RedriveExecution's write: the execution reopened RUNNING from `from` (its status as read), with its

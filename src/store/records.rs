@@ -18,7 +18,7 @@ pub(crate) const STATE_MACHINE_SELECT: &str = "SELECT sm.id, sm.arn, sm.name, sm
 pub(crate) const EXECUTION_SELECT: &str = "SELECT e.id, e.arn, e.state_machine_id, sm.arn AS state_machine_arn, \
      sm.name AS state_machine_name, e.version_id, e.name, e.status, e.input, e.output, e.error, e.cause, \
      e.trace_header, e.trace_context, e.start_date, e.stop_date, e.express, e.redrive_count, \
-     e.redrive_date, e.redrive_token, e.last_event_id, sm.status AS state_machine_status, \
+     e.redrive_date, e.redrive_token, e.closed_before_redrive, e.last_event_id, sm.status AS state_machine_status, \
      e.state_machine_version_arn, e.state_machine_alias_arn \
      FROM executions e JOIN state_machines sm ON sm.id = e.state_machine_id";
 
@@ -118,6 +118,7 @@ pub(crate) fn execution(row: &impl Columns) -> Result<ExecutionRecord> {
             count: u32::try_from(row.int("redrive_count")?).unwrap_or(u32::MAX),
             date: row.time_opt("redrive_date")?,
             token: row.text_opt("redrive_token")?,
+            closed_before_redrive: row.flag("closed_before_redrive")?,
         },
         last_event_id: row.int("last_event_id")?,
         machine_deleting: row.text("state_machine_status")? == "DELETING",
