@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit};
 
 use super::Executor;
 use crate::error::ApiError;
@@ -270,9 +270,14 @@ impl Executor {
     /// each in its own task.
     async fn claim_integration_tasks(self: &Arc<Self>) {
         loop {
-            // Only as many as there are free permits: the rest stay queued for this or another process.
-            let free = self.integrations.permits().available_permits();
-            let limit = free.min(CLAIM_BATCH);
+            // Only as many as there are permits taken now (each goes with its task's call, so the bound holds
+            // however many claims and re-drives run at once); the rest stay queued for this or another
+            // process.
+            let mut permits: Vec<_> =
+                std::iter::from_fn(|| self.integrations.permits().clone().try_acquire_owned().ok())
+                    .take(CLAIM_BATCH)
+                    .collect();
+            let limit = permits.len();
             if limit == 0 {
                 return;
             }
@@ -292,9 +297,9 @@ impl Executor {
             if !claimed.is_empty() {
                 self.wakeups.work_due();
             }
-            for task in claimed {
+            for (task, permit) in claimed.into_iter().zip(permits.drain(..)) {
                 let this = self.clone();
-                tokio::spawn(async move { this.drive(task).await });
+                tokio::spawn(async move { this.drive(task, permit).await });
             }
             if !full {
                 return;
@@ -305,11 +310,8 @@ impl Executor {
     /// Makes a claimed task's call and reports its outcome, renewing the claim while the call runs. The
     /// call is dropped (no report; its claim expires and another process drives it again) when the claim
     /// was lost, or the process shuts down.
-    async fn drive(self: Arc<Self>, task: ActivityTaskRecord) {
+    async fn drive(self: Arc<Self>, task: ActivityTaskRecord, _permit: OwnedSemaphorePermit) {
         let Some(_in_flight) = self.integrations.begin(task.id) else {
-            return;
-        };
-        let Ok(_permit) = self.integrations.permits().clone().acquire_owned().await else {
             return;
         };
         let mut shutdown = self.integrations.shutdown.get().cloned();
@@ -464,9 +466,9 @@ impl Executor {
 
     /// Takes over a task whose claim expired (one process wins) and drives its call again.
     async fn redrive_call(self: &Arc<Self>, task: &ActivityTaskRecord, now: DateTime<Utc>) {
-        if self.integrations.permits().available_permits() == 0 {
+        let Ok(permit) = self.integrations.permits().clone().try_acquire_owned() else {
             return;
-        }
+        };
         match self
             .control
             .integration_task_reclaim(task.id, task.claim_version, now, now + CLAIM_LEASE)
@@ -478,7 +480,7 @@ impl Executor {
                     "an integration call whose claim expired is driven again"
                 );
                 let this = self.clone();
-                tokio::spawn(async move { this.drive(task).await });
+                tokio::spawn(async move { this.drive(task, permit).await });
             }
             Ok(None) => {}
             Err(e) => {
