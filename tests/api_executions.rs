@@ -308,6 +308,7 @@ async fn express_executions_follow_the_matrix(backend: Backend) {
         client
             .describe_state_machine_for_execution(pb::DescribeStateMachineForExecutionRequest {
                 execution_arn: arn,
+                included_data: 0,
             })
             .await,
         "InvalidArn",
@@ -361,6 +362,7 @@ async fn describe_errors_and_output_only_when_succeeded() {
             client
                 .describe_state_machine_for_execution(pb::DescribeStateMachineForExecutionRequest {
                     execution_arn,
+                    included_data: 0,
                 })
                 .await,
             name,

@@ -23,6 +23,7 @@ async fn create_activity(
         .create_activity(pb::CreateActivityRequest {
             name: name.into(),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
 }

@@ -108,6 +108,7 @@ async fn describe_machine(client: &mut Client, arn: &str) -> pb::DescribeStateMa
     client
         .describe_state_machine(pb::DescribeStateMachineRequest {
             state_machine_arn: arn.into(),
+            included_data: 0,
         })
         .await
         .expect("describe state machine")
@@ -121,6 +122,7 @@ async fn machine_for_execution(
     client
         .describe_state_machine_for_execution(pb::DescribeStateMachineForExecutionRequest {
             execution_arn: execution_arn.into(),
+            included_data: 0,
         })
         .await
         .expect("describe state machine for execution")

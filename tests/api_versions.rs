@@ -35,6 +35,7 @@ async fn describe(client: &mut Client, arn: &str) -> pb::DescribeStateMachineRes
     client
         .describe_state_machine(pb::DescribeStateMachineRequest {
             state_machine_arn: arn.into(),
+            included_data: 0,
         })
         .await
         .expect("describe")
@@ -310,6 +311,7 @@ async fn list_newest_first_and_numbers_never_reused(backend: Backend) {
         client
             .describe_state_machine(pb::DescribeStateMachineRequest {
                 state_machine_arn: format!("{machine}:5"),
+                included_data: 0,
             })
             .await,
         "StateMachineDoesNotExist",
@@ -376,6 +378,7 @@ async fn list_newest_first_and_numbers_never_reused(backend: Backend) {
         client
             .describe_state_machine(pb::DescribeStateMachineRequest {
                 state_machine_arn: format!("{machine}:1"),
+                included_data: 0,
             })
             .await,
         "StateMachineDoesNotExist",

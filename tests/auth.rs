@@ -238,6 +238,7 @@ async fn roles_allow_their_operations_only(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: "work".into(),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
         .expect("admin creates an activity")
@@ -310,6 +311,7 @@ async fn roles_allow_their_operations_only(backend: Backend) {
         reader
             .describe_state_machine(pb::DescribeStateMachineRequest {
                 state_machine_arn: machine.clone(),
+                included_data: 0,
             })
             .await,
     );

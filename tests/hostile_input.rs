@@ -200,6 +200,7 @@ async fn payloads_are_parsed_like_the_executor(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: "work".into(),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
         .unwrap()
@@ -270,6 +271,7 @@ async fn nul_in_plain_members_is_refused(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: "work".into(),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
         .unwrap()
@@ -285,6 +287,7 @@ async fn nul_in_plain_members_is_refused(backend: Backend) {
             c.create_activity(pb::CreateActivityRequest {
                 name: "a\u{0}b".into(),
                 tags: vec![],
+                encryption_configuration: None,
             })
             .await
             .map(drop),
@@ -295,6 +298,7 @@ async fn nul_in_plain_members_is_refused(backend: Backend) {
             c.create_activity(pb::CreateActivityRequest {
                 name: "tagged".into(),
                 tags: vec![tag("k\u{0}", "v")],
+                encryption_configuration: None,
             })
             .await
             .map(drop),
@@ -316,6 +320,7 @@ async fn nul_in_plain_members_is_refused(backend: Backend) {
             "InvalidArn",
             c.describe_state_machine(pb::DescribeStateMachineRequest {
                 state_machine_arn: nul_arn(&sm),
+                included_data: 0,
             })
             .await
             .map(drop),
@@ -588,6 +593,7 @@ async fn floods_and_oversize_values_are_bounded(backend: Backend) {
         client.create_activity(pb::CreateActivityRequest {
             name: "flooded".into(),
             tags: flood.clone(),
+            encryption_configuration: None,
         }),
     )
     .await;
@@ -638,6 +644,7 @@ async fn floods_and_oversize_values_are_bounded(backend: Backend) {
         client.create_activity(pb::CreateActivityRequest {
             name: long.clone(),
             tags: vec![],
+            encryption_configuration: None,
         }),
     )
     .await;
@@ -646,6 +653,7 @@ async fn floods_and_oversize_values_are_bounded(backend: Backend) {
         "DescribeStateMachine with a 5,000-character ARN",
         client.describe_state_machine(pb::DescribeStateMachineRequest {
             state_machine_arn: long.clone(),
+            included_data: 0,
         }),
     )
     .await;
@@ -861,6 +869,7 @@ async fn stop_racing_a_report(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: "work".into(),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
         .unwrap()

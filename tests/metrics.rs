@@ -126,6 +126,7 @@ async fn executions_of_each_outcome_are_counted(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: format!("{prefix}-work"),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
         .expect("activity")

@@ -92,6 +92,7 @@ impl BenchClient for GrpcBenchClient {
         let request = pb::CreateActivityRequest {
             name: name.to_string(),
             tags: Vec::new(),
+            encryption_configuration: None,
         };
         let response = self
             .client

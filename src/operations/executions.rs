@@ -4,7 +4,9 @@
 use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
 
-use super::configuration::{logging_configuration, tracing_configuration};
+use super::configuration::{
+    encryption_configuration, logging_configuration, tracing_configuration,
+};
 use super::shapes::{
     CloudWatchEventsExecutionDataDetails, DescribeExecutionRequest, DescribeExecutionResponse,
     DescribeStateMachineForExecutionRequest, DescribeStateMachineForExecutionResponse,
@@ -12,6 +14,7 @@ use super::shapes::{
     ListExecutionsRequest, ListExecutionsResponse, StartExecutionRequest, StartExecutionResponse,
     StopExecutionRequest, StopExecutionResponse,
 };
+use super::state_machines::{definition_or_empty, metadata_only};
 use super::Service;
 use super::{execution_does_not_exist, state_machine_deleting, state_machine_does_not_exist};
 use crate::domain::arn::{check_arn, split_qualifier, MachineQualifier, ResourceType};
@@ -422,6 +425,7 @@ impl Service {
         &self,
         req: DescribeStateMachineForExecutionRequest,
     ) -> ApiResult<DescribeStateMachineForExecutionResponse> {
+        let metadata_only = metadata_only(req.included_data)?;
         let execution = self.find_execution(&req.execution_arn).await?;
         let version = self
             .store
@@ -431,13 +435,16 @@ impl Service {
         Ok(DescribeStateMachineForExecutionResponse {
             state_machine_arn: execution.state_machine_arn,
             name: execution.state_machine_name,
-            definition: version.definition,
+            definition: definition_or_empty(version.definition, metadata_only),
             role_arn: version.role_arn,
             update_date: version.update_date,
             logging_configuration: logging_configuration(&version.logging_configuration)?,
             tracing_configuration: tracing_configuration(&version.tracing_configuration)?,
             revision_id: version.revision_id,
             label: None,
+            encryption_configuration: encryption_configuration(
+                version.encryption_configuration.as_deref(),
+            )?,
         })
     }
 

@@ -15,9 +15,9 @@ use aws_json::{epoch_seconds, history_events, optional_epoch_seconds};
 
 use crate::asl::HistoryEvent;
 use crate::domain::enums::{
-    EnumValue, ExecutionRedriveFilter, ExecutionRedriveStatus, ExecutionStatus, InspectionLevel,
-    LogLevel, MockResponseValidationMode, StateMachineStatus, StateMachineType,
-    TestExecutionStatus, ValidationResultCode, ValidationSeverity,
+    EncryptionType, EnumValue, ExecutionRedriveFilter, ExecutionRedriveStatus, ExecutionStatus,
+    IncludedData, InspectionLevel, LogLevel, MockResponseValidationMode, StateMachineStatus,
+    StateMachineType, TestExecutionStatus, ValidationResultCode, ValidationSeverity,
 };
 pub use crate::domain::tags::Tag;
 
@@ -61,6 +61,26 @@ pub struct TracingConfiguration {
     pub enabled: bool,
 }
 
+/// EncryptionConfiguration as a caller sends it (checked by `configuration::encryption_json`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EncryptionConfigurationInput {
+    pub r#type: Option<EnumValue<EncryptionType>>,
+    pub kms_key_id: Option<String>,
+    pub kms_data_key_reuse_period_seconds: Option<i64>,
+}
+
+/// EncryptionConfiguration as Describe* return it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EncryptionConfiguration {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_data_key_reuse_period_seconds: Option<i64>,
+    pub r#type: EncryptionType,
+}
+
 /// CloudWatchEventsExecutionDataDetails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -75,6 +95,7 @@ pub struct CloudWatchEventsExecutionDataDetails {
 pub struct CreateActivityRequest {
     pub name: String,
     pub tags: Vec<Tag>,
+    pub encryption_configuration: Option<EncryptionConfigurationInput>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -98,6 +119,8 @@ pub struct DescribeActivityResponse {
     pub name: String,
     #[serde(serialize_with = "epoch_seconds")]
     pub creation_date: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_configuration: Option<EncryptionConfiguration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -202,6 +225,7 @@ pub struct CreateStateMachineRequest {
     pub publish: bool,
     /// Only with `publish`.
     pub version_description: Option<String>,
+    pub encryption_configuration: Option<EncryptionConfigurationInput>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -219,6 +243,8 @@ pub struct CreateStateMachineResponse {
 #[serde(rename_all = "camelCase", default)]
 pub struct DescribeStateMachineRequest {
     pub state_machine_arn: String,
+    /// METADATA_ONLY: the definition is returned as `{}`.
+    pub included_data: Option<EnumValue<IncludedData>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -243,6 +269,8 @@ pub struct DescribeStateMachineResponse {
     /// A Distributed Map's label (never set: no Map Runs here).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_configuration: Option<EncryptionConfiguration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -257,6 +285,7 @@ pub struct UpdateStateMachineRequest {
     pub publish: bool,
     /// Only with `publish`.
     pub version_description: Option<String>,
+    pub encryption_configuration: Option<EncryptionConfigurationInput>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -523,6 +552,8 @@ pub struct StopExecutionResponse {
 #[serde(rename_all = "camelCase", default)]
 pub struct DescribeStateMachineForExecutionRequest {
     pub execution_arn: String,
+    /// METADATA_ONLY: the definition is returned as `{}`.
+    pub included_data: Option<EnumValue<IncludedData>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -541,6 +572,8 @@ pub struct DescribeStateMachineForExecutionResponse {
     pub revision_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_configuration: Option<EncryptionConfiguration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
