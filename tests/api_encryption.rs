@@ -10,7 +10,7 @@ mod api_support;
 mod common;
 
 use api_support::*;
-use common::Backend;
+use common::{Backend, TestServer};
 use serde_json::{json, Value};
 use sfn::api::pb;
 use sfn::api::pb::encryption_type::Value as Kind;
@@ -196,6 +196,59 @@ async fn metadata_only_hides_the_definition(backend: Backend) {
         unknown,
         "ValidationException",
         "1 validation error detected: Value '7' at 'includedData' failed to satisfy constraint: Member must satisfy enum value set: [ALL_DATA, METADATA_ONLY]",
+    );
+}
+
+/// DescribeExecution with METADATA_ONLY omits input and output; their details say they were not included.
+async fn metadata_only_omits_execution_data(backend: Backend) {
+    let server = TestServer::start_on(backend, |_| {}).await;
+    let mut client = server.client.clone();
+    let machine = create_state_machine(
+        &mut client,
+        "pass",
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"out":1},"End":true}}}"#,
+        Standard,
+    )
+    .await;
+    let execution = start_execution(&mut client, &machine, None, Some(r#"{"in":1}"#))
+        .await
+        .execution_arn;
+    let describe = |included: Included| pb::DescribeExecutionRequest {
+        execution_arn: execution.clone(),
+        included_data: included as i32,
+    };
+    let mut full = None;
+    for _ in 0..400 {
+        let described = client
+            .describe_execution(describe(Included::AllData))
+            .await
+            .expect("describe")
+            .into_inner();
+        if described.status() != pb::execution_status::Value::Running {
+            full = Some(described);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let full = full.expect("the execution ends");
+    assert_eq!(full.status(), pb::execution_status::Value::Succeeded);
+    assert_eq!(full.input.as_deref(), Some(r#"{"in":1}"#));
+    assert_eq!(full.output.as_deref(), Some(r#"{"out":1}"#));
+    let metadata = client
+        .describe_execution(describe(Included::MetadataOnly))
+        .await
+        .expect("describe")
+        .into_inner();
+    let not_included = Some(pb::CloudWatchEventsExecutionDataDetails { included: false });
+    assert_eq!(
+        metadata,
+        pb::DescribeExecutionResponse {
+            input: None,
+            output: None,
+            input_details: not_included,
+            output_details: not_included,
+            ..full
+        }
     );
 }
 
@@ -442,6 +495,7 @@ async fn aws_call(addr: std::net::SocketAddr, operation: &str, body: &Value) -> 
 on_both_backends!(
     state_machines_keep_their_encryption_per_revision,
     metadata_only_hides_the_definition,
+    metadata_only_omits_execution_data,
     invalid_configurations_are_refused,
     activities_keep_their_encryption,
     through_the_aws_door,

@@ -532,6 +532,7 @@ async fn delete_with_running_execution_is_deleting_until_it_ends(backend: Backen
     let running = client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: execution.execution_arn.clone(),
+            included_data: 0,
         })
         .await
         .unwrap()
@@ -559,6 +560,7 @@ async fn delete_with_running_execution_is_deleting_until_it_ends(backend: Backen
         client
             .describe_execution(pb::DescribeExecutionRequest {
                 execution_arn: execution.execution_arn,
+                included_data: 0,
             })
             .await,
         "ExecutionDoesNotExist",

@@ -80,6 +80,7 @@ async fn describe(client: &mut Client, execution_arn: &str) -> pb::DescribeExecu
     client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: execution_arn.into(),
+            included_data: 0,
         })
         .await
         .expect("describe execution")

@@ -158,6 +158,7 @@ async fn publish_on_create_and_update(backend: Backend) {
     let described = client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: started.execution_arn,
+            included_data: 0,
         })
         .await
         .expect("describe")

@@ -246,6 +246,7 @@ async fn roles_allow_their_operations_only(backend: Backend) {
         .activity_arn;
     let describe = || pb::DescribeExecutionRequest {
         execution_arn: execution.clone(),
+        included_data: 0,
     };
     let list_executions = || pb::ListExecutionsRequest {
         state_machine_arn: machine.clone(),

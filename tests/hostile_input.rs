@@ -110,6 +110,7 @@ async fn status_of(client: &mut Client, execution_arn: &str) -> pb::execution_st
     let status = client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: execution_arn.into(),
+            included_data: 0,
         })
         .await
         .unwrap()
@@ -184,11 +185,16 @@ async fn payloads_are_parsed_like_the_executor(backend: Backend) {
     let described = client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: started.execution_arn.clone(),
+            included_data: 0,
         })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(described.input, with_nul, "input returned as sent");
+    assert_eq!(
+        described.input.as_deref(),
+        Some(with_nul),
+        "input returned as sent"
+    );
     assert_eq!(
         described.status,
         pb::execution_status::Value::Succeeded as i32
@@ -249,6 +255,7 @@ async fn payloads_are_parsed_like_the_executor(backend: Backend) {
     let described = client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: run.execution_arn,
+            included_data: 0,
         })
         .await
         .unwrap()
@@ -339,6 +346,7 @@ async fn nul_in_plain_members_is_refused(backend: Backend) {
             "InvalidArn",
             c.describe_execution(pb::DescribeExecutionRequest {
                 execution_arn: nul_arn(&run.execution_arn),
+                included_data: 0,
             })
             .await
             .map(drop),

@@ -302,6 +302,7 @@ async fn sigterm_answers_long_polls_and_exits_promptly(backend: Backend) {
     let described = client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: execution.clone(),
+            included_data: 0,
         })
         .await
         .unwrap()

@@ -571,7 +571,14 @@ impl From<ops::StartExecutionResponse> for pb::StartExecutionResponse {
     }
 }
 
-same_members!(pb::DescribeExecutionRequest => ops { execution_arn });
+impl From<pb::DescribeExecutionRequest> for ops::DescribeExecutionRequest {
+    fn from(req: pb::DescribeExecutionRequest) -> Self {
+        ops::DescribeExecutionRequest {
+            execution_arn: req.execution_arn,
+            included_data: included_data_from_pb(req.included_data),
+        }
+    }
+}
 
 impl From<ops::DescribeExecutionResponse> for pb::DescribeExecutionResponse {
     fn from(resp: ops::DescribeExecutionResponse) -> Self {

@@ -249,14 +249,23 @@ impl Service {
         &self,
         req: DescribeExecutionRequest,
     ) -> ApiResult<DescribeExecutionResponse> {
+        let metadata_only = metadata_only(req.included_data)?;
         let execution = self.find_execution(&req.execution_arn).await?;
         let (redrive_status, redrive_status_reason) =
             super::redrive::redrive_status(&execution, self.clock.now());
-        let included = || Some(CloudWatchEventsExecutionDataDetails { included: true });
+        // METADATA_ONLY omits input and output; their details then say so (included: false, our reading
+        // of CloudWatchEventsExecutionDataDetails).
+        let included = || {
+            Some(CloudWatchEventsExecutionDataDetails {
+                included: !metadata_only,
+            })
+        };
         // AWS returns output only for SUCCEEDED executions.
         let output = execution
             .output
             .filter(|_| execution.status == ExecutionStatus::Succeeded);
+        let output_details = output.as_ref().and_then(|_| included());
+        let output = output.filter(|_| !metadata_only);
         // AWS: error and cause only when the execution failed (not for a timeout or an abort).
         let failed = execution.status == ExecutionStatus::Failed;
         let error = execution.error.filter(|_| failed);
@@ -272,9 +281,9 @@ impl Service {
             status: execution.status,
             start_date: execution.start_date,
             stop_date: execution.stop_date,
-            input: execution.input,
+            input: Some(execution.input).filter(|_| !metadata_only),
             input_details: included(),
-            output_details: output.as_ref().and_then(|_| included()),
+            output_details,
             output,
             trace_header: execution.trace_header,
             error,

@@ -416,6 +416,8 @@ pub struct StartExecutionResponse {
 #[serde(rename_all = "camelCase", default)]
 pub struct DescribeExecutionRequest {
     pub execution_arn: String,
+    /// METADATA_ONLY: input and output are omitted.
+    pub included_data: Option<EnumValue<IncludedData>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -432,7 +434,9 @@ pub struct DescribeExecutionResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub stop_date: Option<DateTime<Utc>>,
-    pub input: String,
+    /// Absent with includedData METADATA_ONLY.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_details: Option<CloudWatchEventsExecutionDataDetails>,
     /// Only for a SUCCEEDED execution.
