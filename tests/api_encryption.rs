@@ -252,6 +252,49 @@ async fn metadata_only_omits_execution_data(backend: Backend) {
     );
 }
 
+/// StartSyncExecution with METADATA_ONLY answers without input and output, as DescribeExecution does.
+async fn metadata_only_sync_execution(backend: Backend) {
+    let server = TestServer::start_on(backend, |_| {}).await;
+    let mut client = server.client.clone();
+    let machine = create_state_machine(
+        &mut client,
+        "express",
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"out":1},"End":true}}}"#,
+        pb::state_machine_type::Value::Express,
+    )
+    .await;
+    let start = |name: &str, included: Included| pb::StartSyncExecutionRequest {
+        state_machine_arn: machine.clone(),
+        name: Some(name.into()),
+        input: Some(r#"{"in":1}"#.into()),
+        trace_header: None,
+        included_data: included as i32,
+    };
+    let full = client
+        .start_sync_execution(start("full", Included::AllData))
+        .await
+        .expect("start sync")
+        .into_inner();
+    assert_eq!(full.status(), pb::sync_execution_status::Value::Succeeded);
+    assert_eq!(full.input.as_deref(), Some(r#"{"in":1}"#));
+    assert_eq!(full.output.as_deref(), Some(r#"{"out":1}"#));
+    let metadata = client
+        .start_sync_execution(start("metadata", Included::MetadataOnly))
+        .await
+        .expect("start sync")
+        .into_inner();
+    assert_eq!(
+        metadata.status(),
+        pb::sync_execution_status::Value::Succeeded
+    );
+    assert_eq!((metadata.input, metadata.output), (None, None));
+    let not_included = Some(pb::CloudWatchEventsExecutionDataDetails { included: false });
+    assert_eq!(
+        (metadata.input_details, metadata.output_details),
+        (not_included, not_included)
+    );
+}
+
 /// The checks, on each operation that takes a configuration; nothing is created by a refused call.
 async fn invalid_configurations_are_refused(backend: Backend) {
     let server = api_server(backend).await;
@@ -496,6 +539,7 @@ on_both_backends!(
     state_machines_keep_their_encryption_per_revision,
     metadata_only_hides_the_definition,
     metadata_only_omits_execution_data,
+    metadata_only_sync_execution,
     invalid_configurations_are_refused,
     activities_keep_their_encryption,
     through_the_aws_door,

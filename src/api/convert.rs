@@ -524,6 +524,7 @@ impl From<pb::StartSyncExecutionRequest> for ops::StartSyncExecutionRequest {
             name: req.name,
             input: req.input,
             trace_header: req.trace_header,
+            included_data: included_data_from_pb(req.included_data),
             // From the call's metadata, set by the handler.
             traceparent: None,
         }

@@ -362,6 +362,8 @@ pub struct StartSyncExecutionRequest {
     /// Absent: `{}`.
     pub input: Option<String>,
     pub trace_header: Option<String>,
+    /// METADATA_ONLY: input and output are omitted from the answer.
+    pub included_data: Option<EnumValue<IncludedData>>,
     /// As for StartExecution: the caller's W3C `traceparent`.
     #[serde(skip)]
     pub traceparent: Option<String>,
@@ -391,7 +393,8 @@ pub struct StartSyncExecutionResponse {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
-    pub input: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_details: Option<CloudWatchEventsExecutionDataDetails>,
     /// Only when SUCCEEDED.
