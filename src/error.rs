@@ -6,6 +6,8 @@ use std::fmt;
 /// AWS Step Functions error names (the `__type` of the AWS JSON protocol), plus the generic ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
+    /// CreateActivity of an existing name with other encryption settings (2024).
+    ActivityAlreadyExists,
     ActivityDoesNotExist,
     ActivityLimitExceeded,
     ActivityWorkerLimitExceeded,
@@ -18,6 +20,8 @@ pub enum ErrorKind {
     ExecutionNotRedrivable,
     InvalidArn,
     InvalidDefinition,
+    /// CUSTOMER_MANAGED_KMS_KEY without a key, or a data key reuse period outside 60–900 (2024).
+    InvalidEncryptionConfiguration,
     InvalidExecutionInput,
     InvalidLoggingConfiguration,
     InvalidName,
@@ -60,6 +64,7 @@ impl ErrorKind {
     pub fn aws_name(self) -> &'static str {
         use ErrorKind::*;
         match self {
+            ActivityAlreadyExists => "ActivityAlreadyExists",
             ActivityDoesNotExist => "ActivityDoesNotExist",
             ActivityLimitExceeded => "ActivityLimitExceeded",
             ActivityWorkerLimitExceeded => "ActivityWorkerLimitExceeded",
@@ -76,6 +81,7 @@ impl ErrorKind {
             InvalidOutput => "InvalidOutput",
             InvalidToken => "InvalidToken",
             InvalidTracingConfiguration => "InvalidTracingConfiguration",
+            InvalidEncryptionConfiguration => "InvalidEncryptionConfiguration",
             MissingRequiredParameter => "MissingRequiredParameter",
             ResourceNotFound => "ResourceNotFound",
             ServiceQuotaExceededException => "ServiceQuotaExceededException",
@@ -110,7 +116,9 @@ impl ErrorKind {
             | ResourceNotFound
             | StateMachineDoesNotExist
             | TaskDoesNotExist => Code::NotFound,
-            ExecutionAlreadyExists | StateMachineAlreadyExists => Code::AlreadyExists,
+            ActivityAlreadyExists | ExecutionAlreadyExists | StateMachineAlreadyExists => {
+                Code::AlreadyExists
+            }
             ActivityLimitExceeded
             | ActivityWorkerLimitExceeded
             | ExecutionLimitExceeded
@@ -138,6 +146,7 @@ impl ErrorKind {
             | InvalidOutput
             | InvalidToken
             | InvalidTracingConfiguration
+            | InvalidEncryptionConfiguration
             | MissingRequiredParameter
             | SerializationException
             | ValidationException => Code::InvalidArgument,

@@ -23,6 +23,7 @@ async fn create_activity(client: &mut Client, name: &str) -> pb::CreateActivityR
         .create_activity(pb::CreateActivityRequest {
             name: name.into(),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
         .expect("create activity")
@@ -94,6 +95,7 @@ async fn create_is_idempotent_on_name_and_describe_matches(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: "activity.name".into(),
             tags: vec![tag("a", "1")],
+            encryption_configuration: None,
         })
         .await
         .unwrap()
@@ -103,6 +105,7 @@ async fn create_is_idempotent_on_name_and_describe_matches(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: "activity.name".into(),
             tags: vec![tag("b", "2")],
+            encryption_configuration: None,
         })
         .await
         .unwrap()
@@ -139,6 +142,7 @@ async fn create_and_describe_errors(backend: Backend) {
                 .create_activity(pb::CreateActivityRequest {
                     name: bad.into(),
                     tags: vec![],
+                    encryption_configuration: None,
                 })
                 .await,
             "InvalidName",
@@ -153,6 +157,7 @@ async fn create_and_describe_errors(backend: Backend) {
             .create_activity(pb::CreateActivityRequest {
                 name: "x".repeat(81),
                 tags: vec![],
+                encryption_configuration: None,
             })
             .await,
         "ValidationException",
@@ -163,6 +168,7 @@ async fn create_and_describe_errors(backend: Backend) {
             .create_activity(pb::CreateActivityRequest {
                 name: "tags".into(),
                 tags: many,
+                encryption_configuration: None,
             })
             .await,
         "TooManyTags",

@@ -231,6 +231,7 @@ async fn alias_lifecycle(backend: Backend) {
     client
         .describe_state_machine(pb::DescribeStateMachineRequest {
             state_machine_arn: v1.clone(),
+            included_data: 0,
         })
         .await
         .expect("v1 stays");

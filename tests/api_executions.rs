@@ -17,6 +17,7 @@ async fn describe(client: &mut Client, execution_arn: &str) -> pb::DescribeExecu
     client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: execution_arn.into(),
+            included_data: 0,
         })
         .await
         .expect("describe execution")
@@ -108,7 +109,7 @@ async fn start_then_describe(backend: Backend) {
     assert_eq!(described.status(), pb::execution_status::Value::Running);
     assert_eq!(described.start_date, started.start_date);
     assert_eq!(described.stop_date, None);
-    assert_eq!(described.input, r#"{"a": 1}"#);
+    assert_eq!(described.input.as_deref(), Some(r#"{"a": 1}"#));
     assert_eq!(
         described.input_details,
         Some(pb::CloudWatchEventsExecutionDataDetails { included: true })
@@ -126,13 +127,16 @@ async fn generated_names_and_input_forms(backend: Backend) {
     let uuid = uuid::Uuid::parse_str(&described.name).expect("a UUID name");
     assert_eq!(uuid.get_version_num(), 4);
     assert_eq!(described.name, uuid.hyphenated().to_string());
-    assert_eq!(described.input, "{}");
+    assert_eq!(described.input.as_deref(), Some("{}"));
 
     for (i, input) in ["null", "1", "\"some text\"", "[1,2]"].iter().enumerate() {
         let started = start_execution(&mut client, &sm, Some(&format!("in{i}")), Some(input)).await;
         assert_eq!(
-            describe(&mut client, &started.execution_arn).await.input,
-            *input
+            describe(&mut client, &started.execution_arn)
+                .await
+                .input
+                .as_deref(),
+            Some(*input)
         );
     }
 }
@@ -279,6 +283,7 @@ async fn express_executions_follow_the_matrix(backend: Backend) {
         client
             .describe_execution(pb::DescribeExecutionRequest {
                 execution_arn: arn.clone(),
+                included_data: 0,
             })
             .await,
         "InvalidArn",
@@ -308,6 +313,7 @@ async fn express_executions_follow_the_matrix(backend: Backend) {
         client
             .describe_state_machine_for_execution(pb::DescribeStateMachineForExecutionRequest {
                 execution_arn: arn,
+                included_data: 0,
             })
             .await,
         "InvalidArn",
@@ -352,6 +358,7 @@ async fn describe_errors_and_output_only_when_succeeded() {
             client
                 .describe_execution(pb::DescribeExecutionRequest {
                     execution_arn: execution_arn.clone(),
+                    included_data: 0,
                 })
                 .await,
             name,
@@ -361,6 +368,7 @@ async fn describe_errors_and_output_only_when_succeeded() {
             client
                 .describe_state_machine_for_execution(pb::DescribeStateMachineForExecutionRequest {
                     execution_arn,
+                    included_data: 0,
                 })
                 .await,
             name,

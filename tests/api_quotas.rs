@@ -23,6 +23,7 @@ async fn create_activity(
         .create_activity(pb::CreateActivityRequest {
             name: name.into(),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
 }
@@ -165,7 +166,10 @@ async fn closed_executions_are_deleted_after_the_retention_period(backend: Backe
         let mut client = client.clone();
         async move {
             client
-                .describe_execution(pb::DescribeExecutionRequest { execution_arn: arn })
+                .describe_execution(pb::DescribeExecutionRequest {
+                    execution_arn: arn,
+                    included_data: 0,
+                })
                 .await
         }
     };

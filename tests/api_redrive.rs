@@ -37,6 +37,7 @@ async fn describe(client: &mut Client, execution: &str) -> pb::DescribeExecution
     client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: execution.into(),
+            included_data: 0,
         })
         .await
         .expect("describe execution")

@@ -27,6 +27,7 @@ async fn describe(client: &mut Client, arn: &str) -> pb::DescribeStateMachineRes
     client
         .describe_state_machine(pb::DescribeStateMachineRequest {
             state_machine_arn: arn.into(),
+            included_data: 0,
         })
         .await
         .expect("describe")
@@ -285,7 +286,10 @@ async fn describe_checks_arn_then_existence(backend: Backend) {
     for (state_machine_arn, name, message) in cases {
         assert_error(
             client
-                .describe_state_machine(pb::DescribeStateMachineRequest { state_machine_arn })
+                .describe_state_machine(pb::DescribeStateMachineRequest {
+                    state_machine_arn,
+                    included_data: 0,
+                })
                 .await,
             name,
             &message,
@@ -330,6 +334,7 @@ async fn update_makes_a_new_version_and_running_executions_keep_theirs(backend: 
     let for_before = client
         .describe_state_machine_for_execution(pb::DescribeStateMachineForExecutionRequest {
             execution_arn: before.execution_arn.clone(),
+            included_data: 0,
         })
         .await
         .unwrap()
@@ -344,6 +349,7 @@ async fn update_makes_a_new_version_and_running_executions_keep_theirs(backend: 
     let for_after = client
         .describe_state_machine_for_execution(pb::DescribeStateMachineForExecutionRequest {
             execution_arn: after.execution_arn,
+            included_data: 0,
         })
         .await
         .unwrap()
@@ -443,6 +449,7 @@ async fn delete_without_executions_removes_at_once(backend: Backend) {
         client
             .describe_state_machine(pb::DescribeStateMachineRequest {
                 state_machine_arn: sm.clone(),
+                included_data: 0,
             })
             .await,
         "StateMachineDoesNotExist",
@@ -525,6 +532,7 @@ async fn delete_with_running_execution_is_deleting_until_it_ends(backend: Backen
     let running = client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: execution.execution_arn.clone(),
+            included_data: 0,
         })
         .await
         .unwrap()
@@ -543,6 +551,7 @@ async fn delete_with_running_execution_is_deleting_until_it_ends(backend: Backen
         client
             .describe_state_machine(pb::DescribeStateMachineRequest {
                 state_machine_arn: sm.clone(),
+                included_data: 0,
             })
             .await,
         "StateMachineDoesNotExist",
@@ -551,6 +560,7 @@ async fn delete_with_running_execution_is_deleting_until_it_ends(backend: Backen
         client
             .describe_execution(pb::DescribeExecutionRequest {
                 execution_arn: execution.execution_arn,
+                included_data: 0,
             })
             .await,
         "ExecutionDoesNotExist",
@@ -685,6 +695,7 @@ async fn list_rejects_bad_page_arguments(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: "x".into(),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
         .unwrap();
@@ -692,6 +703,7 @@ async fn list_rejects_bad_page_arguments(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: "y".into(),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
         .unwrap();
@@ -788,6 +800,7 @@ async fn tags_on_state_machines_and_activities(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: "act".into(),
             tags: vec![tag("a", "1")],
+            encryption_configuration: None,
         })
         .await
         .unwrap()

@@ -23,6 +23,7 @@ fn sync(arn: &str, name: Option<&str>, input: Option<&str>) -> pb::StartSyncExec
         name: name.map(str::to_string),
         input: input.map(str::to_string),
         trace_header: None,
+        included_data: 0,
     }
 }
 
@@ -66,7 +67,7 @@ async fn success_and_failure(backend: Backend) {
     );
     assert_eq!(resp.state_machine_arn, machine);
     assert_eq!(resp.name, "one");
-    assert_eq!(resp.input, r#"{"x":7}"#);
+    assert_eq!(resp.input.as_deref(), Some(r#"{"x":7}"#));
     assert_eq!(resp.input_details, INCLUDED);
     assert_eq!(resp.output_details, INCLUDED);
     let output: serde_json::Value = serde_json::from_str(resp.output.as_deref().unwrap()).unwrap();
@@ -103,7 +104,7 @@ async fn success_and_failure(backend: Backend) {
     );
     assert_eq!(resp.output, None);
     assert_eq!(resp.output_details, INCLUDED);
-    assert_eq!(resp.input, "{}");
+    assert_eq!(resp.input.as_deref(), Some("{}"));
     // A generated name is a UUID.
     assert_eq!(resp.name.len(), 36, "{}", resp.name);
 }

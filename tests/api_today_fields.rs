@@ -17,6 +17,7 @@ async fn describe(client: &mut Client, execution_arn: &str) -> pb::DescribeExecu
     client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: execution_arn.into(),
+            included_data: 0,
         })
         .await
         .expect("describe execution")
@@ -108,6 +109,7 @@ async fn describe_machine(client: &mut Client, arn: &str) -> pb::DescribeStateMa
     client
         .describe_state_machine(pb::DescribeStateMachineRequest {
             state_machine_arn: arn.into(),
+            included_data: 0,
         })
         .await
         .expect("describe state machine")
@@ -121,6 +123,7 @@ async fn machine_for_execution(
     client
         .describe_state_machine_for_execution(pb::DescribeStateMachineForExecutionRequest {
             execution_arn: execution_arn.into(),
+            included_data: 0,
         })
         .await
         .expect("describe state machine for execution")

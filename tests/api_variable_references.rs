@@ -98,6 +98,7 @@ async fn describe(client: &mut Client, arn: &str) -> pb::DescribeStateMachineRes
     client
         .describe_state_machine(pb::DescribeStateMachineRequest {
             state_machine_arn: arn.into(),
+            ..Default::default()
         })
         .await
         .expect("describe state machine")
@@ -111,6 +112,7 @@ async fn describe_for_execution(
     client
         .describe_state_machine_for_execution(pb::DescribeStateMachineForExecutionRequest {
             execution_arn: execution_arn.into(),
+            ..Default::default()
         })
         .await
         .expect("describe state machine for execution")

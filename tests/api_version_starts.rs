@@ -80,6 +80,7 @@ async fn describe(client: &mut Client, execution_arn: &str) -> pb::DescribeExecu
     client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: execution_arn.into(),
+            included_data: 0,
         })
         .await
         .expect("describe execution")
@@ -178,6 +179,7 @@ async fn version_and_alias_starts(backend: Backend) {
     let for_execution = client
         .describe_state_machine_for_execution(pb::DescribeStateMachineForExecutionRequest {
             execution_arn: by_version.execution_arn.clone(),
+            included_data: 0,
         })
         .await
         .expect("describe for execution")
@@ -191,6 +193,7 @@ async fn version_and_alias_starts(backend: Backend) {
     let v2_described = client
         .describe_state_machine(pb::DescribeStateMachineRequest {
             state_machine_arn: v2.clone(),
+            included_data: 0,
         })
         .await
         .expect("describe v2")
@@ -198,6 +201,7 @@ async fn version_and_alias_starts(backend: Backend) {
     let for_alias = client
         .describe_state_machine_for_execution(pb::DescribeStateMachineForExecutionRequest {
             execution_arn: by_alias.execution_arn.clone(),
+            included_data: 0,
         })
         .await
         .expect("describe for execution")

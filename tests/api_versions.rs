@@ -35,6 +35,7 @@ async fn describe(client: &mut Client, arn: &str) -> pb::DescribeStateMachineRes
     client
         .describe_state_machine(pb::DescribeStateMachineRequest {
             state_machine_arn: arn.into(),
+            included_data: 0,
         })
         .await
         .expect("describe")
@@ -157,6 +158,7 @@ async fn publish_on_create_and_update(backend: Backend) {
     let described = client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: started.execution_arn,
+            included_data: 0,
         })
         .await
         .expect("describe")
@@ -310,6 +312,7 @@ async fn list_newest_first_and_numbers_never_reused(backend: Backend) {
         client
             .describe_state_machine(pb::DescribeStateMachineRequest {
                 state_machine_arn: format!("{machine}:5"),
+                included_data: 0,
             })
             .await,
         "StateMachineDoesNotExist",
@@ -376,6 +379,7 @@ async fn list_newest_first_and_numbers_never_reused(backend: Backend) {
         client
             .describe_state_machine(pb::DescribeStateMachineRequest {
                 state_machine_arn: format!("{machine}:1"),
+                included_data: 0,
             })
             .await,
         "StateMachineDoesNotExist",

@@ -238,6 +238,7 @@ async fn roles_allow_their_operations_only(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: "work".into(),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
         .expect("admin creates an activity")
@@ -245,6 +246,7 @@ async fn roles_allow_their_operations_only(backend: Backend) {
         .activity_arn;
     let describe = || pb::DescribeExecutionRequest {
         execution_arn: execution.clone(),
+        included_data: 0,
     };
     let list_executions = || pb::ListExecutionsRequest {
         state_machine_arn: machine.clone(),
@@ -310,6 +312,7 @@ async fn roles_allow_their_operations_only(backend: Backend) {
         reader
             .describe_state_machine(pb::DescribeStateMachineRequest {
                 state_machine_arn: machine.clone(),
+                included_data: 0,
             })
             .await,
     );

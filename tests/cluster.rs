@@ -129,6 +129,7 @@ async fn wait_all_closed(
             let d = client
                 .describe_execution(pb::DescribeExecutionRequest {
                     execution_arn: e.clone(),
+                    included_data: 0,
                 })
                 .await
                 .expect("describe")
@@ -455,6 +456,7 @@ async fn nested_executions_survive_a_killed_process() {
         let d = client
             .describe_execution(pb::DescribeExecutionRequest {
                 execution_arn: arn.clone(),
+                included_data: 0,
             })
             .await
             .unwrap()
@@ -500,6 +502,7 @@ async fn nested_executions_survive_a_killed_process() {
         let d = client
             .describe_execution(pb::DescribeExecutionRequest {
                 execution_arn: c.execution_arn.clone(),
+                included_data: 0,
             })
             .await
             .unwrap()
@@ -510,7 +513,7 @@ async fn nested_executions_survive_a_killed_process() {
                 .as_str_name(),
             "SUCCEEDED"
         );
-        let input: Value = serde_json::from_str(&d.input).unwrap();
+        let input: Value = serde_json::from_str(d.input.as_deref().unwrap()).unwrap();
         linked.insert(
             input["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"]
                 .as_str()
@@ -642,6 +645,7 @@ async fn a_map_fan_out_survives_a_killed_process() {
     let output = client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: execution.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()

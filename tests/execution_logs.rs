@@ -98,6 +98,7 @@ async fn each_level_logs_its_events(backend: Backend) {
             let d = client
                 .describe_execution(pb::DescribeExecutionRequest {
                     execution_arn: arn.clone(),
+                    included_data: 0,
                 })
                 .await
                 .unwrap()

@@ -61,6 +61,7 @@ async fn describe(server: &mut TestServer, execution: &str) -> pb::DescribeExecu
         .client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: execution.into(),
+            included_data: 0,
         })
         .await
         .expect("describe execution")

@@ -170,6 +170,7 @@ async fn set_up(
             arn: ACTIVITY.into(),
             name: "work".into(),
             creation_date: now(),
+            encryption_configuration: None,
             tags: vec![],
             quota: u64::MAX,
         })
@@ -184,6 +185,7 @@ async fn set_up(
             role_arn: ROLE.into(),
             logging_configuration: r#"{"level":"OFF"}"#.into(),
             tracing_configuration: r#"{"enabled":false}"#.into(),
+            encryption_configuration: None,
             creation_date: now(),
             tags: vec![],
             quota: u64::MAX,

@@ -110,6 +110,7 @@ async fn status_of(client: &mut Client, execution_arn: &str) -> pb::execution_st
     let status = client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: execution_arn.into(),
+            included_data: 0,
         })
         .await
         .unwrap()
@@ -184,11 +185,16 @@ async fn payloads_are_parsed_like_the_executor(backend: Backend) {
     let described = client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: started.execution_arn.clone(),
+            included_data: 0,
         })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(described.input, with_nul, "input returned as sent");
+    assert_eq!(
+        described.input.as_deref(),
+        Some(with_nul),
+        "input returned as sent"
+    );
     assert_eq!(
         described.status,
         pb::execution_status::Value::Succeeded as i32
@@ -200,6 +206,7 @@ async fn payloads_are_parsed_like_the_executor(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: "work".into(),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
         .unwrap()
@@ -248,6 +255,7 @@ async fn payloads_are_parsed_like_the_executor(backend: Backend) {
     let described = client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: run.execution_arn,
+            included_data: 0,
         })
         .await
         .unwrap()
@@ -270,6 +278,7 @@ async fn nul_in_plain_members_is_refused(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: "work".into(),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
         .unwrap()
@@ -285,6 +294,7 @@ async fn nul_in_plain_members_is_refused(backend: Backend) {
             c.create_activity(pb::CreateActivityRequest {
                 name: "a\u{0}b".into(),
                 tags: vec![],
+                encryption_configuration: None,
             })
             .await
             .map(drop),
@@ -295,6 +305,7 @@ async fn nul_in_plain_members_is_refused(backend: Backend) {
             c.create_activity(pb::CreateActivityRequest {
                 name: "tagged".into(),
                 tags: vec![tag("k\u{0}", "v")],
+                encryption_configuration: None,
             })
             .await
             .map(drop),
@@ -316,6 +327,7 @@ async fn nul_in_plain_members_is_refused(backend: Backend) {
             "InvalidArn",
             c.describe_state_machine(pb::DescribeStateMachineRequest {
                 state_machine_arn: nul_arn(&sm),
+                included_data: 0,
             })
             .await
             .map(drop),
@@ -334,6 +346,7 @@ async fn nul_in_plain_members_is_refused(backend: Backend) {
             "InvalidArn",
             c.describe_execution(pb::DescribeExecutionRequest {
                 execution_arn: nul_arn(&run.execution_arn),
+                included_data: 0,
             })
             .await
             .map(drop),
@@ -588,6 +601,7 @@ async fn floods_and_oversize_values_are_bounded(backend: Backend) {
         client.create_activity(pb::CreateActivityRequest {
             name: "flooded".into(),
             tags: flood.clone(),
+            encryption_configuration: None,
         }),
     )
     .await;
@@ -638,6 +652,7 @@ async fn floods_and_oversize_values_are_bounded(backend: Backend) {
         client.create_activity(pb::CreateActivityRequest {
             name: long.clone(),
             tags: vec![],
+            encryption_configuration: None,
         }),
     )
     .await;
@@ -646,6 +661,7 @@ async fn floods_and_oversize_values_are_bounded(backend: Backend) {
         "DescribeStateMachine with a 5,000-character ARN",
         client.describe_state_machine(pb::DescribeStateMachineRequest {
             state_machine_arn: long.clone(),
+            included_data: 0,
         }),
     )
     .await;
@@ -861,6 +877,7 @@ async fn stop_racing_a_report(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: "work".into(),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
         .unwrap()

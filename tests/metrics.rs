@@ -108,6 +108,7 @@ async fn executions_of_each_outcome_are_counted(backend: Backend) {
                 .client
                 .describe_execution(pb::DescribeExecutionRequest {
                     execution_arn: arn.clone(),
+                    included_data: 0,
                 })
                 .await
                 .expect("describe")
@@ -126,6 +127,7 @@ async fn executions_of_each_outcome_are_counted(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: format!("{prefix}-work"),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
         .expect("activity")

@@ -134,7 +134,13 @@ async fn sync_three_levels_deep(backend: Backend) {
     assert_eq!(middles.len(), 1);
     let leaves = executions_of(&mut server, &leaf).await;
     assert_eq!(leaves.len(), 1);
-    let leaf_input = json_of(&describe(&mut server, &leaves[0].execution_arn).await.input);
+    let leaf_input = json_of(
+        describe(&mut server, &leaves[0].execution_arn)
+            .await
+            .input
+            .as_deref()
+            .unwrap(),
+    );
     assert_eq!(
         leaf_input,
         json!({"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": middle_execution})
@@ -191,7 +197,10 @@ async fn request_response_and_child_failures(backend: Backend) {
         "RUNNING",
         "request-response does not wait"
     );
-    assert_eq!(json_of(&child_d.input), json!({"from": "text"}));
+    assert_eq!(
+        json_of(child_d.input.as_deref().unwrap()),
+        json!({"from": "text"})
+    );
 
     // A machine that does not exist, caught.
     let missing_arn = waiter.replace(":waiter", ":no_such_machine");
@@ -333,9 +342,11 @@ async fn callback_completes_with_the_token(backend: Backend) {
     let children = executions_of(&mut server, &child).await;
     assert_eq!(children.len(), 1);
     let input = json_of(
-        &describe(&mut server, &children[0].execution_arn)
+        describe(&mut server, &children[0].execution_arn)
             .await
-            .input,
+            .input
+            .as_deref()
+            .unwrap(),
     );
     let token = input["TaskToken"].as_str().expect("the token").to_string();
     server

@@ -171,6 +171,7 @@ async fn health_and_calls_follow_a_database_outage() {
             .client
             .describe_execution(pb::DescribeExecutionRequest {
                 execution_arn: execution.clone(),
+                included_data: 0,
             })
             .await;
         if let Ok(d) = described {

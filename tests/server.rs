@@ -95,6 +95,7 @@ async fn api_errors_carry_the_aws_name_and_error_info(backend: Backend) {
     let status = client
         .describe_state_machine(pb::DescribeStateMachineRequest {
             state_machine_arn: arn.to_string(),
+            included_data: 0,
         })
         .await
         .unwrap_err();
@@ -118,6 +119,7 @@ async fn shutdown_drains_in_flight_calls_and_returns_ok(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: "drain".into(),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
         .unwrap()
@@ -221,6 +223,7 @@ async fn sigterm_answers_long_polls_and_exits_promptly(backend: Backend) {
         .create_activity(pb::CreateActivityRequest {
             name: "sigterm".into(),
             tags: vec![],
+            encryption_configuration: None,
         })
         .await
         .unwrap()
@@ -299,6 +302,7 @@ async fn sigterm_answers_long_polls_and_exits_promptly(backend: Backend) {
     let described = client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: execution.clone(),
+            included_data: 0,
         })
         .await
         .unwrap()

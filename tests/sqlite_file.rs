@@ -85,6 +85,7 @@ async fn file_is_private_and_a_dead_owners_leases_are_released() {
         let status = client
             .describe_execution(pb::DescribeExecutionRequest {
                 execution_arn: run.execution_arn.clone(),
+                included_data: 0,
             })
             .await
             .unwrap()

@@ -296,6 +296,7 @@ async fn wait_succeeded(client: &mut StepFunctionsClient<Channel>, arn: &str) {
         let status = client
             .describe_execution(pb::DescribeExecutionRequest {
                 execution_arn: arn.to_string(),
+                included_data: 0,
             })
             .await
             .unwrap()

@@ -110,6 +110,7 @@ async fn closed(client: &mut Client, execution: &str) -> pb::DescribeExecutionRe
         let d = client
             .describe_execution(pb::DescribeExecutionRequest {
                 execution_arn: execution.into(),
+                included_data: 0,
             })
             .await
             .expect("describe")

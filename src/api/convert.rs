@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 use super::history::{history_event_to_pb, timestamp};
 use super::pb;
 use crate::domain::enums::{
-    EnumValue, ExecutionRedriveFilter, ExecutionRedriveStatus, ExecutionStatus, LogLevel,
-    StateMachineStatus, StateMachineType, ValidationResultCode, ValidationSeverity,
+    EncryptionType, EnumValue, ExecutionRedriveFilter, ExecutionRedriveStatus, ExecutionStatus,
+    IncludedData, LogLevel, StateMachineStatus, StateMachineType, ValidationResultCode,
+    ValidationSeverity,
 };
 use crate::error::ApiResult;
 use crate::operations as ops;
@@ -217,6 +218,57 @@ impl From<ops::LoggingConfiguration> for pb::LoggingConfiguration {
     }
 }
 
+fn encryption_type_from_pb(value: i32) -> Option<EnumValue<EncryptionType>> {
+    match pb::encryption_type::Value::try_from(value) {
+        Ok(pb::encryption_type::Value::Unspecified) => None,
+        Ok(pb::encryption_type::Value::AwsOwnedKey) => Some(EncryptionType::AwsOwnedKey.into()),
+        Ok(pb::encryption_type::Value::CustomerManagedKmsKey) => {
+            Some(EncryptionType::CustomerManagedKmsKey.into())
+        }
+        Err(_) => unknown(value),
+    }
+}
+
+fn included_data_from_pb(value: i32) -> Option<EnumValue<IncludedData>> {
+    match pb::included_data::Value::try_from(value) {
+        Ok(pb::included_data::Value::Unspecified) => None,
+        Ok(pb::included_data::Value::AllData) => Some(IncludedData::AllData.into()),
+        Ok(pb::included_data::Value::MetadataOnly) => Some(IncludedData::MetadataOnly.into()),
+        Err(_) => unknown(value),
+    }
+}
+
+impl From<pb::EncryptionConfiguration> for ops::EncryptionConfigurationInput {
+    fn from(config: pb::EncryptionConfiguration) -> Self {
+        ops::EncryptionConfigurationInput {
+            r#type: encryption_type_from_pb(config.r#type),
+            kms_key_id: config.kms_key_id,
+            kms_data_key_reuse_period_seconds: config
+                .kms_data_key_reuse_period_seconds
+                .map(i64::from),
+        }
+    }
+}
+
+impl From<ops::EncryptionConfiguration> for pb::EncryptionConfiguration {
+    fn from(config: ops::EncryptionConfiguration) -> Self {
+        let kind = match config.r#type {
+            EncryptionType::AwsOwnedKey => pb::encryption_type::Value::AwsOwnedKey,
+            EncryptionType::CustomerManagedKmsKey => {
+                pb::encryption_type::Value::CustomerManagedKmsKey
+            }
+        };
+        pb::EncryptionConfiguration {
+            kms_key_id: config.kms_key_id,
+            // Stored values passed the 60-900 check.
+            kms_data_key_reuse_period_seconds: config
+                .kms_data_key_reuse_period_seconds
+                .and_then(|p| i32::try_from(p).ok()),
+            r#type: kind as i32,
+        }
+    }
+}
+
 impl From<pb::TracingConfiguration> for ops::TracingConfiguration {
     fn from(config: pb::TracingConfiguration) -> Self {
         ops::TracingConfiguration {
@@ -306,6 +358,7 @@ impl From<pb::CreateActivityRequest> for ops::CreateActivityRequest {
         ops::CreateActivityRequest {
             name: req.name,
             tags: tags_from_pb(req.tags),
+            encryption_configuration: req.encryption_configuration.map(Into::into),
         }
     }
 }
@@ -327,6 +380,7 @@ impl From<ops::DescribeActivityResponse> for pb::DescribeActivityResponse {
             activity_arn: resp.activity_arn,
             name: resp.name,
             creation_date: date(resp.creation_date),
+            encryption_configuration: resp.encryption_configuration.map(Into::into),
         }
     }
 }
@@ -375,6 +429,7 @@ impl From<pb::CreateStateMachineRequest> for ops::CreateStateMachineRequest {
             tracing_configuration: req.tracing_configuration.map(Into::into),
             publish: req.publish,
             version_description: req.version_description,
+            encryption_configuration: req.encryption_configuration.map(Into::into),
         }
     }
 }
@@ -389,7 +444,14 @@ impl From<ops::CreateStateMachineResponse> for pb::CreateStateMachineResponse {
     }
 }
 
-same_members!(pb::DescribeStateMachineRequest => ops { state_machine_arn });
+impl From<pb::DescribeStateMachineRequest> for ops::DescribeStateMachineRequest {
+    fn from(req: pb::DescribeStateMachineRequest) -> Self {
+        ops::DescribeStateMachineRequest {
+            state_machine_arn: req.state_machine_arn,
+            included_data: included_data_from_pb(req.included_data),
+        }
+    }
+}
 
 impl From<ops::DescribeStateMachineResponse> for pb::DescribeStateMachineResponse {
     fn from(resp: ops::DescribeStateMachineResponse) -> Self {
@@ -407,6 +469,7 @@ impl From<ops::DescribeStateMachineResponse> for pb::DescribeStateMachineRespons
             description: resp.description,
             label: resp.label,
             variable_references: variable_references(resp.variable_references),
+            encryption_configuration: resp.encryption_configuration.map(Into::into),
         }
     }
 }
@@ -421,6 +484,7 @@ impl From<pb::UpdateStateMachineRequest> for ops::UpdateStateMachineRequest {
             tracing_configuration: req.tracing_configuration.map(Into::into),
             publish: req.publish,
             version_description: req.version_description,
+            encryption_configuration: req.encryption_configuration.map(Into::into),
         }
     }
 }
@@ -479,6 +543,7 @@ impl From<pb::StartSyncExecutionRequest> for ops::StartSyncExecutionRequest {
             name: req.name,
             input: req.input,
             trace_header: req.trace_header,
+            included_data: included_data_from_pb(req.included_data),
             // From the call's metadata, set by the handler.
             traceparent: None,
         }
@@ -526,7 +591,14 @@ impl From<ops::StartExecutionResponse> for pb::StartExecutionResponse {
     }
 }
 
-same_members!(pb::DescribeExecutionRequest => ops { execution_arn });
+impl From<pb::DescribeExecutionRequest> for ops::DescribeExecutionRequest {
+    fn from(req: pb::DescribeExecutionRequest) -> Self {
+        ops::DescribeExecutionRequest {
+            execution_arn: req.execution_arn,
+            included_data: included_data_from_pb(req.included_data),
+        }
+    }
+}
 
 impl From<ops::DescribeExecutionResponse> for pb::DescribeExecutionResponse {
     fn from(resp: ops::DescribeExecutionResponse) -> Self {
@@ -637,7 +709,16 @@ impl From<ops::StopExecutionResponse> for pb::StopExecutionResponse {
     }
 }
 
-same_members!(pb::DescribeStateMachineForExecutionRequest => ops { execution_arn });
+impl From<pb::DescribeStateMachineForExecutionRequest>
+    for ops::DescribeStateMachineForExecutionRequest
+{
+    fn from(req: pb::DescribeStateMachineForExecutionRequest) -> Self {
+        ops::DescribeStateMachineForExecutionRequest {
+            execution_arn: req.execution_arn,
+            included_data: included_data_from_pb(req.included_data),
+        }
+    }
+}
 
 impl From<ops::DescribeStateMachineForExecutionResponse>
     for pb::DescribeStateMachineForExecutionResponse
@@ -654,6 +735,7 @@ impl From<ops::DescribeStateMachineForExecutionResponse>
             revision_id: resp.revision_id,
             label: resp.label,
             variable_references: variable_references(resp.variable_references),
+            encryption_configuration: resp.encryption_configuration.map(Into::into),
         }
     }
 }

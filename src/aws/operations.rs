@@ -232,7 +232,7 @@ mod tests {
             status: ExecutionStatus::Running,
             start_date: start,
             stop_date: None,
-            input: "{}".into(),
+            input: Some("{}".into()),
             input_details: Some(CloudWatchEventsExecutionDataDetails { included: true }),
             output: None,
             output_details: None,

@@ -92,6 +92,7 @@ impl BenchClient for GrpcBenchClient {
         let request = pb::CreateActivityRequest {
             name: name.to_string(),
             tags: Vec::new(),
+            encryption_configuration: None,
         };
         let response = self
             .client
@@ -126,6 +127,7 @@ impl BenchClient for GrpcBenchClient {
     async fn describe_execution(&self, execution_arn: &str) -> Result<RunStatus, BenchError> {
         let request = pb::DescribeExecutionRequest {
             execution_arn: execution_arn.to_string(),
+            included_data: 0,
         };
         let response = self
             .client

@@ -93,6 +93,17 @@ aws_enum!(
     }
 );
 aws_enum!(
+    /// EncryptionType (encryptionConfiguration.type, 2024).
+    EncryptionType ["[AWS_OWNED_KEY, CUSTOMER_MANAGED_KMS_KEY]"] {
+        AwsOwnedKey => "AWS_OWNED_KEY",
+        CustomerManagedKmsKey => "CUSTOMER_MANAGED_KMS_KEY",
+    }
+);
+aws_enum!(
+    /// IncludedData (Describe* of encrypted resources, 2024).
+    IncludedData ["[ALL_DATA, METADATA_ONLY]"] { AllData => "ALL_DATA", MetadataOnly => "METADATA_ONLY" }
+);
+aws_enum!(
     /// LogLevel.
     LogLevel ["[ALL, ERROR, FATAL, OFF]"] { All => "ALL", Error => "ERROR", Fatal => "FATAL", Off => "OFF" }
 );

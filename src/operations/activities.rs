@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::configuration::{encryption_configuration, encryption_json};
 use super::executions::check_error_and_cause;
 use super::shapes::{
     ActivityListItem, CreateActivityRequest, CreateActivityResponse, DeleteActivityRequest,
@@ -45,12 +46,14 @@ impl Service {
         validate_name(&req.name, "name")?;
         let arn = self.scope.activity(&req.name);
         let tags = validate_tags(req.tags, &arn)?;
+        let encryption = encryption_json(req.encryption_configuration.as_ref())?;
         let created = self
             .store
             .activity_create(NewActivity {
                 arn,
                 name: req.name,
                 creation_date: self.clock.now(),
+                encryption_configuration: encryption.clone(),
                 tags,
                 quota: self.quotas.activities,
             })
@@ -59,6 +62,14 @@ impl Service {
             Err(store::Error::LimitExceeded) => return Err(quotas::activity_limit_exceeded()),
             other => other?,
         };
+        // An existing name is answered as created only with the same encryption settings: botocore's
+        // ActivityAlreadyExists ("EncryptionConfiguration may not be updated"); the message is ours.
+        if activity.encryption_configuration != encryption {
+            return Err(ApiError::new(
+                ErrorKind::ActivityAlreadyExists,
+                format!("Activity already exists: '{}'", activity.arn),
+            ));
+        }
         Ok(CreateActivityResponse {
             activity_arn: activity.arn,
             creation_date: activity.creation_date,
@@ -80,6 +91,9 @@ impl Service {
             activity_arn: activity.arn,
             name: activity.name,
             creation_date: activity.creation_date,
+            encryption_configuration: encryption_configuration(
+                activity.encryption_configuration.as_deref(),
+            )?,
         })
     }
 

@@ -4,11 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::shapes::{
-    CloudWatchLogsLogGroup, LogDestination, LoggingConfiguration, LoggingConfigurationInput,
-    TracingConfiguration,
+    CloudWatchLogsLogGroup, EncryptionConfiguration, EncryptionConfigurationInput, LogDestination,
+    LoggingConfiguration, LoggingConfigurationInput, TracingConfiguration,
 };
 use crate::domain::arn::check_foreign_arn;
-use crate::domain::enums::{AwsEnum, LogLevel};
+use crate::domain::enums::{AwsEnum, EncryptionType, LogLevel};
+use crate::domain::validation::{check_max_len, check_min_len};
 use crate::error::{ApiError, ErrorKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +120,79 @@ pub fn tracing_configuration(json: &str) -> Result<TracingConfiguration, ApiErro
     Ok(TracingConfiguration {
         enabled: parsed.enabled,
     })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EncryptionJson {
+    r#type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kms_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kms_data_key_reuse_period_seconds: Option<i64>,
+}
+
+fn invalid_encryption(detail: &str) -> ApiError {
+    // AWS's message texts for these cases are not published; the wording is ours.
+    ApiError::new(ErrorKind::InvalidEncryptionConfiguration, detail)
+}
+
+/// Checks an encryptionConfiguration and returns its JSON as stored (None when absent). The key is
+/// never looked up: a local service has no KMS, so every key is taken as usable.
+pub fn encryption_json(
+    config: Option<&EncryptionConfigurationInput>,
+) -> Result<Option<String>, ApiError> {
+    let Some(config) = config else {
+        return Ok(None);
+    };
+    let Some(kind) = config.r#type.clone() else {
+        return Err(ApiError::new(
+            ErrorKind::ValidationException,
+            "1 validation error detected: Value null at 'encryptionConfiguration.type' failed to satisfy constraint: Member must not be null",
+        ));
+    };
+    let kind = kind.check("encryptionConfiguration.type")?;
+    if let Some(key) = &config.kms_key_id {
+        check_min_len(key, "encryptionConfiguration.kmsKeyId", 1)?;
+        check_max_len(key, "encryptionConfiguration.kmsKeyId", 2048)?;
+    }
+    if kind == EncryptionType::CustomerManagedKmsKey && config.kms_key_id.is_none() {
+        return Err(invalid_encryption(
+            "kmsKeyId is required when type is CUSTOMER_MANAGED_KMS_KEY",
+        ));
+    }
+    if let Some(period) = config.kms_data_key_reuse_period_seconds {
+        if !(60..=900).contains(&period) {
+            return Err(invalid_encryption(
+                "kmsDataKeyReusePeriodSeconds must be between 60 and 900",
+            ));
+        }
+    }
+    let json = EncryptionJson {
+        r#type: kind.aws_name().to_string(),
+        kms_key_id: config.kms_key_id.clone(),
+        kms_data_key_reuse_period_seconds: config.kms_data_key_reuse_period_seconds,
+    };
+    serde_json::to_string(&json)
+        .map(Some)
+        .map_err(ApiError::internal)
+}
+
+/// The stored encryption configuration as Describe* return it.
+pub fn encryption_configuration(
+    json: Option<&str>,
+) -> Result<Option<EncryptionConfiguration>, ApiError> {
+    let Some(json) = json else {
+        return Ok(None);
+    };
+    let parsed: EncryptionJson = serde_json::from_str(json).map_err(ApiError::internal)?;
+    let kind = EncryptionType::from_aws_name(&parsed.r#type)
+        .ok_or_else(|| ApiError::internal(format!("stored encryption type {}", parsed.r#type)))?;
+    Ok(Some(EncryptionConfiguration {
+        kms_key_id: parsed.kms_key_id,
+        kms_data_key_reuse_period_seconds: parsed.kms_data_key_reuse_period_seconds,
+        r#type: kind,
+    }))
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
 
-use super::configuration::{logging_configuration, tracing_configuration};
+use super::configuration::{
+    encryption_configuration, logging_configuration, tracing_configuration,
+};
 use super::shapes::{
     CloudWatchEventsExecutionDataDetails, DescribeExecutionRequest, DescribeExecutionResponse,
     DescribeStateMachineForExecutionRequest, DescribeStateMachineForExecutionResponse,
@@ -12,6 +14,7 @@ use super::shapes::{
     ListExecutionsRequest, ListExecutionsResponse, StartExecutionRequest, StartExecutionResponse,
     StopExecutionRequest, StopExecutionResponse,
 };
+use super::state_machines::{definition_or_empty, metadata_only};
 use super::Service;
 use super::{execution_does_not_exist, state_machine_deleting, state_machine_does_not_exist};
 use crate::domain::arn::{check_arn, split_qualifier, MachineQualifier, ResourceType};
@@ -246,14 +249,23 @@ impl Service {
         &self,
         req: DescribeExecutionRequest,
     ) -> ApiResult<DescribeExecutionResponse> {
+        let metadata_only = metadata_only(req.included_data)?;
         let execution = self.find_execution(&req.execution_arn).await?;
         let (redrive_status, redrive_status_reason) =
             super::redrive::redrive_status(&execution, self.clock.now());
-        let included = || Some(CloudWatchEventsExecutionDataDetails { included: true });
+        // METADATA_ONLY omits input and output; their details then say so (included: false, our reading
+        // of CloudWatchEventsExecutionDataDetails).
+        let included = || {
+            Some(CloudWatchEventsExecutionDataDetails {
+                included: !metadata_only,
+            })
+        };
         // AWS returns output only for SUCCEEDED executions.
         let output = execution
             .output
             .filter(|_| execution.status == ExecutionStatus::Succeeded);
+        let output_details = output.as_ref().and_then(|_| included());
+        let output = output.filter(|_| !metadata_only);
         // AWS: error and cause only when the execution failed (not for a timeout or an abort).
         let failed = execution.status == ExecutionStatus::Failed;
         let error = execution.error.filter(|_| failed);
@@ -269,9 +281,9 @@ impl Service {
             status: execution.status,
             start_date: execution.start_date,
             stop_date: execution.stop_date,
-            input: execution.input,
+            input: Some(execution.input).filter(|_| !metadata_only),
             input_details: included(),
-            output_details: output.as_ref().and_then(|_| included()),
+            output_details,
             output,
             trace_header: execution.trace_header,
             error,
@@ -422,6 +434,7 @@ impl Service {
         &self,
         req: DescribeStateMachineForExecutionRequest,
     ) -> ApiResult<DescribeStateMachineForExecutionResponse> {
+        let metadata_only = metadata_only(req.included_data)?;
         let execution = self.find_execution(&req.execution_arn).await?;
         let version = self
             .store
@@ -433,7 +446,7 @@ impl Service {
         Ok(DescribeStateMachineForExecutionResponse {
             state_machine_arn: execution.state_machine_arn,
             name: execution.state_machine_name,
-            definition: version.definition,
+            definition: definition_or_empty(version.definition, metadata_only),
             role_arn: version.role_arn,
             update_date: version.update_date,
             logging_configuration: logging_configuration(&version.logging_configuration)?,
@@ -441,6 +454,9 @@ impl Service {
             revision_id: version.revision_id,
             label: None,
             variable_references,
+            encryption_configuration: encryption_configuration(
+                version.encryption_configuration.as_deref(),
+            )?,
         })
     }
 

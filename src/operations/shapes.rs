@@ -17,9 +17,9 @@ use aws_json::{epoch_seconds, history_events, optional_epoch_seconds};
 
 use crate::asl::HistoryEvent;
 use crate::domain::enums::{
-    EnumValue, ExecutionRedriveFilter, ExecutionRedriveStatus, ExecutionStatus, InspectionLevel,
-    LogLevel, MockResponseValidationMode, StateMachineStatus, StateMachineType,
-    TestExecutionStatus, ValidationResultCode, ValidationSeverity,
+    EncryptionType, EnumValue, ExecutionRedriveFilter, ExecutionRedriveStatus, ExecutionStatus,
+    IncludedData, InspectionLevel, LogLevel, MockResponseValidationMode, StateMachineStatus,
+    StateMachineType, TestExecutionStatus, ValidationResultCode, ValidationSeverity,
 };
 pub use crate::domain::tags::Tag;
 
@@ -63,6 +63,26 @@ pub struct TracingConfiguration {
     pub enabled: bool,
 }
 
+/// EncryptionConfiguration as a caller sends it (checked by `configuration::encryption_json`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EncryptionConfigurationInput {
+    pub r#type: Option<EnumValue<EncryptionType>>,
+    pub kms_key_id: Option<String>,
+    pub kms_data_key_reuse_period_seconds: Option<i64>,
+}
+
+/// EncryptionConfiguration as Describe* return it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EncryptionConfiguration {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_data_key_reuse_period_seconds: Option<i64>,
+    pub r#type: EncryptionType,
+}
+
 /// CloudWatchEventsExecutionDataDetails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -77,6 +97,7 @@ pub struct CloudWatchEventsExecutionDataDetails {
 pub struct CreateActivityRequest {
     pub name: String,
     pub tags: Vec<Tag>,
+    pub encryption_configuration: Option<EncryptionConfigurationInput>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -100,6 +121,8 @@ pub struct DescribeActivityResponse {
     pub name: String,
     #[serde(serialize_with = "epoch_seconds")]
     pub creation_date: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_configuration: Option<EncryptionConfiguration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -204,6 +227,7 @@ pub struct CreateStateMachineRequest {
     pub publish: bool,
     /// Only with `publish`.
     pub version_description: Option<String>,
+    pub encryption_configuration: Option<EncryptionConfigurationInput>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -221,6 +245,8 @@ pub struct CreateStateMachineResponse {
 #[serde(rename_all = "camelCase", default)]
 pub struct DescribeStateMachineRequest {
     pub state_machine_arn: String,
+    /// METADATA_ONLY: the definition is returned as `{}`.
+    pub included_data: Option<EnumValue<IncludedData>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -248,6 +274,8 @@ pub struct DescribeStateMachineResponse {
     /// Per state, the workflow variables it reads (see `asl::variable_references`); absent when none.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub variable_references: BTreeMap<String, Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_configuration: Option<EncryptionConfiguration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -262,6 +290,7 @@ pub struct UpdateStateMachineRequest {
     pub publish: bool,
     /// Only with `publish`.
     pub version_description: Option<String>,
+    pub encryption_configuration: Option<EncryptionConfigurationInput>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -338,6 +367,8 @@ pub struct StartSyncExecutionRequest {
     /// Absent: `{}`.
     pub input: Option<String>,
     pub trace_header: Option<String>,
+    /// METADATA_ONLY: input and output are omitted from the answer.
+    pub included_data: Option<EnumValue<IncludedData>>,
     /// As for StartExecution: the caller's W3C `traceparent`.
     #[serde(skip)]
     pub traceparent: Option<String>,
@@ -367,7 +398,8 @@ pub struct StartSyncExecutionResponse {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
-    pub input: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_details: Option<CloudWatchEventsExecutionDataDetails>,
     /// Only when SUCCEEDED.
@@ -392,6 +424,8 @@ pub struct StartExecutionResponse {
 #[serde(rename_all = "camelCase", default)]
 pub struct DescribeExecutionRequest {
     pub execution_arn: String,
+    /// METADATA_ONLY: input and output are omitted.
+    pub included_data: Option<EnumValue<IncludedData>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -408,7 +442,9 @@ pub struct DescribeExecutionResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub stop_date: Option<DateTime<Utc>>,
-    pub input: String,
+    /// Absent with includedData METADATA_ONLY.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_details: Option<CloudWatchEventsExecutionDataDetails>,
     /// Only for a SUCCEEDED execution.
@@ -528,6 +564,8 @@ pub struct StopExecutionResponse {
 #[serde(rename_all = "camelCase", default)]
 pub struct DescribeStateMachineForExecutionRequest {
     pub execution_arn: String,
+    /// METADATA_ONLY: the definition is returned as `{}`.
+    pub included_data: Option<EnumValue<IncludedData>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -549,6 +587,8 @@ pub struct DescribeStateMachineForExecutionResponse {
     /// Per state, the workflow variables it reads (see `asl::variable_references`); absent when none.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub variable_references: BTreeMap<String, Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_configuration: Option<EncryptionConfiguration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]

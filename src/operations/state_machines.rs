@@ -1,7 +1,8 @@
 //! CreateStateMachine, DescribeStateMachine, UpdateStateMachine, DeleteStateMachine, ListStateMachines.
 
 use super::configuration::{
-    logging_configuration, logging_json, tracing_configuration, tracing_json,
+    encryption_configuration, encryption_json, logging_configuration, logging_json,
+    tracing_configuration, tracing_json,
 };
 use super::shapes::{
     CreateStateMachineRequest, CreateStateMachineResponse, DeleteStateMachineRequest,
@@ -15,7 +16,7 @@ use crate::asl::validate_definition;
 use crate::domain::arn::{
     check_arn, check_foreign_arn, split_qualifier, MachineQualifier, ResourceType,
 };
-use crate::domain::enums::StateMachineType;
+use crate::domain::enums::{EnumValue, IncludedData, StateMachineType};
 use crate::domain::names::validate_name;
 use crate::domain::pagination::{decode_optional, finish_page, page_size, MAX_TOKEN_LEN};
 use crate::domain::tags::validate_tags;
@@ -60,6 +61,7 @@ impl Service {
         };
         let logging = logging_json(req.logging_configuration.as_ref())?;
         let tracing = tracing_json(req.tracing_configuration.as_ref())?;
+        let encryption = encryption_json(req.encryption_configuration.as_ref())?;
         let arn = self.scope.state_machine(&req.name);
         let tags = validate_tags(req.tags, &arn)?;
         check_version_description(req.publish, req.version_description.as_deref())?;
@@ -73,6 +75,7 @@ impl Service {
             role_arn: req.role_arn,
             logging_configuration: logging,
             tracing_configuration: tracing,
+            encryption_configuration: encryption,
             creation_date: self.clock.now(),
             tags,
             quota: self.quotas.state_machines,
@@ -124,9 +127,12 @@ impl Service {
     ) -> ApiResult<DescribeStateMachineResponse> {
         let arn = req.state_machine_arn;
         check_arn(&arn, "stateMachineArn", &[ResourceType::StateMachine])?;
+        let metadata_only = metadata_only(req.included_data)?;
         match split_qualifier(&arn) {
             (machine_arn, Some(MachineQualifier::Version(number))) => {
-                return self.describe_version(&arn, machine_arn, number).await
+                return self
+                    .describe_version(&arn, machine_arn, number, metadata_only)
+                    .await
             }
             // Aliases are not served yet: no machine has this ARN.
             (_, Some(MachineQualifier::Alias(_))) => {
@@ -141,7 +147,7 @@ impl Service {
             state_machine_arn: machine.arn,
             name: machine.name,
             status: machine.status,
-            definition: machine.version.definition,
+            definition: definition_or_empty(machine.version.definition, metadata_only),
             role_arn: machine.version.role_arn,
             r#type: machine.machine_type,
             creation_date: machine.creation_date,
@@ -151,6 +157,9 @@ impl Service {
             description: None,
             label: None,
             variable_references,
+            encryption_configuration: encryption_configuration(
+                machine.version.encryption_configuration.as_deref(),
+            )?,
         })
     }
 
@@ -164,6 +173,7 @@ impl Service {
             && req.role_arn.is_none()
             && req.logging_configuration.is_none()
             && req.tracing_configuration.is_none()
+            && req.encryption_configuration.is_none()
         {
             return Err(ApiError::new(
                 ErrorKind::MissingRequiredParameter,
@@ -184,6 +194,7 @@ impl Service {
             .as_ref()
             .map(|c| tracing_json(Some(c)))
             .transpose()?;
+        let encryption = encryption_json(req.encryption_configuration.as_ref())?;
         let machine = self.find_state_machine(&arn).await?;
         if machine.status == StateMachineStatus::Deleting {
             return Err(state_machine_deleting(&arn));
@@ -197,6 +208,7 @@ impl Service {
             role_arn: req.role_arn,
             logging_configuration: logging,
             tracing_configuration: tracing,
+            encryption_configuration: encryption,
             update_date: self.clock.now(),
             revision_id: uuid::Uuid::new_v4().to_string(),
         };
@@ -281,6 +293,23 @@ fn check_version_description(publish: bool, description: Option<&str>) -> ApiRes
     check_description(description, "versionDescription")
 }
 
+/// Whether a Describe's includedData asks for METADATA_ONLY (absent = ALL_DATA).
+pub(super) fn metadata_only(included: Option<EnumValue<IncludedData>>) -> ApiResult<bool> {
+    match included {
+        None => Ok(false),
+        Some(value) => Ok(value.check("includedData")? == IncludedData::MetadataOnly),
+    }
+}
+
+/// With METADATA_ONLY, AWS returns the definition as `{}` (botocore's DescribeStateMachineOutput).
+pub(super) fn definition_or_empty(definition: String, metadata_only: bool) -> String {
+    if metadata_only {
+        "{}".to_string()
+    } else {
+        definition
+    }
+}
+
 /// CreateStateMachine on a taken name: same definition (byte for byte), type, logging and tracing →
 /// the existing machine; otherwise StateMachineAlreadyExists. Role and tags of the repeat are ignored.
 fn idempotent_create(
@@ -293,7 +322,8 @@ fn idempotent_create(
     let same = existing.version.definition == new.definition
         && existing.machine_type == new.machine_type
         && existing.version.logging_configuration == new.logging_configuration
-        && existing.version.tracing_configuration == new.tracing_configuration;
+        && existing.version.tracing_configuration == new.tracing_configuration
+        && existing.version.encryption_configuration == new.encryption_configuration;
     if same {
         Ok(existing)
     } else {

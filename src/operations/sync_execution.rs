@@ -47,6 +47,7 @@ impl Service {
         let machine_arn = req.state_machine_arn.clone();
         let unmocked = machine_arn.split('#').next().unwrap_or_default();
         check_arn(unmocked, "stateMachineArn", &[ResourceType::StateMachine])?;
+        let metadata_only = super::state_machines::metadata_only(req.included_data)?;
         let (machine, _) = self.start_target(unmocked, true).await?;
         if machine.machine_type != StateMachineType::Express {
             return Err(type_not_supported());
@@ -62,7 +63,7 @@ impl Service {
             })
             .await?;
         let execution = self.wait_until_closed(&started.execution_arn).await?;
-        Ok(sync_response(execution, trace_header))
+        Ok(sync_response(execution, trace_header, metadata_only))
     }
 
     /// The execution once closed.
@@ -89,6 +90,7 @@ impl Service {
 fn sync_response(
     execution: ExecutionRecord,
     trace_header: Option<String>,
+    metadata_only: bool,
 ) -> StartSyncExecutionResponse {
     let status = match execution.status {
         ExecutionStatus::Succeeded => SyncExecutionStatus::Succeeded,
@@ -98,7 +100,12 @@ fn sync_response(
     };
     let stop_date = execution.stop_date.unwrap_or(execution.start_date);
     let failed = status == SyncExecutionStatus::Failed;
-    let included = || Some(CloudWatchEventsExecutionDataDetails { included: true });
+    // METADATA_ONLY: as DescribeExecution, input and output omitted and their details say so.
+    let included = || {
+        Some(CloudWatchEventsExecutionDataDetails {
+            included: !metadata_only,
+        })
+    };
     StartSyncExecutionResponse {
         execution_arn: execution.arn,
         state_machine_arn: execution.state_machine_arn,
@@ -108,12 +115,12 @@ fn sync_response(
         status,
         error: execution.error.filter(|_| failed),
         cause: execution.cause.filter(|_| failed),
-        input: execution.input,
+        input: Some(execution.input).filter(|_| !metadata_only),
         input_details: included(),
         // AWS: output only when SUCCEEDED; outputDetails always.
         output: execution
             .output
-            .filter(|_| status == SyncExecutionStatus::Succeeded),
+            .filter(|_| status == SyncExecutionStatus::Succeeded && !metadata_only),
         output_details: included(),
         trace_header: trace_header.or(execution.trace_header),
         billing_details: BillingDetails {

@@ -2,13 +2,16 @@
 //! DeleteStateMachineVersion, the publish of Create/UpdateStateMachine and DescribeStateMachine of a
 //! version ARN. A version is a number per machine (never reused) frozen on one revision.
 
-use super::configuration::{logging_configuration, tracing_configuration};
+use super::configuration::{
+    encryption_configuration, logging_configuration, tracing_configuration,
+};
 use super::shapes::{
     DeleteStateMachineVersionRequest, DeleteStateMachineVersionResponse,
     DescribeStateMachineResponse, ListStateMachineVersionsRequest,
     ListStateMachineVersionsResponse, PublishStateMachineVersionRequest,
     PublishStateMachineVersionResponse, StateMachineVersionListItem,
 };
+use super::state_machines::definition_or_empty;
 use super::{state_machine_deleting, state_machine_does_not_exist, Service};
 use crate::domain::arn::{check_arn, split_qualifier, MachineQualifier, ResourceType};
 use crate::domain::pagination::{decode_optional, finish_page, page_size, MAX_TOKEN_LEN};
@@ -176,6 +179,7 @@ impl Service {
         version_arn: &str,
         machine_arn: &str,
         number: i64,
+        metadata_only: bool,
     ) -> ApiResult<DescribeStateMachineResponse> {
         let not_found = || state_machine_does_not_exist(version_arn);
         let machine = self
@@ -194,7 +198,7 @@ impl Service {
             state_machine_arn: version_arn.to_string(),
             name: machine.name,
             status: StateMachineStatus::Active,
-            definition: version.revision.definition,
+            definition: definition_or_empty(version.revision.definition, metadata_only),
             role_arn: version.revision.role_arn,
             r#type: machine.machine_type,
             creation_date: version.creation_date,
@@ -204,6 +208,9 @@ impl Service {
             description: version.description,
             label: None,
             variable_references,
+            encryption_configuration: encryption_configuration(
+                version.revision.encryption_configuration.as_deref(),
+            )?,
         })
     }
 }

@@ -139,6 +139,8 @@ pub struct VersionRecord {
     pub logging_configuration: String,
     /// JSON text of the tracing configuration (AWS member names).
     pub tracing_configuration: String,
+    /// JSON text of the encryption configuration (AWS member names); None when never given.
+    pub encryption_configuration: Option<String>,
     pub update_date: DateTime<Utc>,
     /// AWS's revisionId: `None` for the revision CreateStateMachine made.
     pub revision_id: Option<String>,
@@ -271,6 +273,7 @@ pub struct NewStateMachine {
     pub role_arn: String,
     pub logging_configuration: String,
     pub tracing_configuration: String,
+    pub encryption_configuration: Option<String>,
     pub creation_date: DateTime<Utc>,
     pub tags: Vec<Tag>,
     /// How many state machines may exist: a create past it fails with `Error::LimitExceeded`.
@@ -285,6 +288,7 @@ pub struct StateMachineChange {
     pub role_arn: Option<String>,
     pub logging_configuration: Option<String>,
     pub tracing_configuration: Option<String>,
+    pub encryption_configuration: Option<String>,
     pub update_date: DateTime<Utc>,
     /// The revisionId of the new revision, kept only when the change changes something.
     pub revision_id: String,
@@ -312,6 +316,8 @@ pub struct ActivityRecord {
     pub arn: String,
     pub name: String,
     pub creation_date: DateTime<Utc>,
+    /// JSON text of the encryption configuration; None when never given.
+    pub encryption_configuration: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -319,6 +325,7 @@ pub struct NewActivity {
     pub arn: String,
     pub name: String,
     pub creation_date: DateTime<Utc>,
+    pub encryption_configuration: Option<String>,
     pub tags: Vec<Tag>,
     /// How many activities may exist: creating a new one past it fails with `Error::LimitExceeded` (an
     /// idempotent repeat of an existing name still succeeds).

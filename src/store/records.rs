@@ -11,7 +11,7 @@ use super::*;
 /// A state machine joined with its current version (columns as [`state_machine`] reads them).
 pub(crate) const STATE_MACHINE_SELECT: &str = "SELECT sm.id, sm.arn, sm.name, sm.type, sm.status, sm.creation_date, \
      v.id AS version_id, v.definition, v.role_arn, v.logging_configuration, v.tracing_configuration, \
-     v.update_date, v.revision_id \
+     v.encryption_configuration, v.update_date, v.revision_id \
      FROM state_machines sm JOIN state_machine_versions v ON v.id = sm.current_version_id";
 
 /// An execution joined with its state machine (columns as [`execution`] reads them).
@@ -34,6 +34,7 @@ pub(crate) fn version(row: &impl Columns, id_column: &str) -> Result<VersionReco
         role_arn: row.text("role_arn")?,
         logging_configuration: row.text("logging_configuration")?,
         tracing_configuration: row.text("tracing_configuration")?,
+        encryption_configuration: row.text_opt("encryption_configuration")?,
         update_date: row.time("update_date")?,
         revision_id: row.text_opt("revision_id")?,
     })
@@ -42,7 +43,7 @@ pub(crate) fn version(row: &impl Columns, id_column: &str) -> Result<VersionReco
 /// A published version joined with its revision (columns as [`PUBLISHED_VERSION_SELECT`] reads them).
 pub(crate) const PUBLISHED_VERSION_SELECT: &str = "SELECT pv.number, pv.description, \
      pv.creation_date AS published_date, v.id, v.definition, v.role_arn, v.logging_configuration, \
-     v.tracing_configuration, v.update_date, v.revision_id \
+     v.tracing_configuration, v.encryption_configuration, v.update_date, v.revision_id \
      FROM state_machine_published_versions pv JOIN state_machine_versions v ON v.id = pv.version_id";
 
 pub(crate) fn published_version(row: &impl Columns) -> Result<PublishedVersionRecord> {
@@ -92,6 +93,7 @@ pub(crate) fn activity(row: &impl Columns) -> Result<ActivityRecord> {
         arn: row.text("arn")?,
         name: row.text("name")?,
         creation_date: row.time("creation_date")?,
+        encryption_configuration: row.text_opt("encryption_configuration")?,
     })
 }
 
@@ -209,6 +211,7 @@ pub(crate) fn created_state_machine(
             role_arn: new.role_arn,
             logging_configuration: new.logging_configuration,
             tracing_configuration: new.tracing_configuration,
+            encryption_configuration: new.encryption_configuration,
             update_date: new.creation_date,
             revision_id: None,
         },
@@ -233,7 +236,11 @@ pub(crate) fn changed_version(current: VersionRecord, change: StateMachineChange
         && change
             .tracing_configuration
             .as_ref()
-            .is_none_or(|t| *t == current.tracing_configuration);
+            .is_none_or(|t| *t == current.tracing_configuration)
+        && change
+            .encryption_configuration
+            .as_ref()
+            .is_none_or(|e| Some(e) == current.encryption_configuration.as_ref());
     let revision_id = if unchanged {
         current.revision_id
     } else {
@@ -250,6 +257,9 @@ pub(crate) fn changed_version(current: VersionRecord, change: StateMachineChange
         tracing_configuration: change
             .tracing_configuration
             .unwrap_or(current.tracing_configuration),
+        encryption_configuration: change
+            .encryption_configuration
+            .or(current.encryption_configuration),
         update_date: change.update_date,
     }
 }

@@ -422,8 +422,9 @@ macro_rules! same_sql {
             ) -> $crate::store::Result<()> {
                 version.id = sqlx::query_scalar(
                     "INSERT INTO state_machine_versions (state_machine_id, definition, role_arn, \
-                     logging_configuration, tracing_configuration, update_date, revision_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                     logging_configuration, tracing_configuration, update_date, revision_id, \
+                     encryption_configuration) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
                 )
                 .bind(state_machine_id)
                 .bind(&version.definition)
@@ -432,6 +433,7 @@ macro_rules! same_sql {
                 .bind(&version.tracing_configuration)
                 .bind($crate::store::rows::Time(version.update_date))
                 .bind(&version.revision_id)
+                .bind(&version.encryption_configuration)
                 .fetch_one(&mut **tx)
                 .await?;
                 sqlx::query("UPDATE state_machines SET current_version_id = $2 WHERE id = $1")
@@ -477,7 +479,7 @@ macro_rules! same_sql {
                 new: $crate::store::NewActivity,
             ) -> $crate::store::Result<($crate::store::ActivityRecord, bool)> {
                 use $crate::store::records::{activity, Quota};
-                let find = "SELECT id, arn, name, creation_date FROM activities WHERE name = $1";
+                let find = "SELECT id, arn, name, creation_date, encryption_configuration FROM activities WHERE name = $1";
                 let mut tx = self.$writes.begin().await?;
                 Self::quota_lock(&mut tx, Quota::Activities).await?;
                 // A repeat of an existing name is answered even at the quota (CreateActivity is idempotent).
@@ -490,12 +492,14 @@ macro_rules! same_sql {
                 }
                 Self::quota_check(&mut tx, Quota::Activities, new.quota).await?;
                 let inserted = sqlx::query(
-                    "INSERT INTO activities (arn, name, creation_date) VALUES ($1, $2, $3) \
-                     ON CONFLICT (name) DO NOTHING RETURNING id, arn, name, creation_date",
+                    "INSERT INTO activities (arn, name, creation_date, encryption_configuration) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING \
+                     RETURNING id, arn, name, creation_date, encryption_configuration",
                 )
                 .bind(&new.arn)
                 .bind(&new.name)
                 .bind($crate::store::rows::Time(new.creation_date))
+                .bind(&new.encryption_configuration)
                 .fetch_optional(&mut *tx)
                 .await?;
                 let result = match inserted {
@@ -825,7 +829,7 @@ macro_rules! same_sql {
                 limit: usize,
             ) -> $crate::store::Result<Vec<$crate::store::ActivityRecord>> {
                 let rows = sqlx::query(
-                    "SELECT id, arn, name, creation_date FROM activities \
+                    "SELECT id, arn, name, creation_date, encryption_configuration FROM activities \
                      WHERE ($1 IS NULL OR name > $1) ORDER BY name LIMIT $2",
                 )
                 .bind(after_name)
@@ -857,7 +861,7 @@ macro_rules! same_sql {
             ) -> $crate::store::Result<Option<$crate::store::VersionRecord>> {
                 let row = sqlx::query(
                     "SELECT id, definition, role_arn, logging_configuration, tracing_configuration, \
-                     update_date, revision_id FROM state_machine_versions WHERE id = $1",
+                     encryption_configuration, update_date, revision_id FROM state_machine_versions WHERE id = $1",
                 )
                 .bind(version_id)
                 .fetch_optional(&self.$reads)
@@ -872,7 +876,7 @@ macro_rules! same_sql {
                 arn: &str,
             ) -> $crate::store::Result<Option<$crate::store::ActivityRecord>> {
                 let row =
-                    sqlx::query("SELECT id, arn, name, creation_date FROM activities WHERE arn = $1")
+                    sqlx::query("SELECT id, arn, name, creation_date, encryption_configuration FROM activities WHERE arn = $1")
                         .bind(arn)
                         .fetch_optional(&self.$reads)
                         .await?;

@@ -186,6 +186,7 @@ pub async fn describe(server: &mut TestServer, execution: &str) -> pb::DescribeE
         .client
         .describe_execution(pb::DescribeExecutionRequest {
             execution_arn: execution.into(),
+            included_data: 0,
         })
         .await
         .expect("describe execution")

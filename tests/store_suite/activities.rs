@@ -9,6 +9,7 @@ async fn activities_create_is_idempotent_and_lists_by_name(backend: Backend) {
         arn: arn(name),
         name: name.into(),
         creation_date: at(seconds),
+        encryption_configuration: None,
         tags: vec![tag("owner", name)],
         quota: u64::MAX,
     };

@@ -85,6 +85,7 @@ fn new_machine(name: &str, tags: Vec<Tag>) -> NewStateMachine {
         role_arn: ROLE.into(),
         logging_configuration: r#"{"level":"OFF"}"#.into(),
         tracing_configuration: r#"{"enabled":false}"#.into(),
+        encryption_configuration: None,
         creation_date: at(0),
         tags,
         quota: u64::MAX,

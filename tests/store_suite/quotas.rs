@@ -38,6 +38,7 @@ async fn quotas_cap_state_machines_and_activities(backend: Backend) {
         arn: arn(name),
         name: name.into(),
         creation_date: at(0),
+        encryption_configuration: None,
         tags: vec![],
         quota: 1,
     };

@@ -42,6 +42,7 @@ async fn memory_database_keeps_data_across_calls() {
             arn: "arn:aws:states:us-east-1:123456789012:activity:a".into(),
             name: "a".into(),
             creation_date: sfn::store::now(),
+            encryption_configuration: None,
             tags: vec![],
             quota: u64::MAX,
         })

@@ -23,6 +23,7 @@ async fn state_machine_create_get_update_versions(backend: Backend) {
             role_arn: ROLE.into(),
             logging_configuration: "{}".into(),
             tracing_configuration: "{}".into(),
+            encryption_configuration: None,
             creation_date: at(1),
             tags: vec![],
             quota: u64::MAX,
@@ -41,6 +42,7 @@ async fn state_machine_create_get_update_versions(backend: Backend) {
             role_arn: Some("arn:aws:iam::123456789012:role/other".into()),
             logging_configuration: None,
             tracing_configuration: None,
+            encryption_configuration: None,
             update_date: at(5),
             revision_id: "rev-5".into(),
         })
@@ -95,6 +97,7 @@ async fn state_machine_create_get_update_versions(backend: Backend) {
             role_arn: Some("arn:aws:iam::123456789012:role/other".into()),
             logging_configuration: None,
             tracing_configuration: None,
+            encryption_configuration: None,
             update_date: at(7),
             revision_id: "rev-7".into(),
         })
@@ -113,6 +116,7 @@ async fn state_machine_create_get_update_versions(backend: Backend) {
             role_arn: None,
             logging_configuration: None,
             tracing_configuration: None,
+            encryption_configuration: None,
             update_date: at(6),
             revision_id: "rev-6".into(),
         })
@@ -181,6 +185,7 @@ async fn deleting_machine_waits_for_its_running_executions(backend: Backend) {
             role_arn: None,
             logging_configuration: None,
             tracing_configuration: None,
+            encryption_configuration: None,
             update_date: at(1),
             revision_id: "rev-1".into(),
         })
