@@ -602,31 +602,9 @@ async fn executions_closed_before_redrive_existed_are_not_redrivable(backend: Ba
         RedriveStatus::Redrivable
     );
     // What migration 0016 does to every execution closed before it ran.
-    let sql = "UPDATE executions SET closed_before_redrive = TRUE WHERE arn = ";
-    match backend {
-        Backend::Postgres => {
-            use sqlx::Connection;
-            let mut db = sqlx::PgConnection::connect(&server.database_url)
-                .await
-                .unwrap();
-            sqlx::query(&format!("{sql}$1"))
-                .bind(&execution)
-                .execute(&mut db)
-                .await
-                .unwrap();
-        }
-        Backend::Sqlite => {
-            use sqlx::Connection;
-            let mut db = sqlx::SqliteConnection::connect(&server.database_url)
-                .await
-                .unwrap();
-            sqlx::query(&format!("{sql}?1"))
-                .bind(&execution)
-                .execute(&mut db)
-                .await
-                .unwrap();
-        }
-    }
+    server
+        .update_execution_row("closed_before_redrive = TRUE", &execution)
+        .await;
     let reason = "Execution was started before the launch of RedriveExecution";
     let described = describe(&mut client, &execution).await;
     assert_eq!(described.redrive_status(), RedriveStatus::NotRedrivable);

@@ -600,31 +600,9 @@ async fn poisoned_executions_fail_with_states_runtime(backend: Backend) {
     wait_for_history(&mut server, &execution, |t| t.len() == 2).await;
     // The stored engine state is damaged while the execution waits (as a bad upgrade or a hand edit
     // would); the timer then wakes it.
-    let sql = "UPDATE executions SET engine_state = '{\"not\": \"a state\"}' WHERE arn = ";
-    match backend {
-        Backend::Postgres => {
-            use sqlx::Connection;
-            let mut db = sqlx::PgConnection::connect(&server.database_url)
-                .await
-                .unwrap();
-            sqlx::query(&format!("{sql}$1"))
-                .bind(&execution)
-                .execute(&mut db)
-                .await
-                .unwrap();
-        }
-        Backend::Sqlite => {
-            use sqlx::Connection;
-            let mut db = sqlx::SqliteConnection::connect(&server.database_url)
-                .await
-                .unwrap();
-            sqlx::query(&format!("{sql}?1"))
-                .bind(&execution)
-                .execute(&mut db)
-                .await
-                .unwrap();
-        }
-    }
+    server
+        .update_execution_row(r#"engine_state = '{"not": "a state"}'"#, &execution)
+        .await;
     clock.advance(Duration::from_secs(61));
     let d = wait_closed(&mut server, &execution, Duration::from_secs(10)).await;
     assert_eq!(status_name(&d), "FAILED");

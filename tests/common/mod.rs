@@ -278,6 +278,33 @@ impl TestServer {
         }
     }
 
+    /// Edits one execution's row behind the server's back (what an upgrade or a hand edit would have left):
+    /// `UPDATE executions SET <set> WHERE arn = <execution_arn>`, on either backend.
+    pub async fn update_execution_row(&self, set: &str, execution_arn: &str) {
+        let sql = format!("UPDATE executions SET {set} WHERE arn = $1");
+        let done = match self.backend {
+            Backend::Postgres => {
+                let mut db = PgConnection::connect(&self.database_url).await.unwrap();
+                sqlx::query(&sql)
+                    .bind(execution_arn)
+                    .execute(&mut db)
+                    .await
+                    .map(|done| done.rows_affected())
+            }
+            Backend::Sqlite => {
+                let mut db = sqlx::SqliteConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query(&sql)
+                    .bind(execution_arn)
+                    .execute(&mut db)
+                    .await
+                    .map(|done| done.rows_affected())
+            }
+        };
+        assert_eq!(done.expect("update the execution row"), 1);
+    }
+
     /// `host:port` of the server, as grpcurl wants it.
     pub fn authority(&self) -> String {
         self.addr.to_string()
