@@ -11,12 +11,11 @@ mod common;
 
 use api_support::*;
 use common::{Backend, TestServer};
-use serde_json::{json, Value};
+use serde_json::json;
 use sfn::api::pb;
 use sfn::api::pb::encryption_type::Value as Kind;
 use sfn::api::pb::included_data::Value as Included;
 use sfn::api::pb::state_machine_type::Value::Standard;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
@@ -510,29 +509,6 @@ async fn through_the_aws_door(backend: Backend) {
         described["encryptionConfiguration"],
         json!({"type": "AWS_OWNED_KEY"})
     );
-}
-
-async fn aws_call(addr: std::net::SocketAddr, operation: &str, body: &Value) -> (u16, Value) {
-    let body = body.to_string();
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\n\
-         X-Amz-Target: AWSStepFunctions.{operation}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("read");
-    let text = String::from_utf8(response).expect("UTF-8 answer");
-    let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    // The body may be chunked: take the JSON object inside it.
-    let start = body.find('{').expect("JSON body");
-    let end = body.rfind('}').expect("JSON body");
-    (
-        status,
-        serde_json::from_str(&body[start..=end]).expect("JSON answer"),
-    )
 }
 
 on_both_backends!(

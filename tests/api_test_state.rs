@@ -12,7 +12,6 @@ use serde_json::{json, Value};
 use sfn::api::pb;
 use sfn::api::pb::inspection_level::Value as Level;
 use sfn::api::pb::test_execution_status::Value as Status;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn request(definition: Value, input: Value, level: Level) -> pb::TestStateRequest {
     pb::TestStateRequest {
@@ -821,7 +820,7 @@ async fn through_the_aws_door(backend: Backend) {
         "input": json!({"Value": "HelloWorld"}).to_string(),
         "inspectionLevel": "DEBUG",
     });
-    let (status, answer) = aws_call(addr, &body).await;
+    let (status, answer) = aws_call(addr, "TestState", &body).await;
     assert_eq!(status, 200, "{answer}");
     let result = json!({"resultKey": "result value"}).to_string();
     assert_eq!(
@@ -833,7 +832,7 @@ async fn through_the_aws_door(backend: Backend) {
 
     let body = json!({"definition": json!({"Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke", "End": true}).to_string()});
-    let (status, answer) = aws_call(addr, &body).await;
+    let (status, answer) = aws_call(addr, "TestState", &body).await;
     assert_eq!(status, 400);
     assert_eq!(answer["__type"], json!("ValidationException"));
     assert_eq!(
@@ -844,7 +843,7 @@ async fn through_the_aws_door(backend: Backend) {
     // The enum as AWS checks it, and an input that is not JSON.
     let body = json!({"definition": json!({"Type": "Succeed"}).to_string(),
         "inspectionLevel": "VERBOSE"});
-    let (status, answer) = aws_call(addr, &body).await;
+    let (status, answer) = aws_call(addr, "TestState", &body).await;
     assert_eq!(status, 400);
     assert_eq!(answer["__type"], json!("ValidationException"));
     assert_eq!(
@@ -852,32 +851,9 @@ async fn through_the_aws_door(backend: Backend) {
         json!("1 validation error detected: Value 'VERBOSE' at 'inspectionLevel' failed to satisfy constraint: Member must satisfy enum value set: [INFO, DEBUG, TRACE]")
     );
     let body = json!({"definition": json!({"Type": "Succeed"}).to_string(), "input": "{not json"});
-    let (status, answer) = aws_call(addr, &body).await;
+    let (status, answer) = aws_call(addr, "TestState", &body).await;
     assert_eq!(status, 400);
     assert_eq!(answer["__type"], json!("InvalidExecutionInput"));
-}
-
-async fn aws_call(addr: std::net::SocketAddr, body: &Value) -> (u16, Value) {
-    let body = body.to_string();
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\n\
-         X-Amz-Target: AWSStepFunctions.TestState\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("read");
-    let text = String::from_utf8(response).expect("UTF-8 answer");
-    let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    // The body may be chunked: take the JSON object inside it.
-    let start = body.find('{').expect("JSON body");
-    let end = body.rfind('}').expect("JSON body");
-    (
-        status,
-        serde_json::from_str(&body[start..=end]).expect("JSON answer"),
-    )
 }
 
 on_both_backends!(

@@ -10,10 +10,9 @@ use std::collections::HashMap;
 
 use api_support::*;
 use common::Backend;
-use serde_json::{json, Value};
+use serde_json::json;
 use sfn::api::pb;
 use sfn::api::pb::state_machine_type::Value::Standard;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// AWS's BASE_REFERENCE_IN_CHOICE: a Choice rule's operands and an Assign read variables.
 fn choice_definition() -> String {
@@ -258,29 +257,6 @@ async fn through_the_aws_door(backend: Backend) {
     .await;
     assert!(described.get("definition").is_some(), "{described}");
     assert!(described.get("variableReferences").is_none(), "{described}");
-}
-
-async fn aws_call(addr: std::net::SocketAddr, operation: &str, body: &Value) -> (u16, Value) {
-    let body = body.to_string();
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\n\
-         X-Amz-Target: AWSStepFunctions.{operation}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("read");
-    let text = String::from_utf8(response).expect("UTF-8 answer");
-    let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    // The body may be chunked: take the JSON object inside it.
-    let start = body.find('{').expect("JSON body");
-    let end = body.rfind('}').expect("JSON body");
-    (
-        status,
-        serde_json::from_str(&body[start..=end]).expect("JSON answer"),
-    )
 }
 
 on_both_backends!(through_grpc, through_the_aws_door);

@@ -4,6 +4,8 @@
 use std::collections::{HashMap, HashSet};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -147,6 +149,49 @@ async fn wait_all_closed(
     statuses
 }
 
+/// An activity worker on `client`: polls until it gets nothing five times in a row (or 120 s pass), answers
+/// each task at once with `output(input, worker)` and returns the `i` of every input it was handed; counts
+/// its answers in `answered`.
+fn spawn_worker(
+    mut client: StepFunctionsClient<Channel>,
+    activity: String,
+    w: usize,
+    answered: Arc<AtomicU64>,
+    output: fn(&Value, usize) -> Value,
+) -> tokio::task::JoinHandle<Vec<u64>> {
+    tokio::spawn(async move {
+        let mut done = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut idle = 0;
+        while Instant::now() < deadline && idle < 5 {
+            let r = client
+                .get_activity_task(pb::GetActivityTaskRequest {
+                    activity_arn: activity.clone(),
+                    worker_name: Some(format!("w{w}")),
+                })
+                .await
+                .expect("poll")
+                .into_inner();
+            let Some(token) = r.task_token else {
+                idle += 1;
+                continue;
+            };
+            idle = 0;
+            let input: Value = serde_json::from_str(&r.input.unwrap_or_default()).unwrap();
+            client
+                .send_task_success(pb::SendTaskSuccessRequest {
+                    task_token: token,
+                    output: output(&input, w).to_string(),
+                })
+                .await
+                .expect("success");
+            done.push(input["i"].as_u64().unwrap());
+            answered.fetch_add(1, Ordering::Relaxed);
+        }
+        done
+    })
+}
+
 async fn history_types(
     client: &mut StepFunctionsClient<Channel>,
     execution: &str,
@@ -229,40 +274,18 @@ async fn killing_a_process_mid_run_loses_and_duplicates_nothing() {
 
     // Workers talk to the survivor only: a task handed out by a process that then dies has no one to
     // deliver it (AWS has the same gap; HeartbeatSeconds is the cure).
-    let mut workers = Vec::new();
-    for w in 0..4 {
-        let mut c = client.clone();
-        let activity = activity.clone();
-        workers.push(tokio::spawn(async move {
-            let mut done = Vec::new();
-            let deadline = Instant::now() + Duration::from_secs(60);
-            let mut idle = 0;
-            while Instant::now() < deadline && idle < 5 {
-                let r = c
-                    .get_activity_task(pb::GetActivityTaskRequest {
-                        activity_arn: activity.clone(),
-                        worker_name: Some(format!("w{w}")),
-                    })
-                    .await
-                    .expect("poll")
-                    .into_inner();
-                let Some(token) = r.task_token else {
-                    idle += 1;
-                    continue;
-                };
-                idle = 0;
-                let input: Value = serde_json::from_str(&r.input.unwrap_or_default()).unwrap();
-                c.send_task_success(pb::SendTaskSuccessRequest {
-                    task_token: token,
-                    output: json!({"by": w}).to_string(),
-                })
-                .await
-                .expect("success");
-                done.push(input["i"].as_u64().unwrap());
-            }
-            done
-        }));
-    }
+    let answered = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            spawn_worker(
+                client.clone(),
+                activity.clone(),
+                w,
+                answered.clone(),
+                |_, w| json!({"by": w}),
+            )
+        })
+        .collect();
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
     victim.kill();
@@ -576,49 +599,24 @@ async fn a_map_fan_out_survives_a_killed_process() {
         .into_inner()
         .execution_arn;
 
-    let answered = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let mut workers = Vec::new();
-    for w in 0..4 {
-        let mut c = client.clone();
-        let activity = activity.clone();
-        let answered = answered.clone();
-        workers.push(tokio::spawn(async move {
-            let mut done = Vec::new();
-            let deadline = Instant::now() + Duration::from_secs(120);
-            let mut idle = 0;
-            while Instant::now() < deadline && idle < 5 {
-                let r = c
-                    .get_activity_task(pb::GetActivityTaskRequest {
-                        activity_arn: activity.clone(),
-                        worker_name: Some(format!("w{w}")),
-                    })
-                    .await
-                    .expect("poll")
-                    .into_inner();
-                let Some(token) = r.task_token else {
-                    idle += 1;
-                    continue;
-                };
-                idle = 0;
-                let input: Value = serde_json::from_str(&r.input.unwrap_or_default()).unwrap();
-                c.send_task_success(pb::SendTaskSuccessRequest {
-                    task_token: token,
-                    output: json!({"done": input["i"]}).to_string(),
-                })
-                .await
-                .expect("success");
-                done.push(input["i"].as_u64().unwrap());
-                answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            done
-        }));
-    }
+    let answered = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            spawn_worker(
+                client.clone(),
+                activity.clone(),
+                w,
+                answered.clone(),
+                |input, _| json!({"done": input["i"]}),
+            )
+        })
+        .collect();
 
     let kill_by = Instant::now() + Duration::from_secs(60);
-    while answered.load(std::sync::atomic::Ordering::Relaxed) < N / 3 && Instant::now() < kill_by {
+    while answered.load(Ordering::Relaxed) < N / 3 && Instant::now() < kill_by {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let at_kill = answered.load(std::sync::atomic::Ordering::Relaxed);
+    let at_kill = answered.load(Ordering::Relaxed);
     victim.kill();
     assert!(
         at_kill > 0 && at_kill < N,

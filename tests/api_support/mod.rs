@@ -117,3 +117,33 @@ pub fn tag(key: &str, value: &str) -> pb::Tag {
         value: value.into(),
     }
 }
+
+/// One AWS JSON 1.0 call to the AWS door over a raw HTTP/1.1 connection (no SDK in between, so the test
+/// sees exactly what goes over the wire): the HTTP status and the JSON answer.
+pub async fn aws_call(
+    addr: std::net::SocketAddr,
+    operation: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = body.to_string();
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\n\
+         X-Amz-Target: AWSStepFunctions.{operation}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("read");
+    let text = String::from_utf8(response).expect("UTF-8 answer");
+    let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    // The body may be chunked: take the JSON object inside it.
+    let start = body.find('{').expect("JSON body");
+    let end = body.rfind('}').expect("JSON body");
+    (
+        status,
+        serde_json::from_str(&body[start..=end]).expect("JSON answer"),
+    )
+}
