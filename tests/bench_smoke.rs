@@ -34,6 +34,8 @@ async fn every_scenario_runs_without_errors(backend: Backend) {
         // The server runs in this process: its CPU is this process's.
         server_pid: Some(std::process::id()),
         postgres_cpu: false,
+        soak_executions: 0,
+        soak_database: None,
     };
 
     let reports = measure(&args, |_| {}).await.unwrap();
@@ -120,4 +122,63 @@ async fn scale_out_runs_three_rounds_without_broken_histories() {
     assert_eq!(notes.matches("0 broken histories").count(), 3, "{line}");
 }
 
-on_both_backends!(every_scenario_runs_without_errors);
+/// The soak at a small size: both pass-chain runs measured, every pushed execution started, and the database
+/// grew by what the push wrote (Postgres also reports its growing tables' live rows).
+async fn soak_pushes_executions_and_reports_the_database(backend: Backend) {
+    let server = TestServer::start_on(backend, |_| {}).await;
+    let args = BenchArgs {
+        targets: vec![format!("grpc://{}", server.addr)],
+        scenarios: vec![Scenario::Soak],
+        duration: 1,
+        clients: 2,
+        workers: 1,
+        poll_interval_ms: 2,
+        max_poll_interval_ms: 8,
+        drain_timeout: 30,
+        json_only: true,
+        pgbench: None,
+        scale_out_database: None,
+        burst_executions: 0,
+        burst_executions_aws_json: 0,
+        burst_lead: None,
+        map_items: vec![],
+        map_workers: vec![],
+        server_pid: None,
+        postgres_cpu: false,
+        soak_executions: 300,
+        soak_database: Some(server.database_url.clone()),
+    };
+
+    let reports = measure(&args, |_| {}).await.unwrap();
+
+    assert_eq!(reports.len(), 1);
+    let line = reports[0].to_json();
+    assert_eq!(
+        (line["errors"].clone(), line["completed"].clone()),
+        (0.into(), 300.into()),
+        "{line}"
+    );
+    for key in [
+        "pass_chain_executions_per_s_empty",
+        "pass_chain_executions_per_s_full",
+        "pushed_executions_per_s",
+        "full_over_empty_pct",
+    ] {
+        assert!(line[key].as_f64().unwrap_or(0.0) > 0.0, "{key}: {line}");
+    }
+    assert!(
+        line["database_mib_after"].as_f64().unwrap()
+            > line["database_mib_before"].as_f64().unwrap(),
+        "{line}"
+    );
+    let notes = line["notes"].to_string();
+    if backend == Backend::Postgres {
+        assert!(notes.contains("history_events: "), "{line}");
+    }
+    server.stop().await.unwrap();
+}
+
+on_both_backends!(
+    every_scenario_runs_without_errors,
+    soak_pushes_executions_and_reports_the_database
+);

@@ -13,6 +13,7 @@ mod pgbench;
 mod report;
 mod scale_out;
 mod scenarios;
+mod soak;
 mod stats;
 
 use std::time::Duration;
@@ -23,6 +24,7 @@ pub use cpu::CpuProbe;
 pub use harness::{Settings, Target};
 pub use report::{format_ratios, format_table, Figure, Latency, Rate, ScenarioReport};
 pub use scenarios::Scenario;
+pub use soak::SoakSettings;
 pub use stats::{percentile, LatencySummary};
 
 /// Settings of `sfn bench`.
@@ -105,6 +107,15 @@ pub struct BenchArgs {
     /// Also report the CPU time of every postgres process on this host per unit of work.
     #[arg(long)]
     pub postgres_cpu: bool,
+
+    /// Executions the soak scenario pushes through the database between its two pass-chain runs.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub soak_executions: u64,
+
+    /// The database URL of the server under test (postgres://… or sqlite://PATH), for the soak's size and
+    /// vacuum figures; without it the soak reports rates only.
+    #[arg(long, value_name = "DATABASE_URL")]
+    pub soak_database: Option<String>,
 }
 
 /// Runs the benchmark; fails when a scenario saw errors (speed never fails it), so CI can run a short smoke.
@@ -230,6 +241,20 @@ pub async fn measure(
                     on_report(&report);
                     reports.push(report);
                 }
+                continue;
+            }
+            if scenario == Scenario::Soak {
+                let soak = SoakSettings {
+                    executions: args.soak_executions,
+                    database: args.soak_database.clone(),
+                };
+                let before = probe.sample();
+                let mut report = soak::soak(target, &settings, &soak, &run_id).await;
+                if report.skipped.is_none() {
+                    cpu::add_cpu_figures(&mut report, before, probe.sample());
+                }
+                on_report(&report);
+                reports.push(report);
                 continue;
             }
             eprintln!(

@@ -57,6 +57,9 @@ pub enum Scenario {
     TimerBurst,
     /// One Map of N activity Tasks served by W workers: tasks/s.
     MapActivity,
+    /// pass-chain, then N executions (default 1,000,000) through the same database, then pass-chain again.
+    /// Only when named: it is not among the scenarios run by default.
+    Soak,
 }
 
 impl Scenario {
@@ -89,6 +92,7 @@ impl Scenario {
             Scenario::Nested => "nested",
             Scenario::TimerBurst => "timer-burst",
             Scenario::MapActivity => "map-activity",
+            Scenario::Soak => "soak",
         }
     }
 }
@@ -281,12 +285,12 @@ pub async fn run_scenario(
             }
         },
         Scenario::Wait => wait(target, settings, run_id).await,
-        // Sized by counts, not the window: `measure` runs them through `async_work`.
-        Scenario::TimerBurst | Scenario::MapActivity => {
+        // Sized by counts, not the window: `measure` runs them through `async_work` and `soak`.
+        Scenario::TimerBurst | Scenario::MapActivity | Scenario::Soak => {
             return ScenarioReport {
                 scenario: scenario.name(),
                 target: target.address().to_string(),
-                skipped: Some("runs through sfn bench's measure (async_work)".to_string()),
+                skipped: Some("runs through sfn bench's measure (async_work, soak)".to_string()),
                 ..Default::default()
             }
         }
