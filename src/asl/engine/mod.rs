@@ -16,6 +16,7 @@ mod jsonata;
 mod map;
 mod parallel;
 mod redrive;
+mod stored;
 mod task;
 pub mod test_state;
 mod variables;
@@ -264,13 +265,14 @@ struct ThreadFailure {
     at: Option<Box<Active>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Stored compactly (see [`stored`]): a Map holds one of these per running iteration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "stored::StoredActive")]
 struct Active {
     state: String,
     entered_event: i64,
     /// The event the `…StateEntered` followed: an `EvaluationFailed` points there, as AWS records it.
     /// Not written when 0, so states stay as earlier versions stored them.
-    #[serde(default, skip_serializing_if = "is_zero")]
     entered_prev: i64,
     entered_time: DateTime<Utc>,
     /// The state's raw input (R): ResultPath merges into it.
@@ -282,7 +284,6 @@ struct Active {
     retry_count: u32,
     step: Step,
     /// The token of this attempt of a callback or run-a-job Task (`$$.Task.Token`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     task_token: Option<String>,
 }
 

@@ -22,10 +22,16 @@ pub(super) struct TaskStep {
     /// The key the caller and the worker's signals know the task by (the ActivityScheduled event id).
     pub(super) key: String,
     resource: String,
+    // What is unset is left out of the stored form: a Map stores one TaskStep per running iteration.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     started: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     timeout_seconds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     heartbeat_seconds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) timeout_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) heartbeat_at: Option<DateTime<Utc>>,
     /// Set for a service integration the executor runs (absent: an activity task).
     #[serde(default, skip_serializing_if = "Option::is_none")]

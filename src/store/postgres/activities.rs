@@ -42,24 +42,24 @@ impl PgStore {
         worker_name: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<ActivityTaskRecord>> {
-        // One statement: take the oldest queued task (skipping tasks whose execution row is locked by a
-        // step commit or another report at this moment), post TaskStarted for the engine and make the
-        // execution due.
+        // A task is claimable while its execution is being stepped: the claim takes only a KEY SHARE lock
+        // on the execution row, which a step commit's update (NO KEY UPDATE) does not conflict with, so
+        // neither waits for the other. StopExecution and the executor's lease claim lock the row FOR UPDATE:
+        // their tasks are skipped for those milliseconds, so the claim never waits while holding a task
+        // row (the stop then finds TaskStarted in the inbox and records it before the abort). The inbox
+        // row's foreign key needs that same KEY SHARE lock, already held.
         let row = sqlx::query(&format!(
             "WITH task AS ( \
                  UPDATE activity_tasks SET status = 'STARTED', worker_name = $2, started_at = $3 \
                  WHERE id = (SELECT t.id FROM activity_tasks t JOIN executions e ON e.id = t.execution_id \
                              WHERE t.activity_arn = $1 AND t.status = 'SCHEDULED' \
-                             ORDER BY t.id LIMIT 1 FOR UPDATE OF t, e SKIP LOCKED) \
+                             ORDER BY t.id LIMIT 1 FOR UPDATE OF t SKIP LOCKED FOR KEY SHARE OF e SKIP LOCKED) \
                  RETURNING {TASK_COLUMNS} \
              ), posted AS ( \
                  INSERT INTO execution_inbox (execution_id, message, created_at) \
                  SELECT execution_id, json_build_object('kind', 'TaskStarted', 'task', task_key, \
                                                         'workerName', worker_name)::TEXT, $3 \
                  FROM task \
-             ), due AS ( \
-                 UPDATE executions e SET due_at = $3, inbox_seq = e.inbox_seq + 1 FROM task \
-                 WHERE e.id = task.execution_id AND e.status = 'RUNNING' \
              ) \
              SELECT * FROM task"
         ))
@@ -72,6 +72,24 @@ impl PgStore {
             return Ok(None);
         };
         let task = records::task(&row)?;
+        // Making the execution due updates its row, which waits for a step commit in progress (a single
+        // statement): done after the claim committed, holding no task row, so it cannot deadlock with a
+        // commit that closes tasks. Bumping `inbox_seq` makes a closing step that has not read the
+        // TaskStarted run again with it. Should this update be lost (a crash), the message is still
+        // applied by the execution's next step.
+        let made_due = sqlx::query(
+            "UPDATE executions SET due_at = $2, inbox_seq = inbox_seq + 1 \
+             WHERE id = $1 AND status = 'RUNNING'",
+        )
+        .bind(task.execution_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        if let Err(e) = made_due {
+            // The claim stands (the task is the worker's now): its next step applies the message.
+            tracing::warn!(error = %e, execution_id = task.execution_id,
+                "making the execution due after a task claim failed");
+        }
         self.notifier.work();
         Ok(Some(task))
     }
