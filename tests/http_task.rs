@@ -684,7 +684,88 @@ async fn a_slow_call_keeps_its_claim(backend: Backend) {
     assert_eq!(paths, ["/token", "/call"], "sent once");
 }
 
+/// `https://` endpoints: an HTTP Task and a Lambda function (over `--lambda-endpoint https://…`) served
+/// with a certificate of a private CA that `--ca-file` trusts succeed; an endpoint whose certificate comes
+/// from another CA fails the task before any request is served, as a catchable `States.Http.Socket` (the
+/// HTTP Task) or `Lambda.SdkClientException` (Lambda) whose cause names the certificate.
+async fn https_endpoints_are_verified(backend: Backend) {
+    let trusted_ca = TestCa::new("sfn test trusted CA");
+    let other_ca = TestCa::new("sfn test unknown CA");
+    let answer = |r: &Recorded, _: usize| {
+        if r.path.starts_with("/2015-03-31/functions/") {
+            return Answer::json(200, json!({"from": "lambda", "path": r.path}));
+        }
+        Answer::json(200, json!({"from": "https", "path": r.path}))
+    };
+    let trusted = TestHttpServer::start_https(trusted_ca.server_tls(), answer).await;
+    let untrusted = TestHttpServer::start_https(other_ca.server_tls(), answer).await;
+    let mut ca_file = tempfile::NamedTempFile::new().unwrap();
+    write!(ca_file, "{}", trusted_ca.pem).unwrap();
+    let ca_path = ca_file.path().to_path_buf();
+    let allowed = vec![trusted.addr.to_string(), untrusted.addr.to_string()];
+    let lambda = format!("https://{}", trusted.addr);
+    let mut server = TestServer::start_on(backend, move |args| {
+        args.integrations.http_allow = allowed;
+        args.integrations.ca_file = Some(ca_path);
+        args.integrations.lambda_endpoint = Some(lambda);
+    })
+    .await;
+    let machine = create_machine(
+        &mut server,
+        "https",
+        json!({"StartAt": "Call", "States": {
+            "Call": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+                     "Parameters": {"ApiEndpoint.$": "$.url", "Method": "GET"},
+                     "ResultSelector": {"body.$": "$.ResponseBody"}, "ResultPath": "$.http",
+                     "Catch": [{"ErrorEquals": ["States.Http.Socket"], "ResultPath": "$.http", "Next": "Lambda"}],
+                     "Next": "Lambda"},
+            "Lambda": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:echo",
+                       "Parameters": {}, "ResultPath": "$.lambda",
+                       "Catch": [{"ErrorEquals": ["Lambda.SdkClientException"], "ResultPath": "$.lambda", "Next": "Done"}],
+                       "Next": "Done"},
+            "Done": {"Type": "Pass", "End": true}}}),
+    )
+    .await;
+
+    let execution = start(
+        &mut server,
+        &machine,
+        json!({"url": format!("https://{}/orders", trusted.addr)}),
+    )
+    .await;
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(status(&d), "SUCCEEDED");
+    let output = json_of(&d.output.unwrap());
+    assert_eq!(
+        output["http"],
+        json!({"body": {"from": "https", "path": "/orders"}})
+    );
+    assert_eq!(
+        output["lambda"],
+        json!({"from": "lambda", "path": "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Aecho/invocations"})
+    );
+
+    let execution = start(
+        &mut server,
+        &machine,
+        json!({"url": format!("https://{}/orders", untrusted.addr)}),
+    )
+    .await;
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(status(&d), "SUCCEEDED", "the failure is caught");
+    let caught = &json_of(&d.output.unwrap())["http"];
+    assert_eq!(caught["Error"], "States.Http.Socket", "{caught}");
+    let cause = caught["Cause"].as_str().unwrap();
+    assert!(
+        cause.contains("certificate") && cause.contains("--ca-file"),
+        "{cause}"
+    );
+    assert!(untrusted.received().is_empty(), "no request was served");
+    assert_eq!(trusted.received().len(), 3);
+}
+
 on_both_backends!(
+    https_endpoints_are_verified,
     a_slow_call_keeps_its_claim,
     a_closed_callback_token_is_timed_out,
     calls_are_bounded_and_big_bodies_fail,
