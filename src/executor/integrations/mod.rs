@@ -42,7 +42,7 @@ pub const DEFAULT_CONCURRENCY: usize = 256;
 const CLAIM_BATCH: usize = 100;
 /// How often the open integration tasks are looked over when nothing wakes the runner.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(3);
-/// The least time between two sweeps (a burst of wake-ups makes one sweep).
+/// The least time between two claims, or two sweeps, made for wake-ups (a burst of them makes one look).
 const SWEEP_SPACING: Duration = Duration::from_millis(50);
 /// How long a claim on a task's call holds without renewal: a call whose claim expired is driven again by
 /// any process (its process died, or its report was lost). A running call renews it, however long the
@@ -312,20 +312,28 @@ impl Executor {
         // Whether the last sweep found nested tasks waiting for a child: only then does a closed
         // execution (thousands a second under load) make the runner sweep before its timer.
         let mut watching = true;
+        // Wake-ups not acted on yet: a claim or a sweep is made at once when the last one is at least
+        // SWEEP_SPACING old, else when it will be, so a burst of wake-ups makes one look without an idle
+        // runner delaying the first.
+        let (mut claim_wanted, mut sweep_wanted) = (false, false);
         loop {
             if *shutdown.borrow() {
                 break;
             }
             self.complete_closed_children().await;
             let (claims, sweep, closed) = self.wakeups.integration_reasons();
+            claim_wanted |= claims;
+            sweep_wanted |= sweep || (closed && watching);
             let due = |last: Option<tokio::time::Instant>, every| {
                 last.is_none_or(|t: tokio::time::Instant| t.elapsed() >= every)
             };
-            if claims || due(last_claim, CLAIM_INTERVAL) {
+            if (claim_wanted && due(last_claim, SWEEP_SPACING)) || due(last_claim, CLAIM_INTERVAL) {
+                claim_wanted = false;
                 last_claim = Some(tokio::time::Instant::now());
                 self.claim_integration_tasks().await;
             }
-            if sweep || (closed && watching) || due(last_sweep, SWEEP_INTERVAL) {
+            if (sweep_wanted && due(last_sweep, SWEEP_SPACING)) || due(last_sweep, SWEEP_INTERVAL) {
+                sweep_wanted = false;
                 last_sweep = Some(tokio::time::Instant::now());
                 match self.sweep_integration_tasks().await {
                     Ok(found) => watching = found,
@@ -337,14 +345,15 @@ impl Executor {
             let left = |last: Option<tokio::time::Instant>, every: Duration| {
                 last.map_or(every, |t| every.saturating_sub(t.elapsed()))
             };
-            let next = left(last_claim, CLAIM_INTERVAL).min(left(last_sweep, SWEEP_INTERVAL));
+            let mut next = left(last_claim, CLAIM_INTERVAL).min(left(last_sweep, SWEEP_INTERVAL));
+            if claim_wanted {
+                next = next.min(left(last_claim, SWEEP_SPACING));
+            }
+            if sweep_wanted {
+                next = next.min(left(last_sweep, SWEEP_SPACING));
+            }
             tokio::select! {
-                _ = self.wakeups.integrations() => {
-                    // A burst of wake-ups makes one look; a watched child's close is answered at once.
-                    if locked(&self.integrations.closed_children).is_empty() {
-                        tokio::time::sleep(SWEEP_SPACING).await;
-                    }
-                }
+                _ = self.wakeups.integrations() => {}
                 _ = tokio::time::sleep(next) => {}
                 _ = shutdown.changed() => {}
             }
