@@ -198,6 +198,13 @@ pub async fn serve_with_clock(
     if let Some(endpoint) = &args.integrations.lambda_endpoint {
         executor.set_lambda_endpoint(endpoint.clone());
     }
+    if let Some(path) = &args.integrations.ca_file {
+        let certs = std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|pem| crate::executor::integrations::http::ca_certificates(&pem))
+            .map_err(|e| AppError::Integrations(format!("--ca-file {}: {e}", path.display())))?;
+        executor.set_extra_ca_certificates(certs);
+    }
     // AWS services (DynamoDB, SQS, EventBridge) at the endpoints of the flags or the AWS_* environment.
     executor.set_aws_settings(
         crate::executor::integrations::aws::AwsSettings::resolve(

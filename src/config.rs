@@ -197,6 +197,11 @@ pub struct IntegrationArgs {
     #[arg(long, env = "SFN_LAMBDA_ENDPOINT")]
     pub lambda_endpoint: Option<String>,
 
+    /// PEM file of CA certificates that `https://` calls of task integrations (HTTP, Lambda, AWS services)
+    /// trust besides the system's roots (which `SSL_CERT_FILE`/`SSL_CERT_DIR` replace): a private CA.
+    #[arg(long, env = "SFN_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+
     /// How many integration calls (HTTP, Lambda, AWS services, nested starts) one process makes at once;
     /// further tasks wait queued [default: 256].
     #[arg(long, env = "SFN_INTEGRATION_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..))]

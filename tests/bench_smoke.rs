@@ -7,7 +7,11 @@ use common::{Backend, TestServer};
 use sfn::bench::{measure, BenchArgs, Scenario};
 
 async fn every_scenario_runs_without_errors(backend: Backend) {
-    let server = TestServer::start_on(backend, |_| {}).await;
+    // The http scenario's endpoint listens on a free loopback port.
+    let server = TestServer::start_on(backend, |args| {
+        args.integrations.http_allow = vec!["127.0.0.1".into()]
+    })
+    .await;
     let args = BenchArgs {
         targets: vec![format!("grpc://{}", server.addr)],
         // scale-out starts servers of the sfn binary itself: see the next test.

@@ -32,8 +32,9 @@ const ACTIVITY: &str = "arn:aws:states:us-east-1:123456789012:activity:work";
 struct RacingLeases {
     inner: Arc<dyn LeaseStore>,
     control: Arc<dyn Store>,
-    /// The token to report with, once a worker holds the task.
-    token: Mutex<Option<String>>,
+    /// The token to report with, once a worker holds the task, and when it took it (the report comes at
+    /// that instant: within the task's TimeoutSeconds, however slowly the test runs).
+    token: Mutex<Option<(String, DateTime<Utc>)>>,
     /// Outcomes of the commits that timed a task out.
     timeout_commits: Mutex<Vec<CommitOutcome>>,
     /// Refuse every commit that does not end the execution, as a database would refuse a value it cannot
@@ -121,13 +122,13 @@ impl LeaseStore for RacingLeases {
         } else {
             None
         };
-        if let Some(token) = token {
+        if let Some((token, taken)) = token {
             let report = TaskReport::Success {
                 output: r#"{"from":"worker"}"#.into(),
             };
             let accepted = self
                 .control
-                .activity_task_report(&token, report, now())
+                .activity_task_report(&token, report, taken)
                 .await?;
             assert_eq!(accepted, TaskReportOutcome::Accepted);
         }
@@ -246,7 +247,7 @@ async fn report_during_timeout_wins(backend: Backend) {
         assert!(tokio::time::Instant::now() < deadline, "no task scheduled");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    *leases.token.lock().unwrap() = Some(task.token.clone());
+    *leases.token.lock().unwrap() = Some((task.token.clone(), clock.now()));
     // The timeout counts from the step that applies the task's start: wait for it, then let it pass.
     loop {
         let events = control

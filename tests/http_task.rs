@@ -684,7 +684,191 @@ async fn a_slow_call_keeps_its_claim(backend: Backend) {
     assert_eq!(paths, ["/token", "/call"], "sent once");
 }
 
+/// Runs a statement beside the server (a SQLite file's lock is the server's: a bare connection) and
+/// returns the rows it changed.
+async fn execute_beside(server: &TestServer, sql: &str) -> u64 {
+    match server.backend {
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&server.database_url).await.unwrap();
+            sqlx::raw_sql(sql)
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected()
+        }
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&server.database_url)
+                .await
+                .unwrap();
+            sqlx::raw_sql(sql)
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected()
+        }
+    }
+}
+
+/// A request-response call in flight when migration 0017 ran: the previous version claimed it without an
+/// expiry (`claim_expires_at` NULL), which this version never re-drives. The migration's data step gives
+/// such a row `started_at + 75 s` (the previous version's re-drive window); once that passes, a process
+/// makes the call again and the execution finishes.
+async fn a_call_in_flight_at_migration_0017_is_driven_again(backend: Backend) {
+    let api = TestHttpServer::start(|_, n| {
+        let mut answer = Answer::json(200, json!({"call": n}));
+        if n == 0 {
+            answer.delay = Duration::from_secs(3600);
+        }
+        answer
+    })
+    .await;
+    let clock = sfn::clock::ManualClock::new(chrono::Utc::now());
+    let allowed = api.addr.to_string();
+    let mut server = TestServer::start_timed(backend, clock.clone(), move |args| {
+        args.integrations.http_allow = vec![allowed];
+    })
+    .await;
+    let machine = create_machine(
+        &mut server,
+        "legacy",
+        http_task(
+            json!({"ApiEndpoint": api.url("/call"), "Method": "GET"}),
+            json!({}),
+        ),
+    )
+    .await;
+    let execution = start(&mut server, &machine, json!({})).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while api.received().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the call never came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The process dies with the call in flight; its row is then as the previous version left it.
+    let mut server = server.restart().await;
+    let legacy = execute_beside(
+        &server,
+        "UPDATE activity_tasks SET claim_expires_at = NULL WHERE status = 'STARTED'",
+    )
+    .await;
+    assert_eq!(legacy, 1);
+    clock.advance(Duration::from_secs(60));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        api.received().len(),
+        1,
+        "a row without expiry is never re-driven"
+    );
+
+    // The migration's data step, as written in the migration.
+    let folder = match backend {
+        Backend::Postgres => "postgres",
+        Backend::Sqlite => "sqlite",
+    };
+    let migration = std::fs::read_to_string(format!(
+        "{}/migrations/{folder}/0017_integration_claims.sql",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let data_step = &migration[migration
+        .find("UPDATE activity_tasks")
+        .expect("the data step")..];
+    assert_eq!(execute_beside(&server, data_step).await, 1);
+    // 60 s after the start the 75 s are not over yet; past them the call is made again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(api.received().len(), 1);
+    clock.advance(Duration::from_secs(16));
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(status(&d), "SUCCEEDED");
+    assert_eq!(
+        json_of(&d.output.unwrap())["ResponseBody"],
+        json!({"call": 1})
+    );
+    assert_eq!(api.received().len(), 2);
+}
+
+/// `https://` endpoints: an HTTP Task and a Lambda function (over `--lambda-endpoint https://…`) served
+/// with a certificate of a private CA that `--ca-file` trusts succeed; an endpoint whose certificate comes
+/// from another CA fails the task before any request is served, as a catchable `States.Http.Socket` (the
+/// HTTP Task) or `Lambda.SdkClientException` (Lambda) whose cause names the certificate.
+async fn https_endpoints_are_verified(backend: Backend) {
+    let trusted_ca = TestCa::new("sfn test trusted CA");
+    let other_ca = TestCa::new("sfn test unknown CA");
+    let answer = |r: &Recorded, _: usize| {
+        if r.path.starts_with("/2015-03-31/functions/") {
+            return Answer::json(200, json!({"from": "lambda", "path": r.path}));
+        }
+        Answer::json(200, json!({"from": "https", "path": r.path}))
+    };
+    let trusted = TestHttpServer::start_https(trusted_ca.server_tls(), answer).await;
+    let untrusted = TestHttpServer::start_https(other_ca.server_tls(), answer).await;
+    let mut ca_file = tempfile::NamedTempFile::new().unwrap();
+    write!(ca_file, "{}", trusted_ca.pem).unwrap();
+    let ca_path = ca_file.path().to_path_buf();
+    let allowed = vec![trusted.addr.to_string(), untrusted.addr.to_string()];
+    let lambda = format!("https://{}", trusted.addr);
+    let mut server = TestServer::start_on(backend, move |args| {
+        args.integrations.http_allow = allowed;
+        args.integrations.ca_file = Some(ca_path);
+        args.integrations.lambda_endpoint = Some(lambda);
+    })
+    .await;
+    let machine = create_machine(
+        &mut server,
+        "https",
+        json!({"StartAt": "Call", "States": {
+            "Call": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+                     "Parameters": {"ApiEndpoint.$": "$.url", "Method": "GET"},
+                     "ResultSelector": {"body.$": "$.ResponseBody"}, "ResultPath": "$.http",
+                     "Catch": [{"ErrorEquals": ["States.Http.Socket"], "ResultPath": "$.http", "Next": "Lambda"}],
+                     "Next": "Lambda"},
+            "Lambda": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:echo",
+                       "Parameters": {}, "ResultPath": "$.lambda",
+                       "Catch": [{"ErrorEquals": ["Lambda.SdkClientException"], "ResultPath": "$.lambda", "Next": "Done"}],
+                       "Next": "Done"},
+            "Done": {"Type": "Pass", "End": true}}}),
+    )
+    .await;
+
+    let execution = start(
+        &mut server,
+        &machine,
+        json!({"url": format!("https://{}/orders", trusted.addr)}),
+    )
+    .await;
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(status(&d), "SUCCEEDED");
+    let output = json_of(&d.output.unwrap());
+    assert_eq!(
+        output["http"],
+        json!({"body": {"from": "https", "path": "/orders"}})
+    );
+    assert_eq!(
+        output["lambda"],
+        json!({"from": "lambda", "path": "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Aecho/invocations"})
+    );
+
+    let execution = start(
+        &mut server,
+        &machine,
+        json!({"url": format!("https://{}/orders", untrusted.addr)}),
+    )
+    .await;
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(status(&d), "SUCCEEDED", "the failure is caught");
+    let caught = &json_of(&d.output.unwrap())["http"];
+    assert_eq!(caught["Error"], "States.Http.Socket", "{caught}");
+    let cause = caught["Cause"].as_str().unwrap();
+    assert!(
+        cause.contains("certificate") && cause.contains("--ca-file"),
+        "{cause}"
+    );
+    assert!(untrusted.received().is_empty(), "no request was served");
+    assert_eq!(trusted.received().len(), 3);
+}
+
 on_both_backends!(
+    https_endpoints_are_verified,
+    a_call_in_flight_at_migration_0017_is_driven_again,
     a_slow_call_keeps_its_claim,
     a_closed_callback_token_is_timed_out,
     calls_are_bounded_and_big_bodies_fail,

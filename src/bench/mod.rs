@@ -9,6 +9,7 @@ mod client;
 mod cpu;
 mod grpc;
 mod harness;
+mod http_endpoint;
 mod pgbench;
 mod report;
 mod scale_out;

@@ -53,6 +53,9 @@ pub enum Scenario {
     ScaleOut,
     /// A parent whose one Task starts a 1-state Pass child with `states:startExecution.sync:2`.
     Nested,
+    /// One HTTP Task (`http:invoke`) against an endpoint the bench serves on loopback (the server must
+    /// allow it: `--http-allow 127.0.0.1`).
+    Http,
     /// N executions parked on one Wait that ends at the same instant: how late they leave it.
     TimerBurst,
     /// One Map of N activity Tasks served by W workers: tasks/s.
@@ -64,7 +67,7 @@ pub enum Scenario {
 
 impl Scenario {
     /// All scenarios, in the order they run by default.
-    pub const ALL: [Scenario; 11] = [
+    pub const ALL: [Scenario; 12] = [
         Scenario::PassChain,
         Scenario::JsonataChain,
         Scenario::StartOnly,
@@ -74,6 +77,7 @@ impl Scenario {
         Scenario::Wait,
         Scenario::ScaleOut,
         Scenario::Nested,
+        Scenario::Http,
         Scenario::TimerBurst,
         Scenario::MapActivity,
     ];
@@ -90,6 +94,7 @@ impl Scenario {
             Scenario::Wait => "wait",
             Scenario::ScaleOut => "scale-out",
             Scenario::Nested => "nested",
+            Scenario::Http => "http",
             Scenario::TimerBurst => "timer-burst",
             Scenario::MapActivity => "map-activity",
             Scenario::Soak => "soak",
@@ -261,6 +266,17 @@ pub async fn run_scenario(
                 .await
             }
         },
+        Scenario::Http => match target {
+            Target::AwsJson(_) => {
+                return ScenarioReport {
+                    scenario: scenario.name(),
+                    target: target.address().to_string(),
+                    skipped: Some("HTTP tasks are not measured against moto".to_string()),
+                    ..Default::default()
+                }
+            }
+            Target::Grpc(_) | Target::AwsDoor(_) => http_tasks(target, settings, run_id).await,
+        },
         Scenario::StartOnly => start_only(target, settings, run_id).await,
         Scenario::Activity => match target {
             Target::AwsJson(_) => {
@@ -317,6 +333,7 @@ pub async fn run_scenario(
 }
 
 /// A state machine whose executions are run start → SUCCEEDED, and how many states each enters.
+#[derive(Clone)]
 struct ExecutionShape {
     /// With `child`: `CHILD_ARN` in it stands for the child machine's ARN.
     definition: String,
@@ -388,6 +405,108 @@ impl ExecutionShape {
             states_note: "states = states entered = 1 Map + 100 items x 3 Pass = 301 per execution",
         }
     }
+}
+
+/// HTTP Tasks against the bench's own endpoint: executions of one `http:invoke` Task, C clients, then the
+/// latency one client sees against the same for a 1-state Pass machine (what the HTTP Task adds).
+async fn http_tasks(
+    target: &Target,
+    settings: &Settings,
+    run_id: &str,
+) -> Result<ScenarioReport, BenchError> {
+    let endpoint = super::http_endpoint::HttpEndpoint::start()
+        .await
+        .map_err(|e| BenchError::Transport {
+            operation: "the http scenario's endpoint",
+            message: e.to_string(),
+        })?;
+    let definition = json!({"Comment": "sfn bench http", "StartAt": "Call", "States": {"Call": {
+        "Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+        "Parameters": {"ApiEndpoint": format!("http://{}/bench", endpoint.addr), "Method": "GET"},
+        "ResultSelector": {"status.$": "$.StatusCode"}, "End": true}}})
+    .to_string();
+    // One call first: a server that does not allow the endpoint fails it (States.Permissions).
+    let probe = connect_clients(target, 1).await?;
+    let machine = probe[0]
+        .create_state_machine(&format!("bench-http-probe-{run_id}"), &definition)
+        .await?;
+    let give_up_at = Instant::now() + settings.drain_timeout;
+    if let Err(error) =
+        run_to_success(probe[0].as_ref(), &machine, "{}", settings, give_up_at).await
+    {
+        return Ok(ScenarioReport {
+            scenario: Scenario::Http.name(),
+            target: target.address().to_string(),
+            skipped: Some(format!(
+                "an HTTP Task to {} failed ({error}): start the server with --http-allow 127.0.0.1",
+                endpoint.addr
+            )),
+            ..Default::default()
+        });
+    }
+    let before = endpoint.requests();
+    let shape = ExecutionShape {
+        definition,
+        child: None,
+        input: "{}".to_string(),
+        states_per_execution: 1,
+        states_label: "HTTP tasks/s",
+        states_note:
+            "one HTTP Task per execution, answered at once by the bench's loopback endpoint",
+    };
+    let mut report = executions_scenario(
+        Scenario::Http,
+        target,
+        settings,
+        run_id,
+        settings.clients,
+        shape.clone(),
+    )
+    .await?;
+    let calls = endpoint.requests() - before;
+    report.notes.push(format!(
+        "the endpoint answered {calls} requests ({} executions completed)",
+        report.completed
+    ));
+    // What the task adds to one execution's latency: 1 client, the HTTP Task machine and a Pass machine.
+    let alone = Settings {
+        duration: settings.duration.min(Duration::from_secs(3)),
+        max_poll_interval: settings.poll_interval,
+        ..*settings
+    };
+    let with_http = executions_scenario(
+        Scenario::Http,
+        target,
+        &alone,
+        &format!("{run_id}-1"),
+        1,
+        shape,
+    )
+    .await?;
+    let with_pass = executions_scenario(
+        Scenario::Http,
+        target,
+        &alone,
+        &format!("{run_id}-pass"),
+        1,
+        ExecutionShape::single_pass(),
+    )
+    .await?;
+    let summary = |r: &ScenarioReport| r.latencies.first().map(|l| l.summary);
+    if let (Some(http), Some(pass)) = (summary(&with_http), summary(&with_pass)) {
+        report.notes.push(format!(
+            "added latency (1 client, HTTP Task vs 1-state Pass): p50 {:.2} ms, p99 {:.2} ms \
+             ({:.2}/{:.2} vs {:.2}/{:.2} ms)",
+            http.p50_ms - pass.p50_ms,
+            http.p99_ms - pass.p99_ms,
+            http.p50_ms,
+            http.p99_ms,
+            pass.p50_ms,
+            pass.p99_ms
+        ));
+    }
+    report.errors += with_http.errors + with_pass.errors;
+    Ok(report)
 }
 
 /// pass-chain, latency and map: clients loop start → poll until SUCCEEDED.

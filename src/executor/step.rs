@@ -425,6 +425,7 @@ impl Executor {
         }
         if let Some(status) = summary.closed {
             // It may be a `.sync` child its parent's task waits for.
+            self.note_closed_execution(&summary.execution_arn);
             self.wakeups.execution_closed();
             match &summary.error {
                 Some(error) => tracing::info!(execution = %summary.execution_arn,

@@ -671,6 +671,8 @@ pub trait Store: Send + Sync {
     /// Inserts a RUNNING execution with its `ExecutionStarted` event and wakes the executors.
     async fn execution_start(&self, new: NewExecution) -> Result<StartOutcome>;
     async fn execution_get(&self, arn: &str) -> Result<Option<ExecutionRecord>>;
+    /// The executions of these ARNs that exist, in no particular order (one read for many).
+    async fn executions_get_many(&self, arns: &[String]) -> Result<Vec<ExecutionRecord>>;
     /// How many executions are RUNNING (for the open-execution quota).
     async fn executions_open_count(&self) -> Result<u64>;
     /// Deletes up to `limit` closed executions that stopped before `closed_before`, with their history,
@@ -900,6 +902,10 @@ macro_rules! store_from_aggregates {
 
             async fn execution_get(&self, arn: &str) -> Result<Option<ExecutionRecord>> {
                 <$backend>::execution_get(self, arn).await
+            }
+
+            async fn executions_get_many(&self, arns: &[String]) -> Result<Vec<ExecutionRecord>> {
+                <$backend>::executions_get_many(self, arns).await
             }
 
             async fn executions_open_count(&self) -> Result<u64> {

@@ -911,6 +911,32 @@ macro_rules! same_sql {
                 row.as_ref().map($crate::store::records::execution).transpose()
             }
 
+            pub(super) async fn executions_get_many(
+                &self,
+                arns: &[String],
+            ) -> $crate::store::Result<Vec<$crate::store::ExecutionRecord>> {
+                let mut found = Vec::with_capacity(arns.len());
+                // Bounded statements: SQLite limits the parameters of one.
+                for chunk in arns.chunks(500) {
+                    let places = (1..=chunk.len())
+                        .map(|n| format!("${n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let sql = format!(
+                        "{} WHERE e.arn IN ({places})",
+                        $crate::store::records::EXECUTION_SELECT
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for arn in chunk {
+                        query = query.bind(arn);
+                    }
+                    for row in query.fetch_all(&self.$reads).await? {
+                        found.push($crate::store::records::execution(&row)?);
+                    }
+                }
+                Ok(found)
+            }
+
             pub(super) async fn executions_open_count(&self) -> $crate::store::Result<u64> {
                 let count: i64 =
                     sqlx::query_scalar("SELECT count(*) FROM executions WHERE status = 'RUNNING'")

@@ -6,8 +6,13 @@
 //! Credentials never come from the definition: `Authentication.ConnectionArn` names a connection of the
 //! `--connections` file (EventBridge's shape: API key, basic, or OAuth client credentials); a connection
 //! that is not configured adds nothing. Redirects are not followed (a redirect could leave the allowed hosts).
+//!
+//! `https://` endpoints (here and for Lambda and AWS services) are verified against the system's root
+//! certificates (`SSL_CERT_FILE`/`SSL_CERT_DIR` replace them, as OpenSSL reads them) plus the operator's
+//! `--ca-file`; a certificate that does not chain to one of them fails the call before any request is sent.
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use base64::Engine;
@@ -15,9 +20,12 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use serde_json::{json, Map, Value};
 
 /// AWS's hard cap on one HTTP Task call, whatever TimeoutSeconds says.
@@ -231,18 +239,80 @@ fn parse_connections(text: &str) -> Result<HashMap<String, Connection>, String> 
     Ok(out)
 }
 
-/// The HTTP client of the integrations (plain HTTP; see README for HTTPS).
+/// The HTTP client of the integrations: `http://` and `https://`, one connection pool for every call.
+#[derive(Default)]
 pub(super) struct HttpClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    /// CAs trusted besides the system's (`--ca-file`); set before the first call.
+    extra_roots: OnceLock<Vec<CertificateDer<'static>>>,
+    /// Built at the first call, so that the system's roots are read once and only when something is called.
+    client: OnceLock<Client<HttpsConnector<HttpConnector>, Full<Bytes>>>,
 }
 
-impl Default for HttpClient {
-    fn default() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(Duration::from_secs(10)));
-        HttpClient {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-        }
+/// The certificates of a PEM bundle (`--ca-file`), refused when it holds none or one rustls cannot use as
+/// a root.
+pub fn ca_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not a PEM certificate bundle: {e}"))?;
+    if certs.is_empty() {
+        return Err("no PEM certificate in it".into());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in &certs {
+        roots
+            .add(cert.clone())
+            .map_err(|e| format!("a certificate cannot be a root: {e}"))?;
+    }
+    Ok(certs)
+}
+
+/// The TLS settings of outbound calls: the system's roots (as `SSL_CERT_FILE`/`SSL_CERT_DIR` name them,
+/// else the platform's store) and `extra`. ring is named explicitly: a build with both rustls providers
+/// (a dependency may enable aws-lc) has no default.
+fn tls_config(extra: &[CertificateDer<'static>]) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    let system = rustls_native_certs::load_native_certs();
+    for e in &system.errors {
+        tracing::warn!(error = %e, "reading the system's root certificates");
+    }
+    let (added, ignored) = roots.add_parsable_certificates(system.certs);
+    if ignored > 0 {
+        tracing::debug!(ignored, "system root certificates rustls cannot use");
+    }
+    for cert in extra {
+        // Checked when the file was read (`ca_certificates`).
+        let _ = roots.add(cert.clone());
+    }
+    if added == 0 && extra.is_empty() {
+        tracing::warn!("no root certificates found: https:// calls of task integrations will fail (install ca-certificates, or set --ca-file or SSL_CERT_FILE)");
+    }
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+impl HttpClient {
+    /// Trusts these CAs besides the system's; `false` when the client was already built (too late).
+    pub(super) fn trust(&self, certs: Vec<CertificateDer<'static>>) -> bool {
+        self.client.get().is_none() && self.extra_roots.set(certs).is_ok()
+    }
+
+    fn client(&self) -> &Client<HttpsConnector<HttpConnector>, Full<Bytes>> {
+        self.client.get_or_init(|| {
+            let mut http = HttpConnector::new();
+            http.set_connect_timeout(Some(Duration::from_secs(10)));
+            // The TLS layer takes https:// URIs; plain http:// passes through it.
+            http.enforce_http(false);
+            let extra = self.extra_roots.get().map(Vec::as_slice).unwrap_or(&[]);
+            let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(tls_config(extra))
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(http);
+            Client::builder(TokioExecutor::new()).build(connector)
+        })
     }
 }
 
@@ -286,10 +356,13 @@ impl HttpClient {
                 ),
             ));
         }
-        if scheme != "http" {
+        if scheme != "http" && scheme != "https" {
             return Err(fail(
                 "States.Http.Socket",
-                format!("The scheme of '{}' is not supported by this server: only http:// endpoints can be called.", out.uri),
+                format!(
+                    "The scheme of '{}' is not supported: only http:// and https:// endpoints can be called.",
+                    out.uri
+                ),
             ));
         }
         let mut request = Request::builder().method(out.method).uri(out.uri);
@@ -314,10 +387,17 @@ impl HttpClient {
                 )
             })?;
         let call = async {
-            let response = self.client.request(request).await.map_err(|e| {
+            let response = self.client().request(request).await.map_err(|e| {
+                let chain = error_chain(&e);
+                // A private CA is the usual reason; say how to trust it.
+                let hint = if chain.contains("certificate") {
+                    " (a certificate of a private CA is trusted with --ca-file or SSL_CERT_FILE)"
+                } else {
+                    ""
+                };
                 fail(
                     "States.Http.Socket",
-                    format!("The HTTP request failed: {}", error_chain(&e)),
+                    format!("The HTTP request failed: {chain}{hint}"),
                 )
             })?;
             let status = response.status();
@@ -375,7 +455,12 @@ impl HttpClient {
         limit: Duration,
     ) -> Result<Incoming, HttpFailure> {
         let host = uri.host().unwrap_or("").to_string();
-        let port = uri.port_u16().unwrap_or(80);
+        let default_port = if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        };
+        let port = uri.port_u16().unwrap_or(default_port);
         let settings = HttpSettings {
             region: String::new(),
             allow: vec![(host.to_ascii_lowercase(), Some(port))],

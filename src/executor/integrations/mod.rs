@@ -19,7 +19,7 @@ pub mod mocks;
 pub mod nested;
 pub mod sigv4;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
@@ -42,7 +42,7 @@ pub const DEFAULT_CONCURRENCY: usize = 256;
 const CLAIM_BATCH: usize = 100;
 /// How often the open integration tasks are looked over when nothing wakes the runner.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(3);
-/// The least time between two sweeps (a burst of wake-ups makes one sweep).
+/// The least time between two claims, or two sweeps, made for wake-ups (a burst of them makes one look).
 const SWEEP_SPACING: Duration = Duration::from_millis(50);
 /// How long a claim on a task's call holds without renewal: a call whose claim expired is driven again by
 /// any process (its process died, or its report was lost). A running call renews it, however long the
@@ -95,6 +95,29 @@ pub(super) struct Integrations {
     shutdown: OnceLock<watch::Receiver<bool>>,
     /// Where the next sweep resumes: the last open and the last cancelled task id it looked at.
     cursor: Mutex<SweepCursor>,
+    /// `.sync` tasks waiting for a running child, by the child's ARN: when the child closes in this
+    /// process, the runner completes its parent's task at once instead of at a sweep.
+    watched: Mutex<HashMap<String, WatchedChild>>,
+    /// Watched children that closed since the runner last looked.
+    closed_children: Mutex<Vec<String>>,
+}
+
+/// A `.sync` task whose child was running when last looked at.
+struct WatchedChild {
+    task: ActivityTaskRecord,
+    pattern: nested::Pattern,
+    /// When a start or a sweep last saw the child running: entries not seen again for a while (the task
+    /// was cancelled, or it is another process's now) are dropped; a sweep adds them back if need be.
+    seen: std::time::Instant,
+}
+
+/// How long a watched child stays watched without a sweep seeing it running again.
+const WATCH_FOR: Duration = Duration::from_secs(600);
+/// The most children one process watches; beyond it, their parents are completed by the sweep.
+const WATCH_LIMIT: usize = 100_000;
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The sweep's keyset cursors: each page resumes after the last id seen and wraps around once a page
@@ -211,9 +234,68 @@ impl Executor {
             .set(Arc::new(tokio::sync::Semaphore::new(calls.max(1))));
     }
 
+    /// CAs outbound calls (HTTP, Lambda, AWS services) trust besides the system's (`--ca-file`; `app`
+    /// calls this once, before the runner starts).
+    pub fn set_extra_ca_certificates(
+        &self,
+        certs: Vec<rustls::pki_types::CertificateDer<'static>>,
+    ) {
+        if !self.integrations.http.trust(certs) {
+            tracing::warn!("--ca-file was given after the first integration call: not used");
+        }
+    }
+
     /// Where Lambda's Invoke API is served (`--lambda-endpoint`); without it Lambda tasks fail.
     pub fn set_lambda_endpoint(&self, endpoint: String) {
         let _ = self.integrations.lambda_endpoint.set(endpoint);
+    }
+
+    /// An execution of this process closed (after its commit): when a `.sync` task waits for it, the
+    /// runner is to complete that task now.
+    pub(super) fn note_closed_execution(&self, arn: &str) {
+        if locked(&self.integrations.watched).contains_key(arn) {
+            locked(&self.integrations.closed_children).push(arn.to_string());
+        }
+    }
+
+    /// Watches a running child for its `.sync` task.
+    fn watch_child_close(
+        &self,
+        child_arn: &str,
+        task: &ActivityTaskRecord,
+        pattern: nested::Pattern,
+    ) {
+        let mut watched = locked(&self.integrations.watched);
+        if watched.len() >= WATCH_LIMIT && !watched.contains_key(child_arn) {
+            return;
+        }
+        watched.insert(
+            child_arn.to_string(),
+            WatchedChild {
+                task: task.clone(),
+                pattern,
+                seen: std::time::Instant::now(),
+            },
+        );
+    }
+
+    fn unwatch_child(&self, child_arn: &str) {
+        locked(&self.integrations.watched).remove(child_arn);
+    }
+
+    /// Completes the `.sync` tasks whose watched children closed since the last look (one read for all).
+    async fn complete_closed_children(self: &Arc<Self>) {
+        let arns = std::mem::take(&mut *locked(&self.integrations.closed_children));
+        if arns.is_empty() {
+            return;
+        }
+        let waiting: Vec<WatchedChild> = {
+            let mut watched = locked(&self.integrations.watched);
+            arns.iter().filter_map(|arn| watched.remove(arn)).collect()
+        };
+        let tasks = waiting.into_iter().map(|w| (w.task, w.pattern)).collect();
+        // A failed read leaves them to the sweep.
+        self.watch_children(tasks, self.clock.now()).await;
     }
 
     fn starter(&self) -> Option<Arc<dyn ExecutionStarter>> {
@@ -230,19 +312,28 @@ impl Executor {
         // Whether the last sweep found nested tasks waiting for a child: only then does a closed
         // execution (thousands a second under load) make the runner sweep before its timer.
         let mut watching = true;
+        // Wake-ups not acted on yet: a claim or a sweep is made at once when the last one is at least
+        // SWEEP_SPACING old, else when it will be, so a burst of wake-ups makes one look without an idle
+        // runner delaying the first.
+        let (mut claim_wanted, mut sweep_wanted) = (false, false);
         loop {
             if *shutdown.borrow() {
                 break;
             }
+            self.complete_closed_children().await;
             let (claims, sweep, closed) = self.wakeups.integration_reasons();
+            claim_wanted |= claims;
+            sweep_wanted |= sweep || (closed && watching);
             let due = |last: Option<tokio::time::Instant>, every| {
                 last.is_none_or(|t: tokio::time::Instant| t.elapsed() >= every)
             };
-            if claims || due(last_claim, CLAIM_INTERVAL) {
+            if (claim_wanted && due(last_claim, SWEEP_SPACING)) || due(last_claim, CLAIM_INTERVAL) {
+                claim_wanted = false;
                 last_claim = Some(tokio::time::Instant::now());
                 self.claim_integration_tasks().await;
             }
-            if sweep || (closed && watching) || due(last_sweep, SWEEP_INTERVAL) {
+            if (sweep_wanted && due(last_sweep, SWEEP_SPACING)) || due(last_sweep, SWEEP_INTERVAL) {
+                sweep_wanted = false;
                 last_sweep = Some(tokio::time::Instant::now());
                 match self.sweep_integration_tasks().await {
                     Ok(found) => watching = found,
@@ -254,12 +345,15 @@ impl Executor {
             let left = |last: Option<tokio::time::Instant>, every: Duration| {
                 last.map_or(every, |t| every.saturating_sub(t.elapsed()))
             };
-            let next = left(last_claim, CLAIM_INTERVAL).min(left(last_sweep, SWEEP_INTERVAL));
+            let mut next = left(last_claim, CLAIM_INTERVAL).min(left(last_sweep, SWEEP_INTERVAL));
+            if claim_wanted {
+                next = next.min(left(last_claim, SWEEP_SPACING));
+            }
+            if sweep_wanted {
+                next = next.min(left(last_sweep, SWEEP_SPACING));
+            }
             tokio::select! {
-                _ = self.wakeups.integrations() => {
-                    // A burst of wake-ups makes one look.
-                    tokio::time::sleep(SWEEP_SPACING).await;
-                }
+                _ = self.wakeups.integrations() => {}
                 _ = tokio::time::sleep(next) => {}
                 _ = shutdown.changed() => {}
             }
@@ -399,12 +493,13 @@ impl Executor {
         let found = open.iter().any(|t| {
             matches!(resource(&t.activity_arn), Some(Resource::Nested(p)) if p.waits_for_child())
         });
+        let mut nested = Vec::new();
         for task in open {
             if task.status != TaskStatus::Started || self.integrations.lock().contains(&task.id) {
                 continue;
             }
             match resource(&task.activity_arn) {
-                Some(Resource::Nested(pattern)) => self.watch_child(&task, pattern, now).await,
+                Some(Resource::Nested(pattern)) => nested.push((task, pattern)),
                 // At least once: a call whose claim expired (its process died before reporting, or the
                 // report was lost) is made again, a callback's too (until its submit response is
                 // recorded, nothing says the call reached the service).
@@ -412,6 +507,8 @@ impl Executor {
                 _ => {}
             }
         }
+        locked(&self.integrations.watched).retain(|_, w| w.seen.elapsed() < WATCH_FOR);
+        self.watch_children(nested, now).await;
         let cancelled = self
             .control
             .integration_tasks(IntegrationTaskQuery {

@@ -5,6 +5,8 @@
 //! finds the child it already started instead of starting a second one. A `.sync` task is completed by the
 //! sweep once its child closes, in any process; a `.waitForTaskToken` task by whoever sends its token.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -139,9 +141,14 @@ impl Executor {
         self.report(task, TaskReport::Submitted { output: response })
             .await;
         if pattern.waits_for_child() {
-            // A short child may be over already (a Pass chain ends within StartExecution).
+            // Watched before it is looked at, so that a close in between is not missed; a short child
+            // may be over already (a Pass chain ends within StartExecution).
+            self.watch_child_close(&started.execution_arn, task, pattern);
             if let Ok(Some(child)) = self.control.execution_get(&started.execution_arn).await {
-                self.child_closed(task, pattern, &child).await;
+                if child.status != ExecutionStatus::Running {
+                    self.unwatch_child(&started.execution_arn);
+                    self.child_closed(task, pattern, &child).await;
+                }
             }
         }
     }
@@ -168,34 +175,48 @@ impl Executor {
         (ours && child.input == call.input).then_some(child)
     }
 
-    /// A claimed task no call of this process is working on: drive it again if its process died before
-    /// the child existed, finish a request-response whose report was lost, complete a `.sync` task whose
-    /// child closed.
-    pub(super) async fn watch_child(
+    /// Claimed tasks no call of this process is working on, their children read at once: drive a task
+    /// again if its process died before the child existed, finish a request-response whose report was
+    /// lost, complete a `.sync` task whose child closed (and watch one whose child still runs).
+    pub(super) async fn watch_children(
         self: &std::sync::Arc<Self>,
-        task: &ActivityTaskRecord,
-        pattern: Pattern,
+        tasks: Vec<(ActivityTaskRecord, Pattern)>,
         now: DateTime<Utc>,
     ) {
-        let call = Call::of(task);
-        let child = match call.child_arn() {
-            Some(arn) => match self.control.execution_get(&arn).await {
-                Ok(child) => child.filter(|c| c.input == call.input),
-                Err(_) => return,
-            },
-            None => None,
+        if tasks.is_empty() {
+            return;
+        }
+        let calls: Vec<Call> = tasks.iter().map(|(task, _)| Call::of(task)).collect();
+        let arns: Vec<String> = calls.iter().filter_map(Call::child_arn).collect();
+        let Ok(children) = self.control.executions_get_many(&arns).await else {
+            return;
         };
-        match child {
-            None if claim_expired(task, now) => self.redrive_call(task, now).await,
-            None => {}
-            Some(child) => match pattern {
-                Pattern::RequestResponse => {
-                    let output = start_response(&child.arn, child.start_date);
-                    self.report(task, TaskReport::Success { output }).await
-                }
-                Pattern::Sync | Pattern::Sync2 => self.child_closed(task, pattern, &child).await,
-                Pattern::Callback => {}
-            },
+        let by_arn: HashMap<&str, &ExecutionRecord> =
+            children.iter().map(|c| (c.arn.as_str(), c)).collect();
+        for ((task, pattern), call) in tasks.iter().zip(&calls) {
+            let arn = call.child_arn();
+            let child = arn
+                .as_deref()
+                .and_then(|arn| by_arn.get(arn).copied())
+                .filter(|c| c.input == call.input);
+            match child {
+                None if claim_expired(task, now) => self.redrive_call(task, now).await,
+                None => {}
+                Some(child) => match pattern {
+                    Pattern::RequestResponse => {
+                        let output = start_response(&child.arn, child.start_date);
+                        self.report(task, TaskReport::Success { output }).await
+                    }
+                    Pattern::Sync | Pattern::Sync2 if child.status == ExecutionStatus::Running => {
+                        self.watch_child_close(&child.arn, task, *pattern)
+                    }
+                    Pattern::Sync | Pattern::Sync2 => {
+                        self.unwatch_child(&child.arn);
+                        self.child_closed(task, *pattern, child).await
+                    }
+                    Pattern::Callback => {}
+                },
+            }
         }
     }
 

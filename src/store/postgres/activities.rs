@@ -159,21 +159,34 @@ impl PgStore {
         if status.is_some_and(|s| s != ExecutionStatus::Running.as_str()) {
             return Ok(TaskReportOutcome::TimedOut);
         }
+        // With the task: what its report window needs (see `reports`), its scheduled event read by key.
         let row = sqlx::query(&format!(
-            "SELECT {TASK_COLUMNS} FROM activity_tasks WHERE token = $1 FOR UPDATE"
+            "SELECT {TASK_COLUMNS}, heartbeat_at AS {last_heartbeat}, \
+                 (SELECT h.details FROM history_events h WHERE h.execution_id = t.execution_id \
+                  AND h.id = CASE WHEN t.task_key ~ '^[0-9]{{1,18}}$' THEN t.task_key::BIGINT END) \
+                 AS {scheduled} \
+             FROM activity_tasks t WHERE token = $1 FOR UPDATE OF t",
+            last_heartbeat = reports::LAST_HEARTBEAT,
+            scheduled = reports::SCHEDULED_DETAILS,
         ))
         .bind(token)
         .fetch_optional(&mut *tx)
         .await?;
-        let (task, accepted) = match reports::decide(row.as_ref(), fence, report)? {
+        let (task, accepted) = match reports::decide(row.as_ref(), fence, report, now)? {
             Ok(decided) => decided,
             Err(outcome) => return Ok(outcome),
         };
-        if accepted.end_claim {
-            sqlx::query("UPDATE activity_tasks SET claim_expires_at = NULL WHERE id = $1")
-                .bind(task.id)
-                .execute(&mut *tx)
-                .await?;
+        if accepted.end_claim || accepted.beat {
+            sqlx::query(
+                "UPDATE activity_tasks SET claim_expires_at = CASE WHEN $2 THEN NULL ELSE claim_expires_at END, \
+                 heartbeat_at = CASE WHEN $3 THEN $4 ELSE heartbeat_at END WHERE id = $1",
+            )
+            .bind(task.id)
+            .bind(accepted.end_claim)
+            .bind(accepted.beat)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         }
         let close_task = accepted.close.map(|status| (task.id, status));
         Self::post_inbox(

@@ -150,8 +150,14 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<TaskReportOutcome> {
         let mut tx = self.writer.begin().await?;
+        // With the task: what its report window needs (see `reports`), its scheduled event read by key.
         let row = sqlx::query(&format!(
-            "SELECT {TASK_COLUMNS} FROM activity_tasks WHERE token = ?1"
+            "SELECT {TASK_COLUMNS}, heartbeat_at AS {last_heartbeat}, \
+                 (SELECT h.details FROM history_events h WHERE h.execution_id = t.execution_id \
+                  AND h.id = CAST(t.task_key AS INTEGER)) AS {scheduled} \
+             FROM activity_tasks t WHERE token = ?1",
+            last_heartbeat = reports::LAST_HEARTBEAT,
+            scheduled = reports::SCHEDULED_DETAILS,
         ))
         .bind(token)
         .fetch_optional(&mut *tx)
@@ -169,7 +175,7 @@ impl SqliteStore {
         if status.is_some_and(|s| s != ExecutionStatus::Running.as_str()) {
             return Ok(TaskReportOutcome::TimedOut);
         }
-        let (task, accepted) = match reports::decide(row.as_ref(), fence, report)? {
+        let (task, accepted) = match reports::decide(row.as_ref(), fence, report, now)? {
             Ok(decided) => decided,
             Err(outcome) => return Ok(outcome),
         };
@@ -184,6 +190,13 @@ impl SqliteStore {
         if accepted.end_claim {
             sqlx::query("UPDATE activity_tasks SET claim_expires_at = NULL WHERE id = ?1")
                 .bind(task.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if accepted.beat {
+            sqlx::query("UPDATE activity_tasks SET heartbeat_at = ?2 WHERE id = ?1")
+                .bind(task.id)
+                .bind(Time(now))
                 .execute(&mut *tx)
                 .await?;
         }
