@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 
 use super::Executor;
-use crate::asl::{ExecutionInfo, ExecutionState};
-use crate::store::{self, ExecutionRecord, RedriveOutcome, RedriveWrite};
+use crate::asl::{ExecutionInfo, ExecutionState, Signal};
+use crate::store::{self, ExecutionRecord, ExecutionStatus, RedriveOutcome, RedriveWrite};
 
 impl Executor {
     /// Redrives `execution` (closed, as read by the caller) at `now`, remembering the caller's token.
@@ -48,8 +48,27 @@ impl Executor {
                 ExecutionState::new(info, &compiled.machine)
             }
         };
+        // StopExecution records the reports accepted before it in the history without running the engine
+        // on them; their inbox rows stay until this write, so the engine can keep what they report.
+        let recorded: Vec<Signal> = match execution.status {
+            ExecutionStatus::Aborted => self
+                .store
+                .inbox_read(execution.id)
+                .await?
+                .messages
+                .into_iter()
+                .map(|m| m.signal)
+                .collect(),
+            _ => Vec::new(),
+        };
         let count = execution.redrive.count + 1;
-        let event = state.redrive(&compiled.machine, execution.last_event_id, now, count);
+        let event = state.redrive(
+            &compiled.machine,
+            execution.last_event_id,
+            now,
+            count,
+            &recorded,
+        );
         let engine_state = serde_json::to_string(&state)
             .map_err(|e| unusable(format!("the engine state cannot be written: {e}")))?;
         let outcome = self
