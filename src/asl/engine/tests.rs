@@ -636,9 +636,7 @@ fn redrive_after_stop_keeps_the_success_reported_before_the_stop() {
     run.open.clear();
     run.now += Duration::minutes(5);
     let last = run.last_id();
-    let redriven = run
-        .state
-        .redrive(&run.machine, last, run.now, 1, &[report.clone()]);
+    let redriven = run.state.redrive(&run.machine, last, run.now, 1, &[report]);
     run.events.push(redriven);
     // Stored between the redrive and the advance, as the executor does.
     run.state = serde_json::from_str(&serde_json::to_string(&run.state).unwrap()).unwrap();
