@@ -682,7 +682,74 @@ async fn redrive_after_stop_keeps_a_success_reported_before_the_stop(backend: Ba
     assert_eq!(count(&types, "ActivitySucceeded"), 1);
 }
 
+/// AWS answers a repeat of any of the last 10 clientTokens that redrove the execution with that redrive's
+/// date, for 15 minutes after it, and redrives nothing: an older token (the 11th back) or an expired one is
+/// a new redrive.
+async fn the_last_ten_client_tokens_are_answered_again(backend: Backend) {
+    let clock = ManualClock::new(chrono::Utc::now());
+    let server = TestServer::start_timed(backend, clock.clone(), |_| {}).await;
+    let mut client = server.client.clone();
+    let sm = machine(
+        &mut client,
+        "tokens",
+        json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}),
+    )
+    .await;
+    let execution = start_execution(&mut client, &sm, None, None)
+        .await
+        .execution_arn;
+    wait_status(&mut client, &execution, Status::Failed).await;
+    let mut dates = Vec::new();
+    for n in 0..11 {
+        clock.advance(Duration::from_secs(1));
+        let date = redrive(&mut client, &execution, Some(&format!("token-{n}")))
+            .await
+            .expect("redrive")
+            .into_inner()
+            .redrive_date;
+        dates.push(date);
+        let d = wait_status(&mut client, &execution, Status::Failed).await;
+        assert_eq!(d.redrive_count, n + 1);
+    }
+    // An earlier token, not only the last: the date of the redrive it made, and no redrive.
+    clock.advance(Duration::from_secs(60));
+    for n in [1, 5, 10] {
+        let repeat = redrive(&mut client, &execution, Some(&format!("token-{n}")))
+            .await
+            .expect("repeat")
+            .into_inner()
+            .redrive_date;
+        assert_eq!(repeat, dates[n]);
+    }
+    assert_eq!(describe(&mut client, &execution).await.redrive_count, 11);
+    // The 11th token back is forgotten: it redrives.
+    let date = redrive(&mut client, &execution, Some("token-0"))
+        .await
+        .expect("redrive")
+        .into_inner()
+        .redrive_date;
+    assert_ne!(date, dates[0]);
+    assert_eq!(
+        wait_status(&mut client, &execution, Status::Failed)
+            .await
+            .redrive_count,
+        12
+    );
+    // 15 minutes after its redrive a token is spent.
+    clock.advance(Duration::from_secs(15 * 60));
+    redrive(&mut client, &execution, Some("token-10"))
+        .await
+        .expect("redrive");
+    assert_eq!(
+        wait_status(&mut client, &execution, Status::Failed)
+            .await
+            .redrive_count,
+        13
+    );
+}
+
 on_both_backends!(
+    the_last_ten_client_tokens_are_answered_again,
     redrive_after_stop_keeps_a_success_reported_before_the_stop,
     failed_task_is_redriven_to_success_without_rerunning_earlier_states,
     inline_map_redrive_reruns_only_failed_and_aborted_iterations,

@@ -7,14 +7,17 @@ use chrono::{DateTime, Utc};
 
 use super::Executor;
 use crate::asl::{ExecutionInfo, ExecutionState, Signal};
-use crate::store::{self, ExecutionRecord, ExecutionStatus, RedriveOutcome, RedriveWrite};
+use crate::store::{
+    self, ExecutionRecord, ExecutionStatus, RedriveOutcome, RedriveToken, RedriveWrite,
+};
 
 impl Executor {
-    /// Redrives `execution` (closed, as read by the caller) at `now`, remembering the caller's token.
+    /// Redrives `execution` (closed, as read by the caller) at `now`, remembering `tokens` (the caller's
+    /// clientToken, if any, last).
     pub async fn redrive(
         &self,
         execution: &ExecutionRecord,
-        token: Option<String>,
+        tokens: Vec<RedriveToken>,
         now: DateTime<Utc>,
     ) -> store::Result<RedriveOutcome> {
         let version = self
@@ -78,7 +81,7 @@ impl Executor {
                 from: execution.status,
                 count: execution.redrive.count,
                 date: now,
-                token,
+                tokens,
                 engine_state,
                 event,
             })
