@@ -83,11 +83,19 @@ impl Executor {
                 date: now,
                 tokens,
                 engine_state,
-                event,
+                event: event.clone(),
             })
             .await?;
         if let RedriveOutcome::Redriven(redriven) = &outcome {
             tracing::info!(execution = %redriven.arn, redrive_count = count, "execution redriven");
+            if let Some(logging) = &compiled.logging {
+                let lines = logging.lines_after_redrives(
+                    &redriven.arn,
+                    count,
+                    std::slice::from_ref(&event),
+                );
+                super::execution_log::write(&lines);
+            }
             self.wakeups.work_due();
         }
         Ok(outcome)
