@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::spans::Traced;
 use super::Executor;
 use crate::asl::{ExecutionInfo, ExecutionState, Signal};
 use crate::store::{
@@ -96,6 +97,15 @@ impl Executor {
                 );
                 super::execution_log::write(&lines);
             }
+            let traced = Traced {
+                execution_id: redriven.id,
+                trace_context: redriven.trace_context.as_deref(),
+                execution_arn: &redriven.arn,
+                state_machine_arn: &redriven.state_machine_arn,
+                start_date: redriven.start_date,
+            };
+            self.emit_spans(&traced, std::slice::from_ref(&event), None)
+                .await;
             self.wakeups.work_due();
         }
         Ok(outcome)
