@@ -699,3 +699,48 @@ fn redrive_after_stop_runs_a_task_whose_failure_was_reported_again() {
         ["ExecutionRedriven", "TaskStateEntered", "ActivityScheduled"]
     );
 }
+
+/// The same inside an inline Map: the iteration whose success the stop recorded keeps it; the other runs
+/// its task again.
+#[test]
+fn redrive_after_stop_keeps_a_map_iterations_reported_success() {
+    let mut run = Run::start(map_definition(0), items(2));
+    run.advance(&[]);
+    assert_eq!(run.open.len(), 2);
+    let (first, input) = run.open[0].clone();
+    assert_eq!(input, json!(0));
+    let report = Signal::TaskSucceeded {
+        task: first,
+        output: json!("zero").to_string(),
+    };
+    run.open.clear();
+    let last = run.last_id() + 2;
+    let redriven = run.state.redrive(
+        &run.machine,
+        last,
+        run.now,
+        1,
+        std::slice::from_ref(&report),
+    );
+    run.events.push(redriven);
+    run.state = serde_json::from_str(&serde_json::to_string(&run.state).unwrap()).unwrap();
+    run.advance(&[]);
+    assert_eq!(run.open.len(), 1, "only iteration 1 runs its task again");
+    assert_eq!(run.open[0].1, json!(1));
+    assert_eq!(
+        run.count("ActivitySucceeded"),
+        0,
+        "the stop's event is not written again"
+    );
+    let (second, _) = run.open[0].clone();
+    run.advance(&[Signal::TaskSucceeded {
+        task: second,
+        output: json!("one").to_string(),
+    }]);
+    assert_eq!(
+        run.outcome,
+        Some(Outcome::Succeeded {
+            output: r#"["zero","one"]"#.into()
+        })
+    );
+}
