@@ -737,15 +737,29 @@ async fn the_last_ten_client_tokens_are_answered_again(backend: Backend) {
     );
     // 15 minutes after its redrive a token is spent.
     clock.advance(Duration::from_secs(15 * 60));
-    redrive(&mut client, &execution, Some("token-10"))
+    let last = redrive(&mut client, &execution, Some("token-10"))
         .await
-        .expect("redrive");
+        .expect("redrive")
+        .into_inner()
+        .redrive_date;
     assert_eq!(
         wait_status(&mut client, &execution, Status::Failed)
             .await
             .redrive_count,
         13
     );
+    // A row as a redrive before migration 0022 left it (its one token in redrive_token) still answers
+    // that token.
+    server
+        .update_execution_row("redrive_tokens = NULL", &execution)
+        .await;
+    let repeat = redrive(&mut client, &execution, Some("token-10"))
+        .await
+        .expect("repeat")
+        .into_inner()
+        .redrive_date;
+    assert_eq!(repeat, last);
+    assert_eq!(describe(&mut client, &execution).await.redrive_count, 13);
 }
 
 on_both_backends!(
