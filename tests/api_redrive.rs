@@ -616,7 +616,155 @@ async fn executions_closed_before_redrive_existed_are_not_redrivable(backend: Ba
     );
 }
 
+/// A worker's success accepted just before StopExecution: the stop records it (`ActivitySucceeded` before
+/// `ExecutionAborted`), and a redrive keeps it: the task is not handed out again, its state exits with the
+/// reported result and the next state runs. The execution is leased to another (absent) process while the
+/// report and the stop happen, so no step applies the report in between, as when the stop wins the race.
+async fn redrive_after_stop_keeps_a_success_reported_before_the_stop(backend: Backend) {
+    let server = TestServer::start_on(backend, |_| {}).await;
+    let mut client = server.client.clone();
+    let activity = create_activity(&mut client, "reported").await;
+    let sm = machine(
+        &mut client,
+        "reported",
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": activity, "Next": "C"},
+            "C": {"Type": "Pass", "Parameters": {"got.$": "$.ok"}, "End": true}}}),
+    )
+    .await;
+    let execution = start_execution(&mut client, &sm, None, None)
+        .await
+        .execution_arn;
+    let (token, _) = poll(&mut client, &activity).await;
+    wait_events(&mut client, &execution, "ActivityStarted", 1).await;
+    let far = match backend {
+        Backend::Postgres => "'2999-01-01T00:00:00Z'".to_string(),
+        Backend::Sqlite => "32503680000000000".to_string(),
+    };
+    server
+        .update_execution_row(
+            &format!("lease_owner = 'elsewhere', lease_expires_at = {far}"),
+            &execution,
+        )
+        .await;
+    succeed(&mut client, token, json!({"ok": 7})).await;
+    client
+        .stop_execution(pb::StopExecutionRequest {
+            execution_arn: execution.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("stop");
+    let types = type_names(&history(&mut client, &execution).await);
+    assert_eq!(
+        types[types.len() - 2..],
+        ["ActivitySucceeded", "ExecutionAborted"]
+    );
+
+    redrive(&mut client, &execution, None)
+        .await
+        .expect("redrive");
+    let d = wait_status(&mut client, &execution, Status::Succeeded).await;
+    assert_eq!(d.output.as_deref(), Some(r#"{"got":7}"#));
+    let types = type_names(&history(&mut client, &execution).await);
+    let at = types.iter().position(|t| t == "ExecutionRedriven").unwrap();
+    assert_eq!(
+        types[at..],
+        [
+            "ExecutionRedriven",
+            "TaskStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(count(&types, "ActivityScheduled"), 1);
+    assert_eq!(count(&types, "ActivitySucceeded"), 1);
+}
+
+/// AWS answers a repeat of any of the last 10 clientTokens that redrove the execution with that redrive's
+/// date, for 15 minutes after it, and redrives nothing: an older token (the 11th back) or an expired one is
+/// a new redrive.
+async fn the_last_ten_client_tokens_are_answered_again(backend: Backend) {
+    let clock = ManualClock::new(chrono::Utc::now());
+    let server = TestServer::start_timed(backend, clock.clone(), |_| {}).await;
+    let mut client = server.client.clone();
+    let sm = machine(
+        &mut client,
+        "tokens",
+        json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}),
+    )
+    .await;
+    let execution = start_execution(&mut client, &sm, None, None)
+        .await
+        .execution_arn;
+    wait_status(&mut client, &execution, Status::Failed).await;
+    let mut dates = Vec::new();
+    for n in 0..11 {
+        clock.advance(Duration::from_secs(1));
+        let date = redrive(&mut client, &execution, Some(&format!("token-{n}")))
+            .await
+            .expect("redrive")
+            .into_inner()
+            .redrive_date;
+        dates.push(date);
+        let d = wait_status(&mut client, &execution, Status::Failed).await;
+        assert_eq!(d.redrive_count, n + 1);
+    }
+    // An earlier token, not only the last: the date of the redrive it made, and no redrive.
+    clock.advance(Duration::from_secs(60));
+    for n in [1, 5, 10] {
+        let repeat = redrive(&mut client, &execution, Some(&format!("token-{n}")))
+            .await
+            .expect("repeat")
+            .into_inner()
+            .redrive_date;
+        assert_eq!(repeat, dates[n]);
+    }
+    assert_eq!(describe(&mut client, &execution).await.redrive_count, 11);
+    // The 11th token back is forgotten: it redrives.
+    let date = redrive(&mut client, &execution, Some("token-0"))
+        .await
+        .expect("redrive")
+        .into_inner()
+        .redrive_date;
+    assert_ne!(date, dates[0]);
+    assert_eq!(
+        wait_status(&mut client, &execution, Status::Failed)
+            .await
+            .redrive_count,
+        12
+    );
+    // 15 minutes after its redrive a token is spent.
+    clock.advance(Duration::from_secs(15 * 60));
+    let last = redrive(&mut client, &execution, Some("token-10"))
+        .await
+        .expect("redrive")
+        .into_inner()
+        .redrive_date;
+    assert_eq!(
+        wait_status(&mut client, &execution, Status::Failed)
+            .await
+            .redrive_count,
+        13
+    );
+    // A row as a redrive before migration 0022 left it (its one token in redrive_token) still answers
+    // that token.
+    server
+        .update_execution_row("redrive_tokens = NULL", &execution)
+        .await;
+    let repeat = redrive(&mut client, &execution, Some("token-10"))
+        .await
+        .expect("repeat")
+        .into_inner()
+        .redrive_date;
+    assert_eq!(repeat, last);
+    assert_eq!(describe(&mut client, &execution).await.redrive_count, 13);
+}
+
 on_both_backends!(
+    the_last_ten_client_tokens_are_answered_again,
+    redrive_after_stop_keeps_a_success_reported_before_the_stop,
     failed_task_is_redriven_to_success_without_rerunning_earlier_states,
     inline_map_redrive_reruns_only_failed_and_aborted_iterations,
     parallel_redrive_reruns_only_the_failed_branch,

@@ -294,7 +294,49 @@ async fn times_out_at_the_express_limit(backend: Backend) {
     assert!(duration >= 300_000, "billed {duration}");
 }
 
+/// The caller's gRPC deadline (`grpc-timeout`) ends the wait on the server: the call is answered when the
+/// deadline passes, not when the execution ends. The client sets only the header and does not time the
+/// call itself, so the answer within the deadline comes from the server giving up its wait.
+async fn the_callers_deadline_ends_the_wait(backend: Backend) {
+    let server = TestServer::start_on(backend, |_| {}).await;
+    let mut client = server.client.clone();
+    let machine = create_state_machine(
+        &mut client,
+        "slow",
+        r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3,"End":true}}}"#,
+        EXPRESS,
+    )
+    .await;
+    let mut request = tonic::Request::new(sync(&machine, None, None));
+    request.set_timeout(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let status = client
+        .start_sync_execution(request)
+        .await
+        .expect_err("the deadline passes before the Wait ends");
+    let waited = started.elapsed();
+    assert!(
+        matches!(
+            status.code(),
+            tonic::Code::Cancelled | tonic::Code::DeadlineExceeded
+        ),
+        "{status:?}"
+    );
+    assert!(waited < Duration::from_secs(2), "answered after {waited:?}");
+    // The server goes on answering; without a deadline the call waits for the end.
+    let resp = client
+        .start_sync_execution(sync(&machine, None, None))
+        .await
+        .expect("sync execution")
+        .into_inner();
+    assert_eq!(
+        resp.status,
+        pb::sync_execution_status::Value::Succeeded as i32
+    );
+}
+
 on_both_backends!(
+    the_callers_deadline_ends_the_wait,
     success_and_failure,
     waits_for_a_later_step,
     standard_and_missing_machines_are_refused,

@@ -604,6 +604,31 @@ async fn validation_messages(backend: Backend) {
         state
     };
     let cases: Vec<(pb::TestStateRequest, &str, &str)> = vec![
+        // The model's length of stateConfiguration.errorCausedByState: 1 to 80.
+        (
+            pb::TestStateRequest {
+                state_configuration: Some(pb::TestStateConfiguration {
+                    error_caused_by_state: Some("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into()),
+                    ..Default::default()
+                }),
+                mock: mock_error("E", "C"),
+                ..request(parallel(1), json!({}), Level::Info)
+            },
+            "ValidationException",
+            "1 validation error detected: Value 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' at 'stateConfiguration.errorCausedByState' failed to satisfy constraint: Member must have length less than or equal to 80",
+        ),
+        (
+            pb::TestStateRequest {
+                state_configuration: Some(pb::TestStateConfiguration {
+                    error_caused_by_state: Some(String::new()),
+                    ..Default::default()
+                }),
+                mock: mock_error("E", "C"),
+                ..request(parallel(1), json!({}), Level::Info)
+            },
+            "ValidationException",
+            "1 validation error detected: Value '' at 'stateConfiguration.errorCausedByState' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ),
         (
             request(task.clone(), json!({}), Level::Info),
             "ValidationException",

@@ -375,6 +375,15 @@ async fn one_trace_per_execution_across_two_processes_linked_to_the_caller() {
     wait_succeeded(&mut client, &xray).await;
     let failing = failing_task(&mut client).await;
     let (stopped, unsampled) = stopped_and_unsampled(&mut client, &machine).await;
+    // The stopped execution redriven: it runs its Wait again and succeeds.
+    client
+        .redrive_execution(pb::RedriveExecutionRequest {
+            execution_arn: stopped.clone(),
+            client_token: None,
+        })
+        .await
+        .unwrap();
+    wait_succeeded(&mut client, &stopped).await;
     drop(client);
     terminate(b).await;
 
@@ -484,7 +493,11 @@ async fn one_trace_per_execution_across_two_processes_linked_to_the_caller() {
     // abort as an event.
     let aborted = spans
         .iter()
-        .find(|s| s.name == "Execution" && s.attributes["sfn.execution.arn"] == stopped)
+        .find(|s| {
+            s.name == "Execution"
+                && s.attributes["sfn.execution.arn"] == stopped
+                && s.attributes["sfn.execution.status"] == "ABORTED"
+        })
         .unwrap_or_else(|| panic!("no span for the stopped execution:\n{summary}"));
     assert_eq!(aborted.attributes["sfn.execution.status"], "ABORTED");
     let (event, details) = &aborted.events[0];
@@ -496,6 +509,25 @@ async fn one_trace_per_execution_across_two_processes_linked_to_the_caller() {
             && s.attributes.get("sfn.state.name").map(String::as_str) == Some("Pause")
             && s.end == aborted.end),
         "no open Wait span for the stopped execution:\n{summary}"
+    );
+    // Its redrive: a span at the redrive in the same trace, child of the execution span, as are the
+    // states run after it.
+    let redriven = spans
+        .iter()
+        .find(|s| {
+            s.name == "ExecutionRedriven" && s.attributes.get("sfn.execution.arn") == Some(&stopped)
+        })
+        .unwrap_or_else(|| panic!("no span for the redrive:\n{summary}"));
+    assert_eq!(redriven.attributes["sfn.execution.redrive_count"], "1");
+    assert_eq!(
+        (redriven.trace_id.as_str(), redriven.parent_span_id.as_str()),
+        (aborted.trace_id.as_str(), aborted.span_id.as_str())
+    );
+    assert!(
+        spans.iter().any(|s| s.parent_span_id == aborted.span_id
+            && s.attributes.get("sfn.state.name").map(String::as_str) == Some("Done")
+            && s.start >= redriven.start),
+        "no span for the state run after the redrive:\n{summary}"
     );
     // A caller that does not sample its trace gets no spans of the execution.
     assert!(

@@ -72,16 +72,27 @@ impl ExecutionLogging {
         }
     }
 
-    /// The log lines of these events of one execution.
+    /// The log lines of these events of one execution that was never redriven.
     pub fn lines(&self, execution_arn: &str, events: &[HistoryEvent]) -> Vec<String> {
+        self.lines_after_redrives(execution_arn, 0, events)
+    }
+
+    /// The log lines of these events of one execution, redriven `redrive_count` times (each line
+    /// carries it, as AWS's do).
+    pub fn lines_after_redrives(
+        &self,
+        execution_arn: &str,
+        redrive_count: u32,
+        events: &[HistoryEvent],
+    ) -> Vec<String> {
         events
             .iter()
             .filter(|event| self.logs(&event.event_type))
-            .map(|event| self.line(execution_arn, event))
+            .map(|event| self.line(execution_arn, redrive_count, event))
             .collect()
     }
 
-    fn line(&self, execution_arn: &str, event: &HistoryEvent) -> String {
+    fn line(&self, execution_arn: &str, redrive_count: u32, event: &HistoryEvent) -> String {
         let mut event = event.clone();
         if !self.include_execution_data {
             strip_execution_data(&mut event);
@@ -97,7 +108,7 @@ impl ExecutionLogging {
             "previous_event_id": event.previous_event_id.to_string(),
             "event_timestamp": event.timestamp.timestamp_millis().to_string(),
             "execution_arn": execution_arn,
-            "redrive_count": "0",
+            "redrive_count": redrive_count.to_string(),
             "log_group": self.log_group,
         })
         .to_string()
@@ -153,6 +164,24 @@ mod tests {
                     .to_string()
             })
             .collect()
+    }
+
+    #[test]
+    fn execution_redriven_is_logged_at_all_with_its_redrive_count() {
+        let redriven = [event(9, "ExecutionRedriven", json!({"redriveCount": 2}))];
+        let logging = ExecutionLogging::from_configuration(&configuration("ALL", false)).unwrap();
+        let lines = logging.lines_after_redrives("arn:e", 2, &redriven);
+        let line: Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(line["type"], "ExecutionRedriven");
+        assert_eq!(line["redrive_count"], "2");
+        assert_eq!(line["details"], json!({"redriveCount": 2}));
+        for level in ["ERROR", "FATAL"] {
+            let logging =
+                ExecutionLogging::from_configuration(&configuration(level, true)).unwrap();
+            assert!(logging
+                .lines_after_redrives("arn:e", 2, &redriven)
+                .is_empty());
+        }
     }
 
     #[test]

@@ -5,16 +5,20 @@
 
 use chrono::{DateTime, Utc};
 
+use super::spans::Traced;
 use super::Executor;
-use crate::asl::{ExecutionInfo, ExecutionState};
-use crate::store::{self, ExecutionRecord, RedriveOutcome, RedriveWrite};
+use crate::asl::{ExecutionInfo, ExecutionState, Signal};
+use crate::store::{
+    self, ExecutionRecord, ExecutionStatus, RedriveOutcome, RedriveToken, RedriveWrite,
+};
 
 impl Executor {
-    /// Redrives `execution` (closed, as read by the caller) at `now`, remembering the caller's token.
+    /// Redrives `execution` (closed, as read by the caller) at `now`, remembering `tokens` (the caller's
+    /// clientToken, if any, last).
     pub async fn redrive(
         &self,
         execution: &ExecutionRecord,
-        token: Option<String>,
+        tokens: Vec<RedriveToken>,
         now: DateTime<Utc>,
     ) -> store::Result<RedriveOutcome> {
         let version = self
@@ -48,8 +52,27 @@ impl Executor {
                 ExecutionState::new(info, &compiled.machine)
             }
         };
+        // StopExecution records the reports accepted before it in the history without running the engine
+        // on them; their inbox rows stay until this write, so the engine can keep what they report.
+        let recorded: Vec<Signal> = match execution.status {
+            ExecutionStatus::Aborted => self
+                .store
+                .inbox_read(execution.id)
+                .await?
+                .messages
+                .into_iter()
+                .map(|m| m.signal)
+                .collect(),
+            _ => Vec::new(),
+        };
         let count = execution.redrive.count + 1;
-        let event = state.redrive(&compiled.machine, execution.last_event_id, now, count);
+        let event = state.redrive(
+            &compiled.machine,
+            execution.last_event_id,
+            now,
+            count,
+            &recorded,
+        );
         let engine_state = serde_json::to_string(&state)
             .map_err(|e| unusable(format!("the engine state cannot be written: {e}")))?;
         let outcome = self
@@ -59,13 +82,30 @@ impl Executor {
                 from: execution.status,
                 count: execution.redrive.count,
                 date: now,
-                token,
+                tokens,
                 engine_state,
-                event,
+                event: event.clone(),
             })
             .await?;
         if let RedriveOutcome::Redriven(redriven) = &outcome {
             tracing::info!(execution = %redriven.arn, redrive_count = count, "execution redriven");
+            if let Some(logging) = &compiled.logging {
+                let lines = logging.lines_after_redrives(
+                    &redriven.arn,
+                    count,
+                    std::slice::from_ref(&event),
+                );
+                super::execution_log::write(&lines);
+            }
+            let traced = Traced {
+                execution_id: redriven.id,
+                trace_context: redriven.trace_context.as_deref(),
+                execution_arn: &redriven.arn,
+                state_machine_arn: &redriven.state_machine_arn,
+                start_date: redriven.start_date,
+            };
+            self.emit_spans(&traced, std::slice::from_ref(&event), None)
+                .await;
             self.wakeups.work_due();
         }
         Ok(outcome)

@@ -7,6 +7,9 @@
 //!   (the state an execution ended in without leaving it ends with the execution, as an error);
 //! - a span per task, from `ActivityScheduled` (or `TaskScheduled`, `LambdaFunctionScheduled`) to its
 //!   end, child of its state's span; failures and timeouts are span events with the error and cause.
+//! - a zero-length `ExecutionRedriven` span at each RedriveExecution, child of the execution span (the
+//!   states run after it are children of the same span); the execution span is emitted again, with the
+//!   same id, when the redriven execution closes.
 //!
 //! A state's or task's start was often committed by an earlier step (a Wait entered before a restart, a
 //! task scheduled before its worker answered). The engine is pure and keeps no timestamps for us, so the
@@ -137,6 +140,20 @@ impl Executor {
                     builder.events = Some(vec![failure_event(event)]);
                 }
                 end_at(tracer.build_with_context(builder, &parent), event.timestamp);
+            } else if event.event_type == "ExecutionRedriven" {
+                // A point in the execution's trace: the states run again after it are its children too.
+                let count = event.details["redriveCount"].as_i64().unwrap_or(0);
+                let builder = SpanBuilder::from_name("ExecutionRedriven")
+                    .with_kind(SpanKind::Internal)
+                    .with_start_time(event.timestamp)
+                    .with_attributes([
+                        KeyValue::new("sfn.execution.arn", traced.execution_arn.to_string()),
+                        KeyValue::new("sfn.execution.redrive_count", count),
+                    ]);
+                end_at(
+                    tracer.build_with_context(builder, &execution_cx),
+                    event.timestamp,
+                );
             }
         }
         if let Some(closed) = closed {

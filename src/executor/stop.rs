@@ -83,7 +83,11 @@ impl Executor {
             })
             .await;
         match last {
-            Ok(events) => super::execution_log::write(&logging.lines(&stopped.arn, &events)),
+            Ok(events) => super::execution_log::write(&logging.lines_after_redrives(
+                &stopped.arn,
+                stopped.redrive.count,
+                &events,
+            )),
             Err(e) => tracing::warn!(error = %e, "reading the abort for the execution log failed"),
         }
     }

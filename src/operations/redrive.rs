@@ -9,12 +9,15 @@ use crate::domain::arn::{check_arn, ResourceType};
 use crate::domain::enums::ExecutionRedriveStatus;
 use crate::domain::validation::{check_max_len, check_min_len, constraint_violation};
 use crate::error::{ApiError, ApiResult, ErrorKind};
-use crate::store::{ExecutionRecord, ExecutionStatus, RedriveOutcome};
+use crate::store::{ExecutionRecord, ExecutionStatus, RedriveOutcome, RedriveToken};
 
 /// AWS: executions that closed more than 14 days ago cannot be redriven.
 const REDRIVABLE_PERIOD_DAYS: i64 = 14;
-/// AWS: a clientToken answers again, without a second redrive, for 15 minutes.
+/// AWS (RedriveExecution's clientToken): "The API will return idempotent responses for the last 10 client
+/// tokens used to successfully redrive the execution. These client tokens are valid for up to 15 minutes
+/// after they are first used."
 const TOKEN_VALIDITY_MINUTES: i64 = 15;
+const TOKENS_REMEMBERED: usize = 10;
 /// AWS: an execution runs for at most one year, redrives included.
 const MAX_EXECUTION_DAYS: i64 = 365;
 const MAX_CLIENT_TOKEN_LEN: usize = 64;
@@ -79,15 +82,47 @@ fn check_client_token(token: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// The answer to a repeat of the last redrive's clientToken within its validity.
+fn token_valid(token: &RedriveToken, now: DateTime<Utc>) -> bool {
+    now - token.date < Duration::minutes(TOKEN_VALIDITY_MINUTES)
+}
+
+/// The answer to a repeat of one of the remembered clientTokens within its validity: the date of the
+/// redrive it made.
 fn repeated_token(
     execution: &ExecutionRecord,
     token: Option<&str>,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let date = execution.redrive.date?;
-    let same = token.is_some() && execution.redrive.token.as_deref() == token;
-    (same && now - date < Duration::minutes(TOKEN_VALIDITY_MINUTES)).then_some(date)
+    let token = token?;
+    execution
+        .redrive
+        .tokens
+        .iter()
+        .find(|t| t.token == token && token_valid(t, now))
+        .map(|t| t.date)
+}
+
+/// The tokens to remember after a redrive at `now` with `token`: the still valid ones and the new one,
+/// the newest 10.
+fn tokens_after(
+    remembered: &[RedriveToken],
+    token: Option<&str>,
+    now: DateTime<Utc>,
+) -> Vec<RedriveToken> {
+    let mut tokens: Vec<RedriveToken> = remembered
+        .iter()
+        .filter(|t| token_valid(t, now) && Some(t.token.as_str()) != token)
+        .cloned()
+        .collect();
+    if let Some(token) = token {
+        tokens.push(RedriveToken {
+            token: token.to_string(),
+            date: now,
+        });
+    }
+    let extra = tokens.len().saturating_sub(TOKENS_REMEMBERED);
+    tokens.drain(..extra);
+    tokens
 }
 
 impl Service {
@@ -121,7 +156,11 @@ impl Service {
                 .await?;
             let outcome = self
                 .executor
-                .redrive(&execution, req.client_token.clone(), now)
+                .redrive(
+                    &execution,
+                    tokens_after(&execution.redrive.tokens, req.client_token.as_deref(), now),
+                    now,
+                )
                 .await?;
             if let RedriveOutcome::Redriven(redriven) = outcome {
                 self.open_executions.started();
@@ -133,5 +172,32 @@ impl Service {
         Err(ApiError::internal(
             "the execution changed during RedriveExecution; retry",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap() + Duration::minutes(minute)
+    }
+
+    #[test]
+    fn the_newest_ten_valid_tokens_are_remembered() {
+        let mut tokens = Vec::new();
+        for n in 0..11 {
+            tokens = tokens_after(&tokens, Some(&format!("t{n}")), at(n / 4));
+        }
+        let names: Vec<&str> = tokens.iter().map(|t| t.token.as_str()).collect();
+        assert_eq!(
+            names,
+            ["t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10"]
+        );
+        // 15 minutes after t1..t3 (minute 0) they are spent; a redrive without a token forgets them.
+        let later = tokens_after(&tokens, None, at(15));
+        assert_eq!(later.first().map(|t| t.token.as_str()), Some("t4"));
+        assert_eq!(later.len(), 7);
     }
 }

@@ -2,8 +2,11 @@
 //! does (version and alias ARNs included), then waits for the execution to close: woken when an execution
 //! closes in this process, and looking again every `POLL` for one another process ran. The Express limit of
 //! 5 minutes is the executor's: it times the execution out (ExecutionTimedOut) as it would at its
-//! TimeoutSeconds, and the answer is TIMED_OUT. A caller that goes away (its deadline) drops the wait; the
-//! execution runs on.
+//! TimeoutSeconds, and the answer is TIMED_OUT. The wait is this call's own future, with no task of its
+//! own: the caller's gRPC deadline (`grpc-timeout`, enforced by tonic's server) or a hang-up (gRPC stream
+//! reset; on the AWS door the connection closing aborts the call's task) drops it, and nothing is left
+//! waiting. The execution runs on to its end, as an Express execution started by StartExecution does:
+//! AWS documents no cancellation when a sync caller gives up.
 
 use std::time::Duration;
 

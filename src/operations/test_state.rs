@@ -67,6 +67,14 @@ impl Service {
                         "have value greater than or equal to 0",
                     ));
                 }
+                // The model's lengths (API reference, TestStateConfiguration).
+                if let Some(name) = &config.error_caused_by_state {
+                    check_min_len(name, "stateConfiguration.errorCausedByState", 1)?;
+                    check_max_len(name, "stateConfiguration.errorCausedByState", 80)?;
+                }
+                if let Some(data) = &config.map_item_reader_data {
+                    check_max_len(data, "stateConfiguration.mapItemReaderData", MAX_DATA_LEN)?;
+                }
                 if let Some(n) = config.map_iteration_failure_count.filter(|n| *n < 0) {
                     return Err(constraint_violation(
                         n,

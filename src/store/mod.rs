@@ -379,10 +379,18 @@ pub struct RedriveRecord {
     /// 0 until the first redrive.
     pub count: u32,
     pub date: Option<DateTime<Utc>>,
-    /// The clientToken of the last redrive.
-    pub token: Option<String>,
+    /// The clientTokens of its last redrives (at most 10, oldest first) that RedriveExecution answers
+    /// again without redriving.
+    pub tokens: Vec<RedriveToken>,
     /// It closed before this service could redrive (its stored state kept nothing to restart from).
     pub closed_before_redrive: bool,
+}
+
+/// A clientToken of a redrive and that redrive's date (the answer to a repeat of the token).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RedriveToken {
+    pub token: String,
+    pub date: DateTime<Utc>,
 }
 
 /// RedriveExecution's write: the execution reopened RUNNING from `from` (its status as read), with its
@@ -394,7 +402,8 @@ pub struct RedriveWrite {
     pub from: ExecutionStatus,
     pub count: u32,
     pub date: DateTime<Utc>,
-    pub token: Option<String>,
+    /// The tokens to remember after this redrive, its own (if any) last.
+    pub tokens: Vec<RedriveToken>,
     pub engine_state: String,
     pub event: HistoryEvent,
 }

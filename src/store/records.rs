@@ -18,7 +18,7 @@ pub(crate) const STATE_MACHINE_SELECT: &str = "SELECT sm.id, sm.arn, sm.name, sm
 pub(crate) const EXECUTION_SELECT: &str = "SELECT e.id, e.arn, e.state_machine_id, sm.arn AS state_machine_arn, \
      sm.name AS state_machine_name, e.version_id, e.name, e.status, e.input, e.output, e.error, e.cause, \
      e.trace_header, e.trace_context, e.start_date, e.stop_date, e.express, e.redrive_count, \
-     e.redrive_date, e.redrive_token, e.closed_before_redrive, e.last_event_id, sm.status AS state_machine_status, \
+     e.redrive_date, e.redrive_token, e.redrive_tokens, e.closed_before_redrive, e.last_event_id, sm.status AS state_machine_status, \
      e.state_machine_version_arn, e.state_machine_alias_arn \
      FROM executions e JOIN state_machines sm ON sm.id = e.state_machine_id";
 
@@ -119,7 +119,11 @@ pub(crate) fn execution(row: &impl Columns) -> Result<ExecutionRecord> {
         redrive: super::RedriveRecord {
             count: u32::try_from(row.int("redrive_count")?).unwrap_or(u32::MAX),
             date: row.time_opt("redrive_date")?,
-            token: row.text_opt("redrive_token")?,
+            tokens: redrive_tokens(
+                row.text_opt("redrive_tokens")?,
+                row.text_opt("redrive_token")?,
+                row.time_opt("redrive_date")?,
+            )?,
             closed_before_redrive: row.flag("closed_before_redrive")?,
         },
         last_event_id: row.int("last_event_id")?,
@@ -308,6 +312,21 @@ pub(crate) fn lookup_arns(arns: &[String]) -> Vec<&str> {
         .map(String::as_str)
         .filter(|arn| !arn.contains('\0'))
         .collect()
+}
+
+/// The remembered clientTokens of an execution's redrives: the `redrive_tokens` list (migration 0022), or
+/// for a redrive written before it the one token it kept, dated by that redrive.
+fn redrive_tokens(
+    list: Option<String>,
+    last: Option<String>,
+    date: Option<DateTime<Utc>>,
+) -> Result<Vec<super::RedriveToken>> {
+    match (list, last, date) {
+        (Some(text), _, _) => serde_json::from_str(&text)
+            .map_err(|e| Error::Other(format!("unreadable redrive tokens: {e}").into())),
+        (None, Some(token), Some(date)) => Ok(vec![super::RedriveToken { token, date }]),
+        _ => Ok(Vec::new()),
+    }
 }
 
 /// History event 1 of every execution.

@@ -616,7 +616,7 @@ macro_rules! same_sql {
                      error = NULL, cause = NULL, engine_state = $4, due_at = $5, lease_owner = NULL, \
                      lease_expires_at = NULL, lease_version = lease_version + 1, step_failures = 0, \
                      last_event_id = $6, redrive_count = redrive_count + 1, redrive_date = $5, \
-                     redrive_token = $7 \
+                     redrive_token = $7, redrive_tokens = $8 \
                      WHERE id = $1 AND status = $2 AND redrive_count = $3",
                 )
                 .bind(redrive.execution_id)
@@ -625,7 +625,17 @@ macro_rules! same_sql {
                 .bind(&redrive.engine_state)
                 .bind(Time(redrive.date))
                 .bind(redrive.event.id)
-                .bind(&redrive.token)
+                // The column of the one token kept before migration 0022: this redrive's own, if any.
+                .bind(
+                    redrive
+                        .tokens
+                        .last()
+                        .filter(|t| t.date == redrive.date)
+                        .map(|t| t.token.clone()),
+                )
+                .bind(serde_json::to_string(&redrive.tokens).map_err(|e| {
+                    $crate::store::Error::Other(format!("redrive tokens: {e}").into())
+                })?)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

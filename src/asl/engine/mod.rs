@@ -97,7 +97,7 @@ pub enum Signal {
 }
 
 impl Signal {
-    fn task(&self) -> &str {
+    pub(crate) fn task(&self) -> &str {
         match self {
             Signal::TaskStarted { task, .. }
             | Signal::TaskSucceeded { task, .. }
@@ -249,6 +249,9 @@ enum Run {
     Halted(Box<Active>),
     /// A redriven Parallel or Map: entered again, keeping the branches/iterations that succeeded.
     Reenter(Box<Active>),
+    /// A redriven Task whose report the history already records (StopExecution wrote it before its
+    /// abort): the next advance applies it without a second event (see [`redrive`]).
+    Reported(Box<Active>, Signal),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -552,7 +555,7 @@ impl Stepper<'_> {
                 _ => false,
             }
         } else {
-            self.signal(th, signal);
+            self.signal(th, signal, true);
             true
         };
         th.vars = self.scopes.pop().unwrap_or_default();
@@ -567,6 +570,10 @@ impl Stepper<'_> {
             match std::mem::replace(&mut th.run, Run::Aborted) {
                 Run::Enter { state, input } => self.enter(th, state, input),
                 Run::Reenter(a) => self.reenter(th, a),
+                Run::Reported(a, signal) => {
+                    th.run = Run::Active(a);
+                    self.signal(th, &signal, false);
+                }
                 Run::Active(a) => {
                     let flow = self.poll(th, a);
                     let blocked = matches!(flow, Flow::Block(_));
@@ -876,6 +883,11 @@ impl Stepper<'_> {
             // A branch that succeeded keeps its result (a redrive does not run it again).
             done @ Run::Done { .. } => {
                 th.run = done;
+                return;
+            }
+            // Not driven yet since its redrive: its accepted report stands for the next redrive.
+            reported @ Run::Reported(..) => {
+                th.run = reported;
                 return;
             }
             _ => return,

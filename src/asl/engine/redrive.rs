@@ -7,24 +7,32 @@
 //! * a Parallel or Map is entered again keeping its branches/iterations that succeeded (with their
 //!   results); only the ones that failed or were aborted run again, each from the state it stopped in;
 //! * the execution's TimeoutSeconds counts again from the redrive (AWS: "the state machine level timeout,
-//!   if defined, is reset to 0").
+//!   if defined, is reset to 0");
+//! * a task whose success was accepted just before a StopExecution (the stop recorded the report in the
+//!   history, the engine never saw it) is not run again: the redrive keeps it waiting with that report
+//!   ([`Run::Reported`]) and the next advance applies it without recording it twice, so the state exits
+//!   with that result. An accepted failure is not kept: the task runs again, as it would after a retry
+//!   or an uncaught failure.
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
-use super::{Active, ExecutionState, Run, Step, Stepper, Thread};
+use super::{Active, ExecutionState, Run, Signal, Step, Stepper, Thread};
 use crate::asl::history::HistoryEvent;
 use crate::asl::model::{State, StateKind, StateMachine};
 
 impl ExecutionState {
     /// Reopens the closed execution for its redrive number `redrive_count`, after its history event
     /// `last_event_id`: returns the `ExecutionRedriven` event; the next advance runs the restarted states.
+    /// `recorded` are the reports the history already holds but the engine never applied (those
+    /// StopExecution recorded before its abort): a task they say succeeded keeps that success.
     pub fn redrive(
         &mut self,
         machine: &StateMachine,
         last_event_id: i64,
         now: DateTime<Utc>,
         redrive_count: u32,
+        recorded: &[Signal],
     ) -> HistoryEvent {
         let id = last_event_id + 1;
         self.next_event_id = id + 1;
@@ -34,6 +42,11 @@ impl ExecutionState {
             .map(|s| now + Duration::seconds(s.min(i64::MAX as u64 / 1000) as i64));
         self.info.redrive_count = redrive_count;
         self.info.redrive_time = Some(now);
+        for signal in recorded {
+            if let Signal::TaskSucceeded { .. } = signal {
+                keep_reported(&mut self.root, signal);
+            }
+        }
         let run = std::mem::replace(&mut self.root.run, Run::Aborted);
         // A state that kept nothing (it succeeded, or was stored before redrive existed) starts over.
         self.root.run = restart(machine, run).unwrap_or_else(|| Run::Enter {
@@ -51,10 +64,30 @@ impl ExecutionState {
     }
 }
 
+/// Marks the thread waiting on the task `signal` answers as [`Run::Reported`]; false when no thread
+/// waits on it.
+fn keep_reported(th: &mut Thread, signal: &Signal) -> bool {
+    let Run::Active(a) = &mut th.run else {
+        return false;
+    };
+    match &mut a.step {
+        Step::Task(t) if t.key == signal.task() => {}
+        Step::Parallel { branches } => {
+            return branches.iter_mut().any(|b| keep_reported(b, signal));
+        }
+        Step::Map(m) => return m.running_mut().any(|(_, t)| keep_reported(t, signal)),
+        _ => return false,
+    }
+    if let Run::Active(a) = std::mem::replace(&mut th.run, Run::Aborted) {
+        th.run = Run::Reported(a, signal.clone());
+    }
+    true
+}
+
 /// What a thread runs when redriven: `None` when it kept nothing to run again.
 pub(super) fn restart(machine: &StateMachine, run: Run) -> Option<Run> {
     match run {
-        Run::Enter { .. } | Run::Done { .. } => Some(run),
+        Run::Enter { .. } | Run::Done { .. } | Run::Reported(..) => Some(run),
         Run::Failed(f) => f.at.map(|a| restart_active(machine, a)),
         Run::Active(a) | Run::Halted(a) | Run::Reenter(a) => Some(restart_active(machine, a)),
         Run::Aborted => None,

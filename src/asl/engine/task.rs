@@ -352,8 +352,9 @@ impl Stepper<'_> {
         Flow::Fail(a, e)
     }
 
-    /// Applies a signal to the thread whose Task it concerns.
-    pub(super) fn signal(&mut self, th: &mut Thread, signal: &Signal) {
+    /// Applies a signal to the thread whose Task it concerns. `record` false: the history already has the
+    /// report's event (a redrive applying what StopExecution recorded), so only what follows is emitted.
+    pub(super) fn signal(&mut self, th: &mut Thread, signal: &Signal, record: bool) {
         let Run::Active(mut a) = std::mem::replace(&mut th.run, Run::Aborted) else {
             return;
         };
@@ -411,7 +412,10 @@ impl Stepper<'_> {
                     "Succeeded",
                     json!({"output": output, "outputDetails": {"truncated": false}}),
                 );
-                let event = self.emit(&mut th.last, &event_type, details);
+                let event = match record {
+                    true => self.emit(&mut th.last, &event_type, details),
+                    false => th.last,
+                };
                 match serde_json::from_str::<Value>(output) {
                     Ok(result) => self.exit_with(state, a, result, event),
                     Err(e) => {

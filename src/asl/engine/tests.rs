@@ -401,7 +401,9 @@ impl Run {
     /// RedriveExecution: the engine reopens the execution after its last event, then advances.
     fn redrive(&mut self, count: u32) {
         let last = self.events.last().unwrap().id;
-        let redriven = self.state.redrive(&self.machine, last, self.now, count);
+        let redriven = self
+            .state
+            .redrive(&self.machine, last, self.now, count, &[]);
         self.events.push(redriven);
         self.outcome = None;
         self.open.clear();
@@ -597,9 +599,157 @@ fn redriven_timed_out_execution_gets_its_whole_timeout_again() {
         resources: &World,
     };
     let last = run.events.last().unwrap().id;
-    run.state.redrive(&run.machine, last, run.now, 1);
+    run.state.redrive(&run.machine, last, run.now, 1, &[]);
     let out = run.state.advance(&run.machine, &[], &mut env);
     assert_eq!(out.wake_at, Some(run.now + Duration::seconds(10)));
     assert!(out.outcome.is_none());
     assert_eq!(out.events[0].event_type, "TaskStateEntered");
+}
+
+/// StopExecution records the reports accepted before it (here branch A's success) as history events and
+/// leaves the engine state as the last step stored it; a redrive keeps that success: branch A exits with
+/// the reported result, without a second `ActivitySucceeded` and without running its task again; branch
+/// B, still waiting at the stop, runs again.
+#[test]
+fn redrive_after_stop_keeps_the_success_reported_before_the_stop() {
+    let task = |name: &str| {
+        json!({"StartAt": name, "States": {
+            name: {"Type": "Task", "Resource": ACTIVITY, "ResultSelector": {"got.$": "$.n"}, "End": true}}})
+    };
+    let mut run = Run::start(
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "Branches": [task("A"), task("B")], "End": true}}}),
+        json!(1),
+    );
+    run.advance(&[]);
+    assert_eq!(run.open.len(), 2);
+    let (a_task, _) = run.open[0].clone();
+    // The stop: its two events, as the store writes them, and no engine advance.
+    let last = run.last_id();
+    let report = Signal::TaskSucceeded {
+        task: a_task,
+        output: json!({"n": 41}).to_string(),
+    };
+    for (id, event_type) in [
+        (last + 1, "ActivitySucceeded"),
+        (last + 2, "ExecutionAborted"),
+    ] {
+        run.events.push(HistoryEvent {
+            id,
+            previous_event_id: 0,
+            timestamp: run.now,
+            event_type: event_type.into(),
+            details: json!({}),
+        });
+    }
+    run.open.clear();
+    run.now += Duration::minutes(5);
+    let last = run.last_id();
+    let redriven = run.state.redrive(&run.machine, last, run.now, 1, &[report]);
+    run.events.push(redriven);
+    // Stored between the redrive and the advance, as the executor does.
+    run.state = serde_json::from_str(&serde_json::to_string(&run.state).unwrap()).unwrap();
+    run.advance(&[]);
+    let after: Vec<String> = run.types_from(last + 1);
+    assert_eq!(
+        after,
+        [
+            "ExecutionRedriven",
+            "ParallelStateEntered",
+            "ParallelStateStarted",
+            "TaskStateExited",
+            "TaskStateEntered",
+            "ActivityScheduled"
+        ]
+    );
+    assert_eq!(run.count("ActivitySucceeded"), 1);
+    assert_eq!(run.open.len(), 1, "only branch B's task runs again");
+    let (b_task, _) = run.open[0].clone();
+    run.advance(&[
+        Signal::TaskStarted {
+            task: b_task.clone(),
+            worker_name: None,
+        },
+        Signal::TaskSucceeded {
+            task: b_task,
+            output: json!({"n": 2}).to_string(),
+        },
+    ]);
+    assert_eq!(
+        run.outcome,
+        Some(Outcome::Succeeded {
+            output: r#"[{"got":41},{"got":2}]"#.into()
+        })
+    );
+}
+
+/// An accepted failure is not kept: the task runs again, as after a retry or an uncaught failure.
+#[test]
+fn redrive_after_stop_runs_a_task_whose_failure_was_reported_again() {
+    let mut run = Run::start(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACTIVITY, "End": true}}}),
+        json!(3),
+    );
+    run.advance(&[]);
+    let (task, _) = run.open.remove(0);
+    let last = run.last_id();
+    let report = Signal::TaskFailed {
+        task,
+        error: Some("Bad".into()),
+        cause: None,
+    };
+    let redriven = run
+        .state
+        .redrive(&run.machine, last + 2, run.now, 1, &[report]);
+    run.events.push(redriven);
+    run.advance(&[]);
+    assert_eq!(
+        run.types_from(last + 3),
+        ["ExecutionRedriven", "TaskStateEntered", "ActivityScheduled"]
+    );
+}
+
+/// The same inside an inline Map: the iteration whose success the stop recorded keeps it; the other runs
+/// its task again.
+#[test]
+fn redrive_after_stop_keeps_a_map_iterations_reported_success() {
+    let mut run = Run::start(map_definition(0), items(2));
+    run.advance(&[]);
+    assert_eq!(run.open.len(), 2);
+    let (first, input) = run.open[0].clone();
+    assert_eq!(input, json!(0));
+    let report = Signal::TaskSucceeded {
+        task: first,
+        output: json!("zero").to_string(),
+    };
+    run.open.clear();
+    let last = run.last_id() + 2;
+    let redriven = run.state.redrive(
+        &run.machine,
+        last,
+        run.now,
+        1,
+        std::slice::from_ref(&report),
+    );
+    run.events.push(redriven);
+    run.state = serde_json::from_str(&serde_json::to_string(&run.state).unwrap()).unwrap();
+    run.advance(&[]);
+    assert_eq!(run.open.len(), 1, "only iteration 1 runs its task again");
+    assert_eq!(run.open[0].1, json!(1));
+    assert_eq!(
+        run.count("ActivitySucceeded"),
+        0,
+        "the stop's event is not written again"
+    );
+    let (second, _) = run.open[0].clone();
+    run.advance(&[Signal::TaskSucceeded {
+        task: second,
+        output: json!("one").to_string(),
+    }]);
+    assert_eq!(
+        run.outcome,
+        Some(Outcome::Succeeded {
+            output: r#"["zero","one"]"#.into()
+        })
+    );
 }
