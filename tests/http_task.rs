@@ -684,31 +684,6 @@ async fn a_slow_call_keeps_its_claim(backend: Backend) {
     assert_eq!(paths, ["/token", "/call"], "sent once");
 }
 
-/// Runs a statement beside the server (a SQLite file's lock is the server's: a bare connection) and
-/// returns the rows it changed.
-async fn execute_beside(server: &TestServer, sql: &str) -> u64 {
-    match server.backend {
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&server.database_url).await.unwrap();
-            sqlx::raw_sql(sql)
-                .execute(&pool)
-                .await
-                .unwrap()
-                .rows_affected()
-        }
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&server.database_url)
-                .await
-                .unwrap();
-            sqlx::raw_sql(sql)
-                .execute(&pool)
-                .await
-                .unwrap()
-                .rows_affected()
-        }
-    }
-}
-
 /// A request-response call in flight when migration 0017 ran: the previous version claimed it without an
 /// expiry (`claim_expires_at` NULL), which this version never re-drives. The migration's data step gives
 /// such a row `started_at + 75 s` (the previous version's re-drive window); once that passes, a process
@@ -745,11 +720,11 @@ async fn a_call_in_flight_at_migration_0017_is_driven_again(backend: Backend) {
     }
     // The process dies with the call in flight; its row is then as the previous version left it.
     let mut server = server.restart().await;
-    let legacy = execute_beside(
-        &server,
-        "UPDATE activity_tasks SET claim_expires_at = NULL WHERE status = 'STARTED'",
-    )
-    .await;
+    let legacy = server
+        .execute_beside(
+            "UPDATE activity_tasks SET claim_expires_at = NULL WHERE status = 'STARTED'",
+        )
+        .await;
     assert_eq!(legacy, 1);
     clock.advance(Duration::from_secs(60));
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -772,7 +747,7 @@ async fn a_call_in_flight_at_migration_0017_is_driven_again(backend: Backend) {
     let data_step = &migration[migration
         .find("UPDATE activity_tasks")
         .expect("the data step")..];
-    assert_eq!(execute_beside(&server, data_step).await, 1);
+    assert_eq!(server.execute_beside(data_step).await, 1);
     // 60 s after the start the 75 s are not over yet; past them the call is made again.
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(api.received().len(), 1);

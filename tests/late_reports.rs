@@ -118,4 +118,70 @@ async fn reports_after_a_deadline_are_timed_out(backend: Backend) {
     }
 }
 
-on_both_backends!(reports_after_a_deadline_are_timed_out);
+/// A task taken before migration 0021 may have heartbeated without `heartbeat_at` being recorded: the
+/// migration's data step counts its heartbeat window from the migration, so the worker that kept it alive
+/// is not refused at its next report (without the step it would be: 80 s after the start, HeartbeatSeconds 60).
+async fn a_task_started_before_migration_0021_keeps_its_heartbeat_window(backend: Backend) {
+    // The server's clock runs 100 s behind the database's: the data step's `now` is the database's, and
+    // lands 20 s after the server's once the server's clock moved 80 s.
+    let clock = ManualClock::new(chrono::Utc::now() - chrono::Duration::seconds(100));
+    let mut server = TestServer::start_timed(backend, clock.clone(), |_| {}).await;
+    let activity = server
+        .client
+        .create_activity(pb::CreateActivityRequest {
+            name: "upgraded".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("create activity")
+        .into_inner()
+        .activity_arn;
+    let machine = create_machine(
+        &mut server,
+        "upgraded",
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": activity,
+            "HeartbeatSeconds": 60, "End": true}}}),
+    )
+    .await;
+    let execution = start(&mut server, &machine, json!({})).await;
+    let token = take_task(&mut server, &activity).await;
+    wait_for_type(&mut server, &execution, "ActivityStarted").await;
+    server.args.role = Role::Api;
+    let mut server = server.restart().await;
+    clock.advance(Duration::from_secs(50));
+    heartbeat(&mut server, &token).await.expect("in time");
+    // As the previous version left it: the heartbeat was taken in but not recorded on the row.
+    assert_eq!(
+        server
+            .execute_beside("UPDATE activity_tasks SET heartbeat_at = NULL")
+            .await,
+        1
+    );
+    clock.advance(Duration::from_secs(30));
+    let folder = match backend {
+        Backend::Postgres => "postgres",
+        Backend::Sqlite => "sqlite",
+    };
+    let migration = std::fs::read_to_string(format!(
+        "{}/migrations/{folder}/0021_task_heartbeats.sql",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let data_step = &migration[migration
+        .find("UPDATE activity_tasks")
+        .expect("the data step")..];
+    assert_eq!(server.execute_beside(data_step).await, 1);
+    heartbeat(&mut server, &token)
+        .await
+        .expect("the heartbeat window counts from the migration");
+    succeed(&mut server, &token).await.expect("in time");
+    server.args.role = Role::All;
+    let mut server = server.restart().await;
+    let d = wait_closed(&mut server, &execution).await;
+    assert_eq!(status(&d), "SUCCEEDED");
+}
+
+on_both_backends!(
+    reports_after_a_deadline_are_timed_out,
+    a_task_started_before_migration_0021_keeps_its_heartbeat_window
+);

@@ -305,6 +305,31 @@ impl TestServer {
         assert_eq!(done.expect("update the execution row"), 1);
     }
 
+    /// Runs statements beside the server (a SQLite file's lock is the server's: a bare connection) and
+    /// returns the rows they changed: what an upgrade's data step or a hand edit would do.
+    pub async fn execute_beside(&self, sql: &str) -> u64 {
+        match self.backend {
+            Backend::Postgres => {
+                let mut db = PgConnection::connect(&self.database_url).await.unwrap();
+                sqlx::raw_sql(sql)
+                    .execute(&mut db)
+                    .await
+                    .unwrap()
+                    .rows_affected()
+            }
+            Backend::Sqlite => {
+                let mut db = sqlx::SqliteConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::raw_sql(sql)
+                    .execute(&mut db)
+                    .await
+                    .unwrap()
+                    .rows_affected()
+            }
+        }
+    }
+
     /// `host:port` of the server, as grpcurl wants it.
     pub fn authority(&self) -> String {
         self.addr.to_string()

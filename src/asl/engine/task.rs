@@ -22,8 +22,9 @@ pub(super) struct TaskStep {
     /// The key the caller and the worker's signals know the task by (the ActivityScheduled event id).
     pub(super) key: String,
     resource: String,
-    // What is unset is left out of the stored form: a Map stores one TaskStep per running iteration.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    // What is unset is left out of the stored form (a Map stores one TaskStep per running iteration), but
+    // `started` is still written: the previous release requires it (see `stored.rs`).
+    #[serde(default)]
     started: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     timeout_seconds: Option<u64>,

@@ -1,7 +1,7 @@
 //! Map bookkeeping: a state stored by an earlier version continues as it did, and long Maps produce the
 //! histories (and stored states) the engine produced before the counters were kept incrementally. The
 //! expected values were recorded from the engine as it was before that change (the stored states' hashes
-//! again when the stored form became compact, the histories' hashes unchanged).
+//! again when a task's unset optional fields were left out of the stored form; the histories' unchanged).
 
 use std::collections::BTreeMap;
 
@@ -77,7 +77,7 @@ impl Run {
         let stored = serde_json::to_string(&self.state).unwrap();
         self.stored.update(stored.as_bytes());
         let reread: ExecutionState = serde_json::from_str(&stored).unwrap();
-        // The compact stored form leaves nothing out that the engine needs.
+        // The stored form leaves nothing out that the engine needs.
         assert_eq!(reread, self.state);
         self.state = reread;
         self.events.extend(out.events);
@@ -178,7 +178,7 @@ fn stored_map_definition() -> Value {
 fn map_state_stored_by_an_earlier_version_continues_as_it_did() {
     let mut run = Run::start(stored_map_definition(), items(6));
     run.state = serde_json::from_str(STORED_MAP_STATE).expect("the stored state loads");
-    // Written back in the compact form (unset fields left out), which reads back to the same state.
+    // Written back with unset optional fields left out, which reads back to the same state.
     let compact = serde_json::to_string(&run.state).unwrap();
     assert!(compact.len() < STORED_MAP_STATE.len());
     assert_eq!(
@@ -295,7 +295,7 @@ fn map_of_1000_waiting_iterations_keeps_its_history() {
     );
     assert_eq!(
         run.states_hash(),
-        "a7dbd4120b4085574bd4f4ecc74c1632f562da8bfd982541f7f96b94b9ae6ed8"
+        "3f7fe07204934fd9cf652eb65e9b69dcc5839483f74986fe3df2e89e49691892"
     );
 }
 
@@ -328,7 +328,7 @@ fn map_of_1000_tasks_with_tolerated_failures_keeps_its_history() {
     );
     assert_eq!(
         run.states_hash(),
-        "a79859d3ae868c1c083f5dc02351146bad7edfb0a6d6f93eac84943f3d17d9b2"
+        "18c8dd42662cca653a43d2240f1e3d881adaaa43103aa638a6cb91bc7c14d663"
     );
 }
 
@@ -363,7 +363,7 @@ fn map_of_1000_tasks_over_its_tolerance_aborts_the_running_ones_as_before() {
     // execution now keeps the Map as it stood (for RedriveExecution) instead of dropping it.
     assert_eq!(
         run.states_hash(),
-        "2a9af95d44217bcef0e6e43693e189b7832aff466c7c5c305f16d29f45e032cf"
+        "3b3c91322ea95cb9c1aeb262031def75f07ff78149f9424c4ada23e82dc2a591"
     );
 }
 

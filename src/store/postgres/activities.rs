@@ -7,6 +7,10 @@ use super::*;
 use crate::asl::Signal;
 use crate::store::records::{self, *};
 
+/// How often a task claim tries to make its execution due (backing off from 20 ms: about 20 s in all)
+/// before it leaves that to the worker's report.
+const MAKE_DUE_ATTEMPTS: u32 = 10;
+
 impl PgStore {
     /// Posts a message for the engine and makes the execution due, closing the task first when
     /// `close_task` is set: one statement, on rows the caller has locked (execution, then task).
@@ -75,20 +79,28 @@ impl PgStore {
         // Making the execution due updates its row, which waits for a step commit in progress (a single
         // statement): done after the claim committed, holding no task row, so it cannot deadlock with a
         // commit that closes tasks. Bumping `inbox_seq` makes a closing step that has not read the
-        // TaskStarted run again with it. Should this update be lost (a crash), the message is still
-        // applied by the execution's next step.
-        let made_due = sqlx::query(
-            "UPDATE executions SET due_at = $2, inbox_seq = inbox_seq + 1 \
-             WHERE id = $1 AND status = 'RUNNING'",
-        )
-        .bind(task.execution_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await;
-        if let Err(e) = made_due {
-            // The claim stands (the task is the worker's now): its next step applies the message.
-            tracing::warn!(error = %e, execution_id = task.execution_id,
-                "making the execution due after a task claim failed");
+        // TaskStarted run again with it. The claim stands whatever happens here (the task is the worker's
+        // now), so a failed update is retried: until it lands, nothing steps the execution to apply the
+        // TaskStarted (the worker's report will, as it makes the execution due itself).
+        let mut pause = std::time::Duration::from_millis(20);
+        for attempt in 1..=MAKE_DUE_ATTEMPTS {
+            let made_due = sqlx::query(
+                "UPDATE executions SET due_at = $2, inbox_seq = inbox_seq + 1 \
+                 WHERE id = $1 AND status = 'RUNNING'",
+            )
+            .bind(task.execution_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await;
+            match made_due {
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, execution_id = task.execution_id, attempt,
+                        "making the execution due after a task claim failed");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+            }
         }
         self.notifier.work();
         Ok(Some(task))
