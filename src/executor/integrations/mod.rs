@@ -113,8 +113,11 @@ struct WatchedChild {
 
 /// How long a watched child stays watched without a sweep seeing it running again.
 const WATCH_FOR: Duration = Duration::from_secs(600);
-/// The most children one process watches; beyond it, their parents are completed by the sweep.
-const WATCH_LIMIT: usize = 100_000;
+/// The most children one process watches, and the largest task input it keeps for one (an entry holds its
+/// task row, input included, to match the child): beyond either, the parent is completed by the sweep.
+/// Together they bound the watch list to about 160 MiB.
+const WATCH_LIMIT: usize = 10_000;
+const WATCH_INPUT_LIMIT: usize = 16 * 1024;
 
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -265,6 +268,9 @@ impl Executor {
         task: &ActivityTaskRecord,
         pattern: nested::Pattern,
     ) {
+        if task.input.len() > WATCH_INPUT_LIMIT {
+            return;
+        }
         let mut watched = locked(&self.integrations.watched);
         if watched.len() >= WATCH_LIMIT && !watched.contains_key(child_arn) {
             return;
