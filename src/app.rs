@@ -172,7 +172,8 @@ pub async fn serve_with_clock(
     let executor = Executor::new(
         leases,
         store.clone(),
-        ExecutorSettings::new(args.executors, args.lease_duration),
+        ExecutorSettings::new(args.executors, args.lease_duration)
+            .with_max_concurrency(args.executors_max),
         wakeups.clone(),
         clock.clone(),
     );

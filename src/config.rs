@@ -38,6 +38,7 @@ pub const DEFAULT_AWS_LISTEN: &str = "127.0.0.1:8083";
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 pub const DEFAULT_EXECUTORS: usize = 4;
+pub const DEFAULT_EXECUTORS_MAX: usize = 256;
 pub const DEFAULT_MAX_DB_CONNECTIONS: u32 = 10;
 pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(30);
 pub const DEFAULT_ACTIVITY_POLL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -68,9 +69,15 @@ pub struct ServeArgs {
     #[arg(long, env = "SFN_ROLE", value_enum, default_value_t = Role::All)]
     pub role: Role,
 
-    /// Number of executor workers advancing executions concurrently in this process.
+    /// How many due executions one claim takes when there is no backlog; claims double from it while
+    /// they come back full, up to `--executors-max`.
     #[arg(long, env = "SFN_EXECUTORS", default_value_t = DEFAULT_EXECUTORS)]
     pub executors: usize,
+
+    /// The most executions this process advances at once while a backlog lasts (their commits share
+    /// transactions); never below `--executors`.
+    #[arg(long, env = "SFN_EXECUTORS_MAX", default_value_t = DEFAULT_EXECUTORS_MAX)]
+    pub executors_max: usize,
 
     /// Maximum number of database connections in the pool.
     #[arg(long, env = "SFN_MAX_DB_CONNECTIONS", default_value_t = DEFAULT_MAX_DB_CONNECTIONS)]
@@ -159,6 +166,7 @@ impl Default for ServeArgs {
             account_id: DEFAULT_ACCOUNT_ID.to_string(),
             role: Role::All,
             executors: DEFAULT_EXECUTORS,
+            executors_max: DEFAULT_EXECUTORS_MAX,
             max_db_connections: DEFAULT_MAX_DB_CONNECTIONS,
             lease_duration: DEFAULT_LEASE_DURATION,
             activity_poll_timeout: DEFAULT_ACTIVITY_POLL_TIMEOUT,
@@ -368,6 +376,8 @@ mod tests {
             "2",
             "--executors",
             "8",
+            "--executors-max",
+            "32",
             "--execution-retention",
             "7d",
             "--max-state-machines",
@@ -396,6 +406,7 @@ mod tests {
         assert_eq!(cli.serve.lease_duration, Duration::from_millis(1500));
         assert_eq!(cli.serve.activity_poll_timeout, Duration::from_secs(2));
         assert_eq!(cli.serve.executors, 8);
+        assert_eq!(cli.serve.executors_max, 32);
         assert_eq!(
             cli.serve.execution_retention,
             Duration::from_secs(7 * 86_400)

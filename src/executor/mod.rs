@@ -3,12 +3,15 @@
 //! advances them with the engine (`step.rs`), wakes whoever waits for the work a commit created
 //! (`wakeups.rs`), and deletes closed executions after the retention period (`retention.rs`).
 //!
-//! One loop per process claims as many due executions as it has free workers (one statement, see
-//! `store::lease`), and each claimed execution is advanced by one task: read its inbox, run
-//! `ExecutionState::advance`, and commit state + history + task changes in one fenced transaction. Nothing
-//! waits in memory: timers are `due_at` in the database, so a restart or a crash loses nothing; a crashed
+//! One loop per process claims due executions (one statement, see `store::lease`), and each claimed
+//! execution is advanced by one task: read its inbox (unless the claim saw it empty), run
+//! `ExecutionState::advance`, and commit state + history + task changes fenced by its lease, through the
+//! committer (`committer.rs`), which writes the steps that queue together in one transaction. How many
+//! executions are claimed at once adapts to the backlog: `concurrency` while claims come back short,
+//! doubling with each full claim up to `max_concurrency`. Nothing waits in memory: timers are `due_at` in the database, so a restart or a crash loses nothing; a crashed
 //! process's leases expire and another process claims the executions.
 
+mod committer;
 mod execution_log;
 pub mod integrations;
 mod redrive;
@@ -42,8 +45,13 @@ use crate::store::{Store, VersionRecord};
 pub struct ExecutorSettings {
     /// This process's name in `lease_owner`.
     pub owner: String,
-    /// How many executions this process advances at once.
+    /// How many executions a claim takes when there is no backlog (`--executors`), and the floor the claim
+    /// size returns to once claims come back short.
     pub concurrency: usize,
+    /// How many executions this process advances at once while a backlog lasts (`--executors-max`): the
+    /// claim size doubles with each full claim up to this. Steps in flight are cheap (their commits share
+    /// transactions), so this is bounded by memory and fairness between processes, not connections.
+    pub max_concurrency: usize,
     /// How long a claim lasts without renewal; a crashed owner's work is taken over after this.
     pub lease_duration: Duration,
     /// How often to look for due work when nothing wakes the loop (timers, other processes).
@@ -59,9 +67,21 @@ impl ExecutorSettings {
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
             concurrency: concurrency.max(1),
+            max_concurrency: DEFAULT_MAX_CONCURRENCY.max(concurrency),
             lease_duration,
             poll_interval: Duration::from_millis(50),
         }
+    }
+}
+
+/// The default ceiling of steps in flight under a backlog.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 256;
+
+impl ExecutorSettings {
+    /// Sets the ceiling of steps in flight under a backlog (never below `concurrency`).
+    pub fn with_max_concurrency(mut self, max_concurrency: usize) -> Self {
+        self.max_concurrency = max_concurrency.max(self.concurrency);
+        self
     }
 }
 
@@ -86,8 +106,11 @@ pub struct Executor {
     wakeups: Arc<Wakeups>,
     clock: SharedClock,
     compiled: Mutex<HashMap<i64, Arc<Compiled>>>,
-    /// One permit per execution being advanced, whether claimed or handed over by a start.
+    /// One permit per execution being advanced, whether claimed or handed over by a start
+    /// (`max_concurrency` of them).
     workers: Arc<Semaphore>,
+    /// Writes the steps' commits, many in one transaction.
+    committer: committer::Committer,
     /// True while the pool runs: only then are first steps run at the start and new executions handed over.
     accepting: AtomicBool,
     /// The service integrations this process runs for Task states (`integrations/`).
@@ -102,15 +125,16 @@ impl Executor {
         wakeups: Arc<Wakeups>,
         clock: SharedClock,
     ) -> Arc<Executor> {
-        let concurrency = settings.concurrency;
+        let slots = settings.max_concurrency;
         Arc::new(Executor {
+            committer: committer::Committer::new(store.clone()),
             store,
             control,
             settings,
             wakeups,
             clock,
             compiled: Mutex::new(HashMap::new()),
-            workers: Arc::new(Semaphore::new(concurrency)),
+            workers: Arc::new(Semaphore::new(slots)),
             accepting: AtomicBool::new(false),
             integrations: integrations::Integrations::default(),
         })
@@ -135,23 +159,33 @@ impl Executor {
 
     async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let workers = self.workers.clone();
-        tracing::info!(owner = %self.settings.owner, concurrency = self.settings.concurrency, "executor started");
+        let (floor, ceiling) = (self.settings.concurrency, self.settings.max_concurrency);
+        tracing::info!(owner = %self.settings.owner, concurrency = floor, max_concurrency = ceiling,
+            "executor started");
+        // The claim size: small while claims come back short (the few due executions of an idle process,
+        // and a fair share for every process of a cluster), doubled by each full claim while a backlog
+        // lasts, so a burst is drained by many cheap steps whose commits share transactions.
+        let mut claim_size = floor;
         loop {
             if *shutdown.borrow() {
                 break;
             }
+            // A backlog is claimed in batches: wait until a quarter of the claim size is free rather than
+            // claim one execution per freed slot.
+            let wanted = (claim_size / 4).max(1);
             let free = workers.available_permits();
-            if free == 0 {
+            if free < wanted {
                 tokio::select! {
-                    permit = workers.acquire() => drop(permit),
+                    permits = workers.acquire_many(u32::try_from(wanted).unwrap_or(u32::MAX)) => drop(permits),
                     _ = shutdown.changed() => {}
                 }
                 continue;
             }
+            let limit = free.min(claim_size);
             let now = self.clock.now();
             match self
                 .store
-                .executions_claim(&self.settings.owner, now, self.lease_until(now), free)
+                .executions_claim(&self.settings.owner, now, self.lease_until(now), limit)
                 .await
             {
                 Ok(claim) => {
@@ -161,7 +195,12 @@ impl Executor {
                         .add(claim.executions.len() as u64, &[]);
                     // Fewer than asked for means nothing else is due now: wait for a wake-up, the next
                     // timer or the poll rather than claim again at once (a claim that would find nothing).
-                    let drained = claim.executions.len() < free;
+                    let drained = claim.executions.len() < limit;
+                    claim_size = if drained {
+                        floor
+                    } else {
+                        (claim_size * 2).min(ceiling)
+                    };
                     for leased in claim.executions {
                         // Hand-overs may have taken the slots counted above; claimed work waits for one
                         // (it is leased to us, so nobody else runs it meanwhile).
@@ -198,7 +237,7 @@ impl Executor {
         self.accepting.store(false, Ordering::SeqCst);
         // Every advance holds a permit: owning them all means in-flight steps have ended. Closing the
         // semaphore while holding them means no hand-over can start after this point.
-        let all = u32::try_from(self.settings.concurrency).unwrap_or(u32::MAX);
+        let all = u32::try_from(ceiling).unwrap_or(u32::MAX);
         let _all = workers.acquire_many(all).await;
         workers.close();
         tracing::info!(owner = %self.settings.owner, "executor stopped");

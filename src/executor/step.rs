@@ -239,7 +239,7 @@ impl Executor {
         let compiled = self.compiled(leased.version_id).await?;
         let mut attempt = 1;
         loop {
-            let (lease, inbox) = self.read_inbox(leased).await?;
+            let (lease, inbox) = self.read_inbox(leased, attempt).await?;
             let (applied, signals): (Vec<i64>, Vec<Signal>) =
                 inbox.messages.into_iter().map(|m| (m.id, m.signal)).unzip();
             let now = self.clock.now();
@@ -272,10 +272,17 @@ impl Executor {
     }
 
     /// The inbox as of now, and the lease with the inbox baseline its commit is checked against.
-    async fn read_inbox(&self, leased: &LeasedExecution) -> Result<(Lease, Inbox), StepError> {
+    async fn read_inbox(
+        &self,
+        leased: &LeasedExecution,
+        attempt: u32,
+    ) -> Result<(Lease, Inbox), StepError> {
         let mut lease = leased.lease.clone();
-        // Messages need a task token, and tokens exist only after the first advance committed.
-        if leased.engine_state.is_none() {
+        // Messages need a task token, and tokens exist only after the first advance committed. An inbox
+        // the claim saw empty needs no read on the first attempt (a timer's step): the lease carries the
+        // baseline of that look, so the commit finds a message that came since. A re-run after
+        // `StaleInbox` reads, since a message did come.
+        if leased.engine_state.is_none() || (attempt == 1 && leased.inbox_seen_empty) {
             return Ok((lease, Inbox::default()));
         }
         let read = self.store.inbox_read(lease.execution_id).await?;
@@ -321,7 +328,7 @@ impl Executor {
                 commit.now,
             )
         });
-        let outcome = self.store.step_commit(commit).await?;
+        let outcome = self.committer.commit(commit).await?;
         match outcome {
             CommitOutcome::Committed | CommitOutcome::CommittedDueNow => {
                 if outcome == CommitOutcome::CommittedDueNow {
@@ -369,7 +376,7 @@ impl Executor {
         };
         let mut attempt = 1;
         loop {
-            let (lease, inbox) = self.read_inbox(leased).await?;
+            let (lease, inbox) = self.read_inbox(leased, attempt).await?;
             let now = self.clock.now();
             let error = crate::asl::Failure::RUNTIME.to_string();
             let failed = HistoryEvent {

@@ -51,6 +51,10 @@ pub struct LeasedExecution {
     /// The execution span's context, as StartExecution stored it (`None` for executions started before
     /// it was stored).
     pub trace_context: Option<String>,
+    /// The claim saw no inbox message, as of the baseline in `lease` (`due_at`, `inbox_seq`): the step
+    /// need not read the inbox (a timer's step), since its commit finds any message that came later.
+    /// False when the claim did not look.
+    pub inbox_seen_empty: bool,
 }
 
 /// What one claim found.
@@ -88,6 +92,8 @@ impl LeasedExecution {
             last_event_id: 1,
             step_failures: 0,
             trace_context: execution.trace_context.clone(),
+            // A new execution has no inbox, but its first step reads none either (see the executor).
+            inbox_seen_empty: false,
         }
     }
 }
@@ -259,6 +265,18 @@ pub trait LeaseStore: Send + Sync {
     async fn activities_existing(&self, arns: &[String]) -> Result<HashSet<String>>;
     /// Writes one advance atomically, if the lease is still ours; releases the lease.
     async fn step_commit(&self, commit: StepCommit) -> Result<CommitOutcome>;
+    /// Writes the advances of several executions, one answer each, exactly as [`LeaseStore::step_commit`]
+    /// would answer it alone: each is fenced by its own lease, and one whose fence or inbox check fails
+    /// writes nothing of its own while the others commit. Backends write them in one transaction (one
+    /// durable commit for all); if that transaction fails, each is written alone so each gets its own
+    /// answer. This default writes them one by one.
+    async fn step_commits(&self, commits: Vec<StepCommit>) -> Vec<Result<CommitOutcome>> {
+        let mut outcomes = Vec::with_capacity(commits.len());
+        for commit in commits {
+            outcomes.push(self.step_commit(commit).await);
+        }
+        outcomes
+    }
     /// Delivers wake-ups sent by other processes (Postgres LISTEN); a single-process store sends none.
     async fn listen(&self, handler: WakeupHandler) -> Result<()>;
 }

@@ -193,6 +193,7 @@ pub(crate) fn leased_execution(row: &impl Columns, lease: Lease) -> Result<Lease
         last_event_id: row.int("last_event_id")?,
         step_failures: row.int("step_failures")?,
         trace_context: row.text_opt("trace_context")?,
+        inbox_seen_empty: false,
     })
 }
 

@@ -238,8 +238,78 @@ async fn closing_step_never_drops_a_report_it_did_not_see(backend: Backend) {
     );
 }
 
+/// In a batch of step commits, a closing step that missed a report is refused (`StaleInbox`, nothing of
+/// its own written, the report stands) while the other execution's step commits. The claim tells the
+/// execution with messages from the one without.
+async fn batched_closing_step_that_missed_a_report_writes_nothing(backend: Backend) {
+    let ctx = open(backend).await;
+    let execution = execution_with_two_started_tasks(&ctx).await;
+    let other_machine = create_machine(&ctx, "other", vec![]).await;
+    let other = start(&ctx, &other_machine, "f").await;
+    let leased = claim(&ctx, "owner", now(), 10).await;
+    assert_eq!(leased.len(), 2);
+    let with_tasks = leased
+        .iter()
+        .find(|l| l.lease.execution_id == execution.id)
+        .unwrap();
+    let plain = leased
+        .iter()
+        .find(|l| l.lease.execution_id == other.id)
+        .unwrap();
+    assert!(!with_tasks.inbox_seen_empty, "two TaskStarted messages");
+    assert!(plain.inbox_seen_empty);
+    let seen = inbox_ids(&ctx, execution.id).await;
+    assert_eq!(
+        ctx.store
+            .activity_task_report(
+                "tok-A",
+                TaskReport::Success {
+                    output: "{}".into()
+                },
+                now()
+            )
+            .await
+            .unwrap(),
+        TaskReportOutcome::Accepted
+    );
+    let mut timeout = commit(
+        &with_tasks.lease,
+        vec![event(3, 2, "ActivityTimedOut", json!({}))],
+    );
+    timeout.inbox_applied = seen;
+    timeout.step.tasks = vec![TaskChange::Close {
+        task_key: "A".into(),
+        timed_out: true,
+    }];
+    let step = commit(
+        &plain.lease,
+        vec![event(2, 1, "PassStateEntered", json!({}))],
+    );
+    let outcomes: Vec<CommitOutcome> = ctx
+        .leases
+        .step_commits(vec![step, timeout])
+        .await
+        .into_iter()
+        .map(|outcome| outcome.expect("commit"))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [CommitOutcome::Committed, CommitOutcome::StaleInbox]
+    );
+    assert_eq!(history(&ctx, execution.id, None, false, 10).await, [1, 2]);
+    assert_eq!(history(&ctx, other.id, None, false, 10).await, [1, 2]);
+    let task = ctx.facts.activity_task_get("tok-A").await.unwrap().unwrap();
+    assert_eq!(task.status, TaskStatus::Succeeded, "the report stands");
+    assert_eq!(
+        ctx.facts.inbox_list(execution.id).await.unwrap().len(),
+        3,
+        "nothing applied"
+    );
+}
+
 on_both_backends!(
     unapplied_inbox_messages_survive_a_step,
     unreadable_inbox_messages_are_kept_and_not_news,
     closing_step_never_drops_a_report_it_did_not_see,
+    batched_closing_step_that_missed_a_report_writes_nothing,
 );

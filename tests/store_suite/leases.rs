@@ -376,6 +376,102 @@ async fn failed_steps_are_counted_until_a_step_commits(backend: Backend) {
     assert_eq!(leased.step_failures, 0, "a committed step resets the count");
 }
 
+/// Steps of several executions written together: each is fenced by its own lease, so one whose lease was
+/// lost (here to StopExecution) writes nothing of its own and is told so, while the others commit.
+async fn batched_step_commits_fence_each_member(backend: Backend) {
+    let ctx = open(backend).await;
+    let machine = create_machine(&ctx, "m", vec![]).await;
+    let executions = [
+        start(&ctx, &machine, "a").await,
+        start(&ctx, &machine, "b").await,
+        start(&ctx, &machine, "c").await,
+    ];
+    let mut leased = claim(&ctx, "owner", now(), 10).await;
+    assert_eq!(leased.len(), 3);
+    leased.sort_by_key(|l| l.lease.execution_id);
+    assert!(
+        leased.iter().all(|l| l.inbox_seen_empty),
+        "no message was posted: the claim says the step need not read the inbox"
+    );
+    ctx.store
+        .execution_stop(StopRequest {
+            execution_id: executions[1].id,
+            error: None,
+            cause: None,
+            stop_date: now(),
+        })
+        .await
+        .unwrap();
+    let plain = commit(
+        &leased[0].lease,
+        vec![event(2, 1, "PassStateEntered", json!({}))],
+    );
+    let mut fenced_out = commit(
+        &leased[1].lease,
+        vec![event(50, 49, "PassStateEntered", json!({}))],
+    );
+    fenced_out.step.closing = Some(succeeded(r#"{"from":"b"}"#));
+    let mut ending = commit(
+        &leased[2].lease,
+        vec![
+            event(2, 1, "PassStateEntered", json!({})),
+            event(3, 2, "ExecutionSucceeded", json!({})),
+        ],
+    );
+    ending.step.closing = Some(succeeded(r#"{"from":"c"}"#));
+    let outcomes: Vec<CommitOutcome> = ctx
+        .leases
+        .step_commits(vec![fenced_out, plain, ending])
+        .await
+        .into_iter()
+        .map(|outcome| outcome.expect("commit"))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            CommitOutcome::LeaseLost,
+            CommitOutcome::Committed,
+            CommitOutcome::Committed
+        ],
+        "one answer per commit, in the order given"
+    );
+    assert_eq!(
+        history(&ctx, executions[0].id, None, false, 10).await,
+        [1, 2]
+    );
+    assert_eq!(
+        history(&ctx, executions[2].id, None, false, 10).await,
+        [1, 2, 3]
+    );
+    let stopped = history(&ctx, executions[1].id, None, false, 100).await;
+    assert!(
+        !stopped.contains(&50),
+        "nothing of the fenced-out step: {stopped:?}"
+    );
+    let b = ctx
+        .store
+        .execution_get(&executions[1].arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.status, ExecutionStatus::Aborted);
+    assert_eq!(b.output, None);
+    let c = ctx
+        .store
+        .execution_get(&executions[2].arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.status, ExecutionStatus::Succeeded);
+    assert_eq!(c.output.as_deref(), Some(r#"{"from":"c"}"#));
+    assert!(
+        claim(&ctx, "owner", now() + Duration::seconds(60), 10)
+            .await
+            .is_empty(),
+        "a's lease was released and it waits for nothing; b and c are closed"
+    );
+}
+
 on_both_backends!(
     lease_expiry_and_fencing,
     stop_execution_fences_out_the_executor,
@@ -383,4 +479,5 @@ on_both_backends!(
     concurrent_claims_never_share_an_execution,
     listen_starts,
     failed_steps_are_counted_until_a_step_commits,
+    batched_step_commits_fence_each_member,
 );

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgConnection, PgListener};
 use sqlx::Row;
 
 use super::{EventColumns, PgStore, WORK_CHANNEL};
@@ -24,6 +24,11 @@ pub const ACTIVITY_CHANNEL: &str = "sfn_activity";
 /// without waiting on each other; bumping `lease_version` fences out a previous owner whose lease expired.
 /// The same statement reads the next timer (one row with NULL claim columns when nothing was claimed): most
 /// claims of a busy cluster find nothing, because another executor woken by the same NOTIFY was first.
+/// Each claimed row also says whether its inbox is empty, with the `due_at` and `inbox_seq` that go with
+/// that answer (`seen`): all three are read in the statement's snapshot. The locked row can be newer (an
+/// inbox writer that committed after the snapshot and before the lock): its counter would vouch for a
+/// message the snapshot does not show, so the step's baseline is the snapshot's, and such a message
+/// makes the commit find the counter moved.
 const CLAIM: &str = "\
 WITH due AS (
     SELECT id FROM executions
@@ -34,17 +39,20 @@ WITH due AS (
 ), claimed AS (
     UPDATE executions e
     SET lease_owner = $2, lease_expires_at = $3, lease_version = e.lease_version + 1
-    FROM due, state_machines sm, state_machine_versions v
+    FROM due, state_machines sm, state_machine_versions v,
+         LATERAL (SELECT s.due_at, s.inbox_seq FROM executions s WHERE s.id = due.id) seen
     WHERE e.id = due.id AND sm.id = e.state_machine_id AND v.id = e.version_id
-    RETURNING e.id, e.lease_version, e.lease_expires_at, e.due_at, e.inbox_seq, e.arn, e.name, e.input,
+    RETURNING e.id, e.lease_version, e.lease_expires_at, e.due_at AS claimed_due_at, e.arn, e.name, e.input,
               e.start_date, e.version_id, e.engine_state, e.last_event_id, e.step_failures, e.trace_context,
               sm.arn AS state_machine_arn,
-              sm.name AS state_machine_name, v.role_arn
+              sm.name AS state_machine_name, v.role_arn,
+              seen.due_at, seen.inbox_seq,
+              NOT EXISTS (SELECT 1 FROM execution_inbox i WHERE i.execution_id = e.id) AS inbox_seen_empty
 )
 SELECT claimed.*, upcoming.due_at AS next_due_at
 FROM (SELECT min(due_at) AS due_at FROM executions WHERE due_at > $1 AND status = 'RUNNING') upcoming
 LEFT JOIN claimed ON TRUE
-ORDER BY claimed.due_at";
+ORDER BY claimed.claimed_due_at";
 
 /// One advance in one statement (one round trip, one durable commit). Every write hangs off `upd`, the
 /// fenced update of the execution row: when the lease is no longer ours `upd` is empty and nothing is written.
@@ -138,7 +146,9 @@ impl LeaseStore for PgStore {
                 inbox_seq: Some(row.int("inbox_seq")?),
                 owner: owner.to_string(),
             };
-            executions.push(records::leased_execution(row, lease)?);
+            let mut leased = records::leased_execution(row, lease)?;
+            leased.inbox_seen_empty = row.try_get("inbox_seen_empty")?;
+            executions.push(leased);
         }
         Ok(Claim {
             executions,
@@ -225,80 +235,31 @@ impl LeaseStore for PgStore {
     }
 
     async fn step_commit(&self, commit: StepCommit) -> Result<CommitOutcome> {
-        let id = commit.lease.execution_id;
-        let mut schedule = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (token, arn, key, input) in commit.step.scheduled_tasks() {
-            schedule.0.push(token);
-            schedule.1.push(arn);
-            schedule.2.push(key);
-            schedule.3.push(input);
-        }
-        let mut close = (Vec::new(), Vec::new());
-        for task in &commit.step.tasks {
-            if let TaskChange::Close {
-                task_key,
-                timed_out,
-            } = task
-            {
-                close.0.push(task_key.as_str());
-                close
-                    .1
-                    .push(if *timed_out { "TIMED_OUT" } else { "CANCELLED" });
+        let mut conn = self.pool.acquire().await?;
+        let (outcome, queued) = commit_on(&mut conn, &commit).await?;
+        drop(conn);
+        self.announce(&queued);
+        Ok(outcome)
+    }
+
+    async fn step_commits(&self, commits: Vec<StepCommit>) -> Vec<Result<CommitOutcome>> {
+        if commits.len() > 1 {
+            match self.commit_together(&commits).await {
+                Ok((outcomes, queued)) => {
+                    self.announce(&queued);
+                    return outcomes.into_iter().map(Ok).collect();
+                }
+                // Nothing of the batch was written (one member's value the database refuses, a deadlock
+                // with another batch): each alone, so each gets its own answer.
+                Err(e) => tracing::debug!(error = %e, size = commits.len(),
+                    "a batch of step commits failed; committing them one by one"),
             }
         }
-        let events = &commit.step.events;
-        let closing = commit.step.closing.as_ref();
-        let query = sqlx::query(STEP_COMMIT)
-            .bind(id)
-            .bind(commit.lease.version)
-            .bind(&commit.step.engine_state)
-            .bind(events.last().map(|e| e.id))
-            .bind(closing.map(|c| c.status.as_str()))
-            .bind(closing.and_then(|c| c.output.as_deref()))
-            .bind(records::storable_text(
-                closing.and_then(|c| c.error.as_deref()),
-            ))
-            .bind(records::storable_text(
-                closing.and_then(|c| c.cause.as_deref()),
-            ))
-            .bind(commit.now)
-            .bind(commit.lease.due_at)
-            .bind(commit.step.wake_at);
-        let row = EventColumns::of(events)
-            .bind(query)
-            .bind(&commit.inbox_applied)
-            .bind(&schedule.0)
-            .bind(&schedule.1)
-            .bind(&schedule.2)
-            .bind(&schedule.3)
-            .bind(&close.0)
-            .bind(&close.1)
-            .bind(&commit.lease.owner)
-            .bind(commit.step.closes_open_work())
-            .bind(commit.lease.inbox_seq)
-            .bind(&commit.inbox_kept)
-            .fetch_one(&self.pool)
-            .await?;
-        let written: i64 = row.try_get(0)?;
-        let due_now: bool = row.try_get(1)?;
-        let still_ours: bool = row.try_get(2)?;
-        if written == 0 {
-            // Read with the statement's snapshot, so a lease lost meanwhile may still look ours: the
-            // caller's fenced release then does nothing, and the new owner runs the step.
-            return Ok(if still_ours {
-                CommitOutcome::StaleInbox
-            } else {
-                CommitOutcome::LeaseLost
-            });
+        let mut outcomes = Vec::with_capacity(commits.len());
+        for commit in commits {
+            outcomes.push(self.step_commit(commit).await);
         }
-        for arn in schedule.1.iter().collect::<HashSet<_>>() {
-            self.notifier.activity(arn);
-        }
-        Ok(if due_now {
-            CommitOutcome::CommittedDueNow
-        } else {
-            CommitOutcome::Committed
-        })
+        outcomes
     }
 
     async fn listen(&self, handler: WakeupHandler) -> Result<()> {
@@ -326,4 +287,119 @@ impl LeaseStore for PgStore {
         });
         Ok(())
     }
+}
+
+impl PgStore {
+    /// Several steps in one transaction: one WAL flush for all of them. Each is the statement of a lone
+    /// commit, so each keeps its own fence and inbox check, and one whose fence fails writes nothing of
+    /// its own. Rows are taken in execution id order, the one order of every batch, so two batches that
+    /// meet on a row (a lease taken over) wait for each other instead of deadlocking.
+    async fn commit_together(
+        &self,
+        commits: &[StepCommit],
+    ) -> Result<(Vec<CommitOutcome>, Vec<String>)> {
+        let mut order: Vec<usize> = (0..commits.len()).collect();
+        order.sort_by_key(|&i| commits[i].lease.execution_id);
+        let mut outcomes = vec![CommitOutcome::LeaseLost; commits.len()];
+        let mut queued = Vec::new();
+        let mut tx = self.pool.begin().await?;
+        for i in order {
+            let (outcome, arns) = commit_on(&mut tx, &commits[i]).await?;
+            outcomes[i] = outcome;
+            queued.extend(arns);
+        }
+        tx.commit().await?;
+        Ok((outcomes, queued))
+    }
+
+    /// Wakes the pollers of activities that committed steps queued tasks for.
+    fn announce(&self, queued: &[String]) {
+        for arn in queued.iter().collect::<HashSet<_>>() {
+            self.notifier.activity(arn);
+        }
+    }
+}
+
+/// One step's statement (`STEP_COMMIT`); with the activity ARNs it queued tasks for, to announce once the
+/// transaction it ran in has committed.
+async fn commit_on(
+    conn: &mut PgConnection,
+    commit: &StepCommit,
+) -> Result<(CommitOutcome, Vec<String>)> {
+    let id = commit.lease.execution_id;
+    let mut schedule = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (token, arn, key, input) in commit.step.scheduled_tasks() {
+        schedule.0.push(token);
+        schedule.1.push(arn);
+        schedule.2.push(key);
+        schedule.3.push(input);
+    }
+    let mut close = (Vec::new(), Vec::new());
+    for task in &commit.step.tasks {
+        if let TaskChange::Close {
+            task_key,
+            timed_out,
+        } = task
+        {
+            close.0.push(task_key.as_str());
+            close
+                .1
+                .push(if *timed_out { "TIMED_OUT" } else { "CANCELLED" });
+        }
+    }
+    let events = &commit.step.events;
+    let closing = commit.step.closing.as_ref();
+    let query = sqlx::query(STEP_COMMIT)
+        .bind(id)
+        .bind(commit.lease.version)
+        .bind(&commit.step.engine_state)
+        .bind(events.last().map(|e| e.id))
+        .bind(closing.map(|c| c.status.as_str()))
+        .bind(closing.and_then(|c| c.output.as_deref()))
+        .bind(records::storable_text(
+            closing.and_then(|c| c.error.as_deref()),
+        ))
+        .bind(records::storable_text(
+            closing.and_then(|c| c.cause.as_deref()),
+        ))
+        .bind(commit.now)
+        .bind(commit.lease.due_at)
+        .bind(commit.step.wake_at);
+    let row = EventColumns::of(events)
+        .bind(query)
+        .bind(&commit.inbox_applied)
+        .bind(&schedule.0)
+        .bind(&schedule.1)
+        .bind(&schedule.2)
+        .bind(&schedule.3)
+        .bind(&close.0)
+        .bind(&close.1)
+        .bind(&commit.lease.owner)
+        .bind(commit.step.closes_open_work())
+        .bind(commit.lease.inbox_seq)
+        .bind(&commit.inbox_kept)
+        .fetch_one(&mut *conn)
+        .await?;
+    let written: i64 = row.try_get(0)?;
+    let due_now: bool = row.try_get(1)?;
+    let still_ours: bool = row.try_get(2)?;
+    if written == 0 {
+        // Read with the statement's snapshot, so a lease lost meanwhile may still look ours: the
+        // caller's fenced release then does nothing, and the new owner runs the step.
+        let outcome = if still_ours {
+            CommitOutcome::StaleInbox
+        } else {
+            CommitOutcome::LeaseLost
+        };
+        return Ok((outcome, Vec::new()));
+    }
+    let outcome = if due_now {
+        CommitOutcome::CommittedDueNow
+    } else {
+        CommitOutcome::Committed
+    };
+    Ok((
+        outcome,
+        schedule.1.iter().map(|arn| arn.to_string()).collect(),
+    ))
 }

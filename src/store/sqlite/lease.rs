@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use super::{push_in_list, SqliteStore};
 use crate::store::inbox::Inbox;
@@ -73,7 +73,8 @@ impl LeaseStore for SqliteStore {
             "SELECT e.id, e.lease_version, e.lease_expires_at, e.arn, e.name, e.input, e.start_date, \
              e.version_id, e.engine_state, e.last_event_id, e.step_failures, e.trace_context, \
              sm.arn AS state_machine_arn, \
-             sm.name AS state_machine_name, v.role_arn \
+             sm.name AS state_machine_name, v.role_arn, \
+             NOT EXISTS (SELECT 1 FROM execution_inbox i WHERE i.execution_id = e.id) AS inbox_seen_empty \
              FROM executions e JOIN state_machines sm ON sm.id = e.state_machine_id \
              JOIN state_machine_versions v ON v.id = e.version_id WHERE e.id",
         );
@@ -93,7 +94,10 @@ impl LeaseStore for SqliteStore {
                     inbox_seq: None,
                     owner: owner.to_string(),
                 };
-                records::leased_execution(row, lease)
+                let mut leased = records::leased_execution(row, lease)?;
+                // Read on the writer, in the claim's transaction; the commit looks for later messages.
+                leased.inbox_seen_empty = row.try_get("inbox_seen_empty")?;
+                Ok(leased)
             })
             .collect::<Result<_>>()?;
         Ok(claim)
@@ -182,129 +186,31 @@ impl LeaseStore for SqliteStore {
     }
 
     async fn step_commit(&self, commit: StepCommit) -> Result<CommitOutcome> {
-        let id = commit.lease.execution_id;
-        let now = Time(commit.now);
         let mut tx = self.writer.begin().await?;
-        // The single writer means no inbox writer or StopExecution runs between this check and the commit.
-        let version: Option<i64> = sqlx::query_scalar(
-            "SELECT lease_version FROM executions WHERE id = ?1 AND status = 'RUNNING'",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if version != Some(commit.lease.version) {
-            return Ok(CommitOutcome::LeaseLost);
+        let outcome = commit_in(&mut tx, &commit).await?;
+        if matches!(
+            outcome,
+            CommitOutcome::Committed | CommitOutcome::CommittedDueNow
+        ) {
+            tx.commit().await?;
         }
-        // Messages that arrived after the step read the inbox (unreadable rows it read and kept are not
-        // news).
-        let mut select = QueryBuilder::<Sqlite>::new(
-            "SELECT EXISTS (SELECT 1 FROM execution_inbox WHERE execution_id = ",
-        );
-        select.push_bind(id).push(" AND id NOT");
-        // SQLite takes an empty `IN ()`.
-        let seen: Vec<i64> = commit
-            .inbox_applied
-            .iter()
-            .chain(&commit.inbox_kept)
-            .copied()
-            .collect();
-        push_in_list(&mut select, &seen);
-        select.push(")");
-        let unseen: bool = select.build_query_scalar().fetch_one(&mut *tx).await?;
-        if commit.step.closes_open_work() {
-            // A report accepted after the step read the inbox must not be dropped by closing its task.
-            if unseen {
-                return Ok(CommitOutcome::StaleInbox);
+        Ok(outcome)
+    }
+
+    async fn step_commits(&self, commits: Vec<StepCommit>) -> Vec<Result<CommitOutcome>> {
+        if commits.len() > 1 {
+            match self.commit_together(&commits).await {
+                Ok(outcomes) => return outcomes.into_iter().map(Ok).collect(),
+                // Nothing of the batch was written: each alone, so each gets its own answer.
+                Err(e) => tracing::debug!(error = %e, size = commits.len(),
+                    "a batch of step commits failed; committing them one by one"),
             }
         }
-        for event in &commit.step.events {
-            SqliteStore::insert_event(&mut tx, id, event).await?;
+        let mut outcomes = Vec::with_capacity(commits.len());
+        for commit in commits {
+            outcomes.push(self.step_commit(commit).await);
         }
-        for applied in &commit.inbox_applied {
-            sqlx::query("DELETE FROM execution_inbox WHERE execution_id = ?1 AND id = ?2")
-                .bind(id)
-                .bind(applied)
-                .execute(&mut *tx)
-                .await?;
-        }
-        SqliteStore::insert_scheduled_tasks(&mut tx, id, &commit.step, commit.now).await?;
-        for task in &commit.step.tasks {
-            if let TaskChange::Close {
-                task_key,
-                timed_out,
-            } = task
-            {
-                sqlx::query(
-                    "UPDATE activity_tasks SET status = ?3, closed_at = ?4 \
-                     WHERE execution_id = ?1 AND task_key = ?2 AND status IN ('SCHEDULED', 'STARTED')",
-                )
-                .bind(id)
-                .bind(task_key)
-                .bind(if *timed_out { "TIMED_OUT" } else { "CANCELLED" })
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        let last_event_id = commit.step.events.last().map(|e| e.id);
-        match &commit.step.closing {
-            Some(closing) => {
-                sqlx::query(
-                    "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5, stop_date = ?6, \
-                     engine_state = ?7, due_at = NULL, last_owner = lease_owner, lease_owner = NULL, \
-                     lease_expires_at = NULL, step_failures = 0, last_event_id = COALESCE(?8, last_event_id) WHERE id = ?1",
-                )
-                .bind(id)
-                .bind(closing.status.as_str())
-                .bind(&closing.output)
-                .bind(records::storable_text(closing.error.as_deref()))
-                .bind(records::storable_text(closing.cause.as_deref()))
-                .bind(now)
-                .bind(&commit.step.engine_state)
-                .bind(last_event_id)
-                .execute(&mut *tx)
-                .await?;
-                // Nobody will answer an open task of a closed execution.
-                sqlx::query(
-                    "UPDATE activity_tasks SET status = 'CANCELLED', closed_at = ?2 \
-                     WHERE execution_id = ?1 AND status IN ('SCHEDULED', 'STARTED')",
-                )
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("DELETE FROM execution_inbox WHERE execution_id = ?1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            None => {
-                // A message that arrived while we worked makes the execution due again at once.
-                let due_at: Option<Time> = sqlx::query_scalar(
-                    "UPDATE executions SET engine_state = ?2, \
-                     due_at = CASE WHEN ?6 THEN ?3 ELSE ?4 END, \
-                     last_owner = lease_owner, lease_owner = NULL, lease_expires_at = NULL, step_failures = 0, \
-                     last_event_id = COALESCE(?5, last_event_id) \
-                     WHERE id = ?1 RETURNING due_at",
-                )
-                .bind(id)
-                .bind(&commit.step.engine_state)
-                .bind(now)
-                .bind(commit.step.wake_at.map(Time))
-                .bind(last_event_id)
-                .bind(unseen)
-                .fetch_one(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                return Ok(if due_at.is_some_and(|due| due.0 <= commit.now) {
-                    CommitOutcome::CommittedDueNow
-                } else {
-                    CommitOutcome::Committed
-                });
-            }
-        }
-        tx.commit().await?;
-        Ok(CommitOutcome::Committed)
+        outcomes
     }
 
     /// Nothing to listen to: one process owns the file, and its in-process notifiers already wake the
@@ -312,4 +218,144 @@ impl LeaseStore for SqliteStore {
     async fn listen(&self, _handler: WakeupHandler) -> Result<()> {
         Ok(())
     }
+}
+
+impl SqliteStore {
+    /// Several steps in one write transaction (one WAL sync for all). Each member's checks come before
+    /// its writes, so one whose fence or inbox check fails writes nothing of its own; an error rolls the
+    /// whole transaction back.
+    async fn commit_together(&self, commits: &[StepCommit]) -> Result<Vec<CommitOutcome>> {
+        let mut tx = self.writer.begin().await?;
+        let mut outcomes = Vec::with_capacity(commits.len());
+        for commit in commits {
+            outcomes.push(commit_in(&mut tx, commit).await?);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+}
+
+/// One step's writes inside the caller's write transaction, after its fence and inbox checks; a step
+/// that fails them has written nothing. The caller commits.
+async fn commit_in(tx: &mut Transaction<'_, Sqlite>, commit: &StepCommit) -> Result<CommitOutcome> {
+    let id = commit.lease.execution_id;
+    let now = Time(commit.now);
+    // The single writer means no inbox writer or StopExecution runs between this check and the commit.
+    let version: Option<i64> = sqlx::query_scalar(
+        "SELECT lease_version FROM executions WHERE id = ?1 AND status = 'RUNNING'",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if version != Some(commit.lease.version) {
+        return Ok(CommitOutcome::LeaseLost);
+    }
+    // Messages that arrived after the step read the inbox (unreadable rows it read and kept are not
+    // news).
+    let mut select = QueryBuilder::<Sqlite>::new(
+        "SELECT EXISTS (SELECT 1 FROM execution_inbox WHERE execution_id = ",
+    );
+    select.push_bind(id).push(" AND id NOT");
+    // SQLite takes an empty `IN ()`.
+    let seen: Vec<i64> = commit
+        .inbox_applied
+        .iter()
+        .chain(&commit.inbox_kept)
+        .copied()
+        .collect();
+    push_in_list(&mut select, &seen);
+    select.push(")");
+    let unseen: bool = select.build_query_scalar().fetch_one(&mut **tx).await?;
+    if commit.step.closes_open_work() {
+        // A report accepted after the step read the inbox must not be dropped by closing its task.
+        if unseen {
+            return Ok(CommitOutcome::StaleInbox);
+        }
+    }
+    for event in &commit.step.events {
+        SqliteStore::insert_event(tx, id, event).await?;
+    }
+    for applied in &commit.inbox_applied {
+        sqlx::query("DELETE FROM execution_inbox WHERE execution_id = ?1 AND id = ?2")
+            .bind(id)
+            .bind(applied)
+            .execute(&mut **tx)
+            .await?;
+    }
+    SqliteStore::insert_scheduled_tasks(tx, id, &commit.step, commit.now).await?;
+    for task in &commit.step.tasks {
+        if let TaskChange::Close {
+            task_key,
+            timed_out,
+        } = task
+        {
+            sqlx::query(
+                "UPDATE activity_tasks SET status = ?3, closed_at = ?4 \
+                 WHERE execution_id = ?1 AND task_key = ?2 AND status IN ('SCHEDULED', 'STARTED')",
+            )
+            .bind(id)
+            .bind(task_key)
+            .bind(if *timed_out { "TIMED_OUT" } else { "CANCELLED" })
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    let last_event_id = commit.step.events.last().map(|e| e.id);
+    match &commit.step.closing {
+        Some(closing) => {
+            sqlx::query(
+                "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5, stop_date = ?6, \
+                 engine_state = ?7, due_at = NULL, last_owner = lease_owner, lease_owner = NULL, \
+                 lease_expires_at = NULL, step_failures = 0, last_event_id = COALESCE(?8, last_event_id) WHERE id = ?1",
+            )
+            .bind(id)
+            .bind(closing.status.as_str())
+            .bind(&closing.output)
+            .bind(records::storable_text(closing.error.as_deref()))
+            .bind(records::storable_text(closing.cause.as_deref()))
+            .bind(now)
+            .bind(&commit.step.engine_state)
+            .bind(last_event_id)
+            .execute(&mut **tx)
+            .await?;
+            // Nobody will answer an open task of a closed execution.
+            sqlx::query(
+                "UPDATE activity_tasks SET status = 'CANCELLED', closed_at = ?2 \
+                 WHERE execution_id = ?1 AND status IN ('SCHEDULED', 'STARTED')",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("DELETE FROM execution_inbox WHERE execution_id = ?1")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        None => {
+            // A message that arrived while we worked makes the execution due again at once.
+            let due_at: Option<Time> = sqlx::query_scalar(
+                "UPDATE executions SET engine_state = ?2, \
+                 due_at = CASE WHEN ?6 THEN ?3 ELSE ?4 END, \
+                 last_owner = lease_owner, lease_owner = NULL, lease_expires_at = NULL, step_failures = 0, \
+                 last_event_id = COALESCE(?5, last_event_id) \
+                 WHERE id = ?1 RETURNING due_at",
+            )
+            .bind(id)
+            .bind(&commit.step.engine_state)
+            .bind(now)
+            .bind(commit.step.wake_at.map(Time))
+            .bind(last_event_id)
+            .bind(unseen)
+            .fetch_one(&mut **tx)
+            .await?;
+            return Ok(if due_at.is_some_and(|due| due.0 <= commit.now) {
+                CommitOutcome::CommittedDueNow
+            } else {
+                CommitOutcome::Committed
+            });
+        }
+    }
+    Ok(CommitOutcome::Committed)
 }

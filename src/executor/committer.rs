@@ -1,0 +1,95 @@
+//! Group commit of steps: the advances of many executions hand their [`StepCommit`] to this process's
+//! committer, whose writers take whatever has queued and write it with one store call
+//! ([`LeaseStore::step_commits`]: one transaction, one durable flush for all of them). Each commit keeps its
+//! own fence and gets its own outcome. A commit that arrives alone is written at once, so an idle process
+//! adds no wait; under a backlog, commits that queue while a batch is written form the next batch.
+
+use std::sync::{Arc, OnceLock};
+
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use crate::store::lease::{CommitOutcome, LeaseStore, StepCommit};
+use crate::store::{self, Error};
+
+/// Batches written at once: one writes while the next forms (as StartExecution's group commit).
+const WRITERS: usize = 2;
+/// The most steps one transaction writes: bounds how long its row locks are held and what one failed
+/// batch costs (its members are then written one by one).
+const MAX_BATCH: usize = 64;
+
+struct Pending {
+    commit: StepCommit,
+    answer: oneshot::Sender<store::Result<CommitOutcome>>,
+}
+
+pub(super) struct Committer {
+    store: Arc<dyn LeaseStore>,
+    /// Started by the first commit, inside the runtime that runs the steps.
+    queue: OnceLock<mpsc::UnboundedSender<Pending>>,
+}
+
+impl Committer {
+    pub(super) fn new(store: Arc<dyn LeaseStore>) -> Self {
+        Committer {
+            store,
+            queue: OnceLock::new(),
+        }
+    }
+
+    /// Writes the step, fenced by its lease, together with whatever other steps are waiting.
+    pub(super) async fn commit(&self, commit: StepCommit) -> store::Result<CommitOutcome> {
+        let (answer, answered) = oneshot::channel();
+        if self.queue().send(Pending { commit, answer }).is_err() {
+            return Err(stopped());
+        }
+        answered.await.unwrap_or_else(|_| Err(stopped()))
+    }
+
+    fn queue(&self) -> &mpsc::UnboundedSender<Pending> {
+        self.queue.get_or_init(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            let receiver = Arc::new(Mutex::new(receiver));
+            for _ in 0..WRITERS {
+                tokio::spawn(write(self.store.clone(), receiver.clone()));
+            }
+            sender
+        })
+    }
+}
+
+fn stopped() -> Error {
+    Error::Other("the step committer stopped".into())
+}
+
+/// One writer: waits for a commit, takes the others already queued (up to [`MAX_BATCH`]), writes them and
+/// answers each. Ends when the executor (the only sender) is dropped.
+async fn write(store: Arc<dyn LeaseStore>, receiver: Arc<Mutex<mpsc::UnboundedReceiver<Pending>>>) {
+    loop {
+        let batch = {
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else {
+                return;
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        let (commits, answers): (Vec<StepCommit>, Vec<_>) =
+            batch.into_iter().map(|p| (p.commit, p.answer)).unzip();
+        let outcomes = if commits.len() == 1 {
+            let commit = commits.into_iter().next().expect("one commit");
+            vec![store.step_commit(commit).await]
+        } else {
+            store.step_commits(commits).await
+        };
+        for (answer, outcome) in answers.into_iter().zip(outcomes) {
+            // The step may have been cancelled (shutdown); its lease expires as usual.
+            let _ = answer.send(outcome);
+        }
+    }
+}
