@@ -225,6 +225,7 @@ impl Executor {
             StepSummary::of(
                 &f.step,
                 logging.as_ref(),
+                0,
                 &state_machine_arn,
                 &new.arn,
                 new.start_date,

@@ -246,6 +246,7 @@ impl Executor {
             // Built afresh on each attempt (from the stored text): a re-run is rare, a clone of a big
             // state on every step would not be.
             let state = stored_state(leased, &compiled.machine)?;
+            let redrive_count = state.info.redrive_count;
             let step = self.run_engine(&compiled, state, &signals, now).await?;
             let commit = StepCommit {
                 lease,
@@ -255,7 +256,7 @@ impl Executor {
                 step,
             };
             let outcome = self
-                .commit(leased, compiled.logging.as_ref(), commit)
+                .commit(leased, compiled.logging.as_ref(), redrive_count, commit)
                 .await?;
             // Rare (a report raced a timeout or the execution's end): the lease is still ours, so read the
             // inbox again and re-run the step from the same state, now with the report.
@@ -310,11 +311,13 @@ impl Executor {
         &self,
         leased: &LeasedExecution,
         logging: Option<&ExecutionLogging>,
+        redrive_count: u32,
         commit: StepCommit,
     ) -> Result<CommitOutcome, StepError> {
         let summary = StepSummary::of(
             &commit.step,
             logging,
+            redrive_count,
             &leased.state_machine_arn,
             &leased.arn,
             leased.start_date,
@@ -405,7 +408,15 @@ impl Executor {
                     }),
                 },
             };
-            let outcome = self.commit(leased, logging.as_ref(), commit).await?;
+            // A state that cannot be read has no redrive count to give; its log lines say 0.
+            let redrive_count = leased
+                .engine_state
+                .as_deref()
+                .and_then(|text| serde_json::from_str::<ExecutionState>(text).ok())
+                .map_or(0, |state| state.info.redrive_count);
+            let outcome = self
+                .commit(leased, logging.as_ref(), redrive_count, commit)
+                .await?;
             if outcome == CommitOutcome::StaleInbox && attempt < MAX_STALE_ATTEMPTS {
                 attempt += 1;
                 continue;
@@ -611,6 +622,7 @@ impl StepSummary {
     pub(super) fn of(
         step: &StepWrite,
         logging: Option<&ExecutionLogging>,
+        redrive_count: u32,
         state_machine_arn: &str,
         execution_arn: &str,
         start_date: DateTime<Utc>,
@@ -653,7 +665,9 @@ impl StepSummary {
                     .as_secs_f64()
             }),
             log_lines: logging
-                .map(|logging| logging.lines(execution_arn, &step.events))
+                .map(|logging| {
+                    logging.lines_after_redrives(execution_arn, redrive_count, &step.events)
+                })
                 .unwrap_or_default(),
         }
     }
