@@ -57,6 +57,9 @@ pub enum Scenario {
     TimerBurst,
     /// One Map of N activity Tasks served by W workers: tasks/s.
     MapActivity,
+    /// Executions of one `aws-sdk:dynamodb:putItem` Task against the server's DynamoDB endpoint: tasks/s.
+    /// Not in `ALL`: the server must be configured with that endpoint.
+    AwsSdk,
 }
 
 impl Scenario {
@@ -89,6 +92,7 @@ impl Scenario {
             Scenario::Nested => "nested",
             Scenario::TimerBurst => "timer-burst",
             Scenario::MapActivity => "map-activity",
+            Scenario::AwsSdk => "aws-sdk",
         }
     }
 }
@@ -257,6 +261,19 @@ pub async fn run_scenario(
                 .await
             }
         },
+        Scenario::AwsSdk => match target {
+            Target::AwsJson(_) => {
+                return ScenarioReport {
+                    scenario: scenario.name(),
+                    target: target.address().to_string(),
+                    skipped: Some("moto does not run Task states".to_string()),
+                    ..Default::default()
+                }
+            }
+            Target::Grpc(_) | Target::AwsDoor(_) => {
+                super::aws_sdk::aws_sdk(target, settings, run_id).await
+            }
+        },
         Scenario::StartOnly => start_only(target, settings, run_id).await,
         Scenario::Activity => match target {
             Target::AwsJson(_) => {
@@ -313,15 +330,15 @@ pub async fn run_scenario(
 }
 
 /// A state machine whose executions are run start → SUCCEEDED, and how many states each enters.
-struct ExecutionShape {
+pub(super) struct ExecutionShape {
     /// With `child`: `CHILD_ARN` in it stands for the child machine's ARN.
-    definition: String,
+    pub(super) definition: String,
     /// A second machine the first one starts (nested executions).
-    child: Option<String>,
-    input: String,
-    states_per_execution: u64,
-    states_label: &'static str,
-    states_note: &'static str,
+    pub(super) child: Option<String>,
+    pub(super) input: String,
+    pub(super) states_per_execution: u64,
+    pub(super) states_label: &'static str,
+    pub(super) states_note: &'static str,
 }
 
 impl ExecutionShape {
@@ -387,7 +404,7 @@ impl ExecutionShape {
 }
 
 /// pass-chain, latency and map: clients loop start → poll until SUCCEEDED.
-async fn executions_scenario(
+pub(super) async fn executions_scenario(
     scenario: Scenario,
     target: &Target,
     settings: &Settings,
