@@ -206,7 +206,7 @@ pub async fn serve_with_clock(
             .map_err(|e| AppError::Integrations(format!("--ca-file {}: {e}", path.display())))?;
         executor.set_extra_ca_certificates(certs);
     }
-    // AWS services (DynamoDB, SQS, EventBridge) at the endpoints of the flags or the AWS_* environment.
+    // AWS services (optimized and SDK integrations) at the endpoints of the flags or the AWS_* environment.
     executor.set_aws_settings(
         crate::executor::integrations::aws::AwsSettings::resolve(
             &crate::executor::integrations::aws::AwsFlags {
@@ -216,6 +216,9 @@ pub async fn serve_with_clock(
                 aws_access_key_id: args.integrations.aws_access_key_id.clone(),
                 aws_secret_access_key: args.integrations.aws_secret_access_key.clone(),
                 aws_session_token: args.integrations.aws_session_token.clone(),
+                aws_web_identity_token_file: args.integrations.aws_web_identity_token_file.clone(),
+                aws_role_arn: args.integrations.aws_role_arn.clone(),
+                aws_role_session_name: args.integrations.aws_role_session_name.clone(),
             },
             &args.region,
             |name| std::env::var(name).ok(),

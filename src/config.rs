@@ -244,6 +244,17 @@ pub struct IntegrationArgs {
 
     #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
     pub aws_session_token: Option<String>,
+
+    /// A web identity token (a Kubernetes service account's) exchanged with STS
+    /// (AssumeRoleWithWebIdentity at the STS endpoint) for the role of --aws-role-arn, when no keys are set.
+    #[arg(long, env = "AWS_WEB_IDENTITY_TOKEN_FILE")]
+    pub aws_web_identity_token_file: Option<String>,
+
+    #[arg(long, env = "AWS_ROLE_ARN")]
+    pub aws_role_arn: Option<String>,
+
+    #[arg(long, env = "AWS_ROLE_SESSION_NAME")]
+    pub aws_role_session_name: Option<String>,
 }
 
 /// Settings of `sfn migrate`.

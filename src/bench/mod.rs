@@ -5,6 +5,7 @@
 
 mod async_work;
 mod aws_json;
+mod aws_sdk;
 mod client;
 mod cpu;
 mod grpc;

@@ -63,6 +63,9 @@ pub enum Scenario {
     /// pass-chain, then N executions (default 1,000,000) through the same database, then pass-chain again.
     /// Only when named: it is not among the scenarios run by default.
     Soak,
+    /// Executions of one `aws-sdk:dynamodb:putItem` Task against the server's DynamoDB endpoint: tasks/s.
+    /// Not in `ALL`: the server must be configured with that endpoint.
+    AwsSdk,
 }
 
 impl Scenario {
@@ -98,6 +101,7 @@ impl Scenario {
             Scenario::TimerBurst => "timer-burst",
             Scenario::MapActivity => "map-activity",
             Scenario::Soak => "soak",
+            Scenario::AwsSdk => "aws-sdk",
         }
     }
 }
@@ -277,6 +281,19 @@ pub async fn run_scenario(
             }
             Target::Grpc(_) | Target::AwsDoor(_) => http_tasks(target, settings, run_id).await,
         },
+        Scenario::AwsSdk => match target {
+            Target::AwsJson(_) => {
+                return ScenarioReport {
+                    scenario: scenario.name(),
+                    target: target.address().to_string(),
+                    skipped: Some("moto does not run Task states".to_string()),
+                    ..Default::default()
+                }
+            }
+            Target::Grpc(_) | Target::AwsDoor(_) => {
+                super::aws_sdk::aws_sdk(target, settings, run_id).await
+            }
+        },
         Scenario::StartOnly => start_only(target, settings, run_id).await,
         Scenario::Activity => match target {
             Target::AwsJson(_) => {
@@ -334,15 +351,15 @@ pub async fn run_scenario(
 
 /// A state machine whose executions are run start → SUCCEEDED, and how many states each enters.
 #[derive(Clone)]
-struct ExecutionShape {
+pub(super) struct ExecutionShape {
     /// With `child`: `CHILD_ARN` in it stands for the child machine's ARN.
-    definition: String,
+    pub(super) definition: String,
     /// A second machine the first one starts (nested executions).
-    child: Option<String>,
-    input: String,
-    states_per_execution: u64,
-    states_label: &'static str,
-    states_note: &'static str,
+    pub(super) child: Option<String>,
+    pub(super) input: String,
+    pub(super) states_per_execution: u64,
+    pub(super) states_label: &'static str,
+    pub(super) states_note: &'static str,
 }
 
 impl ExecutionShape {
@@ -510,7 +527,7 @@ async fn http_tasks(
 }
 
 /// pass-chain, latency and map: clients loop start → poll until SUCCEEDED.
-async fn executions_scenario(
+pub(super) async fn executions_scenario(
     scenario: Scenario,
     target: &Target,
     settings: &Settings,

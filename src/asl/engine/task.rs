@@ -82,8 +82,11 @@ pub fn runnable_integration(resource: &str) -> Option<(String, String)> {
             | "sqs:sendMessage.waitForTaskToken"
             | "events:putEvents"
             | "events:putEvents.waitForTaskToken"
+            | "sns:publish"
+            | "sns:publish.waitForTaskToken"
     );
-    runnable.then(|| integration_parts(resource))
+    // Every AWS SDK integration is run: one without a model fails at run time, saying so.
+    (runnable || rest.starts_with("aws-sdk:")).then(|| integration_parts(resource))
 }
 
 /// `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`: the function's response is the result.
@@ -644,6 +647,13 @@ impl Stepper<'_> {
 /// `arn:aws:states:::sqs:sendMessage` → (`sqs`, `sendMessage`).
 fn integration_parts(resource: &str) -> (String, String) {
     let rest = resource.splitn(6, ':').nth(5).unwrap_or(resource);
+    // AWS records an SDK integration as `aws-sdk:<service>` / `<apiAction>`.
+    if let Some((service, action)) = rest
+        .strip_prefix("aws-sdk:")
+        .and_then(|r| r.split_once(':'))
+    {
+        return (format!("aws-sdk:{service}"), action.to_string());
+    }
     match rest.split_once(':') {
         Some((service, action)) => (service.to_string(), action.to_string()),
         None => (rest.to_string(), String::new()),

@@ -201,7 +201,7 @@ fn missing_activity_fails_with_runtime() {
 fn unsupported_resource_fails_as_task_failure_that_catch_sees() {
     let h = Harness::start(
         json!({"StartAt": "T", "States": {
-            "T": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "Next": "X",
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun", "Next": "X",
                   "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "X"}]},
             "X": {"Type": "Succeed"}}}),
         json!({}),
@@ -216,14 +216,14 @@ fn unsupported_resource_fails_as_task_failure_that_catch_sees() {
             "TaskStateExited"
         ]
     );
-    assert_eq!(h.history[2].details["resourceType"], json!("sns"));
-    assert_eq!(h.history[2].details["resource"], json!("publish"));
+    assert_eq!(h.history[2].details["resourceType"], json!("glue"));
+    assert_eq!(h.history[2].details["resource"], json!("startJobRun"));
     let out = h.output();
     assert_eq!(out["Error"], json!("States.TaskFailed"));
     assert!(out["Cause"]
         .as_str()
         .unwrap()
-        .contains("arn:aws:states:::sns:publish"));
+        .contains("arn:aws:states:::glue:startJobRun"));
 }
 
 #[test]
