@@ -109,6 +109,7 @@ async fn success_and_failure(backend: Backend) {
     assert_eq!(resp.name.len(), 36, "{}", resp.name);
 }
 
+/// The call returns after a Wait that a later step leaves; and EXPRESS executions keep no history.
 async fn waits_for_a_later_step(backend: Backend) {
     let server = TestServer::start_on(backend, |_| {}).await;
     let mut client = server.client.clone();
@@ -135,6 +136,31 @@ async fn waits_for_a_later_step(backend: Backend) {
     assert_eq!(memory, 64);
     assert!(duration >= 1000 && duration % 100 == 0, "billed {duration}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
+
+    // EXPRESS executions keep no history, as on AWS: neither the synchronous one nor one started with
+    // StartExecution, whose steps after the Wait run on the executor.
+    start_execution(&mut client, &machine, Some("later"), None).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while server
+        .count_beside("SELECT COUNT(*) FROM executions WHERE status = 'RUNNING'")
+        .await
+        > 0
+    {
+        assert!(std::time::Instant::now() < deadline, "the execution never ended");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        server
+            .count_beside("SELECT COUNT(*) FROM executions WHERE status = 'SUCCEEDED'")
+            .await,
+        2
+    );
+    assert_eq!(
+        server
+            .count_beside("SELECT COUNT(*) FROM history_events")
+            .await,
+        0
+    );
 }
 
 async fn standard_and_missing_machines_are_refused(backend: Backend) {

@@ -15,6 +15,7 @@ use crate::asl::{
     Advance, Command, ExecutionInfo, ExecutionState, HistoryEvent, Outcome, Resources, Signal,
     StateMachine, StepEnv,
 };
+use crate::domain::arn::is_express_execution;
 use crate::domain::task_token::new_task_token;
 use crate::metrics::{attribute, METRICS};
 use crate::store::lease::{
@@ -312,7 +313,7 @@ impl Executor {
         leased: &LeasedExecution,
         logging: Option<&ExecutionLogging>,
         redrive_count: u32,
-        commit: StepCommit,
+        mut commit: StepCommit,
     ) -> Result<CommitOutcome, StepError> {
         let summary = StepSummary::of(
             &commit.step,
@@ -331,6 +332,11 @@ impl Executor {
                 commit.now,
             )
         });
+        // EXPRESS executions keep no history (as on AWS; the store skips their ExecutionStarted too): the
+        // events served the logs, metrics and spans above and are not written.
+        if is_express_execution(&leased.arn) {
+            commit.step.events.clear();
+        }
         let outcome = self.committer.commit(commit).await?;
         match outcome {
             CommitOutcome::Committed | CommitOutcome::CommittedDueNow => {

@@ -330,6 +330,22 @@ impl TestServer {
         }
     }
 
+    /// Runs a query that counts something, beside the server (see [`Self::execute_beside`]).
+    pub async fn count_beside(&self, sql: &str) -> i64 {
+        match self.backend {
+            Backend::Postgres => {
+                let mut db = PgConnection::connect(&self.database_url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut db).await.unwrap()
+            }
+            Backend::Sqlite => {
+                let mut db = sqlx::SqliteConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut db).await.unwrap()
+            }
+        }
+    }
+
     /// `host:port` of the server, as grpcurl wants it.
     pub fn authority(&self) -> String {
         self.addr.to_string()

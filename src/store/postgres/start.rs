@@ -47,7 +47,7 @@ WITH sm AS (
 ), ev AS (
     INSERT INTO history_events (execution_id, id, previous_event_id, type, timestamp, details)
     SELECT ins.id, 1, 0, 'ExecutionStarted', $6, $28 || to_json(sm.role_arn)::TEXT || $29
-    FROM ins, sm
+    FROM ins, sm WHERE NOT $7::BOOLEAN
     UNION ALL
     SELECT ins.id, e.id, e.prev, e.type, e.ts, e.details
     FROM ins, UNNEST($19::BIGINT[], $20::BIGINT[], $21::TEXT[], $22::TIMESTAMPTZ[], $23::TEXT[])
@@ -93,7 +93,7 @@ WITH req AS (
     INSERT INTO history_events (execution_id, id, previous_event_id, type, timestamp, details)
     SELECT ins.id, 1, 0, 'ExecutionStarted', r.start_date,
            r.started_before || to_json(sm.role_arn)::TEXT || r.started_after
-    FROM ins JOIN req r ON r.arn = ins.arn JOIN sm ON sm.id = r.sm_id
+    FROM ins JOIN req r ON r.arn = ins.arn JOIN sm ON sm.id = r.sm_id WHERE NOT r.express
     UNION ALL
     SELECT ins.id, e.id, e.prev, e.type, e.ts, e.details
     FROM UNNEST($19::BIGINT[], $20::BIGINT[], $21::BIGINT[], $22::TEXT[], $23::TIMESTAMPTZ[], $24::TEXT[])
@@ -127,7 +127,12 @@ impl Starter {
         let row = StartRow::of(&new);
         let started = records::execution_started_around_role(&new);
         let step = new.first_step.as_ref().map(|first| &first.step);
-        let events = step.map_or(&[][..], |s| &s.events[..]);
+        // EXPRESS executions keep no history (as on AWS): neither ExecutionStarted (see the statement)
+        // nor the first step's events.
+        let events = match new.express {
+            true => &[][..],
+            false => step.map_or(&[][..], |s| &s.events[..]),
+        };
         let tasks = step.map(|s| s.scheduled_tasks()).unwrap_or_default();
         let query = sqlx::query(START_EXECUTION)
             .bind(&new.arn)
@@ -186,7 +191,8 @@ impl Starter {
             let Some(first) = &new.first_step else {
                 continue;
             };
-            for event in &first.step.events {
+            // EXPRESS executions keep no history (as on AWS).
+            for event in first.step.events.iter().filter(|_| !new.express) {
                 event_ords.push(ord);
                 events.push(event);
             }

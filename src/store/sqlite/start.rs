@@ -74,10 +74,13 @@ impl SqliteStore {
                 .await?;
             return Ok(StartOutcome::NameTaken(records::execution(&existing)?));
         };
-        let started = records::execution_started(&new, &role_arn);
-        Self::insert_event(&mut tx, execution_id, &started).await?;
+        // EXPRESS executions keep no history (as on AWS).
+        if !new.express {
+            let started = records::execution_started(&new, &role_arn);
+            Self::insert_event(&mut tx, execution_id, &started).await?;
+        }
         if let Some(step) = step {
-            for event in &step.events {
+            for event in step.events.iter().filter(|_| !new.express) {
                 Self::insert_event(&mut tx, execution_id, event).await?;
             }
             Self::insert_scheduled_tasks(&mut tx, execution_id, step, new.start_date).await?;
