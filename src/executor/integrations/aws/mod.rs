@@ -216,15 +216,47 @@ fn failure(error: impl Into<String>, cause: impl Into<String>) -> TaskReport {
 /// The region of an ARN (`arn:aws:dynamodb:eu-west-1:…`) or of an AWS endpoint URL
 /// (`https://sqs.eu-west-1.amazonaws.com/…`), if it names one.
 fn region_in(text: &str) -> Option<&str> {
-    if let Some(rest) = text.strip_prefix("arn:") {
-        let region = rest.split(':').nth(2)?;
-        return (!region.is_empty()).then_some(region);
-    }
-    let host = text.split("://").nth(1)?.split('/').next()?;
-    let mut labels = host.split('.');
-    let (_, region) = (labels.next()?, labels.next()?);
-    host.ends_with(".amazonaws.com").then_some(region)
+    let region = if let Some(rest) = text.strip_prefix("arn:") {
+        rest.split(':').nth(2)?
+    } else {
+        // Only a service URL: free text that merely mentions one must not choose the signing region.
+        let host = text.strip_prefix("https://")?.split('/').next()?;
+        let mut labels = host.split('.');
+        let (_, region) = (labels.next()?, labels.next()?);
+        if !host.ends_with(".amazonaws.com") {
+            return None;
+        }
+        region
+    };
+    is_region(region).then_some(region)
 }
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`: what a region name looks like, so that no other text
+/// ends up in a request's credential scope.
+fn is_region(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| !p.is_empty())
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The members whose value names the resource a call acts on, and so its region: the only parameters a
+/// region is read from.
+const REGION_MEMBERS: [&str; 9] = [
+    "QueueUrl",
+    "TopicArn",
+    "TargetArn",
+    "StateMachineArn",
+    "ExecutionArn",
+    "FunctionName",
+    "SecretId",
+    "TableName",
+    "ResourceArn",
+];
 
 /// The request body of an optimized JSON call: the parameters, with the members AWS's API takes as
 /// strings of JSON text (`MessageBody`, an event's `Detail`) serialised when the definition gave a JSON
@@ -259,9 +291,12 @@ fn request_body(call: &OptimizedCall, parameters: &Value) -> Value {
 /// The region the call is signed for: the one an ARN or queue URL among the parameters (or an
 /// EventBridge entry's bus) names, else the configured one.
 fn call_region<'a>(parameters: &'a Value, configured: &'a str) -> &'a str {
-    let top = parameters
-        .as_object()
-        .and_then(|m| m.values().filter_map(Value::as_str).find_map(region_in));
+    let top = REGION_MEMBERS.iter().find_map(|member| {
+        parameters
+            .get(*member)
+            .and_then(Value::as_str)
+            .and_then(region_in)
+    });
     let named = top.or_else(|| {
         parameters
             .get("Entries")
@@ -823,6 +858,16 @@ mod tests {
             ),
             "us-east-1"
         );
+        // Free text that mentions a URL or an ARN, and ARNs without a region name, choose nothing.
+        for parameters in [
+            json!({"Message": "see https://bkt.s3.amazonaws.com/x", "Subject": "arn:aws:sns:eu-west-1:1:t"}),
+            json!({"TopicArn": "arn:aws:sns:not a region:1:t"}),
+            json!({"QueueUrl": "https://s3.amazonaws.com/q"}),
+        ] {
+            assert_eq!(call_region(&parameters, "us-east-1"), "us-east-1", "{parameters}");
+        }
+        assert!(is_region("us-gov-west-1") && is_region("eu-central-2"));
+        assert!(!is_region("s3") && !is_region("amazonaws") && !is_region("us-east-x"));
     }
 
     #[test]

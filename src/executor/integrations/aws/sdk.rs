@@ -28,6 +28,12 @@ impl SdkCall {
         };
         let (service, action) = rest.split_once(':')?;
         let target = match super::model::model(service) {
+            // STS operations issue credentials: any principal allowed to create a state machine would get
+            // the server's own identity in an execution's output. Only the harmless ones are served.
+            Some(_) if service == "sts" && !STS_ACTIONS.contains(&action) => Err(format!(
+                "The API action '{action}' of 'sts' is not available in this service: it would issue                  credentials of the server's own identity (available: {})",
+                STS_ACTIONS.join(", ")
+            )),
             None => Err(format!(
                 "The AWS SDK integration for '{service}' is not available in this service (available: {})",
                 super::model::services().collect::<Vec<_>>().join(", ")
@@ -53,6 +59,9 @@ impl SdkCall {
         })
     }
 }
+
+/// The STS actions an `aws-sdk:sts` Task may call: none that issue credentials.
+const STS_ACTIONS: [&str; 1] = ["getCallerIdentity"];
 
 fn lower_first(name: &str) -> String {
     let mut chars = name.chars();
@@ -248,6 +257,12 @@ mod tests {
             .target
             .unwrap_err()
             .contains("'rekognition' is not available"));
+        let minting = SdkCall::of("arn:aws:states:::aws-sdk:sts:getSessionToken").unwrap();
+        assert!(minting.target.unwrap_err().contains("would issue credentials"));
+        assert!(SdkCall::of("arn:aws:states:::aws-sdk:sts:getCallerIdentity")
+            .unwrap()
+            .target
+            .is_ok());
         let bad = SdkCall::of("arn:aws:states:::aws-sdk:s3:fetchObject").unwrap();
         assert!(bad
             .target

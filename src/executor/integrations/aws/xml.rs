@@ -27,15 +27,14 @@ impl Element {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The text of the first descendant named `name` (depth first).
+    /// The text of the first descendant named `name` (depth first), walked with a stack of its own.
     pub fn find_text(&self, name: &str) -> Option<&str> {
-        for c in &self.children {
+        let mut pending: Vec<&Element> = self.children.iter().rev().collect();
+        while let Some(c) = pending.pop() {
             if c.name == name {
                 return Some(&c.text);
             }
-            if let Some(t) = c.find_text(name) {
-                return Some(t);
-            }
+            pending.extend(c.children.iter().rev());
         }
         None
     }
@@ -80,6 +79,10 @@ fn unescape(text: &str) -> Result<String, String> {
     out.push_str(rest);
     Ok(out)
 }
+
+/// How deep a document may nest. AWS responses nest a handful of levels; a cap keeps a hostile endpoint's
+/// body from nesting deep enough that walking or dropping the tree (recursive) overflows the stack.
+const MAX_DEPTH: usize = 100;
 
 /// Parses a document into its root element.
 pub fn parse(text: &str) -> Result<Element, String> {
@@ -138,6 +141,9 @@ pub fn parse(text: &str) -> Result<Element, String> {
                     None => root = Some(element),
                 }
             } else {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(format!("elements nested deeper than {MAX_DEPTH} levels"));
+                }
                 stack.push(element);
             }
         }
@@ -269,5 +275,14 @@ mod tests {
             "<Tag xmlns=\"urn:x\"><Key>a&lt;&amp;&gt;&quot;b</Key></Tag>"
         );
         assert_eq!(parse(&out).unwrap().find_text("Key"), Some("a<&>\"b"));
+    }
+
+    #[test]
+    fn a_deeply_nested_body_is_refused_not_overflowing() {
+        let depth = 40_000;
+        let body = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+        assert!(parse(&body).unwrap_err().contains("nested deeper"));
+        let ok = format!("{}<b>x</b>{}", "<a>".repeat(50), "</a>".repeat(50));
+        assert_eq!(parse(&ok).unwrap().find_text("b"), Some("x"));
     }
 }
