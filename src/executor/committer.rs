@@ -26,6 +26,9 @@ pub(super) struct Committer {
     store: Arc<dyn LeaseStore>,
     /// Started by the first commit, inside the runtime that runs the steps.
     queue: OnceLock<mpsc::UnboundedSender<Pending>>,
+    /// The writers, ended by [`Committer::close`]: each holds the store, and an embedded SQLite file stays
+    /// locked until the last holder lets go.
+    writers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Committer {
@@ -33,7 +36,23 @@ impl Committer {
         Committer {
             store,
             queue: OnceLock::new(),
+            writers: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Ends the writers once no step is in flight (the executor's shutdown), and waits until they let go
+    /// of the store. A commit after this fails as "stopped".
+    pub(super) async fn close(&self) {
+        let writers = std::mem::take(&mut *self.lock_writers());
+        for writer in writers {
+            writer.abort();
+            let _ = writer.await;
+        }
+    }
+
+    fn lock_writers(&self) -> std::sync::MutexGuard<'_, Vec<tokio::task::JoinHandle<()>>> {
+        // A poisoned lock only means a panic elsewhere mid-push; the list itself is still whole.
+        self.writers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Writes the step, fenced by its lease, together with whatever other steps are waiting.
@@ -49,8 +68,9 @@ impl Committer {
         self.queue.get_or_init(|| {
             let (sender, receiver) = mpsc::unbounded_channel();
             let receiver = Arc::new(Mutex::new(receiver));
+            let mut writers = self.lock_writers();
             for _ in 0..WRITERS {
-                tokio::spawn(write(self.store.clone(), receiver.clone()));
+                writers.push(tokio::spawn(write(self.store.clone(), receiver.clone())));
             }
             sender
         })

@@ -240,6 +240,7 @@ impl Executor {
         let all = u32::try_from(ceiling).unwrap_or(u32::MAX);
         let _all = workers.acquire_many(all).await;
         workers.close();
+        self.committer.close().await;
         tracing::info!(owner = %self.settings.owner, "executor stopped");
     }
 
