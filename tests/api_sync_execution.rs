@@ -146,7 +146,10 @@ async fn waits_for_a_later_step(backend: Backend) {
         .await
         > 0
     {
-        assert!(std::time::Instant::now() < deadline, "the execution never ended");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the execution never ended"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(

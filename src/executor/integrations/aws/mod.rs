@@ -864,7 +864,11 @@ mod tests {
             json!({"TopicArn": "arn:aws:sns:not a region:1:t"}),
             json!({"QueueUrl": "https://s3.amazonaws.com/q"}),
         ] {
-            assert_eq!(call_region(&parameters, "us-east-1"), "us-east-1", "{parameters}");
+            assert_eq!(
+                call_region(&parameters, "us-east-1"),
+                "us-east-1",
+                "{parameters}"
+            );
         }
         assert!(is_region("us-gov-west-1") && is_region("eu-central-2"));
         assert!(!is_region("s3") && !is_region("amazonaws") && !is_region("us-east-x"));
