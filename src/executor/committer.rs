@@ -58,9 +58,12 @@ impl Committer {
     /// Writes the step, fenced by its lease, together with whatever other steps are waiting.
     pub(super) async fn commit(&self, commit: StepCommit) -> store::Result<CommitOutcome> {
         let (answer, answered) = oneshot::channel();
-        if self.queue().send(Pending { commit, answer }).is_err() {
-            return Err(stopped());
+        if let Err(mpsc::error::SendError(pending)) = self.queue().send(Pending { commit, answer }) {
+            // No writer is left (both panicked): the step is written alone rather than not at all.
+            return self.store.step_commit(pending.commit).await;
         }
+        // A writer that dropped the answer panicked mid-batch: whether it wrote is unknown, so the step
+        // fails and its execution is stepped again under a new lease (the fence refuses a second write).
         answered.await.unwrap_or_else(|_| Err(stopped()))
     }
 

@@ -730,22 +730,33 @@ fn optimized_outcome(response: &Incoming, call: OptimizedCall) -> TaskReport {
             ),
         );
     }
+    // A success whose body cannot be read fails as the SDK fails it, rather than passing on an empty result.
+    let unreadable = |e: String| {
+        failure(
+            format!("{}.SdkClientException", service.error_prefix),
+            format!("Unable to unmarshall response: {e}"),
+        )
+    };
     let mut result = match service.protocol {
+        Protocol::Json { .. } if response.body.is_empty() => Map::new(),
         Protocol::Json { .. } => match serde_json::from_slice(&response.body) {
             Ok(Value::Object(m)) => m,
-            _ => Map::new(),
+            Ok(other) => return unreadable(format!("a JSON object was expected, not {other}")),
+            Err(e) => return unreadable(e.to_string()),
         },
         Protocol::Model(name) => {
             let model = model::model(name).expect("the optimized integrations' models exist");
             let operation = &model.operations[&call.operation()];
-            sdk::result(
+            match sdk::result(
                 model,
                 operation,
                 response.status,
                 &response.headers,
                 &response.body,
-            )
-            .unwrap_or_default()
+            ) {
+                Ok(result) => result,
+                Err(e) => return unreadable(e),
+            }
         }
     };
     let mut all_headers = Map::new();
@@ -872,6 +883,24 @@ mod tests {
         }
         assert!(is_region("us-gov-west-1") && is_region("eu-central-2"));
         assert!(!is_region("s3") && !is_region("amazonaws") && !is_region("us-east-x"));
+    }
+
+    #[test]
+    fn a_success_that_cannot_be_read_fails_the_task() {
+        let dynamo = optimized("arn:aws:states:::dynamodb:putItem");
+        let TaskReport::Failure { error, cause } =
+            optimized_outcome(&response(200, "<html>proxy</html>"), dynamo)
+        else {
+            panic!("an unreadable success must fail");
+        };
+        assert_eq!(error.as_deref(), Some("DynamoDB.SdkClientException"));
+        let cause = cause.unwrap_or_default();
+        assert!(cause.starts_with("Unable to unmarshall response"), "{cause}");
+        let dynamo = optimized("arn:aws:states:::dynamodb:deleteItem");
+        assert!(matches!(
+            optimized_outcome(&response(200, ""), dynamo),
+            TaskReport::Success { .. }
+        ));
     }
 
     #[test]
