@@ -58,7 +58,8 @@ impl Committer {
     /// Writes the step, fenced by its lease, together with whatever other steps are waiting.
     pub(super) async fn commit(&self, commit: StepCommit) -> store::Result<CommitOutcome> {
         let (answer, answered) = oneshot::channel();
-        if let Err(mpsc::error::SendError(pending)) = self.queue().send(Pending { commit, answer }) {
+        if let Err(mpsc::error::SendError(pending)) = self.queue().send(Pending { commit, answer })
+        {
             // No writer is left (both panicked): the step is written alone rather than not at all.
             return self.store.step_commit(pending.commit).await;
         }

@@ -895,7 +895,10 @@ mod tests {
         };
         assert_eq!(error.as_deref(), Some("DynamoDB.SdkClientException"));
         let cause = cause.unwrap_or_default();
-        assert!(cause.starts_with("Unable to unmarshall response"), "{cause}");
+        assert!(
+            cause.starts_with("Unable to unmarshall response"),
+            "{cause}"
+        );
         let dynamo = optimized("arn:aws:states:::dynamodb:deleteItem");
         assert!(matches!(
             optimized_outcome(&response(200, ""), dynamo),
