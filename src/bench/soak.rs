@@ -56,7 +56,7 @@ impl DatabaseStats {
     }
 }
 
-/// Reads the database's size (and, on Postgres, its growing tables' statistics); `None` when it cannot.
+/// Reads the database's size (and, on Postgres, its growing tables' statistics); an error says why it cannot.
 async fn database_stats(url: &str) -> Result<DatabaseStats, String> {
     if let Some(rest) = url
         .strip_prefix("sqlite://")

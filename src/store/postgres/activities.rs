@@ -7,7 +7,7 @@ use super::*;
 use crate::asl::Signal;
 use crate::store::records::{self, *};
 
-/// How often a task claim tries to make its execution due (backing off from 20 ms: about 20 s in all)
+/// How often a task claim tries to make its execution due (backing off from 20 ms: about 10 s in all)
 /// before it leaves that to the worker's report.
 const MAKE_DUE_ATTEMPTS: u32 = 10;
 
@@ -97,8 +97,10 @@ impl PgStore {
                 Err(e) => {
                     tracing::warn!(error = %e, execution_id = task.execution_id, attempt,
                         "making the execution due after a task claim failed");
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
+                    if attempt < MAKE_DUE_ATTEMPTS {
+                        tokio::time::sleep(pause).await;
+                        pause *= 2;
+                    }
                 }
             }
         }
