@@ -52,6 +52,9 @@ const EVENT_DETAILS_MESSAGES: &[&str] = &[
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // `sqlx::migrate!` embeds these folders, but a proc macro cannot tell Cargo what it read: without this a
+    // new migration file would not rebuild the crate.
+    println!("cargo:rerun-if-changed=migrations");
     for file in PROTO_FILES {
         println!("cargo:rerun-if-changed={file}");
     }

@@ -41,6 +41,33 @@ struct TableStats {
 struct DatabaseStats {
     bytes: u64,
     tables: Vec<TableStats>,
+    /// Postgres's running totals (None on SQLite, or where Postgres does not keep them).
+    io: Option<IoCounters>,
+}
+
+/// Postgres counters that say what the executions cost the storage: WAL written (whole-cluster), full-page
+/// images among it (a page's first change after a checkpoint is logged whole: random index inserts pay it
+/// on nearly every row once an index outgrows the cache) and blocks this database read from outside its
+/// buffer cache.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct IoCounters {
+    wal_bytes: i64,
+    full_page_images: i64,
+    blocks_read: i64,
+    /// Checkpoints so far (`None` where `pg_stat_bgwriter` no longer has them, Postgres 17).
+    checkpoints: Option<i64>,
+}
+
+impl IoCounters {
+    /// Per-execution figures of what happened between `self` and `later`.
+    fn per_execution(&self, later: &IoCounters, executions: u64) -> (f64, f64, f64) {
+        let n = executions.max(1) as f64;
+        (
+            (later.wal_bytes - self.wal_bytes) as f64 / 1024.0 / n,
+            (later.full_page_images - self.full_page_images) as f64 / n,
+            (later.blocks_read - self.blocks_read) as f64 / n,
+        )
+    }
 }
 
 impl DatabaseStats {
@@ -75,6 +102,7 @@ async fn database_stats(url: &str) -> Result<DatabaseStats, String> {
         return Ok(DatabaseStats {
             bytes,
             tables: Vec::new(),
+            io: None,
         });
     }
     let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(url)
@@ -101,9 +129,35 @@ async fn database_stats(url: &str) -> Result<DatabaseStats, String> {
             autovacuums: row.get("autovacuum_count"),
         })
         .collect();
+    let io = match sqlx::query(
+        "SELECT (SELECT wal_bytes::BIGINT FROM pg_stat_wal) AS wal_bytes, \
+                (SELECT wal_fpi FROM pg_stat_wal) AS wal_fpi, \
+                (SELECT blks_read FROM pg_stat_database WHERE datname = current_database()) AS blks_read",
+    )
+    .fetch_one(&mut connection)
+    .await
+    {
+        Ok(row) => {
+            let checkpoints: Option<i64> = sqlx::query_scalar(
+                "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter",
+            )
+            .fetch_one(&mut connection)
+            .await
+            .ok();
+            Some(IoCounters {
+                wal_bytes: row.try_get("wal_bytes").unwrap_or(0),
+                full_page_images: row.try_get("wal_fpi").unwrap_or(0),
+                blocks_read: row.try_get("blks_read").unwrap_or(0),
+                checkpoints,
+            })
+        }
+        // Postgres before 14 has no pg_stat_wal: the soak reports sizes and rows only.
+        Err(_) => None,
+    };
     Ok(DatabaseStats {
         bytes: u64::try_from(bytes).unwrap_or(0),
         tables,
+        io,
     })
 }
 
@@ -214,6 +268,7 @@ pub async fn soak(
         &format!("{run_id}-soak-before"),
     )
     .await;
+    let before_push_stats = stats("before the push").await;
 
     let push_result = async {
         let client = target.connect().await.map_err(|e| e.to_string())?;
@@ -253,6 +308,7 @@ pub async fn soak(
         &format!("{run_id}-soak-after"),
     )
     .await;
+    let end_stats = stats("at the end").await;
 
     report.duration_s = started.elapsed().as_secs_f64();
     report.completed = pushed;
@@ -317,6 +373,24 @@ pub async fn soak(
             });
         }
     }
+    io_figures(
+        &mut report,
+        [
+            (&empty_stats, &before_push_stats, before.completed, "empty"),
+            (&full_stats, &end_stats, after.completed, "full"),
+        ],
+    );
+    if let (Some(Some(start)), Some(Some(end))) = (
+        before_push_stats.as_ref().map(|s| s.io),
+        full_stats.as_ref().map(|s| s.io),
+    ) {
+        if let (Some(a), Some(b)) = (start.checkpoints, end.checkpoints) {
+            report.notes.push(format!(
+                "{} checkpoints during the push (whole cluster)",
+                b - a
+            ));
+        }
+    }
     if let Some(stats) = &empty_stats {
         report
             .notes
@@ -338,6 +412,57 @@ pub async fn soak(
     report
 }
 
+/// WAL, full-page images and blocks read per execution of each pass-chain run, where Postgres counts them:
+/// what an execution costs the storage on the empty and on the full database.
+fn io_figures(
+    report: &mut ScenarioReport,
+    runs: [(
+        &Option<DatabaseStats>,
+        &Option<DatabaseStats>,
+        u64,
+        &'static str,
+    ); 2],
+) {
+    for (start, end, executions, phase) in runs {
+        let (Some(Some(start)), Some(Some(end))) =
+            (start.as_ref().map(|s| s.io), end.as_ref().map(|s| s.io))
+        else {
+            continue;
+        };
+        let (wal_kib, fpi, reads) = start.per_execution(&end, executions);
+        let [wal, images, blocks] = match phase {
+            "empty" => [
+                (
+                    "WAL KiB per execution, empty",
+                    "wal_kib_per_execution_empty",
+                ),
+                (
+                    "full-page images per execution, empty",
+                    "fpi_per_execution_empty",
+                ),
+                (
+                    "blocks read per execution, empty",
+                    "blocks_read_per_execution_empty",
+                ),
+            ],
+            _ => [
+                ("WAL KiB per execution, full", "wal_kib_per_execution_full"),
+                (
+                    "full-page images per execution, full",
+                    "fpi_per_execution_full",
+                ),
+                (
+                    "blocks read per execution, full",
+                    "blocks_read_per_execution_full",
+                ),
+            ],
+        };
+        for ((label, key), value) in [(wal, wal_kib), (images, fpi), (blocks, reads)] {
+            report.figures.push(Figure { label, key, value });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,5 +478,45 @@ mod tests {
             .unwrap();
         assert_eq!(stats.bytes, 5120);
         assert!(database_stats("sqlite::memory:").await.is_err());
+    }
+
+    #[test]
+    fn storage_cost_is_per_execution_of_the_run() {
+        let start = IoCounters {
+            wal_bytes: 1024,
+            full_page_images: 10,
+            blocks_read: 5,
+            checkpoints: Some(1),
+        };
+        let end = IoCounters {
+            wal_bytes: 1024 + 100 * 8 * 1024,
+            full_page_images: 60,
+            blocks_read: 205,
+            checkpoints: Some(3),
+        };
+        assert_eq!(start.per_execution(&end, 100), (8.0, 0.5, 2.0));
+        let mut report = ScenarioReport::default();
+        let stats = |io| {
+            Some(DatabaseStats {
+                io: Some(io),
+                ..Default::default()
+            })
+        };
+        io_figures(
+            &mut report,
+            [
+                (&stats(start), &stats(end), 100, "empty"),
+                (&None, &stats(end), 100, "full"),
+            ],
+        );
+        let keys: Vec<_> = report.figures.iter().map(|f| (f.key, f.value)).collect();
+        assert_eq!(
+            keys,
+            [
+                ("wal_kib_per_execution_empty", 8.0),
+                ("fpi_per_execution_empty", 0.5),
+                ("blocks_read_per_execution_empty", 2.0),
+            ]
+        );
     }
 }
