@@ -229,6 +229,16 @@ impl BenchClient for AwsJsonBenchClient {
         )?))
     }
 
+    async fn any_running(&self, state_machine_arn: &str) -> Result<bool, BenchError> {
+        const OPERATION: &str = "ListExecutions";
+        let body = json!({"stateMachineArn": state_machine_arn, "statusFilter": "RUNNING", "maxResults": 1});
+        let response = self.call(OPERATION, &body).await?;
+        Ok(response
+            .get("executions")
+            .and_then(Value::as_array)
+            .is_some_and(|executions| !executions.is_empty()))
+    }
+
     async fn get_execution_history(
         &self,
         execution_arn: &str,

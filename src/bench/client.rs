@@ -97,6 +97,8 @@ pub trait BenchClient: Send + Sync {
     ) -> Result<String, BenchError>;
     /// The current status of an execution.
     async fn describe_execution(&self, execution_arn: &str) -> Result<RunStatus, BenchError>;
+    /// Whether any execution of the state machine is still RUNNING (ListExecutions, one result).
+    async fn any_running(&self, state_machine_arn: &str) -> Result<bool, BenchError>;
     /// The whole history of an execution (all pages), oldest first.
     async fn get_execution_history(
         &self,

@@ -138,6 +138,22 @@ impl BenchClient for GrpcBenchClient {
         Ok(run_status(response.into_inner().status))
     }
 
+    async fn any_running(&self, state_machine_arn: &str) -> Result<bool, BenchError> {
+        let request = pb::ListExecutionsRequest {
+            state_machine_arn: state_machine_arn.to_string(),
+            status_filter: pb::execution_status::Value::Running as i32,
+            max_results: 1,
+            ..Default::default()
+        };
+        let response = self
+            .client
+            .clone()
+            .list_executions(request)
+            .await
+            .map_err(grpc_error("ListExecutions"))?;
+        Ok(!response.into_inner().executions.is_empty())
+    }
+
     async fn get_execution_history(
         &self,
         execution_arn: &str,

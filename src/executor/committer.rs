@@ -14,8 +14,10 @@ use crate::store::{self, Error};
 /// Batches written at once: one writes while the next forms (as StartExecution's group commit).
 const WRITERS: usize = 2;
 /// The most steps one transaction writes: bounds how long its row locks are held and what one failed
-/// batch costs (its members are then written one by one).
-const MAX_BATCH: usize = 64;
+/// batch costs (its members are then written one by one). On Postgres a batch is one statement, so a
+/// bigger one costs little more than a small one; this is the executor's default ceiling of steps in
+/// flight, so a drained claim commits in about two batches.
+const MAX_BATCH: usize = 256;
 
 struct Pending {
     commit: StepCommit,

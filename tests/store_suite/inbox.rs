@@ -307,9 +307,224 @@ async fn batched_closing_step_that_missed_a_report_writes_nothing(backend: Backe
     );
 }
 
+/// One batch with every answer a member can get, each as the member alone would get it: a closing step
+/// that missed a report (`StaleInbox`), a step whose lease StopExecution took (`LeaseLost`), a step during
+/// which a message came (`CommittedDueNow`), and plain ones that queue a task. A second batch then closes
+/// executions: the task a step names is closed as it says, the others are cancelled, and the inbox of a
+/// closed execution is emptied while a kept unreadable message stays and is not news.
+async fn batched_step_commits_answer_each_member_as_alone(backend: Backend) {
+    let ctx = open(backend).await;
+    let with_tasks = execution_with_two_started_tasks(&ctx).await;
+    let machine = create_machine(&ctx, "other", vec![]).await;
+    let due_now = start(&ctx, &machine, "due-now").await;
+    let fenced = start(&ctx, &machine, "fenced").await;
+    let scheduling = start(&ctx, &machine, "scheduling").await;
+    let plain = start(&ctx, &machine, "plain").await;
+    let leased = claim(&ctx, "owner", now(), 10).await;
+    assert_eq!(leased.len(), 5);
+    let lease_of = |leased: &[LeasedExecution], id: i64| {
+        leased
+            .iter()
+            .find(|l| l.lease.execution_id == id)
+            .expect("claimed")
+            .lease
+            .clone()
+    };
+    let seen = inbox_ids(&ctx, with_tasks.id).await;
+    let report = TaskReport::Success {
+        output: "{}".into(),
+    };
+    assert_eq!(
+        ctx.store
+            .activity_task_report("tok-A", report, now())
+            .await
+            .unwrap(),
+        TaskReportOutcome::Accepted
+    );
+    let raw = ctx
+        .facts
+        .inbox_post_raw(due_now.id, r#"{"kind":"Unknown"}"#, now())
+        .await
+        .unwrap();
+    ctx.store
+        .execution_stop(StopRequest {
+            execution_id: fenced.id,
+            error: None,
+            cause: None,
+            stop_date: now(),
+        })
+        .await
+        .unwrap();
+    let mut stale = commit(
+        &lease_of(&leased, with_tasks.id),
+        vec![event(3, 2, "ActivityTimedOut", json!({}))],
+    );
+    stale.inbox_applied = seen.clone();
+    stale.step.tasks = vec![TaskChange::Close {
+        task_key: "A".into(),
+        timed_out: true,
+    }];
+    let plain_step = commit(
+        &lease_of(&leased, plain.id),
+        vec![event(2, 1, "PassStateEntered", json!({}))],
+    );
+    let mut fenced_step = commit(
+        &lease_of(&leased, fenced.id),
+        vec![event(50, 49, "PassStateEntered", json!({}))],
+    );
+    fenced_step.step.wake_at = Some(now());
+    let mut due_step = commit(
+        &lease_of(&leased, due_now.id),
+        vec![event(2, 1, "WaitStateEntered", json!({}))],
+    );
+    due_step.step.wake_at = Some(now() + Duration::hours(1));
+    let mut scheduling_step = commit(
+        &lease_of(&leased, scheduling.id),
+        vec![event(2, 1, "TaskScheduled", json!({}))],
+    );
+    scheduling_step.step.tasks = vec![TaskChange::Schedule {
+        task_key: "C".into(),
+        activity_arn: "arn:act2".into(),
+        input: "{}".into(),
+        token: "tok-C".into(),
+    }];
+    scheduling_step.step.wake_at = Some(now() + Duration::hours(1));
+    let outcomes: Vec<CommitOutcome> = ctx
+        .leases
+        .step_commits(vec![
+            stale,
+            plain_step,
+            fenced_step,
+            due_step,
+            scheduling_step,
+        ])
+        .await
+        .into_iter()
+        .map(|outcome| outcome.expect("commit"))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            CommitOutcome::StaleInbox,
+            CommitOutcome::Committed,
+            CommitOutcome::LeaseLost,
+            CommitOutcome::CommittedDueNow,
+            CommitOutcome::Committed,
+        ],
+        "one answer per commit, in the order given"
+    );
+    assert_eq!(history(&ctx, with_tasks.id, None, false, 10).await, [1, 2]);
+    assert_eq!(
+        ctx.facts.inbox_list(with_tasks.id).await.unwrap().len(),
+        3,
+        "nothing of the stale step applied"
+    );
+    assert_eq!(history(&ctx, plain.id, None, false, 10).await, [1, 2]);
+    assert!(!history(&ctx, fenced.id, None, false, 100)
+        .await
+        .contains(&50));
+    assert_eq!(history(&ctx, due_now.id, None, false, 10).await, [1, 2]);
+    assert_eq!(history(&ctx, scheduling.id, None, false, 10).await, [1, 2]);
+    let task = ctx.facts.activity_task_get("tok-C").await.unwrap().unwrap();
+    assert_eq!(task.status, TaskStatus::Scheduled);
+    let due: Vec<i64> = claim(&ctx, "owner", now(), 10)
+        .await
+        .iter()
+        .map(|l| l.lease.execution_id)
+        .collect();
+    assert_eq!(due, [due_now.id], "the message that came keeps it due");
+
+    // An hour on, every lease has expired and every timer is due.
+    let later = now() + Duration::hours(2);
+    let leased = claim(&ctx, "owner", later, 10).await;
+    let mut ids: Vec<i64> = leased.iter().map(|l| l.lease.execution_id).collect();
+    ids.sort_unstable();
+    let mut expected = vec![with_tasks.id, due_now.id, scheduling.id];
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    let mut closing_with_tasks = commit(
+        &lease_of(&leased, with_tasks.id),
+        vec![event(3, 2, "ExecutionSucceeded", json!({}))],
+    );
+    closing_with_tasks.inbox_applied = inbox_ids(&ctx, with_tasks.id).await;
+    closing_with_tasks.step.tasks = vec![TaskChange::Close {
+        task_key: "B".into(),
+        timed_out: true,
+    }];
+    closing_with_tasks.step.closing = Some(succeeded("{}"));
+    let mut keeping = commit(
+        &lease_of(&leased, due_now.id),
+        vec![event(3, 2, "WaitStateExited", json!({}))],
+    );
+    keeping.inbox_kept = vec![raw];
+    let mut closing_scheduled = commit(
+        &lease_of(&leased, scheduling.id),
+        vec![event(3, 2, "ExecutionSucceeded", json!({}))],
+    );
+    closing_scheduled.step.closing = Some(succeeded(r#"{"c":1}"#));
+    let outcomes: Vec<CommitOutcome> = ctx
+        .leases
+        .step_commits(vec![closing_scheduled, keeping, closing_with_tasks])
+        .await
+        .into_iter()
+        .map(|outcome| outcome.expect("commit"))
+        .collect();
+    assert_eq!(outcomes, [CommitOutcome::Committed; 3]);
+    let status = |token: &'static str| {
+        let facts = &ctx.facts;
+        async move {
+            facts
+                .activity_task_get(token)
+                .await
+                .unwrap()
+                .unwrap()
+                .status
+        }
+    };
+    assert_eq!(status("tok-A").await, TaskStatus::Succeeded, "reported");
+    assert_eq!(
+        status("tok-B").await,
+        TaskStatus::TimedOut,
+        "closed by the step"
+    );
+    assert_eq!(status("tok-C").await, TaskStatus::Cancelled, "orphaned");
+    assert!(ctx
+        .facts
+        .inbox_list(with_tasks.id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        inbox_ids(&ctx, due_now.id).await,
+        [raw],
+        "the kept unreadable message stays"
+    );
+    for (execution, output) in [(&with_tasks, "{}"), (&scheduling, r#"{"c":1}"#)] {
+        let record = ctx
+            .store
+            .execution_get(&execution.arn)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.status, ExecutionStatus::Succeeded);
+        assert_eq!(record.output.as_deref(), Some(output));
+        assert_eq!(
+            history(&ctx, execution.id, None, false, 10).await,
+            [1, 2, 3]
+        );
+    }
+    assert!(
+        claim(&ctx, "owner", later + Duration::hours(2), 10)
+            .await
+            .is_empty(),
+        "the kept message is not news; the others are closed"
+    );
+}
+
 on_both_backends!(
     unapplied_inbox_messages_survive_a_step,
     unreadable_inbox_messages_are_kept_and_not_news,
     closing_step_never_drops_a_report_it_did_not_see,
     batched_closing_step_that_missed_a_report_writes_nothing,
+    batched_step_commits_answer_each_member_as_alone,
 );

@@ -244,11 +244,12 @@ impl LeaseStore for PgStore {
 
     async fn step_commits(&self, commits: Vec<StepCommit>) -> Vec<Result<CommitOutcome>> {
         if commits.len() > 1 {
-            match self.commit_together(&commits).await {
-                Ok((outcomes, queued)) => {
+            match self.commit_batch(&commits).await {
+                Ok(Some((outcomes, queued))) => {
                     self.announce(&queued);
                     return outcomes.into_iter().map(Ok).collect();
                 }
+                Ok(None) => {}
                 // Nothing of the batch was written (one member's value the database refuses, a deadlock
                 // with another batch): each alone, so each gets its own answer.
                 Err(e) => tracing::debug!(error = %e, size = commits.len(),
@@ -290,30 +291,8 @@ impl LeaseStore for PgStore {
 }
 
 impl PgStore {
-    /// Several steps in one transaction: one WAL flush for all of them. Each is the statement of a lone
-    /// commit, so each keeps its own fence and inbox check, and one whose fence fails writes nothing of
-    /// its own. Rows are taken in execution id order, the one order of every batch, so two batches that
-    /// meet on a row (a lease taken over) wait for each other instead of deadlocking.
-    async fn commit_together(
-        &self,
-        commits: &[StepCommit],
-    ) -> Result<(Vec<CommitOutcome>, Vec<String>)> {
-        let mut order: Vec<usize> = (0..commits.len()).collect();
-        order.sort_by_key(|&i| commits[i].lease.execution_id);
-        let mut outcomes = vec![CommitOutcome::LeaseLost; commits.len()];
-        let mut queued = Vec::new();
-        let mut tx = self.pool.begin().await?;
-        for i in order {
-            let (outcome, arns) = commit_on(&mut tx, &commits[i]).await?;
-            outcomes[i] = outcome;
-            queued.extend(arns);
-        }
-        tx.commit().await?;
-        Ok((outcomes, queued))
-    }
-
     /// Wakes the pollers of activities that committed steps queued tasks for.
-    fn announce(&self, queued: &[String]) {
+    pub(super) fn announce(&self, queued: &[String]) {
         for arn in queued.iter().collect::<HashSet<_>>() {
             self.notifier.activity(arn);
         }

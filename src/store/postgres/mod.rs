@@ -12,6 +12,7 @@ mod notifier;
 mod rows;
 mod start;
 mod state_machines;
+mod step_batch;
 mod tags;
 
 pub use lease::ACTIVITY_CHANNEL;
