@@ -252,7 +252,8 @@ impl LeaseStore for PgStore {
                 Ok(None) => {}
                 // Nothing of the batch was written (one member's value the database refuses, a deadlock
                 // with another batch): each alone, so each gets its own answer.
-                Err(e) => tracing::debug!(error = %e, size = commits.len(),
+                // Logged as a warning: a batch that keeps failing would silently halve throughput.
+                Err(e) => tracing::warn!(error = %e, size = commits.len(),
                     "a batch of step commits failed; committing them one by one"),
             }
         }

@@ -153,8 +153,9 @@ pub(super) const LOCK_SPACE: i32 = 0x5346_4e00;
 const MIGRATION_LOCK: i32 = 3;
 
 /// Indexes the migrations build CONCURRENTLY (see [`PgStore::drop_invalid_indexes`]).
-const CONCURRENT_INDEXES: [&str; 4] = [
+const CONCURRENT_INDEXES: [&str; 5] = [
     "executions_running_due",
+    "executions_arn_hash",
     "activity_tasks_by_execution",
     "activity_tasks_integrations_open",
     "activity_tasks_integrations_cancelled",

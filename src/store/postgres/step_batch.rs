@@ -207,6 +207,7 @@ impl PgStore {
         for &i in &order {
             columns.push(&commits[i]);
         }
+        let mut tx = self.pool.begin().await?;
         let query = sqlx::query(STEP_COMMITS)
             .bind(&columns.ids)
             .bind(&columns.versions)
@@ -238,7 +239,7 @@ impl PgStore {
             .bind(&columns.closed.0)
             .bind(&columns.closed.1)
             .bind(&columns.closed.2)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?;
         let mut outcomes = vec![CommitOutcome::LeaseLost; commits.len()];
         let mut written = HashSet::new();
@@ -275,6 +276,9 @@ impl PgStore {
             .filter(|(id, _)| written.contains(id))
             .map(|(_, arn)| arn.to_string())
             .collect();
+        // Committed only once every answer is read: an error before this point rolls the batch back, so
+        // the caller's one-by-one retry never finds its own steps already written (and calls them lost).
+        tx.commit().await?;
         Ok(Some((outcomes, queued)))
     }
 }
