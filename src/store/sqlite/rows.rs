@@ -1,6 +1,11 @@
-//! SQLite-only binding: lists as `IN (...)` (it has no array parameters).
+//! SQLite-only binding: lists as `IN (...)` and rows as multi-row `VALUES` (it has no array parameters).
 
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite, Transaction};
+
+use crate::asl::HistoryEvent;
+use crate::store::records;
+use crate::store::rows::Time;
+use crate::store::Result;
 
 /// Appends ` IN (?, ?, ...)` binding `values` (SQLite has no array parameters).
 pub(super) fn push_in_list<'a, T>(builder: &mut QueryBuilder<'a, Sqlite>, values: &[T])
@@ -13,4 +18,37 @@ where
         separated.push_bind(value.clone());
     }
     separated.push_unseparated(")");
+}
+
+/// The most events one `INSERT` writes; a power of two (see [`insert_events`]).
+const MAX_EVENTS_PER_INSERT: usize = 64;
+
+/// Writes `events` with as few statements as the statement cache allows: each `INSERT ... VALUES` takes a
+/// power-of-two number of rows (64, 32, ..., 1), so any count is a handful of statements (22 = 16 + 4 + 2)
+/// of at most seven shapes, each prepared once per connection. One statement per event costs a round trip
+/// to SQLite's connection thread each.
+pub(super) async fn insert_events(
+    tx: &mut Transaction<'_, Sqlite>,
+    execution_id: i64,
+    events: &[&HistoryEvent],
+) -> Result<()> {
+    let mut rest = events;
+    while !rest.is_empty() {
+        let size = MAX_EVENTS_PER_INSERT.min(1 << rest.len().ilog2());
+        let (chunk, after) = rest.split_at(size);
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO history_events (execution_id, id, previous_event_id, type, timestamp, details) ",
+        );
+        insert.push_values(chunk, |mut row, event| {
+            row.push_bind(execution_id)
+                .push_bind(event.id)
+                .push_bind(event.previous_event_id)
+                .push_bind(event.event_type.as_str())
+                .push_bind(Time(event.timestamp))
+                .push_bind(records::event_details(event));
+        });
+        insert.build().execute(&mut **tx).await?;
+        rest = after;
+    }
+    Ok(())
 }
