@@ -23,6 +23,12 @@ where
 /// The most events one `INSERT` writes; a power of two (see [`insert_events`]).
 const MAX_EVENTS_PER_INSERT: usize = 64;
 
+/// How many of `left` rows the next multi-row `INSERT` takes: the largest power of two that fits, at most
+/// [`MAX_EVENTS_PER_INSERT`].
+fn insert_size(left: usize) -> usize {
+    MAX_EVENTS_PER_INSERT.min(1 << left.max(1).ilog2())
+}
+
 /// Writes `events` with as few statements as the statement cache allows: each `INSERT ... VALUES` takes a
 /// power-of-two number of rows (64, 32, ..., 1), so any count is a handful of statements (22 = 16 + 4 + 2)
 /// of at most seven shapes, each prepared once per connection. One statement per event costs a round trip
@@ -34,8 +40,7 @@ pub(super) async fn insert_events(
 ) -> Result<()> {
     let mut rest = events;
     while !rest.is_empty() {
-        let size = MAX_EVENTS_PER_INSERT.min(1 << rest.len().ilog2());
-        let (chunk, after) = rest.split_at(size);
+        let (chunk, after) = rest.split_at(insert_size(rest.len()));
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO history_events (execution_id, id, previous_event_id, type, timestamp, details) ",
         );
@@ -51,4 +56,31 @@ pub(super) async fn insert_events(
         rest = after;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inserts_take_every_row_in_few_power_of_two_statements() {
+        for count in 1..=300 {
+            let mut sizes = Vec::new();
+            let mut left = count;
+            while left > 0 {
+                let size = insert_size(left);
+                assert!(size.is_power_of_two() && size <= MAX_EVENTS_PER_INSERT && size <= left);
+                sizes.push(size);
+                left -= size;
+            }
+            assert_eq!(sizes.iter().sum::<usize>(), count);
+            // Full statements, then at most one of each smaller size.
+            let tail = sizes.iter().filter(|&&s| s < MAX_EVENTS_PER_INSERT).count();
+            assert!(
+                tail <= MAX_EVENTS_PER_INSERT.ilog2() as usize,
+                "{count}: {sizes:?}"
+            );
+        }
+        assert_eq!(insert_size(22), 16);
+    }
 }
