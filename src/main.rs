@@ -6,6 +6,12 @@ use clap::{Parser, Subcommand};
 use sfn::config::{MigrateArgs, ServeArgs};
 use sfn::{app, telemetry};
 
+/// mimalloc instead of glibc's malloc: a short execution allocates and frees thousands of small blocks
+/// (JSON values, history events, protocol buffers), and glibc's malloc/free were the largest user-space
+/// cost of a pass-chain execution in the profile (BENCHMARKS.md, 2026-12-03 session 5).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "sfn",

@@ -66,6 +66,25 @@ impl From<Error> for ApiError {
 /// out a busy pool, short enough that callers hear of an outage in seconds rather than half a minute.
 pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// A pooled connection that sat idle this long is pinged before use (one round trip), so one the database
+/// dropped meanwhile (a restart, an idle timeout) is replaced instead of failing the call. One handed back
+/// moments ago is not: sqlx's default pings on every acquire, a round trip per statement under load.
+const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Pool settings both backends share: connections are checked only after [`PING_IF_IDLE_FOR`] idle.
+pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IF_IDLE_FOR {
+                    sqlx::Connection::ping(connection).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// The current time at the store's precision (microseconds), so a value written and read back compares

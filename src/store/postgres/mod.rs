@@ -1,7 +1,7 @@
 //! [`Store`] on Postgres with runtime-checked sqlx queries: the connection, the migrations, and one
 //! file per aggregate. Each trait method that writes more than one row runs in one transaction.
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::PgPool;
 
 use crate::store::*;
 
@@ -37,7 +37,7 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
-        let pool = PgPoolOptions::new()
+        let pool = super::pool_options::<sqlx::Postgres>()
             .max_connections(max_connections)
             .acquire_timeout(super::ACQUIRE_TIMEOUT)
             .connect(url)
@@ -63,7 +63,7 @@ impl PgStore {
         let claim_options = (*pool.connect_options())
             .clone()
             .options([("synchronous_commit", "off")]);
-        let claim_pool = PgPoolOptions::new()
+        let claim_pool = super::pool_options::<sqlx::Postgres>()
             .max_connections(2)
             .acquire_timeout(super::ACQUIRE_TIMEOUT)
             .connect_lazy_with(claim_options);

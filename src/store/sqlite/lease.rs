@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use super::{push_in_list, SqliteStore};
+use crate::asl::HistoryEvent;
 use crate::store::inbox::Inbox;
 use crate::store::lease::{
     Claim, CommitOutcome, InboxRead, Lease, LeaseStore, StepCommit, TaskChange, WakeupHandler,
@@ -272,9 +273,8 @@ async fn commit_in(tx: &mut Transaction<'_, Sqlite>, commit: &StepCommit) -> Res
             return Ok(CommitOutcome::StaleInbox);
         }
     }
-    for event in &commit.step.events {
-        SqliteStore::insert_event(tx, id, event).await?;
-    }
+    let events: Vec<&HistoryEvent> = commit.step.events.iter().collect();
+    super::rows::insert_events(tx, id, &events).await?;
     for applied in &commit.inbox_applied {
         sqlx::query("DELETE FROM execution_inbox WHERE execution_id = ?1 AND id = ?2")
             .bind(id)

@@ -19,9 +19,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::store::*;
@@ -110,7 +108,7 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         if is_memory_url(url) {
-            let pool = SqlitePoolOptions::new()
+            let pool = super::pool_options::<Sqlite>()
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
@@ -148,12 +146,12 @@ impl SqliteStore {
             // NORMAL is durable against process crashes in WAL mode; a power loss may drop the last
             // commits but never corrupts the file.
             .synchronous(SqliteSynchronous::Normal);
-        let writer = SqlitePoolOptions::new()
+        let writer = super::pool_options::<Sqlite>()
             .max_connections(1)
             .min_connections(1)
             .connect_with(options.clone())
             .await?;
-        let reader = SqlitePoolOptions::new()
+        let reader = super::pool_options::<Sqlite>()
             .max_connections(max_readers.max(1))
             .connect_with(options)
             .await?;

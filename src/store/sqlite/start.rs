@@ -77,12 +77,11 @@ impl SqliteStore {
         // EXPRESS executions keep no history (as on AWS).
         if !new.express {
             let started = records::execution_started(&new, &role_arn);
-            Self::insert_event(&mut tx, execution_id, &started).await?;
+            let mut events = vec![&started];
+            events.extend(step.iter().flat_map(|step| &step.events));
+            super::rows::insert_events(&mut tx, execution_id, &events).await?;
         }
         if let Some(step) = step {
-            for event in step.events.iter().filter(|_| !new.express) {
-                Self::insert_event(&mut tx, execution_id, event).await?;
-            }
             Self::insert_scheduled_tasks(&mut tx, execution_id, step, new.start_date).await?;
         }
         let lease_version = row.lease_version;
