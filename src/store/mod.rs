@@ -22,6 +22,9 @@ pub use inbox::{InboxMessage, UnreadableMessage};
 
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::Instant;
 
 use crate::asl::HistoryEvent;
 use crate::domain::enums::AwsEnum;
@@ -71,13 +74,47 @@ pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// moments ago is not: sqlx's default pings on every acquire, a round trip per statement under load.
 const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Pool settings both backends share: connections are checked only after [`PING_IF_IDLE_FOR`] idle.
+/// When a statement last found the database unreachable, in milliseconds after [`process_epoch`] plus one
+/// (0: never). A restart or a killed backend breaks every pooled connection at once, also those handed back
+/// moments ago: after such an error, connections idle since before it are pinged too, so one failed call
+/// does not become one per pooled connection.
+static UNREACHABLE_AT: AtomicU64 = AtomicU64::new(0);
+
+fn process_epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn millis_since_epoch(at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(process_epoch()).as_millis()).unwrap_or(u64::MAX) + 1
+}
+
+/// Records that a statement found the database unreachable (see [`UNREACHABLE_AT`]).
+pub(crate) fn note_unreachable() {
+    UNREACHABLE_AT.store(millis_since_epoch(Instant::now()), Ordering::Relaxed);
+}
+
+/// Whether a connection idle for `idle_for` should be pinged before use: after [`PING_IF_IDLE_FOR`] idle,
+/// or when it has been idle since before the database was last found unreachable.
+fn needs_ping(idle_for: std::time::Duration, now: Instant) -> bool {
+    if idle_for >= PING_IF_IDLE_FOR {
+        return true;
+    }
+    let unreachable_at = UNREACHABLE_AT.load(Ordering::Relaxed);
+    unreachable_at != 0
+        && now
+            .checked_sub(idle_for)
+            .is_none_or(|idle_since| millis_since_epoch(idle_since) <= unreachable_at)
+}
+
+/// Pool settings both backends share: connections are checked only after [`PING_IF_IDLE_FOR`] idle, or
+/// after the database was found unreachable (see [`needs_ping`]).
 pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
     sqlx::pool::PoolOptions::new()
         .test_before_acquire(false)
         .before_acquire(|connection, meta| {
             Box::pin(async move {
-                if meta.idle_for >= PING_IF_IDLE_FOR {
+                if needs_ping(meta.idle_for, Instant::now()) {
                     sqlx::Connection::ping(connection).await?;
                 }
                 Ok(true)
@@ -1042,3 +1079,21 @@ macro_rules! store_from_aggregates {
     };
 }
 pub(crate) use store_from_aggregates;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn connections_idle_since_before_an_outage_are_pinged() {
+        let now = Instant::now();
+        assert!(needs_ping(PING_IF_IDLE_FOR, now), "idle long enough");
+        note_unreachable();
+        // Handed back before the outage was seen (900 ms ago): may be broken.
+        assert!(needs_ping(Duration::from_millis(900), Instant::now()));
+        // Handed back after it (a future instant, so no other test's outage can come later): not pinged.
+        let later = Instant::now() + Duration::from_secs(10);
+        assert!(!needs_ping(Duration::from_millis(1), later));
+    }
+}

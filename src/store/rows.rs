@@ -133,7 +133,10 @@ impl From<sqlx::Error> for Error {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => Error::Unavailable(Box::new(err)),
+            | sqlx::Error::WorkerCrashed => {
+                super::note_unreachable();
+                Error::Unavailable(Box::new(err))
+            }
             // SQLSTATE class 08 (connection exception), 57P01-57P03 (the server is shutting down or
             // starting).
             sqlx::Error::Database(db)
@@ -141,6 +144,7 @@ impl From<sqlx::Error> for Error {
                     .code()
                     .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")) =>
             {
+                super::note_unreachable();
                 Error::Unavailable(Box::new(err))
             }
             sqlx::Error::Database(db) if db.is_unique_violation() => {
